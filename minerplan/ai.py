@@ -1,0 +1,114 @@
+"""AI/HPC conversions: capacity taken from mining, capex, revenue and costs per site and month.
+
+Everything here is deterministic (``[month, site]`` arrays): lease and GPU
+rates do not follow the BTC price paths. A conversion takes its gross MW out
+of mining at ``start_month``, spends its capex evenly over the lead time and
+earns from ``start_month + lead_time_months``. Amounts past the horizon are
+not counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .months import month_index
+from .scenario import Scenario
+
+
+@dataclass(frozen=True)
+class AIArrays:
+    """Monthly AI/HPC figures per site, each ``[month, site]`` (USD, MW, MWh)."""
+
+    converted_gross_mw: np.ndarray   # gross MW out of mining (under construction or live)
+    live_critical_mw: np.ndarray     # critical IT MW earning revenue
+    revenue_usd: np.ndarray
+    opex_usd: np.ndarray
+    energy_mwh: np.ndarray           # drawn at the site's meter (counts toward take-or-pay)
+    energy_paid_by_miner_mwh: np.ndarray
+    capex_usd: np.ndarray
+    depreciation_usd: np.ndarray
+    contracted_after_horizon_usd: np.ndarray  # [site] PV at the horizon's end of lease net cash still under contract
+
+
+def ai_arrays(sc: Scenario, days: np.ndarray, monthly_discount_rate: float = 0.0) -> AIArrays:
+    n_m, n_s = sc.horizon_months, len(sc.sites)
+    z = lambda: np.zeros((n_m, n_s))  # noqa: E731
+    converted, critical, revenue, opex, energy, energy_paid, capex, dep = (z() for _ in range(8))
+    after_horizon = np.zeros(n_s)
+    months = np.arange(n_m)
+    hours = 24.0 * days
+    sidx = sc.site_index()
+    for cv in sc.conversion_plan:
+        s = sidx[cv.site]
+        ai = sc.sites[s].ai
+        assert ai is not None  # guaranteed by check_consistency
+        model = cv.business_model or ai.business_model
+        start = month_index(sc.start_month, cv.start_month)
+        ready = start + ai.lead_time_months
+        crit_mw = cv.gross_mw * ai.critical_mw_per_gross_mw
+        live = months >= ready
+        converted[:, s] += np.where(months >= start, cv.gross_mw, 0.0)
+        critical[:, s] += np.where(live, crit_mw, 0.0)
+
+        conv_capex = crit_mw * ai.conversion_capex_usd_per_critical_mw
+        build = (months >= start) & (months < start + max(ai.lead_time_months, 1))
+        capex[:, s] += np.where(build, conv_capex / max(ai.lead_time_months, 1), 0.0)
+        in_life = live & (months < ready + ai.facility_life_months)
+        dep[:, s] += np.where(in_life, conv_capex / ai.facility_life_months, 0.0)
+
+        draw_mwh = np.where(live, cv.gross_mw * ai.load_factor_pct / 100.0 * hours, 0.0)
+        energy[:, s] += draw_mwh
+        if model == "colocation":
+            lease = ai.colocation
+            years_live = np.floor(np.maximum(months - ready, 0) / 12.0)
+            rate = lease.rate_usd_per_kw_month * (1 + lease.escalator_pct_per_year / 100.0) ** years_live
+            revenue[:, s] += np.where(live, crit_mw * 1000.0 * rate, 0.0)
+            opex[:, s] += np.where(live, crit_mw * 1000.0 * lease.opex_usd_per_kw_month, 0.0)
+            if not lease.tenant_pays_power:
+                energy_paid[:, s] += draw_mwh
+            after_horizon[s] += _lease_after_horizon_usd(sc, s, crit_mw, ready, cv.gross_mw, monthly_discount_rate)
+        else:
+            gpu = ai.gpu_cloud
+            n_gpus = crit_mw * gpu.gpus_per_critical_mw
+            revenue[:, s] += np.where(live, n_gpus * gpu.usd_per_gpu_hour * hours * gpu.utilization_pct / 100.0, 0.0)
+            opex[:, s] += np.where(live, n_gpus * gpu.opex_usd_per_gpu_month, 0.0)
+            energy_paid[:, s] += draw_mwh
+            # GPUs are bought when the hall is ready and replaced at the end of each useful life.
+            since = months - ready
+            buy = live & (since % gpu.useful_life_months == 0)
+            capex[:, s] += np.where(buy, n_gpus * gpu.gpu_capex_usd, 0.0)
+            dep[:, s] += np.where(live, n_gpus * gpu.gpu_capex_usd / gpu.useful_life_months, 0.0)
+    return AIArrays(converted, critical, revenue, opex, energy, energy_paid, capex, dep, after_horizon)
+
+
+def _lease_after_horizon_usd(sc: Scenario, s: int, crit_mw: float, ready: int, gross_mw: float,
+                             monthly_rate: float) -> float:
+    """PV, at the end of the horizon, of a lease's net cash for its contracted months past the horizon.
+
+    Net cash is rent minus landlord opex minus power when the landlord pays it
+    (at the site's contract price); capex still to be spent past the horizon is
+    subtracted, so a lease signed late in the horizon is not counted as free.
+    """
+    site = sc.sites[s]
+    ai = site.ai
+    lease = ai.colocation
+    n = sc.horizon_months
+    end = ready + lease.term_months
+    if end <= n:
+        return 0.0
+    months = np.arange(max(n, ready), end)
+    years_live = np.floor((months - ready) / 12.0)
+    rent = crit_mw * 1000.0 * lease.rate_usd_per_kw_month * (1 + lease.escalator_pct_per_year / 100.0) ** years_live
+    cash = rent - crit_mw * 1000.0 * lease.opex_usd_per_kw_month
+    if not lease.tenant_pays_power:
+        cash = cash - gross_mw * ai.load_factor_pct / 100.0 * 730.5 * site.power_price_usd_per_mwh
+    disc = (1.0 + monthly_rate) ** -(months - n + 1.0)
+    value = float(np.sum(cash * disc))
+    start = ready - ai.lead_time_months
+    build = np.arange(max(start, n), start + max(ai.lead_time_months, 1))
+    if build.size:
+        spend = crit_mw * ai.conversion_capex_usd_per_critical_mw / max(ai.lead_time_months, 1)
+        value -= float(np.sum(spend * (1.0 + monthly_rate) ** -(build - n + 1.0)))
+    return value

@@ -1,0 +1,287 @@
+"""The monthly miner-economics engine, vectorized over BTC price paths.
+
+Shapes: ``[path, month, site]`` for results, ``[month, site, slot]`` for the
+deterministic operating slots. A *slot* is one cohort in one hour-of-day
+bucket at one site (one bucket when the site has a flat price, 24 with an
+hourly profile). Each slot has a breakeven hashprice (USD per TH/s per day):
+it runs when the path's hashprice is at or above it, otherwise it is
+curtailed and earns the site's curtailment credit. Sorting the slots of each
+(month, site) row by breakeven turns the per-path dispatch into one
+``searchsorted`` plus cumulative sums, with no Python loop over months or paths.
+
+Take-or-pay: energy below the contract minimum is paid for anyway, so a
+second dispatch treats it as prepaid (breakevens shifted down by the contract
+price) and each (path, month, site) keeps the better of the two. Both beat
+running everything, so curtailment never lowers margin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .ai import AIArrays, ai_arrays
+from .finance import discount_factors, monthly_rate, tax_with_carryforward
+from .fleet import FleetArrays, fleet_arrays
+from .months import calendar_month_numbers
+from .network import NetworkPath, simulate_network
+from .prices import price_paths
+from .scenario import Scenario
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+class Cancelled(Exception):
+    """Raised when a long computation's cancel check returns True."""
+
+
+@dataclass
+class EngineResult:
+    """Everything the engine computed; USD unless the name says otherwise.
+
+    ``[path, month, site]`` arrays: ``btc_mined`` (net of pool fee),
+    ``mining_revenue_usd``, ``mining_power_cost_usd``, ``take_or_pay_shortfall_usd``,
+    ``curtailment_credit_usd``, ``mining_energy_mwh``, ``curtailed_energy_mwh``.
+    ``[path, month]``: company totals and finance.
+    """
+
+    scenario: Scenario
+    months: list[str]
+    btc_price_usd: np.ndarray            # [path, month]
+    network: NetworkPath
+    fleet: FleetArrays
+    ai: AIArrays
+    hashprice_usd_per_th_day: np.ndarray  # [path, month]
+    btc_mined: np.ndarray
+    mining_revenue_usd: np.ndarray
+    mining_power_cost_usd: np.ndarray
+    take_or_pay_shortfall_usd: np.ndarray
+    curtailment_credit_usd: np.ndarray
+    mining_energy_mwh: np.ndarray
+    curtailed_energy_mwh: np.ndarray
+    mining_opex_usd: np.ndarray          # [month, site]
+    ai_power_cost_usd: np.ndarray        # [month, site] AI/HPC energy the miner pays (flat-load average price)
+    asic_capex_usd: np.ndarray           # [month, site]
+    asic_depreciation_usd: np.ndarray    # [month, site]
+    salvage_usd: np.ndarray              # [month, site]
+    ebitda_usd: np.ndarray               # [path, month, site]
+    capex_usd: np.ndarray                # [month, site]
+    g_and_a_usd: np.ndarray              # [month]
+    tax_usd: np.ndarray                  # [path, month]
+    net_cash_flow_usd: np.ndarray        # [path, month] (excludes the terminal value)
+    terminal_value_usd: float            # at the horizon's end, after tax; in npv_usd, not in the monthly rows
+    npv_usd: np.ndarray                  # [path]
+
+    @property
+    def n_paths(self) -> int:
+        return self.btc_price_usd.shape[0]
+
+    @property
+    def power_cost_usd(self) -> np.ndarray:
+        """All energy paid at the site meters, ``[path, month, site]``: mining, take-or-pay shortfall, AI."""
+        return self.mining_power_cost_usd + self.take_or_pay_shortfall_usd + self.ai_power_cost_usd[None, :, :]
+
+
+def site_price_matrix(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Energy prices per site, month and hour bucket: ``([month, site, 24], buckets[site])`` USD/MWh."""
+    cal = calendar_month_numbers(sc.start_month, sc.horizon_months)
+    prices = np.empty((sc.horizon_months, len(sc.sites), 24))
+    buckets = np.ones(len(sc.sites), dtype=int)
+    for s, site in enumerate(sc.sites):
+        if site.hourly_price_usd_per_mwh is not None:
+            prof = np.asarray(site.hourly_price_usd_per_mwh, dtype=float)
+            prices[:, s, :] = prof[cal, :]
+            buckets[s] = 24
+        else:
+            prices[:, s, :] = site.power_price_usd_per_mwh
+    return prices, buckets
+
+
+def _monotone_key(x: np.ndarray) -> np.ndarray:
+    """Map [-inf, inf] monotonically into [0, 1] so rows can be offset into one sorted array."""
+    return 0.5 + np.arctan(x) / np.pi
+
+
+class _SlotTable:
+    """Slots of every (month, site) row sorted by breakeven hashprice, with cumulative quantities."""
+
+    def __init__(self, breakeven: np.ndarray, quantities: np.ndarray):
+        # breakeven [M, S, K]; quantities [M, S, K, Q]
+        n_m, n_s, k = breakeven.shape
+        self.shape = (n_m, n_s, k)
+        order = np.argsort(breakeven, axis=2, kind="stable")
+        sorted_be = np.take_along_axis(breakeven, order, axis=2)
+        q_sorted = np.take_along_axis(quantities, order[..., None], axis=2)
+        cum = np.concatenate([np.zeros((n_m, n_s, 1, quantities.shape[3])), np.cumsum(q_sorted, axis=2)], axis=2)
+        self.cum = cum.reshape(n_m * n_s * (k + 1), quantities.shape[3])
+        rows = np.arange(n_m * n_s, dtype=float).reshape(n_m, n_s, 1)
+        self.keys = (2.0 * rows + _monotone_key(sorted_be)).ravel()
+
+    def running_totals(self, hashprice: np.ndarray) -> np.ndarray:
+        """Sum of quantities over slots whose breakeven <= hashprice; ``hashprice`` is [path, month].
+
+        Returns ``[path, month, site, Q]``.
+        """
+        n_m, n_s, k = self.shape
+        rows = np.arange(n_m * n_s, dtype=float).reshape(1, n_m, n_s)
+        q = 2.0 * rows + _monotone_key(hashprice)[:, :, None]
+        pos = np.searchsorted(self.keys, q.ravel(), side="right")
+        row_id = np.broadcast_to(np.arange(n_m * n_s).reshape(1, n_m, n_s), q.shape).ravel()
+        count = pos - row_id * k
+        return self.cum[row_id * (k + 1) + count].reshape(q.shape + (self.cum.shape[1],))
+
+
+def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: str | None = None,
+               prices: np.ndarray | None = None, progress: ProgressFn | None = None,
+               cancel: CancelFn | None = None) -> EngineResult:
+    """Evaluate a scenario on ``n_paths`` BTC price paths (or on given ``prices`` ``[path, month]``)."""
+
+    def step(frac: float, what: str) -> None:
+        if cancel is not None and cancel():
+            raise Cancelled(what)
+        if progress is not None:
+            progress(frac, what)
+
+    step(0.0, "network")
+    mk = sc.market
+    net = simulate_network(start_month=sc.start_month, horizon_months=sc.horizon_months,
+                           difficulty=mk.difficulty_value, block_height=mk.block_height,
+                           fees_btc_per_block=mk.fees_btc_per_block,
+                           hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
+                           fee_growth_pct_per_month=mk.fee_growth_pct_per_month)
+    if prices is None:
+        prices = price_paths(sc, n_paths=n_paths, seed=seed, preset=preset)
+    prices = np.asarray(prices, dtype=float)
+    if prices.ndim != 2 or prices.shape[1] != sc.horizon_months:
+        raise ValueError(f"prices must be [path, {sc.horizon_months}] USD, got shape {prices.shape}")
+    step(0.1, "fleet and AI/HPC")
+
+    n_m, n_s = sc.horizon_months, len(sc.sites)
+    days = net.days[0]
+    rate_m = monthly_rate(sc.finance.discount_rate_pct / 100.0)
+    ai = ai_arrays(sc, days, rate_m)
+    capacity = np.array([s.capacity_mw for s in sc.sites], dtype=float)
+    mining_cap_mw = np.maximum(capacity[None, :] - ai.converted_gross_mw, 0.0)
+    fl = fleet_arrays(sc, mining_cap_mw)
+
+    fee = sc.finance.pool_fee_pct / 100.0
+    pue = np.array([s.pue for s in sc.sites])
+    credit = np.array([s.curtailment_credit_usd_per_mwh for s in sc.sites])
+    contract = np.array([s.power_price_usd_per_mwh for s in sc.sites])
+    top_mwh = np.array([s.take_or_pay_mwh_per_month for s in sc.sites])
+    can_curtail = np.array([s.curtailment_enabled for s in sc.sites])
+    opex_per_mw = np.array([s.mining_opex_usd_per_mw_month for s in sc.sites])
+
+    # Per cohort and month, if it ran every hour: TH/s-days and MWh at the meter (with PUE).
+    units = fl.running_units * fl.uptime[None, :]
+    th_days = units * fl.hashrate_ths_per_unit * days[:, None]
+    energy_mwh = units * (fl.power_w_per_unit * pue[fl.site] / 1e6)[None, :] * 24.0 * days[:, None]
+    mwh_per_th_day = np.divide(energy_mwh, th_days, out=np.zeros_like(energy_mwh), where=th_days > 0)
+
+    hour_price, buckets = site_price_matrix(sc)
+    step(0.2, "operating slots")
+    table_a, table_b, energy_total = _build_slot_tables(
+        sc, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets, fee, credit, contract, top_mwh,
+        can_curtail)
+
+    hp_usd = prices * net.hashprice_btc_per_th_day  # [path, month], USD per TH/s per day
+    step(0.4, "dispatch")
+    ai_meter = ai.energy_mwh[None, :, :]
+
+    def margin_of(totals):
+        th_run, e_run, cost_run = totals[..., 0], totals[..., 1], totals[..., 2]
+        btc = th_run * net.hashprice_btc_per_th_day[0][None, :, None] * (1.0 - fee)
+        revenue = btc * prices[:, :, None]
+        curtailed = np.maximum(energy_total[None, :, :] - e_run, 0.0)
+        credit_usd = curtailed * credit[None, None, :]
+        shortfall_usd = np.maximum(top_mwh[None, None, :] - e_run - ai_meter, 0.0) * contract[None, None, :]
+        margin = revenue + credit_usd - cost_run - shortfall_usd
+        return margin, (btc, revenue, cost_run, shortfall_usd, credit_usd, e_run, curtailed)
+
+    m_a, parts = margin_of(table_a.running_totals(hp_usd))
+    if table_b is not None:
+        step(0.55, "take-or-pay dispatch")
+        m_b, parts_b = margin_of(table_b.running_totals(hp_usd))
+        use_b = m_b > m_a
+        parts = tuple(np.where(use_b, pb, pa) for pa, pb in zip(parts, parts_b))
+    btc, revenue, cost_run, shortfall_usd, credit_usd, e_run, curtailed = parts
+    step(0.7, "cash flows")
+
+    def by_site(a_mc: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_m, n_s))
+        for s in range(n_s):
+            out[:, s] = a_mc[:, fl.site == s].sum(axis=1)
+        return out
+
+    placed_load_mw = fl.running_units * (fl.power_w_per_unit * pue[fl.site] / 1e6)[None, :]
+    mining_opex = by_site(placed_load_mw) * opex_per_mw[None, :]
+    asic_capex = by_site(fl.capex_usd)
+    asic_dep = by_site(fl.depreciation_usd)
+    salvage = by_site(fl.salvage_usd)
+    ai_power_usd = ai.energy_paid_by_miner_mwh * hour_price.mean(axis=2)
+    g_and_a = np.full(n_m, sc.finance.g_and_a_usd_per_month)
+
+    ebitda = (revenue + credit_usd + ai.revenue_usd[None] - cost_run - shortfall_usd
+              - ai_power_usd[None] - mining_opex[None] - ai.opex_usd[None])
+    capex = asic_capex + ai.capex_usd
+    depreciation = asic_dep + ai.depreciation_usd
+    ebitda_total = ebitda.sum(axis=2) - g_and_a[None, :]
+    taxable = ebitda_total - depreciation.sum(axis=1)[None, :] + salvage.sum(axis=1)[None, :]
+    tax = tax_with_carryforward(taxable, sc.finance.tax_rate_pct / 100.0)
+    net_cf = ebitda_total - capex.sum(axis=1)[None, :] + salvage.sum(axis=1)[None, :] - tax
+    # Value past the horizon, at the horizon's end (after tax at the statutory rate).
+    terminal = 0.0
+    if sc.finance.terminal_value == "contracted_ai":
+        terminal = float(ai.contracted_after_horizon_usd.sum()) * (1.0 - sc.finance.tax_rate_pct / 100.0)
+    factors = discount_factors(sc.finance.discount_rate_pct / 100.0, n_m)
+    npv = net_cf @ factors + terminal * factors[-1]
+    step(1.0, "done")
+    return EngineResult(
+        scenario=sc, months=sc.months, btc_price_usd=prices, network=net, fleet=fl, ai=ai,
+        hashprice_usd_per_th_day=hp_usd, btc_mined=btc, mining_revenue_usd=revenue,
+        mining_power_cost_usd=cost_run, take_or_pay_shortfall_usd=shortfall_usd, curtailment_credit_usd=credit_usd,
+        mining_energy_mwh=e_run, curtailed_energy_mwh=curtailed, mining_opex_usd=mining_opex, ai_power_cost_usd=ai_power_usd,
+        asic_capex_usd=asic_capex, asic_depreciation_usd=asic_dep, salvage_usd=salvage, ebitda_usd=ebitda,
+        capex_usd=capex, g_and_a_usd=g_and_a, tax_usd=tax, net_cash_flow_usd=net_cf, terminal_value_usd=terminal,
+        npv_usd=npv)
+
+
+def _build_slot_tables(sc, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets, fee, credit, contract,
+                       top_mwh, can_curtail):
+    """Slot tables for plain dispatch (A) and, if any site has take-or-pay, prepaid-energy dispatch (B)."""
+    n_m, n_s = sc.horizon_months, len(sc.sites)
+    per_site = [np.flatnonzero(fl.site == s) for s in range(n_s)]
+    k = max([len(idx) * buckets[s] for s, idx in enumerate(per_site)] + [1])
+    be_a = np.full((n_m, n_s, k), np.inf)
+    be_b = np.full((n_m, n_s, k), np.inf)
+    qty = np.zeros((n_m, n_s, k, 3))
+    energy_total = np.zeros((n_m, n_s))
+    net_share = 1.0 - fee
+    for s, idx in enumerate(per_site):
+        if idx.size == 0:
+            continue
+        nb = buckets[s]
+        p = hour_price[:, s, :nb]                                  # [M, B]
+        th = th_days[:, idx][:, :, None] / nb                       # [M, C, 1]
+        e = energy_mwh[:, idx][:, :, None] / nb
+        e_th = mwh_per_th_day[:, idx][:, :, None]
+        valid = np.broadcast_to(th > 0, (n_m, idx.size, nb))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            be = np.where(valid, (p[:, None, :] + credit[s]) * e_th / net_share, np.inf)
+            be2 = np.where(valid, (p[:, None, :] - contract[s] + credit[s]) * e_th / net_share, np.inf)
+        if not can_curtail[s]:
+            be = np.where(valid, -np.inf, np.inf)
+            be2 = be
+        n = idx.size * nb
+        be_a[:, s, :n] = be.reshape(n_m, n)
+        be_b[:, s, :n] = be2.reshape(n_m, n)
+        qty[:, s, :n, 0] = np.broadcast_to(th, (n_m, idx.size, nb)).reshape(n_m, n)
+        qty[:, s, :n, 1] = np.broadcast_to(e, (n_m, idx.size, nb)).reshape(n_m, n)
+        qty[:, s, :n, 2] = (e * p[:, None, :]).reshape(n_m, n)
+        energy_total[:, s] = energy_mwh[:, idx].sum(axis=1)
+    table_a = _SlotTable(be_a, qty)
+    table_b = _SlotTable(be_b, qty) if np.any(top_mwh > 0) else None
+    return table_a, table_b, energy_total

@@ -1,0 +1,99 @@
+"""BTC price paths, shaped ``[path, month]`` in USD.
+
+The deterministic path is the centre; Monte Carlo paths multiply it by a
+geometric Brownian motion, so ``--preset capitulation --paths 1000`` gives a
+fan around the capitulation story. Month 0 is the start month's price.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .months import month_index
+from .scenario import PricePath, Scenario
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named price story from the late-2025 market: (month offset, USD) points, flat after the last."""
+
+    name: str
+    description: str
+    points: tuple[tuple[int, float], ...]
+    source: str
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("base", "BTC holds $92,000, the level it broke below in late November 2025.",
+               ((0, 92_000.0),), "late-Nov 2025 market (shared/reference/market-facts.md)"),
+        Preset("gamma-flip", "BTC sits at $88,000, where options gamma flips from long to short.",
+               ((0, 88_000.0),), "options positioning, late Nov 2025 (market-facts.md)"),
+        Preset("capitulation",
+               "BTC breaks below $87,000 and slides to $73,000 (the $72-74k band) within two months, then holds.",
+               ((0, 86_500.0), (1, 79_750.0), (2, 73_000.0)),
+               "options positioning pointed to $72-74k downside tails (market-facts.md)"),
+    )
+}
+
+
+def preset_names() -> list[str]:
+    return list(PRESETS)
+
+
+def deterministic_path(sc: Scenario, *, preset: str | None = None) -> np.ndarray:
+    """The central BTC price path, shape ``[month]``, USD."""
+    n = sc.horizon_months
+    months = np.arange(n, dtype=float)
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        pts = PRESETS[preset].points
+        return _interpolate(months, [p[0] for p in pts], [p[1] for p in pts])
+    pp: PricePath = sc.price_path
+    s0 = sc.market.btc_price_usd
+    if pp.kind == "flat":
+        return np.full(n, s0)
+    if pp.kind == "growth":
+        return s0 * (1 + pp.growth_pct_per_month / 100.0) ** months
+    xs = [month_index(sc.start_month, p.month) for p in pp.points]
+    ys = [p.btc_price_usd for p in pp.points]
+    if xs[0] > 0:
+        xs, ys = [0] + xs, [s0] + ys
+    return _interpolate(months, xs, ys)
+
+
+def _interpolate(months: np.ndarray, xs, ys) -> np.ndarray:
+    return np.interp(months, np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+
+
+def gbm_factors(n_paths: int, n_months: int, *, drift_pct_per_year: float, volatility_pct_per_year: float,
+                seed: int | None) -> np.ndarray:
+    """Multiplicative GBM factors ``[path, month]`` with factor 1 at month 0.
+
+    Monthly log-returns are N((mu - sigma^2/2)/12, sigma^2/12), so the mean
+    factor grows at the drift ``mu`` per year.
+    """
+    mu = drift_pct_per_year / 100.0
+    sigma = volatility_pct_per_year / 100.0
+    dt = 1.0 / 12.0
+    rng = np.random.default_rng(seed)
+    shocks = rng.standard_normal((n_paths, max(n_months - 1, 0)))
+    steps = (mu - 0.5 * sigma**2) * dt + sigma * np.sqrt(dt) * shocks
+    log_f = np.concatenate([np.zeros((n_paths, 1)), np.cumsum(steps, axis=1)], axis=1)
+    return np.exp(log_f[:, :n_months])
+
+
+def price_paths(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: str | None = None) -> np.ndarray:
+    """BTC price paths ``[path, month]`` (USD): the deterministic path when ``n_paths == 1``."""
+    if n_paths < 1:
+        raise ValueError("paths must be at least 1")
+    centre = deterministic_path(sc, preset=preset)
+    if n_paths == 1:
+        return centre[None, :]
+    mc = sc.monte_carlo
+    return centre[None, :] * gbm_factors(n_paths, sc.horizon_months, drift_pct_per_year=mc.drift_pct_per_year,
+                                         volatility_pct_per_year=mc.volatility_pct_per_year, seed=seed)

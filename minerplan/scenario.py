@@ -1,0 +1,328 @@
+"""The scenario document (schema version 1): what a miner owns, pays and assumes.
+
+A scenario is one JSON object. Every field has a unit in its name (or in its
+description) and a default, so a minimal file only states what differs.
+The models here are strict: unknown fields, wrong types and out-of-range values
+are rejected, never coerced. Cross-field rules (site names, capacity, plans)
+live in :func:`check_consistency`; :mod:`minerplan.scenario_io` turns both into
+:class:`~minerplan.errors.ScenarioError` messages that name the field path.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .errors import Problem
+from .months import add_months, month_index, parse_month
+
+SCHEMA_VERSION = 1
+
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Pct = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="calendar month YYYY-MM")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, validate_default=True)
+
+
+class Market(_Strict):
+    """Network and market state at the start month.
+
+    Give ``difficulty`` or ``network_hashrate_ehs``, not both; the other is
+    derived with H [hash/s] = D x 2^32 / 600.
+    """
+
+    btc_price_usd: Pos = Field(description="BTC spot price at the start month, USD")
+    difficulty: Pos | None = Field(None, description="current difficulty (dimensionless)")
+    network_hashrate_ehs: Pos | None = Field(None, description="network hashrate, EH/s")
+    fees_btc_per_block: NonNeg = Field(0.02, description="average transaction fees per block, BTC")
+    block_height: int = Field(ge=0, le=50_000_000, description="current block height")
+    hashrate_growth_pct_per_month: float = Field(
+        1.0, ge=-50, le=50, allow_inf_nan=False,
+        description="trend growth of network hashrate, % per month (compounded)")
+    fee_growth_pct_per_month: float = Field(
+        0.0, ge=-50, le=50, allow_inf_nan=False, description="growth of fees per block, % per month")
+
+    @model_validator(mode="after")
+    def _one_of_difficulty_or_hashrate(self) -> "Market":
+        if self.difficulty is None and self.network_hashrate_ehs is None:
+            raise ValueError("give either difficulty or network_hashrate_ehs")
+        if self.difficulty is not None and self.network_hashrate_ehs is not None:
+            raise ValueError("give difficulty or network_hashrate_ehs, not both")
+        return self
+
+    @property
+    def difficulty_value(self) -> float:
+        """Difficulty, derived from the hashrate when only that is given."""
+        if self.difficulty is not None:
+            return self.difficulty
+        return self.network_hashrate_ehs * 1e18 * 600.0 / 2.0**32
+
+
+class PricePoint(_Strict):
+    month: Month
+    btc_price_usd: Pos
+
+
+class PricePath(_Strict):
+    """The deterministic BTC price path (the centre of any Monte Carlo fan).
+
+    ``flat``: the start price every month; ``growth``: compounding at
+    ``growth_pct_per_month``; ``points``: linear between user points, flat
+    before the first and after the last (the start price anchors month 0
+    unless a point is given for it).
+    """
+
+    kind: Literal["flat", "growth", "points"] = "flat"
+    growth_pct_per_month: float = Field(0.0, ge=-50, le=50, allow_inf_nan=False)
+    points: list[PricePoint] = Field(default_factory=list, max_length=1200)
+
+    @model_validator(mode="after")
+    def _points_need_points(self) -> "PricePath":
+        if self.kind == "points" and not self.points:
+            raise ValueError("kind 'points' needs at least one entry in points")
+        return self
+
+
+class MonteCarlo(_Strict):
+    """Geometric Brownian motion around the deterministic path."""
+
+    drift_pct_per_year: float = Field(0.0, ge=-200, le=200, allow_inf_nan=False)
+    volatility_pct_per_year: float = Field(50.0, ge=0, le=500, allow_inf_nan=False)
+
+
+class ColocationLease(_Strict):
+    """Colocation lease of critical IT capacity to an AI/HPC tenant."""
+
+    rate_usd_per_kw_month: NonNeg = Field(140.0, description="USD per kW of critical IT per month")
+    escalator_pct_per_year: float = Field(3.0, ge=-20, le=50, allow_inf_nan=False)
+    term_months: int = Field(120, ge=1, le=600)
+    tenant_pays_power: bool = True
+    opex_usd_per_kw_month: NonNeg = Field(20.0, description="landlord opex per kW critical per month")
+
+
+class GpuCloud(_Strict):
+    """GPU cloud: the miner buys GPUs and rents them by the hour."""
+
+    gpus_per_critical_mw: Pos = Field(600.0, description="GPUs installed per MW of critical IT")
+    usd_per_gpu_hour: NonNeg = Field(2.0)
+    utilization_pct: Pct = Field(70.0)
+    gpu_capex_usd: NonNeg = Field(40_000.0, description="all-in capex per GPU incl. servers/network, USD")
+    useful_life_months: int = Field(72, ge=1, le=240)
+    opex_usd_per_gpu_month: NonNeg = Field(150.0)
+
+
+class SiteAI(_Strict):
+    """How much of a site can become AI/HPC capacity, at what cost and speed."""
+
+    convertible_gross_mw: NonNeg = Field(description="gross utility MW that can be converted")
+    critical_mw_per_gross_mw: float = Field(0.7, gt=0, le=1, allow_inf_nan=False,
+                                            description="critical IT MW per gross MW (1/PUE)")
+    conversion_capex_usd_per_critical_mw: NonNeg = Field(9_500_000.0)
+    lead_time_months: int = Field(12, ge=0, le=120)
+    facility_life_months: int = Field(180, ge=1, le=600, description="depreciation life of conversion capex")
+    load_factor_pct: Pct = Field(80.0, description="average draw of converted MW as % of gross")
+    business_model: Literal["colocation", "gpu_cloud"] = "colocation"
+    colocation: ColocationLease = Field(default_factory=ColocationLease)
+    gpu_cloud: GpuCloud = Field(default_factory=GpuCloud)
+
+
+class Site(_Strict):
+    """A site and its power contract."""
+
+    name: Name
+    capacity_mw: NonNeg = Field(description="gross utility capacity, MW")
+    power_price_usd_per_mwh: NonNeg = Field(description="contract energy price, USD/MWh")
+    pue: float = Field(1.05, ge=1, le=3, allow_inf_nan=False,
+                       description="site draw per MW of ASIC load (cooling, auxiliaries)")
+    hourly_price_usd_per_mwh: list[list[float]] | None = Field(
+        None, description="optional 12x24 (calendar month x hour of day) energy price, USD/MWh; "
+                          "replaces power_price_usd_per_mwh for energy drawn")
+    curtailment_credit_usd_per_mwh: NonNeg = Field(0.0, description="credit per MWh not drawn while curtailed")
+    curtailment_enabled: bool = True
+    take_or_pay_mwh_per_month: NonNeg = Field(0.0, description="minimum energy paid each month, MWh")
+    mining_opex_usd_per_mw_month: NonNeg = Field(0.0, description="fixed opex per MW of mining load")
+    ai: SiteAI | None = None
+
+    @field_validator("hourly_price_usd_per_mwh")
+    @classmethod
+    def _profile_shape(cls, v):
+        if v is None:
+            return v
+        if len(v) != 12:
+            raise ValueError(f"needs 12 rows (January..December), got {len(v)}")
+        for i, row in enumerate(v):
+            if len(row) != 24:
+                raise ValueError(f"row {i} needs 24 hourly prices, got {len(row)}")
+            for h, x in enumerate(row):
+                if x != x or x in (float("inf"), float("-inf")):
+                    raise ValueError(f"row {i} hour {h} is not a finite number")
+                if abs(x) > 100_000:
+                    raise ValueError(f"row {i} hour {h}: {x} USD/MWh is out of range (|price| <= 100000)")
+        return v
+
+    @model_validator(mode="after")
+    def _ai_fits(self) -> "Site":
+        if self.ai is not None and self.ai.convertible_gross_mw > self.capacity_mw:
+            raise ValueError(f"ai.convertible_gross_mw ({self.ai.convertible_gross_mw:g} MW) exceeds "
+                             f"capacity_mw ({self.capacity_mw:g} MW)")
+        return self
+
+
+class Cohort(_Strict):
+    """A batch of identical ASICs at one site."""
+
+    model: Name
+    count: int = Field(ge=0, le=10_000_000)
+    hashrate_ths: Pos = Field(description="nameplate hashrate per unit, TH/s")
+    power_w: Pos = Field(description="wall power per unit, W")
+    site: Name
+    uptime_pct: Pct = 97.0
+    degradation_pct_per_year: float = Field(2.0, ge=0, le=100, allow_inf_nan=False,
+                                            description="hashrate lost per year of age, %")
+    purchase_price_usd: NonNeg = Field(0.0, description="price per unit, USD (capex if bought in the horizon)")
+    age_months: int = Field(0, ge=0, le=600, description="age at the start month")
+    useful_life_months: int = Field(48, ge=1, le=240, description="straight-line depreciation life")
+    purchase_month: Month | None = Field(None, description="delivery month if bought during the horizon")
+    retire_month: Month | None = Field(None, description="first month the cohort no longer runs")
+    salvage_usd: NonNeg = Field(0.0, description="resale value per unit at retirement, USD")
+
+    @property
+    def efficiency_j_per_th(self) -> float:
+        return self.power_w / self.hashrate_ths
+
+
+class Conversion(_Strict):
+    """A fixed decision: convert ``gross_mw`` of a site to AI/HPC from ``start_month``.
+
+    The MW stop mining at ``start_month`` (construction), capex is spent evenly
+    over the lead time, revenue starts at ``start_month + lead_time_months``.
+    """
+
+    site: Name
+    gross_mw: Pos
+    start_month: Month
+    business_model: Literal["colocation", "gpu_cloud"] | None = None
+
+
+class Finance(_Strict):
+    pool_fee_pct: Pct = 2.0
+    discount_rate_pct: float = Field(12.0, ge=0, le=100, allow_inf_nan=False, description="annual, %")
+    tax_rate_pct: Pct = Field(21.0, description="on taxable income, losses carried forward")
+    g_and_a_usd_per_month: NonNeg = Field(0.0, description="corporate overhead charged to mining, USD/month")
+    terminal_value: Literal["none", "contracted_ai"] = Field(
+        "contracted_ai", description="value beyond the horizon: none, or the after-tax present value of "
+                                     "colocation lease cash flows still under contract at the horizon's end")
+
+
+class Scenario(_Strict):
+    schema_version: Literal[1]
+    name: Name
+    start_month: Month
+    horizon_months: int = Field(ge=1, le=600)
+    market: Market
+    price_path: PricePath = Field(default_factory=PricePath)
+    monte_carlo: MonteCarlo = Field(default_factory=MonteCarlo)
+    sites: list[Site] = Field(min_length=1, max_length=1000)
+    fleet: list[Cohort] = Field(default_factory=list, max_length=20_000)
+    conversion_plan: list[Conversion] = Field(default_factory=list, max_length=10_000)
+    finance: Finance = Field(default_factory=Finance)
+    notes: str = Field("", max_length=100_000)
+
+    @property
+    def months(self) -> list[str]:
+        return [add_months(self.start_month, i) for i in range(self.horizon_months)]
+
+    def site_index(self) -> dict[str, int]:
+        return {s.name: i for i, s in enumerate(self.sites)}
+
+
+def check_consistency(sc: Scenario) -> list[Problem]:
+    """Rules that span fields; returns every problem found (empty when fine)."""
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, site in enumerate(sc.sites):
+        if site.name in seen:
+            problems.append(Problem(f"sites[{i}].name", f"duplicate site name {site.name!r} "
+                                                         f"(also sites[{seen[site.name]}])"))
+        seen.setdefault(site.name, i)
+    for i, pt in enumerate(sc.price_path.points):
+        if month_index(sc.start_month, pt.month) < 0:
+            problems.append(Problem(f"price_path.points[{i}].month",
+                                    f"{pt.month} is before start_month {sc.start_month}"))
+    months = sc.price_path.points
+    for i in range(1, len(months)):
+        if month_index(months[i - 1].month, months[i].month) <= 0:
+            problems.append(Problem(f"price_path.points[{i}].month", "points must be in increasing month order"))
+
+    load_mw: dict[str, float] = {}
+    for i, c in enumerate(sc.fleet):
+        if c.site not in seen:
+            problems.append(Problem(f"fleet[{i}].site", f"names site {c.site!r}, which does not exist "
+                                                        f"(sites: {', '.join(seen) or 'none'})"))
+            continue
+        if c.purchase_month and c.retire_month and month_index(c.purchase_month, c.retire_month) <= 0:
+            problems.append(Problem(f"fleet[{i}].retire_month", "must be after purchase_month"))
+        if c.purchase_month and c.age_months:
+            problems.append(Problem(f"fleet[{i}].age_months", "a cohort bought during the horizon has no age; "
+                                                              "omit age_months or purchase_month"))
+        load_mw[c.site] = load_mw.get(c.site, 0.0) + c.count * c.power_w / 1e6
+
+    # Capacity: the peak concurrent load (purchases arrive, retirements leave) with PUE.
+    for name, i in seen.items():
+        site = sc.sites[i]
+        peak_mw, peak_month = _peak_site_load_mw(sc, name)
+        if peak_mw * site.pue > site.capacity_mw * (1 + 1e-9):
+            problems.append(Problem(
+                f"sites[{i}].capacity_mw",
+                f"fleet at site {name!r} draws {peak_mw * site.pue:,.2f} MW including PUE {site.pue:g}"
+                f" (in {peak_month}), above its capacity of {site.capacity_mw:,.2f} MW"))
+
+    converted: dict[str, float] = {}
+    for i, cv in enumerate(sc.conversion_plan):
+        if cv.site not in seen:
+            problems.append(Problem(f"conversion_plan[{i}].site", f"names site {cv.site!r}, which does not exist"))
+            continue
+        site = sc.sites[seen[cv.site]]
+        if site.ai is None:
+            problems.append(Problem(f"conversion_plan[{i}].site",
+                                    f"site {cv.site!r} has no ai section, so nothing there is convertible"))
+            continue
+        if month_index(sc.start_month, cv.start_month) < 0:
+            problems.append(Problem(f"conversion_plan[{i}].start_month",
+                                    f"{cv.start_month} is before start_month {sc.start_month}"))
+        converted[cv.site] = converted.get(cv.site, 0.0) + cv.gross_mw
+        if converted[cv.site] > site.ai.convertible_gross_mw * (1 + 1e-9):
+            problems.append(Problem(f"conversion_plan[{i}].gross_mw",
+                                    f"plan converts {converted[cv.site]:g} MW at {cv.site!r}, above its "
+                                    f"convertible_gross_mw of {site.ai.convertible_gross_mw:g} MW"))
+    try:
+        parse_month(sc.start_month)
+    except ValueError as e:  # pragma: no cover - the pattern already guarantees it
+        problems.append(Problem("start_month", str(e)))
+    return problems
+
+
+def _peak_site_load_mw(sc: Scenario, site: str) -> tuple[float, str]:
+    """Highest ASIC load (MW, without PUE) present at once at ``site`` over the horizon."""
+    events: set[int] = {0}
+    rows = []
+    for c in sc.fleet:
+        if c.site != site:
+            continue
+        start = month_index(sc.start_month, c.purchase_month) if c.purchase_month else 0
+        end = month_index(sc.start_month, c.retire_month) if c.retire_month else 10**9
+        rows.append((max(start, 0), end, c.count * c.power_w / 1e6))
+        if 0 <= start < sc.horizon_months:
+            events.add(start)
+    best, best_m = 0.0, 0
+    for m in sorted(events):
+        load = sum(mw for s, e, mw in rows if s <= m < e)
+        if load > best:
+            best, best_m = load, m
+    return best, add_months(sc.start_month, best_m)
