@@ -183,31 +183,29 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
 
     hour_price, buckets = site_price_matrix(sc)
     step(0.2, "operating slots")
-    table_a, table_b, energy_total = _build_slot_tables(
-        sc, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets, fee, credit, contract, top_mwh,
-        can_curtail)
+    slots = _build_slots(sc, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets, fee, credit, contract,
+                         can_curtail)
 
     hp_usd = prices * net.hashprice_btc_per_th_day  # [path, month], USD per TH/s per day
     step(0.4, "dispatch")
-    ai_meter = ai.energy_mwh[None, :, :]
-
-    def margin_of(totals):
-        th_run, e_run, cost_run = totals[..., 0], totals[..., 1], totals[..., 2]
-        btc = th_run * net.hashprice_btc_per_th_day[0][None, :, None] * (1.0 - fee)
-        revenue = btc * prices[:, :, None]
-        curtailed = np.maximum(energy_total[None, :, :] - e_run, 0.0)
-        credit_usd = curtailed * credit[None, None, :]
-        shortfall_usd = np.maximum(top_mwh[None, None, :] - e_run - ai_meter, 0.0) * contract[None, None, :]
-        margin = revenue + credit_usd - cost_run - shortfall_usd
-        return margin, (btc, revenue, cost_run, shortfall_usd, credit_usd, e_run, curtailed)
-
-    m_a, parts = margin_of(table_a.running_totals(hp_usd))
-    if table_b is not None:
-        step(0.55, "take-or-pay dispatch")
-        m_b, parts_b = margin_of(table_b.running_totals(hp_usd))
-        use_b = m_b > m_a
-        parts = tuple(np.where(use_b, pb, pa) for pa, pb in zip(parts, parts_b))
-    btc, revenue, cost_run, shortfall_usd, credit_usd, e_run, curtailed = parts
+    totals = slots.table_a.running_totals(hp_usd)  # [path, month, site, (TH-days, MWh, USD)]
+    if np.any(top_mwh > 0):
+        step(0.5, "take-or-pay dispatch")
+        # Energy the mining load must draw to avoid paying for unused take-or-pay energy.
+        need_mwh = np.broadcast_to(top_mwh[None, :] - ai.energy_mwh, (n_m, n_s))[None, :, :]
+        totals_b = _SlotTable(slots.breakeven_prepaid, slots.quantities).running_totals(hp_usd)
+        use_b = totals_b[..., 1] <= need_mwh  # still short when all prepaid-worthy slots run: B is optimal
+        totals = np.where(use_b[..., None], totals_b, totals)
+        binding = (totals[..., 1] < need_mwh) & ~use_b
+        if binding.any():
+            totals[binding] = _fill_to_minimum(slots, np.nonzero(binding), hp_usd, need_mwh, fee, credit)
+    th_run, e_run, cost_run = totals[..., 0], totals[..., 1], totals[..., 2]
+    btc = th_run * net.hashprice_btc_per_th_day[0][None, :, None] * (1.0 - fee)
+    revenue = btc * prices[:, :, None]
+    curtailed = np.maximum(slots.energy_total[None, :, :] - e_run, 0.0)
+    credit_usd = curtailed * credit[None, None, :]
+    shortfall_usd = (np.maximum(top_mwh[None, None, :] - e_run - ai.energy_mwh[None, :, :], 0.0)
+                     * contract[None, None, :])
     step(0.7, "cash flows")
 
     def by_site(a_mc: np.ndarray) -> np.ndarray:
@@ -249,15 +247,31 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
         npv_usd=npv)
 
 
-def _build_slot_tables(sc, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets, fee, credit, contract,
-                       top_mwh, can_curtail):
-    """Slot tables for plain dispatch (A) and, if any site has take-or-pay, prepaid-energy dispatch (B)."""
+@dataclass(frozen=True)
+class _Slots:
+    """Operating slots per (month, site) row, padded to ``K`` slots: ``[month, site, K]`` arrays."""
+
+    table_a: _SlotTable
+    breakeven_prepaid: np.ndarray   # breakeven hashprice when energy is prepaid at the contract price
+    quantities: np.ndarray          # [month, site, K, (TH-days, MWh, energy USD)] if the slot runs
+    price_usd_per_mwh: np.ndarray   # energy price of the slot's hours
+    mwh_per_th_day: np.ndarray      # 0 for padding
+    energy_total: np.ndarray        # [month, site] MWh if every slot ran
+    contract_usd_per_mwh: np.ndarray  # [site]
+    n_slots: np.ndarray             # [site] real (unpadded) slots per row
+
+
+def _build_slots(sc, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets, fee, credit, contract,
+                 can_curtail) -> _Slots:
+    """Breakevens and quantities of every (cohort, hour bucket) slot, per (month, site)."""
     n_m, n_s = sc.horizon_months, len(sc.sites)
     per_site = [np.flatnonzero(fl.site == s) for s in range(n_s)]
     k = max([len(idx) * buckets[s] for s, idx in enumerate(per_site)] + [1])
     be_a = np.full((n_m, n_s, k), np.inf)
     be_b = np.full((n_m, n_s, k), np.inf)
     qty = np.zeros((n_m, n_s, k, 3))
+    slot_price = np.zeros((n_m, n_s, k))  # for ordering a take-or-pay fill only
+    slot_e_th = np.zeros((n_m, n_s, k))
     energy_total = np.zeros((n_m, n_s))
     net_share = 1.0 - fee
     for s, idx in enumerate(per_site):
@@ -268,20 +282,63 @@ def _build_slot_tables(sc, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, 
         th = th_days[:, idx][:, :, None] / nb                       # [M, C, 1]
         e = energy_mwh[:, idx][:, :, None] / nb
         e_th = mwh_per_th_day[:, idx][:, :, None]
-        valid = np.broadcast_to(th > 0, (n_m, idx.size, nb))
+        shape = (n_m, idx.size, nb)
+        valid = np.broadcast_to(th > 0, shape)
         with np.errstate(divide="ignore", invalid="ignore"):
             be = np.where(valid, (p[:, None, :] + credit[s]) * e_th / net_share, np.inf)
             be2 = np.where(valid, (p[:, None, :] - contract[s] + credit[s]) * e_th / net_share, np.inf)
         if not can_curtail[s]:
-            be = np.where(valid, -np.inf, np.inf)
-            be2 = be
+            be = be2 = np.where(valid, -np.inf, np.inf)
         n = idx.size * nb
         be_a[:, s, :n] = be.reshape(n_m, n)
         be_b[:, s, :n] = be2.reshape(n_m, n)
-        qty[:, s, :n, 0] = np.broadcast_to(th, (n_m, idx.size, nb)).reshape(n_m, n)
-        qty[:, s, :n, 1] = np.broadcast_to(e, (n_m, idx.size, nb)).reshape(n_m, n)
+        qty[:, s, :n, 0] = np.broadcast_to(th, shape).reshape(n_m, n)
+        qty[:, s, :n, 1] = np.broadcast_to(e, shape).reshape(n_m, n)
         qty[:, s, :n, 2] = (e * p[:, None, :]).reshape(n_m, n)
+        slot_price[:, s, :n] = np.broadcast_to(p[:, None, :], shape).reshape(n_m, n)
+        slot_e_th[:, s, :n] = np.where(valid, np.broadcast_to(e_th, shape), 0.0).reshape(n_m, n)
+        if not can_curtail[s]:
+            slot_price[:, s, :n] = -np.inf  # runs whatever the price: first in any take-or-pay fill
         energy_total[:, s] = energy_mwh[:, idx].sum(axis=1)
-    table_a = _SlotTable(be_a, qty)
-    table_b = _SlotTable(be_b, qty) if np.any(top_mwh > 0) else None
-    return table_a, table_b, energy_total
+    n_slots = np.array([len(idx) * buckets[s] for s, idx in enumerate(per_site)])
+    return _Slots(_SlotTable(be_a, qty), be_b, qty, slot_price, slot_e_th, energy_total, np.asarray(contract),
+                  n_slots)
+
+
+def _fill_to_minimum(slots: _Slots, where: tuple[np.ndarray, ...], hp_usd: np.ndarray, need_mwh: np.ndarray,
+                     fee: float, credit: np.ndarray, batch: int = 20_000) -> np.ndarray:
+    """Exact dispatch where take-or-pay binds: run slots in order of their cost to run, to exactly the minimum.
+
+    A slot's net cost of running, per MWh, is ``price + credit - revenue per MWh``; below the
+    take-or-pay minimum each MWh drawn also saves the contract price. Where running
+    everything worth it at the contract price would overshoot the minimum
+    but the plain dispatch falls short of it, the optimum (a fractional
+    knapsack) draws exactly the minimum, cheapest slots first, the last one in part.
+    Only these (path, month, site) entries are sorted, in batches.
+    """
+    p_idx, m_idx, s_idx = where
+    out = np.empty((p_idx.size, 3))
+    for site in np.unique(s_idx):  # per site, so rows are only as wide as that site's slots
+        k = max(int(slots.n_slots[site]), 1)
+        rows = np.flatnonzero(s_idx == site)
+        for lo in range(0, rows.size, batch):
+            sel = rows[lo:lo + batch]
+            p, m = p_idx[sel], m_idx[sel]
+            e_th = slots.mwh_per_th_day[m, site, :k]                    # [n, k]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cost_to_run = np.where(e_th > 0, slots.price_usd_per_mwh[m, site, :k] + credit[site]
+                                       - hp_usd[p, m][:, None] * (1.0 - fee) / e_th, np.inf)
+            order = np.argsort(cost_to_run, axis=1, kind="stable")
+            q = slots.quantities[m, site, :k]                           # [n, k, 3]
+            q = np.take_along_axis(q, order[..., None], axis=1)
+            lam = np.take_along_axis(cost_to_run, order, axis=1)
+            e = q[..., 1]
+            before = np.cumsum(e, axis=1) - e
+            room = need_mwh[0, m, site][:, None] - before
+            with np.errstate(divide="ignore", invalid="ignore"):
+                frac = np.where(e > 0, np.clip(room / e, 0.0, 1.0), 0.0)
+            frac = np.where(lam <= 0, 1.0, np.where(lam <= slots.contract_usd_per_mwh[site], frac, 0.0))
+            out[sel] = np.einsum("nk,nkq->nq", frac, q)
+    return out
+
+

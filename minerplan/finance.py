@@ -58,13 +58,15 @@ def irr_annual(cash_flows: np.ndarray, *, iterations: int = 200) -> np.ndarray:
 def payback_months(cash_flows: np.ndarray) -> np.ndarray:
     """Months until cumulative cash flow is non-negative for the rest of the horizon.
 
-    0 when it is never negative; NaN when it is still negative at the end.
+    Counted in whole months from the start, with flows at month ends: flows
+    of -100 then +200 pay back in 2 months. 0 when the cumulative flow is never
+    negative; NaN when it is still negative at the end.
     """
     cum = np.cumsum(np.atleast_2d(cash_flows), axis=1)
     neg = cum < 0
     n = cum.shape[1]
-    last_neg = n - 1 - np.argmax(neg[:, ::-1], axis=1)
-    out = np.where(neg.any(axis=1), last_neg + 1.0, 0.0)
+    last_neg = n - 1 - np.argmax(neg[:, ::-1], axis=1)  # 0-based index of the last negative month
+    out = np.where(neg.any(axis=1), last_neg + 2.0, 0.0)
     return np.where(neg[:, -1], np.nan, out)
 
 

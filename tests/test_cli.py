@@ -1,0 +1,99 @@
+"""The ``minerplan`` command as an analyst scripts it."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minerplan.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+MONTHLY_KEYS = {"month", "btc_price_usd", "network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_mined",
+                "mining_revenue_usd", "power_cost_usd", "ai_revenue_usd", "capex_usd", "net_cash_flow_usd"}
+TOP_KEYS = {"hashprice_usd_per_ph_day", "hashprice_btc_per_ph_day", "network_hashrate_ehs", "block_subsidy_btc",
+            "models", "npv_usd", "irr", "payback_months", "cost_per_btc_cash_usd", "cost_per_btc_all_in_usd",
+            "monthly"}
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "minerplan.cli", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_evaluate_default_json(capsys):
+    assert main(["evaluate", "default", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert TOP_KEYS <= doc.keys()
+    assert len(doc["monthly"]) == 60 and MONTHLY_KEYS <= doc["monthly"][0].keys()
+    assert {"name", "efficiency_j_per_th", "breakeven_power_usd_per_kwh", "breakeven_btc_price_usd"} <= \
+        doc["models"][0].keys()
+    # Late-November 2025 figures: hashprice $35-40/PH/day, ~1,000-1,100 EH/s, subsidy 3.125 BTC.
+    assert 35 <= doc["hashprice_usd_per_ph_day"] <= 40
+    assert 950 <= doc["network_hashrate_ehs"] <= 1_150
+    assert doc["block_subsidy_btc"] == 3.125
+    s21 = next(m for m in doc["models"] if m["name"] == "Antminer S21")
+    assert s21["efficiency_j_per_th"] == pytest.approx(17.5)
+
+
+def test_evaluate_paths_reports_percentiles(capsys):
+    assert main(["evaluate", "default", "--json", "--paths", "200", "--seed", "3"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    p = doc["percentiles"]["npv_usd"]
+    assert p["p5"] < p["p50"] < p["p95"]
+    assert doc["npv_usd"] == pytest.approx(p["p50"])
+    assert doc["paths"] == 200 and doc["seed"] == 3
+
+
+def test_same_seed_same_answer(capsys):
+    main(["evaluate", "default", "--json", "--paths", "50", "--seed", "11"])
+    a = json.loads(capsys.readouterr().out)
+    main(["evaluate", "default", "--json", "--paths", "50", "--seed", "11"])
+    b = json.loads(capsys.readouterr().out)
+    assert a == b
+
+
+def test_capitulation_preset_is_worse_than_base(capsys):
+    main(["evaluate", "default", "--json", "--preset", "base"])
+    base = json.loads(capsys.readouterr().out)
+    main(["evaluate", "default", "--json", "--preset", "capitulation"])
+    cap = json.loads(capsys.readouterr().out)
+    assert cap["npv_usd"] < base["npv_usd"]
+    assert cap["monthly"][2]["btc_price_usd"] == 73_000
+
+
+def test_text_summary_has_units(capsys):
+    assert main(["evaluate", "default"]) == 0
+    out = capsys.readouterr().out
+    for unit in ("USD/PH/day", "EH/s", "USD/kWh", "BTC", "%/yr"):
+        assert unit in out
+
+
+def test_validate_ok():
+    out = run_cli("validate", "default")
+    assert out.returncode == 0 and out.stdout.startswith("OK:")
+
+
+def test_usage_errors_exit_2_without_traceback():
+    for args in (["evaluate", "default", "--paths", "0"], ["evaluate", "default", "--preset", "moon"],
+                 ["evaluate", "default", "--seed", "x"], ["frobnicate"]):
+        out = run_cli(*args)
+        assert out.returncode == 2, args
+        assert "Traceback" not in out.stderr
+
+
+def test_bad_file_exit_2_names_field(tmp_path):
+    doc = json.loads((ROOT / "assets" / "default_scenario.json").read_text())
+    doc["fleet"][1]["site"] = "Nowhere"
+    f = tmp_path / "bad.json"
+    f.write_text(json.dumps(doc))
+    out = run_cli("evaluate", str(f))
+    assert out.returncode == 2
+    assert "fleet[1].site" in out.stderr and "Nowhere" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_presets_listing():
+    out = run_cli("presets", "--json")
+    names = [p["name"] for p in json.loads(out.stdout)]
+    assert names == ["base", "gamma-flip", "capitulation"]
