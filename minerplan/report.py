@@ -191,11 +191,12 @@ def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = 
 def _usd(x: float | None, digits: int = 0) -> str:
     if x is None:
         return "n/a"
-    if abs(x) >= 1e9:
-        return f"${x / 1e9:,.2f}B"
-    if abs(x) >= 1e6:
-        return f"${x / 1e6:,.1f}M"
-    return f"${x:,.{digits}f}"
+    sign, x = ("-" if x < 0 else ""), abs(x)
+    if x >= 1e9:
+        return f"{sign}${x / 1e9:,.2f}B"
+    if x >= 1e6:
+        return f"{sign}${x / 1e6:,.1f}M"
+    return f"{sign}${x:,.{digits}f}"
 
 
 def format_summary(doc: dict[str, Any]) -> str:
@@ -224,7 +225,8 @@ def format_summary(doc: dict[str, Any]) -> str:
     irr = doc["irr"]
     lines.append(f"  IRR                  {'n/a (cash flows never change sign)' if irr is None else f'{irr * 100:,.1f} %/yr'}")
     pb = doc["payback_months"]
-    lines.append(f"  payback              {'not within the horizon' if pb is None else f'{pb:,.0f} months'}")
+    lines.append(f"  payback              {'not within the horizon' if pb is None else f'{pb:,.0f} months'}"
+                 " (cumulative net cash incl. terminal value)")
     lines.append(f"  BTC mined            {doc['btc_mined']:,.1f} BTC")
     lines.append(f"  cost per BTC         {_usd(doc['cost_per_btc_cash_usd'])} cash, "
                  f"{_usd(doc['cost_per_btc_all_in_usd'])} all-in")
