@@ -32,55 +32,83 @@ class AIArrays:
     contracted_after_horizon_usd: np.ndarray  # [site] PV at the horizon's end of lease net cash still under contract
 
 
-def ai_arrays(sc: Scenario, days: np.ndarray, monthly_discount_rate: float = 0.0) -> AIArrays:
-    n_m, n_s = sc.horizon_months, len(sc.sites)
-    z = lambda: np.zeros((n_m, n_s))  # noqa: E731
-    converted, critical, revenue, opex, energy, energy_paid, capex, dep = (z() for _ in range(8))
-    after_horizon = np.zeros(n_s)
+@dataclass(frozen=True)
+class ConversionEffect:
+    """What one conversion adds at its site, each ``[month]`` (USD, MW, MWh); linear in ``gross_mw``."""
+
+    converted_gross_mw: np.ndarray
+    live_critical_mw: np.ndarray
+    revenue_usd: np.ndarray
+    opex_usd: np.ndarray
+    energy_mwh: np.ndarray
+    energy_paid_by_miner_mwh: np.ndarray
+    capex_usd: np.ndarray
+    depreciation_usd: np.ndarray
+    contracted_after_horizon_usd: float
+
+
+def conversion_effect(sc: Scenario, s: int, start: int, gross_mw: float, model: str | None, days: np.ndarray,
+                      monthly_discount_rate: float = 0.0) -> ConversionEffect:
+    """Monthly effect of converting ``gross_mw`` at site index ``s`` from month offset ``start``."""
+    n_m = sc.horizon_months
+    ai = sc.sites[s].ai
+    assert ai is not None  # guaranteed by check_consistency
+    model = model or ai.business_model
     months = np.arange(n_m)
     hours = 24.0 * days
+    zero = np.zeros(n_m)
+    ready = start + ai.lead_time_months
+    crit_mw = gross_mw * ai.critical_mw_per_gross_mw
+    live = months >= ready
+    converted = np.where(months >= start, gross_mw, 0.0)
+    critical = np.where(live, crit_mw, 0.0)
+
+    conv_capex = crit_mw * ai.conversion_capex_usd_per_critical_mw
+    build = (months >= start) & (months < start + max(ai.lead_time_months, 1))
+    capex = np.where(build, conv_capex / max(ai.lead_time_months, 1), 0.0)
+    in_life = live & (months < ready + ai.facility_life_months)
+    dep = np.where(in_life, conv_capex / ai.facility_life_months, 0.0)
+
+    draw_mwh = np.where(live, gross_mw * ai.load_factor_pct / 100.0 * hours, 0.0)
+    after_horizon = 0.0
+    if model == "colocation":
+        lease = ai.colocation
+        years_live = np.floor(np.maximum(months - ready, 0) / 12.0)
+        rate = lease.rate_usd_per_kw_month * (1 + lease.escalator_pct_per_year / 100.0) ** years_live
+        revenue = np.where(live, crit_mw * 1000.0 * rate, 0.0)
+        opex = np.where(live, crit_mw * 1000.0 * lease.opex_usd_per_kw_month, 0.0)
+        paid = zero if lease.tenant_pays_power else draw_mwh
+        after_horizon = _lease_after_horizon_usd(sc, s, crit_mw, ready, gross_mw, monthly_discount_rate)
+    else:
+        gpu = ai.gpu_cloud
+        n_gpus = crit_mw * gpu.gpus_per_critical_mw
+        revenue = np.where(live, n_gpus * gpu.usd_per_gpu_hour * hours * gpu.utilization_pct / 100.0, 0.0)
+        opex = np.where(live, n_gpus * gpu.opex_usd_per_gpu_month, 0.0)
+        paid = draw_mwh
+        # GPUs are bought when the hall is ready and replaced at the end of each useful life.
+        since = months - ready
+        buy = live & (since % gpu.useful_life_months == 0)
+        capex = capex + np.where(buy, n_gpus * gpu.gpu_capex_usd, 0.0)
+        dep = dep + np.where(live, n_gpus * gpu.gpu_capex_usd / gpu.useful_life_months, 0.0)
+    return ConversionEffect(converted, critical, revenue, opex, draw_mwh, paid, capex, dep, after_horizon)
+
+
+def ai_arrays(sc: Scenario, days: np.ndarray, monthly_discount_rate: float = 0.0) -> AIArrays:
+    """Sum of the effects of every conversion in the scenario's plan, per site."""
+    n_m, n_s = sc.horizon_months, len(sc.sites)
+    fields = ("converted_gross_mw", "live_critical_mw", "revenue_usd", "opex_usd", "energy_mwh",
+              "energy_paid_by_miner_mwh", "capex_usd", "depreciation_usd")
+    totals = {f: np.zeros((n_m, n_s)) for f in fields}
+    after_horizon = np.zeros(n_s)
     sidx = sc.site_index()
     for cv in sc.conversion_plan:
         s = sidx[cv.site]
-        ai = sc.sites[s].ai
-        assert ai is not None  # guaranteed by check_consistency
-        model = cv.business_model or ai.business_model
-        start = month_index(sc.start_month, cv.start_month)
-        ready = start + ai.lead_time_months
-        crit_mw = cv.gross_mw * ai.critical_mw_per_gross_mw
-        live = months >= ready
-        converted[:, s] += np.where(months >= start, cv.gross_mw, 0.0)
-        critical[:, s] += np.where(live, crit_mw, 0.0)
-
-        conv_capex = crit_mw * ai.conversion_capex_usd_per_critical_mw
-        build = (months >= start) & (months < start + max(ai.lead_time_months, 1))
-        capex[:, s] += np.where(build, conv_capex / max(ai.lead_time_months, 1), 0.0)
-        in_life = live & (months < ready + ai.facility_life_months)
-        dep[:, s] += np.where(in_life, conv_capex / ai.facility_life_months, 0.0)
-
-        draw_mwh = np.where(live, cv.gross_mw * ai.load_factor_pct / 100.0 * hours, 0.0)
-        energy[:, s] += draw_mwh
-        if model == "colocation":
-            lease = ai.colocation
-            years_live = np.floor(np.maximum(months - ready, 0) / 12.0)
-            rate = lease.rate_usd_per_kw_month * (1 + lease.escalator_pct_per_year / 100.0) ** years_live
-            revenue[:, s] += np.where(live, crit_mw * 1000.0 * rate, 0.0)
-            opex[:, s] += np.where(live, crit_mw * 1000.0 * lease.opex_usd_per_kw_month, 0.0)
-            if not lease.tenant_pays_power:
-                energy_paid[:, s] += draw_mwh
-            after_horizon[s] += _lease_after_horizon_usd(sc, s, crit_mw, ready, cv.gross_mw, monthly_discount_rate)
-        else:
-            gpu = ai.gpu_cloud
-            n_gpus = crit_mw * gpu.gpus_per_critical_mw
-            revenue[:, s] += np.where(live, n_gpus * gpu.usd_per_gpu_hour * hours * gpu.utilization_pct / 100.0, 0.0)
-            opex[:, s] += np.where(live, n_gpus * gpu.opex_usd_per_gpu_month, 0.0)
-            energy_paid[:, s] += draw_mwh
-            # GPUs are bought when the hall is ready and replaced at the end of each useful life.
-            since = months - ready
-            buy = live & (since % gpu.useful_life_months == 0)
-            capex[:, s] += np.where(buy, n_gpus * gpu.gpu_capex_usd, 0.0)
-            dep[:, s] += np.where(live, n_gpus * gpu.gpu_capex_usd / gpu.useful_life_months, 0.0)
-    return AIArrays(converted, critical, revenue, opex, energy, energy_paid, capex, dep, after_horizon)
+        eff = conversion_effect(sc, s, month_index(sc.start_month, cv.start_month), cv.gross_mw,
+                                cv.business_model, days, monthly_discount_rate)
+        for f in fields:
+            totals[f][:, s] += getattr(eff, f)
+        after_horizon[s] += eff.contracted_after_horizon_usd
+    return AIArrays(**totals, contracted_after_horizon_usd=after_horizon)
 
 
 def _lease_after_horizon_usd(sc: Scenario, s: int, crit_mw: float, ready: int, gross_mw: float,

@@ -228,7 +228,8 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
     depreciation = asic_dep + ai.depreciation_usd
     ebitda_total = ebitda.sum(axis=2) - g_and_a[None, :]
     taxable = ebitda_total - depreciation.sum(axis=1)[None, :] + salvage.sum(axis=1)[None, :]
-    tax = tax_with_carryforward(taxable, sc.finance.tax_rate_pct / 100.0)
+    rate = sc.finance.tax_rate_pct / 100.0
+    tax = tax_with_carryforward(taxable, rate) if sc.finance.tax_mode == "carryforward" else rate * taxable
     net_cf = ebitda_total - capex.sum(axis=1)[None, :] + salvage.sum(axis=1)[None, :] - tax
     # Value past the horizon, at the horizon's end (after tax at the statutory rate).
     terminal = 0.0

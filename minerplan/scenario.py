@@ -178,7 +178,8 @@ class Cohort(_Strict):
     """A batch of identical ASICs at one site."""
 
     model: Name
-    count: int = Field(ge=0, le=10_000_000)
+    count: float = Field(ge=0, le=10_000_000, allow_inf_nan=False,
+                         description="units; may be fractional when an optimizer plan splits a cohort")
     hashrate_ths: Pos = Field(description="nameplate hashrate per unit, TH/s")
     power_w: Pos = Field(description="wall power per unit, W")
     site: Name
@@ -213,7 +214,10 @@ class Conversion(_Strict):
 class Finance(_Strict):
     pool_fee_pct: Pct = 2.0
     discount_rate_pct: float = Field(12.0, ge=0, le=100, allow_inf_nan=False, description="annual, %")
-    tax_rate_pct: Pct = Field(21.0, description="on taxable income, losses carried forward")
+    tax_rate_pct: Pct = Field(21.0, description="on taxable income")
+    tax_mode: Literal["carryforward", "linear"] = Field(
+        "carryforward", description="carryforward: losses offset later profits only; linear: every month's "
+                                    "income is taxed at the rate and a loss earns a credit at once (group relief)")
     g_and_a_usd_per_month: NonNeg = Field(0.0, description="corporate overhead charged to mining, USD/month")
     terminal_value: Literal["none", "contracted_ai"] = Field(
         "contracted_ai", description="value beyond the horizon: none, or the after-tax present value of "

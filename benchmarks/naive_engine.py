@@ -1,0 +1,372 @@
+"""A deliberately plain reference for the engine's mining dispatch and cash flow.
+
+Everything deterministic that is *not* dispatch or finance (the network path,
+the fleet arrays, the AI/HPC arrays) comes from the engine's own helpers via
+:func:`engine_inputs`; everything else is re-derived here from the documented
+rules with ordinary Python loops over path, month, site, cohort and hour
+bucket, on Python floats. No numpy vectorization happens inside the loops, and
+nothing is copied from ``minerplan.engine``: this is meant to be slow, obvious
+and independently written, so it can check the vectorized engine.
+
+The rules, as documented in ``minerplan/engine.py``:
+
+* A *slot* is one cohort in one hour bucket at one site: one bucket when the
+  site has a flat price, 24 when it has a 12x24 hourly profile (each bucket
+  carries 1/24 of the cohort's month). A cohort "running every hour" yields
+  ``units x TH/s x days`` TH/s-days and ``units x W x PUE / 1e6 x 24 x days``
+  MWh, with ``units = count x active x placed_fraction x uptime``.
+* The path's hashprice (USD per TH/s per day) is ``btc_price x
+  hashprice_btc_per_th_day``. A slot runs iff that hashprice is at or above its
+  breakeven ``(price_h + credit) x MWh-per-TH/s-day / (1 - pool fee)``;
+  otherwise it is curtailed and its energy earns the curtailment credit.
+  A slot with no hashrate never runs. Sites with curtailment disabled run
+  every slot that has hashrate.
+* Take-or-pay (a site with a monthly minimum; shortfall = ``max(minimum -
+  mining MWh - AI MWh at the meter, 0) x contract price``). Two rules are
+  implemented, chosen with ``take_or_pay=``:
+
+  - ``"best_of_two"`` (the rule in the engine's module docstring): a second
+    dispatch uses breakevens from ``(price_h - contract price + credit)``
+    (energy below the minimum is prepaid); per (path, month, site) the dispatch
+    with the higher margin ``revenue + credit - energy cost - shortfall`` is
+    kept (the plain one on ties).
+  - ``"exact"`` (the default; the rule of the engine's ``_fill_to_minimum``):
+    the margin-maximising dispatch. Slots worth running at their own price run
+    in full; slots worth running only when their energy is prepaid (hashprice
+    at or above the prepaid breakeven) then run, best net value per MWh first,
+    until mining + AI energy reaches the minimum, the last one in part; the rest
+    are curtailed.
+* Cash flow per (path, month): mining EBITDA per site (revenue + credit - energy
+  - shortfall - AI power paid by the miner at the average of the month's 24
+  hourly prices - mining opex on the placed ASIC load incl. PUE) plus AI
+  revenue minus AI opex, summed over sites, minus G&A; taxable = EBITDA -
+  depreciation + salvage, taxed with an unlimited loss carry-forward (no
+  carry-back), or at the flat rate every month (losses credited at once) when
+  ``finance.tax_mode`` is ``"linear"``; net cash = EBITDA - capex + salvage - tax. NPV discounts month
+  ``t`` by ``(1 + r_m)^-(t+1)`` with ``r_m = (1 + r)^(1/12) - 1`` and adds the
+  after-tax terminal value (contracted AI leases past the horizon) discounted
+  like the last month.
+
+Besides the engine's fields, the result carries ``scale_*`` arrays: the sum of
+the absolute values of the terms that went into a figure, so a comparison can
+judge rounding against the magnitudes actually combined (a net cash flow near
+zero made of large opposite terms has no meaningful relative error of its own).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minerplan.ai import AIArrays, ai_arrays
+from minerplan.fleet import FleetArrays, fleet_arrays
+from minerplan.network import NetworkPath, simulate_network
+from minerplan.scenario import Scenario
+
+
+def engine_inputs(sc: Scenario) -> tuple[NetworkPath, FleetArrays, AIArrays]:
+    """The deterministic inputs the engine builds before dispatch, from the engine's own helpers."""
+    mk = sc.market
+    network = simulate_network(start_month=sc.start_month, horizon_months=sc.horizon_months,
+                               difficulty=mk.difficulty_value, block_height=mk.block_height,
+                               fees_btc_per_block=mk.fees_btc_per_block,
+                               hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
+                               fee_growth_pct_per_month=mk.fee_growth_pct_per_month)
+    days = network.days[0]
+    monthly = (1.0 + sc.finance.discount_rate_pct / 100.0) ** (1.0 / 12.0) - 1.0
+    ai = ai_arrays(sc, days, monthly)
+    cap = np.array([[max(site.capacity_mw - ai.converted_gross_mw[m, s], 0.0) for s, site in enumerate(sc.sites)]
+                    for m in range(sc.horizon_months)])
+    fleet = fleet_arrays(sc, cap)
+    return network, fleet, ai
+
+
+def _calendar_month(start_month: str, m: int) -> int:
+    """0 = January, for month ``m`` of a horizon starting at ``start_month`` (YYYY-MM)."""
+    first = int(start_month[5:7]) - 1
+    return (first + m) % 12
+
+
+def _dispatch(slots, hashprice_usd: float, prepaid: bool):
+    """Run every slot whose breakeven is at or below the hashprice; the rest are curtailed."""
+    th_run = 0.0
+    e_run = 0.0
+    cost_run = 0.0
+    cost_abs = 0.0
+    e_curtailed = 0.0
+    for slot in slots:
+        th, e, price, be_plain, be_prepaid = slot
+        breakeven = be_prepaid if prepaid else be_plain
+        if hashprice_usd >= breakeven:
+            th_run += th
+            e_run += e
+            cost_run += e * price
+            cost_abs += abs(e * price)
+        else:
+            e_curtailed += e
+    return th_run, e_run, cost_run, cost_abs, e_curtailed
+
+
+def _fill_to_minimum(slots, hashprice_usd: float, net_share: float, credit: float, need_mwh: float):
+    """Take-or-pay optimum: worthwhile slots in full, then prepaid-worthy ones up to ``need_mwh``, best first."""
+    must_run = []
+    candidates = []
+    for slot in slots:
+        th, e, price, be_plain, be_prepaid = slot
+        if hashprice_usd >= be_plain:
+            must_run.append(slot)
+        elif hashprice_usd >= be_prepaid:
+            # Net value of running one MWh of this slot, before the take-or-pay saving.
+            value_per_mwh = th * hashprice_usd * net_share / e - price - credit
+            candidates.append((value_per_mwh, slot))
+    candidates.sort(key=lambda pair: -pair[0])   # stable: ties keep slot order
+    th_run = 0.0
+    e_run = 0.0
+    cost_run = 0.0
+    cost_abs = 0.0
+    e_curtailed = 0.0
+    for th, e, price, _, _ in must_run:
+        th_run += th
+        e_run += e
+        cost_run += e * price
+        cost_abs += abs(e * price)
+    for _, (th, e, price, _, _) in candidates:
+        share = min(1.0, max(need_mwh - e_run, 0.0) / e)
+        th_run += th * share
+        e_run += e * share
+        cost_run += e * share * price
+        cost_abs += abs(e * share * price)
+        e_curtailed += e * (1.0 - share)
+    for slot in slots:
+        th, e, price, be_plain, be_prepaid = slot
+        if hashprice_usd < be_plain and hashprice_usd < be_prepaid:
+            e_curtailed += e
+    return th_run, e_run, cost_run, cost_abs, e_curtailed
+
+
+def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: FleetArrays,
+                        ai: AIArrays, *, take_or_pay: str = "exact") -> dict[str, np.ndarray]:
+    """Recompute dispatch and cash flow with plain loops; ``prices`` is ``[path, month]`` BTC in USD.
+
+    ``take_or_pay`` is ``"exact"`` (default) or ``"best_of_two"``; see the module docstring.
+    """
+    if take_or_pay not in ("exact", "best_of_two"):
+        raise ValueError(f"take_or_pay must be 'exact' or 'best_of_two', got {take_or_pay!r}")
+    price_rows = [[float(x) for x in row] for row in np.asarray(prices, dtype=float)]
+    n_p = len(price_rows)
+    n_m = sc.horizon_months
+    n_s = len(sc.sites)
+    n_c = len(sc.fleet)
+    for row in price_rows:
+        if len(row) != n_m:
+            raise ValueError(f"prices must be [path, {n_m}]")
+
+    days = [float(x) for x in network.days[0]]
+    hp_btc = [float(x) for x in network.hashprice_btc_per_th_day[0]]
+    fee = sc.finance.pool_fee_pct / 100.0
+    tax_rate = sc.finance.tax_rate_pct / 100.0
+    tax_mode = getattr(sc.finance, "tax_mode", "carryforward")  # "linear" where the schema has it
+    if tax_mode not in ("carryforward", "linear"):
+        raise ValueError(f"unknown tax_mode {tax_mode!r}")
+
+    # Plain Python copies of the fleet and AI arrays.
+    cohort_site = [int(x) for x in fleet.site]
+    count = [float(x) for x in fleet.count]
+    power_w = [float(x) for x in fleet.power_w_per_unit]
+    uptime = [float(x) for x in fleet.uptime]
+    active = fleet.active.tolist()
+    placed = fleet.placed_fraction.tolist()
+    ths_unit = fleet.hashrate_ths_per_unit.tolist()
+    f_capex = fleet.capex_usd.tolist()
+    f_dep = fleet.depreciation_usd.tolist()
+    f_salvage = fleet.salvage_usd.tolist()
+    ai_rev = ai.revenue_usd.tolist()
+    ai_opex = ai.opex_usd.tolist()
+    ai_meter = ai.energy_mwh.tolist()
+    ai_paid = ai.energy_paid_by_miner_mwh.tolist()
+    ai_capex = ai.capex_usd.tolist()
+    ai_dep = ai.depreciation_usd.tolist()
+
+    # ---- deterministic part: the slots of every (month, site), and per-site monthly figures ----
+    slots = [[[] for _ in range(n_s)] for _ in range(n_m)]
+    full_energy = [[0.0] * n_s for _ in range(n_m)]     # MWh if every cohort ran all month
+    avg_price = [[0.0] * n_s for _ in range(n_m)]       # flat-load average energy price
+    opex = [[0.0] * n_s for _ in range(n_m)]
+    capex = [[0.0] * n_s for _ in range(n_m)]
+    depreciation = [[0.0] * n_s for _ in range(n_m)]
+    salvage = [[0.0] * n_s for _ in range(n_m)]
+    for m in range(n_m):
+        cal = _calendar_month(sc.start_month, m)
+        for s, site in enumerate(sc.sites):
+            if site.hourly_price_usd_per_mwh is not None:
+                bucket_prices = [float(x) for x in site.hourly_price_usd_per_mwh[cal]]
+            else:
+                bucket_prices = [float(site.power_price_usd_per_mwh)]
+            nb = len(bucket_prices)
+            total = 0.0
+            for h in range(24):
+                total += bucket_prices[h] if nb == 24 else bucket_prices[0]
+            avg_price[m][s] = total / 24.0
+            capex[m][s] = ai_capex[m][s]
+            depreciation[m][s] = ai_dep[m][s]
+            for c in range(n_c):
+                if cohort_site[c] != s:
+                    continue
+                capex[m][s] += f_capex[m][c]
+                depreciation[m][s] += f_dep[m][c]
+                salvage[m][s] += f_salvage[m][c]
+                installed = count[c] * (1.0 if active[m][c] else 0.0) * placed[m][c]
+                load_mw = installed * power_w[c] * site.pue / 1e6
+                opex[m][s] += load_mw * site.mining_opex_usd_per_mw_month
+                units = installed * uptime[c]
+                th_days = units * ths_unit[m][c] * days[m]
+                energy = units * power_w[c] * site.pue / 1e6 * 24.0 * days[m]
+                full_energy[m][s] += energy
+                if energy == 0.0 and th_days == 0.0:
+                    continue
+                # MWh at the meter per TH/s-day of hashing for this cohort this month.
+                mwh_per_th_day = power_w[c] * site.pue * 24.0 / 1e6 / ths_unit[m][c] if ths_unit[m][c] > 0 else 0.0
+                for h in range(nb):
+                    price_h = bucket_prices[h]
+                    if th_days <= 0.0:
+                        be_plain = be_prepaid = math.inf        # no hashrate: never worth running
+                    elif not site.curtailment_enabled:
+                        be_plain = be_prepaid = -math.inf       # cannot curtail: always runs
+                    else:
+                        be_plain = (price_h + site.curtailment_credit_usd_per_mwh) * mwh_per_th_day / (1.0 - fee)
+                        be_prepaid = ((price_h - site.power_price_usd_per_mwh + site.curtailment_credit_usd_per_mwh)
+                                      * mwh_per_th_day / (1.0 - fee))
+                    slots[m][s].append((th_days / nb, energy / nb, price_h, be_plain, be_prepaid))
+
+    # ---- per path: dispatch, then the monthly cash flow ----
+    shape3 = (n_p, n_m, n_s)
+    btc_mined = np.zeros(shape3)
+    revenue = np.zeros(shape3)
+    power_cost = np.zeros(shape3)
+    shortfall = np.zeros(shape3)
+    credit_usd = np.zeros(shape3)
+    mining_energy = np.zeros(shape3)
+    curtailed_energy = np.zeros(shape3)
+    used_prepaid = np.zeros(shape3, dtype=bool)
+    scale_power_cost = np.zeros(shape3)
+    net_cf = np.zeros((n_p, n_m))
+    tax = np.zeros((n_p, n_m))
+    scale_net_cf = np.zeros((n_p, n_m))
+    npv = np.zeros(n_p)
+    scale_npv = np.zeros(n_p)
+
+    terminal = 0.0
+    if sc.finance.terminal_value == "contracted_ai":
+        after = 0.0
+        for s in range(n_s):
+            after += float(ai.contracted_after_horizon_usd[s])
+        terminal = after * (1.0 - tax_rate)
+    annual = sc.finance.discount_rate_pct / 100.0
+    monthly = (1.0 + annual) ** (1.0 / 12.0) - 1.0
+    g_and_a = sc.finance.g_and_a_usd_per_month
+
+    for p in range(n_p):
+        loss_carried = 0.0
+        abs_taxable_so_far = 0.0
+        value = 0.0
+        value_scale = 0.0
+        for m in range(n_m):
+            btc_price = price_rows[p][m]
+            hashprice_usd = btc_price * hp_btc[m]
+            ebitda = -g_and_a
+            gross = abs(g_and_a)
+            capex_m = 0.0
+            dep_m = 0.0
+            salvage_m = 0.0
+            for s, site in enumerate(sc.sites):
+                credit = site.curtailment_credit_usd_per_mwh
+                contract = site.power_price_usd_per_mwh
+                minimum = site.take_or_pay_mwh_per_month
+
+                def settle(totals):
+                    """Margin and figures of one dispatch of this (path, month, site)."""
+                    th_run, e_run, cost_run, cost_abs, e_curt = totals
+                    btc = th_run * hp_btc[m] * (1.0 - fee)
+                    rev = btc * btc_price
+                    cred = e_curt * credit
+                    short = max(minimum - e_run - ai_meter[m][s], 0.0) * contract
+                    margin = rev + cred - cost_run - short
+                    return margin, (btc, rev, cost_run, short, cred, e_run, e_curt, cost_abs)
+
+                plain = _dispatch(slots[m][s], hashprice_usd, False)
+                margin, parts = settle(plain)
+                chose_prepaid = False
+                if minimum > 0.0 and take_or_pay == "exact":
+                    filled = _fill_to_minimum(slots[m][s], hashprice_usd, 1.0 - fee, credit,
+                                              minimum - ai_meter[m][s])
+                    margin, parts = settle(filled)
+                    chose_prepaid = filled[1] > plain[1]
+                elif minimum > 0.0:
+                    margin_b, parts_b = settle(_dispatch(slots[m][s], hashprice_usd, True))
+                    if margin_b > margin:
+                        margin, parts, chose_prepaid = margin_b, parts_b, True
+                btc, rev, cost_run, short, cred, e_run, e_curt, cost_abs = parts
+                btc_mined[p, m, s] = btc
+                revenue[p, m, s] = rev
+                power_cost[p, m, s] = cost_run
+                shortfall[p, m, s] = short
+                credit_usd[p, m, s] = cred
+                mining_energy[p, m, s] = e_run
+                curtailed_energy[p, m, s] = e_curt
+                used_prepaid[p, m, s] = chose_prepaid
+                scale_power_cost[p, m, s] = cost_abs
+
+                ai_power = ai_paid[m][s] * avg_price[m][s]
+                site_ebitda = (rev + cred + ai_rev[m][s] - cost_run - short - ai_power - opex[m][s]
+                               - ai_opex[m][s])
+                ebitda += site_ebitda
+                gross += (abs(rev) + abs(cred) + abs(ai_rev[m][s]) + cost_abs + minimum * abs(contract)
+                          + abs(ai_power) + abs(opex[m][s]) + abs(ai_opex[m][s]) + credit * full_energy[m][s])
+                capex_m += capex[m][s]
+                dep_m += depreciation[m][s]
+                salvage_m += salvage[m][s]
+
+            taxable = ebitda - dep_m + salvage_m
+            if tax_mode == "linear":
+                # Every month taxed at the rate; a loss earns a credit at once.
+                tax_m = tax_rate * taxable
+            # Unlimited loss carry-forward, no carry-back.
+            elif taxable <= 0.0:
+                loss_carried += -taxable
+                tax_m = 0.0
+            else:
+                used = min(loss_carried, taxable)
+                loss_carried -= used
+                tax_m = tax_rate * (taxable - used)
+            abs_taxable_so_far += gross + abs(dep_m) + abs(salvage_m)
+            cash = ebitda - capex_m + salvage_m - tax_m
+            tax[p, m] = tax_m
+            net_cf[p, m] = cash
+            scale = gross + abs(capex_m) + abs(salvage_m) + tax_rate * abs_taxable_so_far
+            scale_net_cf[p, m] = scale
+            factor = (1.0 + monthly) ** -(m + 1.0)
+            value += cash * factor
+            value_scale += scale * factor
+        last = (1.0 + monthly) ** -float(n_m)
+        npv[p] = value + terminal * last
+        scale_npv[p] = value_scale + abs(terminal) * last
+
+    return {
+        "btc_mined": btc_mined,
+        "mining_revenue_usd": revenue,
+        "mining_power_cost_usd": power_cost,
+        "take_or_pay_shortfall_usd": shortfall,
+        "curtailment_credit_usd": credit_usd,
+        "mining_energy_mwh": mining_energy,
+        "curtailed_energy_mwh": curtailed_energy,
+        "tax_usd": tax,
+        "net_cash_flow_usd": net_cf,
+        "npv_usd": npv,
+        "used_prepaid_dispatch": used_prepaid,   # take-or-pay changed the dispatch (ran more than plain)
+        # Magnitudes of the terms combined, for rounding-aware comparisons.
+        "scale_full_energy_mwh": np.array(full_energy, dtype=float).reshape(n_m, n_s),
+        "scale_mining_power_cost_usd": scale_power_cost,
+        "scale_net_cash_flow_usd": scale_net_cf,
+        "scale_npv_usd": scale_npv,
+    }

@@ -1,0 +1,94 @@
+"""Per-unit mining economics: what one ASIC of a cohort earns per path and month.
+
+The engine dispatches whole sites; an optimizer needs the contribution of
+one more (or one fewer) machine. Without take-or-pay, a site's dispatch is
+separable by cohort, so a cohort's margin is its unit margin times its units
+and these figures add up exactly to the engine's site totals. Arrays are
+``[path, month, unit]``; a "unit" here is any hypothetical machine (an
+existing cohort's unit, or a machine one could buy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import site_price_matrix
+from .network import NetworkPath
+from .scenario import Scenario
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """One hypothetical machine per column: site, specs and per-month state, ``[month, unit]`` arrays."""
+
+    site: np.ndarray                 # [unit] site index
+    power_w: np.ndarray              # [unit]
+    uptime: np.ndarray               # [unit] fraction
+    hashrate_ths: np.ndarray         # [month, unit] after degradation
+    present: np.ndarray              # [month, unit] bool: installed (bought, not retired)
+
+
+@dataclass(frozen=True)
+class UnitMargins:
+    """Per unit and month, ``[path, month, unit]``: BTC (net of pool fee) and margin (USD).
+
+    Margin = revenue + curtailment credit - energy cost, at the site's meter
+    (with PUE); opex, capex and tax are not in it.
+    """
+
+    btc: np.ndarray
+    margin_usd: np.ndarray
+    energy_mwh: np.ndarray
+
+
+def unit_margins(sc: Scenario, units: UnitSpec, net: NetworkPath, prices: np.ndarray,
+                 chunk: int = 64) -> UnitMargins:
+    """Dispatch each unit as the engine would at a site without take-or-pay.
+
+    A unit in an hour bucket runs when the path's hashprice is at or above its
+    breakeven ``(price + credit) x MWh per TH-day / (1 - pool fee)``, else it earns
+    the credit on the energy it does not draw.
+    """
+    n_p, n_m = prices.shape
+    fee = sc.finance.pool_fee_pct / 100.0
+    days = net.days[0]
+    hp_btc = net.hashprice_btc_per_th_day[0]
+    hp_usd = prices * hp_btc[None, :]
+    hour_price, buckets = site_price_matrix(sc)
+    pue = np.array([s.pue for s in sc.sites])
+    credit_s = np.array([s.curtailment_credit_usd_per_mwh for s in sc.sites])
+    curtail_s = np.array([s.curtailment_enabled for s in sc.sites])
+
+    n_u = units.site.size
+    btc = np.zeros((n_p, n_m, n_u))
+    margin = np.zeros((n_p, n_m, n_u))
+    energy = np.zeros((n_p, n_m, n_u))
+    on = units.present * units.uptime[None, :]
+    th_days = on * units.hashrate_ths * days[:, None]                                         # [M, U]
+    e_mwh = on * (units.power_w * pue[units.site] / 1e6)[None, :] * 24.0 * days[:, None]        # [M, U]
+    e_th = np.divide(e_mwh, th_days, out=np.zeros_like(e_mwh), where=th_days > 0)
+    for s in np.unique(units.site):
+        cols_all = np.flatnonzero(units.site == s)
+        nb = buckets[s]
+        p = hour_price[:, s, :nb]                                                             # [M, B]
+        for lo in range(0, cols_all.size, chunk):
+            cols = cols_all[lo:lo + chunk]
+            th = th_days[:, cols][:, :, None] / nb                                            # [M, C, 1]
+            e = e_mwh[:, cols][:, :, None] / nb
+            valid = th > 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                be = np.where(valid, (p[:, None, :] + credit_s[s]) * e_th[:, cols][:, :, None] / (1.0 - fee), np.inf)
+            if not curtail_s[s]:
+                be = np.where(valid, -np.inf, np.inf)
+            run = hp_usd[:, :, None, None] >= be[None]                                        # [P, M, C, B]
+            th_run = (run * th[None]).sum(axis=3)
+            e_run = (run * np.broadcast_to(e, be.shape)[None]).sum(axis=3)
+            cost_run = (run * (e * p[:, None, :])[None]).sum(axis=3)
+            b = th_run * hp_btc[None, :, None] * (1.0 - fee)
+            e_all = e_mwh[:, cols][None]
+            btc[:, :, cols] = b
+            margin[:, :, cols] = b * prices[:, :, None] - cost_run + (e_all - e_run) * credit_s[s]
+            energy[:, :, cols] = e_run
+    return UnitMargins(btc, margin, energy)

@@ -1,0 +1,301 @@
+"""Candidate decisions and their exact, linear effect on every path's NPV.
+
+The optimizer's model is built from tidy data (PyPSA's habit): one row per
+decision variable in ``DecisionSpace.table`` and numpy arrays of what one
+unit of each decision does, computed with the engine's own building blocks
+(:mod:`minerplan.unit_economics`, :func:`minerplan.fleet.fleet_arrays`,
+:func:`minerplan.ai.conversion_effect`). With taxes linear (every month's
+income taxed at the rate, ``finance.tax_mode = "linear"``), no take-or-pay
+coupling at the sites where it decides, and every installed machine fitting
+its site (a constraint of the model), the engine's NPV of a plan is exactly
+``base_npv + coef @ x`` on each path, which is what makes the plan's
+round-trip through ``minerplan evaluate`` exact.
+
+Decisions:
+- ``convert``: gross MW (or halls) of a site starting conversion in a month, per business model;
+- ``retire``: units of an existing fleet row sold at its salvage value in a month;
+- ``buy``: units of a catalog model delivered at a site in a month.
+Sites with a take-or-pay contract are held as they are (their dispatch is
+not separable by machine); their value comes from the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from minerplan.ai import ai_arrays, conversion_effect
+from minerplan.catalog import load_catalog
+from minerplan.engine import run_engine, site_price_matrix
+from minerplan.errors import Problem, ScenarioError
+from minerplan.finance import discount_factors, monthly_rate
+from minerplan.fleet import fleet_arrays
+from minerplan.months import add_months, month_index, parse_month
+from minerplan.network import simulate_network
+from minerplan.prices import price_paths
+from minerplan.scenario import Cohort, Scenario
+from minerplan.unit_economics import UnitSpec, unit_margins
+
+from .settings import OptimizerSettings
+
+BUSINESS_MODELS = ("colocation", "gpu_cloud")
+
+
+@dataclass
+class DecisionSpace:
+    """Everything the model builder needs, in tidy tables and arrays (USD, MW, months)."""
+
+    scenario: Scenario
+    settings: OptimizerSettings
+    prices: np.ndarray                 # [path, month] BTC USD
+    table: pd.DataFrame                # one row per variable
+    coef_path: np.ndarray              # [path, n_var] NPV (USD) per unit of each variable
+    base_npv: np.ndarray               # [path] NPV (USD) of commitments and the existing fleet, all placed
+    cap_use: np.ndarray                # [n_var, site, month] gross MW used per unit of each variable
+    cap_base: np.ndarray               # [site, month] gross MW used by the fleet and commitments
+    decided_sites: np.ndarray          # [site] bool: the model decides here (no take-or-pay)
+    capex_year: np.ndarray             # [n_var, year] capex per unit by calendar year (USD)
+    capex_base_year: np.ndarray        # [year]
+    years: list[int]
+    site_names: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_var(self) -> int:
+        return len(self.table)
+
+    @property
+    def path_dependent(self) -> np.ndarray:
+        """Variables whose NPV coefficient differs between paths (mining decisions)."""
+        return (self.table["kind"] != "convert").to_numpy()
+
+
+def _grid(start: int, step: int, n: int, extra=()) -> list[int]:
+    return sorted({m for m in range(start, n, step)} | {m for m in extra if start <= m < n})
+
+
+def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> DecisionSpace:
+    st.check()
+    n_m, n_s = sc.horizon_months, len(sc.sites)
+    fin = sc.finance
+    r = fin.tax_rate_pct / 100.0
+    df = discount_factors(fin.discount_rate_pct / 100.0, n_m)                  # [month]
+    rate_m = monthly_rate(fin.discount_rate_pct / 100.0)
+    prices = price_paths(sc, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
+    n_p = prices.shape[0]
+    mk = sc.market
+    net = simulate_network(start_month=sc.start_month, horizon_months=n_m, difficulty=mk.difficulty_value,
+                           block_height=mk.block_height, fees_btc_per_block=mk.fees_btc_per_block,
+                           hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
+                           fee_growth_pct_per_month=mk.fee_growth_pct_per_month)
+    days = net.days[0]
+    hour_price, _ = site_price_matrix(sc)
+    avg_price = hour_price.mean(axis=2)                                        # [month, site] USD/MWh
+    pue = np.array([s.pue for s in sc.sites])
+    opex_mw = np.array([s.mining_opex_usd_per_mw_month for s in sc.sites])
+    decided = np.array([s.take_or_pay_mwh_per_month == 0 for s in sc.sites])
+    notes = [f"site {s.name}: take-or-pay contract, so its fleet and capacity are held as they are"
+             for s in sc.sites if s.take_or_pay_mwh_per_month > 0]
+    if progress:
+        progress(0.05, "per-machine economics")
+
+    # ---- base: the scenario as given, every machine installed and placed ----
+    big_cap = np.full((n_m, n_s), np.inf)
+    fl = fleet_arrays(sc, big_cap)
+    units_base = fl.count[None, :] * fl.active                                  # [month, cohort]
+    spec = UnitSpec(fl.site, fl.power_w_per_unit, fl.uptime, fl.hashrate_ths_per_unit, fl.active)
+    um = unit_margins(sc, spec, net, prices)
+    opex_unit = (opex_mw[fl.site] * fl.power_w_per_unit * pue[fl.site] / 1e6)[None, :] * fl.active  # [M, C]
+    mining_unit = um.margin_usd - opex_unit[None]                              # [P, M, C] USD per unit
+    at_decided = decided[fl.site]
+    base_mining = np.einsum("pmc,mc,m->p", mining_unit[:, :, at_decided], units_base[:, at_decided], df)
+    base_det = float(df @ (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1) + (1 - r) * fl.salvage_usd.sum(1)))
+    base_npv = (1 - r) * base_mining + base_det
+    if (~decided).any():
+        eng = run_engine(sc.model_copy(update={"conversion_plan": list(sc.conversion_plan)}), prices=prices)
+        top = ~decided
+        site_mining = (eng.mining_revenue_usd + eng.curtailment_credit_usd - eng.mining_power_cost_usd
+                       - eng.take_or_pay_shortfall_usd)[:, :, top].sum(axis=2) - eng.mining_opex_usd[:, top].sum(1)
+        base_npv = base_npv + (1 - r) * (site_mining @ df)
+    ai = ai_arrays(sc, days, rate_m)
+    ai_ebitda = (ai.revenue_usd - ai.opex_usd - ai.energy_paid_by_miner_mwh * avg_price).sum(axis=1)
+    base_npv = base_npv + df @ ((1 - r) * ai_ebitda + r * ai.depreciation_usd.sum(1) - ai.capex_usd.sum(1))
+    base_npv = base_npv - (1 - r) * fin.g_and_a_usd_per_month * df.sum()
+    if fin.terminal_value == "contracted_ai":
+        base_npv = base_npv + (1 - r) * ai.contracted_after_horizon_usd.sum() * df[-1]
+
+    load_mw = fl.power_w_per_unit * pue[fl.site] / 1e6                          # [cohort] MW per unit
+    cap_base = np.zeros((n_s, n_m))
+    for s in range(n_s):
+        cap_base[s] = (units_base[:, fl.site == s] * load_mw[fl.site == s][None, :]).sum(1)
+    cap_base += ai.converted_gross_mw.T
+    y0, m0 = parse_month(sc.start_month)
+    year_of = np.array([y0 + (m0 - 1 + i) // 12 for i in range(n_m)])
+    years = sorted(set(year_of.tolist()))
+    to_year = (year_of[:, None] == np.array(years)[None, :]).astype(float)   # [month, year]
+    capex_base_year = (fl.capex_usd.sum(1) + ai.capex_usd.sum(1)) @ to_year
+
+    rows: list[dict] = []
+    coef_cols: list[np.ndarray] = []
+    cap_cols: list[np.ndarray] = []
+    capex_cols: list[np.ndarray] = []
+    commit_starts = [month_index(sc.start_month, c.start_month) for c in sc.conversion_plan]
+
+    # ---- conversions (deterministic coefficients) ----
+    if progress:
+        progress(0.15, "conversion options")
+    converted_fixed = ai.converted_gross_mw[-1] if n_m else np.zeros(n_s)
+    for s, site in enumerate(sc.sites):
+        if site.ai is None or not decided[s]:
+            continue
+        room = site.ai.convertible_gross_mw - converted_fixed[s]
+        if room <= 1e-9:
+            continue
+        gross_per_hall = (st.hall_critical_mw / site.ai.critical_mw_per_gross_mw) if st.hall_critical_mw else None
+        for model in BUSINESS_MODELS:
+            for t in range(n_m):
+                eff = conversion_effect(sc, s, t, 1.0, model, days, rate_m)
+                npv = df @ ((1 - r) * (eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[:, s])
+                            + r * eff.depreciation_usd - eff.capex_usd)
+                if fin.terminal_value == "contracted_ai":
+                    npv += (1 - r) * eff.contracted_after_horizon_usd * df[-1]
+                scale = gross_per_hall or 1.0
+                ub = np.floor(room / scale + 1e-9) if gross_per_hall else room
+                if ub <= 0:
+                    continue
+                rows.append(dict(kind="convert", site=site.name, site_idx=s, month_idx=t, month=add_months(sc.start_month, t),
+                                 business_model=model, cohort=-1, model="", unit="halls" if gross_per_hall else "MW",
+                                 scale_mw=scale, lb=0.0, ub=float(ub), integer=bool(gross_per_hall)))
+                coef_cols.append(np.full(n_p, npv * scale))
+                cap = np.zeros((n_s, n_m))
+                cap[s] = eff.converted_gross_mw * scale
+                cap_cols.append(cap)
+                capex_cols.append((eff.capex_usd * scale) @ to_year)
+
+    # ---- retirements of existing fleet rows ----
+    if st.allow_retirements and len(sc.fleet):
+        if progress:
+            progress(0.3, "retirement options")
+        cands, cand_of = [], []
+        for c, co in enumerate(sc.fleet):
+            if not decided[fl.site[c]] or co.count <= 0:
+                continue
+            bought = month_index(sc.start_month, co.purchase_month) if co.purchase_month else -1
+            for t in _grid(0, st.retire_step_months, n_m, commit_starts):
+                if not fl.active[t, c] or t <= bought:
+                    continue
+                cands.append(co.model_copy(update={"count": 1.0, "retire_month": add_months(sc.start_month, t)}))
+                cand_of.append((c, t))
+        if cands:
+            unit_base = [sc.fleet[c].model_copy(update={"count": 1.0}) for c in range(len(sc.fleet))]
+            fb = fleet_arrays(sc.model_copy(update={"fleet": unit_base}), big_cap)
+            fc = fleet_arrays(sc.model_copy(update={"fleet": cands}), big_cap)
+            cidx = np.array([c for c, _ in cand_of])
+            det_base = r * fb.depreciation_usd - fb.capex_usd + (1 - r) * fb.salvage_usd       # [M, C]
+            det_cand = r * fc.depreciation_usd - fc.capex_usd + (1 - r) * fc.salvage_usd
+            # Mining value lost from the retirement month on: a reverse cumulative sum over months.
+            disc = mining_unit * df[None, :, None]
+            tail = np.flip(np.cumsum(np.flip(disc, axis=1), axis=1), axis=1)                   # [P, M, C]
+            lost_active = fb.active[:, cidx] & ~fc.active                                       # [M, K]
+            for k, (c, t) in enumerate(cand_of):
+                mining = -(1 - r) * tail[:, t, c]
+                det = df @ (det_cand[:, k] - det_base[:, c])
+                co = sc.fleet[c]
+                rows.append(dict(kind="retire", site=co.site, site_idx=int(fl.site[c]), month_idx=t,
+                                 month=add_months(sc.start_month, t), business_model="", cohort=c, model=co.model,
+                                 unit="units", scale_mw=float(load_mw[c]), lb=0.0, ub=float(co.count), integer=False))
+                coef_cols.append(mining + det)
+                cap = np.zeros((n_s, n_m))
+                cap[fl.site[c]] = -load_mw[c] * lost_active[:, k]
+                cap_cols.append(cap)
+                capex_cols.append(np.zeros(len(years)))  # selling machines needs no capex
+
+    # ---- purchases from the catalog ----
+    if st.allow_purchases and st.purchase_models:
+        if progress:
+            progress(0.5, "purchase options")
+        catalog = load_catalog()
+        missing = [m for m in st.purchase_models if m not in catalog]
+        if missing:
+            raise ScenarioError([Problem("purchase_models", f"{m!r} is not in the ASIC catalog "
+                                                            f"(assets/asic_catalog.csv)") for m in missing])
+        buys, buy_of = [], []
+        for s, site in enumerate(sc.sites):
+            if not decided[s]:
+                continue
+            for model in st.purchase_models:
+                spec_m = catalog[model]
+                for t in _grid(st.purchase_lead_time_months, st.purchase_step_months, n_m):
+                    buys.append(Cohort(model=model, count=1.0, hashrate_ths=spec_m.hashrate_ths, power_w=spec_m.power_w,
+                                       site=site.name, uptime_pct=st.purchase_uptime_pct,
+                                       degradation_pct_per_year=st.purchase_degradation_pct_per_year,
+                                       purchase_price_usd=spec_m.unit_price_usd,
+                                       useful_life_months=st.purchase_useful_life_months,
+                                       purchase_month=add_months(sc.start_month, t)))
+                    buy_of.append((s, model, t))
+        if buys:
+            sb = sc.model_copy(update={"fleet": buys})
+            fbuy = fleet_arrays(sb, big_cap)
+            spec_b = UnitSpec(fbuy.site, fbuy.power_w_per_unit, fbuy.uptime, fbuy.hashrate_ths_per_unit, fbuy.active)
+            umb = unit_margins(sc, spec_b, net, prices)
+            opex_b = (opex_mw[fbuy.site] * fbuy.power_w_per_unit * pue[fbuy.site] / 1e6)[None, :] * fbuy.active
+            mining_b = np.einsum("pmk,m->pk", umb.margin_usd - opex_b[None], df)
+            det_b = df @ (r * fbuy.depreciation_usd - fbuy.capex_usd)
+            load_b = fbuy.power_w_per_unit * pue[fbuy.site] / 1e6
+            for k, (s, model, t) in enumerate(buy_of):
+                site = sc.sites[s]
+                rows.append(dict(kind="buy", site=site.name, site_idx=s, month_idx=t, month=add_months(sc.start_month, t),
+                                 business_model="", cohort=-1, model=model, unit="units", scale_mw=float(load_b[k]),
+                                 lb=0.0, ub=float(site.capacity_mw / load_b[k]), integer=False))
+                coef_cols.append((1 - r) * mining_b[:, k] + det_b[k])
+                cap = np.zeros((n_s, n_m))
+                cap[s] = load_b[k] * fbuy.active[:, k]
+                cap_cols.append(cap)
+                capex_cols.append(fbuy.capex_usd[:, k] @ to_year)
+
+    table = pd.DataFrame(rows, columns=["kind", "site", "site_idx", "month_idx", "month", "business_model", "cohort",
+                                        "model", "unit", "scale_mw", "lb", "ub", "integer"])
+    n_var = len(table)
+    space = DecisionSpace(
+        scenario=sc, settings=st, prices=prices, table=table,
+        coef_path=np.stack(coef_cols, axis=1) if n_var else np.zeros((n_p, 0)),
+        base_npv=base_npv, cap_use=np.stack(cap_cols) if n_var else np.zeros((0, n_s, n_m)), cap_base=cap_base,
+        decided_sites=decided, capex_year=np.stack(capex_cols) if n_var else np.zeros((0, len(years))),
+        capex_base_year=capex_base_year, years=years, site_names=[s.name for s in sc.sites], notes=notes)
+    _apply_fixed(space)
+    return space
+
+
+def _apply_fixed(space: DecisionSpace) -> None:
+    """Pin variables the user fixed by hand (lb = ub = value); unknown references are named errors."""
+    t = space.table
+    problems = []
+    for i, fx in enumerate(space.settings.fixed):
+        where = f"fixed[{i}]"
+        try:
+            m = month_index(space.scenario.start_month, fx.month)
+        except ValueError as e:
+            problems.append(Problem(f"{where}.month", str(e)))
+            continue
+        sel = (t.kind == fx.kind) & (t.month_idx == m)
+        if fx.kind == "convert":
+            sel &= (t.site == fx.site) & (t.business_model == (fx.business_model or "colocation"))
+        elif fx.kind == "retire":
+            sel &= t.cohort == fx.cohort
+        else:
+            sel &= (t.site == fx.site) & (t.model == fx.model)
+        idx = np.flatnonzero(sel.to_numpy())
+        if idx.size != 1:
+            problems.append(Problem(where, f"no {fx.kind} option matches (site {fx.site!r}, month {fx.month}); "
+                                           "options exist only on the optimizer's month grid at sites it decides"))
+            continue
+        j = idx[0]
+        value = fx.value / (t.at[j, "scale_mw"] if fx.kind == "convert" else 1.0)
+        if value < t.at[j, "lb"] - 1e-9 or value > t.at[j, "ub"] + 1e-9:
+            problems.append(Problem(f"{where}.value", f"{fx.value:g} is outside 0..{t.at[j, 'ub'] * (t.at[j, 'scale_mw'] if fx.kind == 'convert' else 1):g}"))
+            continue
+        t.at[j, "lb"] = t.at[j, "ub"] = value
+    if problems:
+        raise ScenarioError(problems, "optimizer settings")

@@ -1,0 +1,219 @@
+"""Pass a Pyomo model to HiGHS (highspy) and read the answer back.
+
+Our own small adapter instead of Pyomo's preview solver interface: it reads
+``MatrixConstraint`` blocks as CSR arrays directly (no expression walking),
+so translation stays far cheaper than the solve. It also gives one place for
+what HiGHS offers beyond Pyomo: progress and cancel callbacks, the MIP gap,
+duals of the LP with integers fixed, the irreducible infeasible subset, and
+writing the exact model passed to HiGHS (MPS or LP).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.core.base.matrix_constraint import MatrixConstraint
+from pyomo.repn.standard_repn import generate_standard_repn
+
+INF = highspy.kHighsInf
+
+
+@dataclass
+class MatrixForm:
+    """The model as arrays: columns, rows (CSR), objective (maximize)."""
+
+    col_vars: list
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray
+    cost: np.ndarray
+    offset: float
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    a_start: np.ndarray
+    a_index: np.ndarray
+    a_value: np.ndarray
+    row_block: list[tuple[str, int]]   # (block name, row within the block) per row
+    maximize: bool = True
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return len(self.row_lower), len(self.col_vars), len(self.a_value)
+
+
+def to_matrix_form(model: pyo.ConcreteModel) -> MatrixForm:
+    col_vars = list(model.component_data_objects(pyo.Var, active=True, descend_into=True, sort=True))
+    col_of = {id(v): i for i, v in enumerate(col_vars)}
+    n = len(col_vars)
+    lo = np.array([-INF if v.lb is None else v.lb for v in col_vars], dtype=float)
+    up = np.array([INF if v.ub is None else v.ub for v in col_vars], dtype=float)
+    integer = np.array([v.is_integer() for v in col_vars], dtype=bool)
+
+    starts, indices, values, rlo, rup, blocks = [np.zeros(1, dtype=np.int64)], [], [], [], [], []
+    nnz = 0
+    for con in model.component_objects(pyo.Constraint, active=True, descend_into=True, sort=True):
+        if isinstance(con, MatrixConstraint):
+            xmap = np.array([col_of[id(v)] for v in con._x], dtype=np.int32)
+            ptr = np.asarray(con._A_indptr, dtype=np.int64)
+            idx = xmap[np.asarray(con._A_indices, dtype=np.int64)] if len(con._A_indices) else np.zeros(0, np.int32)
+            val = np.asarray(con._A_data, dtype=float)
+            starts.append(ptr[1:] + nnz)
+            indices.append(idx)
+            values.append(val)
+            nnz += val.size
+            rlo.extend(-INF if b is None else b for b in con._lower)
+            rup.extend(INF if b is None else b for b in con._upper)
+            blocks.extend((con.local_name, i) for i in range(len(con._lower)))
+        else:
+            for i, data in enumerate(con.values()):
+                repn = generate_standard_repn(data.body, compute_values=True)
+                if repn.nonlinear_expr is not None or repn.quadratic_vars:
+                    raise ValueError(f"constraint {data.name} is not linear")
+                idx = np.array([col_of[id(v)] for v in repn.linear_vars], dtype=np.int32)
+                val = np.array(repn.linear_coefs, dtype=float)
+                const = float(repn.constant)
+                starts.append(np.array([nnz + idx.size]))
+                indices.append(idx)
+                values.append(val)
+                nnz += idx.size
+                rlo.append(-INF if data.lower is None else pyo.value(data.lower) - const)
+                rup.append(INF if data.upper is None else pyo.value(data.upper) - const)
+                blocks.append((con.local_name, i))
+    obj = next(model.component_data_objects(pyo.Objective, active=True))
+    repn = generate_standard_repn(obj.expr, compute_values=True)
+    cost = np.zeros(n)
+    for v, c in zip(repn.linear_vars, repn.linear_coefs):
+        cost[col_of[id(v)]] += c
+    return MatrixForm(col_vars, lo, up, integer, cost, float(repn.constant), np.array(rlo, dtype=float),
+                      np.array(rup, dtype=float), np.concatenate(starts).astype(np.int32),
+                      np.concatenate(indices).astype(np.int32) if indices else np.zeros(0, np.int32),
+                      np.concatenate(values) if values else np.zeros(0), blocks,
+                      maximize=obj.sense == pyo.maximize)
+
+
+@dataclass
+class SolveOutcome:
+    status: str                     # optimal | time_limit | infeasible | cancelled | error
+    objective: float | None
+    bound: float | None
+    mip_gap: float | None
+    x: np.ndarray | None
+    row_dual: np.ndarray | None = None
+    highs_seconds: float = 0.0
+    message: str = ""
+    iis_rows: list[int] = field(default_factory=list)
+
+
+class HighsModel:
+    """A model loaded into one ``highspy.Highs`` instance (re-solvable: persistent)."""
+
+    def __init__(self, form: MatrixForm, *, time_limit_s: float = 60.0, mip_gap: float = 0.005):
+        self.form = form
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", float(time_limit_s))
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
+        n_row, n_col, nnz = form.shape
+        status = h.passModel(n_col, n_row, nnz, 2, -1 if form.maximize else 1, form.offset, form.cost,
+                             form.col_lower, form.col_upper, form.row_lower, form.row_upper, form.a_start,
+                             form.a_index, form.a_value, form.integer.astype(np.int32))
+        if status == highspy.HighsStatus.kError:
+            raise RuntimeError("HiGHS rejected the model")
+        self.h = h
+        self._cancel: Callable[[], bool] | None = None
+        self._progress: Callable[[float, str], None] | None = None
+        self._started = 0.0
+        self._time_limit = float(time_limit_s)
+        h.cbSimplexInterrupt += self._interrupt
+        h.cbIpmInterrupt += self._interrupt
+        h.cbMipInterrupt += self._interrupt
+        h.cbMipImprovingSolution += self._improved
+
+    @property
+    def has_integers(self) -> bool:
+        return bool(self.form.integer.any())
+
+    def _interrupt(self, e) -> None:
+        if self._cancel is not None and self._cancel():
+            e.interrupt()
+
+    def _improved(self, e) -> None:
+        if self._progress is None:
+            return
+        d = e.data_out
+        gap = d.mip_gap if math.isfinite(d.mip_gap) else None
+        elapsed = time.perf_counter() - self._started
+        frac = min(elapsed / self._time_limit, 0.99)
+        text = f"incumbent {d.objective_function_value:,.1f} $M" + (f", gap {gap * 100:.2f}%" if gap is not None else "")
+        self._progress(frac, text)
+
+    def write(self, path: str) -> None:
+        """Write the exact model handed to HiGHS (format from the suffix: .mps or .lp)."""
+        status = self.h.writeModel(str(path))
+        if status == highspy.HighsStatus.kError:
+            raise OSError(f"HiGHS could not write {path}")
+
+    def set_cost(self, cols: np.ndarray, cost: np.ndarray) -> None:
+        self.form.cost[cols] = cost
+        self.h.changeColsCost(len(cols), cols.astype(np.int32), cost.astype(float))
+
+    def solve(self, *, progress=None, cancel=None, duals: bool = True) -> SolveOutcome:
+        self._progress, self._cancel = progress, cancel
+        self._started = time.perf_counter()
+        self.h.run()
+        secs = time.perf_counter() - self._started
+        model_status = self.h.getModelStatus()
+        ms = highspy.HighsModelStatus
+        info = self.h.getInfo()
+        has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        x = np.array(self.h.getSolution().col_value) if has_sol else None
+        gap = float(info.mip_gap) if self.has_integers and math.isfinite(info.mip_gap) else (0.0 if has_sol else None)
+        obj = float(info.objective_function_value) if has_sol else None
+        bound = float(info.mip_dual_bound) if self.has_integers and math.isfinite(info.mip_dual_bound) else obj
+        if model_status == ms.kOptimal:
+            status = "optimal"
+        elif model_status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+            status = "infeasible"
+        elif model_status == ms.kTimeLimit:
+            status = "time_limit"
+        elif model_status == ms.kInterrupt:
+            status = "cancelled"
+        else:
+            status = "error"
+        out = SolveOutcome(status, obj, bound, gap, x, highs_seconds=secs, message=self.h.modelStatusToString(model_status))
+        if status == "infeasible":
+            out.iis_rows = self.iis_rows()
+        if duals and x is not None and status in ("optimal", "time_limit"):
+            out.row_dual = self.duals_with_integers_fixed(x) if self.has_integers else np.array(self.h.getSolution().row_dual)
+        return out
+
+    def duals_with_integers_fixed(self, x: np.ndarray) -> np.ndarray | None:
+        """Row duals of the LP with every integer variable fixed at its value in ``x``."""
+        f = self.form
+        lp = highspy.Highs()
+        lp.setOptionValue("output_flag", False)
+        lo, up = f.col_lower.copy(), f.col_upper.copy()
+        ints = np.flatnonzero(f.integer)
+        lo[ints] = up[ints] = np.round(x[ints])
+        n_row, n_col, nnz = f.shape
+        lp.passModel(n_col, n_row, nnz, 2, -1 if f.maximize else 1, f.offset, f.cost, lo, up, f.row_lower,
+                     f.row_upper, f.a_start, f.a_index, f.a_value, np.zeros(n_col, dtype=np.int32))
+        lp.run()
+        if lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return np.array(lp.getSolution().row_dual)
+
+    def iis_rows(self) -> list[int]:
+        """Rows of an irreducible infeasible subset (HiGHS's own IIS), empty if it finds none."""
+        try:
+            status, iis = self.h.getIis()
+        except Exception:  # noqa: BLE001 - the explanation is best effort; the status stays infeasible
+            return []
+        rows = list(getattr(iis, "row_index_", []) or [])
+        return [int(r) for r in rows]

@@ -1,0 +1,354 @@
+"""Public API: ``optimize(scenario, settings, progress, cancel) -> OptimizationResult``.
+
+Long work with a progress callback ``progress(fraction, text)`` and a cancel
+check ``cancel() -> bool``; ``ui/`` runs it off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from minerplan.engine import Cancelled
+from minerplan.months import add_months, month_index
+from minerplan.scenario import Conversion, Scenario
+
+from .decisions import DecisionSpace, build_decision_space
+from .highs_backend import HighsModel, SolveOutcome, to_matrix_form
+from .model import USD_M, BuiltModel, build_model
+from .settings import OptimizerSettings
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+def cvar_of_loss(npv: np.ndarray, level: float) -> float:
+    """CVaR (USD) of the loss -NPV at ``level``: the mean loss over the worst (1 - level) share of paths.
+
+    Computed as min over eta of eta + E[(loss - eta)+] / (1 - level) (Rockafellar-Uryasev), which
+    handles a tail that splits a path exactly as the optimizer's linear program does.
+    """
+    loss = np.sort(-np.asarray(npv, dtype=float))[::-1]
+    n = loss.size
+    tail = (1 - level) * n
+    k = int(np.floor(tail))
+    total = loss[:k].sum() + (tail - k) * (loss[k] if k < n else 0.0)
+    return float(total / tail)
+
+
+@dataclass
+class OptimizationResult:
+    """The recommendation: tables in tidy pandas form, USD and gross MW unless named otherwise."""
+
+    status: str
+    objective_usd: float | None
+    expected_npv_usd: float | None
+    cvar_usd: float | None
+    mip_gap: float | None
+    npv_by_path_usd: np.ndarray | None
+    allocation: pd.DataFrame
+    conversions: pd.DataFrame
+    purchases: pd.DataFrame
+    retirements: pd.DataFrame
+    shadow_prices: pd.DataFrame
+    plan_scenario: Scenario | None
+    settings: OptimizerSettings
+    timings_s: dict[str, float] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    explanation: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("optimal", "time_limit") and self.plan_scenario is not None
+
+
+def _empty(cols) -> pd.DataFrame:
+    return pd.DataFrame(columns=cols)
+
+
+def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progress: ProgressFn | None = None,
+             cancel: CancelFn | None = None, write_model: str | None = None) -> OptimizationResult:
+    st = settings or OptimizerSettings()
+    timings: dict[str, float] = {}
+
+    def step(frac: float, text: str) -> None:
+        if cancel is not None and cancel():
+            raise Cancelled(text)
+        if progress is not None:
+            progress(frac, text)
+
+    t0 = time.perf_counter()
+    step(0.0, "preparing decisions")
+    space = build_decision_space(sc, st, progress=lambda f, s: step(0.3 * f, s))
+    timings["coefficients_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    step(0.3, "building the model")
+    built = build_model(space, st.risk_aversion, st.cvar_level)
+    form = to_matrix_form(built.model)
+    hm = HighsModel(form, time_limit_s=st.time_limit_s, mip_gap=st.mip_gap)
+    timings["build_s"] = time.perf_counter() - t1
+    if write_model:
+        hm.write(write_model)
+    step(0.35, "solving with HiGHS")
+
+    def solve_progress(frac, text):
+        if progress is not None:
+            progress(0.35 + 0.6 * frac, text)
+
+    out = hm.solve(progress=solve_progress, cancel=cancel)
+    timings["highs_s"] = out.highs_seconds
+    t2 = time.perf_counter()
+    result = _result(space, built, hm, out, st)
+    timings["results_s"] = time.perf_counter() - t2
+    timings["total_s"] = time.perf_counter() - t0
+    result.timings_s = timings
+    n_row, n_col, nnz = form.shape
+    result.sizes = {"variables": n_col, "constraints": n_row, "nonzeros": nnz,
+                    "integer_variables": int(form.integer.sum()), "paths": int(space.prices.shape[0]),
+                    "decisions": space.n_var}
+    if out.status == "cancelled":
+        raise Cancelled("optimization cancelled")
+    step(1.0, "done")
+    return result
+
+
+def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveOutcome,
+            st: OptimizerSettings) -> OptimizationResult:
+    sc = space.scenario
+    base = dict(allocation=_empty(["site", "month", "mining_mw", "ai_mw", "idle_mw"]),
+                conversions=_empty(["site", "start_month", "ready_month", "critical_mw", "gross_mw", "capex_usd",
+                                    "business_model", "committed"]),
+                purchases=_empty(["site", "month", "model", "units", "mw", "capex_usd"]),
+                retirements=_empty(["site", "cohort", "model", "month", "units", "mw", "salvage_usd"]),
+                shadow_prices=_empty(["kind", "name", "value_usd", "unit"]))
+    if out.x is None or out.status not in ("optimal", "time_limit"):
+        res = OptimizationResult(out.status, None, None, None, None, None, plan_scenario=None, settings=st,
+                                 notes=list(space.notes), **base)
+        if out.status == "infeasible":
+            res.explanation = explain_infeasibility(space, built, hm, out.iis_rows)
+        return res
+    cols = {id(v): i for i, v in enumerate(hm.form.col_vars)}
+    x = np.array([out.x[cols[id(built.model.x[j])]] for j in range(space.n_var)]) if space.n_var else np.zeros(0)
+    x = np.where(np.abs(x) < 1e-9, 0.0, x)
+    t = space.table
+    ints = t["integer"].to_numpy() if space.n_var else np.zeros(0, bool)
+    x[ints] = np.round(x[ints])
+    npv = space.base_npv + space.coef_path @ x
+    exp_npv = float(npv.mean())
+    cvar = cvar_of_loss(npv, st.cvar_level)
+    objective = exp_npv - st.risk_aversion * cvar
+    res = OptimizationResult(out.status, objective, exp_npv, cvar, out.mip_gap, npv, plan_scenario=None,
+                             settings=st, notes=list(space.notes), **base)
+    res.conversions, res.purchases, res.retirements = _decision_tables(space, x)
+    res.plan_scenario = plan_scenario(space, x)
+    res.allocation = _allocation(space, x)
+    res.shadow_prices = _shadow_prices(space, built, hm, out)
+    return res
+
+
+def _decision_tables(space: DecisionSpace, x: np.ndarray):
+    sc, t = space.scenario, space.table
+    conv_rows = []
+    for cv in sc.conversion_plan:
+        conv_rows.append(_conversion_row(sc, cv.site, month_index(sc.start_month, cv.start_month), cv.gross_mw,
+                                         cv.business_model, committed=True))
+    buys, rets = [], []
+    for j in np.flatnonzero(x > 1e-9):
+        row = t.iloc[j]
+        if row.kind == "convert":
+            conv_rows.append(_conversion_row(sc, row.site, int(row.month_idx), x[j] * row.scale_mw, row.business_model,
+                                             committed=False))
+        elif row.kind == "buy":
+            from minerplan.catalog import load_catalog
+            spec = load_catalog()[row.model]
+            buys.append(dict(site=row.site, month=row.month, model=row.model, units=x[j], mw=x[j] * row.scale_mw,
+                             capex_usd=x[j] * spec.unit_price_usd))
+        else:
+            co = sc.fleet[int(row.cohort)]
+            rets.append(dict(site=row.site, cohort=int(row.cohort), model=row.model, month=row.month, units=x[j],
+                             mw=x[j] * row.scale_mw, salvage_usd=x[j] * co.salvage_usd))
+    conv = pd.DataFrame(conv_rows, columns=["site", "start_month", "ready_month", "critical_mw", "gross_mw",
+                                            "capex_usd", "business_model", "committed"])
+    return (conv.sort_values(["start_month", "site"], kind="stable").reset_index(drop=True),
+            pd.DataFrame(buys, columns=["site", "month", "model", "units", "mw", "capex_usd"]),
+            pd.DataFrame(rets, columns=["site", "cohort", "model", "month", "units", "mw", "salvage_usd"]))
+
+
+def _conversion_row(sc: Scenario, site_name: str, start: int, gross_mw: float, model: str | None, committed: bool):
+    site = next(s for s in sc.sites if s.name == site_name)
+    ai = site.ai
+    crit = gross_mw * ai.critical_mw_per_gross_mw
+    return dict(site=site_name, start_month=add_months(sc.start_month, start),
+                ready_month=add_months(sc.start_month, start + ai.lead_time_months), critical_mw=crit,
+                gross_mw=gross_mw, capex_usd=crit * ai.conversion_capex_usd_per_critical_mw,
+                business_model=model or ai.business_model, committed=committed)
+
+
+def plan_scenario(space: DecisionSpace, x: np.ndarray) -> Scenario:
+    """The input scenario with this plan written into it, so ``minerplan evaluate`` reproduces the plan."""
+    sc, t = space.scenario, space.table
+    fleet = [c.model_copy() for c in sc.fleet]
+    conversions = list(sc.conversion_plan)
+    retired: dict[int, list[tuple[str, float]]] = {}
+    added = []
+    for j in np.flatnonzero(x > 1e-9):
+        row = t.iloc[j]
+        if row.kind == "convert":
+            conversions.append(Conversion(site=row.site, gross_mw=float(x[j] * row.scale_mw), start_month=row.month,
+                                          business_model=row.business_model))
+        elif row.kind == "retire":
+            retired.setdefault(int(row.cohort), []).append((row.month, float(x[j])))
+        else:
+            from minerplan.catalog import load_catalog
+            spec = load_catalog()[row.model]
+            st = space.settings
+            from minerplan.scenario import Cohort
+            added.append(Cohort(model=row.model, count=float(x[j]), hashrate_ths=spec.hashrate_ths,
+                                power_w=spec.power_w, site=row.site, uptime_pct=st.purchase_uptime_pct,
+                                degradation_pct_per_year=st.purchase_degradation_pct_per_year,
+                                purchase_price_usd=spec.unit_price_usd, useful_life_months=st.purchase_useful_life_months,
+                                purchase_month=row.month))
+    new_fleet = []
+    for c, co in enumerate(fleet):
+        parts = retired.get(c, [])
+        left = co.count - sum(u for _, u in parts)
+        if left > 1e-9:
+            new_fleet.append(co.model_copy(update={"count": left}))
+        for month, units in parts:
+            new_fleet.append(co.model_copy(update={"count": units, "retire_month": month}))
+    data = sc.model_dump(mode="json", exclude_none=True)
+    data["fleet"] = [c.model_dump(mode="json", exclude_none=True) for c in new_fleet + added]
+    data["conversion_plan"] = [c.model_dump(mode="json", exclude_none=True) for c in conversions]
+    data["name"] = f"{sc.name} (optimized plan)"
+    from minerplan.scenario_io import scenario_from_dict
+    return scenario_from_dict(data, "optimizer plan")
+
+
+def _allocation(space: DecisionSpace, x: np.ndarray) -> pd.DataFrame:
+    sc = space.scenario
+    use = space.cap_base + (np.tensordot(x, space.cap_use, axes=(0, 0)) if space.n_var else 0.0)  # [site, month]
+    conv = (space.table["kind"] == "convert").to_numpy() if space.n_var else np.zeros(0, bool)
+    ai = np.zeros_like(use)
+    for cv in sc.conversion_plan:
+        s = space.site_names.index(cv.site)
+        ai[s, month_index(sc.start_month, cv.start_month):] += cv.gross_mw
+    if conv.any():
+        ai += np.tensordot(x[conv], space.cap_use[conv], axes=(0, 0))
+    rows = []
+    for s, site in enumerate(sc.sites):
+        for m in range(sc.horizon_months):
+            mining = max(use[s, m] - ai[s, m], 0.0)
+            mining = min(mining, site.capacity_mw - ai[s, m])
+            rows.append(dict(site=site.name, month=add_months(sc.start_month, m), mining_mw=mining, ai_mw=ai[s, m],
+                             idle_mw=max(site.capacity_mw - mining - ai[s, m], 0.0)))
+    return pd.DataFrame(rows)
+
+
+def _shadow_prices(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveOutcome) -> pd.DataFrame:
+    """What one more MW per site (all months) and one more budget dollar per year are worth (USD)."""
+    if out.row_dual is None:
+        return _empty(["kind", "name", "value_usd", "unit"])
+    dual = out.row_dual
+    # Duals of the maximization in USD millions per unit of the row; sign made "value of relaxing".
+    rows = []
+    offsets, k = {}, 0
+    for name, i in hm.form.row_block:
+        offsets.setdefault(name, k)
+        k += 1
+    cap_labels = built.row_labels.get("capacity", [])
+    per_site: dict[str, float] = {}
+    for i, (site, month) in enumerate(cap_labels):
+        per_site[site] = per_site.get(site, 0.0) + abs(dual[offsets["capacity"] + i]) * USD_M
+    for site in space.site_names:
+        if site in per_site:
+            rows.append(dict(kind="site_capacity", name=site, value_usd=per_site[site], unit="USD per MW (every month)"))
+    for i, (year,) in enumerate(built.row_labels.get("budget", [])):
+        rows.append(dict(kind="capex_budget", name=str(year), value_usd=abs(dual[offsets["budget"] + i]),
+                         unit="USD per USD of budget"))
+    for i, (site, month) in enumerate(cap_labels):
+        v = abs(dual[offsets["capacity"] + i]) * USD_M
+        if v > 1e-6:
+            rows.append(dict(kind="site_capacity_month", name=f"{site} {add_months(space.scenario.start_month, month)}",
+                             value_usd=v, unit="USD per MW in that month"))
+    return pd.DataFrame(rows, columns=["kind", "name", "value_usd", "unit"])
+
+
+def explain_infeasibility(space: DecisionSpace, built: BuiltModel, hm: HighsModel, iis_rows: list[int]) -> list[str]:
+    """Business-language reasons from the rows HiGHS's IIS names (or every violated fixed row)."""
+    sc = space.scenario
+    msgs = []
+    rows = iis_rows or []
+    names = [hm.form.row_block[r] for r in rows if r < len(hm.form.row_block)]
+    if not names:  # no IIS: report the rows infeasible with every decision at zero
+        lo, up = hm.form.row_lower, hm.form.row_upper
+        names = [hm.form.row_block[r] for r in range(len(lo)) if up[r] < -1e-9 or lo[r] > 1e-9]
+    cap = {s.name: s.capacity_mw for s in sc.sites}
+    for block, i in names:
+        label = built.row_labels.get(block, [None] * (i + 1))[i]
+        if block == "capacity":
+            site, m = label
+            s = space.site_names.index(site)
+            ai = sum(c.gross_mw for c in sc.conversion_plan if c.site == site
+                     and month_index(sc.start_month, c.start_month) <= m)
+            msgs.append(f"site {site}: in {add_months(sc.start_month, m)} machines ({space.cap_base[s, m] - ai:,.1f} MW "
+                        f"with PUE) and AI/HPC commitments ({ai:,.1f} MW) need more than its {cap[site]:,.1f} MW "
+                        "capacity, and the optimizer may not retire machines there")
+        elif block == "budget":
+            (year,) = label
+            k = space.years.index(year)
+            msgs.append(f"capex budget {year}: commitments need ${space.capex_base_year[k] / 1e6:,.1f}M, "
+                        f"above the ${space.settings.capex_budget_usd_per_year / 1e6:,.1f}M budget")
+        elif block == "crews":
+            (m,) = label
+            msgs.append(f"construction crews {add_months(sc.start_month, m)}: committed conversions exceed "
+                        f"{space.settings.max_conversion_mw_per_month:,.1f} MW a month")
+        elif block == "convertible":
+            (site,) = label
+            msgs.append(f"site {site}: fixed conversions exceed its convertible MW")
+        else:
+            msgs.append(f"constraint {block}{label} cannot be met")
+    return msgs or ["HiGHS reports the model infeasible but found no irreducible subset to name"]
+
+
+def efficient_frontier(sc: Scenario, settings: OptimizerSettings, weights=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0), *,
+                       progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> pd.DataFrame:
+    """Expected NPV against CVaR over risk weights, re-solved warm in one HiGHS instance.
+
+    The model is built once with the CVaR rows; each weight only changes the
+    objective costs of eta and z (HiGHS keeps its basis between solves).
+    """
+    st = settings
+    space = build_decision_space(sc, st)
+    first = max(w for w in weights) or 1.0
+    built = build_model(space, first, st.cvar_level)
+    form = to_matrix_form(built.model)
+    hm = HighsModel(form, time_limit_s=st.time_limit_s, mip_gap=st.mip_gap)
+    col = {id(v): i for i, v in enumerate(form.col_vars)}
+    n_p = space.prices.shape[0]
+    eta = np.array([col[id(built.model.eta)]])
+    zs = np.array([col[id(built.model.z[p])] for p in range(n_p)])
+    rows = []
+    for k, w in enumerate(weights):
+        if cancel is not None and cancel():
+            raise Cancelled("frontier cancelled")
+        hm.set_cost(eta, np.array([-w]))
+        hm.set_cost(zs, np.full(n_p, -w / ((1 - st.cvar_level) * n_p)))
+        t0 = time.perf_counter()
+        out = hm.solve(duals=False)
+        secs = time.perf_counter() - t0
+        if out.x is None:
+            rows.append(dict(risk_aversion=w, status=out.status, expected_npv_usd=None, cvar_usd=None, seconds=secs))
+            continue
+        x = np.array([out.x[col[id(built.model.x[j])]] for j in range(space.n_var)])
+        x[space.table["integer"].to_numpy()] = np.round(x[space.table["integer"].to_numpy()])
+        npv = space.base_npv + space.coef_path @ x
+        rows.append(dict(risk_aversion=w, status=out.status, expected_npv_usd=float(npv.mean()),
+                         cvar_usd=cvar_of_loss(npv, st.cvar_level), seconds=secs, plan_x=x))
+        if progress is not None:
+            progress((k + 1) / len(weights), f"risk weight {w:g}")
+    return pd.DataFrame(rows)

@@ -1,0 +1,84 @@
+"""Optimizer settings: what the CFO can change, with units and defaults, validated on entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from minerplan.errors import Problem, ScenarioError
+
+
+@dataclass(frozen=True)
+class FixedDecision:
+    """A decision the user fixes by hand.
+
+    ``kind``: ``convert`` (gross MW of ``site`` starting in ``month`` for
+    ``business_model``), ``retire`` (units of fleet row ``cohort`` retired in
+    ``month``) or ``buy`` (units of catalog ``model`` delivered at ``site`` in ``month``).
+    ``value`` 0 forbids the decision.
+    """
+
+    kind: Literal["convert", "retire", "buy"]
+    month: str
+    value: float
+    site: str | None = None
+    business_model: str | None = None
+    cohort: int | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """How the capital-allocation model is built and solved.
+
+    Money is USD, power is gross MW unless named critical, time is months.
+    """
+
+    n_paths: int = 100
+    seed: int = 0
+    preset: str | None = None
+    risk_aversion: float = 0.0            # weight on CVaR of the NPV loss; 0 is risk-neutral
+    cvar_level: float = 0.95              # tail level alpha: CVaR averages the worst (1 - alpha) of paths
+    hall_critical_mw: float | None = 10.0  # conversions in whole halls of this critical IT size (MIP); None: continuous
+    capex_budget_usd_per_year: float | None = None   # per calendar year, all capex incl. commitments; None: no cap
+    max_conversion_mw_per_month: float | None = None  # gross MW that may start conversion in one month (crews)
+    allow_purchases: bool = True
+    purchase_models: tuple[str, ...] = ("Antminer S21 XP",)
+    purchase_lead_time_months: int = 3    # earliest delivery, months after the start
+    purchase_step_months: int = 3         # delivery months considered: every N months
+    purchase_uptime_pct: float = 97.0
+    purchase_degradation_pct_per_year: float = 2.0
+    purchase_useful_life_months: int = 48
+    allow_retirements: bool = True
+    retire_step_months: int = 3           # retirement months considered: every N months (plus commitment starts)
+    time_limit_s: float = 60.0
+    mip_gap: float = 0.005
+    fixed: tuple[FixedDecision, ...] = field(default_factory=tuple)
+
+    def check(self) -> None:
+        """Raise ScenarioError naming every setting out of range."""
+        p: list[Problem] = []
+
+        def need(ok: bool, name: str, msg: str):
+            if not ok:
+                p.append(Problem(name, msg))
+
+        need(1 <= self.n_paths <= 100_000, "paths", f"must be 1..100000, got {self.n_paths}")
+        need(self.risk_aversion >= 0, "risk_aversion", f"must be >= 0, got {self.risk_aversion}")
+        need(0 < self.cvar_level < 1, "cvar_level", f"must be between 0 and 1 (e.g. 0.95), got {self.cvar_level}")
+        need(self.hall_critical_mw is None or self.hall_critical_mw > 0, "hall_critical_mw",
+             f"must be > 0 MW, got {self.hall_critical_mw}")
+        need(self.capex_budget_usd_per_year is None or self.capex_budget_usd_per_year >= 0,
+             "capex_budget_usd_per_year", "must be >= 0 USD")
+        need(self.max_conversion_mw_per_month is None or self.max_conversion_mw_per_month >= 0,
+             "max_conversion_mw_per_month", "must be >= 0 MW")
+        need(self.time_limit_s > 0, "time_limit_s", f"must be > 0 s, got {self.time_limit_s}")
+        need(0 <= self.mip_gap < 1, "mip_gap", f"must be between 0 and 1 (e.g. 0.005), got {self.mip_gap}")
+        need(self.purchase_step_months >= 1, "purchase_step_months", "must be >= 1")
+        need(self.retire_step_months >= 1, "retire_step_months", "must be >= 1")
+        need(self.purchase_lead_time_months >= 0, "purchase_lead_time_months", "must be >= 0")
+        need(0 < self.purchase_uptime_pct <= 100, "purchase_uptime_pct", "must be in (0, 100]")
+        need(0 <= self.purchase_degradation_pct_per_year < 100, "purchase_degradation_pct_per_year", "must be in [0, 100)")
+        need(self.purchase_useful_life_months >= 1, "purchase_useful_life_months", "must be >= 1")
+        if p:
+            raise ScenarioError(p, "optimizer settings")
