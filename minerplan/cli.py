@@ -44,6 +44,25 @@ def _seed(text: str) -> int:
     return v
 
 
+def _float_in(lo: float, hi: float, lo_open: bool, hi_open: bool, what: str):
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        ok = (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+        if not ok or v != v:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return v
+    return parse
+
+
+_nonneg_float = _float_in(0.0, float("inf"), False, True, ">= 0")
+_positive_float = _float_in(0.0, float("inf"), True, True, "> 0")
+_fraction = _float_in(0.0, 1.0, True, True, "between 0 and 1 (exclusive)")
+_fraction0 = _float_in(0.0, 1.0, False, True, "in [0, 1)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .prices import preset_names
 
@@ -60,6 +79,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     va = sub.add_parser("validate", help="check a scenario file without evaluating it")
     va.add_argument("scenario", help="scenario JSON file, or 'default'")
+
+    op = sub.add_parser("optimize", help="recommend how to split power and capex between mining and AI/HPC")
+    op.add_argument("scenario", help="scenario JSON file, or 'default'")
+    op.add_argument("--paths", type=_positive_int, default=100, help="price paths shared by the plan (default 100)")
+    op.add_argument("--seed", type=_seed, default=0)
+    op.add_argument("--preset", choices=preset_names())
+    op.add_argument("--risk-aversion", type=_nonneg_float, default=0.0,
+                    help="weight on CVaR of the NPV loss (0 = risk-neutral)")
+    op.add_argument("--cvar-level", type=_fraction, default=0.95, help="CVaR tail level (default 0.95)")
+    op.add_argument("--time-limit", type=_positive_float, default=60.0, help="seconds (default 60)")
+    op.add_argument("--mip-gap", type=_fraction0, default=0.005, help="relative MIP gap (default 0.005)")
+    op.add_argument("--hall-mw", type=_nonneg_float, default=10.0,
+                    help="convert in whole halls of this many critical MW (default 10; 0 = any MW, an LP)")
+    op.add_argument("--budget-usd-per-year", type=_nonneg_float, default=None, help="capex cap per calendar year")
+    op.add_argument("--max-conversion-mw-per-month", type=_nonneg_float, default=None,
+                    help="gross MW that may start conversion in one month (crews)")
+    op.add_argument("--no-purchases", action="store_true", help="do not buy ASICs")
+    op.add_argument("--no-retirements", action="store_true", help="do not retire ASICs")
+    op.add_argument("--json", action="store_true")
+    op.add_argument("--write-model", metavar="FILE", help="write the model passed to HiGHS (.mps or .lp)")
 
     pr = sub.add_parser("presets", help="list the named price presets")
     pr.add_argument("--json", action="store_true")
@@ -106,7 +145,41 @@ def _cmd_presets(args) -> int:
     return 0
 
 
-COMMANDS = {"evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets}
+def _cmd_optimize(args) -> int:
+    from .engine import run_engine
+    from .scenario_io import load_scenario
+
+    sc = load_scenario(args.scenario)
+    from solvers.optimize import optimize  # lazy: only this subcommand loads Pyomo and HiGHS
+    from solvers.report import format_result, result_to_json
+    from solvers.settings import OptimizerSettings
+
+    st = OptimizerSettings(n_paths=args.paths, seed=args.seed, preset=args.preset, risk_aversion=args.risk_aversion,
+                           cvar_level=args.cvar_level, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
+                           hall_critical_mw=args.hall_mw or None, capex_budget_usd_per_year=args.budget_usd_per_year,
+                           max_conversion_mw_per_month=args.max_conversion_mw_per_month,
+                           allow_purchases=not args.no_purchases, allow_retirements=not args.no_retirements)
+    progress = None
+    if not args.json and sys.stderr.isatty():
+        def progress(frac, text):
+            print(f"\r{frac * 100:5.1f}%  {text[:60]:<60}", end="", file=sys.stderr, flush=True)
+    res = optimize(sc, st, progress=progress, write_model=args.write_model)
+    if progress is not None:
+        print("", file=sys.stderr)
+    engine_npv = None
+    if res.ok:
+        check = run_engine(res.plan_scenario, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
+        engine_npv = float(check.npv_usd.mean())
+    doc = result_to_json(res, engine_npv)
+    if args.json:
+        json.dump(doc, sys.stdout, allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        print(format_result(doc))
+    return 0 if res.ok else 3
+
+
+COMMANDS = {"evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets, "optimize": _cmd_optimize}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,11 +17,42 @@ from typing import Callable
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo  # not pyomo.environ: its contrib plugins trip PySide6's import hook (see solvers/__init__.py)
 from pyomo.core.base.matrix_constraint import MatrixConstraint
 from pyomo.repn.standard_repn import generate_standard_repn
 
 INF = highspy.kHighsInf
+_banner_shown = False
+
+
+def new_highs() -> highspy.Highs:
+    """A silent ``highspy.Highs``.
+
+    HiGHS prints a copyright banner to the process's stdout the first time an
+    instance is made, before any option can silence it; that would corrupt
+    ``minerplan optimize --json``. The first construction runs with file
+    descriptor 1 pointed at /dev/null.
+    """
+    global _banner_shown
+    if not _banner_shown:
+        import os
+        import sys
+
+        sys.stdout.flush()
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 1)
+            h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+            os.close(devnull)
+        _banner_shown = True
+    else:
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    return h
 
 
 @dataclass
@@ -115,8 +146,7 @@ class HighsModel:
 
     def __init__(self, form: MatrixForm, *, time_limit_s: float = 60.0, mip_gap: float = 0.005):
         self.form = form
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = new_highs()
         h.setOptionValue("time_limit", float(time_limit_s))
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         n_row, n_col, nnz = form.shape
@@ -196,8 +226,7 @@ class HighsModel:
     def duals_with_integers_fixed(self, x: np.ndarray) -> np.ndarray | None:
         """Row duals of the LP with every integer variable fixed at its value in ``x``."""
         f = self.form
-        lp = highspy.Highs()
-        lp.setOptionValue("output_flag", False)
+        lp = new_highs()
         lo, up = f.col_lower.copy(), f.col_upper.copy()
         ints = np.flatnonzero(f.integer)
         lo[ints] = up[ints] = np.round(x[ints])

@@ -1,0 +1,196 @@
+"""The capital-allocation optimizer against hand-solved cases and the engine."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pytest
+
+from minerplan.engine import Cancelled, run_engine
+from minerplan.scenario_io import load_scenario, scenario_from_dict, scenario_to_dict
+from solvers.optimize import cvar_of_loss, efficient_frontier, optimize
+from solvers.settings import OptimizerSettings
+from tests.builders import HP_BTC_PER_TH_DAY as BTC_PER_TH_DAY_REF, base_dict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def linear_tax_default():
+    d = scenario_to_dict(load_scenario("default"))
+    d["finance"]["tax_mode"] = "linear"
+    return scenario_from_dict(d)
+
+
+def lease_case(**site_kw):
+    """One 30 MW site with 5 MW of old machines at $60/MWh (they never earn) and 20 MW convertible."""
+    site = {"name": "A", "capacity_mw": 30, "power_price_usd_per_mwh": 60, "pue": 1.0,
+            "ai": {"convertible_gross_mw": 20, "critical_mw_per_gross_mw": 0.7,
+                   "conversion_capex_usd_per_critical_mw": 2e6, "lead_time_months": 3,
+                   "colocation": {"rate_usd_per_kw_month": 300, "escalator_pct_per_year": 0, "term_months": 12,
+                                  "opex_usd_per_kw_month": 10}}}
+    site.update(site_kw)
+    fleet = [{"model": "Antminer S19j Pro", "count": 1630, "hashrate_ths": 104, "power_w": 3068, "site": "A",
+              "uptime_pct": 100, "degradation_pct_per_year": 0}]
+    d = base_dict(horizon_months=24, sites=[site], fleet=fleet)
+    d["finance"].update(discount_rate_pct=10, tax_rate_pct=0, tax_mode="linear")
+    return scenario_from_dict(d)
+
+
+def settings(**kw):
+    base = dict(n_paths=20, seed=3, hall_critical_mw=None, allow_purchases=False, time_limit_s=30)
+    base.update(kw)
+    return OptimizerSettings(**base)
+
+
+@pytest.mark.parametrize("hall", [None, 10.0])
+def test_plan_round_trips_through_the_engine(hall):
+    sc = linear_tax_default()
+    st = OptimizerSettings(n_paths=60, seed=5, hall_critical_mw=hall, risk_aversion=0.3)
+    res = optimize(sc, st)
+    assert res.status == "optimal"
+    eng = run_engine(res.plan_scenario, n_paths=60, seed=5)
+    assert eng.npv_usd.mean() == pytest.approx(res.expected_npv_usd, rel=1e-6)
+    np.testing.assert_allclose(eng.npv_usd, res.npv_by_path_usd, rtol=1e-6, atol=1e-3)
+    # every installed machine fits its site in the plan
+    assert eng.fleet.placed_fraction[eng.fleet.active].min() == pytest.approx(1.0)
+
+
+def test_lease_that_beats_mining_gets_the_convertible_mw_after_the_lead_time():
+    res = optimize(lease_case(), settings())
+    conv = res.conversions
+    assert len(conv) == 1
+    row = conv.iloc[0]
+    assert row.gross_mw == pytest.approx(20.0)
+    assert row.start_month == "2026-01" and row.ready_month == "2026-04"
+    alloc = res.allocation.set_index(["site", "month"])
+    assert alloc.loc[("A", "2026-06"), "ai_mw"] == pytest.approx(20.0)
+
+
+def test_zero_budget_converts_nothing():
+    res = optimize(lease_case(), settings(capex_budget_usd_per_year=0.0))
+    assert res.status == "optimal"
+    assert len(res.conversions) == 0
+    assert len(res.purchases) == 0
+
+
+def test_high_btc_price_keeps_mining():
+    site = {"name": "A", "capacity_mw": 12, "power_price_usd_per_mwh": 20, "pue": 1.0,
+            "ai": {"convertible_gross_mw": 10, "lead_time_months": 3}}
+    fleet = [{"model": "Antminer S21 XP", "count": 3000, "hashrate_ths": 270, "power_w": 3645, "site": "A",
+              "uptime_pct": 100, "degradation_pct_per_year": 0}]
+    d = base_dict(horizon_months=36, sites=[site], fleet=fleet)
+    d["market"]["btc_price_usd"] = 400_000
+    d["finance"].update(tax_mode="linear")
+    res = optimize(scenario_from_dict(d), settings(n_paths=1))
+    assert len(res.conversions) == 0
+    assert len(res.retirements) == 0
+
+
+def test_binding_site_cap_shadow_price_is_the_marginal_margin_per_mw():
+    # 1 month, 12 MW of 3 kW machines on a 10 MW site: 2 MW must go. One more MW keeps
+    # 333.3 machines running, each earning 100 TH/s x 31 days x 4.162277e-7 BTC x $91,500
+    # = $118.063 for 2.232 MWh x $40 = $89.28 of power: $28.783 x 333.33 = $9,594.4 per MW.
+    fleet = [{"model": "X", "count": 4000, "hashrate_ths": 100, "power_w": 3000, "site": "A", "uptime_pct": 100,
+              "degradation_pct_per_year": 0}]
+    d = base_dict(sites=[{"name": "A", "capacity_mw": 12, "power_price_usd_per_mwh": 40, "pue": 1.0}], fleet=fleet)
+    d["finance"]["tax_mode"] = "linear"
+    sc = scenario_from_dict(d)
+    sc = sc.model_copy(update={"sites": [sc.sites[0].model_copy(update={"capacity_mw": 10.0})]})
+    res = optimize(sc, settings(n_paths=1))
+    margin_per_unit = 100 * 31 * BTC_PER_TH_DAY_REF * 91_500 - 3 * 0.744 * 40
+    sp = res.shadow_prices.set_index(["kind", "name"]).value_usd
+    assert sp[("site_capacity", "A")] == pytest.approx(margin_per_unit * 1000 / 3, rel=1e-6)
+    assert res.retirements.mw.sum() == pytest.approx(2.0, rel=1e-6)      # 666.7 machines sold
+    assert res.retirements.units.sum() == pytest.approx(2000 / 3, rel=1e-6)
+
+
+def test_risk_aversion_never_raises_cvar():
+    sc = linear_tax_default()
+    neutral = optimize(sc, OptimizerSettings(n_paths=80, seed=2, hall_critical_mw=None))
+    averse = optimize(sc, OptimizerSettings(n_paths=80, seed=2, hall_critical_mw=None, risk_aversion=2.0))
+    assert averse.cvar_usd <= neutral.cvar_usd + 1e-6 * abs(neutral.cvar_usd)
+    assert averse.expected_npv_usd <= neutral.expected_npv_usd + 1e-6 * abs(neutral.expected_npv_usd)
+
+
+def test_frontier_is_monotone():
+    sc = linear_tax_default()
+    fr = efficient_frontier(sc, OptimizerSettings(n_paths=60, seed=4, hall_critical_mw=None),
+                            weights=(0.0, 0.5, 2.0, 8.0))
+    assert list(fr.status) == ["optimal"] * 4
+    assert np.all(np.diff(fr.expected_npv_usd) <= 1e-6 * abs(fr.expected_npv_usd).max())
+    assert np.all(np.diff(fr.cvar_usd) <= 1e-6 * abs(fr.cvar_usd).max())
+
+
+def test_written_model_resolves_to_the_same_objective(tmp_path):
+    sc = linear_tax_default()
+    for suffix in (".mps", ".lp"):
+        path = tmp_path / f"plan{suffix}"
+        res = optimize(sc, OptimizerSettings(n_paths=30, seed=1, hall_critical_mw=None, risk_aversion=0.5),
+                       write_model=str(path))
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.readModel(str(path))
+        h.run()
+        assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        # the model is in USD millions; the objective includes the constant expected base NPV
+        assert h.getInfo().objective_function_value * 1e6 == pytest.approx(res.objective_usd, rel=1e-6)
+
+
+def test_infeasible_budget_is_explained_in_business_terms():
+    sc = linear_tax_default()  # it has a signed 40 MW conversion whose capex falls in 2026
+    res = optimize(sc, settings(capex_budget_usd_per_year=50e6))
+    assert res.status == "infeasible"
+    assert any("capex budget 2026" in m and "commitments need" in m for m in res.explanation)
+
+
+def test_progress_and_cancel():
+    seen = []
+    optimize(lease_case(), settings(), progress=lambda f, s: seen.append(f))
+    assert seen[0] == 0.0 and seen[-1] == 1.0 and all(b >= a for a, b in zip(seen, seen[1:]))
+    calls = {"n": 0}
+
+    def cancel():
+        calls["n"] += 1
+        return calls["n"] > 2
+
+    with pytest.raises(Cancelled):
+        optimize(lease_case(), settings(), cancel=cancel)
+
+
+def test_cvar_of_loss_hand_calculation():
+    # 10 paths, level 0.8: mean loss of the worst 2 paths (losses 9 and 8) = 8.5
+    npv = -np.arange(10.0)
+    assert cvar_of_loss(npv, 0.8) == pytest.approx(8.5)
+    # level 0.85: 1.5 paths: (9 + 0.5 * 8) / 1.5
+    assert cvar_of_loss(npv, 0.85) == pytest.approx((9 + 4) / 1.5)
+
+
+def test_cli_optimize_json():
+    out = subprocess.run([sys.executable, "-m", "minerplan.cli", "optimize", "default", "--paths", "20", "--json"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    for key in ("status", "objective_usd", "expected_npv_usd", "cvar_usd", "mip_gap", "allocation", "conversions",
+                "purchases", "retirements", "shadow_prices", "plan_scenario"):
+        assert key in doc
+    assert {"site", "month", "mining_mw", "ai_mw", "idle_mw"} <= doc["allocation"][0].keys()
+    assert {"site", "start_month", "ready_month", "critical_mw", "capex_usd", "business_model"} <= \
+        doc["conversions"][0].keys()
+    assert doc["plan_scenario"]["schema_version"] == 1
+
+
+def test_solvers_import_after_pyside6():
+    """PySide6's import hook once broke `import pyomo.environ` (a deferred matplotlib import)."""
+    code = "import PySide6.QtWidgets\nimport solvers.optimize\nprint('ok')"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr
+
+
+def test_optimize_is_not_loaded_by_evaluate():
+    code = ("import sys, io, contextlib\nfrom minerplan.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()): main(['evaluate', 'default'])\n"
+            "sys.exit(1 if 'solvers' in sys.modules or 'pyomo' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
