@@ -47,38 +47,44 @@ class ConversionEffect:
     contracted_after_horizon_usd: float
 
 
-def conversion_effect(sc: Scenario, s: int, start: int, gross_mw: float, model: str | None, days: np.ndarray,
+def conversion_effect(sc: Scenario, s: int, start, gross_mw: float, model: str | None, days: np.ndarray,
                       monthly_discount_rate: float = 0.0) -> ConversionEffect:
-    """Monthly effect of converting ``gross_mw`` at site index ``s`` from month offset ``start``."""
+    """Monthly effect of converting ``gross_mw`` at site index ``s`` from month offset ``start``.
+
+    ``start`` may be an array of start months: every field then gains a leading
+    ``[start]`` axis (the optimizer prices all start months at once).
+    """
+    starts = np.atleast_1d(np.asarray(start, dtype=int))
     n_m = sc.horizon_months
     ai = sc.sites[s].ai
     assert ai is not None  # guaranteed by check_consistency
     model = model or ai.business_model
-    months = np.arange(n_m)
-    hours = 24.0 * days
-    zero = np.zeros(n_m)
-    ready = start + ai.lead_time_months
+    months = np.arange(n_m)[None, :]
+    st_ = starts[:, None]
+    hours = 24.0 * days[None, :]
+    lead = ai.lead_time_months
+    ready = st_ + lead
     crit_mw = gross_mw * ai.critical_mw_per_gross_mw
     live = months >= ready
-    converted = np.where(months >= start, gross_mw, 0.0)
+    converted = np.where(months >= st_, gross_mw, 0.0)
     critical = np.where(live, crit_mw, 0.0)
 
     conv_capex = crit_mw * ai.conversion_capex_usd_per_critical_mw
-    build = (months >= start) & (months < start + max(ai.lead_time_months, 1))
-    capex = np.where(build, conv_capex / max(ai.lead_time_months, 1), 0.0)
+    build = (months >= st_) & (months < st_ + max(lead, 1))
+    capex = np.where(build, conv_capex / max(lead, 1), 0.0)
     in_life = live & (months < ready + ai.facility_life_months)
     dep = np.where(in_life, conv_capex / ai.facility_life_months, 0.0)
 
     draw_mwh = np.where(live, gross_mw * ai.load_factor_pct / 100.0 * hours, 0.0)
-    after_horizon = 0.0
+    after_horizon = np.zeros(starts.size)
     if model == "colocation":
         lease = ai.colocation
         years_live = np.floor(np.maximum(months - ready, 0) / 12.0)
         rate = lease.rate_usd_per_kw_month * (1 + lease.escalator_pct_per_year / 100.0) ** years_live
         revenue = np.where(live, crit_mw * 1000.0 * rate, 0.0)
         opex = np.where(live, crit_mw * 1000.0 * lease.opex_usd_per_kw_month, 0.0)
-        paid = zero if lease.tenant_pays_power else draw_mwh
-        after_horizon = _lease_after_horizon_usd(sc, s, crit_mw, ready, gross_mw, monthly_discount_rate)
+        paid = np.zeros_like(draw_mwh) if lease.tenant_pays_power else draw_mwh
+        after_horizon = _lease_after_horizon_usd(sc, s, crit_mw, starts + lead, gross_mw, monthly_discount_rate)
     else:
         gpu = ai.gpu_cloud
         n_gpus = crit_mw * gpu.gpus_per_critical_mw
@@ -90,7 +96,10 @@ def conversion_effect(sc: Scenario, s: int, start: int, gross_mw: float, model: 
         buy = live & (since % gpu.useful_life_months == 0)
         capex = capex + np.where(buy, n_gpus * gpu.gpu_capex_usd, 0.0)
         dep = dep + np.where(live, n_gpus * gpu.gpu_capex_usd / gpu.useful_life_months, 0.0)
-    return ConversionEffect(converted, critical, revenue, opex, draw_mwh, paid, capex, dep, after_horizon)
+    fields = [converted, critical, revenue, opex, draw_mwh, paid, capex, dep]
+    if np.ndim(start) == 0:
+        return ConversionEffect(*(f[0] for f in fields), float(after_horizon[0]))
+    return ConversionEffect(*fields, after_horizon)
 
 
 def ai_arrays(sc: Scenario, days: np.ndarray, monthly_discount_rate: float = 0.0) -> AIArrays:
@@ -111,32 +120,33 @@ def ai_arrays(sc: Scenario, days: np.ndarray, monthly_discount_rate: float = 0.0
     return AIArrays(**totals, contracted_after_horizon_usd=after_horizon)
 
 
-def _lease_after_horizon_usd(sc: Scenario, s: int, crit_mw: float, ready: int, gross_mw: float,
-                             monthly_rate: float) -> float:
+def _lease_after_horizon_usd(sc: Scenario, s: int, crit_mw: float, ready: np.ndarray, gross_mw: float,
+                             monthly_rate: float) -> np.ndarray:
     """PV, at the end of the horizon, of a lease's net cash for its contracted months past the horizon.
 
-    Net cash is rent minus landlord opex minus power when the landlord pays it
-    (at the site's contract price); capex still to be spent past the horizon is
-    subtracted, so a lease signed late in the horizon is not counted as free.
+    One value per ready month in ``ready``. Net cash is rent minus landlord
+    opex minus power when the landlord pays it (at the site's contract price);
+    capex still to be spent past the horizon is subtracted, so a lease signed
+    late in the horizon is not counted as free.
     """
     site = sc.sites[s]
     ai = site.ai
     lease = ai.colocation
     n = sc.horizon_months
-    end = ready + lease.term_months
-    if end <= n:
-        return 0.0
-    months = np.arange(max(n, ready), end)
-    years_live = np.floor((months - ready) / 12.0)
+    ready = np.asarray(ready)[:, None]
+    lead = max(ai.lead_time_months, 1)
+    span = np.arange(n, int(ready.max()) + lease.term_months + lead + 1)[None, :]   # months past the horizon
+    disc = (1.0 + monthly_rate) ** -(span - n + 1.0)
+    live = (span >= ready) & (span < ready + lease.term_months)
+    years_live = np.floor(np.maximum(span - ready, 0) / 12.0)
     rent = crit_mw * 1000.0 * lease.rate_usd_per_kw_month * (1 + lease.escalator_pct_per_year / 100.0) ** years_live
     cash = rent - crit_mw * 1000.0 * lease.opex_usd_per_kw_month
     if not lease.tenant_pays_power:
         cash = cash - gross_mw * ai.load_factor_pct / 100.0 * 730.5 * site.power_price_usd_per_mwh
-    disc = (1.0 + monthly_rate) ** -(months - n + 1.0)
-    value = float(np.sum(cash * disc))
+    value = np.sum(np.where(live, cash, 0.0) * disc, axis=1)
     start = ready - ai.lead_time_months
-    build = np.arange(max(start, n), start + max(ai.lead_time_months, 1))
-    if build.size:
-        spend = crit_mw * ai.conversion_capex_usd_per_critical_mw / max(ai.lead_time_months, 1)
-        value -= float(np.sum(spend * (1.0 + monthly_rate) ** -(build - n + 1.0)))
-    return value
+    building = (span >= start) & (span < start + lead)
+    spend = crit_mw * ai.conversion_capex_usd_per_critical_mw / lead
+    value = value - np.sum(np.where(building, spend, 0.0) * disc, axis=1)
+    # Leases whose whole term ends inside the horizon leave nothing after it.
+    return np.where((ready[:, 0] + lease.term_months) > n, value, 0.0)

@@ -44,7 +44,7 @@ class UnitMargins:
 
 
 def unit_margins(sc: Scenario, units: UnitSpec, net: NetworkPath, prices: np.ndarray,
-                 chunk: int = 64) -> UnitMargins:
+                 chunk: int = 64, margin_only: bool = False) -> UnitMargins:
     """Dispatch each unit as the engine would at a site without take-or-pay.
 
     A unit in an hour bucket runs when the path's hashprice is at or above its
@@ -62,9 +62,9 @@ def unit_margins(sc: Scenario, units: UnitSpec, net: NetworkPath, prices: np.nda
     curtail_s = np.array([s.curtailment_enabled for s in sc.sites])
 
     n_u = units.site.size
-    btc = np.zeros((n_p, n_m, n_u))
     margin = np.zeros((n_p, n_m, n_u))
-    energy = np.zeros((n_p, n_m, n_u))
+    btc = None if margin_only else np.zeros((n_p, n_m, n_u))
+    energy = None if margin_only else np.zeros((n_p, n_m, n_u))
     on = units.present * units.uptime[None, :]
     th_days = on * units.hashrate_ths * days[:, None]                                         # [M, U]
     e_mwh = on * (units.power_w * pue[units.site] / 1e6)[None, :] * 24.0 * days[:, None]        # [M, U]
@@ -73,6 +73,10 @@ def unit_margins(sc: Scenario, units: UnitSpec, net: NetworkPath, prices: np.nda
         cols_all = np.flatnonzero(units.site == s)
         nb = buckets[s]
         p = hour_price[:, s, :nb]                                                             # [M, B]
+        if nb == 1:
+            _flat_site(cols_all, p[:, 0], credit_s[s], curtail_s[s], th_days, e_mwh, e_th, hp_usd, hp_btc, prices,
+                       fee, margin, btc, energy)
+            continue
         for lo in range(0, cols_all.size, chunk):
             cols = cols_all[lo:lo + chunk]
             th = th_days[:, cols][:, :, None] / nb                                            # [M, C, 1]
@@ -88,7 +92,32 @@ def unit_margins(sc: Scenario, units: UnitSpec, net: NetworkPath, prices: np.nda
             cost_run = (run * (e * p[:, None, :])[None]).sum(axis=3)
             b = th_run * hp_btc[None, :, None] * (1.0 - fee)
             e_all = e_mwh[:, cols][None]
-            btc[:, :, cols] = b
             margin[:, :, cols] = b * prices[:, :, None] - cost_run + (e_all - e_run) * credit_s[s]
-            energy[:, :, cols] = e_run
+            if btc is not None:
+                btc[:, :, cols] = b
+                energy[:, :, cols] = e_run
     return UnitMargins(btc, margin, energy)
+
+
+def _flat_site(cols, price, credit, can_curtail, th_days, e_mwh, e_th, hp_usd, hp_btc, prices, fee, margin, btc,
+               energy) -> None:
+    """One hour bucket (a flat price): the same rule without the bucket axis, in place."""
+    th = th_days[:, cols]                                                                     # [M, C]
+    e = e_mwh[:, cols]
+    valid = th > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        be = np.where(valid, (price[:, None] + credit) * e_th[:, cols] / (1.0 - fee), np.inf)
+    if not can_curtail:
+        be = np.where(valid, -np.inf, np.inf)
+    b_full = th * (hp_btc[:, None] * (1.0 - fee))                                             # BTC if it runs
+    run_margin = b_full[None] * prices[:, :, None] - (e * price[:, None])[None]              # [P, M, C]
+    if btc is None and can_curtail:
+        # Running pays exactly when its margin beats the credit forgone, so the margin is the larger of
+        # the two (equal at the breakeven, where the engine may run or not).
+        margin[:, :, cols] = np.maximum(run_margin, (e * credit)[None])
+        return
+    run = hp_usd[:, :, None] >= be[None]                                                      # [P, M, C]
+    margin[:, :, cols] = np.where(run, run_margin, (e * credit)[None])
+    if btc is not None:
+        btc[:, :, cols] = np.where(run, b_full[None], 0.0)
+        energy[:, :, cols] = np.where(run, e[None], 0.0)

@@ -106,7 +106,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     fl = fleet_arrays(sc, big_cap)
     units_base = fl.count[None, :] * fl.active                                  # [month, cohort]
     spec = UnitSpec(fl.site, fl.power_w_per_unit, fl.uptime, fl.hashrate_ths_per_unit, fl.active)
-    um = unit_margins(sc, spec, net, prices)
+    um = unit_margins(sc, spec, net, prices, margin_only=True)
     opex_unit = (opex_mw[fl.site] * fl.power_w_per_unit * pue[fl.site] / 1e6)[None, :] * fl.active  # [M, C]
     mining_unit = um.margin_usd - opex_unit[None]                              # [P, M, C] USD per unit
     at_decided = decided[fl.site]
@@ -137,6 +137,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     to_year = (year_of[:, None] == np.array(years)[None, :]).astype(float)   # [month, year]
     capex_base_year = (fl.capex_usd.sum(1) + ai.capex_usd.sum(1)) @ to_year
 
+    month_labels = [add_months(sc.start_month, i) for i in range(n_m)]
     rows: list[dict] = []
     coef_cols: list[np.ndarray] = []
     cap_cols: list[np.ndarray] = []
@@ -154,25 +155,27 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         if room <= 1e-9:
             continue
         gross_per_hall = (st.hall_critical_mw / site.ai.critical_mw_per_gross_mw) if st.hall_critical_mw else None
+        scale = gross_per_hall or 1.0
+        ub = np.floor(room / scale + 1e-9) if gross_per_hall else room
+        if ub <= 0:
+            continue
+        starts = np.arange(n_m)
         for model in BUSINESS_MODELS:
+            eff = conversion_effect(sc, s, starts, 1.0, model, days, rate_m)          # fields [start, month]
+            npv = ((1 - r) * (eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[None, :, s])
+                   + r * eff.depreciation_usd - eff.capex_usd) @ df
+            if fin.terminal_value == "contracted_ai":
+                npv = npv + (1 - r) * eff.contracted_after_horizon_usd * df[-1]
+            capex_y = (eff.capex_usd * scale) @ to_year                               # [start, year]
             for t in range(n_m):
-                eff = conversion_effect(sc, s, t, 1.0, model, days, rate_m)
-                npv = df @ ((1 - r) * (eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[:, s])
-                            + r * eff.depreciation_usd - eff.capex_usd)
-                if fin.terminal_value == "contracted_ai":
-                    npv += (1 - r) * eff.contracted_after_horizon_usd * df[-1]
-                scale = gross_per_hall or 1.0
-                ub = np.floor(room / scale + 1e-9) if gross_per_hall else room
-                if ub <= 0:
-                    continue
-                rows.append(dict(kind="convert", site=site.name, site_idx=s, month_idx=t, month=add_months(sc.start_month, t),
+                rows.append(dict(kind="convert", site=site.name, site_idx=s, month_idx=t, month=month_labels[t],
                                  business_model=model, cohort=-1, model="", unit="halls" if gross_per_hall else "MW",
                                  scale_mw=scale, lb=0.0, ub=float(ub), integer=bool(gross_per_hall)))
-                coef_cols.append(np.full(n_p, npv * scale))
+                coef_cols.append(np.full(n_p, npv[t] * scale))
                 cap = np.zeros((n_s, n_m))
-                cap[s] = eff.converted_gross_mw * scale
+                cap[s] = eff.converted_gross_mw[t] * scale
                 cap_cols.append(cap)
-                capex_cols.append((eff.capex_usd * scale) @ to_year)
+                capex_cols.append(capex_y[t])
 
     # ---- retirements of existing fleet rows ----
     if st.allow_retirements and len(sc.fleet):
@@ -186,7 +189,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             for t in _grid(0, st.retire_step_months, n_m, commit_starts):
                 if not fl.active[t, c] or t <= bought:
                     continue
-                cands.append(co.model_copy(update={"count": 1.0, "retire_month": add_months(sc.start_month, t)}))
+                cands.append(co.model_copy(update={"count": 1.0, "retire_month": month_labels[t]}))
                 cand_of.append((c, t))
         if cands:
             unit_base = [sc.fleet[c].model_copy(update={"count": 1.0}) for c in range(len(sc.fleet))]
@@ -199,14 +202,14 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             disc = mining_unit * df[None, :, None]
             tail = np.flip(np.cumsum(np.flip(disc, axis=1), axis=1), axis=1)                   # [P, M, C]
             lost_active = fb.active[:, cidx] & ~fc.active                                       # [M, K]
+            tidx = np.array([t for _, t in cand_of])
+            coef = -(1 - r) * tail[:, tidx, cidx] + (df @ (det_cand - det_base[:, cidx]))[None, :]   # [P, K]
             for k, (c, t) in enumerate(cand_of):
-                mining = -(1 - r) * tail[:, t, c]
-                det = df @ (det_cand[:, k] - det_base[:, c])
                 co = sc.fleet[c]
                 rows.append(dict(kind="retire", site=co.site, site_idx=int(fl.site[c]), month_idx=t,
-                                 month=add_months(sc.start_month, t), business_model="", cohort=c, model=co.model,
+                                 month=month_labels[t], business_model="", cohort=c, model=co.model,
                                  unit="units", scale_mw=float(load_mw[c]), lb=0.0, ub=float(co.count), integer=False))
-                coef_cols.append(mining + det)
+                coef_cols.append(coef[:, k])
                 cap = np.zeros((n_s, n_m))
                 cap[fl.site[c]] = -load_mw[c] * lost_active[:, k]
                 cap_cols.append(cap)
@@ -239,7 +242,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             sb = sc.model_copy(update={"fleet": buys})
             fbuy = fleet_arrays(sb, big_cap)
             spec_b = UnitSpec(fbuy.site, fbuy.power_w_per_unit, fbuy.uptime, fbuy.hashrate_ths_per_unit, fbuy.active)
-            umb = unit_margins(sc, spec_b, net, prices)
+            umb = unit_margins(sc, spec_b, net, prices, margin_only=True)
             opex_b = (opex_mw[fbuy.site] * fbuy.power_w_per_unit * pue[fbuy.site] / 1e6)[None, :] * fbuy.active
             mining_b = np.einsum("pmk,m->pk", umb.margin_usd - opex_b[None], df)
             det_b = df @ (r * fbuy.depreciation_usd - fbuy.capex_usd)

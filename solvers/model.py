@@ -33,17 +33,11 @@ class BuiltModel:
     cvar_level: float = 0.95
 
 
-def _csr(dense_rows: list[np.ndarray], tol: float = 0.0):
-    """CSR arrays from a list of dense row vectors."""
-    data, indices, indptr = [], [], [0]
-    for row in dense_rows:
-        nz = np.flatnonzero(np.abs(row) > tol)
-        data.append(row[nz])
-        indices.append(nz)
-        indptr.append(indptr[-1] + nz.size)
+def _csr(dense_rows: list[np.ndarray]):
+    """CSR arrays (numpy; MatrixConstraint indexes them like lists) from a list of dense row vectors."""
     if not dense_rows:
-        return [], [], [0]
-    return np.concatenate(data).tolist(), np.concatenate(indices).tolist(), indptr
+        return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    return _csr_from_matrix(np.vstack(dense_rows))
 
 
 def _csr_from_matrix(mat: np.ndarray):
@@ -81,16 +75,16 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
 
     # Site capacity: installed machines (with PUE) + converted MW <= capacity, each month.
     cap = np.array([s.capacity_mw for s in sc.sites])
-    rows, upper, labels = [], [], []
-    for s in np.flatnonzero(space.decided_sites):
-        for mo in range(sc.horizon_months):
-            row = space.cap_use[:, s, mo] if n_var else np.zeros(0)
-            rhs = cap[s] - space.cap_base[s, mo]
-            if (n_var and np.any(row != 0)) or rhs < -1e-9:
-                rows.append(row)
-                upper.append(float(rhs))
-                labels.append((sc.sites[s].name, mo))
-    add_block("capacity", rows, [None] * len(rows), upper, labels)
+    dec = np.flatnonzero(space.decided_sites)
+    n_m = sc.horizon_months
+    if dec.size:
+        mat = space.cap_use[:, dec, :].reshape(n_var, dec.size * n_m).T          # [site-month, var]
+        rhs = (cap[dec, None] - space.cap_base[dec]).ravel()
+        keep = np.flatnonzero((mat != 0).any(axis=1) | (rhs < -1e-9)) if n_var else np.flatnonzero(rhs < -1e-9)
+        if keep.size:
+            data, idx, ptr = _csr_from_matrix(mat[keep]) if n_var else ([], [], [0] * (keep.size + 1))
+            m.capacity = MatrixConstraint(data, idx, ptr, [None] * keep.size, rhs[keep].tolist(), xs)
+            built.row_labels["capacity"] = [(sc.sites[dec[k // n_m]].name, int(k % n_m)) for k in keep]
 
     conv = (t["kind"] == "convert").to_numpy()
     scale = t["scale_mw"].to_numpy()
@@ -168,13 +162,19 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
             data, idx, ptr = _csr_from_matrix(block)
         else:  # avoid an n_p x n_p identity for very many paths
             data, idx, ptr = _cvar_csr(a, n_pd, n_p)
-        m.cvar = MatrixConstraint(list(np.asarray(data)), list(np.asarray(idx)), list(np.asarray(ptr)),
-                                  list(-space.base_npv / USD_M), [None] * n_p, cols)
+        m.cvar = MatrixConstraint(np.asarray(data), np.asarray(idx), np.asarray(ptr),
+                                  (-space.base_npv / USD_M).tolist(), [None] * n_p, cols)
         built.row_labels["cvar"] = [(p,) for p in range(n_p)]
         weight = risk_aversion / ((1 - cvar_level) * n_p)
         obj_terms += [-risk_aversion] + [-weight] * n_p
         obj_vars += [m.eta] + [m.z[p] for p in range(n_p)]
-    m.obj = pyo.Objective(expr=LinearExpression(constant=const, linear_coefs=obj_terms, linear_vars=obj_vars),
+    # The objective's linear part is defined by one CSR row (objective_def: value = c.x), which is
+    # far cheaper to build than a Pyomo expression with thousands of terms.
+    m.value = pyo.Var(domain=pyo.Reals)
+    data, idx, ptr = _csr_from_matrix(np.concatenate([np.asarray(obj_terms, dtype=float), [-1.0]])[None, :])
+    m.objective_def = MatrixConstraint(data, idx, ptr, [0.0], [0.0], obj_vars + [m.value])
+    built.row_labels["objective_def"] = [("objective",)]
+    m.obj = pyo.Objective(expr=LinearExpression(constant=const, linear_coefs=[1.0], linear_vars=[m.value]),
                           sense=pyo.maximize)
     return built
 

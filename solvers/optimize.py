@@ -230,23 +230,22 @@ def plan_scenario(space: DecisionSpace, x: np.ndarray) -> Scenario:
 
 
 def _allocation(space: DecisionSpace, x: np.ndarray) -> pd.DataFrame:
+    """Gross MW per site and month: mining (installed machines with PUE), AI/HPC (converted), idle."""
     sc = space.scenario
+    n_m = sc.horizon_months
     use = space.cap_base + (np.tensordot(x, space.cap_use, axes=(0, 0)) if space.n_var else 0.0)  # [site, month]
-    conv = (space.table["kind"] == "convert").to_numpy() if space.n_var else np.zeros(0, bool)
     ai = np.zeros_like(use)
     for cv in sc.conversion_plan:
-        s = space.site_names.index(cv.site)
-        ai[s, month_index(sc.start_month, cv.start_month):] += cv.gross_mw
+        ai[space.site_names.index(cv.site), month_index(sc.start_month, cv.start_month):] += cv.gross_mw
+    conv = (space.table["kind"] == "convert").to_numpy() if space.n_var else np.zeros(0, bool)
     if conv.any():
         ai += np.tensordot(x[conv], space.cap_use[conv], axes=(0, 0))
-    rows = []
-    for s, site in enumerate(sc.sites):
-        for m in range(sc.horizon_months):
-            mining = max(use[s, m] - ai[s, m], 0.0)
-            mining = min(mining, site.capacity_mw - ai[s, m])
-            rows.append(dict(site=site.name, month=add_months(sc.start_month, m), mining_mw=mining, ai_mw=ai[s, m],
-                             idle_mw=max(site.capacity_mw - mining - ai[s, m], 0.0)))
-    return pd.DataFrame(rows)
+    cap = np.array([s.capacity_mw for s in sc.sites])[:, None]
+    mining = np.minimum(np.maximum(use - ai, 0.0), cap - ai)
+    idle = np.maximum(cap - mining - ai, 0.0)
+    months = [add_months(sc.start_month, m) for m in range(n_m)]
+    return pd.DataFrame({"site": np.repeat(space.site_names, n_m), "month": months * len(sc.sites),
+                         "mining_mw": mining.ravel(), "ai_mw": ai.ravel(), "idle_mw": idle.ravel()})
 
 
 def _shadow_prices(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveOutcome) -> pd.DataFrame:
