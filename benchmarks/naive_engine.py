@@ -61,6 +61,7 @@ import numpy as np
 
 from minerplan.ai import AIArrays, ai_arrays
 from minerplan.fleet import FleetArrays, fleet_arrays
+from minerplan.months import month_index
 from minerplan.network import NetworkPath, simulate_network
 from minerplan.scenario import Scenario
 
@@ -262,6 +263,16 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
         for s in range(n_s):
             after += float(ai.contracted_after_horizon_usd[s])
         terminal = after * (1.0 - tax_rate)
+    if sc.finance.asic_residual_value == "salvage":
+        # Machines still installed at the end are worth their resale value, taxed on the gain over book value.
+        for c, co in enumerate(sc.fleet):
+            if not fleet.active[n_m - 1, c]:
+                continue
+            start = month_index(sc.start_month, co.purchase_month) if co.purchase_month else None
+            age_end = (n_m - start) if start is not None else (co.age_months + n_m)
+            book = co.count * co.purchase_price_usd * min(max(1.0 - age_end / co.useful_life_months, 0.0), 1.0)
+            resale = co.count * co.salvage_usd
+            terminal += resale - tax_rate * (resale - book)
     annual = sc.finance.discount_rate_pct / 100.0
     monthly = (1.0 + annual) ** (1.0 / 12.0) - 1.0
     g_and_a = sc.finance.g_and_a_usd_per_month

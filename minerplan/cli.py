@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Sequence
 
-from .errors import ScenarioError
+from .errors import ScenarioError, escape_control
 
 EXIT_BAD_INPUT = 2
 
@@ -179,6 +179,13 @@ def _cmd_optimize(args) -> int:
     return 0 if res.ok else 3
 
 
+def _safe_str(e: BaseException) -> str:
+    try:
+        return str(e)
+    except Exception:  # noqa: BLE001 - e.g. an int too long to print
+        return "(message cannot be shown)"
+
+
 COMMANDS = {"evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets, "optimize": _cmd_optimize}
 
 
@@ -191,7 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as e:
-        print(f"minerplan: {e}", file=sys.stderr)
+        # describe() escapes control characters in paths, values and names from the file,
+        # so its only newlines are the ones between problems.
+        print(f"minerplan: {e.describe()}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # e.g. `minerplan evaluate default | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -202,8 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - last resort: a clear line, the traceback only on request
         if os.environ.get("MINERPLAN_DEBUG"):
             raise
-        print(f"minerplan: internal error: {type(e).__name__}: {e} (set MINERPLAN_DEBUG=1 for the traceback)",
-              file=sys.stderr)
+        print(f"minerplan: internal error: {type(e).__name__}: {escape_control(_safe_str(e))} "
+              "(set MINERPLAN_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
 
 

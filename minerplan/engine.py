@@ -74,7 +74,8 @@ class EngineResult:
     g_and_a_usd: np.ndarray              # [month]
     tax_usd: np.ndarray                  # [path, month]
     net_cash_flow_usd: np.ndarray        # [path, month] (excludes the terminal value)
-    terminal_value_usd: float            # at the horizon's end, after tax; in npv_usd, not in the monthly rows
+    terminal_value_usd: float            # at the horizon's end, after tax: contracted AI leases and ASIC resale;
+                                         # in npv_usd, not in the monthly rows
     npv_usd: np.ndarray                  # [path]
 
     @property
@@ -85,6 +86,11 @@ class EngineResult:
     def power_cost_usd(self) -> np.ndarray:
         """All energy paid at the site meters, ``[path, month, site]``: mining, take-or-pay shortfall, AI."""
         return self.mining_power_cost_usd + self.take_or_pay_shortfall_usd + self.ai_power_cost_usd[None, :, :]
+
+
+def asic_residual_after_tax_usd(fl: FleetArrays, tax_rate: float) -> float:
+    """Resale value of the machines left at the horizon's end, less tax on the gain over book value (USD)."""
+    return float(np.sum(fl.residual_usd - tax_rate * (fl.residual_usd - fl.residual_book_usd)))
 
 
 def site_price_matrix(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -279,7 +285,9 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
     # Value past the horizon, at the horizon's end (after tax at the statutory rate).
     terminal = 0.0
     if sc.finance.terminal_value == "contracted_ai":
-        terminal = float(ai.contracted_after_horizon_usd.sum()) * (1.0 - sc.finance.tax_rate_pct / 100.0)
+        terminal = float(ai.contracted_after_horizon_usd.sum()) * (1.0 - rate)
+    if sc.finance.asic_residual_value == "salvage":
+        terminal += asic_residual_after_tax_usd(fl, rate)
     factors = discount_factors(sc.finance.discount_rate_pct / 100.0, n_m)
     npv = net_cf @ factors + terminal * factors[-1]
     step(1.0, "done")

@@ -29,6 +29,8 @@ class FleetArrays:
     capex_usd: np.ndarray             # [month, cohort] purchases delivered in the horizon
     depreciation_usd: np.ndarray      # [month, cohort] incl. write-off of book value at retirement
     salvage_usd: np.ndarray           # [month, cohort] resale proceeds at retirement
+    residual_usd: np.ndarray          # [cohort] resale value of units still installed at the horizon's end
+    residual_book_usd: np.ndarray     # [cohort] their book value then
 
     @property
     def running_units(self) -> np.ndarray:
@@ -56,7 +58,9 @@ def fleet_arrays(sc: Scenario, mining_capacity_mw: np.ndarray) -> FleetArrays:
     age0 = np.array([c.age_months for c in sc.fleet], dtype=float)
     if n_c == 0:
         empty = np.zeros((n_m, 0))
-        return FleetArrays(site, empty.astype(bool), empty, empty, power, count, uptime, empty, empty, empty)
+        none = np.zeros(0)
+        return FleetArrays(site, empty.astype(bool), empty, empty, power, count, uptime, empty, empty, empty, none,
+                           none)
 
     bought = months >= np.maximum(buy, 0)[None, :]
     active = bought & (months < retire[None, :])
@@ -76,7 +80,13 @@ def fleet_arrays(sc: Scenario, mining_capacity_mw: np.ndarray) -> FleetArrays:
     salvage = np.where(at_retire, count * salvage_unit, 0.0)
 
     placed = _place_by_efficiency(sc, site, active, count, power, ths_unit, mining_capacity_mw)
-    return FleetArrays(site, active, placed, ths_unit, power, count, uptime, capex, dep, salvage)
+    # Units installed in the last month could be sold at the horizon's end (the end of month n_m - 1).
+    at_end = active[-1] if n_m else np.zeros(n_c, bool)
+    age_end = np.where(buy >= 0, n_m - buy, age0 + n_m)
+    residual = np.where(at_end, count * salvage_unit, 0.0)
+    residual_book = np.where(at_end, count * price * np.clip(1.0 - age_end / life, 0.0, 1.0), 0.0)
+    return FleetArrays(site, active, placed, ths_unit, power, count, uptime, capex, dep, salvage, residual,
+                       residual_book)
 
 
 def _place_by_efficiency(sc: Scenario, site, active, count, power, ths_unit, capacity_mw) -> np.ndarray:

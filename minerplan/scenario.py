@@ -22,7 +22,9 @@ SCHEMA_VERSION = 1
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Pos = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Pct = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="calendar month YYYY-MM")]
+#: ``YYYY-MM`` with ASCII digits only (``\d`` would let any Unicode digit through) and no year 0000.
+MONTH_PATTERN = r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$"
+Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="calendar month YYYY-MM (e.g. 2025-12)")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -82,11 +84,7 @@ class PricePath(_Strict):
     growth_pct_per_month: float = Field(0.0, ge=-50, le=50, allow_inf_nan=False)
     points: list[PricePoint] = Field(default_factory=list, max_length=1200)
 
-    @model_validator(mode="after")
-    def _points_need_points(self) -> "PricePath":
-        if self.kind == "points" and not self.points:
-            raise ValueError("kind 'points' needs at least one entry in points")
-        return self
+    # kind 'points' without points is reported by check_consistency at price_path.points.
 
 
 class MonteCarlo(_Strict):
@@ -166,12 +164,8 @@ class Site(_Strict):
                     raise ValueError(f"row {i} hour {h}: {x} USD/MWh is out of range (|price| <= 100000)")
         return v
 
-    @model_validator(mode="after")
-    def _ai_fits(self) -> "Site":
-        if self.ai is not None and self.ai.convertible_gross_mw > self.capacity_mw:
-            raise ValueError(f"ai.convertible_gross_mw ({self.ai.convertible_gross_mw:g} MW) exceeds "
-                             f"capacity_mw ({self.capacity_mw:g} MW)")
-        return self
+    # ai.convertible_gross_mw <= capacity_mw is checked by check_consistency, which can name
+    # sites[i].ai.convertible_gross_mw (a model validator's error lands on sites[i]).
 
 
 class Cohort(_Strict):
@@ -219,6 +213,9 @@ class Finance(_Strict):
         "carryforward", description="carryforward: losses offset later profits only; linear: every month's "
                                     "income is taxed at the rate and a loss earns a credit at once (group relief)")
     g_and_a_usd_per_month: NonNeg = Field(0.0, description="corporate overhead charged to mining, USD/month")
+    asic_residual_value: Literal["salvage", "none"] = Field(
+        "salvage", description="machines still installed at the horizon's end: worth their salvage (resale) value "
+                               "there, taxed on the gain over book value; or nothing")
     terminal_value: Literal["none", "contracted_ai"] = Field(
         "contracted_ai", description="value beyond the horizon: none, or the after-tax present value of "
                                      "colocation lease cash flows still under contract at the horizon's end")
@@ -238,6 +235,14 @@ class Scenario(_Strict):
     finance: Finance = Field(default_factory=Finance)
     notes: str = Field("", max_length=100_000)
 
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _version_is_an_integer(cls, v):
+        # strict Literal[1] still accepts 1.0 (== 1); every other integer field rejects floats.
+        if type(v) is not int:
+            raise ValueError(f"unsupported schema_version; this MinerPlan reads version {SCHEMA_VERSION}")
+        return v
+
     @property
     def months(self) -> list[str]:
         return [add_months(self.start_month, i) for i in range(self.horizon_months)]
@@ -255,6 +260,12 @@ def check_consistency(sc: Scenario) -> list[Problem]:
             problems.append(Problem(f"sites[{i}].name", f"duplicate site name {site.name!r} "
                                                          f"(also sites[{seen[site.name]}])"))
         seen.setdefault(site.name, i)
+        if site.ai is not None and site.ai.convertible_gross_mw > site.capacity_mw:
+            problems.append(Problem(f"sites[{i}].ai.convertible_gross_mw",
+                                    f"{site.ai.convertible_gross_mw:g} MW exceeds capacity_mw "
+                                    f"({site.capacity_mw:g} MW)"))
+    if sc.price_path.kind == "points" and not sc.price_path.points:
+        problems.append(Problem("price_path.points", "kind 'points' needs at least one entry in points"))
     for i, pt in enumerate(sc.price_path.points):
         if month_index(sc.start_month, pt.month) < 0:
             problems.append(Problem(f"price_path.points[{i}].month",
@@ -266,9 +277,19 @@ def check_consistency(sc: Scenario) -> list[Problem]:
 
     load_mw: dict[str, float] = {}
     for i, c in enumerate(sc.fleet):
+        # A purchase before the start would be modelled as new (age 0) with its capex never booked.
+        if c.purchase_month and month_index(sc.start_month, c.purchase_month) < 0:
+            problems.append(Problem(f"fleet[{i}].purchase_month",
+                                    f"{c.purchase_month} is before start_month {sc.start_month}; a cohort "
+                                    "owned at the start has no purchase_month (give age_months instead)"))
+        if c.retire_month and month_index(sc.start_month, c.retire_month) < 0:
+            problems.append(Problem(f"fleet[{i}].retire_month",
+                                    f"{c.retire_month} is before start_month {sc.start_month}; a cohort "
+                                    "retired before the start does not belong in the fleet"))
         if c.site not in seen:
+            names = ", ".join(repr(n) for n in list(seen)[:20]) + (", ..." if len(seen) > 20 else "")
             problems.append(Problem(f"fleet[{i}].site", f"names site {c.site!r}, which does not exist "
-                                                        f"(sites: {', '.join(seen) or 'none'})"))
+                                                        f"(sites: {names or 'none'})"))
             continue
         if c.purchase_month and c.retire_month and month_index(c.purchase_month, c.retire_month) <= 0:
             problems.append(Problem(f"fleet[{i}].retire_month", "must be after purchase_month"))

@@ -8,17 +8,26 @@ and the app can show it in a dialog. No pickle, no eval.
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
+import stat
 import tempfile
+from json.decoder import scanstring
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from pydantic import ValidationError
 
-from .errors import Problem, ScenarioError
-from .scenario import SCHEMA_VERSION, Scenario, check_consistency
+from .errors import Problem, ScenarioError, ScenarioFileError, safe_path
+from .scenario import MONTH_PATTERN, SCHEMA_VERSION, Scenario, check_consistency
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+#: Integers with more digits are refused while parsing (no scenario field needs more than
+#: nine; Python's own limit is 4300, and converting longer ones costs quadratic time).
+MAX_INT_DIGITS = 4300
+#: At most this many problems are listed for one field (a 12x24 profile has 288 cells).
+MAX_PROBLEMS_PER_FIELD = 5
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_SCENARIO_PATH = ASSETS_DIR / "default_scenario.json"
 
@@ -30,68 +39,155 @@ def resolve_scenario_path(name: str | os.PathLike) -> Path:
     return Path(name)
 
 
-def _reject_constant(token: str):
-    raise ValueError(f"{token} is not allowed in a scenario (numbers must be finite)")
+# --------------------------------------------------------------------------- showing input values safely
+
+def _int_digits(value: int) -> int:
+    """Decimal digits of ``abs(value)``, without str() (which refuses > 4300 digits)."""
+    v = abs(value)
+    if v < 10:
+        return 1
+    d = int((v.bit_length() - 1) * math.log10(2)) + 1
+    while d > 1 and v < 10 ** (d - 1):
+        d -= 1
+    while v >= 10 ** d:
+        d += 1
+    return d
 
 
-def _no_duplicate_keys(pairs):
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"duplicate key {k!r}")
-        out[k] = v
-    return out
+def _kind(value: Any) -> str:
+    """The JSON kind of a parsed value: ``null``, ``true``, ``a number``, ``an array`` ..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    try:
+        return f"a {type(value).__name__} (not a JSON value)"
+    except Exception:  # noqa: BLE001 - never fail while describing a value
+        return "a value that is not JSON"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``value`` for a message, JSON-style and escaped; never raises and stays short.
+
+    Strings are shown as Python literals (``'2000'``), so control characters, ANSI
+    escapes and newlines appear as ``\\x1b`` / ``\\n`` and cannot forge output lines.
+    """
+    try:
+        if value is None or isinstance(value, bool):
+            return _kind(value)
+        if isinstance(value, int):
+            if value.bit_length() > 200:
+                return f"an integer with {_int_digits(value):,} digits"
+            return str(int(value))
+        if isinstance(value, float):
+            if value != value:
+                return "NaN"
+            if value in (math.inf, -math.inf):
+                return "Infinity" if value > 0 else "-Infinity"
+            return repr(value)
+        if isinstance(value, str):
+            if len(value) <= limit:
+                return repr(value)
+            return f"{value[:limit - 20]!r}... ({len(value):,} characters)"
+        return _kind(value)
+    except Exception:  # noqa: BLE001 - the error path must never raise anything else
+        return "a value that cannot be shown"
 
 
 def format_loc(loc: tuple) -> str:
     """``('fleet', 2, 'site')`` -> ``fleet[2].site``."""
     out = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             out += f"[{part}]"
         else:
             out += ("." if out else "") + str(part)
     return out
 
 
+# --------------------------------------------------------------------------- pydantic errors -> problems
+
+# Errors about the JSON kind of a value: the message names the kind that was expected, and
+# the "(got ...)" names the kind that came even when it is an object or array.
+_KIND_MESSAGES = {
+    "model_type": "Input should be an object",
+    "model_attributes_type": "Input should be an object",
+    "dict_type": "Input should be an object",
+    "list_type": "Input should be an array",
+    "bool_type": "Input should be true or false",
+}
+_TYPE_ERRORS = frozenset(_KIND_MESSAGES) | {"float_type", "int_type", "string_type"}
+
+
+def _field_key(loc: tuple) -> tuple:
+    """The field a problem belongs to: its loc without trailing list indices
+    (``sites[0].hourly_price_usd_per_mwh[3][5]`` -> ``sites[0].hourly_price_usd_per_mwh``)."""
+    end = len(loc)
+    while end > 1 and isinstance(loc[end - 1], int) and not isinstance(loc[end - 1], bool):
+        end -= 1
+    return loc[:end]
+
+
+def _message(e: dict) -> str:
+    kind = e["type"]
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "string_pattern_mismatch" and (e.get("ctx") or {}).get("pattern") == MONTH_PATTERN:
+        return f"expected a month as YYYY-MM (e.g. 2025-12), got {_short(e.get('input'))}"
+    msg = _KIND_MESSAGES.get(kind, e["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if kind in ("too_short", "too_long") and msg.startswith("List "):
+        msg = "Array " + msg[len("List "):].replace(" after validation", "")
+    if "input" in e:
+        value = e["input"]
+        if kind in _TYPE_ERRORS or not isinstance(value, (dict, list, tuple)):
+            msg = f"{msg} (got {_short(value)})"
+    return msg
+
+
 def _problems_from_validation(err: ValidationError) -> list[Problem]:
-    problems = []
+    # The loc is used as it is: for this schema pydantic inserts no union or function tags
+    # (every union is X | None), so every part is a real key or index of the input.
+    entries = []
     for e in err.errors(include_url=False):
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        # pydantic puts union members and tagged literals into the loc; drop type names.
-        loc = tuple(p for p in loc if p not in ("float", "int", "str", "list[float]", "list[list[float]]",
-                                                  "none", "constrained-float", "constrained-int"))
-        msg = e["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif e["type"] == "missing":
-            msg = "required field is missing"
-        elif e["type"] == "literal_error" and loc == ("schema_version",):
-            msg = f"unsupported schema_version {e.get('input')!r}; this MinerPlan reads version {SCHEMA_VERSION}"
-        elif "input" in e and e["type"] not in ("model_type", "dict_type") and _short(e["input"]) is not None:
-            msg = f"{msg} (got {_short(e['input'])})"
-        problems.append(Problem(format_loc(loc), msg))
+        loc = tuple(e["loc"])
+        entries.append((_field_key(loc), Problem(format_loc(loc), _message(e))))
+    totals: dict[tuple, int] = {}
+    for field, _ in entries:
+        totals[field] = totals.get(field, 0) + 1
+    shown: dict[tuple, int] = {}
+    problems = []
+    for field, problem in entries:
+        n = shown[field] = shown.get(field, 0) + 1
+        if n <= MAX_PROBLEMS_PER_FIELD:
+            problems.append(problem)
+        if n == MAX_PROBLEMS_PER_FIELD and totals[field] > n:
+            problems.append(Problem(format_loc(field), f"... and {totals[field] - n} more problems "
+                                                       "in this field (not shown)", omitted=totals[field] - n))
     return problems
-
-
-def _short(value: Any) -> str | None:
-    if isinstance(value, (dict, list)):
-        return None
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def scenario_from_dict(data: Any, source: str | None = None) -> Scenario:
     """Validate a parsed JSON document; raises ScenarioError naming every problem."""
     if not isinstance(data, dict):
-        raise ScenarioError([Problem("", f"a scenario is a JSON object, got {type(data).__name__}")], source)
-    version = data.get("schema_version")
+        raise ScenarioError([Problem("", f"a scenario is a JSON object, got {_kind(data)}")], source)
     if "schema_version" not in data:
         raise ScenarioError([Problem("schema_version", "required field is missing")], source)
-    if version != SCHEMA_VERSION or isinstance(version, bool):
-        raise ScenarioError([Problem("schema_version", f"unsupported schema_version {version!r}; "
+    version = data["schema_version"]
+    # type(...) is int: 1.0 == 1 and True == 1, but neither is schema version 1.
+    if type(version) is not int or version != SCHEMA_VERSION:
+        raise ScenarioError([Problem("schema_version", f"unsupported schema_version {_short(version)}; "
                                                        f"this MinerPlan reads version {SCHEMA_VERSION}")], source)
     try:
         sc = Scenario.model_validate(data)
@@ -103,19 +199,199 @@ def scenario_from_dict(data: Any, source: str | None = None) -> Scenario:
     return sc
 
 
-def scenario_from_json(text: str | bytes, source: str | None = None) -> Scenario:
-    if isinstance(text, bytes):
-        if len(text) > MAX_FILE_BYTES:
-            raise ScenarioError([Problem("", f"file is {len(text):,} bytes; the limit is {MAX_FILE_BYTES:,}")], source)
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise ScenarioError([Problem("", f"not UTF-8 text (byte {e.start})")], source) from None
+# --------------------------------------------------------------------------- JSON text -> document
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+class _TooManyDigits(ValueError):
+    def __init__(self, digits: int):
+        super().__init__(digits)
+        self.digits = digits
+
+
+def _reject_constant(token: str):
+    raise ValueError(f"{token} is not allowed in a scenario (numbers must be finite)")
+
+
+def _no_duplicate_keys(pairs):
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
+    return out
+
+
+def _parse_int(token: str) -> int:
+    digits = len(token) - token.startswith("-")
+    if digits > MAX_INT_DIGITS:
+        raise _TooManyDigits(digits)
     try:
-        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys)
+        return int(token)
+    except ValueError:  # a lower sys.set_int_max_str_digits() limit
+        raise _TooManyDigits(digits) from None
+
+
+_WS_RE = re.compile(r"[ \t\n\r]*")
+_NUMBER_RE = re.compile(r"(-?(?:0|[1-9][0-9]*))(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
+_STRUCTURE_RE = re.compile(r'[\[\]{}"]')
+_LONG_DIGITS_RE = re.compile("[0-9]{%d}" % (MAX_INT_DIGITS + 1))
+
+
+def _json_events(text: str) -> Iterator[tuple]:
+    """Walk JSON ``text`` in order, yielding ``("key", object_loc, key, pos, is_duplicate)``
+    and ``("number", loc, match)``. Stops quietly at the first syntax error.
+
+    Only used to locate (line, column, field path) a problem ``json.loads`` reported
+    without a position; iterative, so deep nesting does not matter.
+    """
+    def ws(i: int) -> int:
+        return _WS_RE.match(text, i).end()
+
+    def key_at(frame: list, i: int) -> tuple[str, int, int]:
+        if text[i:i + 1] != '"':
+            raise ValueError("expected a key")
+        key, j = scanstring(text, i + 1, True)
+        j = ws(j)
+        if text[j:j + 1] != ":":
+            raise ValueError("expected ':'")
+        return key, i, ws(j + 1)
+
+    stack: list[list] = []  # [is_object, loc, keys seen, index]
+    loc: tuple = ()
+    try:
+        i = ws(0)
+        while True:
+            if stack and not stack[-1][0]:
+                # Inside an array, everything up to the next bracket, brace or string is a run
+                # of scalars: skip it in one step (counting elements) unless it may hold a long
+                # integer. (The text before the problem json.loads found is valid JSON.)
+                m = _STRUCTURE_RE.search(text, i)
+                k = text.rfind(",", i, m.start() if m else len(text))
+                if k >= 0 and not _LONG_DIGITS_RE.search(text, i, k):
+                    stack[-1][3] += text.count(",", i, k + 1)
+                    i = ws(k + 1)
+                    loc = stack[-1][1] + (stack[-1][3],)
+            c = text[i:i + 1]
+            if c in ("{", "["):
+                frame = [c == "{", loc, set(), 0]
+                i = ws(i + 1)
+                if text[i:i + 1] == ("}" if frame[0] else "]"):
+                    i += 1
+                else:
+                    stack.append(frame)
+                    if frame[0]:
+                        key, pos, i = key_at(frame, i)
+                        yield ("key", frame[1], key, pos, False)
+                        frame[2].add(key)
+                        loc = frame[1] + (key,)
+                    else:
+                        loc = frame[1] + (0,)
+                    continue
+            elif c == '"':
+                _, i = scanstring(text, i + 1, True)
+            else:
+                m = _NUMBER_RE.match(text, i)
+                if m:
+                    yield ("number", loc, m)
+                    i = m.end()
+                else:
+                    lit = next((t for t in _LITERALS if text.startswith(t, i)), None)
+                    if lit is None:
+                        return
+                    i += len(lit)
+            while True:  # after a value: the next element, or close containers
+                if not stack:
+                    return
+                i = ws(i)
+                frame = stack[-1]
+                c = text[i:i + 1]
+                if c == ",":
+                    i = ws(i + 1)
+                    if frame[0]:
+                        key, pos, i = key_at(frame, i)
+                        yield ("key", frame[1], key, pos, key in frame[2])
+                        frame[2].add(key)
+                        loc = frame[1] + (key,)
+                    else:
+                        frame[3] += 1
+                        loc = frame[1] + (frame[3],)
+                    break
+                if c == ("}" if frame[0] else "]"):
+                    i += 1
+                    stack.pop()
+                    continue
+                return
+    except (ValueError, IndexError):
+        return
+
+
+def _line_col(text: str, pos: int) -> str:
+    line = text.count("\n", 0, pos) + 1
+    return f"line {line} column {pos - text.rfind(chr(10), 0, pos)}"
+
+
+def _where(loc: tuple) -> str:
+    return f"in {safe_path(format_loc(loc))}" if loc else "in the top-level object"
+
+
+def _duplicate_key_message(text: str, key: str) -> str:
+    for ev in _json_events(text):
+        if ev[0] == "key" and ev[4]:
+            _, obj_loc, dup, pos, _ = ev
+            return (f"duplicate key {_short(dup)} at {_line_col(text, pos)} ({_where(obj_loc)}); "
+                    "a key may appear only once in an object")
+    return f"duplicate key {_short(key)} in an object; a key may appear only once in an object"
+
+
+def _too_many_digits_message(text: str, digits: int) -> str:
+    for ev in _json_events(text):
+        if ev[0] == "number" and not (ev[2].group(2) or ev[2].group(3)):
+            n = len(ev[2].group(1)) - ev[2].group(1).startswith("-")
+            if n > MAX_INT_DIGITS:
+                at = f" ({safe_path(format_loc(ev[1]))})" if ev[1] else ""
+                return (f"the integer at {_line_col(text, ev[2].start())}{at} has {n:,} digits; "
+                        f"at most {MAX_INT_DIGITS} digits are allowed")
+    return f"an integer has {digits:,} digits; at most {MAX_INT_DIGITS} digits are allowed"
+
+
+def _json_error_message(e: json.JSONDecodeError) -> str:
+    msg = e.msg[:1].lower() + e.msg[1:]
+    # "Unterminated string starting at" already ends in "at": no "at at".
+    where = f"line {e.lineno} column {e.colno}"
+    return f"not valid JSON: {msg} {where}" if msg.endswith(" at") else f"not valid JSON: {msg} at {where}"
+
+
+def scenario_from_json(text: str | bytes, source: str | None = None) -> Scenario:
+    if isinstance(text, (bytes, bytearray)):
+        if len(text) > MAX_FILE_BYTES:
+            raise ScenarioFileError([Problem("", f"file is {len(text):,} bytes; the limit is {MAX_FILE_BYTES:,}")],
+                                    source)
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            hint = "; it looks like UTF-16, save it as UTF-8" if text[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+            raise ScenarioError([Problem("", f"not UTF-8 text (byte {e.start}){hint}")], source) from None
+    elif text.startswith("\ufeff"):
+        text = text[1:]
+    if text == "":
+        raise ScenarioError([Problem("", "file is empty")], source)
+    if text.strip(" \t\n\r") == "":
+        raise ScenarioError([Problem("", "not valid JSON: the file holds only whitespace")], source)
+    try:
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys,
+                          parse_int=_parse_int)
     except json.JSONDecodeError as e:
-        raise ScenarioError([Problem("", f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}")],
-                            source) from None
+        raise ScenarioError([Problem("", _json_error_message(e))], source) from None
+    except _DuplicateKey as e:
+        raise ScenarioError([Problem("", _duplicate_key_message(text, e.key))], source) from None
+    except _TooManyDigits as e:
+        raise ScenarioError([Problem("", _too_many_digits_message(text, e.digits))], source) from None
     except ValueError as e:
         raise ScenarioError([Problem("", f"not valid JSON: {e}")], source) from None
     except RecursionError:
@@ -123,23 +399,67 @@ def scenario_from_json(text: str | bytes, source: str | None = None) -> Scenario
     return scenario_from_dict(data, source)
 
 
+# --------------------------------------------------------------------------- files
+
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+               | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the open
+
+
+def _not_regular(mode: int) -> str | None:
+    if stat.S_ISDIR(mode):
+        return "is a directory, not a scenario file"
+    if not stat.S_ISREG(mode):
+        what = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or
+                stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "a special file")
+        return f"not a regular file ({what}); give a scenario JSON file"
+    return None
+
+
+def _read_scenario_bytes(p: Path) -> bytes | str:
+    """The file's bytes (at most MAX_FILE_BYTES + 1 of them), or why it cannot be read."""
+    try:
+        st = os.stat(p)
+        refusal = _not_regular(st.st_mode)
+        if refusal:
+            return refusal
+        if st.st_size > MAX_FILE_BYTES:
+            return f"file is {st.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+        fd = os.open(p, _OPEN_FLAGS)
+        try:
+            fh = os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+        with fh:
+            refusal = _not_regular(os.fstat(fh.fileno()).st_mode)  # replaced since the stat?
+            if refusal:
+                return refusal
+            # Never trust st_size: read one byte past the limit to tell "too large".
+            raw = fh.read(MAX_FILE_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        return "file not found"
+    except IsADirectoryError:
+        return "is a directory, not a scenario file"
+    except PermissionError:
+        return "permission denied"
+    except BlockingIOError:
+        return "not a regular file; give a scenario JSON file"
+    except OSError as e:
+        return f"cannot read: {e.strerror or type(e).__name__}"
+    except ValueError:  # e.g. a NUL character in the file name
+        return "cannot read: not a valid file name"
+    if len(raw) > MAX_FILE_BYTES:
+        return f"file is larger than the limit of {MAX_FILE_BYTES:,} bytes"
+    return raw
+
+
 def load_scenario(path: str | os.PathLike) -> Scenario:
     """Read and validate a scenario file (``default`` for the shipped one)."""
     p = resolve_scenario_path(path)
     source = str(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError([Problem("", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")], source)
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError([Problem("", "file not found")], source) from None
-    except IsADirectoryError:
-        raise ScenarioError([Problem("", "is a directory, not a scenario file")], source) from None
-    except PermissionError:
-        raise ScenarioError([Problem("", "permission denied")], source) from None
-    except OSError as e:
-        raise ScenarioError([Problem("", f"cannot read: {e.strerror or e}")], source) from None
+    raw = _read_scenario_bytes(p)
+    if isinstance(raw, str):
+        raise ScenarioFileError([Problem("", raw)], source)
     return scenario_from_json(raw, source)
 
 

@@ -61,6 +61,9 @@ class DecisionSpace:
     years: list[int]
     site_names: list[str]
     notes: list[str] = field(default_factory=list)
+    top_blocks: list["TopBlock"] = field(default_factory=list)
+    discount: np.ndarray | None = None   # [month] end-of-month discount factors
+    tax_rate: float = 0.0
 
     @property
     def n_var(self) -> int:
@@ -70,6 +73,28 @@ class DecisionSpace:
     def path_dependent(self) -> np.ndarray:
         """Variables whose NPV coefficient differs between paths (mining decisions)."""
         return (self.table["kind"] != "convert").to_numpy()
+
+
+@dataclass
+class TopBlock:
+    """A take-or-pay site's per-path dispatch: slot = (fleet row, hour bucket); arrays in USD and MWh.
+
+    Variables y[p, m, k] (units of the slot's fleet row running in that bucket, up to those installed)
+    and shortfall s[p, m] >= need - drawn - AI energy. Running a unit in a slot is worth
+    ``value[p, m, k]`` (revenue - energy cost - the credit it forgoes); the credit on idle energy is
+    already in each installed unit's coefficient.
+    """
+
+    site: int
+    cohorts: np.ndarray          # [C_s] fleet rows at the site
+    slot_cohort: np.ndarray      # [K] index into cohorts
+    value: np.ndarray            # [P, M, K] USD per unit running in the slot
+    energy: np.ndarray           # [M, K] MWh per unit running in the slot
+    units_base: np.ndarray       # [M, C_s] installed units before decisions
+    need_mwh: np.ndarray         # [M] take-or-pay minimum less committed AI/HPC draw
+    contract_usd_per_mwh: float
+    can_curtail: bool
+    ai_energy: np.ndarray        # [n_var, M] MWh drawn by AI/HPC per unit of each decision
 
 
 def _grid(start: int, step: int, n: int, extra=()) -> list[int]:
@@ -95,9 +120,10 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     avg_price = hour_price.mean(axis=2)                                        # [month, site] USD/MWh
     pue = np.array([s.pue for s in sc.sites])
     opex_mw = np.array([s.mining_opex_usd_per_mw_month for s in sc.sites])
-    decided = np.array([s.take_or_pay_mwh_per_month == 0 for s in sc.sites])
-    notes = [f"site {s.name}: take-or-pay contract, so its fleet and capacity are held as they are"
-             for s in sc.sites if s.take_or_pay_mwh_per_month > 0]
+    has_top = np.array([s.take_or_pay_mwh_per_month > 0 for s in sc.sites])
+    decided = np.ones(n_s, dtype=bool)
+    notes = [f"site {s.name}: take-or-pay contract, so dispatch there is optimized path by path; the optimizer "
+             "does not buy machines for it" for s in sc.sites if s.take_or_pay_mwh_per_month > 0]
     if progress:
         progress(0.05, "per-machine economics")
 
@@ -109,16 +135,26 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     um = unit_margins(sc, spec, net, prices, margin_only=True)
     opex_unit = (opex_mw[fl.site] * fl.power_w_per_unit * pue[fl.site] / 1e6)[None, :] * fl.active  # [M, C]
     mining_unit = um.margin_usd - opex_unit[None]                              # [P, M, C] USD per unit
-    at_decided = decided[fl.site]
-    base_mining = np.einsum("pmc,mc,m->p", mining_unit[:, :, at_decided], units_base[:, at_decided], df)
-    base_det = float(df @ (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1) + (1 - r) * fl.salvage_usd.sum(1)))
+    # At take-or-pay sites the dispatch is a per-path decision (TopBlock); an installed unit itself
+    # only earns the credit on energy it does not draw, minus opex.
+    credit_s = np.array([s.curtailment_credit_usd_per_mwh for s in sc.sites])
+    on = fl.active * fl.uptime[None, :]
+    e_unit = on * (fl.power_w_per_unit * pue[fl.site] / 1e6)[None, :] * 24.0 * days[:, None]        # [M, C] MWh
+    at_top = has_top[fl.site]
+    if at_top.any():
+        mining_unit[:, :, at_top] = (credit_s[fl.site][None, at_top] * e_unit[:, at_top] - opex_unit[:, at_top])[None]
+    base_mining = np.einsum("pmc,mc,m->p", mining_unit, units_base, df)
+    residual_on = fin.asic_residual_value == "salvage"
+
+    def residual(f) -> np.ndarray:
+        """After-tax resale value at the horizon's end per fleet row, discounted to today (USD)."""
+        if not residual_on:
+            return np.zeros(f.count.size)
+        return (f.residual_usd - r * (f.residual_usd - f.residual_book_usd)) * df[-1]
+
+    base_det = float(df @ (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1) + (1 - r) * fl.salvage_usd.sum(1))
+                     + residual(fl).sum())
     base_npv = (1 - r) * base_mining + base_det
-    if (~decided).any():
-        eng = run_engine(sc.model_copy(update={"conversion_plan": list(sc.conversion_plan)}), prices=prices)
-        top = ~decided
-        site_mining = (eng.mining_revenue_usd + eng.curtailment_credit_usd - eng.mining_power_cost_usd
-                       - eng.take_or_pay_shortfall_usd)[:, :, top].sum(axis=2) - eng.mining_opex_usd[:, top].sum(1)
-        base_npv = base_npv + (1 - r) * (site_mining @ df)
     ai = ai_arrays(sc, days, rate_m)
     ai_ebitda = (ai.revenue_usd - ai.opex_usd - ai.energy_paid_by_miner_mwh * avg_price).sum(axis=1)
     base_npv = base_npv + df @ ((1 - r) * ai_ebitda + r * ai.depreciation_usd.sum(1) - ai.capex_usd.sum(1))
@@ -203,7 +239,8 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             tail = np.flip(np.cumsum(np.flip(disc, axis=1), axis=1), axis=1)                   # [P, M, C]
             lost_active = fb.active[:, cidx] & ~fc.active                                       # [M, K]
             tidx = np.array([t for _, t in cand_of])
-            coef = -(1 - r) * tail[:, tidx, cidx] + (df @ (det_cand - det_base[:, cidx]))[None, :]   # [P, K]
+            det = df @ (det_cand - det_base[:, cidx]) + residual(fc) - residual(fb)[cidx]
+            coef = -(1 - r) * tail[:, tidx, cidx] + det[None, :]                                   # [P, K]
             for k, (c, t) in enumerate(cand_of):
                 co = sc.fleet[c]
                 rows.append(dict(kind="retire", site=co.site, site_idx=int(fl.site[c]), month_idx=t,
@@ -226,7 +263,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                                                             f"(assets/asic_catalog.csv)") for m in missing])
         buys, buy_of = [], []
         for s, site in enumerate(sc.sites):
-            if not decided[s]:
+            if has_top[s]:
                 continue
             for model in st.purchase_models:
                 spec_m = catalog[model]
@@ -245,7 +282,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             umb = unit_margins(sc, spec_b, net, prices, margin_only=True)
             opex_b = (opex_mw[fbuy.site] * fbuy.power_w_per_unit * pue[fbuy.site] / 1e6)[None, :] * fbuy.active
             mining_b = np.einsum("pmk,m->pk", umb.margin_usd - opex_b[None], df)
-            det_b = df @ (r * fbuy.depreciation_usd - fbuy.capex_usd)
+            det_b = df @ (r * fbuy.depreciation_usd - fbuy.capex_usd) + residual(fbuy)
             load_b = fbuy.power_w_per_unit * pue[fbuy.site] / 1e6
             for k, (s, model, t) in enumerate(buy_of):
                 site = sc.sites[s]
@@ -267,6 +304,33 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         base_npv=base_npv, cap_use=np.stack(cap_cols) if n_var else np.zeros((0, n_s, n_m)), cap_base=cap_base,
         decided_sites=decided, capex_year=np.stack(capex_cols) if n_var else np.zeros((0, len(years))),
         capex_base_year=capex_base_year, years=years, site_names=[s.name for s in sc.sites], notes=notes)
+    space.discount, space.tax_rate = df, r
+    if has_top.any():
+        conv_energy = np.zeros((n_var, n_m))
+        for j in np.flatnonzero((table["kind"] == "convert").to_numpy()):
+            row = table.iloc[j]
+            eff = conversion_effect(sc, int(row.site_idx), int(row.month_idx), float(row.scale_mw),
+                                    row.business_model, days, rate_m)
+            conv_energy[j] = eff.energy_mwh
+        hp_usd = prices * net.hashprice_btc_per_th_day[0][None, :]
+        th_unit = on * fl.hashrate_ths_per_unit * days[:, None]                              # [M, C] TH-days
+        for s_i in np.flatnonzero(has_top):
+            site = sc.sites[s_i]
+            cohorts = np.flatnonzero(fl.site == s_i)
+            nb = 24 if site.hourly_price_usd_per_mwh is not None else 1
+            p_b = hour_price[:, s_i, :nb]                                                     # [M, B]
+            th = th_unit[:, cohorts][:, :, None] / nb                                         # [M, C, 1]
+            e = np.broadcast_to(e_unit[:, cohorts][:, :, None] / nb, th.shape[:2] + (nb,))   # [M, C, B]
+            fee = fin.pool_fee_pct / 100.0
+            value = (hp_usd[:, :, None, None] * (1 - fee) * th[None]
+                     - (p_b[:, None, :] + site.curtailment_credit_usd_per_mwh)[None] * e[None])  # [P, M, C, B]
+            k = cohorts.size * nb
+            space.top_blocks.append(TopBlock(
+                site=int(s_i), cohorts=cohorts, slot_cohort=np.repeat(np.arange(cohorts.size), nb),
+                value=value.reshape(n_p, n_m, k), energy=e.reshape(n_m, k), units_base=units_base[:, cohorts],
+                need_mwh=site.take_or_pay_mwh_per_month - ai.energy_mwh[:, s_i],
+                contract_usd_per_mwh=site.power_price_usd_per_mwh, can_curtail=site.curtailment_enabled,
+                ai_energy=conv_energy))
     _apply_fixed(space)
     return space
 

@@ -31,6 +31,7 @@ class BuiltModel:
     row_labels: dict[str, list[tuple]] = field(default_factory=dict)   # block name -> key per row
     risk_aversion: float = 0.0
     cvar_level: float = 0.95
+    top_terms: list = field(default_factory=list)   # take-or-pay (y vars, s vars, y value, s value), USD M
 
 
 def _csr(dense_rows: list[np.ndarray]):
@@ -136,13 +137,19 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
         labels.append((c,))
     add_block("retire_limit", rows, [None] * len(rows), upper, labels)
 
+    # Take-or-pay sites: per-path dispatch variables (see decisions.TopBlock).
+    top_terms = _add_take_or_pay(m, built, space, xs)   # per block: (y vars, s vars, y value [P, n_y/P], s value)
+
     # Objective and risk.
+    n_p = space.prices.shape[0]
     coef_mean = space.coef_path.mean(axis=0) / USD_M if n_var else np.zeros(0)
     const = float(space.base_npv.mean() / USD_M)
-    obj_terms = list(coef_mean)
+    obj_terms = [coef_mean]
     obj_vars = list(xs)
+    for yv, sv, yval, sval in top_terms:
+        obj_terms += [yval.ravel() / n_p, np.tile(sval, n_p) / n_p]
+        obj_vars += yv + sv
     if risk_aversion > 0:
-        n_p = space.prices.shape[0]
         m.P = pyo.RangeSet(0, n_p - 1)
         m.eta = pyo.Var(domain=pyo.Reals)
         m.z = pyo.Var(m.P, domain=pyo.NonNegativeReals)
@@ -152,38 +159,144 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
         data, idx, ptr = _csr([np.concatenate([det_row, [-1.0]])])
         m.det_def = MatrixConstraint(data, idx, ptr, [0.0], [0.0], xs + [m.det])
         built.row_labels["det_def"] = [("det",)]
-        # z_p + eta + det + sum_j coef[p, j] x_j >= -base_p   (z_p >= loss_p - eta)
+        # z_p + eta + det + sum_j coef[p, j] x_j + (take-or-pay dispatch of path p) >= -base_p
         pathdep = ~conv
         a = space.coef_path[:, pathdep] / USD_M
-        n_pd = int(pathdep.sum())
-        block = np.concatenate([a, np.ones((n_p, 1)), np.ones((n_p, 1)), np.eye(n_p)], axis=1) if n_p <= 2000 else None
         cols = [xs[j] for j in np.flatnonzero(pathdep)] + [m.eta, m.det] + [m.z[p] for p in range(n_p)]
-        if block is not None:
-            data, idx, ptr = _csr_from_matrix(block)
-        else:  # avoid an n_p x n_p identity for very many paths
-            data, idx, ptr = _cvar_csr(a, n_pd, n_p)
-        m.cvar = MatrixConstraint(np.asarray(data), np.asarray(idx), np.asarray(ptr),
-                                  (-space.base_npv / USD_M).tolist(), [None] * n_p, cols)
+        parts = [(a, np.arange(a.shape[1]))]
+        base_col = len(cols)
+        parts_fixed = [np.ones(n_p), np.ones(n_p), np.ones(n_p)]
+        for yv, sv, yval, sval in top_terms:
+            k_y = yval.shape[1]
+            parts.append(("y", base_col, k_y, yval))
+            cols += yv
+            base_col += k_y * n_p
+            parts.append(("s", base_col, sval.size, sval))
+            cols += sv
+            base_col += sval.size * n_p
+        data, idx, ptr = _cvar_rows(a, n_p, parts[1:])
+        m.cvar = MatrixConstraint(data, idx, ptr, (-space.base_npv / USD_M).tolist(), [None] * n_p, cols)
         built.row_labels["cvar"] = [(p,) for p in range(n_p)]
         weight = risk_aversion / ((1 - cvar_level) * n_p)
-        obj_terms += [-risk_aversion] + [-weight] * n_p
+        obj_terms += [np.array([-risk_aversion]), np.full(n_p, -weight)]
         obj_vars += [m.eta] + [m.z[p] for p in range(n_p)]
+        del parts_fixed
     # The objective's linear part is defined by one CSR row (objective_def: value = c.x), which is
     # far cheaper to build than a Pyomo expression with thousands of terms.
     m.value = pyo.Var(domain=pyo.Reals)
-    data, idx, ptr = _csr_from_matrix(np.concatenate([np.asarray(obj_terms, dtype=float), [-1.0]])[None, :])
+    coefs = np.concatenate([np.asarray(t_, dtype=float).ravel() for t_ in obj_terms] + [[-1.0]])
+    data, idx, ptr = _csr_from_matrix(coefs[None, :])
     m.objective_def = MatrixConstraint(data, idx, ptr, [0.0], [0.0], obj_vars + [m.value])
     built.row_labels["objective_def"] = [("objective",)]
     m.obj = pyo.Objective(expr=LinearExpression(constant=const, linear_coefs=[1.0], linear_vars=[m.value]),
                           sense=pyo.maximize)
+    built.top_terms = top_terms
     return built
 
 
-def _cvar_csr(a: np.ndarray, n_pd: int, n_p: int):
-    data, idx, ptr = [], [], [0]
-    for p in range(n_p):
-        nz = np.flatnonzero(a[p])
-        data.extend(a[p, nz].tolist() + [1.0, 1.0, 1.0])
-        idx.extend(nz.tolist() + [n_pd, n_pd + 1, n_pd + 2 + p])
-        ptr.append(len(data))
-    return data, idx, ptr
+def _cvar_rows(a: np.ndarray, n_p: int, extra: list):
+    """CSR of the CVaR rows: [a | eta | det | z (identity)] then per take-or-pay block its y and s of path p."""
+    n_pd = a.shape[1]
+    rows_data, rows_idx, counts = [], [], np.zeros(n_p, dtype=np.int64)
+    mask = a != 0
+    r, c = np.nonzero(mask)
+    blocks = [(r, c, a[r, c])]
+    p = np.arange(n_p)
+    blocks.append((p, np.full(n_p, n_pd), np.ones(n_p)))
+    blocks.append((p, np.full(n_p, n_pd + 1), np.ones(n_p)))
+    blocks.append((p, n_pd + 2 + p, np.ones(n_p)))
+    for kind, start, width, val in extra:
+        if kind == "y":          # val [P, width]: path p's y columns are start + p*width + k
+            rr = np.repeat(p, width)
+            cc = start + (p[:, None] * width + np.arange(width)[None, :]).ravel()
+            blocks.append((rr, cc, val.ravel()))
+        else:                    # val [width]: the same coefficients for each path's s columns
+            rr = np.repeat(p, width)
+            cc = start + (p[:, None] * width + np.arange(width)[None, :]).ravel()
+            blocks.append((rr, cc, np.tile(val, n_p)))
+    rr = np.concatenate([b[0] for b in blocks])
+    cc = np.concatenate([b[1] for b in blocks])
+    vv = np.concatenate([b[2] for b in blocks])
+    keep = vv != 0
+    rr, cc, vv = rr[keep], cc[keep], vv[keep]
+    order = np.lexsort((cc, rr))
+    rr, cc, vv = rr[order], cc[order], vv[order]
+    counts = np.bincount(rr, minlength=n_p)
+    ptr = np.concatenate([[0], np.cumsum(counts)])
+    del rows_data, rows_idx
+    return vv, cc, ptr
+
+
+def _add_take_or_pay(m, built: BuiltModel, space: DecisionSpace, xs: list) -> list:
+    """Variables and rows for each take-or-pay site; returns objective/CVaR terms in USD millions.
+
+    y[p, m, k] + (units of the slot's fleet row retired by month m) <= installed units (= when
+    curtailment is off); s[p, m] + sum_k energy[m, k] y[p, m, k] + AI draw(x) >= minimum.
+    """
+    terms = []
+    if not space.top_blocks:
+        return terms
+    t = space.table
+    n_p = space.prices.shape[0]
+    df, r = space.discount, space.tax_rate
+    ret = (t["kind"] == "retire").to_numpy() if space.n_var else np.zeros(0, bool)
+    cohort = t["cohort"].to_numpy() if space.n_var else np.zeros(0, int)
+    month = t["month_idx"].to_numpy() if space.n_var else np.zeros(0, int)
+    m.top = pyo.Block(range(len(space.top_blocks)))
+    for b, blk in enumerate(space.top_blocks):
+        n_m, k = blk.energy.shape
+        sub = m.top[b]
+        sub.y = pyo.Var(range(n_p * n_m * k), domain=pyo.NonNegativeReals)
+        sub.s = pyo.Var(range(n_p * n_m), domain=pyo.NonNegativeReals)
+        yv = [sub.y[i] for i in range(n_p * n_m * k)]
+        sv = [sub.s[i] for i in range(n_p * n_m)]
+        # units rows: one per (p, m, k); columns [y..., x...]
+        n_y = n_p * n_m * k
+        rows_r, rows_c, rows_v, upper = [np.arange(n_y)], [np.arange(n_y)], [np.ones(n_y)], []
+        c_of_slot = blk.cohorts[blk.slot_cohort]                                   # [K] fleet row
+        ub = blk.units_base[:, blk.slot_cohort]                                    # [M, K]
+        upper = np.tile(ub.ravel(), n_p)
+        for j in np.flatnonzero(ret):
+            slots = np.flatnonzero(c_of_slot == cohort[j])
+            if slots.size == 0:
+                continue
+            mm = np.arange(month[j], n_m)
+            local = (mm[:, None] * k + slots[None, :]).ravel()                     # within one path
+            rr = (np.arange(n_p)[:, None] * (n_m * k) + local[None, :]).ravel()
+            rows_r.append(rr)
+            rows_c.append(np.full(rr.size, n_y + j))
+            rows_v.append(np.ones(rr.size))
+        data, idx, ptr = _coo_to_csr(np.concatenate(rows_r), np.concatenate(rows_c), np.concatenate(rows_v), n_y)
+        lower = upper.tolist() if not blk.can_curtail else [None] * n_y
+        setattr(m, f"top_units_{b}", MatrixConstraint(data, idx, ptr, lower, upper.tolist(), yv + xs))
+        built.row_labels[f"top_units_{b}"] = [(blk.site,)] * n_y
+        # shortfall rows: s[p, m] + sum_k e[m, k] y[p, m, k] + sum_j ai[j, m] x_j >= need[m]
+        n_s_rows = n_p * n_m
+        rr = [np.arange(n_s_rows)]
+        cc = [np.arange(n_s_rows)]
+        vv = [np.ones(n_s_rows)]
+        pm = np.arange(n_s_rows)
+        rr.append(np.repeat(pm, k))
+        cc.append(n_s_rows + np.arange(n_y))
+        vv.append(np.tile(blk.energy.ravel(), n_p))
+        ai_nz = np.nonzero(blk.ai_energy.T)                                        # (month, var)
+        if ai_nz[0].size:
+            mm_, jj = ai_nz
+            rr.append((np.arange(n_p)[:, None] * n_m + mm_[None, :]).ravel())
+            cc.append(np.tile(n_s_rows + n_y + jj, n_p))
+            vv.append(np.tile(blk.ai_energy.T[mm_, jj], n_p))
+        data, idx, ptr = _coo_to_csr(np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), n_s_rows)
+        setattr(m, f"top_shortfall_{b}", MatrixConstraint(data, idx, ptr, np.tile(blk.need_mwh, n_p).tolist(),
+                                                           [None] * n_s_rows, sv + yv + xs))
+        built.row_labels[f"top_shortfall_{b}"] = [(blk.site,)] * n_s_rows
+        yval = (1 - r) * blk.value * df[None, :, None] / USD_M                     # [P, M, K]
+        sval = -(1 - r) * blk.contract_usd_per_mwh * df / USD_M                    # [M]
+        terms.append((yv, sv, yval.reshape(n_p, n_m * k), sval))
+    return terms
+
+
+def _coo_to_csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int):
+    order = np.lexsort((cols, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_rows))])
+    return vals, cols, ptr

@@ -138,7 +138,7 @@ def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveO
     t = space.table
     ints = t["integer"].to_numpy() if space.n_var else np.zeros(0, bool)
     x[ints] = np.round(x[ints])
-    npv = space.base_npv + space.coef_path @ x
+    npv = space.base_npv + space.coef_path @ x + _top_npv(built, hm, out.x)
     exp_npv = float(npv.mean())
     cvar = cvar_of_loss(npv, st.cvar_level)
     objective = exp_npv - st.risk_aversion * cvar
@@ -149,6 +149,20 @@ def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveO
     res.allocation = _allocation(space, x)
     res.shadow_prices = _shadow_prices(space, built, hm, out)
     return res
+
+
+def _top_npv(built: BuiltModel, hm: HighsModel, sol: np.ndarray) -> np.ndarray:
+    """Per-path NPV (USD) of the take-or-pay sites' dispatch variables in a solution."""
+    n_p = built.space.prices.shape[0]
+    total = np.zeros(n_p)
+    if not built.top_terms:
+        return total
+    col = {id(v): i for i, v in enumerate(hm.form.col_vars)}
+    for yv, sv, yval, sval in built.top_terms:
+        y = sol[[col[id(v)] for v in yv]].reshape(n_p, -1)
+        s_ = sol[[col[id(v)] for v in sv]].reshape(n_p, -1)
+        total += (yval * y).sum(axis=1) + s_ @ sval
+    return total * USD_M
 
 
 def _decision_tables(space: DecisionSpace, x: np.ndarray):
@@ -345,7 +359,7 @@ def efficient_frontier(sc: Scenario, settings: OptimizerSettings, weights=(0.0, 
             continue
         x = np.array([out.x[col[id(built.model.x[j])]] for j in range(space.n_var)])
         x[space.table["integer"].to_numpy()] = np.round(x[space.table["integer"].to_numpy()])
-        npv = space.base_npv + space.coef_path @ x
+        npv = space.base_npv + space.coef_path @ x + _top_npv(built, hm, out.x)
         rows.append(dict(risk_aversion=w, status=out.status, expected_npv_usd=float(npv.mean()),
                          cvar_usd=cvar_of_loss(npv, st.cvar_level), seconds=secs, plan_x=x))
         if progress is not None:
