@@ -126,7 +126,9 @@ def _cmd_validate(args) -> int:
 
     sc = load_scenario(args.scenario)
     mw = sum(s.capacity_mw for s in sc.sites)
-    print(f"OK: {args.scenario}: '{sc.name}', {len(sc.sites)} sites ({mw:,.0f} MW), {len(sc.fleet)} cohorts, "
+    from .errors import escape_control
+
+    print(f"OK: {escape_control(str(args.scenario))}: {escape_control(sc.name)!r}, {len(sc.sites)} sites ({mw:,.0f} MW), {len(sc.fleet)} cohorts, "
           f"{sc.horizon_months} months from {sc.start_month}")
     return 0
 

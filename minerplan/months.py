@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTH_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 SECONDS_PER_DAY = 86_400.0
 
 
