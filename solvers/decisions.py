@@ -64,6 +64,10 @@ class DecisionSpace:
     top_blocks: list["TopBlock"] = field(default_factory=list)
     discount: np.ndarray | None = None   # [month] end-of-month discount factors
     tax_rate: float = 0.0
+    cash_views: list[str] = field(default_factory=list)     # liquidity views: "expected", "P10 path" ...
+    cash_weights: np.ndarray | None = None                  # [view, path] weights of each view over paths
+    cf_base: np.ndarray | None = None                       # [view, month] cash flow of the base plan (USD)
+    cf_x: np.ndarray | None = None                          # [view, month, n_var] cash flow per unit of each var
 
     @property
     def n_var(self) -> int:
@@ -173,6 +177,22 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     to_year = (year_of[:, None] == np.array(years)[None, :]).astype(float)   # [month, year]
     capex_base_year = (fl.capex_usd.sum(1) + ai.capex_usd.sum(1)) @ to_year
 
+    # Liquidity views: expected cash, and the path at a low quantile of average BTC price.
+    views, W = ["expected"], [np.full(n_p, 1.0 / n_p)]
+    if st.liquidity_quantile is not None and n_p > 1:
+        avg = prices.mean(axis=1)
+        target = np.quantile(avg, st.liquidity_quantile)
+        pick = int(np.argmin(np.abs(avg - target)))
+        views.append(f"P{st.liquidity_quantile * 100:g} price path")
+        W.append(np.eye(n_p)[pick])
+    W = np.array(W)
+    n_w = len(views)
+    cf_base = ((1 - r) * np.einsum("wp,pmc,mc->wm", W, mining_unit, units_base)
+               + (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1) + (1 - r) * fl.salvage_usd.sum(1))[None]
+               + ((1 - r) * ai_ebitda + r * ai.depreciation_usd.sum(1) - ai.capex_usd.sum(1))[None]
+               - (1 - r) * fin.g_and_a_usd_per_month)
+    cf_cols: list[np.ndarray] = []
+
     month_labels = [add_months(sc.start_month, i) for i in range(n_m)]
     rows: list[dict] = []
     coef_cols: list[np.ndarray] = []
@@ -203,7 +223,10 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             if fin.terminal_value == "contracted_ai":
                 npv = npv + (1 - r) * eff.contracted_after_horizon_usd * df[-1]
             capex_y = (eff.capex_usd * scale) @ to_year                               # [start, year]
+            cf_conv = ((1 - r) * (eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[None, :, s])
+                       + r * eff.depreciation_usd - eff.capex_usd) * scale                  # [start, month]
             for t in range(n_m):
+                cf_cols.append(np.broadcast_to(cf_conv[t], (n_w, n_m)))
                 rows.append(dict(kind="convert", site=site.name, site_idx=s, month_idx=t, month=month_labels[t],
                                  business_model=model, cohort=-1, model="", unit="halls" if gross_per_hall else "MW",
                                  scale_mw=scale, lb=0.0, ub=float(ub), integer=bool(gross_per_hall)))
@@ -241,7 +264,10 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             tidx = np.array([t for _, t in cand_of])
             det = df @ (det_cand - det_base[:, cidx]) + residual(fc) - residual(fb)[cidx]
             coef = -(1 - r) * tail[:, tidx, cidx] + det[None, :]                                   # [P, K]
+            mu_w = np.einsum("wp,pmc->wmc", W, mining_unit)                                     # [view, M, C]
+            det_month = det_cand - det_base[:, cidx]                                             # [M, K]
             for k, (c, t) in enumerate(cand_of):
+                cf_cols.append(-(1 - r) * mu_w[:, :, c] * lost_active[None, :, k] + det_month[None, :, k])
                 co = sc.fleet[c]
                 rows.append(dict(kind="retire", site=co.site, site_idx=int(fl.site[c]), month_idx=t,
                                  month=month_labels[t], business_model="", cohort=c, model=co.model,
@@ -284,7 +310,10 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             mining_b = np.einsum("pmk,m->pk", umb.margin_usd - opex_b[None], df)
             det_b = df @ (r * fbuy.depreciation_usd - fbuy.capex_usd) + residual(fbuy)
             load_b = fbuy.power_w_per_unit * pue[fbuy.site] / 1e6
+            mb_w = np.einsum("wp,pmk->wmk", W, umb.margin_usd - opex_b[None])                  # [view, M, K]
+            det_b_month = r * fbuy.depreciation_usd - fbuy.capex_usd                             # [M, K]
             for k, (s, model, t) in enumerate(buy_of):
+                cf_cols.append((1 - r) * mb_w[:, :, k] + det_b_month[None, :, k])
                 site = sc.sites[s]
                 rows.append(dict(kind="buy", site=site.name, site_idx=s, month_idx=t, month=add_months(sc.start_month, t),
                                  business_model="", cohort=-1, model=model, unit="units", scale_mw=float(load_b[k]),
@@ -305,6 +334,8 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         decided_sites=decided, capex_year=np.stack(capex_cols) if n_var else np.zeros((0, len(years))),
         capex_base_year=capex_base_year, years=years, site_names=[s.name for s in sc.sites], notes=notes)
     space.discount, space.tax_rate = df, r
+    space.cash_views, space.cash_weights, space.cf_base = views, W, cf_base
+    space.cf_x = np.stack(cf_cols, axis=2) if n_var else np.zeros((n_w, n_m, 0))
     if has_top.any():
         conv_energy = np.zeros((n_var, n_m))
         for j in np.flatnonzero((table["kind"] == "convert").to_numpy()):

@@ -32,6 +32,7 @@ class BuiltModel:
     risk_aversion: float = 0.0
     cvar_level: float = 0.95
     top_terms: list = field(default_factory=list)   # take-or-pay (y vars, s vars, y value, s value), USD M
+    credit_vars: list = field(default_factory=list)  # credit drawn per (view, month), USD M
 
 
 def _csr(dense_rows: list[np.ndarray]):
@@ -139,6 +140,9 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
 
     # Take-or-pay sites: per-path dispatch variables (see decisions.TopBlock).
     top_terms = _add_take_or_pay(m, built, space, xs)   # per block: (y vars, s vars, y value [P, n_y/P], s value)
+
+    if st.min_cash_usd is not None:
+        _add_cash_floor(m, built, space, xs, top_terms)
 
     # Objective and risk.
     n_p = space.prices.shape[0]
@@ -293,6 +297,68 @@ def _add_take_or_pay(m, built: BuiltModel, space: DecisionSpace, xs: list) -> li
         sval = -(1 - r) * blk.contract_usd_per_mwh * df / USD_M                    # [M]
         terms.append((yv, sv, yval.reshape(n_p, n_m * k), sval))
     return terms
+
+
+def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_terms: list) -> None:
+    """Cash balance >= floor in every month, on each liquidity view, with an optional credit line.
+
+    cash_t = start + sum_{tau<=t} CF_tau(x) - monthly interest on credit drawn before t; the row is
+    cash_t + D_t >= floor with 0 <= D_t <= credit line. Interest is financing: it reduces cash but
+    not the (unlevered) NPV. USD millions.
+    """
+    st = space.settings
+    n_w, n_m, n_var = space.cf_x.shape
+    n_p = space.prices.shape[0]
+    i_m = (1 + st.credit_line_rate_pct / 100.0) ** (1 / 12) - 1
+    m.credit = pyo.Var(range(n_w * n_m), domain=pyo.NonNegativeReals, bounds=(0.0, st.credit_line_usd / USD_M))
+    dv = [m.credit[i] for i in range(n_w * n_m)]
+    # Take-or-pay dispatch cash per view and month, through one defining row each.
+    tc_vars, tc_cols = [], []
+    if top_terms:
+        m.top_cash = pyo.Var(range(n_w * n_m), domain=pyo.Reals)
+        tc = [m.top_cash[i] for i in range(n_w * n_m)]
+        rr, cc, vv, cols = [], [], [], list(tc)
+        r = space.tax_rate
+        for (yv, sv, _, _), blk in zip(top_terms, space.top_blocks):
+            k = blk.energy.shape[1]
+            y0, s0 = len(cols), len(cols) + len(yv)
+            cols += yv + sv
+            for w in range(n_w):
+                for p in np.flatnonzero(space.cash_weights[w]):
+                    wt = space.cash_weights[w, p]
+                    mm = np.repeat(np.arange(n_m), k)
+                    rr.append(w * n_m + mm)
+                    cc.append(y0 + p * n_m * k + np.arange(n_m * k))
+                    vv.append(-(1 - r) * wt * blk.value[p].ravel() / USD_M)
+                    rr.append(w * n_m + np.arange(n_m))
+                    cc.append(s0 + p * n_m + np.arange(n_m))
+                    vv.append(np.full(n_m, (1 - r) * wt * blk.contract_usd_per_mwh / USD_M))
+        rr.append(np.arange(n_w * n_m))
+        cc.append(np.arange(n_w * n_m))
+        vv.append(np.ones(n_w * n_m))
+        data, idx, ptr = _coo_to_csr(np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), n_w * n_m)
+        m.top_cash_def = MatrixConstraint(data, idx, ptr, [0.0] * (n_w * n_m), [0.0] * (n_w * n_m), cols)
+        built.row_labels["top_cash_def"] = [(w, t) for w in range(n_w) for t in range(n_m)]
+        tc_vars = tc
+    # Floor rows: cumulative cash flow of x (dense over x), cumulative take-or-pay cash, credit and interest.
+    cum_x = np.cumsum(space.cf_x, axis=1) / USD_M                                    # [W, M, n_var]
+    rows = []
+    lower = []
+    for w in range(n_w):
+        base_cum = st.starting_cash_usd + np.cumsum(space.cf_base[w])
+        for t in range(n_m):
+            row_tc = np.zeros(n_w * n_m)
+            if tc_vars:
+                row_tc[w * n_m: w * n_m + t + 1] = 1.0
+            row_d = np.zeros(n_w * n_m)
+            row_d[w * n_m + t] = 1.0
+            row_d[w * n_m: w * n_m + t] -= i_m
+            rows.append(np.concatenate([cum_x[w, t], row_tc if tc_vars else np.zeros(0), row_d]))
+            lower.append(float((st.min_cash_usd - base_cum[t]) / USD_M))
+    data, idx, ptr = _csr_from_matrix(np.vstack(rows))
+    m.cash_floor = MatrixConstraint(data, idx, ptr, lower, [None] * len(lower), xs + tc_vars + dv)
+    built.row_labels["cash_floor"] = [(space.cash_views[w], t) for w in range(n_w) for t in range(n_m)]
+    built.credit_vars = dv
 
 
 def _coo_to_csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int):

@@ -61,6 +61,7 @@ class OptimizationResult:
     sizes: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)
+    cash: pd.DataFrame | None = None   # liquidity views: view, month, cash_usd (before credit), credit_usd
 
     @property
     def ok(self) -> bool:
@@ -148,7 +149,31 @@ def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveO
     res.plan_scenario = plan_scenario(space, x)
     res.allocation = _allocation(space, x)
     res.shadow_prices = _shadow_prices(space, built, hm, out)
+    res.cash = _cash_table(space, built, hm, out.x, x)
     return res
+
+
+def _cash_table(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np.ndarray, x: np.ndarray):
+    """Cash balance per liquidity view and month (USD), before and with the credit line."""
+    st = space.settings
+    n_w, n_m, _ = space.cf_x.shape
+    cf = space.cf_base + (space.cf_x @ x if space.n_var else 0.0)                      # [W, M]
+    col = {id(v): i for i, v in enumerate(hm.form.col_vars)}
+    for (yv, sv, _, _), blk in zip(built.top_terms, space.top_blocks):
+        n_p = space.prices.shape[0]
+        y = sol[[col[id(v)] for v in yv]].reshape(n_p, n_m, -1)
+        s_ = sol[[col[id(v)] for v in sv]].reshape(n_p, n_m)
+        per_path = (1 - space.tax_rate) * ((blk.value * y).sum(axis=2) - blk.contract_usd_per_mwh * s_)   # [P, M]
+        cf = cf + space.cash_weights @ per_path
+    credit = (sol[[col[id(v)] for v in built.credit_vars]].reshape(n_w, n_m) * USD_M if built.credit_vars
+              else np.zeros((n_w, n_m)))
+    i_m = (1 + st.credit_line_rate_pct / 100.0) ** (1 / 12) - 1
+    # Interest is paid each month on the balance drawn at the end of the month before.
+    interest = np.concatenate([np.zeros((n_w, 1)), credit[:, :-1]], axis=1) * i_m
+    cash = st.starting_cash_usd + np.cumsum(cf - interest, axis=1)
+    months = [add_months(space.scenario.start_month, m) for m in range(n_m)]
+    return pd.DataFrame({"view": np.repeat(space.cash_views, n_m), "month": months * n_w,
+                         "cash_flow_usd": cf.ravel(), "cash_usd": cash.ravel(), "credit_usd": credit.ravel()})
 
 
 def _top_npv(built: BuiltModel, hm: HighsModel, sol: np.ndarray) -> np.ndarray:
@@ -320,6 +345,14 @@ def explain_infeasibility(space: DecisionSpace, built: BuiltModel, hm: HighsMode
             (m,) = label
             msgs.append(f"construction crews {add_months(sc.start_month, m)}: committed conversions exceed "
                         f"{space.settings.max_conversion_mw_per_month:,.1f} MW a month")
+        elif block == "cash_floor":
+            view, m = label
+            st = space.settings
+            w = space.cash_views.index(view)
+            low = st.starting_cash_usd + np.cumsum(space.cf_base[w])[m]
+            msgs.append(f"cash floor, {view}: in {add_months(sc.start_month, m)} cash would be "
+                        f"${low / 1e6:,.1f}M with commitments alone, below the ${st.min_cash_usd / 1e6:,.1f}M floor "
+                        f"even with the ${st.credit_line_usd / 1e6:,.1f}M credit line")
         elif block == "convertible":
             (site,) = label
             msgs.append(f"site {site}: fixed conversions exceed its convertible MW")

@@ -51,6 +51,11 @@ class OptimizerSettings:
     purchase_useful_life_months: int = 48
     allow_retirements: bool = True
     retire_step_months: int = 3           # retirement months considered: every N months (plus commitment starts)
+    starting_cash_usd: float = 0.0        # cash on hand at the start
+    min_cash_usd: float | None = None     # cash floor; None: no liquidity constraint
+    credit_line_usd: float = 0.0          # a revolving credit line that may cover a shortfall below the floor
+    credit_line_rate_pct: float = 10.0    # annual interest on drawn credit (paid monthly from cash)
+    liquidity_quantile: float | None = 0.10  # besides expected cash: the path at this quantile of average BTC price
     time_limit_s: float = 60.0
     mip_gap: float = 0.005
     fixed: tuple[FixedDecision, ...] = field(default_factory=tuple)
@@ -74,6 +79,10 @@ class OptimizerSettings:
              "max_conversion_mw_per_month", "must be >= 0 MW")
         need(self.time_limit_s > 0, "time_limit_s", f"must be > 0 s, got {self.time_limit_s}")
         need(0 <= self.mip_gap < 1, "mip_gap", f"must be between 0 and 1 (e.g. 0.005), got {self.mip_gap}")
+        need(self.credit_line_usd >= 0, "credit_line_usd", "must be >= 0 USD")
+        need(0 <= self.credit_line_rate_pct <= 100, "credit_line_rate_pct", "must be in [0, 100] %/yr")
+        need(self.liquidity_quantile is None or 0 <= self.liquidity_quantile <= 1, "liquidity_quantile",
+             "must be in [0, 1]")
         need(self.purchase_step_months >= 1, "purchase_step_months", "must be >= 1")
         need(self.retire_step_months >= 1, "retire_step_months", "must be >= 1")
         need(self.purchase_lead_time_months >= 0, "purchase_lead_time_months", "must be >= 0")

@@ -194,3 +194,26 @@ def test_optimize_is_not_loaded_by_evaluate():
             "with contextlib.redirect_stdout(io.StringIO()): main(['evaluate', 'default'])\n"
             "sys.exit(1 if 'solvers' in sys.modules or 'pyomo' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_cash_floor_limits_conversion_and_credit_line_relieves_it():
+    # Converting 20 MW costs 14 MW critical x $2M = $28M over three months; $5M of cash and a $0 floor
+    # cannot fund it all, a $40M credit line can.
+    tight = optimize(lease_case(), settings(starting_cash_usd=5e6, min_cash_usd=0.0, liquidity_quantile=None))
+    assert tight.status == "optimal"
+    assert 0 < tight.conversions.gross_mw.sum() < 20.0 - 1e-6
+    assert tight.cash.cash_usd.min() >= -1e-3
+    eng = run_engine(tight.plan_scenario, n_paths=20, seed=3)
+    assert eng.npv_usd.mean() == pytest.approx(tight.expected_npv_usd, rel=1e-6)
+    loose = optimize(lease_case(), settings(starting_cash_usd=5e6, min_cash_usd=0.0, credit_line_usd=40e6,
+                                            liquidity_quantile=None))
+    assert loose.conversions.gross_mw.sum() == pytest.approx(20.0)
+    balance = loose.cash.cash_usd + loose.cash.credit_usd
+    assert balance.min() >= -1e-3 and loose.cash.credit_usd.max() > 0
+
+
+def test_cash_floor_explained_when_commitments_break_it():
+    sc = linear_tax_default()
+    res = optimize(sc, settings(starting_cash_usd=0.0, min_cash_usd=100e6, liquidity_quantile=None))
+    assert res.status == "infeasible"
+    assert any("cash floor" in m for m in res.explanation)
