@@ -95,6 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--budget-usd-per-year", type=_nonneg_float, default=None, help="capex cap per calendar year")
     op.add_argument("--max-conversion-mw-per-month", type=_nonneg_float, default=None,
                     help="gross MW that may start conversion in one month (crews)")
+    op.add_argument("--starting-cash-usd", type=_nonneg_float, default=0.0, help="cash on hand at the start")
+    op.add_argument("--min-cash-usd", type=float, default=None,
+                    help="cash floor on expected cash and on the P10 price path (default: none)")
+    op.add_argument("--credit-line-usd", type=_nonneg_float, default=0.0, help="revolving credit line limit")
+    op.add_argument("--credit-line-rate-pct", type=_nonneg_float, default=10.0, help="annual interest on credit drawn")
+    op.add_argument("--purchase-model", action="append", metavar="MODEL",
+                    help="catalog model the optimizer may buy (repeatable; default Antminer S21 XP)")
+    op.add_argument("--fix", metavar="FILE.json",
+                    help="decisions fixed by hand: a JSON list of {kind: convert|retire|buy, month, value, site, "
+                         "business_model, cohort, model}")
+    op.add_argument("--frontier", action="store_true",
+                    help="also trace the efficient frontier (expected NPV vs CVaR over risk weights)")
     op.add_argument("--no-purchases", action="store_true", help="do not buy ASICs")
     op.add_argument("--no-retirements", action="store_true", help="do not retire ASICs")
     op.add_argument("--json", action="store_true")
@@ -156,11 +168,18 @@ def _cmd_optimize(args) -> int:
     from solvers.report import format_result, result_to_json
     from solvers.settings import OptimizerSettings
 
+    from solvers.settings import load_fixed_decisions
+
+    fixed = load_fixed_decisions(args.fix) if args.fix else ()
+    extra = {"purchase_models": tuple(args.purchase_model)} if args.purchase_model else {}
     st = OptimizerSettings(n_paths=args.paths, seed=args.seed, preset=args.preset, risk_aversion=args.risk_aversion,
                            cvar_level=args.cvar_level, time_limit_s=args.time_limit, mip_gap=args.mip_gap,
                            hall_critical_mw=args.hall_mw or None, capex_budget_usd_per_year=args.budget_usd_per_year,
                            max_conversion_mw_per_month=args.max_conversion_mw_per_month,
-                           allow_purchases=not args.no_purchases, allow_retirements=not args.no_retirements)
+                           allow_purchases=not args.no_purchases, allow_retirements=not args.no_retirements,
+                           starting_cash_usd=args.starting_cash_usd, min_cash_usd=args.min_cash_usd,
+                           credit_line_usd=args.credit_line_usd, credit_line_rate_pct=args.credit_line_rate_pct,
+                           fixed=fixed, **extra)
     progress = None
     if not args.json and sys.stderr.isatty():
         def progress(frac, text):
@@ -173,6 +192,13 @@ def _cmd_optimize(args) -> int:
         check = run_engine(res.plan_scenario, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
         engine_npv = float(check.npv_usd.mean())
     doc = result_to_json(res, engine_npv)
+    if args.frontier and res.ok:
+        from solvers.optimize import efficient_frontier
+
+        fr = efficient_frontier(sc, st)
+        doc["frontier"] = [{"risk_aversion": float(r.risk_aversion), "status": r.status,
+                            "expected_npv_usd": r.expected_npv_usd, "cvar_usd": r.cvar_usd}
+                           for r in fr.itertuples()]
     if args.json:
         json.dump(doc, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")

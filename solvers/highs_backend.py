@@ -139,6 +139,7 @@ class SolveOutcome:
     highs_seconds: float = 0.0
     message: str = ""
     iis_rows: list[int] = field(default_factory=list)
+    slack: dict[int, float] | None = None   # row -> how far it must be relaxed (model units), when infeasible
 
 
 class HighsModel:
@@ -156,6 +157,7 @@ class HighsModel:
         if status == highspy.HighsStatus.kError:
             raise RuntimeError("HiGHS rejected the model")
         self.h = h
+        self.soft_blocks: set[str] | None = None   # blocks an elastic re-solve may relax to explain infeasibility
         self._cancel: Callable[[], bool] | None = None
         self._progress: Callable[[float, str], None] | None = None
         self._started = 0.0
@@ -217,7 +219,9 @@ class HighsModel:
         else:
             status = "error"
         out = SolveOutcome(status, obj, bound, gap, x, highs_seconds=secs, message=self.h.modelStatusToString(model_status))
-        if status == "infeasible":
+        if status == "infeasible" and self.soft_blocks is not None:
+            out.slack = self.elastic_slacks(self.soft_blocks)
+        elif status == "infeasible":
             out.iis_rows = self.iis_rows()
         if duals and x is not None and status in ("optimal", "time_limit"):
             out.row_dual = self.duals_with_integers_fixed(x) if self.has_integers else np.array(self.h.getSolution().row_dual)
@@ -238,9 +242,57 @@ class HighsModel:
             return None
         return np.array(lp.getSolution().row_dual)
 
+    def elastic_slacks(self, blocks: set[str]) -> dict[int, float]:
+        """Rows of ``blocks`` that must be relaxed, and by how much, to make the model feasible.
+
+        One LP (integers relaxed): the rows of those blocks get a non-negative slack
+        each and the total slack is minimized. A positive slack is a business reason
+        with an amount ("needs $40M more budget in 2026"), which HiGHS's IIS alone cannot give.
+        """
+        f = self.form
+        soft = np.array([b in blocks for b, _ in f.row_block])
+        rows = np.flatnonzero(soft & (np.isfinite(f.row_lower) | np.isfinite(f.row_upper)))
+        if rows.size == 0:
+            return {}
+        n_row, n_col, nnz = f.shape
+        # slack column j relaxes row rows[j]: +1 for a >= row, -1 for a <= row (equalities are left hard)
+        sign = np.where(np.isfinite(f.row_lower[rows]) & ~np.isfinite(f.row_upper[rows]), 1.0,
+                        np.where(~np.isfinite(f.row_lower[rows]) & np.isfinite(f.row_upper[rows]), -1.0, 0.0))
+        keep = sign != 0
+        rows, sign = rows[keep], sign[keep]
+        # Rebuild CSR with the slack columns appended.
+        starts = f.a_start
+        counts = np.diff(starts)
+        extra = np.zeros(n_row, dtype=np.int64)
+        extra[rows] = 1
+        new_counts = counts + extra
+        new_start = np.concatenate([[0], np.cumsum(new_counts)]).astype(np.int32)
+        idx = np.empty(new_start[-1], dtype=np.int32)
+        val = np.empty(new_start[-1])
+        row_of = np.repeat(np.arange(n_row), counts)
+        pos = new_start[:-1][row_of] + (np.arange(nnz) - starts[:-1][row_of])
+        idx[pos] = f.a_index
+        val[pos] = f.a_value
+        slack_pos = new_start[1:][rows] - 1
+        idx[slack_pos] = n_col + np.arange(rows.size)
+        val[slack_pos] = sign
+        cost = np.concatenate([np.zeros(n_col), np.ones(rows.size)])
+        lo = np.concatenate([f.col_lower, np.zeros(rows.size)])
+        up = np.concatenate([f.col_upper, np.full(rows.size, INF)])
+        e = new_highs()
+        e.setOptionValue("time_limit", self._time_limit)
+        e.passModel(n_col + rows.size, n_row, int(new_start[-1]), 2, 1, 0.0, cost, lo, up, f.row_lower, f.row_upper,
+                    new_start, idx, val, np.zeros(n_col + rows.size, dtype=np.int32))
+        e.run()
+        if e.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return {}
+        sol = np.array(e.getSolution().col_value)[n_col:]
+        return {int(r): float(v) for r, v in zip(rows, sol) if v > 1e-7}
+
     def iis_rows(self) -> list[int]:
         """Rows of an irreducible infeasible subset (HiGHS's own IIS), empty if it finds none."""
         try:
+            self.h.setOptionValue("iis_strategy", 2)  # from the LP, rows first (the default finds none here)
             status, iis = self.h.getIis()
         except Exception:  # noqa: BLE001 - the explanation is best effort; the status stays infeasible
             return []

@@ -92,6 +92,7 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
     built = build_model(space, st.risk_aversion, st.cvar_level)
     form = to_matrix_form(built.model)
     hm = HighsModel(form, time_limit_s=st.time_limit_s, mip_gap=st.mip_gap)
+    hm.soft_blocks = {"capacity", "budget", "crews", "convertible", "cash_floor"}
     timings["build_s"] = time.perf_counter() - t1
     if write_model:
         hm.write(write_model)
@@ -131,7 +132,7 @@ def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveO
         res = OptimizationResult(out.status, None, None, None, None, None, plan_scenario=None, settings=st,
                                  notes=list(space.notes), **base)
         if out.status == "infeasible":
-            res.explanation = explain_infeasibility(space, built, hm, out.iis_rows)
+            res.explanation = explain_infeasibility(space, built, hm, out.iis_rows, out.slack)
         return res
     cols = {id(v): i for i, v in enumerate(hm.form.col_vars)}
     x = np.array([out.x[cols[id(built.model.x[j])]] for j in range(space.n_var)]) if space.n_var else np.zeros(0)
@@ -165,12 +166,18 @@ def _cash_table(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np
         s_ = sol[[col[id(v)] for v in sv]].reshape(n_p, n_m)
         per_path = (1 - space.tax_rate) * ((blk.value * y).sum(axis=2) - blk.contract_usd_per_mwh * s_)   # [P, M]
         cf = cf + space.cash_weights @ per_path
-    credit = (sol[[col[id(v)] for v in built.credit_vars]].reshape(n_w, n_m) * USD_M if built.credit_vars
-              else np.zeros((n_w, n_m)))
+    # The LP only needs some feasible credit balance; report the least that keeps the floor, month by month.
     i_m = (1 + st.credit_line_rate_pct / 100.0) ** (1 / 12) - 1
-    # Interest is paid each month on the balance drawn at the end of the month before.
-    interest = np.concatenate([np.zeros((n_w, 1)), credit[:, :-1]], axis=1) * i_m
-    cash = st.starting_cash_usd + np.cumsum(cf - interest, axis=1)
+    floor = st.min_cash_usd if st.min_cash_usd is not None else -np.inf
+    credit = np.zeros((n_w, n_m))
+    cash = np.zeros((n_w, n_m))
+    balance = np.full(n_w, st.starting_cash_usd)
+    for m in range(n_m):  # months only: interest on last month's credit links them
+        if m:
+            balance = balance - i_m * credit[:, m - 1]
+        balance = balance + cf[:, m]
+        cash[:, m] = balance
+        credit[:, m] = np.clip(floor - balance, 0.0, st.credit_line_usd) if np.isfinite(floor) else 0.0
     months = [add_months(space.scenario.start_month, m) for m in range(n_m)]
     return pd.DataFrame({"view": np.repeat(space.cash_views, n_m), "month": months * n_w,
                          "cash_flow_usd": cf.ravel(), "cash_usd": cash.ravel(), "credit_usd": credit.ravel()})
@@ -316,49 +323,63 @@ def _shadow_prices(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out:
     return pd.DataFrame(rows, columns=["kind", "name", "value_usd", "unit"])
 
 
-def explain_infeasibility(space: DecisionSpace, built: BuiltModel, hm: HighsModel, iis_rows: list[int]) -> list[str]:
-    """Business-language reasons from the rows HiGHS's IIS names (or every violated fixed row)."""
+def explain_infeasibility(space: DecisionSpace, built: BuiltModel, hm: HighsModel, iis_rows: list[int],
+                          slack: dict[int, float] | None = None) -> list[str]:
+    """Business-language reasons: the limits that must give way, and by how much.
+
+    ``slack`` (from an elastic re-solve) says how far each limit must be relaxed; without
+    it, the rows of HiGHS's irreducible infeasible subset are named.
+    """
     sc = space.scenario
+    st = space.settings
     msgs = []
-    rows = iis_rows or []
-    names = [hm.form.row_block[r] for r in rows if r < len(hm.form.row_block)]
-    if not names:  # no IIS: report the rows infeasible with every decision at zero
-        lo, up = hm.form.row_lower, hm.form.row_upper
-        names = [hm.form.row_block[r] for r in range(len(lo)) if up[r] < -1e-9 or lo[r] > 1e-9]
+    rows = sorted(slack) if slack else (iis_rows or [])
     cap = {s.name: s.capacity_mw for s in sc.sites}
-    for block, i in names:
+    cash_short: dict[str, list[tuple[int, float | None]]] = {}
+    for r in rows:
+        block, i = hm.form.row_block[r]
         label = built.row_labels.get(block, [None] * (i + 1))[i]
+        amount = slack.get(r) if slack else None
         if block == "capacity":
             site, m = label
             s = space.site_names.index(site)
             ai = sum(c.gross_mw for c in sc.conversion_plan if c.site == site
                      and month_index(sc.start_month, c.start_month) <= m)
+            need = f"; {amount:,.1f} MW short" if amount else ""
             msgs.append(f"site {site}: in {add_months(sc.start_month, m)} machines ({space.cap_base[s, m] - ai:,.1f} MW "
-                        f"with PUE) and AI/HPC commitments ({ai:,.1f} MW) need more than its {cap[site]:,.1f} MW "
-                        "capacity, and the optimizer may not retire machines there")
+                        f"with PUE) and AI/HPC commitments ({ai:,.1f} MW) exceed its {cap[site]:,.1f} MW capacity{need}")
         elif block == "budget":
             (year,) = label
             k = space.years.index(year)
+            more = f"; needs ${amount:,.1f}M more" if amount else ""
             msgs.append(f"capex budget {year}: commitments need ${space.capex_base_year[k] / 1e6:,.1f}M, "
-                        f"above the ${space.settings.capex_budget_usd_per_year / 1e6:,.1f}M budget")
+                        f"above the ${st.capex_budget_usd_per_year / 1e6:,.1f}M budget{more}")
         elif block == "crews":
             (m,) = label
             msgs.append(f"construction crews {add_months(sc.start_month, m)}: committed conversions exceed "
-                        f"{space.settings.max_conversion_mw_per_month:,.1f} MW a month")
+                        f"{st.max_conversion_mw_per_month:,.1f} MW a month")
         elif block == "cash_floor":
             view, m = label
-            st = space.settings
-            w = space.cash_views.index(view)
-            low = st.starting_cash_usd + np.cumsum(space.cf_base[w])[m]
-            msgs.append(f"cash floor, {view}: in {add_months(sc.start_month, m)} cash would be "
-                        f"${low / 1e6:,.1f}M with commitments alone, below the ${st.min_cash_usd / 1e6:,.1f}M floor "
-                        f"even with the ${st.credit_line_usd / 1e6:,.1f}M credit line")
+            cash_short.setdefault(view, []).append((m, amount))
         elif block == "convertible":
             (site,) = label
             msgs.append(f"site {site}: fixed conversions exceed its convertible MW")
+        elif block.startswith("top_"):
+            msgs.append(f"site {sc.sites[label[0]].name}: its take-or-pay dispatch cannot satisfy the other limits")
         else:
             msgs.append(f"constraint {block}{label} cannot be met")
-    return msgs or ["HiGHS reports the model infeasible but found no irreducible subset to name"]
+    for view, items in cash_short.items():
+        months = sorted(m for m, _ in items)
+        worst_m, worst = max(items, key=lambda it: it[1] or 0.0)
+        span = (f"in {len(months)} months from {add_months(sc.start_month, months[0])} to "
+                f"{add_months(sc.start_month, months[-1])}") if len(months) > 1 else f"in {add_months(sc.start_month, months[0])}"
+        amount = f", at worst ${worst:,.1f}M short in {add_months(sc.start_month, worst_m)}" if worst else ""
+        msgs.append(f"cash floor, {view}: cash falls below the ${st.min_cash_usd / 1e6:,.1f}M floor {span}{amount}, "
+                    f"even with the ${st.credit_line_usd / 1e6:,.1f}M credit line and the best plan")
+    msgs = list(dict.fromkeys(msgs))  # one line per distinct reason, in order
+    if len(msgs) > 12:
+        msgs = msgs[:12] + [f"... and {len(msgs) - 12} more"]
+    return msgs or ["HiGHS reports the model infeasible but found no limit to name"]
 
 
 def efficient_frontier(sc: Scenario, settings: OptimizerSettings, weights=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0), *,

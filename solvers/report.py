@@ -80,6 +80,7 @@ def result_to_json(res: OptimizationResult, engine_npv_usd: float | None = None)
         "cvar_usd": _num(res.cvar_usd),
         "cvar_level": res.settings.cvar_level,
         "risk_aversion": res.settings.risk_aversion,
+        "settings_min_cash_usd": res.settings.min_cash_usd,
         "mip_gap": _num(res.mip_gap),
         "paths": res.settings.n_paths,
         "seed": res.settings.seed,
@@ -94,6 +95,7 @@ def result_to_json(res: OptimizationResult, engine_npv_usd: float | None = None)
         "explanation": res.explanation,
         "timings_s": {k: round(v, 4) for k, v in res.timings_s.items()},
         "sizes": res.sizes,
+        "cash": _records(res.cash) if res.cash is not None else [],
         "plan_scenario": scenario_to_dict(res.plan_scenario) if res.plan_scenario is not None else None,
     }
     if engine_npv_usd is not None:
@@ -122,6 +124,22 @@ def format_result(doc: dict[str, Any]) -> str:
             if r["kind"] in ("site_capacity", "capex_budget"):
                 label = "one more MW at" if r["kind"] == "site_capacity" else "one more budget dollar in"
                 lines.append(f"  {label} {r['name']}: {r['value_usd']:,.2f} {r['unit']}")
+    if doc.get("cash") and doc["settings_min_cash_usd"] is not None:
+        lines.append("")
+        lines.append("Liquidity (cash floor " + _m(doc["settings_min_cash_usd"]) + ")")
+        by_view: dict[str, list] = {}
+        for r in doc["cash"]:
+            by_view.setdefault(r["view"], []).append(r)
+        for view, rows in by_view.items():
+            low = min(rows, key=lambda r: r["cash_usd"])
+            peak = max(r["credit_usd"] for r in rows)
+            lines.append(f"  {view}: lowest cash {_m(low['cash_usd'])} in {low['month']}; most credit drawn {_m(peak)}")
+    if doc.get("frontier"):
+        lines.append("")
+        lines.append("Efficient frontier (risk weight: expected NPV, CVaR of loss)")
+        for r in doc["frontier"]:
+            if r["expected_npv_usd"] is not None:
+                lines.append(f"  {r['risk_aversion']:>5g}: {_m(r['expected_npv_usd'])}, {_m(r['cvar_usd'])}")
     for n in doc["notes"]:
         lines.append(f"  note: {n}")
     t = doc["timings_s"]

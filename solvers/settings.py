@@ -91,3 +91,53 @@ class OptimizerSettings:
         need(self.purchase_useful_life_months >= 1, "purchase_useful_life_months", "must be >= 1")
         if p:
             raise ScenarioError(p, "optimizer settings")
+
+
+def load_fixed_decisions(path: str) -> tuple[FixedDecision, ...]:
+    """Read ``--fix FILE.json``: a list of objects with FixedDecision's fields; errors name the entry."""
+    import json
+
+    src = str(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(10_000_001)
+    except OSError as e:
+        raise ScenarioError([Problem("", f"cannot read: {e.strerror or e}")], src) from None
+    if len(raw) > 10_000_000:
+        raise ScenarioError([Problem("", "file is larger than 10 MB")], src)
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ScenarioError([Problem("", f"not valid JSON: {e}")], src) from None
+    if not isinstance(data, list):
+        raise ScenarioError([Problem("", "expected a JSON array of fixed decisions")], src)
+    out, problems = [], []
+    allowed = {"kind", "month", "value", "site", "business_model", "cohort", "model"}
+    for i, item in enumerate(data):
+        where = f"[{i}]"
+        if not isinstance(item, dict):
+            problems.append(Problem(where, "expected an object"))
+            continue
+        unknown = set(item) - allowed
+        if unknown:
+            problems.append(Problem(f"{where}.{sorted(unknown)[0]}", "unknown field"))
+            continue
+        if item.get("kind") not in ("convert", "retire", "buy"):
+            problems.append(Problem(f"{where}.kind", "must be convert, retire or buy"))
+            continue
+        if not isinstance(item.get("month"), str):
+            problems.append(Problem(f"{where}.month", "required, as YYYY-MM"))
+            continue
+        v = item.get("value")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (v >= 0) or v == float("inf"):
+            problems.append(Problem(f"{where}.value", "must be a number >= 0"))
+            continue
+        c = item.get("cohort")
+        if c is not None and (isinstance(c, bool) or not isinstance(c, int)):
+            problems.append(Problem(f"{where}.cohort", "must be a fleet row index (integer)"))
+            continue
+        out.append(FixedDecision(kind=item["kind"], month=item["month"], value=float(v), site=item.get("site"),
+                                 business_model=item.get("business_model"), cohort=c, model=item.get("model")))
+    if problems:
+        raise ScenarioError(problems, src)
+    return tuple(out)
