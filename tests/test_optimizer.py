@@ -217,3 +217,29 @@ def test_cash_floor_explained_when_commitments_break_it():
     res = optimize(sc, settings(starting_cash_usd=0.0, min_cash_usd=100e6, liquidity_quantile=None))
     assert res.status == "infeasible"
     assert any("cash floor" in m for m in res.explanation)
+
+
+def test_fixed_decisions_are_honoured(tmp_path):
+    from solvers.settings import FixedDecision, load_fixed_decisions
+    fix = (FixedDecision(kind="convert", site="A", month="2026-03", value=5.0, business_model="colocation"),)
+    res = optimize(lease_case(), settings(fixed=fix))
+    row = res.conversions[res.conversions.start_month == "2026-03"]
+    assert row.gross_mw.sum() == pytest.approx(5.0)
+    f = tmp_path / "fix.json"
+    f.write_text(json.dumps([{"kind": "convert", "site": "A", "month": "2026-03", "value": 5}]))
+    assert load_fixed_decisions(str(f))[0].value == 5.0
+    f.write_text(json.dumps([{"kind": "sell", "month": "2026-03", "value": 5}]))
+    from minerplan.errors import ScenarioError
+    with pytest.raises(ScenarioError, match=r"\[0\]\.kind"):
+        load_fixed_decisions(str(f))
+    with pytest.raises(ScenarioError, match="no convert option"):
+        optimize(lease_case(), settings(fixed=(FixedDecision(kind="convert", site="Nowhere", month="2026-03",
+                                                             value=5.0),)))
+
+
+def test_cli_optimize_bad_settings_exit_2():
+    for args in (["--cvar-level", "1.5"], ["--paths", "0"], ["--risk-aversion", "-1"], ["--fix", "/nonexistent.json"]):
+        out = subprocess.run([sys.executable, "-m", "minerplan.cli", "optimize", "default", *args], cwd=ROOT,
+                             capture_output=True, text=True)
+        assert out.returncode == 2, (args, out.stderr)
+        assert "Traceback" not in out.stderr
