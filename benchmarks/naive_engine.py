@@ -40,7 +40,7 @@ The rules, as documented in ``minerplan/engine.py``:
   - shortfall - AI power paid by the miner at the average of the month's 24
   hourly prices - mining opex on the placed ASIC load incl. PUE) plus AI
   revenue minus AI opex, summed over sites, minus G&A; taxable = EBITDA -
-  depreciation + salvage, taxed with an unlimited loss carry-forward (no
+  depreciation + salvage, summed per calendar year and taxed at the year's last month with an unlimited loss carry-forward (no
   carry-back), or at the flat rate every month (losses credited at once) when
   ``finance.tax_mode`` is ``"linear"``; net cash = EBITDA - capex + salvage - tax. NPV discounts month
   ``t`` by ``(1 + r_m)^-(t+1)`` with ``r_m = (1 + r)^(1/12) - 1`` and adds the
@@ -277,8 +277,13 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
     monthly = (1.0 + annual) ** (1.0 / 12.0) - 1.0
     g_and_a = sc.finance.g_and_a_usd_per_month
 
+    # Calendar year of each month (carry-forward tax is assessed per calendar year, paid in its last month).
+    first_year, first_month = (int(x) for x in sc.start_month.split("-"))
+    cal_year = [first_year + (first_month - 1 + m) // 12 for m in range(n_m)]
+
     for p in range(n_p):
         loss_carried = 0.0
+        year_income = 0.0
         abs_taxable_so_far = 0.0
         value = 0.0
         value_scale = 0.0
@@ -339,17 +344,21 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
                 salvage_m += salvage[m][s]
 
             taxable = ebitda - dep_m + salvage_m
+            tax_m = 0.0
             if tax_mode == "linear":
                 # Every month taxed at the rate; a loss earns a credit at once.
                 tax_m = tax_rate * taxable
-            # Unlimited loss carry-forward, no carry-back.
-            elif taxable <= 0.0:
-                loss_carried += -taxable
-                tax_m = 0.0
             else:
-                used = min(loss_carried, taxable)
-                loss_carried -= used
-                tax_m = tax_rate * (taxable - used)
+                year_income += taxable
+                if m == n_m - 1 or cal_year[m + 1] != cal_year[m]:
+                    # Year end: unlimited loss carry-forward, no carry-back.
+                    if year_income <= 0.0:
+                        loss_carried += -year_income
+                    else:
+                        used = min(loss_carried, year_income)
+                        loss_carried -= used
+                        tax_m = tax_rate * (year_income - used)
+                    year_income = 0.0
             abs_taxable_so_far += gross + abs(dep_m) + abs(salvage_m)
             cash = ebitda - capex_m + salvage_m - tax_m
             tax[p, m] = tax_m

@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from .ai import AIArrays, ai_arrays
-from .finance import discount_factors, monthly_rate, tax_with_carryforward
+from .finance import annual_tax_with_carryforward, discount_factors, monthly_rate, tax_year_index
 from .fleet import FleetArrays, fleet_arrays
 from .months import calendar_month_numbers
 from .network import NetworkPath, simulate_network
@@ -280,7 +280,11 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
     ebitda_total = ebitda.sum(axis=2) - g_and_a[None, :]
     taxable = ebitda_total - depreciation.sum(axis=1)[None, :] + salvage.sum(axis=1)[None, :]
     rate = sc.finance.tax_rate_pct / 100.0
-    tax = tax_with_carryforward(taxable, rate) if sc.finance.tax_mode == "carryforward" else rate * taxable
+    if sc.finance.tax_mode == "carryforward":
+        # Calendar-year tax, paid in each year's last modelled month; losses carry forward.
+        tax = annual_tax_with_carryforward(taxable, tax_year_index(sc.start_month, n_m)[0], rate)
+    else:
+        tax = rate * taxable
     net_cf = ebitda_total - capex.sum(axis=1)[None, :] + salvage.sum(axis=1)[None, :] - tax
     # Value past the horizon, at the horizon's end (after tax at the statutory rate).
     terminal = 0.0

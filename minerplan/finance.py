@@ -70,11 +70,38 @@ def payback_months(cash_flows: np.ndarray) -> np.ndarray:
     return np.where(neg[:, -1], np.nan, out)
 
 
-def tax_with_carryforward(taxable_income: np.ndarray, rate: float) -> np.ndarray:
-    """Monthly tax ``[path, month]`` with unlimited loss carry-forward and no carry-back.
+def tax_year_index(start_month: str, horizon_months: int) -> tuple[np.ndarray, list[int]]:
+    """Calendar tax year of each modelled month (0-based index into the returned years)."""
+    from .months import parse_month
 
-    Cumulative tax paid by month t equals ``rate * max(0, max_{s<=t} C_s)`` where
-    C is cumulative taxable income, so the monthly tax is its first difference.
+    y0, m0 = parse_month(start_month)
+    year = np.array([y0 + (m0 - 1 + i) // 12 for i in range(horizon_months)])
+    years = sorted(set(year.tolist()))
+    return year - years[0], years
+
+
+def annual_tax_with_carryforward(taxable_income: np.ndarray, year_of_month: np.ndarray, rate: float) -> np.ndarray:
+    """Tax ``[path, month]`` assessed per calendar year and paid in that year's last modelled month.
+
+    A year's taxable income is the sum of its months; losses carry forward
+    without limit (no carry-back). The tax paid for year y is the increase of
+    ``rate * max(0, max over years <= y of cumulative taxable income)``.
+    """
+    n_years = int(year_of_month.max()) + 1 if year_of_month.size else 0
+    onehot = (year_of_month[:, None] == np.arange(n_years)[None, :]).astype(float)     # [month, year]
+    by_year = taxable_income @ onehot                                                 # [path, year]
+    tax_year = tax_with_carryforward(by_year, rate)
+    last_month = np.array([np.flatnonzero(year_of_month == y)[-1] for y in range(n_years)], dtype=int)
+    out = np.zeros_like(np.asarray(taxable_income, dtype=float))
+    out[..., last_month] = tax_year
+    return out
+
+
+def tax_with_carryforward(taxable_income: np.ndarray, rate: float) -> np.ndarray:
+    """Tax per period ``[path, period]`` with unlimited loss carry-forward and no carry-back.
+
+    Cumulative tax paid by period t equals ``rate * max(0, max_{s<=t} C_s)`` where
+    C is cumulative taxable income, so each period's tax is its first difference.
     """
     cum = np.cumsum(taxable_income, axis=-1)
     paid = rate * np.maximum.accumulate(np.maximum(cum, 0.0), axis=-1)

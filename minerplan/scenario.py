@@ -210,8 +210,9 @@ class Finance(_Strict):
     discount_rate_pct: float = Field(12.0, ge=0, le=100, allow_inf_nan=False, description="annual, %")
     tax_rate_pct: Pct = Field(21.0, description="on taxable income")
     tax_mode: Literal["carryforward", "linear"] = Field(
-        "carryforward", description="carryforward: losses offset later profits only; linear: every month's "
-                                    "income is taxed at the rate and a loss earns a credit at once (group relief)")
+        "carryforward", description="carryforward: tax per calendar year, paid in its last month, losses offset "
+                                    "later profits only; linear: every month's income is taxed at the rate and a "
+                                    "loss earns a credit at once (group relief)")
     g_and_a_usd_per_month: NonNeg = Field(0.0, description="corporate overhead charged to mining, USD/month")
     asic_residual_value: Literal["salvage", "none"] = Field(
         "salvage", description="machines still installed at the horizon's end: worth their salvage (resale) value "

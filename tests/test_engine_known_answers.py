@@ -197,3 +197,27 @@ def test_presets_give_the_late_2025_prices():
     assert cap[0] < 87_000 and 72_000 <= cap[2] <= 74_000 and cap[5] == cap[2]
     assert run_engine(sc, preset="gamma-flip").btc_price_usd[0, 0] == 88_000
     assert run_engine(sc, preset="base").btc_price_usd[0, 3] == 92_000
+
+
+def test_annual_tax_with_loss_carryforward():
+    # Dec 2025 - Feb 2026 at $200,000: 2025's tax is paid in December, 2026's (Jan + Feb) in February.
+    d = base_dict(start_month="2025-12", horizon_months=3)
+    d["market"]["btc_price_usd"] = 200_000
+    d["finance"]["tax_rate_pct"] = 20
+    margin = lambda days: FLEET_TH * days * BTC_PER_TH_DAY * 200_000 - 3 * 24 * days * 40  # noqa: E731
+    r = run_engine(scenario_from_dict(d))
+    assert r.tax_usd[0] == pytest.approx([0.2 * margin(31), 0.0, 0.2 * (margin(31) + margin(28))], rel=1e-9)
+    # BTC at $100,000 in December and $300,000 after, with $100k of overhead a month: December is a
+    # loss that 2026's profit absorbs before any tax is due.
+    d["price_path"] = {"kind": "points", "points": [{"month": "2025-12", "btc_price_usd": 100_000},
+                                                    {"month": "2026-01", "btc_price_usd": 300_000}]}
+    d["finance"]["g_and_a_usd_per_month"] = 100_000
+    m = lambda days, usd: FLEET_TH * days * BTC_PER_TH_DAY * usd - 3 * 24 * days * 40 - 100_000  # noqa: E731
+    dec, jan, feb = m(31, 100_000), m(31, 300_000), m(28, 300_000)
+    assert dec < 0 < jan
+    r = run_engine(scenario_from_dict(d))
+    assert r.tax_usd[0] == pytest.approx([0.0, 0.0, 0.2 * (dec + jan + feb)], rel=1e-9)
+    # linear mode: every month taxed at once, a loss month earns a credit
+    d["finance"]["tax_mode"] = "linear"
+    r = run_engine(scenario_from_dict(d))
+    assert r.tax_usd[0] == pytest.approx([0.2 * dec, 0.2 * jan, 0.2 * feb], rel=1e-9)
