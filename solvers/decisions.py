@@ -68,6 +68,11 @@ class DecisionSpace:
     cash_weights: np.ndarray | None = None                  # [view, path] weights of each view over paths
     cf_base: np.ndarray | None = None                       # [view, month] cash flow of the base plan (USD)
     cf_x: np.ndarray | None = None                          # [view, month, n_var] cash flow per unit of each var
+    carryforward: bool = False                              # tax per calendar year with losses carried forward
+    tax_rate_statutory: float = 0.0
+    year_of_month: np.ndarray | None = None                 # [month] index into years
+    taxable_base: np.ndarray | None = None                  # [path, year] taxable income of the base plan (USD)
+    taxable_x: np.ndarray | None = None                     # [path, year, n_var] per unit of each variable
 
     @property
     def n_var(self) -> int:
@@ -109,7 +114,11 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     st.check()
     n_m, n_s = sc.horizon_months, len(sc.sites)
     fin = sc.finance
-    r = fin.tax_rate_pct / 100.0
+    r_tv = fin.tax_rate_pct / 100.0          # statutory rate: terminal values are after tax at it
+    carry = fin.tax_mode == "carryforward"
+    # Tax inside the horizon: linear mode folds it into every coefficient; carry-forward mode keeps the
+    # coefficients pre-tax and the model adds an exact annual carry-forward tax per path (taxable_*).
+    r = 0.0 if carry else r_tv
     df = discount_factors(fin.discount_rate_pct / 100.0, n_m)                  # [month]
     rate_m = monthly_rate(fin.discount_rate_pct / 100.0)
     prices = price_paths(sc, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
@@ -154,7 +163,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         """After-tax resale value at the horizon's end per fleet row, discounted to today (USD)."""
         if not residual_on:
             return np.zeros(f.count.size)
-        return (f.residual_usd - r * (f.residual_usd - f.residual_book_usd)) * df[-1]
+        return (f.residual_usd - r_tv * (f.residual_usd - f.residual_book_usd)) * df[-1]
 
     base_det = float(df @ (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1) + (1 - r) * fl.salvage_usd.sum(1))
                      + residual(fl).sum())
@@ -164,7 +173,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     base_npv = base_npv + df @ ((1 - r) * ai_ebitda + r * ai.depreciation_usd.sum(1) - ai.capex_usd.sum(1))
     base_npv = base_npv - (1 - r) * fin.g_and_a_usd_per_month * df.sum()
     if fin.terminal_value == "contracted_ai":
-        base_npv = base_npv + (1 - r) * ai.contracted_after_horizon_usd.sum() * df[-1]
+        base_npv = base_npv + (1 - r_tv) * ai.contracted_after_horizon_usd.sum() * df[-1]
 
     load_mw = fl.power_w_per_unit * pue[fl.site] / 1e6                          # [cohort] MW per unit
     cap_base = np.zeros((n_s, n_m))
@@ -192,6 +201,14 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                + ((1 - r) * ai_ebitda + r * ai.depreciation_usd.sum(1) - ai.capex_usd.sum(1))[None]
                - (1 - r) * fin.g_and_a_usd_per_month)
     cf_cols: list[np.ndarray] = []
+    # Taxable income by calendar year (carry-forward mode): base [P, Y] and per unit of each variable.
+    ti_cols: list[np.ndarray] = []
+    ti_base = None
+    if carry:
+        ti_month = (np.einsum("pmc,mc->pm", mining_unit, units_base)
+                    + (ai_ebitda - ai.depreciation_usd.sum(1) - fin.g_and_a_usd_per_month
+                       - fl.depreciation_usd.sum(1) + fl.salvage_usd.sum(1))[None])
+        ti_base = ti_month @ to_year
 
     month_labels = [add_months(sc.start_month, i) for i in range(n_m)]
     rows: list[dict] = []
@@ -221,12 +238,16 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             npv = ((1 - r) * (eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[None, :, s])
                    + r * eff.depreciation_usd - eff.capex_usd) @ df
             if fin.terminal_value == "contracted_ai":
-                npv = npv + (1 - r) * eff.contracted_after_horizon_usd * df[-1]
+                npv = npv + (1 - r_tv) * eff.contracted_after_horizon_usd * df[-1]
             capex_y = (eff.capex_usd * scale) @ to_year                               # [start, year]
             cf_conv = ((1 - r) * (eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[None, :, s])
                        + r * eff.depreciation_usd - eff.capex_usd) * scale                  # [start, month]
+            ti_conv = ((eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[None, :, s]
+                        - eff.depreciation_usd) * scale) @ to_year                       # [start, year]
             for t in range(n_m):
                 cf_cols.append(np.broadcast_to(cf_conv[t], (n_w, n_m)))
+                if carry:
+                    ti_cols.append(np.broadcast_to(ti_conv[t], (n_p, len(years))))
                 rows.append(dict(kind="convert", site=site.name, site_idx=s, month_idx=t, month=month_labels[t],
                                  business_model=model, cohort=-1, model="", unit="halls" if gross_per_hall else "MW",
                                  scale_mw=scale, lb=0.0, ub=float(ub), integer=bool(gross_per_hall)))
@@ -266,8 +287,11 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             coef = -(1 - r) * tail[:, tidx, cidx] + det[None, :]                                   # [P, K]
             mu_w = np.einsum("wp,pmc->wmc", W, mining_unit)                                     # [view, M, C]
             det_month = det_cand - det_base[:, cidx]                                             # [M, K]
+            ti_det = (-fc.depreciation_usd + fc.salvage_usd) - (-fb.depreciation_usd + fb.salvage_usd)[:, cidx]  # [M, K]
             for k, (c, t) in enumerate(cand_of):
                 cf_cols.append(-(1 - r) * mu_w[:, :, c] * lost_active[None, :, k] + det_month[None, :, k])
+                if carry:
+                    ti_cols.append((-mining_unit[:, :, c] * lost_active[None, :, k] + ti_det[None, :, k]) @ to_year)
                 co = sc.fleet[c]
                 rows.append(dict(kind="retire", site=co.site, site_idx=int(fl.site[c]), month_idx=t,
                                  month=month_labels[t], business_model="", cohort=c, model=co.model,
@@ -314,6 +338,9 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             det_b_month = r * fbuy.depreciation_usd - fbuy.capex_usd                             # [M, K]
             for k, (s, model, t) in enumerate(buy_of):
                 cf_cols.append((1 - r) * mb_w[:, :, k] + det_b_month[None, :, k])
+                if carry:
+                    ti_cols.append(((umb.margin_usd[:, :, k] - opex_b[None, :, k])
+                                    - fbuy.depreciation_usd[None, :, k]) @ to_year)
                 site = sc.sites[s]
                 rows.append(dict(kind="buy", site=site.name, site_idx=s, month_idx=t, month=add_months(sc.start_month, t),
                                  business_model="", cohort=-1, model=model, unit="units", scale_mw=float(load_b[k]),
@@ -335,6 +362,11 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         capex_base_year=capex_base_year, years=years, site_names=[s.name for s in sc.sites], notes=notes)
     space.discount, space.tax_rate = df, r
     space.cash_views, space.cash_weights, space.cf_base = views, W, cf_base
+    space.tax_rate_statutory, space.carryforward = r_tv, carry
+    space.year_of_month = (year_of[:, None] == np.array(years)[None, :]).argmax(axis=1)
+    if carry:
+        space.taxable_base = ti_base
+        space.taxable_x = np.stack(ti_cols, axis=2) if n_var else np.zeros((n_p, len(years), 0))
     space.cf_x = np.stack(cf_cols, axis=2) if n_var else np.zeros((n_w, n_m, 0))
     if has_top.any():
         conv_energy = np.zeros((n_var, n_m))
@@ -361,7 +393,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                 value=value.reshape(n_p, n_m, k), energy=e.reshape(n_m, k), units_base=units_base[:, cohorts],
                 need_mwh=site.take_or_pay_mwh_per_month - ai.energy_mwh[:, s_i],
                 contract_usd_per_mwh=site.power_price_usd_per_mwh, can_curtail=site.curtailment_enabled,
-                ai_energy=conv_energy))
+                ai_energy=np.where((table["site_idx"].to_numpy() == s_i)[:, None], conv_energy, 0.0)))
     _apply_fixed(space)
     return space
 

@@ -33,6 +33,7 @@ class BuiltModel:
     cvar_level: float = 0.95
     top_terms: list = field(default_factory=list)   # take-or-pay (y vars, s vars, y value, s value), USD M
     credit_vars: list = field(default_factory=list)  # credit drawn per (view, month), USD M
+    tax_vars: list = field(default_factory=list)     # K[p, y], cumulative tax paid, USD M (carry-forward mode)
 
 
 def _csr(dense_rows: list[np.ndarray]):
@@ -141,8 +142,9 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
     # Take-or-pay sites: per-path dispatch variables (see decisions.TopBlock).
     top_terms = _add_take_or_pay(m, built, space, xs)   # per block: (y vars, s vars, y value [P, n_y/P], s value)
 
+    tax_terms = _add_carryforward_tax(m, built, space, xs, top_terms) if space.carryforward else None
     if st.min_cash_usd is not None:
-        _add_cash_floor(m, built, space, xs, top_terms)
+        _add_cash_floor(m, built, space, xs, top_terms, tax_terms)
 
     # Objective and risk.
     n_p = space.prices.shape[0]
@@ -153,6 +155,10 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
     for yv, sv, yval, sval in top_terms:
         obj_terms += [yval.ravel() / n_p, np.tile(sval, n_p) / n_p]
         obj_vars += yv + sv
+    if tax_terms is not None:
+        kv, gk = tax_terms                      # K[p, y] vars (path-major), -g_y per USD M of K
+        obj_terms.append(np.tile(gk, n_p) / n_p)
+        obj_vars += kv
     if risk_aversion > 0:
         m.P = pyo.RangeSet(0, n_p - 1)
         m.eta = pyo.Var(domain=pyo.Reals)
@@ -178,6 +184,11 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
             parts.append(("s", base_col, sval.size, sval))
             cols += sv
             base_col += sval.size * n_p
+        if tax_terms is not None:
+            kv, gk = tax_terms
+            parts.append(("s", base_col, gk.size, gk))
+            cols += kv
+            base_col += gk.size * n_p
         data, idx, ptr = _cvar_rows(a, n_p, parts[1:])
         m.cvar = MatrixConstraint(data, idx, ptr, (-space.base_npv / USD_M).tolist(), [None] * n_p, cols)
         built.row_labels["cvar"] = [(p,) for p in range(n_p)]
@@ -299,7 +310,102 @@ def _add_take_or_pay(m, built: BuiltModel, space: DecisionSpace, xs: list) -> li
     return terms
 
 
-def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_terms: list) -> None:
+def _add_carryforward_tax(m, built: BuiltModel, space: DecisionSpace, xs: list, top_terms: list):
+    """Exact calendar-year tax with loss carry-forward, per path (USD millions).
+
+    K[p, y] is the cumulative tax paid through year y: K >= rate * cumulative taxable income,
+    K[p, y] >= K[p, y-1], K >= 0. Tax paid in year y is K[p, y] - K[p, y-1], at that year's
+    last month; in the NPV that is -sum_y g_y K[p, y] with g_y = df(end y) - df(end y+1) > 0,
+    so the optimum sets K to rate * max(0, running max of cumulative income): the engine's rule.
+    Returns (K vars path-major, the NPV coefficient of each K[., y]).
+    """
+    n_p, n_y, n_var = space.taxable_x.shape
+    rate = space.tax_rate_statutory
+    ym = space.year_of_month
+    n_m = ym.size
+    last = np.array([np.flatnonzero(ym == y)[-1] for y in range(n_y)])
+    df_end = space.discount[last]
+    g = df_end - np.concatenate([df_end[1:], [0.0]])
+    m.K = pyo.Var(range(n_p * n_y), domain=pyo.NonNegativeReals)
+    kv = [m.K[i] for i in range(n_p * n_y)]
+    t = space.table
+    conv = (t["kind"] == "convert").to_numpy() if n_var else np.zeros(0, bool)
+    cum_x = np.cumsum(space.taxable_x, axis=1) / USD_M                                # [P, Y, n_var]
+    cum_base = np.cumsum(space.taxable_base, axis=1) / USD_M                         # [P, Y]
+    # Path-independent (conversion) taxable income through each year: one defining row per year.
+    m.tax_det = pyo.Var(range(n_y), domain=pyo.Reals)
+    dvars = [m.tax_det[y] for y in range(n_y)]
+    det = np.where(conv[None, :], cum_x[0], 0.0)                                     # [Y, n_var]
+    data, idx, ptr = _csr_from_matrix(np.concatenate([det, -np.eye(n_y)], axis=1))
+    m.tax_det_def = MatrixConstraint(data, idx, ptr, [0.0] * n_y, [0.0] * n_y, xs + dvars)
+    built.row_labels["tax_det_def"] = [(y,) for y in range(n_y)]
+    # Take-or-pay dispatch income per path and year, through defining rows.
+    tt_vars = []
+    if top_terms:
+        m.tax_top = pyo.Var(range(n_p * n_y), domain=pyo.Reals)
+        tt_vars = [m.tax_top[i] for i in range(n_p * n_y)]
+        rr, cc, vv, cols = [np.arange(n_p * n_y)], [np.arange(n_p * n_y)], [np.full(n_p * n_y, -1.0)], list(tt_vars)
+        for (yv, sv, _, _), blk in zip(top_terms, space.top_blocks):
+            k = blk.energy.shape[1]
+            y0 = len(cols)
+            cols += yv
+            s0 = len(cols)
+            cols += sv
+            p_idx = np.repeat(np.arange(n_p), n_m * k)
+            m_idx = np.tile(np.repeat(np.arange(n_m), k), n_p)
+            rr.append(p_idx * n_y + ym[m_idx])
+            cc.append(y0 + np.arange(n_p * n_m * k))
+            vv.append(blk.value.ravel() / USD_M)
+            p2 = np.repeat(np.arange(n_p), n_m)
+            m2 = np.tile(np.arange(n_m), n_p)
+            rr.append(p2 * n_y + ym[m2])
+            cc.append(s0 + np.arange(n_p * n_m))
+            vv.append(np.full(n_p * n_m, -blk.contract_usd_per_mwh / USD_M))
+        data, idx, ptr = _coo_to_csr(np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), n_p * n_y)
+        m.tax_top_def = MatrixConstraint(data, idx, ptr, [0.0] * (n_p * n_y), [0.0] * (n_p * n_y), cols)
+        built.row_labels["tax_top_def"] = [(p, y) for p in range(n_p) for y in range(n_y)]
+    # K[p, y] - rate * (sum_j cum_x[p, y, j] x_j + det_y + sum_{y'<=y} top[p, y']) >= rate * cum_base[p, y]
+    pd_cols = np.flatnonzero(~conv)
+    a = cum_x[:, :, pd_cols]                                                          # [P, Y, n_pd]
+    n_pd = pd_cols.size
+    rows_r, rows_c, rows_v = [], [], []
+    pp, yy = np.meshgrid(np.arange(n_p), np.arange(n_y), indexing="ij")
+    row = (pp * n_y + yy).ravel()
+    nz = np.nonzero(a)
+    rows_r.append(nz[0] * n_y + nz[1])
+    rows_c.append(nz[2])
+    rows_v.append(-rate * a[nz])
+    rows_r.append(row)
+    rows_c.append(n_pd + row)                                                         # K[p, y]
+    rows_v.append(np.ones(row.size))
+    rows_r.append(row)
+    rows_c.append(n_pd + n_p * n_y + yy.ravel())                                      # det_y
+    rows_v.append(np.full(row.size, -rate))
+    cols = [xs[j] for j in pd_cols] + kv + dvars
+    if tt_vars:
+        for y2 in range(n_y):                                                         # top income of years <= y
+            sel = yy.ravel() >= y2
+            rows_r.append(row[sel])
+            rows_c.append(n_pd + n_p * n_y + n_y + (pp.ravel()[sel] * n_y + y2))
+            rows_v.append(np.full(int(sel.sum()), -rate))
+        cols += tt_vars
+    data, idx, ptr = _coo_to_csr(np.concatenate(rows_r), np.concatenate(rows_c), np.concatenate(rows_v), n_p * n_y)
+    m.tax_due = MatrixConstraint(data, idx, ptr, (rate * cum_base).ravel().tolist(), [None] * (n_p * n_y), cols)
+    built.row_labels["tax_due"] = [(p, y) for p in range(n_p) for y in range(n_y)]
+    # K[p, y] >= K[p, y-1]
+    if n_y > 1:
+        r_ = np.arange(n_p * (n_y - 1))
+        p_ = r_ // (n_y - 1)
+        y_ = r_ % (n_y - 1) + 1
+        data, idx, ptr = _coo_to_csr(np.concatenate([r_, r_]), np.concatenate([p_ * n_y + y_, p_ * n_y + y_ - 1]),
+                                     np.concatenate([np.ones(r_.size), -np.ones(r_.size)]), r_.size)
+        m.tax_monotone = MatrixConstraint(data, idx, ptr, [0.0] * r_.size, [None] * r_.size, kv)
+        built.row_labels["tax_monotone"] = [(int(a_), int(b_)) for a_, b_ in zip(p_, y_)]
+    built.tax_vars = kv
+    return kv, -g
+
+
+def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_terms: list, tax_terms=None) -> None:
     """Cash balance >= floor in every month, on each liquidity view, with an optional credit line.
 
     cash_t = start + sum_{tau<=t} CF_tau(x) - monthly interest on credit drawn before t; the row is
@@ -355,8 +461,24 @@ def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_te
             row_d[w * n_m: w * n_m + t] -= i_m
             rows.append(np.concatenate([cum_x[w, t], row_tc if tc_vars else np.zeros(0), row_d]))
             lower.append(float((st.min_cash_usd - base_cum[t]) / USD_M))
-    data, idx, ptr = _csr_from_matrix(np.vstack(rows))
-    m.cash_floor = MatrixConstraint(data, idx, ptr, lower, [None] * len(lower), xs + tc_vars + dv)
+    mat = np.vstack(rows)
+    cols = xs + tc_vars + dv
+    if tax_terms is not None:
+        # Tax paid by the end of month t on a view: sum_p w_p K[p, last year ended by t].
+        kv, _ = tax_terms
+        ym = space.year_of_month
+        n_y = int(ym.max()) + 1
+        ends = np.array([np.flatnonzero(ym == y)[-1] for y in range(n_y)])
+        kmat = np.zeros((n_w * n_m, n_p * n_y))
+        for w in range(n_w):
+            for t_ in range(n_m):
+                done = np.flatnonzero(ends <= t_)
+                if done.size:
+                    kmat[w * n_m + t_, np.arange(n_p) * n_y + done[-1]] = -space.cash_weights[w]
+        mat = np.concatenate([mat, kmat], axis=1)
+        cols = cols + kv
+    data, idx, ptr = _csr_from_matrix(mat)
+    m.cash_floor = MatrixConstraint(data, idx, ptr, lower, [None] * len(lower), cols)
     built.row_labels["cash_floor"] = [(space.cash_views[w], t) for w in range(n_w) for t in range(n_m)]
     built.credit_vars = dv
 

@@ -140,7 +140,7 @@ def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveO
     t = space.table
     ints = t["integer"].to_numpy() if space.n_var else np.zeros(0, bool)
     x[ints] = np.round(x[ints])
-    npv = space.base_npv + space.coef_path @ x + _top_npv(built, hm, out.x)
+    npv = space.base_npv + space.coef_path @ x + _top_npv(built, hm, out.x) - _tax_npv(space, built, hm, out.x, x)
     exp_npv = float(npv.mean())
     cvar = cvar_of_loss(npv, st.cvar_level)
     objective = exp_npv - st.risk_aversion * cvar
@@ -159,12 +159,14 @@ def _cash_table(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np
     st = space.settings
     n_w, n_m, _ = space.cf_x.shape
     cf = space.cf_base + (space.cf_x @ x if space.n_var else 0.0)                      # [W, M]
+    cf = cf - space.cash_weights @ tax_paid_by_month(space, built, hm, sol, x)
     col = {id(v): i for i, v in enumerate(hm.form.col_vars)}
     for (yv, sv, _, _), blk in zip(built.top_terms, space.top_blocks):
         n_p = space.prices.shape[0]
         y = sol[[col[id(v)] for v in yv]].reshape(n_p, n_m, -1)
         s_ = sol[[col[id(v)] for v in sv]].reshape(n_p, n_m)
         per_path = (1 - space.tax_rate) * ((blk.value * y).sum(axis=2) - blk.contract_usd_per_mwh * s_)   # [P, M]
+        # (pre-tax in carry-forward mode, where tax_rate is 0 and the tax is subtracted above)
         cf = cf + space.cash_weights @ per_path
     # The LP only needs some feasible credit balance; report the least that keeps the floor, month by month.
     i_m = (1 + st.credit_line_rate_pct / 100.0) ** (1 / 12) - 1
@@ -195,6 +197,45 @@ def _top_npv(built: BuiltModel, hm: HighsModel, sol: np.ndarray) -> np.ndarray:
         s_ = sol[[col[id(v)] for v in sv]].reshape(n_p, -1)
         total += (yval * y).sum(axis=1) + s_ @ sval
     return total * USD_M
+
+
+def _top_income_by_month(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np.ndarray) -> np.ndarray:
+    """Pre-tax income of the take-or-pay dispatch, ``[path, month]`` USD (0 without such sites)."""
+    n_p, n_m = space.prices.shape
+    out = np.zeros((n_p, n_m))
+    if not built.top_terms:
+        return out
+    col = {id(v): i for i, v in enumerate(hm.form.col_vars)}
+    for (yv, sv, _, _), blk in zip(built.top_terms, space.top_blocks):
+        y = sol[[col[id(v)] for v in yv]].reshape(n_p, n_m, -1)
+        s_ = sol[[col[id(v)] for v in sv]].reshape(n_p, n_m)
+        out += (blk.value * y).sum(axis=2) - blk.contract_usd_per_mwh * s_
+    return out
+
+
+def tax_paid_by_month(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np.ndarray,
+                      x: np.ndarray) -> np.ndarray:
+    """Carry-forward tax of the plan per path, paid in each calendar year's last month, ``[path, month]`` USD."""
+    n_p, n_m = space.prices.shape
+    if not space.carryforward:
+        return np.zeros((n_p, n_m))
+    ym = space.year_of_month
+    n_y = int(ym.max()) + 1
+    onehot = (ym[:, None] == np.arange(n_y)[None, :]).astype(float)
+    income = space.taxable_base + (space.taxable_x @ x if space.n_var else 0.0) \
+        + _top_income_by_month(space, built, hm, sol) @ onehot                    # [P, Y]
+    cum = np.cumsum(income, axis=1)
+    paid = space.tax_rate_statutory * np.maximum.accumulate(np.maximum(cum, 0.0), axis=1)
+    tax_y = np.diff(paid, axis=1, prepend=0.0)
+    out = np.zeros((n_p, n_m))
+    out[:, [np.flatnonzero(ym == y)[-1] for y in range(n_y)]] = tax_y
+    return out
+
+
+def _tax_npv(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np.ndarray, x: np.ndarray) -> np.ndarray:
+    if not space.carryforward:
+        return np.zeros(space.prices.shape[0])
+    return tax_paid_by_month(space, built, hm, sol, x) @ space.discount
 
 
 def _decision_tables(space: DecisionSpace, x: np.ndarray):
@@ -413,7 +454,7 @@ def efficient_frontier(sc: Scenario, settings: OptimizerSettings, weights=(0.0, 
             continue
         x = np.array([out.x[col[id(built.model.x[j])]] for j in range(space.n_var)])
         x[space.table["integer"].to_numpy()] = np.round(x[space.table["integer"].to_numpy()])
-        npv = space.base_npv + space.coef_path @ x + _top_npv(built, hm, out.x)
+        npv = space.base_npv + space.coef_path @ x + _top_npv(built, hm, out.x) - _tax_npv(space, built, hm, out.x, x)
         rows.append(dict(risk_aversion=w, status=out.status, expected_npv_usd=float(npv.mean()),
                          cvar_usd=cvar_of_loss(npv, st.cvar_level), seconds=secs, plan_x=x))
         if progress is not None:

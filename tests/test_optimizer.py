@@ -243,3 +243,26 @@ def test_cli_optimize_bad_settings_exit_2():
                              capture_output=True, text=True)
         assert out.returncode == 2, (args, out.stderr)
         assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("hall,risk", [(None, 0.0), (10.0, 0.5)])
+def test_default_scenario_round_trips_with_carryforward_tax(hall, risk):
+    """The shipped scenario (annual tax, losses carried forward) : optimizer NPV == engine NPV per path."""
+    sc = load_scenario("default")
+    assert sc.finance.tax_mode == "carryforward"
+    res = optimize(sc, OptimizerSettings(n_paths=40, seed=9, hall_critical_mw=hall, risk_aversion=risk))
+    assert res.status == "optimal"
+    eng = run_engine(res.plan_scenario, n_paths=40, seed=9)
+    assert eng.npv_usd.mean() == pytest.approx(res.expected_npv_usd, rel=1e-6)
+    np.testing.assert_allclose(eng.npv_usd, res.npv_by_path_usd, rtol=1e-6, atol=10.0)
+    assert res.cvar_usd == pytest.approx(cvar_of_loss(eng.npv_usd, 0.95), rel=1e-6)
+
+
+def test_take_or_pay_site_with_conversion_round_trips():
+    """AI/HPC draw at a take-or-pay site counts toward the minimum in both the model and the engine."""
+    sc = lease_case(take_or_pay_mwh_per_month=6000)
+    res = optimize(sc, settings(n_paths=8, risk_aversion=0.3))
+    assert res.status == "optimal" and len(res.conversions) == 1
+    eng = run_engine(res.plan_scenario, n_paths=8, seed=3)
+    np.testing.assert_allclose(eng.npv_usd, res.npv_by_path_usd, rtol=1e-6, atol=10.0)
+    assert eng.take_or_pay_shortfall_usd.sum() > 0   # the minimum binds in some months
