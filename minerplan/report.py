@@ -221,7 +221,7 @@ def format_summary(doc: dict[str, Any]) -> str:
         p = doc["percentiles"]["npv_usd"]
         npv_line += f"   (P5 {_usd(p['p5'])}, P95 {_usd(p['p95'])})"
     lines.append(npv_line)
-    lines.append(f"    of which terminal  {_usd(doc['terminal_value_usd'])} (contracted AI leases past the horizon)")
+    lines.append(f"    of which terminal  {_usd(doc['terminal_value_usd'])} (contracted AI leases past the horizon, ASIC resale)")
     irr = doc["irr"]
     lines.append(f"  IRR                  {'n/a (cash flows never change sign)' if irr is None else f'{irr * 100:,.1f} %/yr'}")
     pb = doc["payback_months"]
