@@ -1,0 +1,221 @@
+"""Board-ready charts on pyqtgraph: white theme, month axes, legends, hover readout, export.
+
+Notes verified on this stack (shared/notes/stack.md): pyqtgraph's SVGExporter
+fails with Qt >= 6.11, so SVG goes through ``QSvgGenerator``; a
+``FillBetweenItem`` must never be added to a legend (a proxy item is); a
+stacked-area baseline needs a transparent pen, not ``pen=None``; month axes
+use ``DateAxisItem(utcOffset=0)``.
+"""
+
+from __future__ import annotations
+
+import calendar
+from typing import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from minerplan.months import parse_month
+
+PALETTE = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a50021", "#00808b", "#7f6000",
+           "#5b9bd5"]
+GRID_ALPHA = 0.15
+_configured = False
+
+
+def configure() -> None:
+    """White presentation theme for every chart (once per process)."""
+    global _configured
+    if not _configured:
+        pg.setConfigOptions(background="w", foreground="#202124", antialias=True)
+        _configured = True
+
+
+def month_ts(months: Sequence[str]) -> np.ndarray:
+    """``YYYY-MM`` -> UTC epoch seconds of the month's first day (for DateAxisItem)."""
+    out = np.empty(len(months))
+    for i, m in enumerate(months):
+        y, mo = parse_month(m)
+        out[i] = calendar.timegm((y, mo, 1, 0, 0, 0))
+    return out
+
+
+def color(i: int, alpha: int = 255) -> QColor:
+    c = QColor(PALETTE[i % len(PALETTE)])
+    c.setAlpha(alpha)
+    return c
+
+
+class Chart(QWidget):
+    """A titled chart with a month (or plain) x axis, legend, hover readout and export buttons."""
+
+    def __init__(self, title: str, y_label: str, *, dates: bool = True, parent: QWidget | None = None):
+        super().__init__(parent)
+        configure()
+        self._title_text = title
+        self.y_label = y_label
+        self.dates = dates
+        axis = {"bottom": pg.DateAxisItem(utcOffset=0)} if dates else {}
+        self.plot = pg.PlotWidget(axisItems=axis)
+        self.item = self.plot.getPlotItem()
+        self.item.showGrid(x=True, y=True, alpha=GRID_ALPHA)
+        self.item.setLabel("left", y_label)
+        self.item.setMenuEnabled(False)
+        self.legend = self.item.addLegend(offset=(10, 10), labelTextColor="#202124")
+        self.title = QLabel(title)
+        self.readout = QLabel("")
+        self.readout.setStyleSheet("color: #5f6368;")
+        self._font_pt = 10
+        self._apply_fonts()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.title, 1)
+        buttons.addWidget(self.readout)
+        for text, tip, slot in (("PNG", "Export this chart as PNG", self.export_png_dialog),
+                                ("SVG", "Export this chart as SVG", self.export_svg_dialog),
+                                ("Copy", "Copy this chart to the clipboard", self.copy_to_clipboard)):
+            b = QToolButton()
+            b.setText(text)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(buttons)
+        lay.addWidget(self.plot, 1)
+        self._series: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
+
+    # ---- content ----
+    def clear(self) -> None:
+        self.item.clear()
+        self.legend.clear()
+        self._series = []
+
+    def line(self, name: str, x, y, i: int = 0, *, width: float = 2.0, dash: bool = False, fill_to: float | None = None):
+        pen = pg.mkPen(color(i), width=width, style=Qt.PenStyle.DashLine if dash else Qt.PenStyle.SolidLine)
+        kw = {}
+        if fill_to is not None:
+            kw = {"fillLevel": fill_to, "brush": pg.mkBrush(color(i, 60))}
+        item = self.item.plot(np.asarray(x, float), np.asarray(y, float), pen=pen, name=name, **kw)
+        self._series.append((name, np.asarray(x, float), np.asarray(y, float)))
+        return item
+
+    def fan(self, name: str, x, lo, mid, hi, i: int = 0) -> None:
+        """Median line with a shaded P5-P95 band (a legend proxy stands for the band)."""
+        x = np.asarray(x, float)
+        clear_pen = pg.mkPen(0, 0, 0, 0)
+        c_lo = pg.PlotDataItem(x, np.asarray(lo, float), pen=clear_pen)
+        c_hi = pg.PlotDataItem(x, np.asarray(hi, float), pen=clear_pen)
+        self.item.addItem(c_lo)
+        self.item.addItem(c_hi)
+        self.item.addItem(pg.FillBetweenItem(c_lo, c_hi, brush=pg.mkBrush(color(i, 50))))
+        proxy = pg.PlotDataItem(pen=pg.mkPen(color(i, 80), width=8))
+        self.legend.addItem(proxy, f"{name} P5-P95")
+        self.line(f"{name} median", x, mid, i)
+
+    def stacked(self, x, series: dict[str, np.ndarray]) -> None:
+        """Stacked areas (e.g. MW by use), bottom first."""
+        x = np.asarray(x, float)
+        base = np.zeros_like(x)
+        prev = pg.PlotDataItem(x, base, pen=pg.mkPen(0, 0, 0, 0))
+        self.item.addItem(prev)
+        for i, (name, y) in enumerate(series.items()):
+            top = base + np.asarray(y, float)
+            cur = pg.PlotDataItem(x, top, pen=pg.mkPen(color(i), width=1.5))
+            self.item.addItem(cur)
+            self.item.addItem(pg.FillBetweenItem(prev, cur, brush=pg.mkBrush(color(i, 110))))
+            self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(color(i, 160), width=8)), name)
+            self._series.append((name, x, np.asarray(y, float)))
+            prev, base = cur, top
+
+    def bars(self, name: str, x, heights, i: int = 0, width: float | None = None) -> None:
+        x = np.asarray(x, float)
+        w = width if width is not None else (0.8 * float(np.min(np.diff(x))) if x.size > 1 else 1.0)
+        self.item.addItem(pg.BarGraphItem(x=x, height=np.asarray(heights, float), width=w,
+                                          brush=pg.mkBrush(color(i, 200)), pen=pg.mkPen(color(i))))
+        self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(color(i, 200), width=8)), name)
+        self._series.append((name, x, np.asarray(heights, float)))
+
+    def hline(self, y: float, label: str, i: int = 6, dash: bool = True) -> None:
+        line = pg.InfiniteLine(pos=y, angle=0, pen=pg.mkPen(color(i), width=1.5,
+                                                            style=Qt.PenStyle.DashLine if dash else Qt.PenStyle.SolidLine),
+                               label=label, labelOpts={"position": 0.02, "color": PALETTE[i % len(PALETTE)],
+                                                       "anchors": [(0, 1), (0, 1)]})
+        self.item.addItem(line)
+
+    # ---- hover readout ----
+    def _on_mouse(self, evt) -> None:
+        pos = evt[0]
+        if not self._series or not self.item.sceneBoundingRect().contains(pos):
+            return
+        p = self.item.vb.mapSceneToView(pos)
+        parts = []
+        for name, x, y in self._series[:4]:
+            if x.size == 0:
+                continue
+            k = int(np.clip(np.searchsorted(x, p.x()), 0, x.size - 1))
+            parts.append(f"{name}: {y[k]:,.2f}")
+        when = ""
+        if self.dates and self._series and self._series[0][1].size:
+            import datetime
+            x0 = self._series[0][1]
+            k = int(np.clip(np.searchsorted(x0, p.x()), 0, x0.size - 1))
+            when = datetime.datetime.fromtimestamp(x0[k], datetime.timezone.utc).strftime("%Y-%m") + "  "
+        self.readout.setText(when + "  ".join(parts) + f"  ({self.y_label})")
+
+    # ---- presentation ----
+    def set_presentation(self, on: bool) -> None:
+        self._font_pt = 16 if on else 10
+        self._apply_fonts()
+
+    def _apply_fonts(self) -> None:
+        f = QFont()
+        f.setPointSize(self._font_pt)
+        for side in ("left", "bottom"):
+            ax = self.item.getAxis(side)
+            ax.setTickFont(f)
+            ax.label.setFont(f)
+        tf = QFont()
+        tf.setPointSize(self._font_pt + 2)
+        tf.setBold(True)
+        self.title.setFont(tf)
+
+    # ---- export ----
+    def image(self):
+        return self.plot.grab().toImage()
+
+    def export_png(self, path: str) -> None:
+        if not self.plot.grab().save(path, "PNG"):
+            raise OSError(f"could not write {path}")
+
+    def export_svg(self, path: str) -> None:
+        scene = self.plot.scene()
+        rect = scene.sceneRect()
+        gen = QSvgGenerator()
+        gen.setFileName(path)
+        gen.setSize(QSize(int(rect.width()), int(rect.height())))
+        gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+        gen.setTitle(self._title_text)
+        painter = QPainter(gen)
+        scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+        painter.end()
+
+    def copy_to_clipboard(self) -> None:
+        QGuiApplication.clipboard().setImage(self.image())
+
+    def _safe_name(self) -> str:
+        return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self._title_text)[:60] or "chart"
+
+    def export_png_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export chart as PNG", f"{self._safe_name()}.png", "PNG (*.png)")
+        if path:
+            self.export_png(path)
+
+    def export_svg_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export chart as SVG", f"{self._safe_name()}.svg", "SVG (*.svg)")
+        if path:
+            self.export_svg(path)

@@ -1,0 +1,78 @@
+"""Keeps an engine evaluation in step with the document.
+
+The deterministic path (one price path, ~10 ms for the default scenario) is
+recomputed on the GUI thread right after every edit so charts follow
+instantly; the Monte Carlo fan runs in a background :class:`Task` and
+replaces the previous one when it finishes (a newer edit cancels an older run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from minerplan.engine import EngineResult, run_engine
+from minerplan.report import summary
+from minerplan.scenario import Scenario
+
+from .document import ScenarioDocument
+from .workers import Task
+
+
+@dataclass
+class MonteCarloSettings:
+    paths: int = 500
+    seed: int = 0
+    preset: str | None = None
+
+
+class Evaluation(QObject):
+    updated = Signal(object, object)        # EngineResult (1 path), summary dict
+    mc_updated = Signal(object, object)     # EngineResult (N paths), summary dict
+    mc_progress = Signal(float, str)
+    mc_failed = Signal(str)
+
+    def __init__(self, doc: ScenarioDocument, parent: QObject | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self.mc = MonteCarloSettings()
+        self.result: EngineResult | None = None
+        self.summary: dict | None = None
+        self.mc_result: EngineResult | None = None
+        self.mc_summary: dict | None = None
+        self._task: Task | None = None
+        doc.changed.connect(self.refresh)
+
+    def refresh(self, sc: Scenario | None = None) -> None:
+        sc = sc or self.doc.scenario
+        self.result = run_engine(sc, n_paths=1, preset=self.mc.preset)
+        self.summary = summary(self.result, preset=self.mc.preset)
+        self.updated.emit(self.result, self.summary)
+        self.start_monte_carlo()
+
+    def start_monte_carlo(self) -> None:
+        if self._task is not None and self._task.running:
+            self._task.cancel()
+        if self.mc.paths <= 1:
+            return
+        sc, mc = self.doc.scenario, MonteCarloSettings(**vars(self.mc))
+
+        def work(progress, cancel):
+            res = run_engine(sc, n_paths=mc.paths, seed=mc.seed, preset=mc.preset, progress=progress, cancel=cancel)
+            return res, summary(res, seed=mc.seed, preset=mc.preset)
+
+        task = Task(work, self)
+        task.progress.connect(self.mc_progress)
+        task.finished.connect(self._on_mc)
+        task.failed.connect(self.mc_failed)
+        self._task = task
+        task.start()
+
+    def _on_mc(self, payload) -> None:
+        self.mc_result, self.mc_summary = payload
+        self.mc_updated.emit(self.mc_result, self.mc_summary)
+
+    def wait_idle(self, ms: int = 30_000) -> None:
+        if self._task is not None:
+            self._task.wait(ms)

@@ -1,0 +1,160 @@
+"""Overview: KPI cards with units, hashprice against cohort breakevens, BTC price with late-2025 levels."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from minerplan.engine import EngineResult, site_price_matrix
+from minerplan.report import cohort_breakevens
+
+from ..charts import Chart, month_ts
+
+REFERENCE_LEVELS = [(92_000, "$92k: the late-Nov 2025 break"), (88_000, "$88k: gamma flip"),
+                    (87_000, "$87k: break-down trigger"), (74_000, "$72-74k: downside band"), (72_000, "")]
+
+
+def usd(x: float | None, digits: int = 0) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a"
+    sign, x = ("-" if x < 0 else ""), abs(x)
+    if x >= 1e9:
+        return f"{sign}${x / 1e9:,.2f}B"
+    if x >= 1e6:
+        return f"{sign}${x / 1e6:,.1f}M"
+    return f"{sign}${x:,.{digits}f}"
+
+
+class KpiCard(QFrame):
+    def __init__(self, title: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("kpi")
+        self.setStyleSheet("#kpi { background: #ffffff; border: 1px solid #d0d4da; border-radius: 6px; }")
+        lay = QVBoxLayout(self)
+        self.title = QLabel(title)
+        self.title.setStyleSheet("color: #5f6368;")
+        self.value = QLabel("-")
+        self.value.setStyleSheet("font-size: 20px; font-weight: 600; color: #1f4e79;")
+        self.detail = QLabel("")
+        self.detail.setStyleSheet("color: #5f6368;")
+        self.detail.setWordWrap(True)
+        for w in (self.title, self.value, self.detail):
+            lay.addWidget(w)
+
+    def set(self, value: str, detail: str = "") -> None:
+        self.value.setText(value)
+        self.detail.setText(detail)
+
+    def set_presentation(self, on: bool) -> None:
+        self.value.setStyleSheet(f"font-size: {30 if on else 20}px; font-weight: 600; color: #1f4e79;")
+
+
+def cohort_breakeven_hashprice_usd_per_ph_day(res: EngineResult) -> list[tuple[str, float]]:
+    """Hashprice (USD/PH/day) below which each fleet row loses money on power (net of pool fee)."""
+    sc = res.scenario
+    fee = sc.finance.pool_fee_pct / 100.0
+    prices, _ = site_price_matrix(sc)
+    out = []
+    for i, c in enumerate(sc.fleet):
+        s = res.fleet.site[i]
+        kwh_price = prices[0, s].mean() / 1000.0
+        eff = c.power_w / res.fleet.hashrate_ths_per_unit[0, i]
+        out.append((f"{c.model} @ {c.site}", 0.024 * eff * sc.sites[s].pue * kwh_price / (1 - fee) * 1000.0))
+    return out
+
+
+class OverviewView(QWidget):
+    """KPIs and the two key charts; refreshes on every evaluation."""
+
+    def __init__(self, evaluation, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.evaluation = evaluation
+        grid = QGridLayout()
+        self.cards = {k: KpiCard(t) for k, t in (
+            ("hashprice", "Hashprice now"), ("breakeven", "Fleet breakeven power price"),
+            ("cost", "Cost per BTC (cash / all-in)"), ("npv", "NPV"),
+            ("margin", "Mining margin vs AI revenue"), ("fleet", "Fleet"))}
+        for i, card in enumerate(self.cards.values()):
+            grid.addWidget(card, i // 3, i % 3)
+        self.hashprice_chart = Chart("Hashprice against each cohort's breakeven", "USD per PH/s per day")
+        self.price_chart = Chart("BTC price, with late-2025 reference levels", "USD per BTC")
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.hashprice_chart)
+        split.addWidget(self.price_chart)
+        lay = QVBoxLayout(self)
+        lay.addLayout(grid)
+        lay.addWidget(split, 1)
+        evaluation.updated.connect(self.on_result)
+        evaluation.mc_updated.connect(self.on_mc)
+        if evaluation.result is not None:
+            self.on_result(evaluation.result, evaluation.summary)
+
+    def charts(self) -> list[Chart]:
+        return [self.hashprice_chart, self.price_chart]
+
+    def set_presentation(self, on: bool) -> None:
+        for c in self.charts():
+            c.set_presentation(on)
+        for card in self.cards.values():
+            card.set_presentation(on)
+
+    def on_result(self, res: EngineResult, doc: dict) -> None:
+        sc = res.scenario
+        self.cards["hashprice"].set(f"${doc['hashprice_usd_per_ph_day']:,.2f} /PH/day",
+                                    f"{doc['hashprice_btc_per_ph_day'] * 1e3:,.4f} mBTC/PH/day; network "
+                                    f"{doc['network_hashrate_ehs']:,.0f} EH/s")
+        be = cohort_breakevens(res) if sc.fleet else None
+        if be is not None and len(be) and be.mining_power_mw.sum() > 0:
+            w = be.mining_power_mw.to_numpy()
+            fleet_be = float(np.average(be.breakeven_power_usd_per_kwh, weights=w))
+            pay = float(np.average(be.site_power_usd_per_kwh, weights=w))
+            self.cards["breakeven"].set(f"${fleet_be:,.4f} /kWh", f"power-weighted; the fleet pays ${pay:,.4f}/kWh")
+        else:
+            self.cards["breakeven"].set("n/a", "no machines")
+        self.cards["cost"].set(f"{usd(doc['cost_per_btc_cash_usd'])} / {usd(doc['cost_per_btc_all_in_usd'])}",
+                               f"per BTC mined over {sc.horizon_months} months")
+        self.cards["npv"].set(usd(doc["npv_usd"]), "deterministic path; P5/P95 when the fan is ready")
+        months12 = slice(0, min(12, sc.horizon_months))
+        mining_mw = (res.fleet.running_units * res.fleet.power_w_per_unit[None, :] / 1e6)[months12].sum(axis=1)
+        margin = (res.mining_revenue_usd - res.mining_power_cost_usd)[0, months12].sum(axis=1)
+        per_mw = float(np.sum(margin) / max(np.sum(mining_mw), 1e-9))
+        ai_lines = []
+        for site in sc.sites:
+            if site.ai is not None:
+                lease = site.ai.colocation
+                ai_lines.append(lease.rate_usd_per_kw_month * 1000 * site.ai.critical_mw_per_gross_mw
+                                - lease.opex_usd_per_kw_month * 1000 * site.ai.critical_mw_per_gross_mw)
+        ai_txt = f"AI lease net {usd(max(ai_lines))} per gross MW-month" if ai_lines else "no convertible site"
+        self.cards["margin"].set(f"{usd(per_mw)} per MW-month", f"mining, next 12 months, before opex; {ai_txt}")
+        self.cards["fleet"].set(f"{doc['fleet_hashrate_ehs']:,.2f} EH/s",
+                                f"{sum(c.count for c in sc.fleet):,.0f} machines at {len(sc.sites)} sites, "
+                                f"{sum(s.capacity_mw for s in sc.sites):,.0f} MW")
+        self._draw(res, None)
+
+    def on_mc(self, res: EngineResult, doc: dict) -> None:
+        p = doc["percentiles"]["npv_usd"]
+        self.cards["npv"].set(usd(doc["npv_usd"]), f"median of {doc['paths']:,} paths; P5 {usd(p['p5'])}, "
+                                                   f"P95 {usd(p['p95'])}")
+        self._draw(self.evaluation.result, res)
+
+    def _draw(self, res: EngineResult, mc: EngineResult | None) -> None:
+        x = month_ts(res.months)
+        hp = self.hashprice_chart
+        hp.clear()
+        if mc is not None:
+            q = np.percentile(mc.hashprice_usd_per_th_day * 1000.0, [5, 50, 95], axis=0)
+            hp.fan("Hashprice", x, q[0], q[1], q[2], 0)
+        else:
+            hp.line("Hashprice", x, res.hashprice_usd_per_th_day[0] * 1000.0, 0)
+        for i, (name, level) in enumerate(cohort_breakeven_hashprice_usd_per_ph_day(res)[:8]):
+            hp.line(f"breakeven {name}", x, np.full(x.size, level), i + 1, width=1.2, dash=True)
+        pc = self.price_chart
+        pc.clear()
+        if mc is not None:
+            q = np.percentile(mc.btc_price_usd, [5, 50, 95], axis=0)
+            pc.fan("BTC price", x, q[0], q[1], q[2], 0)
+        else:
+            pc.line("BTC price", x, res.btc_price_usd[0], 0)
+        for level, label in REFERENCE_LEVELS:
+            pc.hline(level, label, 6 if level >= 87_000 else 1)
