@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--json", action="store_true")
     op.add_argument("--write-model", metavar="FILE", help="write the model passed to HiGHS (.mps or .lp)")
 
+    gui = sub.add_parser("gui", help="open the desktop app (the default with no subcommand)")
+    gui.add_argument("scenario", nargs="?", default="default", help="scenario JSON file, or 'default'")
+
     pr = sub.add_parser("presets", help="list the named price presets")
     pr.add_argument("--json", action="store_true")
     return p
@@ -214,15 +217,20 @@ def _safe_str(e: BaseException) -> str:
         return "(message cannot be shown)"
 
 
-COMMANDS = {"evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets, "optimize": _cmd_optimize}
+def _cmd_gui(args) -> int:
+    from ui.app import main as gui_main  # lazy: only the app loads Qt
+
+    return gui_main([args.scenario])
+
+
+COMMANDS = {"gui": _cmd_gui, "evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets, "optimize": _cmd_optimize}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        args.command, args.scenario = "gui", "default"
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as e:

@@ -50,6 +50,26 @@ def color(i: int, alpha: int = 255) -> QColor:
     return c
 
 
+class NumberAxis(pg.AxisItem):
+    """Y axis ticks people read: 45,000 / 12.5M / 1.2B instead of 4.5e+04."""
+
+    def tickStrings(self, values, scale, spacing):
+        span = max((abs(v) for v in values), default=0.0) * scale
+        out = []
+        for v in values:
+            v = v * scale
+            if span >= 1e9:
+                out.append(f"{v / 1e9:,.{1 if spacing * scale < 1e9 else 0}f}B")
+            elif span >= 1e6:
+                out.append(f"{v / 1e6:,.{1 if spacing * scale < 1e6 else 0}f}M")
+            elif span >= 1e3:
+                out.append(f"{v:,.0f}")
+            else:
+                digits = 0 if spacing * scale >= 1 else min(4, int(np.ceil(-np.log10(spacing * scale))) + 0)
+                out.append(f"{v:,.{max(digits, 0)}f}")
+        return out
+
+
 class Chart(QWidget):
     """A titled chart with a month (or plain) x axis, legend, hover readout and export buttons."""
 
@@ -59,11 +79,14 @@ class Chart(QWidget):
         self._title_text = title
         self.y_label = y_label
         self.dates = dates
-        axis = {"bottom": pg.DateAxisItem(utcOffset=0)} if dates else {}
+        axis = {"left": NumberAxis("left")}
+        if dates:
+            axis["bottom"] = pg.DateAxisItem(utcOffset=0)
         self.plot = pg.PlotWidget(axisItems=axis)
         self.item = self.plot.getPlotItem()
         self.item.showGrid(x=True, y=True, alpha=GRID_ALPHA)
         self.item.setLabel("left", y_label)
+        self.item.getAxis("left").setWidth(78)
         self.item.setMenuEnabled(False)
         self.legend = self.item.addLegend(offset=(10, 10), labelTextColor="#202124")
         self.title = QLabel(title)
@@ -140,11 +163,12 @@ class Chart(QWidget):
         self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(color(i, 200), width=8)), name)
         self._series.append((name, x, np.asarray(heights, float)))
 
-    def hline(self, y: float, label: str, i: int = 6, dash: bool = True) -> None:
+    def hline(self, y: float, label: str, i: int = 6, dash: bool = True, at: float = 0.02) -> None:
+        """A labelled horizontal reference line; ``at`` places the label along it (0 left, 1 right)."""
         line = pg.InfiniteLine(pos=y, angle=0, pen=pg.mkPen(color(i), width=1.5,
                                                             style=Qt.PenStyle.DashLine if dash else Qt.PenStyle.SolidLine),
-                               label=label, labelOpts={"position": 0.02, "color": PALETTE[i % len(PALETTE)],
-                                                       "anchors": [(0, 1), (0, 1)]})
+                               label=label, labelOpts={"position": at, "color": PALETTE[i % len(PALETTE)],
+                                                       "anchors": [(0, 1), (0, 1)] if at < 0.5 else [(1, 1), (1, 1)]})
         self.item.addItem(line)
 
     # ---- hover readout ----

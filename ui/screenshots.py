@@ -1,7 +1,8 @@
 """Render README screenshots to ``docs/`` (``make screenshots``), offscreen.
 
-For now: the terminal output of ``minerplan evaluate default``, drawn in a
-monospace font on a white card so it reads in the README.
+Every view of the main window on the default scenario (with a 500-path
+Monte Carlo fan and one optimizer run), plus the terminal output of
+``minerplan evaluate default``.
 """
 
 from __future__ import annotations
@@ -9,18 +10,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+SIZE = (1500, 950)
 
 
 def render_text_png(text: str, path: Path, *, title: str = "") -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QColor, QFont, QFontDatabase, QFontMetrics, QGuiApplication, QImage, QPainter
+    from PySide6.QtGui import QColor, QFontDatabase, QFontMetrics, QImage, QPainter
+    from PySide6.QtWidgets import QApplication
 
-    app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
+    app = QApplication.instance() or QApplication(sys.argv[:1])
     font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
     font.setPointSize(11)
     metrics = QFontMetrics(font)
@@ -30,7 +33,6 @@ def render_text_png(text: str, path: Path, *, title: str = "") -> None:
     img = QImage(width, height, QImage.Format.Format_RGB32)
     img.fill(QColor("#fbfbfd"))
     painter = QPainter(img)
-    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
     painter.setFont(font)
     y = 24 + metrics.ascent()
     for i, line in enumerate(lines):
@@ -43,7 +45,55 @@ def render_text_png(text: str, path: Path, *, title: str = "") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not img.save(str(path)):
         raise OSError(f"could not write {path}")
-    del app
+
+
+def _settle(app, seconds: float = 0.3) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def render_views() -> list[Path]:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QSettings, QStandardPaths
+    from PySide6.QtWidgets import QApplication
+
+    QStandardPaths.setTestModeEnabled(True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from .main_window import MainWindow
+
+    settings = QSettings(str(DOCS / ".screenshots.ini"), QSettings.Format.IniFormat)
+    win = MainWindow("default", settings=settings, check_recovery=False)
+    win.evaluation.mc.paths = 500
+    win.resize(*SIZE)
+    win.show()
+    win.evaluation.refresh()
+    win.evaluation.wait_idle()
+    _settle(app, 0.5)
+    out = []
+    for i in range(win.tabs.count()):
+        title = win.tabs.tabText(i)
+        win.tabs.setCurrentIndex(i)
+        view = win.tabs.widget(i)
+        prepare = getattr(view, "prepare_screenshot", None)
+        if prepare is not None:
+            prepare()
+        _settle(app, 0.4)
+        slug = "".join(ch.lower() if ch.isalnum() else " " for ch in title).split()
+        name = "view-" + "-".join(slug)
+        path = DOCS / f"{name}.png"
+        if not win.grab().save(str(path)):
+            raise OSError(f"could not write {path}")
+        out.append(path)
+    settings.clear()
+    win.doc.undo_stack.setClean()
+    win.close()
+    try:
+        (DOCS / ".screenshots.ini").unlink()
+    except FileNotFoundError:
+        pass
+    return out
 
 
 def main() -> int:
@@ -52,6 +102,8 @@ def main() -> int:
     target = DOCS / "cli-evaluate.png"
     render_text_png(out, target, title="minerplan evaluate default")
     print(f"wrote {target.relative_to(ROOT)}")
+    for p in render_views():
+        print(f"wrote {p.relative_to(ROOT)}")
     return 0
 
 

@@ -11,8 +11,8 @@ from minerplan.report import cohort_breakevens
 
 from ..charts import Chart, month_ts
 
-REFERENCE_LEVELS = [(92_000, "$92k: the late-Nov 2025 break"), (88_000, "$88k: gamma flip"),
-                    (87_000, "$87k: break-down trigger"), (74_000, "$72-74k: downside band"), (72_000, "")]
+REFERENCE_LEVELS = [(92_000, "$92k break (late Nov 2025)"), (88_000, "$88k gamma flip"),
+                    (87_000, ""), (74_000, "$72-74k downside band"), (72_000, "")]
 
 
 def usd(x: float | None, digits: int = 0) -> str:
@@ -156,5 +156,9 @@ class OverviewView(QWidget):
             pc.fan("BTC price", x, q[0], q[1], q[2], 0)
         else:
             pc.line("BTC price", x, res.btc_price_usd[0], 0)
-        for level, label in REFERENCE_LEVELS:
-            pc.hline(level, label, 6 if level >= 87_000 else 1)
+        for k, (level, label) in enumerate(REFERENCE_LEVELS):
+            pc.hline(level, label, 6 if level >= 87_000 else 1, at=0.02 if k % 2 == 0 else 0.98)
+        # Keep the board's attention on the levels that matter: the upper tail would squash them.
+        top = max(110_000.0, float(np.percentile(mc.btc_price_usd, 75, axis=0).max()) * 1.05 if mc is not None
+                  else float(res.btc_price_usd.max()) * 1.15)
+        pc.item.setYRange(0, top, padding=0)

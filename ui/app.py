@@ -1,0 +1,46 @@
+"""``minerplan`` with no arguments: the desktop app.
+
+Without a display, say how to proceed (Xvfb, offscreen, or the CLI) instead
+of Qt's plugin abort.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+NO_DISPLAY_HELP = """minerplan: no display found, so the desktop app cannot open a window.
+  - on a desktop: run it from a graphical session;
+  - on a server: install Xvfb and run `xvfb-run minerplan`, or render offscreen with
+    `QT_QPA_PLATFORM=offscreen minerplan` (no visible window; useful for screenshots);
+  - or use the command line: `minerplan evaluate default`, `minerplan optimize default` (see --help)."""
+
+
+def has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not has_display():
+        print(NO_DISPLAY_HELP, file=sys.stderr)
+        return 2
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setOrganizationName("MinerPlan")
+    app.setApplicationName("MinerPlan")
+    path = argv[0] if argv else "default"
+    win = MainWindow(path)
+    win.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""The MinerPlan main window: views in tabs, files, undo, settings, autosave and presentation mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget,
+                               QWidget)
+
+from minerplan.errors import ScenarioError
+from minerplan.scenario_io import atomic_write_text, load_scenario, scenario_from_json, scenario_to_json
+
+from .document import ScenarioDocument
+from .evaluation import Evaluation
+
+ORG, APP = "MinerPlan", "MinerPlan"
+MAX_RECENT = 8
+AUTOSAVE_MS = 30_000
+
+
+def autosave_dir() -> Path:
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation) or str(Path.home())
+    d = Path(base) / "autosave"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _view_classes():
+    """The views, imported lazily so a missing optional view never stops the window from opening."""
+    from .views.overview import OverviewView
+
+    views = [("Overview", OverviewView)]
+    for title, module, cls in (("Fleet", "fleet", "FleetView"), ("Sites & power", "sites", "SitesView"),
+                               ("Market", "market", "MarketView"), ("AI/HPC", "ai", "AiView"),
+                               ("Optimize", "optimize", "OptimizeView"), ("Compare", "compare", "CompareView"),
+                               ("What-if", "whatif", "WhatIfView")):
+        try:
+            mod = __import__(f"ui.views.{module}", fromlist=[cls])
+        except ImportError:
+            continue
+        views.append((title, getattr(mod, cls)))
+    return views
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, path: str = "default", *, settings: QSettings | None = None, check_recovery: bool = True):
+        super().__init__()
+        self.settings = settings or QSettings(ORG, APP)
+        self.doc = ScenarioDocument.open(path, self)
+        self.evaluation = Evaluation(self.doc, self)
+        self._autosave_id = uuid.uuid4().hex[:12]
+        self.tabs = QTabWidget()
+        self.views: dict[str, QWidget] = {}
+        for title, cls in _view_classes():
+            view = cls(self.evaluation) if title == "Overview" else cls(self.doc, self.evaluation)
+            self.views[title] = view
+            self.tabs.addTab(view, title.replace("&", "&&"))  # a lone & would be a mnemonic
+        self.setCentralWidget(self.tabs)
+        self._build_actions()
+        self._status = QLabel("")
+        self._mc_bar = QProgressBar()
+        self._mc_bar.setMaximumWidth(180)
+        self._mc_bar.setRange(0, 100)
+        self._mc_bar.setFormat("Monte Carlo %p%")
+        self._mc_bar.hide()
+        self.statusBar().addWidget(self._status, 1)
+        self.statusBar().addPermanentWidget(self._mc_bar)
+        self.doc.dirty_changed.connect(lambda _: self._update_title())
+        self.doc.path_changed.connect(lambda _: self._update_title())
+        self.doc.changed.connect(lambda _: self._update_title())
+        self.evaluation.updated.connect(self._on_evaluated)
+        self.evaluation.mc_progress.connect(self._on_mc_progress)
+        self.evaluation.mc_updated.connect(lambda *_: self._mc_bar.hide())
+        self.evaluation.mc_failed.connect(lambda msg: self._status.setText(f"Monte Carlo failed: {msg.splitlines()[0]}"))
+        self._autosave_timer = QTimer(self)
+        self._autosave_timer.timeout.connect(self.autosave)
+        self._autosave_timer.start(AUTOSAVE_MS)
+        self._restore_layout()
+        self._update_title()
+        self.evaluation.refresh()
+        if check_recovery:
+            QTimer.singleShot(0, self.offer_recovery)
+
+    # ---- actions and menus ----
+    def _build_actions(self) -> None:
+        m = self.menuBar()
+        file_menu = m.addMenu("&File")
+        self.act_new = self._action("&New", QKeySequence.StandardKey.New, self.new_file, file_menu)
+        self.act_open = self._action("&Open…", QKeySequence.StandardKey.Open, self.open_dialog, file_menu)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._rebuild_recent()
+        self.act_save = self._action("&Save", QKeySequence.StandardKey.Save, self.save, file_menu)
+        self.act_save_as = self._action("Save &As…", QKeySequence.StandardKey.SaveAs, self.save_as, file_menu)
+        file_menu.addSeparator()
+        self._action("Export current view's charts…", None, self.export_charts, file_menu)
+        file_menu.addSeparator()
+        self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
+        edit = m.addMenu("&Edit")
+        undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        edit.addAction(undo)
+        edit.addAction(redo)
+        self.act_undo, self.act_redo = undo, redo
+        view = m.addMenu("&View")
+        self.act_present = self._action("&Presentation mode", QKeySequence(Qt.Key.Key_F11), self.toggle_presentation,
+                                        view)
+        self.act_present.setCheckable(True)
+
+    def _action(self, text, shortcut, slot, menu) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(shortcut)
+        a.triggered.connect(slot)
+        menu.addAction(a)
+        return a
+
+    # ---- title, status ----
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.doc.title}{'*' if self.doc.dirty else ''} — MinerPlan")
+
+    def _on_evaluated(self, res, doc) -> None:
+        self._status.setText(f"NPV {doc['npv_usd'] / 1e6:,.1f} $M · hashprice {doc['hashprice_usd_per_ph_day']:,.2f} "
+                             f"USD/PH/day · {res.scenario.horizon_months} months from {res.scenario.start_month}")
+
+    def _on_mc_progress(self, frac: float, text: str) -> None:
+        self._mc_bar.show()
+        self._mc_bar.setValue(int(frac * 100))
+
+    # ---- files ----
+    def maybe_save(self) -> bool:
+        """Ask to save unsaved work; False means the user cancelled."""
+        if not self.doc.dirty:
+            return True
+        answer = QMessageBox.question(self, "Unsaved changes",
+                                      f"Save the changes to {self.doc.title} before closing it?",
+                                      QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                                      | QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_file(self) -> None:
+        if self.maybe_save():
+            self.load("default")
+            self.doc.path = None
+            self._update_title()
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open scenario", self._last_dir(), "Scenario (*.json)")
+        if path:
+            self.load(path)
+
+    def load(self, path: str) -> bool:
+        """Open ``path``; a bad file shows a dialog naming the field, and the current scenario stays."""
+        try:
+            self.doc.load(path)
+        except ScenarioError as e:
+            self.show_error("Cannot open scenario", e.describe())
+            return False
+        if path != "default":
+            self._add_recent(path)
+        return True
+
+    def save(self) -> bool:
+        if not self.doc.path:
+            return self.save_as()
+        return self._write(self.doc.path)
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save scenario as", self._last_dir(), "Scenario (*.json)")
+        if not path:
+            return False
+        if not path.endswith(".json"):
+            path += ".json"
+        return self._write(path)
+
+    def _write(self, path: str) -> bool:
+        try:
+            self.doc.save(path)
+        except OSError as e:
+            self.show_error("Cannot save", f"{path}: {e.strerror or e}")
+            return False
+        self._add_recent(path)
+        self._clear_autosave()
+        return True
+
+    def show_error(self, title: str, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message.splitlines()[0] if message else title,
+                          QMessageBox.StandardButton.Ok, self)
+        if "\n" in message:
+            box.setDetailedText(message)
+        box.exec()
+
+    def _last_dir(self) -> str:
+        recent = self.recent_files()
+        return str(Path(recent[0]).parent) if recent else str(Path.home())
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):
+            value = [value]
+        return [v for v in (value or []) if isinstance(v, str)]
+
+    def _add_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        files = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("recent_files", files[:MAX_RECENT])
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for p in files:
+            a = self.recent_menu.addAction(p)
+            a.triggered.connect(lambda _=False, p=p: self.maybe_save() and self.load(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    # ---- autosave and recovery ----
+    def autosave_path(self) -> Path:
+        return autosave_dir() / f"{self._autosave_id}.json"
+
+    def autosave(self) -> None:
+        """Write unsaved work aside (atomically), so a crash loses at most ``AUTOSAVE_MS``."""
+        if not self.doc.dirty:
+            return
+        payload = {"saved_at": time.time(), "original_path": self.doc.path,
+                   "scenario": json.loads(scenario_to_json(self.doc.scenario))}
+        atomic_write_text(self.autosave_path(), json.dumps(payload, indent=1))
+
+    def _clear_autosave(self) -> None:
+        try:
+            self.autosave_path().unlink()
+        except FileNotFoundError:
+            pass
+
+    def offer_recovery(self) -> None:
+        """After a crash, offer the newest autosaved scenario (then remove the files)."""
+        files = sorted(autosave_dir().glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        files = [f for f in files if f != self.autosave_path()]
+        if not files:
+            return
+        newest = files[0]
+        try:
+            payload = json.loads(newest.read_text(encoding="utf-8"))
+            sc = scenario_from_json(json.dumps(payload["scenario"]), str(newest))
+        except (ValueError, KeyError, TypeError, ScenarioError, OSError):
+            newest.unlink(missing_ok=True)
+            return
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(payload.get("saved_at", newest.stat().st_mtime)))
+        answer = QMessageBox.question(self, "Recover unsaved work",
+                                      f"MinerPlan closed unexpectedly. Recover '{sc.name}' autosaved at {when}?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.doc.replace(sc, "Recover autosaved work")
+            self.doc.path = payload.get("original_path")
+            self._update_title()
+        for f in files:
+            f.unlink(missing_ok=True)
+
+    # ---- layout, presentation ----
+    def _restore_layout(self) -> None:
+        geo = self.settings.value("geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1400, 900)
+        tab = self.settings.value("tab", 0)
+        try:
+            self.tabs.setCurrentIndex(int(tab))
+        except (TypeError, ValueError):
+            pass
+
+    def toggle_presentation(self) -> None:
+        on = self.act_present.isChecked()
+        for view in self.views.values():
+            if hasattr(view, "set_presentation"):
+                view.set_presentation(on)
+        f = QApplication.font()
+        f.setPointSize(14 if on else 10)
+        self.tabs.setFont(f)
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
+
+    def export_charts(self) -> None:
+        view = self.tabs.currentWidget()
+        charts = view.charts() if hasattr(view, "charts") else []
+        if not charts:
+            self._status.setText("This view has no charts to export")
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export charts to folder", self._last_dir())
+        if not folder:
+            return
+        for c in charts:
+            c.export_png(os.path.join(folder, f"{c._safe_name()}.png"))
+            c.export_svg(os.path.join(folder, f"{c._safe_name()}.svg"))
+        self._status.setText(f"Exported {len(charts)} charts to {folder}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("tab", self.tabs.currentIndex())
+        self._clear_autosave()
+        self.evaluation.wait_idle(5_000)
+        event.accept()
