@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    creates .venv, installs MinerPlan, runs it on the shipped default scenario
+#   make run    creates .venv, installs MinerPlan, opens the desktop app on the shipped default scenario
 #   make test   creates .venv if needed, installs, runs the whole test suite
 PYTHON ?= python3
 VENV := .venv
@@ -17,13 +17,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/minerplan evaluate default
+	$(BIN)/minerplan
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
+	$(BIN)/python benchmarks/optimizer.py
+	$(BIN)/python benchmarks/gui.py
 
 screenshots: $(STAMP)
 	$(BIN)/python -m ui.screenshots

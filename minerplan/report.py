@@ -131,13 +131,18 @@ def _cost_per_btc(res: EngineResult) -> tuple[np.ndarray, np.ndarray]:
         return np.where(btc > 0, cash / btc, np.nan), np.where(btc > 0, all_in / btc, np.nan)
 
 
-def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = None) -> dict[str, Any]:
-    """The ``minerplan evaluate --json`` document (medians across paths)."""
+def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = None,
+            with_irr: bool = True) -> dict[str, Any]:
+    """The ``minerplan evaluate --json`` document (medians across paths).
+
+    ``with_irr=False`` skips the per-path IRR search (``irr`` is then None), which
+    interactive views that do not show it use to stay fast.
+    """
     sc = res.scenario
     net = res.network
     cf = res.net_cash_flow_usd.copy()
     cf[:, -1] += res.terminal_value_usd
-    irr = irr_annual(cf)
+    irr = irr_annual(cf) if with_irr else np.full(cf.shape[0], np.nan)
     payback = payback_months(cf)
     cash_cost, all_in_cost = _cost_per_btc(res)
     capacity = np.array([s.capacity_mw for s in sc.sites])

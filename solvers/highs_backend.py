@@ -231,6 +231,7 @@ class HighsModel:
         """Row duals of the LP with every integer variable fixed at its value in ``x``."""
         f = self.form
         lp = new_highs()
+        lp.setOptionValue("time_limit", max(5.0, self._time_limit))
         lo, up = f.col_lower.copy(), f.col_upper.copy()
         ints = np.flatnonzero(f.integer)
         lo[ints] = up[ints] = np.round(x[ints])

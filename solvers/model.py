@@ -193,8 +193,10 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
         m.cvar = MatrixConstraint(data, idx, ptr, (-space.base_npv / USD_M).tolist(), [None] * n_p, cols)
         built.row_labels["cvar"] = [(p,) for p in range(n_p)]
         weight = risk_aversion / ((1 - cvar_level) * n_p)
-        obj_terms += [np.array([-risk_aversion]), np.full(n_p, -weight)]
-        obj_vars += [m.eta] + [m.z[p] for p in range(n_p)]
+        # The risk terms stay in the objective itself (not in objective_def), so a frontier can
+        # re-weight them by changing column costs only.
+        risk_coefs = [-risk_aversion] + [-weight] * n_p
+        risk_vars = [m.eta] + [m.z[p] for p in range(n_p)]
         del parts_fixed
     # The objective's linear part is defined by one CSR row (objective_def: value = c.x), which is
     # far cheaper to build than a Pyomo expression with thousands of terms.
@@ -203,8 +205,10 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
     data, idx, ptr = _csr_from_matrix(coefs[None, :])
     m.objective_def = MatrixConstraint(data, idx, ptr, [0.0], [0.0], obj_vars + [m.value])
     built.row_labels["objective_def"] = [("objective",)]
-    m.obj = pyo.Objective(expr=LinearExpression(constant=const, linear_coefs=[1.0], linear_vars=[m.value]),
-                          sense=pyo.maximize)
+    extra_c = risk_coefs if risk_aversion > 0 else []
+    extra_v = risk_vars if risk_aversion > 0 else []
+    m.obj = pyo.Objective(expr=LinearExpression(constant=const, linear_coefs=[1.0] + extra_c,
+                                                linear_vars=[m.value] + extra_v), sense=pyo.maximize)
     built.top_terms = top_terms
     return built
 

@@ -266,3 +266,13 @@ def test_take_or_pay_site_with_conversion_round_trips():
     eng = run_engine(res.plan_scenario, n_paths=8, seed=3)
     np.testing.assert_allclose(eng.npv_usd, res.npv_by_path_usd, rtol=1e-6, atol=10.0)
     assert eng.take_or_pay_shortfall_usd.sum() > 0   # the minimum binds in some months
+
+
+def test_frontier_points_equal_plain_runs_at_their_weight():
+    """Each frontier point is the plan a plain run at that risk weight finds (the warm re-solve is exact)."""
+    sc = linear_tax_default()
+    st = OptimizerSettings(n_paths=30, seed=4, hall_critical_mw=None)
+    fr = efficient_frontier(sc, st, weights=(0.0, 1.0, 4.0))
+    for w, npv in zip(fr.risk_aversion, fr.expected_npv_usd):
+        plain = optimize(sc, OptimizerSettings(n_paths=30, seed=4, hall_critical_mw=None, risk_aversion=w))
+        assert npv == pytest.approx(plain.expected_npv_usd, rel=1e-6, abs=1.0)

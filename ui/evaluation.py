@@ -55,12 +55,13 @@ class Evaluation(QObject):
         if self._task is not None and self._task.running:
             self._task.cancel()
         if self.mc.paths <= 1:
+            self.mc_result = self.mc_summary = None
             return
         sc, mc = self.doc.scenario, MonteCarloSettings(**vars(self.mc))
 
         def work(progress, cancel):
             res = run_engine(sc, n_paths=mc.paths, seed=mc.seed, preset=mc.preset, progress=progress, cancel=cancel)
-            return res, summary(res, seed=mc.seed, preset=mc.preset)
+            return res, summary(res, seed=mc.seed, preset=mc.preset, with_irr=False)
 
         task = Task(work, self)
         task.progress.connect(self.mc_progress)
@@ -70,8 +71,17 @@ class Evaluation(QObject):
         task.start()
 
     def _on_mc(self, payload) -> None:
-        self.mc_result, self.mc_summary = payload
+        res, doc = payload
+        if res.scenario is not self.doc.scenario:  # a run for an older edit that finished anyway
+            return
+        self.mc_result, self.mc_summary = res, doc
         self.mc_updated.emit(self.mc_result, self.mc_summary)
+
+    def shutdown(self, ms: int = 10_000) -> None:
+        """Cancel a running Monte Carlo and wait for its thread (before the app exits)."""
+        if self._task is not None and self._task.running:
+            self._task.cancel()
+            self._task.wait(ms)
 
     def wait_idle(self, ms: int = 30_000) -> None:
         if self._task is not None:

@@ -313,5 +313,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("tab", self.tabs.currentIndex())
         self._clear_autosave()
-        self.evaluation.wait_idle(5_000)
+        for view in self.views.values():
+            if hasattr(view, "shutdown"):
+                view.shutdown()
+        self.evaluation.shutdown()
         event.accept()

@@ -31,6 +31,14 @@ class _Runner(QObject):
 
     def run(self) -> None:
         try:
+            self._run()
+        finally:
+            # Stop this thread's event loop from inside it, so Task.wait() returns even when the
+            # GUI thread is the one waiting (it cannot process the finished signal meanwhile).
+            QThread.currentThread().quit()
+
+    def _run(self) -> None:
+        try:
             result = self._fn(lambda f, s="": self.progress.emit(float(f), str(s)), self._cancel.is_set)
         except Cancelled:
             self.cancelled.emit()

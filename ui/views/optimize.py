@@ -1,0 +1,914 @@
+"""Optimizer: settings with units, a background run with progress and cancel, the plan, frontier and shadow prices.
+
+The solve (``solvers.optimize.optimize``) and the frontier (``efficient_frontier``)
+always run in a :class:`~ui.workers.Task`, never on the GUI thread. A finished run
+fills the results panel: a plain-language recommendation, a KPI line, MW by use
+per site, capex by month, the decision tables and the shadow prices; "Apply plan
+to scenario" writes the plan into the document as one undoable edit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyqtgraph as pg
+from PySide6.QtCore import (QAbstractTableModel, QCoreApplication, QEventLoop, QModelIndex, QSortFilterProxyModel, Qt,
+                            Signal)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QScrollArea,
+                               QSpinBox, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
+
+from minerplan.engine import run_engine
+from minerplan.errors import ScenarioError
+from minerplan.scenario import Scenario
+from solvers.decisions import DecisionSpace, build_decision_space
+from solvers.optimize import (OptimizationResult, _allocation, _decision_tables, efficient_frontier, optimize,
+                              plan_scenario)
+from solvers.report import recommendation
+from solvers.settings import OptimizerSettings
+
+from ..charts import Chart, color, month_ts
+from ..document import ScenarioDocument
+from ..workers import Task
+
+FRONTIER_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+ALL_SITES = "All sites"
+_EMPTY = "-"
+
+
+# ---------------------------------------------------------------- formatting
+def usd_m(x) -> str:
+    """USD as millions with one decimal, e.g. ``$266.0M``; ``n/a`` for missing values."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    return f"{'-' if x < 0 else ''}${abs(x) / 1e6:,.1f}M"
+
+
+def parse_usd(text: str) -> float | None:
+    """A USD amount typed by a person: ``50e6``, ``50,000,000``, ``$50M``, ``1.2B``; blank -> None.
+
+    Raises ValueError with a readable message on anything else.
+    """
+    t = text.strip().replace(",", "").replace("_", "").replace("$", "").replace(" ", "")
+    if not t:
+        return None
+    scale = 1.0
+    suffixes = {"k": 1e3, "m": 1e6, "b": 1e9}
+    if t[-1].lower() in suffixes:
+        scale, t = suffixes[t[-1].lower()], t[:-1]
+    try:
+        v = float(t) * scale
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is not an amount in USD (e.g. 50000000, 50e6 or 50M)") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{text.strip()!r} is not a finite amount")
+    return v
+
+
+def parse_optional_float(text: str, what: str) -> float | None:
+    t = text.strip().replace(",", "")
+    if not t:
+        return None
+    try:
+        v = float(t)
+    except ValueError:
+        raise ValueError(f"{what}: {text.strip()!r} is not a number") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{what}: {text.strip()!r} is not a finite number")
+    return v
+
+
+# ---------------------------------------------------------------- table models
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str                 # with its unit
+    kind: str = "text"          # text | usd | usd_m | mw | units | month | bool | num
+    tip: str = ""
+
+
+def _fmt(kind: str, v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if kind == "usd":
+        return f"{float(v):,.2f}"
+    if kind == "usd_m":
+        return f"{float(v) / 1e6:,.2f}"
+    if kind == "mw":
+        return f"{float(v):,.1f}"
+    if kind == "units":
+        return f"{float(v):,.0f}"
+    if kind == "num":
+        return f"{float(v):,.4g}"
+    if kind == "bool":
+        return "yes" if bool(v) else "no"
+    return str(v)
+
+
+class FrameModel(QAbstractTableModel):
+    """A read-only table over a pandas DataFrame, with headers that carry units.
+
+    ``Qt.UserRole`` gives the raw value (for sorting); numbers are right-aligned.
+    """
+
+    COLUMNS: tuple[Column, ...] = ()
+
+    def __init__(self, columns: tuple[Column, ...] | None = None, parent=None):
+        super().__init__(parent)
+        self.columns = tuple(columns) if columns is not None else self.COLUMNS
+        self._rows: list[tuple] = []
+
+    def set_frame(self, df: pd.DataFrame | None) -> None:
+        self.beginResetModel()
+        if df is None or len(df) == 0:
+            self._rows = []
+        else:
+            cols = [df[c.key].tolist() if c.key in df.columns else [None] * len(df) for c in self.columns]
+            self._rows = [tuple(self._convert(r) for r in row) for row in zip(*cols)]
+        self.endResetModel()
+
+    @staticmethod
+    def _convert(v):
+        if isinstance(v, (np.floating,)):
+            return float(v)
+        if isinstance(v, (np.integer,)):
+            return int(v)
+        if isinstance(v, np.bool_):
+            return bool(v)
+        return v
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008 - Qt signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)) \
+                or not (0 <= index.column() < len(self.columns)):
+            return None
+        col = self.columns[index.column()]
+        v = self._rows[index.row()][index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.display(col, v)
+        if role == Qt.ItemDataRole.UserRole:
+            if v is None or isinstance(v, (str, int, float, bool)):
+                return v
+            return str(v)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if col.kind in ("usd", "usd_m", "mw", "units", "num"):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return col.tip or None
+        return None
+
+    def display(self, col: Column, v) -> str:
+        return _fmt(col.kind, v)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal:
+            if not (0 <= section < len(self.columns)):
+                return None
+            if role == Qt.ItemDataRole.DisplayRole:
+                return self.columns[section].header
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return self.columns[section].tip or None
+            return None
+        if role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self._rows):
+            return str(section + 1)
+        return None
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def raw(self, row: int, key: str):
+        return self._rows[row][[c.key for c in self.columns].index(key)]
+
+
+SHADOW_KINDS = {"site_capacity": "one more MW at a site, every month",
+                "capex_budget": "one more budget dollar in a calendar year",
+                "site_capacity_month": "one more MW at a site in one month"}
+
+
+class ShadowPriceModel(FrameModel):
+    """Shadow prices: what relaxing a limit by one unit is worth (USD of expected NPV)."""
+
+    COLUMNS = (Column("kind", "Limit relaxed", tip="Which limit gets one more unit"),
+               Column("name", "Site / year / month", tip="The site, calendar year or site-month of the limit"),
+               Column("value_usd", "Value (USD)", "usd", tip="Gain in the objective (USD) for one more unit"),
+               Column("unit", "Per (unit)", tip="The unit the value is per"))
+
+    def display(self, col: Column, v) -> str:
+        if col.key == "kind":
+            return SHADOW_KINDS.get(v, str(v))
+        return super().display(col, v)
+
+
+CONVERSION_COLUMNS = (
+    Column("site", "Site"), Column("start_month", "Start (month)"), Column("ready_month", "Ready (month)"),
+    Column("critical_mw", "Critical IT (MW)", "mw"), Column("gross_mw", "Gross (MW)", "mw"),
+    Column("capex_usd", "Capex (USD M)", "usd_m"), Column("business_model", "Business model"),
+    Column("committed", "Signed (yes/no)", "bool", tip="yes: a commitment from the scenario's conversion plan"))
+PURCHASE_COLUMNS = (
+    Column("site", "Site"), Column("month", "Delivery (month)"), Column("model", "ASIC model"),
+    Column("units", "Units (machines)", "units"), Column("mw", "Power (MW)", "mw"),
+    Column("capex_usd", "Capex (USD M)", "usd_m"))
+RETIREMENT_COLUMNS = (
+    Column("site", "Site"), Column("cohort", "Fleet row (index)", "text"), Column("model", "ASIC model"),
+    Column("month", "Retire (month)"), Column("units", "Units (machines)", "units"), Column("mw", "Power (MW)", "mw"),
+    Column("salvage_usd", "Salvage (USD M)", "usd_m"))
+
+
+# ---------------------------------------------------------------- work run in the background
+@dataclass
+class RunOutput:
+    """What a background optimizer run hands back to the GUI thread."""
+
+    result: OptimizationResult
+    source: Scenario                    # the scenario it was computed from
+    capex_months: list[str]
+    capex_usd: np.ndarray | None        # capex per month (USD), from the engine on plan_scenario
+    origin: str = "run"                 # run | frontier
+
+
+@dataclass
+class FrontierOutput:
+    table: pd.DataFrame
+    space: DecisionSpace
+    source: Scenario
+    settings: OptimizerSettings
+
+
+def capex_by_month(plan: Scenario) -> tuple[list[str], np.ndarray]:
+    """Capex per month (USD: AI/HPC conversions spread over lead time, ASIC purchases), exact from the engine."""
+    res = run_engine(plan)
+    return list(res.months), np.asarray(res.capex_usd, float).sum(axis=1)
+
+
+def _run_work(sc: Scenario, st: OptimizerSettings):
+    def work(progress, cancel) -> RunOutput:
+        res = optimize(sc, st, progress=lambda f, s: progress(0.97 * f, s), cancel=cancel)
+        months, capex = ([], None)
+        if res.ok:
+            progress(0.98, "capex schedule from the engine")
+            months, capex = capex_by_month(res.plan_scenario)
+        return RunOutput(res, sc, months, capex)
+    return work
+
+
+def _frontier_work(sc: Scenario, st: OptimizerSettings, weights):
+    from minerplan.engine import Cancelled
+
+    def work(progress, cancel) -> FrontierOutput:
+        def prep(f, s):
+            if cancel():
+                raise Cancelled(s)
+            progress(0.15 * f, s)
+        progress(0.0, "preparing decisions")
+        space = build_decision_space(sc, st, progress=prep)
+        progress(0.15, "tracing the frontier (one solve per risk weight)")
+        table = efficient_frontier(sc, st, weights, progress=lambda f, s: progress(0.15 + 0.85 * f, s),
+                                   cancel=cancel)
+        return FrontierOutput(table, space, sc, st)
+    return work
+
+
+def frontier_result(out: FrontierOutput, k: int) -> OptimizationResult:
+    """The plan of frontier row ``k`` as an OptimizationResult (no duals: shadow prices need a full run)."""
+    row = out.table.iloc[k]
+    x = np.asarray(row["plan_x"], float)
+    st = out.settings
+    from dataclasses import replace
+    st_k = replace(st, risk_aversion=float(row["risk_aversion"]))
+    conv, buys, rets = _decision_tables(out.space, x)
+    exp_npv, cvar = float(row["expected_npv_usd"]), float(row["cvar_usd"])
+    res = OptimizationResult(
+        status=str(row["status"]), objective_usd=exp_npv - st_k.risk_aversion * cvar, expected_npv_usd=exp_npv,
+        cvar_usd=cvar, mip_gap=None, npv_by_path_usd=None, allocation=_allocation(out.space, x), conversions=conv,
+        purchases=buys, retirements=rets,
+        shadow_prices=pd.DataFrame(columns=["kind", "name", "value_usd", "unit"]),
+        plan_scenario=plan_scenario(out.space, x), settings=st_k, notes=list(out.space.notes))
+    return res
+
+
+# ---------------------------------------------------------------- the view
+class OptimizeView(QWidget):
+    """Settings, Run/Cancel with progress, and the recommended plan with its charts and tables."""
+
+    result_shown = Signal(object)       # the OptimizationResult now in the results panel
+    state_changed = Signal(str)
+
+    def __init__(self, doc: ScenarioDocument, evaluation=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self.evaluation = evaluation
+        self.result: OptimizationResult | None = None
+        self.output: RunOutput | None = None
+        self.frontier: FrontierOutput | None = None
+        self.state = "idle"                 # idle | running | done | no_plan | cancelled | failed
+        self._task: Task | None = None
+        self._task_kind = ""
+        self._cancel_requested = False
+        self._error_box: QMessageBox | None = None
+        self._presentation = False
+        self._frontier_scatter: pg.ScatterPlotItem | None = None
+        self._selected_point: int | None = None
+
+        self._build_form()
+        self._build_results()
+        split = QSplitter(Qt.Orientation.Horizontal)
+        left = QScrollArea()
+        left.setWidgetResizable(True)
+        left.setWidget(self.form_box)
+        split.addWidget(left)
+        split.addWidget(self.results_box)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([360, 1000])
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+        doc.changed.connect(self._on_doc_changed)
+        if evaluation is not None and hasattr(evaluation, "updated"):
+            evaluation.updated.connect(lambda *_: self._refresh_preset())
+        app = QCoreApplication.instance()
+        if app is not None:     # never leave a solver thread running when the application quits
+            app.aboutToQuit.connect(self.shutdown)
+        self._set_state("idle", "Set the options and press Run.")
+
+    # ------------------------------------------------------------ form
+    def _build_form(self) -> None:
+        box = QGroupBox("Optimizer settings")
+        form = QFormLayout(box)
+        d = OptimizerSettings()
+        mc = getattr(self.evaluation, "mc", None)
+
+        def spin(lo, hi, val, suffix, tip, decimals=None, step=None):
+            w = QDoubleSpinBox() if decimals is not None else QSpinBox()
+            if decimals is not None:
+                w.setDecimals(decimals)
+            w.setRange(lo, hi)
+            w.setValue(val)
+            if step is not None:
+                w.setSingleStep(step)
+            if suffix:
+                w.setSuffix(suffix)
+            w.setToolTip(tip)
+            if isinstance(w, QDoubleSpinBox):
+                w.setGroupSeparatorShown(True)
+            return w
+
+        def line(text, placeholder, tip):
+            w = QLineEdit(text)
+            w.setPlaceholderText(placeholder)
+            w.setToolTip(tip)
+            return w
+
+        self.paths = spin(1, 100_000, d.n_paths, " paths",
+                          "Monte Carlo BTC price paths the plan must do well on (more: slower, steadier)")
+        self.seed = spin(0, 2_000_000_000, getattr(mc, "seed", d.seed), "",
+                         "Random seed of the price paths (same seed, same paths, same plan)")
+        self.risk = spin(0.0, 100.0, d.risk_aversion, " x CVaR",
+                         "Weight on the CVaR of the NPV loss in the objective (USD per USD); 0 = risk-neutral",
+                         decimals=2, step=0.25)
+        self.cvar = spin(50.0, 99.9, d.cvar_level * 100.0, " %",
+                         "Tail level: CVaR averages the loss over the worst (100 - level) % of price paths",
+                         decimals=1, step=1.0)
+        self.hall = spin(0.0, 1000.0, d.hall_critical_mw or 0.0, " MW critical",
+                         "Conversions in whole halls of this critical IT size (a MIP); 0 = any size (an LP, faster)",
+                         decimals=1, step=5.0)
+        self.hall.setSpecialValueText("0 = continuous (LP)")
+        self.budget = line("", "blank = no budget",
+                           "Capex budget per calendar year in USD, all capex including signed commitments "
+                           "(e.g. 150000000, 150e6 or 150M); blank = no budget")
+        self.crews = line("", "blank = no cap",
+                          "Most gross MW that may start conversion in one month (construction crews); blank = no cap")
+        self.start_cash = line(f"{d.starting_cash_usd:,.0f}", "0", "Cash on hand at the start, USD")
+        self.floor = line("", "blank = no cash floor",
+                          "Cash may not fall below this (USD), on expected cash and on a low-price path; "
+                          "blank = no liquidity constraint")
+        self.credit = line(f"{d.credit_line_usd:,.0f}", "0",
+                           "A revolving credit line (USD) that may cover a shortfall below the cash floor")
+        self.purchases = QCheckBox("Allow ASIC purchases")
+        self.purchases.setChecked(d.allow_purchases)
+        self.purchases.setToolTip(f"Let the optimizer buy {', '.join(d.purchase_models)} (catalog price, "
+                                  f"{d.purchase_lead_time_months}-month lead time)")
+        self.retirements = QCheckBox("Allow retirements")
+        self.retirements.setChecked(d.allow_retirements)
+        self.retirements.setToolTip("Let the optimizer retire old cohorts at their salvage value (USD per machine)")
+        self.time_limit = spin(1.0, 86_400.0, d.time_limit_s, " s",
+                               "Wall-clock limit for HiGHS, seconds; a MIP returns its best plan so far",
+                               decimals=0, step=10.0)
+        self.gap = spin(0.0, 50.0, d.mip_gap * 100.0, " %",
+                        "Stop the MIP when its plan is within this % of the best possible objective",
+                        decimals=2, step=0.1)
+        self.preset_label = QLabel("")
+        self._refresh_preset()
+        self.preset_label.setToolTip("Price story of the paths (from the app's Monte Carlo settings)")
+
+        form.addRow("Price paths (count)", self.paths)
+        form.addRow("Seed (integer)", self.seed)
+        form.addRow("Price story", self.preset_label)
+        form.addRow("Risk aversion (USD/USD)", self.risk)
+        form.addRow("CVaR level (%)", self.cvar)
+        form.addRow("Hall size (MW critical)", self.hall)
+        form.addRow("Capex budget (USD/year)", self.budget)
+        form.addRow("Max converted (MW/month)", self.crews)
+        form.addRow("Starting cash (USD)", self.start_cash)
+        form.addRow("Cash floor (USD)", self.floor)
+        form.addRow("Credit line (USD)", self.credit)
+        form.addRow("", self.purchases)
+        form.addRow("", self.retirements)
+        form.addRow("Time limit (s)", self.time_limit)
+        form.addRow("MIP gap (%)", self.gap)
+        for w in (self.budget, self.crews, self.start_cash, self.floor, self.credit):
+            w.textChanged.connect(self._clear_form_error)
+
+        self.form_error = QLabel("")
+        self.form_error.setWordWrap(True)
+        self.form_error.setStyleSheet("color: #a50021;")
+        form.addRow(self.form_error)
+
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Solve for the best plan in the background (the app stays usable)")
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running optimization or frontier")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.frontier_button = QPushButton("Trace frontier")
+        self.frontier_button.setToolTip("Solve for risk weights " + ", ".join(f"{w:g}" for w in FRONTIER_WEIGHTS)
+                                        + " and plot expected NPV against CVaR; click a point to load its plan")
+        self.frontier_button.clicked.connect(self.trace_frontier)
+        buttons = QHBoxLayout()
+        for b in (self.run_button, self.cancel_button, self.frontier_button):
+            buttons.addWidget(b)
+        form.addRow(buttons)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        form.addRow(self.progress)
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        self.status_label.setStyleSheet("color: #5f6368;")
+        form.addRow(self.status_label)
+        self.form_box = box
+
+    def _refresh_preset(self) -> None:
+        preset = getattr(getattr(self.evaluation, "mc", None), "preset", None)
+        self.preset_label.setText(preset or "scenario price path")
+
+    def _clear_form_error(self) -> None:
+        self.form_error.setText("")
+
+    def settings(self) -> OptimizerSettings:
+        """The settings in the form; raises ValueError/ScenarioError naming a bad field."""
+        hall = self.hall.value()
+        mc = getattr(self.evaluation, "mc", None)
+        self._refresh_preset()
+        start_cash = self._field(parse_usd, self.start_cash, "Starting cash")
+        credit = self._field(parse_usd, self.credit, "Credit line")
+        st = OptimizerSettings(
+            n_paths=int(self.paths.value()), seed=int(self.seed.value()), preset=getattr(mc, "preset", None),
+            risk_aversion=float(self.risk.value()), cvar_level=float(self.cvar.value()) / 100.0,
+            hall_critical_mw=float(hall) if hall > 0 else None,
+            capex_budget_usd_per_year=self._field(parse_usd, self.budget, "Capex budget"),
+            max_conversion_mw_per_month=self._field(lambda t: parse_optional_float(t, "Max converted"), self.crews,
+                                                    "Max converted"),
+            allow_purchases=self.purchases.isChecked(), allow_retirements=self.retirements.isChecked(),
+            starting_cash_usd=start_cash or 0.0,
+            min_cash_usd=self._field(parse_usd, self.floor, "Cash floor"),
+            credit_line_usd=credit or 0.0,
+            time_limit_s=float(self.time_limit.value()), mip_gap=float(self.gap.value()) / 100.0)
+        st.check()
+        return st
+
+    @staticmethod
+    def _field(parse, w: QLineEdit, what: str):
+        try:
+            return parse(w.text())
+        except ValueError as e:
+            msg = str(e)
+            raise ValueError(msg if msg.startswith(what) else f"{what}: {msg}") from None
+
+    # ------------------------------------------------------------ results panel
+    def _build_results(self) -> None:
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.kpi_label = QLabel(_EMPTY)
+        self.kpi_label.setWordWrap(True)
+        self.kpi_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.recommendation_label = QLabel("")
+        self.recommendation_label.setWordWrap(True)
+        self.recommendation_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.recommendation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.recommendation_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        rec_scroll = QScrollArea()
+        rec_scroll.setWidgetResizable(True)
+        rec_scroll.setWidget(self.recommendation_label)
+        rec_scroll.setMinimumHeight(90)
+        self.stale_label = QLabel("")
+        self.stale_label.setWordWrap(True)
+        self.stale_label.setStyleSheet("color: #bf9000;")
+        self.apply_button = QPushButton("Apply plan to scenario")
+        self.apply_button.setToolTip("Write the plan (conversions, purchases, retirements) into the scenario; "
+                                     "Undo restores the scenario as it was")
+        self.apply_button.clicked.connect(self.apply_plan)
+        self.apply_button.setEnabled(False)
+        top = QHBoxLayout()
+        top.addWidget(self.kpi_label, 1)
+        top.addWidget(self.apply_button)
+        self._set_label_fonts()
+
+        self.site_combo = QComboBox()
+        self.site_combo.setToolTip("The site whose MW by use is shown (All sites: the sum)")
+        self.site_combo.currentIndexChanged.connect(self._draw_allocation)
+        self.allocation_chart = Chart("Capacity by use", "MW (gross)")
+        self.capex_chart = Chart("Capex by month (AI/HPC conversions and ASIC purchases)", "USD million per month")
+        self.frontier_chart = Chart("Efficient frontier (click a point to load its plan)", "Expected NPV (USD million)",
+                                    dates=False)
+        self.frontier_chart.item.setLabel("bottom", "CVaR of NPV loss (USD million)")
+        alloc_box = QWidget()
+        al = QVBoxLayout(alloc_box)
+        al.setContentsMargins(0, 0, 0, 0)
+        sel = QHBoxLayout()
+        sel.addWidget(QLabel("Site:"))
+        sel.addWidget(self.site_combo)
+        sel.addStretch(1)
+        al.addLayout(sel)
+        al.addWidget(self.allocation_chart, 1)
+        charts = QTabWidget()
+        charts.addTab(alloc_box, "MW by use")
+        charts.addTab(self.capex_chart, "Capex schedule")
+        charts.addTab(self.frontier_chart, "Efficient frontier")
+        self.chart_tabs = charts
+
+        self.shadow_model = ShadowPriceModel(parent=self)
+        self.shadow_proxy = QSortFilterProxyModel(self)
+        self.shadow_proxy.setSourceModel(self.shadow_model)
+        self.shadow_proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.conversion_model = FrameModel(CONVERSION_COLUMNS, self)
+        self.purchase_model = FrameModel(PURCHASE_COLUMNS, self)
+        self.retirement_model = FrameModel(RETIREMENT_COLUMNS, self)
+        tables = QTabWidget()
+        self.tables: dict[str, QTableView] = {}
+        for key, title, model in (("shadow", "Shadow prices", self.shadow_proxy),
+                                  ("conversions", "Conversions", self.conversion_model),
+                                  ("purchases", "Purchases", self.purchase_model),
+                                  ("retirements", "Retirements", self.retirement_model)):
+            v = QTableView()
+            v.setModel(model)
+            v.setSortingEnabled(key == "shadow")
+            v.setAlternatingRowColors(True)
+            v.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+            v.horizontalHeader().setStretchLastSection(True)
+            v.verticalHeader().setVisible(False)
+            tables.addTab(v, title)
+            self.tables[key] = v
+        self.table_tabs = tables
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(rec_scroll)
+        split.addWidget(charts)
+        split.addWidget(tables)
+        split.setSizes([160, 420, 220])
+        lay.addLayout(top)
+        lay.addWidget(self.stale_label)
+        lay.addWidget(split, 1)
+        self.results_box = box
+
+    def charts(self) -> list[Chart]:
+        return [self.allocation_chart, self.capex_chart, self.frontier_chart]
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = on
+        for c in self.charts():
+            c.set_presentation(on)
+        self._set_label_fonts()
+
+    def _set_label_fonts(self) -> None:
+        big = self._presentation
+        self.kpi_label.setStyleSheet(f"font-size: {20 if big else 14}px; font-weight: 600; color: #1f4e79;")
+        self.recommendation_label.setStyleSheet(f"font-size: {20 if big else 13}px;")
+
+    # ------------------------------------------------------------ state
+    def _set_state(self, state: str, text: str) -> None:
+        self.state = state
+        running = state == "running"
+        self.run_button.setEnabled(not running)
+        self.frontier_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.status_label.setText(text)
+        if not running:
+            self.progress.setFormat({"idle": "", "done": "%p%  done", "no_plan": "no plan", "cancelled": "cancelled",
+                                     "failed": "failed"}.get(state, ""))
+        self.state_changed.emit(state)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def _start(self, kind: str, fn, on_finished) -> None:
+        self._cancel_requested = False
+        self._task_kind = kind
+        task = Task(fn, self)
+        task.progress.connect(self._on_progress)
+        task.finished.connect(lambda out: self._on_task_finished(on_finished, out))
+        task.failed.connect(self._on_failed)
+        task.cancelled.connect(self._on_cancelled)
+        self._task = task
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%  starting")
+        self._set_state("running", "Optimizing..." if kind == "run" else "Tracing the efficient frontier...")
+        task.start()
+
+    def _on_progress(self, frac: float, text: str) -> None:
+        if not self.running:
+            return
+        self.progress.setValue(int(round(max(0.0, min(1.0, frac)) * 1000)))
+        self.progress.setFormat("%p%  " + text.replace("%p", "% p").replace("%v", "% v").replace("%m", "% m"))
+        self.status_label.setText(text)
+
+    def _on_task_finished(self, handler, out) -> None:
+        if self._cancel_requested:          # the user asked to stop: treat a late result as cancelled
+            self._on_cancelled()
+            return
+        self.progress.setValue(1000)
+        handler(out)
+
+    def _on_cancelled(self) -> None:
+        what = "Optimization" if self._task_kind == "run" else "Frontier"
+        kept = " The results shown are from the previous run." if self.result is not None else ""
+        self.progress.setValue(0)
+        self._set_state("cancelled", f"{what} cancelled.{kept}")
+
+    def _on_failed(self, message: str) -> None:
+        first = message.strip().splitlines()[0] if message.strip() else "The optimizer failed"
+        self.progress.setValue(0)
+        self._set_state("failed", f"Failed: {first}")
+        self._show_error(first, message)
+
+    def _show_error(self, first: str, details: str) -> None:
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Optimizer")
+        box.setText(first)
+        if details.strip() != first:
+            box.setDetailedText(details)
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        self._error_box = box
+        box.open()              # window-modal, never blocks the event loop
+
+    # ------------------------------------------------------------ actions
+    def run(self) -> None:
+        """Start the optimizer on the document's scenario in a background task."""
+        if self.running:
+            return
+        try:
+            st = self.settings()
+        except (ValueError, ScenarioError) as e:
+            msg = e.describe() if isinstance(e, ScenarioError) else str(e)
+            self.form_error.setText(msg)
+            self._set_state(self.state if self.state != "running" else "idle", "Fix the settings first.")
+            return
+        self.form_error.setText("")
+        self._start("run", _run_work(self.doc.scenario, st), self._on_run_done)
+
+    def trace_frontier(self) -> None:
+        """Solve for several risk weights in a background task and plot expected NPV against CVaR."""
+        if self.running:
+            return
+        try:
+            st = self.settings()
+        except (ValueError, ScenarioError) as e:
+            self.form_error.setText(e.describe() if isinstance(e, ScenarioError) else str(e))
+            return
+        weights = tuple(sorted(set(FRONTIER_WEIGHTS) | {float(st.risk_aversion)}))
+        self._start("frontier", _frontier_work(self.doc.scenario, st, weights), self._on_frontier_done)
+
+    def cancel(self) -> None:
+        if self._task is not None and self.running:
+            self._cancel_requested = True
+            self._task.cancel()
+            self.status_label.setText("Cancelling...")
+            self.progress.setFormat("%p%  cancelling")
+
+    def apply_plan(self) -> None:
+        """Replace the document's scenario with the plan (one undoable command)."""
+        if self.result is None or not self.result.ok or self.result.plan_scenario is None:
+            return
+        self.doc.replace(self.result.plan_scenario, "Apply optimizer plan")
+
+    def shutdown(self, ms: int = 30_000) -> None:
+        """Cancel a running task and wait for its thread (call before the window closes)."""
+        task = self._task
+        if task is None or not task.running:
+            return
+        self._cancel_requested = True
+        task.cancel()
+        # Task's thread quits from a queued slot on this (GUI) thread, so a plain Task.wait() here would block
+        # until its timeout: keep the event loop turning while the worker winds down.
+        deadline = time.monotonic() + ms / 1000.0
+        while task.running and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            task.wait(20)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        self.shutdown()
+        super().closeEvent(event)
+
+    # ------------------------------------------------------------ results
+    def _on_run_done(self, out: RunOutput) -> None:
+        self.output = out
+        self.show_result(out.result, out)
+        res = out.result
+        if res.ok:
+            self._set_state("done", f"Done: {res.status.replace('_', ' ')} in {res.timings_s.get('total_s', 0):.1f} s "
+                                    f"(HiGHS {res.timings_s.get('highs_s', 0):.1f} s).")
+        else:
+            self._set_state("no_plan", f"No plan: the model is {res.status.replace('_', ' ')}.")
+
+    def show_result(self, res: OptimizationResult, out: RunOutput | None = None) -> None:
+        """Fill the results panel with ``res`` (a run's result or a frontier point's plan)."""
+        self.result = res
+        self.output = out
+        lines = recommendation(res)
+        if not res.ok and not res.explanation:
+            if res.status == "time_limit":
+                lines.append("HiGHS found no plan within the time limit: raise the time limit (s) or the MIP gap (%), "
+                             "or set the hall size to 0 for the faster LP.")
+            elif res.status == "error":
+                lines.append("HiGHS stopped without a plan; try fewer price paths or a hall size of 0 (LP).")
+        text = "\n".join(f"- {s}" for s in lines)
+        if res.notes:
+            text += "\n\n" + "\n".join(f"Note: {n}" for n in res.notes)
+        self.recommendation_label.setText(text)
+        self.kpi_label.setText(self._kpi_text(res, out))
+        self.shadow_model.set_frame(res.shadow_prices)
+        self.conversion_model.set_frame(res.conversions)
+        self.purchase_model.set_frame(res.purchases)
+        self.retirement_model.set_frame(res.retirements)
+        for key, view in self.tables.items():
+            view.resizeColumnsToContents()
+        self._fill_sites(res)
+        self._draw_allocation()
+        self._draw_capex(out)
+        self._update_apply()
+        self.result_shown.emit(res)
+
+    def _kpi_text(self, res: OptimizationResult, out: RunOutput | None) -> str:
+        st = res.settings
+        tail = f"{(1 - st.cvar_level) * 100:g}%"
+        if not res.ok:
+            return f"Status: {res.status.replace('_', ' ')} (no plan)"
+        gap = "n/a (frontier point)" if res.mip_gap is None else f"{res.mip_gap * 100:.2f} %"
+        origin = "" if out is not None and out.origin == "run" else \
+            f"   |   frontier point, risk weight {st.risk_aversion:g}"
+        return (f"Expected NPV {usd_m(res.expected_npv_usd)} (USD)   |   CVaR of NPV loss, worst {tail} of paths "
+                f"{usd_m(res.cvar_usd)} (USD)   |   MIP gap {gap}   |   status {res.status.replace('_', ' ')}"
+                f"{origin}")
+
+    def _fill_sites(self, res: OptimizationResult) -> None:
+        keep = self.site_combo.currentText()
+        sites = list(dict.fromkeys(res.allocation["site"].tolist())) if len(res.allocation) else []
+        self.site_combo.blockSignals(True)
+        self.site_combo.clear()
+        if sites:
+            self.site_combo.addItems([ALL_SITES] + sites)
+            i = self.site_combo.findText(keep)
+            self.site_combo.setCurrentIndex(i if i >= 0 else 0)
+        self.site_combo.blockSignals(False)
+
+    def allocation_series(self, site: str | None = None) -> tuple[list[str], dict[str, np.ndarray]]:
+        """Months and gross MW by use (mining, AI/HPC, idle) for ``site`` (None or All sites: the sum)."""
+        res = self.result
+        if res is None or len(res.allocation) == 0:
+            return [], {}
+        a = res.allocation
+        if site and site != ALL_SITES:
+            a = a[a["site"] == site]
+        g = a.groupby("month", sort=True)[["mining_mw", "ai_mw", "idle_mw"]].sum()
+        return list(g.index), {"Mining (MW)": g["mining_mw"].to_numpy(float),
+                               "AI/HPC (MW)": g["ai_mw"].to_numpy(float),
+                               "Idle (MW)": g["idle_mw"].to_numpy(float)}
+
+    def _draw_allocation(self, *_) -> None:
+        c = self.allocation_chart
+        c.clear()
+        site = self.site_combo.currentText() or ALL_SITES
+        months, series = self.allocation_series(site)
+        c.title.setText(f"Capacity by use: {site}" if months else "Capacity by use")
+        if months:
+            c.stacked(month_ts(months), series)
+
+    def _draw_capex(self, out: RunOutput | None) -> None:
+        c = self.capex_chart
+        c.clear()
+        if out is None or out.capex_usd is None or not len(out.capex_months):
+            return
+        c.bars("Capex (USD million)", month_ts(out.capex_months), out.capex_usd / 1e6, 1)
+
+    # ------------------------------------------------------------ frontier
+    def _on_frontier_done(self, out: FrontierOutput) -> None:
+        self.frontier = out
+        self._selected_point = None
+        self._draw_frontier()
+        n_ok = int(self._frontier_valid().sum())
+        self.chart_tabs.setCurrentWidget(self.frontier_chart)
+        self._set_state("done", f"Frontier traced: {n_ok} of {len(out.table)} risk weights solved. "
+                                "Click a point to load its plan.")
+
+    def _frontier_valid(self) -> np.ndarray:
+        t = self.frontier.table
+        npv = pd.to_numeric(t["expected_npv_usd"], errors="coerce")
+        return npv.notna().to_numpy() & t["status"].isin(["optimal", "time_limit"]).to_numpy()
+
+    def _draw_frontier(self) -> None:
+        c = self.frontier_chart
+        c.clear()
+        self._frontier_scatter = None
+        if self.frontier is None:
+            return
+        t = self.frontier.table
+        ok = self._frontier_valid()
+        if not ok.any():
+            return
+        idx = np.flatnonzero(ok)
+        x = t["cvar_usd"].to_numpy(float)[idx] / 1e6
+        y = t["expected_npv_usd"].to_numpy(float)[idx] / 1e6
+        order = np.argsort(x, kind="stable")
+        c.line("Frontier (USD million)", x[order], y[order], 0, width=1.5)
+        brushes = [pg.mkBrush(color(1 if int(k) == self._selected_point else 0)) for k in idx]
+        sizes = [16 if int(k) == self._selected_point else 11 for k in idx]
+        sc = pg.ScatterPlotItem(x=x, y=y, data=[int(k) for k in idx], size=sizes, brush=brushes,
+                                pen=pg.mkPen("w", width=1.5), hoverable=True, hoverSize=15,
+                                tip=lambda x, y, data: (f"risk weight {t['risk_aversion'].iloc[data]:g}\n"
+                                                        f"CVaR {x:,.1f} USD M\nexpected NPV {y:,.1f} USD M"))
+        sc.sigClicked.connect(self._on_frontier_clicked)
+        c.item.addItem(sc)
+        groups: dict[tuple[float, float], list[str]] = {}     # coincident points share one label
+        for xi, yi, k in zip(x, y, idx):
+            groups.setdefault((round(float(xi), 3), round(float(yi), 3)), []).append(
+                f"{t['risk_aversion'].iloc[k]:g}")
+        for (xi, yi), ws in groups.items():
+            label = pg.TextItem("w=" + ", ".join(ws), color="#5f6368", anchor=(0, 1))
+            label.setPos(xi, yi)
+            c.item.addItem(label)
+        self._frontier_scatter = sc
+
+    def frontier_points(self):
+        """The clickable scatter points (for tests and keyboard access)."""
+        return [] if self._frontier_scatter is None else list(self._frontier_scatter.points())
+
+    def _on_frontier_clicked(self, _item, points, _ev=None) -> None:
+        if points is None or len(points) == 0:
+            return
+        self.select_frontier_point(int(points[0].data()))
+
+    def select_frontier_point(self, k: int) -> None:
+        """Load the plan of frontier row ``k`` into the results panel (and its weight into the form)."""
+        if self.frontier is None or self.running:
+            return
+        try:
+            res = frontier_result(self.frontier, k)
+            months, capex = capex_by_month(res.plan_scenario)
+        except Exception as e:  # noqa: BLE001 - shown to the user
+            import traceback
+            self._show_error(f"Could not load that plan: {type(e).__name__}: {e}", traceback.format_exc())
+            return
+        out = RunOutput(res, self.frontier.source, months, capex, origin="frontier")
+        self._selected_point = k
+        self.show_result(res, out)
+        self.risk.setValue(res.settings.risk_aversion)
+        self._draw_frontier()
+        self.status_label.setText(f"Loaded the frontier plan at risk weight {res.settings.risk_aversion:g}. "
+                                  "Shadow prices need a full run: press Run.")
+
+    # ------------------------------------------------------------ document
+    def _on_doc_changed(self, sc: Scenario) -> None:
+        self._update_apply()
+
+    def _update_apply(self) -> None:
+        res, out = self.result, self.output
+        ok = res is not None and res.ok and res.plan_scenario is not None
+        cur = self.doc.scenario
+        applied = ok and cur is res.plan_scenario
+        source = out.source if out is not None else None
+        self.apply_button.setEnabled(ok and not applied and cur is source)
+        if not ok:
+            self.stale_label.setText("")
+        elif applied:
+            self.stale_label.setText("This plan is applied to the scenario (Edit > Undo reverts it).")
+        elif cur is not source:
+            self.stale_label.setText("The scenario changed after this run: press Run again for a plan that "
+                                     "matches it.")
+        else:
+            self.stale_label.setText("")

@@ -1,0 +1,429 @@
+"""Sites: an editable table of sites and power contracts (and their AI/HPC convertibility), hourly price
+profiles loaded from CSV, and the monthly P&L of the selected site."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from minerplan.errors import Problem, ScenarioError
+
+from ..charts import Chart, month_ts
+from .fleet import Column, ScenarioTableModel, error_text, make_table, selected_rows
+
+MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December"]
+MAX_PROFILE_BYTES = 1_000_000
+MAX_LISTED_PROBLEMS = 20
+PRICE_LIMIT = 100_000  # |USD/MWh|, as the scenario rule
+
+
+# --------------------------------------------------------------------------- 12 x 24 CSV profiles
+
+class ProfileError(ScenarioError):
+    """A 12 x 24 hourly price CSV that cannot be used; problems name the row and column."""
+
+    headline = "invalid hourly price profile"
+
+
+def parse_profile_csv(text: str, source: str | None = None) -> list[list[float]]:
+    """12 rows (January..December) x 24 hourly prices (hour 0..23), USD/MWh.
+
+    Blank lines are skipped; an optional header row (no numbers in it) and an
+    optional leading label column (``Jan``...) are allowed. Commas, semicolons or
+    tabs separate values. Errors name the file's row and column (both 1-based, as
+    a spreadsheet shows them) and the calendar month of the row.
+    """
+    sample = text[:4096]
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    numbered = [(line, [c.strip() for c in r]) for line, r in enumerate(rows, start=1) if any(c.strip() for c in r)]
+    if not numbered:
+        raise ProfileError([Problem("file", "is empty; expected 12 rows (January..December) x 24 hourly "
+                                            "prices in USD/MWh")], source)
+    if not any(_number(c) is not None for c in numbered[0][1] if c):
+        numbered = numbered[1:]  # a header row
+    # Trailing empty cells (a trailing delimiter) do not count.
+    numbered = [(line, _rstrip_empty(cells)) for line, cells in numbered]
+    label_column = bool(numbered) and all(len(c) == 25 and _number(c[0]) is None for _, c in numbered)
+    problems: list[Problem] = []
+    if len(numbered) != 12:
+        problems.append(Problem("rows", f"found {len(numbered)} data rows, expected 12 (one per calendar month, "
+                                        "January..December)"))
+    out: list[list[float]] = []
+    for k, (line, cells) in enumerate(numbered):
+        where = f"row {line}" + (f" ({MONTH_NAMES[k]})" if k < 12 else "")
+        first_col = 1
+        if label_column:
+            cells, first_col = cells[1:], 2
+        if len(cells) != 24:
+            problems.append(Problem(where, f"has {len(cells)} values, expected 24 (hours 0..23)"))
+        values = []
+        for j, cell in enumerate(cells):
+            col = j + first_col
+            x = _number(cell)
+            if x is None:
+                problems.append(Problem(f"{where}, column {col}", f"{cell!r} is not a number" if cell
+                                        else "is empty; expected a price in USD/MWh"))
+            elif not math.isfinite(x):
+                problems.append(Problem(f"{where}, column {col}", f"{cell!r} is not a finite number"))
+            elif abs(x) > PRICE_LIMIT:
+                problems.append(Problem(f"{where}, column {col}",
+                                        f"{x:g} USD/MWh is out of range (|price| <= {PRICE_LIMIT:,})"))
+            else:
+                values.append(x)
+        out.append(values)
+        if len(problems) >= MAX_LISTED_PROBLEMS:
+            problems.append(Problem("file", "more problems not listed"))
+            break
+    if problems:
+        raise ProfileError(problems, source)
+    return out
+
+
+def _rstrip_empty(cells: list[str]) -> list[str]:
+    while cells and not cells[-1]:
+        cells = cells[:-1]
+    return cells
+
+
+def _number(cell: str) -> float | None:
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def read_profile_csv(path: str | Path) -> list[list[float]]:
+    """Read and check a 12 x 24 price CSV (see :func:`parse_profile_csv`)."""
+    source = str(path)
+    p = Path(path)
+    try:
+        if p.stat().st_size > MAX_PROFILE_BYTES:
+            raise ProfileError([Problem("file", f"is larger than {MAX_PROFILE_BYTES:,} bytes; a 12 x 24 profile "
+                                                "is a few kB")], source)
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ProfileError([Problem("file", "is not UTF-8 text (save it as CSV UTF-8)")], source) from None
+    except OSError as e:
+        raise ProfileError([Problem("file", f"cannot be read: {e.strerror or e}")], source) from None
+    return parse_profile_csv(text, source)
+
+
+# --------------------------------------------------------------------------- the table
+
+def _rename_site(data: dict, row: int, value: Any) -> None:
+    """Rename a site and every reference to it (fleet, conversion plan) in the same edit."""
+    old = data["sites"][row]["name"]
+    data["sites"][row]["name"] = value
+    for c in data.get("fleet", []):
+        if c.get("site") == old:
+            c["site"] = value
+    for cv in data.get("conversion_plan", []):
+        if cv.get("site") == old:
+            cv["site"] = value
+
+
+def _set_convertible(data: dict, row: int, value: Any) -> None:
+    """Convertible MW; on a site without an ai section this creates one (defaults for the rest);
+    an empty cell removes the section."""
+    site = data["sites"][row]
+    if value is None:
+        site.pop("ai", None)
+    else:
+        site.setdefault("ai", {})["convertible_gross_mw"] = value
+
+
+def _has_profile(model: "SitesTableModel", row: int) -> str:
+    return "yes" if model.row_obj(row).hourly_price_usd_per_mwh is not None else "no"
+
+
+AI_KEYS = ("ai.critical_mw_per_gross_mw", "ai.conversion_capex_usd_per_critical_mw", "ai.lead_time_months")
+
+
+class SitesTableModel(ScenarioTableModel):
+    """``scenario.sites``: contracts, curtailment, take-or-pay, opex and AI convertibility per site."""
+
+    section = "sites"
+    columns = [
+        Column("name", "Site", "text", apply=_rename_site,
+               tip="site name; renaming also renames the fleet's and the conversion plan's references"),
+        Column("capacity_mw", "Capacity (MW gross)", decimals=1, tip="gross utility capacity, MW"),
+        Column("power_price_usd_per_mwh", "Power price (USD/MWh)", decimals=2,
+               tip="contract energy price, USD/MWh (an hourly profile replaces it for energy drawn)"),
+        Column("pue", "PUE (ratio)", decimals=3, tip="site draw per MW of ASIC load (cooling, auxiliaries)"),
+        Column("curtailment_credit_usd_per_mwh", "Curtailment credit (USD/MWh)", decimals=2,
+               tip="credit per MWh not drawn while curtailed, USD/MWh"),
+        Column("curtailment_enabled", "Curtailment enabled (yes/no)", "bool",
+               tip="machines stop when the hour's price plus the credit beats their revenue"),
+        Column("take_or_pay_mwh_per_month", "Take-or-pay (MWh/month)", decimals=0,
+               tip="minimum energy paid each month, MWh"),
+        Column("mining_opex_usd_per_mw_month", "Mining opex (USD/MW-month)", decimals=0,
+               tip="fixed opex per MW of mining load, USD per MW-month"),
+        Column("hourly_price_usd_per_mwh", "Hourly profile (12x24 USD/MWh)", "computed", value=_has_profile,
+               tip="a 12 x 24 (calendar month x hour) price profile, USD/MWh; load one from CSV with the button"),
+        Column("ai.convertible_gross_mw", "Convertible (MW gross)", decimals=1, apply=_set_convertible,
+               optional=True, tip="gross MW that can be converted to AI/HPC; entering a value on a site without "
+                                  "an AI section adds one, clearing the cell removes it"),
+        Column("ai.critical_mw_per_gross_mw", "Critical IT (MW per gross MW)", decimals=3,
+               tip="critical IT MW per gross MW (about 1/PUE of the AI hall)"),
+        Column("ai.conversion_capex_usd_per_critical_mw", "Conversion capex (USD/critical MW)", decimals=0,
+               tip="capex per MW of critical IT, USD"),
+        Column("ai.lead_time_months", "Lead time (months)", "int",
+               tip="months from the start of a conversion until it earns revenue"),
+    ]
+
+    def cell_editable(self, row: int, col: Column) -> bool:
+        if col.key in AI_KEYS and self.row_obj(row).ai is None:
+            return False
+        return col.editable
+
+    def cell_tip(self, row: int, col: Column) -> str | None:
+        if col.key in AI_KEYS and self.row_obj(row).ai is None:
+            return "no AI section at this site: enter convertible MW first"
+        return col.tip or None
+
+    def display(self, row: int, col: Column, value: Any) -> str:
+        if col.key == "hourly_price_usd_per_mwh":
+            return str(value)
+        return super().display(row, col, value)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.isValid() and \
+                self.columns[index.column()].key == "hourly_price_usd_per_mwh":
+            return Qt.AlignmentFlag.AlignCenter
+        return super().data(index, role)
+
+    def commit(self, row: int, col: Column, value: Any) -> ScenarioError | None:
+        if col.key == "name":
+            old = self.row_obj(row).name
+
+            def mutate(data: dict) -> None:
+                _rename_site(data, row, value)
+
+            return self.edit(mutate, f"Rename site {old!r} to {value!r}")
+        return super().commit(row, col, value)
+
+
+class SitesView(QWidget):
+    """The sites table with profile and add/remove buttons, and the monthly P&L of the selected site."""
+
+    def __init__(self, doc, evaluation, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self.evaluation = evaluation
+        self._site_row = 0
+        self.model = SitesTableModel(doc, evaluation, self)
+        self.table = make_table(self.model)
+        self.add_button = QPushButton("Add site")
+        self.add_button.setToolTip("Add a site with a 10 MW, 50 USD/MWh contract (edit it in the table)")
+        self.remove_button = QPushButton("Remove site")
+        self.remove_button.setToolTip("Remove the selected site with its cohorts and planned conversions")
+        self.load_button = QPushButton("Load 12x24 profile from CSV…")
+        self.load_button.setToolTip("12 rows (January..December) x 24 hourly prices (hour 0..23), USD/MWh")
+        self.clear_button = QPushButton("Clear profile")
+        self.clear_button.setToolTip("Use the flat contract price at the selected site again")
+        self.add_button.clicked.connect(self.add_site)
+        self.remove_button.clicked.connect(self._remove_clicked)
+        self.load_button.clicked.connect(self.load_profile_dialog)
+        self.clear_button.clicked.connect(lambda: self.clear_profile())
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setStyleSheet("color: #a50021;")
+        bar = QHBoxLayout()
+        for b in (self.add_button, self.remove_button, self.load_button, self.clear_button):
+            bar.addWidget(b)
+        bar.addWidget(self.status, 1)
+        self.pnl_chart = Chart("Monthly P&L of the selected site", "USD per month")
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.addLayout(bar)
+        tl.addWidget(self.table, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(self.pnl_chart)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        lay = QVBoxLayout(self)
+        lay.addWidget(split)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
+        self.model.modelReset.connect(self._after_reset)
+        self.model.dataChanged.connect(self._show_flag)
+        evaluation.updated.connect(self.on_result)
+        if evaluation.result is not None:
+            self.on_result(evaluation.result, evaluation.summary)
+
+    # ---- protocol ----
+    def charts(self) -> list[Chart]:
+        return [self.pnl_chart]
+
+    def set_presentation(self, on: bool) -> None:
+        self.pnl_chart.set_presentation(on)
+        f = QFont(self.table.font())
+        f.setPointSize(14 if on else 10)
+        self.table.setFont(f)
+        self.table.verticalHeader().setDefaultSectionSize(34 if on else 24)
+        self.table.resizeColumnsToContents()
+
+    # ---- selection ----
+    def current_site(self) -> int:
+        n = len(self.doc.scenario.sites)
+        return min(max(self._site_row, 0), n - 1)
+
+    def select_site(self, row: int) -> None:
+        self._site_row = row
+        self.table.setCurrentIndex(self.model.index(row, 0))
+        self.table.selectRow(row)
+        self._redraw()
+
+    def _on_current_row(self, current, _previous) -> None:
+        if current.isValid() and current.row() != self._site_row:
+            self._site_row = current.row()
+            self._redraw()
+
+    def _after_reset(self) -> None:
+        row = self.current_site()
+        self.table.setCurrentIndex(self.model.index(row, 0))
+
+    # ---- sites ----
+    def add_site(self) -> ScenarioError | None:
+        names = {s.name for s in self.doc.scenario.sites}
+        k = len(names) + 1
+        while f"Site {k}" in names:
+            k += 1
+        name = f"Site {k}"
+
+        def mutate(data: dict) -> None:
+            data["sites"].append({"name": name, "capacity_mw": 10, "power_price_usd_per_mwh": 50})
+
+        err = self.model.edit(mutate, f"Add site {name!r}")
+        self.status.setText(f"Not added: {error_text(err)}" if err else "")
+        if err is None:
+            self.select_site(len(self.doc.scenario.sites) - 1)
+        return err
+
+    def remove_site(self, row: int) -> ScenarioError | None:
+        """Remove a site, its cohorts and its planned conversions (one undoable edit)."""
+        sc = self.doc.scenario
+        if not 0 <= row < len(sc.sites):
+            return None
+        name = sc.sites[row].name
+
+        def mutate(data: dict) -> None:
+            del data["sites"][row]
+            data["fleet"] = [c for c in data.get("fleet", []) if c["site"] != name]
+            data["conversion_plan"] = [c for c in data.get("conversion_plan", []) if c["site"] != name]
+
+        err = self.model.edit(mutate, f"Remove site {name!r}")
+        self.status.setText(f"Not removed: {error_text(err)}" if err else "")
+        return err
+
+    def _remove_clicked(self) -> None:
+        rows = selected_rows(self.table) or [self.current_site()]
+        sc = self.doc.scenario
+        row = rows[0]
+        if not 0 <= row < len(sc.sites):
+            return
+        name = sc.sites[row].name
+        n_fleet = sum(1 for c in sc.fleet if c.site == name)
+        n_conv = sum(1 for c in sc.conversion_plan if c.site == name)
+        if n_fleet or n_conv:
+            answer = QMessageBox.question(self, "Remove site",
+                                          f"Remove {name!r} with its {n_fleet} cohort(s) and {n_conv} planned "
+                                          "conversion(s)? (Undo brings them back.)")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.remove_site(row)
+
+    # ---- hourly profiles ----
+    def load_profile_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load a 12 x 24 hourly price profile (USD/MWh)", "",
+                                              "CSV (*.csv *.txt);;All files (*)")
+        if path:
+            msg = self.load_profile_from_file(path)
+            if msg:
+                QMessageBox.warning(self, "Profile not loaded", msg)
+
+    def load_profile_from_file(self, path: str | Path, row: int | None = None) -> str | None:
+        """Set the selected (or given) site's 12 x 24 profile from a CSV; returns the error message, if any."""
+        row = self.current_site() if row is None else row
+        try:
+            profile = read_profile_csv(path)
+        except ProfileError as e:
+            msg = e.describe()
+            self.status.setText(msg)
+            return msg
+        name = self.doc.scenario.sites[row].name
+
+        def mutate(data: dict) -> None:
+            data["sites"][row]["hourly_price_usd_per_mwh"] = profile
+
+        err = self.model.edit(mutate, f"Load hourly profile for site {name!r}")
+        if err is not None:
+            msg = f"{Path(path).name}: {error_text(err)}"
+            self.status.setText(msg)
+            return msg
+        self.status.setText(f"Loaded a 12 x 24 profile for {name} from {Path(path).name}")
+        return None
+
+    def clear_profile(self, row: int | None = None) -> ScenarioError | None:
+        row = self.current_site() if row is None else row
+        site = self.doc.scenario.sites[row]
+        if site.hourly_price_usd_per_mwh is None:
+            self.status.setText(f"{site.name} has no hourly profile")
+            return None
+
+        def mutate(data: dict) -> None:
+            data["sites"][row].pop("hourly_price_usd_per_mwh", None)
+
+        err = self.model.edit(mutate, f"Clear hourly profile of site {site.name!r}")
+        self.status.setText(f"Not cleared: {error_text(err)}" if err else "")
+        return err
+
+    # ---- feedback ----
+    def _show_flag(self, *_args) -> None:
+        flags = self.model.flagged_cells()
+        if flags:
+            (row, key), (_typed, msg) = next(iter(flags.items()))
+            self.status.setText(f"Rejected (row {row}, {key}): {msg.splitlines()[0]}")
+        elif self.status.text().startswith("Rejected"):
+            self.status.setText("")
+
+    # ---- chart ----
+    def on_result(self, res, _summary=None) -> None:
+        self._redraw(res)
+
+    def pnl_series(self, res=None, site: int | None = None) -> dict[str, Any]:
+        """The selected site's monthly mining revenue, power cost, AI revenue and EBITDA (USD, path 0)."""
+        res = res or self.evaluation.result
+        s = self.current_site() if site is None else site
+        return {
+            "Mining revenue": res.mining_revenue_usd[0, :, s],
+            "Power cost": res.power_cost_usd[0, :, s],
+            "AI revenue": res.ai.revenue_usd[:, s],
+            "EBITDA": res.ebitda_usd[0, :, s],
+        }
+
+    def _redraw(self, res=None) -> None:
+        res = res or self.evaluation.result
+        chart = self.pnl_chart
+        chart.clear()
+        if res is None or not res.scenario.sites:
+            return
+        s = min(self.current_site(), len(res.scenario.sites) - 1)
+        chart.title.setText(f"Monthly P&L: {res.scenario.sites[s].name}")
+        x = month_ts(res.months)
+        for i, (name, y) in enumerate(self.pnl_series(res, s).items()):
+            chart.line(name, x, y, i, width=2.5 if name == "EBITDA" else 2.0, dash=name == "Power cost")

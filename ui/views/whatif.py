@@ -1,0 +1,528 @@
+"""What-if: sliders for BTC price, hashrate growth, power price and AI lease rate.
+
+Moving a control re-runs the engine on the deterministic path (~10 ms, on the GUI thread) for a
+copy of the scenario and redraws the KPIs and the monthly net cash flow (base vs what-if). The
+document is never touched: what-ifs are not edits until "Apply to scenario" writes them as one
+undoable command. A tornado chart shows how far the NPV swings when each major input moves.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QDoubleSpinBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
+                               QSlider, QSplitter, QVBoxLayout, QWidget)
+
+from minerplan.engine import EngineResult, run_engine
+from minerplan.errors import ScenarioError
+from minerplan.prices import deterministic_path
+from minerplan.report import _cost_per_btc
+from minerplan.scenario import Scenario
+from minerplan.scenario_io import scenario_from_dict, scenario_to_dict
+
+from ..charts import Chart, color, month_ts
+from .overview import usd
+
+TORNADO_DEBOUNCE_MS = 250
+
+
+# --------------------------------------------------------------------------- the model (no Qt)
+
+@dataclass(frozen=True)
+class WhatIf:
+    """One what-if point. ``btc_price_usd`` is the first month's price (the whole path scales with it)."""
+
+    btc_price_usd: float
+    hashrate_growth_pct_per_month: float
+    power_price_pct: float = 100.0                      # of every site's contract (and hourly) price
+    lease_rate_usd_per_kw_month: float | None = None    # every site with an ai section; None: no such site
+
+
+def baseline(sc: Scenario) -> WhatIf:
+    """The what-if that reproduces ``sc`` exactly."""
+    rates = [s.ai.colocation.rate_usd_per_kw_month for s in sc.sites if s.ai is not None]
+    return WhatIf(btc_price_usd=float(deterministic_path(sc)[0]),
+                  hashrate_growth_pct_per_month=sc.market.hashrate_growth_pct_per_month,
+                  power_price_pct=100.0, lease_rate_usd_per_kw_month=rates[0] if rates else None)
+
+
+def _scale_btc(d: dict, factor: float) -> None:
+    """Scale the start price and every point: the whole deterministic path scales by ``factor``."""
+    d["market"]["btc_price_usd"] = d["market"]["btc_price_usd"] * factor
+    for p in d.get("price_path", {}).get("points", []):
+        p["btc_price_usd"] = p["btc_price_usd"] * factor
+
+
+def _scale_power(d: dict, factor: float) -> None:
+    for s in d["sites"]:
+        s["power_price_usd_per_mwh"] = s["power_price_usd_per_mwh"] * factor
+        if s.get("hourly_price_usd_per_mwh") is not None:
+            s["hourly_price_usd_per_mwh"] = [[x * factor for x in row] for row in s["hourly_price_usd_per_mwh"]]
+
+
+def _set_lease(d: dict, rate: float) -> None:
+    for s in d["sites"]:
+        if s.get("ai") is not None:
+            s["ai"].setdefault("colocation", {})["rate_usd_per_kw_month"] = rate
+
+
+def apply_whatif(d: dict, sc: Scenario, w: WhatIf) -> None:
+    """Write what-if ``w`` into the scenario dict ``d`` of ``sc``; inputs equal to ``sc``'s stay untouched."""
+    base = baseline(sc)
+    if w.btc_price_usd != base.btc_price_usd:
+        if sc.price_path.kind != "points" and w.btc_price_usd > 0:
+            d["market"]["btc_price_usd"] = float(w.btc_price_usd)    # flat/growth: month 0 is the start price
+        else:
+            _scale_btc(d, w.btc_price_usd / base.btc_price_usd)
+    if w.hashrate_growth_pct_per_month != base.hashrate_growth_pct_per_month:
+        d["market"]["hashrate_growth_pct_per_month"] = float(w.hashrate_growth_pct_per_month)
+    if w.power_price_pct != 100.0:
+        _scale_power(d, w.power_price_pct / 100.0)
+    if w.lease_rate_usd_per_kw_month is not None and w.lease_rate_usd_per_kw_month != base.lease_rate_usd_per_kw_month:
+        _set_lease(d, float(w.lease_rate_usd_per_kw_month))
+
+
+def whatif_scenario(sc: Scenario, w: WhatIf) -> Scenario:
+    """``sc`` with what-if ``w`` (validated; raises ScenarioError naming the field)."""
+    if w == baseline(sc):
+        return sc
+    d = scenario_to_dict(sc)
+    apply_whatif(d, sc, w)
+    return scenario_from_dict(d, "what-if")
+
+
+def kpis(res: EngineResult) -> dict[str, float]:
+    """NPV (USD), cost per BTC cash / all-in (USD/BTC), first-month hashprice (USD/PH/day) of a 1-path run.
+
+    The same figures as :func:`minerplan.report.summary`, without its monthly tables (which cost ~12 ms).
+    """
+    cash, all_in = _cost_per_btc(res)
+    return {"npv_usd": float(res.npv_usd[0]), "cost_per_btc_cash_usd": float(cash[0]),
+            "cost_per_btc_all_in_usd": float(all_in[0]),
+            "hashprice_usd_per_ph_day": float(res.hashprice_usd_per_th_day[0, 0] * 1000.0)}
+
+
+@dataclass(frozen=True)
+class TornadoRow:
+    name: str              # with the unit of the input
+    low_label: str
+    high_label: str
+    npv_low_usd: float | None
+    npv_high_usd: float | None
+    base_npv_usd: float
+
+    @property
+    def swing_usd(self) -> float:
+        if self.npv_low_usd is None or self.npv_high_usd is None:
+            return 0.0
+        return abs(self.npv_high_usd - self.npv_low_usd)
+
+
+def _clamp(x: float, lo: float, hi: float) -> float:
+    return min(max(x, lo), hi)
+
+
+def tornado(sc: Scenario, base_npv_usd: float | None = None) -> list[TornadoRow]:
+    """NPV at the low and high case of each major input, sorted by swing (widest first).
+
+    BTC price +-20% (the whole path), network hashrate growth +-1 pt, power price +-20% (every
+    site, hourly profiles too), AI lease rate +-20% (every site with an ai section), discount rate
+    +-2 pt, pool fee +-1 pt; each on the deterministic path, the others held.
+    """
+    if base_npv_usd is None:
+        base_npv_usd = float(run_engine(sc).npv_usd[0])
+    path = deterministic_path(sc)
+    mk, fin = sc.market, sc.finance
+
+    def npv_prices(factor: float) -> float:
+        return float(run_engine(sc, prices=(path * factor)[None, :]).npv_usd[0])
+
+    def npv_dict(mutate: Callable[[dict], None]) -> float | None:
+        d = scenario_to_dict(sc)
+        mutate(d)
+        try:
+            return float(run_engine(scenario_from_dict(d, "tornado")).npv_usd[0])
+        except ScenarioError:
+            return None
+
+    def market(key, v):
+        return lambda d: d["market"].__setitem__(key, v)
+
+    def finance(key, v):
+        return lambda d: d["finance"].__setitem__(key, v)
+
+    def lease(f):
+        def m(d):
+            for s in d["sites"]:
+                if s.get("ai") is not None:
+                    c = s["ai"].setdefault("colocation", {})
+                    c["rate_usd_per_kw_month"] = c.get("rate_usd_per_kw_month", 140.0) * f
+        return m
+
+    g = mk.hashrate_growth_pct_per_month
+    g_lo, g_hi = _clamp(g - 1, -50, 50), _clamp(g + 1, -50, 50)
+    r = fin.discount_rate_pct
+    r_lo, r_hi = _clamp(r - 2, 0, 100), _clamp(r + 2, 0, 100)
+    f = fin.pool_fee_pct
+    f_lo, f_hi = _clamp(f - 1, 0, 100), _clamp(f + 1, 0, 100)
+    has_ai = any(s.ai is not None for s in sc.sites)
+    rows = [
+        TornadoRow("BTC price ±20% (USD/BTC)", f"${path[0] * 0.8:,.0f}", f"${path[0] * 1.2:,.0f}",
+                   npv_prices(0.8), npv_prices(1.2), base_npv_usd),
+        TornadoRow("Hashrate growth ±1 pt (%/mo)", f"{g_lo:g} %/month", f"{g_hi:g} %/month",
+                   npv_dict(market("hashrate_growth_pct_per_month", g_lo)),
+                   npv_dict(market("hashrate_growth_pct_per_month", g_hi)), base_npv_usd),
+        TornadoRow("Power price ±20% (USD/MWh)", "80 % of contract", "120 % of contract",
+                   npv_dict(lambda d: _scale_power(d, 0.8)), npv_dict(lambda d: _scale_power(d, 1.2)), base_npv_usd),
+        TornadoRow("AI lease ±20% (USD/kW-mo)", "80 %", "120 %",
+                   npv_dict(lease(0.8)) if has_ai else base_npv_usd,
+                   npv_dict(lease(1.2)) if has_ai else base_npv_usd, base_npv_usd),
+        TornadoRow("Discount rate ±2 pt (%/yr)", f"{r_lo:g} %/yr", f"{r_hi:g} %/yr",
+                   npv_dict(finance("discount_rate_pct", r_lo)), npv_dict(finance("discount_rate_pct", r_hi)),
+                   base_npv_usd),
+        TornadoRow("Pool fee ±1 pt (%)", f"{f_lo:g} %", f"{f_hi:g} %",
+                   npv_dict(finance("pool_fee_pct", f_lo)), npv_dict(finance("pool_fee_pct", f_hi)), base_npv_usd),
+    ]
+    return sorted(rows, key=lambda row: row.swing_usd, reverse=True)
+
+
+# --------------------------------------------------------------------------- widgets
+
+class SliderSpin(QWidget):
+    """A slider and a spin box showing one value; the slider covers the usual range, the box any valid value."""
+
+    valueChanged = Signal(float)
+
+    def __init__(self, lo: float, hi: float, step: float, box_lo: float, box_hi: float, decimals: int,
+                 suffix: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.step = step
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(round(lo / step), round(hi / step))
+        self.spin = QDoubleSpinBox()
+        self.spin.setRange(box_lo, box_hi)
+        self.spin.setDecimals(decimals)
+        self.spin.setSingleStep(step)
+        self.spin.setSuffix(suffix)
+        self.spin.setGroupSeparatorShown(True)
+        self.spin.setKeyboardTracking(False)
+        self.spin.setMinimumWidth(150)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.spin)
+        self.slider.valueChanged.connect(self._from_slider)
+        self.spin.valueChanged.connect(self._from_spin)
+
+    def value(self) -> float:
+        return float(self.spin.value())
+
+    def set_value(self, v: float, *, silent: bool = False) -> None:
+        if silent:
+            self.spin.blockSignals(True)
+            self.slider.blockSignals(True)
+        try:
+            self.spin.setValue(v)
+            if silent:
+                self.slider.setValue(round(v / self.step))
+        finally:
+            if silent:
+                self.spin.blockSignals(False)
+                self.slider.blockSignals(False)
+
+    def _from_slider(self, i: int) -> None:
+        self.spin.setValue(i * self.step)     # emits through _from_spin
+
+    def _from_spin(self, v: float) -> None:
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(v / self.step))
+        self.slider.blockSignals(False)
+        self.valueChanged.emit(float(v))
+
+
+class WhatIfView(QWidget):
+    """Sliders -> instant recompute of a scenario copy; KPIs, base-vs-what-if cash flow, tornado."""
+
+    redrawn = Signal()   # after the KPIs and the cash-flow chart show the current controls
+
+    def __init__(self, doc, evaluation, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.doc = doc
+        self.evaluation = evaluation
+        self.redraw_count = 0
+        self.last_latency_ms: float | None = None
+        self.base_result: EngineResult | None = None
+        self.base_kpis: dict | None = None
+        self.result: EngineResult | None = None
+        self.kpis: dict | None = None
+        self.scenario: Scenario | None = None      # the what-if scenario last evaluated
+        self.tornado_rows: list[TornadoRow] = []
+        self._base_whatif: WhatIf | None = None
+        self._shown: dict[str, float] = {}
+        self._tornado_scenario: Scenario | None = None
+
+        # ---- controls
+        box = QGroupBox("What-if inputs (not edits: the scenario changes only with \"Apply to scenario\")")
+        grid = QGridLayout(box)
+        self.controls = {
+            "btc": SliderSpin(40_000, 200_000, 500, 1_000, 10_000_000, 0, " USD/BTC"),
+            "growth": SliderSpin(-5, 10, 0.1, -50, 50, 2, " %/month"),
+            "power": SliderSpin(25, 300, 1, 0, 1_000, 0, " % of contract"),
+            "lease": SliderSpin(0, 400, 1, 0, 10_000, 0, " USD/kW-month"),
+        }
+        labels = {"btc": "BTC price, first month (USD/BTC; the path scales with it)",
+                  "growth": "Network hashrate growth (%/month)",
+                  "power": "Power price, every site (% of contract, USD/MWh)",
+                  "lease": "AI lease rate, every AI site (USD/kW-month)"}
+        for r, (k, w) in enumerate(self.controls.items()):
+            grid.addWidget(QLabel(labels[k]), r, 0)
+            grid.addWidget(w, r, 1)
+            w.valueChanged.connect(self._on_control)
+        buttons = QHBoxLayout()
+        self.apply_btn = QPushButton("Apply to scenario")
+        self.apply_btn.setToolTip("Write these values into the scenario as one undoable edit")
+        self.apply_btn.clicked.connect(self.apply_to_scenario)
+        self.reset_btn = QPushButton("Reset to scenario")
+        self.reset_btn.clicked.connect(self.reset)
+        buttons.addWidget(self.apply_btn)
+        buttons.addWidget(self.reset_btn)
+        buttons.addStretch(1)
+        grid.addLayout(buttons, len(self.controls), 0, 1, 2)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #c00000;")
+        grid.addWidget(self.message, len(self.controls) + 1, 0, 1, 2)
+
+        # ---- KPIs
+        kpi_row = QHBoxLayout()
+        self.kpi_labels: dict[str, QLabel] = {}
+        for key, title in (("npv", "NPV (USD)"), ("cost", "Cost per BTC, cash / all-in (USD/BTC)"),
+                           ("hashprice", "Hashprice, first month (USD/PH/day)")):
+            frame = QFrame()
+            frame.setObjectName("kpi")
+            frame.setStyleSheet("#kpi { background: #ffffff; border: 1px solid #d0d4da; border-radius: 6px; }")
+            fl = QVBoxLayout(frame)
+            t = QLabel(title)
+            t.setStyleSheet("color: #5f6368;")
+            v = QLabel("-")
+            v.setStyleSheet("font-size: 18px; font-weight: 600; color: #1f4e79;")
+            v.setWordWrap(True)
+            fl.addWidget(t)
+            fl.addWidget(v)
+            kpi_row.addWidget(frame)
+            self.kpi_labels[key] = v
+
+        # ---- charts
+        self.cash_chart = Chart("Monthly net cash flow: scenario vs what-if", "USD millions per month")
+        self.tornado_chart = Chart("NPV sensitivity (tornado), around the what-if case", "input", dates=False)
+        self.tornado_chart.item.setLabel("bottom", "change in NPV (USD millions)")
+        self.tornado_chart.item.getAxis("left").setWidth(250)
+        self.tornado_chart.legend.anchor((1, 1), (1, 1), offset=(-10, -10))
+        self._base_item = None
+        self._whatif_item = None
+        self._tornado_timer = QTimer(self)
+        self._tornado_timer.setSingleShot(True)
+        self._tornado_timer.setInterval(TORNADO_DEBOUNCE_MS)
+        self._tornado_timer.timeout.connect(self._tornado_due)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.cash_chart)
+        split.addWidget(self.tornado_chart)
+        lay = QVBoxLayout(self)
+        lay.addWidget(box)
+        lay.addLayout(kpi_row)
+        lay.addWidget(split, 1)
+
+        doc.changed.connect(self._on_doc_changed)
+        self._on_doc_changed(doc.scenario)
+
+    # ---- public API (tests, benchmarks) ----
+    def charts(self) -> list[Chart]:
+        return [self.cash_chart, self.tornado_chart]
+
+    def set_presentation(self, on: bool) -> None:
+        for c in self.charts():
+            c.set_presentation(on)
+        for v in self.kpi_labels.values():
+            v.setStyleSheet(f"font-size: {28 if on else 18}px; font-weight: 600; color: #1f4e79;")
+
+    def set_btc_price(self, usd_per_btc: float) -> None:
+        self.controls["btc"].set_value(usd_per_btc)
+
+    def set_hashrate_growth(self, pct_per_month: float) -> None:
+        self.controls["growth"].set_value(pct_per_month)
+
+    def set_power_price_pct(self, pct_of_contract: float) -> None:
+        self.controls["power"].set_value(pct_of_contract)
+
+    def set_lease_rate(self, usd_per_kw_month: float) -> None:
+        self.controls["lease"].set_value(usd_per_kw_month)
+
+    def whatif(self) -> WhatIf:
+        """The controls' what-if; a control still showing the scenario's (rounded) value means the exact value."""
+        base = self._base_whatif or baseline(self.doc.scenario)
+        exact = {"btc": base.btc_price_usd, "growth": base.hashrate_growth_pct_per_month, "power": 100.0,
+                 "lease": base.lease_rate_usd_per_kw_month}
+        v = {k: (exact[k] if c.value() == self._shown.get(k) else c.value()) for k, c in self.controls.items()}
+        lease = v["lease"] if base.lease_rate_usd_per_kw_month is not None else None
+        return WhatIf(v["btc"], v["growth"], v["power"], lease)
+
+    def cash_flow_series(self) -> tuple[np.ndarray, np.ndarray]:
+        """(scenario, what-if) monthly net cash flow, USD millions, as drawn."""
+        return (np.asarray(self._base_item.yData, float).copy(), np.asarray(self._whatif_item.yData, float).copy())
+
+    # ---- document ----
+    def _on_doc_changed(self, sc: Scenario) -> None:
+        """A new scenario (edit, undo, load, apply): the controls return to its values."""
+        self._base_whatif = base = baseline(sc)
+        c = self.controls
+        c["btc"].set_value(base.btc_price_usd, silent=True)
+        c["growth"].set_value(base.hashrate_growth_pct_per_month, silent=True)
+        c["power"].set_value(100.0, silent=True)
+        has_ai = base.lease_rate_usd_per_kw_month is not None
+        c["lease"].set_value(base.lease_rate_usd_per_kw_month or 0.0, silent=True)
+        c["lease"].setEnabled(has_ai)
+        c["lease"].setToolTip("" if has_ai else "no site has an ai section")
+        self._shown = {k: w.value() for k, w in c.items()}
+        self.base_result = self._base_run(sc)
+        self.base_kpis = kpis(self.base_result)
+        self._draw_base()
+        self.recompute()
+
+    def _base_run(self, sc: Scenario) -> EngineResult:
+        ev = self.evaluation.result
+        if ev is not None and ev.scenario is sc and not self.evaluation.mc.preset and ev.n_paths == 1:
+            return ev
+        return run_engine(sc, n_paths=1)
+
+    # ---- recompute ----
+    def _on_control(self, _value: float) -> None:
+        self.recompute()
+
+    def recompute(self) -> None:
+        t0 = time.perf_counter()
+        sc = self.doc.scenario
+        try:
+            wsc = whatif_scenario(sc, self.whatif())
+        except ScenarioError as e:
+            self.message.setText("What-if not valid: " + "; ".join(str(p) for p in e.problems[:3]))
+            return
+        self.message.setText("")
+        self.scenario = wsc
+        self.result = self.base_result if wsc is sc else run_engine(wsc, n_paths=1)
+        self.kpis = kpis(self.result)
+        self._draw_whatif()
+        self.redraw_count += 1
+        self.last_latency_ms = (time.perf_counter() - t0) * 1000.0
+        self.redrawn.emit()
+        self._tornado_timer.start()
+
+    def _draw_base(self) -> None:
+        res = self.base_result
+        x = month_ts(res.months)
+        ch = self.cash_chart
+        ch.clear()
+        ch.item.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#9aa0a6", width=1)))
+        self._base_item = ch.line("scenario (USD M/month)", x, res.net_cash_flow_usd[0] / 1e6, 0, dash=True)
+        self._whatif_item = ch.line("what-if (USD M/month)", x, res.net_cash_flow_usd[0] / 1e6, 1)
+
+    def _draw_whatif(self) -> None:
+        res = self.result
+        x = month_ts(res.months)
+        y = res.net_cash_flow_usd[0] / 1e6
+        self._whatif_item.setData(x, y)
+        if len(self.cash_chart._series) >= 2:        # keep the hover readout in step
+            self.cash_chart._series[1] = (self.cash_chart._series[1][0], x, np.asarray(y, float))
+        k, b = self.kpis, self.base_kpis
+        d = k["npv_usd"] - b["npv_usd"]
+        self.kpi_labels["npv"].setText(f"{usd(k['npv_usd'])} USD\nscenario {usd(b['npv_usd'])}, "
+                                       f"change {'+' if d >= 0 else '-'}{usd(abs(d))}")
+        self.kpi_labels["cost"].setText(f"{usd(k['cost_per_btc_cash_usd'])} / {usd(k['cost_per_btc_all_in_usd'])}"
+                                        f" USD/BTC\nscenario {usd(b['cost_per_btc_cash_usd'])} / "
+                                        f"{usd(b['cost_per_btc_all_in_usd'])}")
+        self.kpi_labels["hashprice"].setText(f"${k['hashprice_usd_per_ph_day']:,.2f} USD/PH/day\n"
+                                             f"scenario ${b['hashprice_usd_per_ph_day']:,.2f}")
+
+    # ---- tornado ----
+    def _tornado_due(self) -> None:
+        """Debounced: only a visible view spends the ~0.1 s; a hidden one catches up when shown."""
+        if self.isVisible():
+            self.update_tornado()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self.scenario is not None and self.scenario is not self._tornado_scenario:
+            QTimer.singleShot(0, self._tornado_due)     # (start(0) would also change the debounce interval)
+
+    def update_tornado(self) -> None:
+        """Recompute (12 engine runs, ~0.1 s) and redraw the tornado around the current what-if case."""
+        self._tornado_timer.stop()
+        if self.scenario is None or self.result is None:
+            return
+        if self.scenario is not self._tornado_scenario:
+            self.tornado_rows = tornado(self.scenario, float(self.result.npv_usd[0]))
+            self._tornado_scenario = self.scenario
+        self._draw_tornado()
+
+    def _draw_tornado(self) -> None:
+        rows = self.tornado_rows
+        ch = self.tornado_chart
+        ch.clear()
+        n = len(rows)
+        ys = np.arange(n)[::-1].astype(float)       # widest bar on top
+        lo = np.array([(r.npv_low_usd - r.base_npv_usd) / 1e6 if r.npv_low_usd is not None else 0.0 for r in rows])
+        hi = np.array([(r.npv_high_usd - r.base_npv_usd) / 1e6 if r.npv_high_usd is not None else 0.0 for r in rows])
+        ch.item.addItem(pg.BarGraphItem(x0=np.minimum(lo, 0), x1=np.maximum(lo, 0), y=ys, height=0.36,
+                                        brush=pg.mkBrush(color(6, 200)), pen=pg.mkPen(color(6))))
+        ch.item.addItem(pg.BarGraphItem(x0=np.minimum(hi, 0), x1=np.maximum(hi, 0), y=ys + 0.0, height=0.36,
+                                        brush=pg.mkBrush(color(0, 170)), pen=pg.mkPen(color(0))))
+        ch.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(color(6, 200), width=8)), "low case of the input")
+        ch.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(color(0, 170), width=8)), "high case of the input")
+        ch.item.addItem(pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#202124", width=1)))
+        for y, r, a, b in zip(ys, rows, lo, hi):
+            for v, case in ((a, r.low_label), (b, r.high_label)):
+                if r.npv_low_usd is None or r.npv_high_usd is None:
+                    txt = "n/a (input out of range)"
+                else:
+                    txt = f"{'+' if v >= 0 else '-'}${abs(v):,.1f}M USD ({case})"
+                t = pg.TextItem(txt, color="#202124", anchor=(0, 0.5) if v >= 0 else (1, 0.5))
+                t.setPos(v, y)
+                ch.item.addItem(t)
+        ch.item.getAxis("left").setTicks([[(float(y), r.name) for y, r in zip(ys, rows)]])
+        span = float(max(np.max(np.abs(lo)) if n else 1.0, np.max(np.abs(hi)) if n else 1.0, 1e-3))
+        ch.item.setXRange(-span * 1.9, span * 1.9, padding=0)
+        ch.item.setYRange(-0.8, n - 0.2, padding=0)
+        base = rows[0].base_npv_usd if rows else float("nan")
+        ch.readout.setText(f"what-if NPV {usd(base)} USD; bars: NPV change at each input's low/high case")
+
+    def tornado_bars(self) -> list[tuple[str, float, float]]:
+        """(input, NPV change at the low case, at the high case), USD, top bar first."""
+        def d(v, r):
+            return float("nan") if v is None else v - r.base_npv_usd
+        return [(r.name, d(r.npv_low_usd, r), d(r.npv_high_usd, r)) for r in self.tornado_rows]
+
+    # ---- apply / reset ----
+    def apply_to_scenario(self) -> bool:
+        sc = self.doc.scenario
+        w = self.whatif()
+        if w == baseline(sc):
+            self.message.setText("Nothing to apply: the what-if equals the scenario.")
+            return False
+        parts = [f"BTC ${w.btc_price_usd:,.0f}", f"hashrate {w.hashrate_growth_pct_per_month:g} %/month",
+                 f"power {w.power_price_pct:g} %"]
+        if w.lease_rate_usd_per_kw_month is not None:
+            parts.append(f"lease ${w.lease_rate_usd_per_kw_month:g}/kW-month")
+        err = self.doc.try_edit(lambda d: apply_whatif(d, sc, w), "What-if: " + ", ".join(parts))
+        if err is not None:
+            self.message.setText("Not applied: " + "; ".join(str(p) for p in err.problems[:3]))
+            return False
+        self.message.setText("")
+        return True
+
+    def reset(self) -> None:
+        self._on_doc_changed(self.doc.scenario)
