@@ -31,7 +31,13 @@ def set_fee(w, pct):
 
 def test_opens_default_with_views(window):
     assert "Mid-size miner" in window.windowTitle() or "unsaved" in window.windowTitle()
-    assert window.tabs.count() >= 1 and window.tabs.tabText(0) == "Overview"
+    assert window.tabs.count() == 8 and window.tabs.tabText(0) == "Overview"
+    # views are built when their tab is first shown, and follow the document afterwards
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+    assert len(window.views) == 8
+    set_fee(window, 4.0)
+    assert window.evaluation.summary is not None
     assert window.evaluation.summary["npv_usd"] is not None
 
 
@@ -109,7 +115,7 @@ def test_presentation_mode_toggles(window):
 
 
 def test_chart_export_png_and_svg(window, tmp_path):
-    chart = window.views["Overview"].charts()[0]
+    chart = window.ensure_view("Overview").charts()[0]
     chart.export_png(str(tmp_path / "c.png"))
     chart.export_svg(str(tmp_path / "c.svg"))
     assert (tmp_path / "c.png").stat().st_size > 1000

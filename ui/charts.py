@@ -127,7 +127,7 @@ class Chart(QWidget):
         self._series.append((name, np.asarray(x, float), np.asarray(y, float)))
         return item
 
-    def fan(self, name: str, x, lo, mid, hi, i: int = 0) -> None:
+    def fan(self, name: str, x, lo, mid, hi, i: int = 0):
         """Median line with a shaded P5-P95 band (a legend proxy stands for the band)."""
         x = np.asarray(x, float)
         clear_pen = pg.mkPen(0, 0, 0, 0)
@@ -138,7 +138,15 @@ class Chart(QWidget):
         self.item.addItem(pg.FillBetweenItem(c_lo, c_hi, brush=pg.mkBrush(color(i, 50))))
         proxy = pg.PlotDataItem(pen=pg.mkPen(color(i, 80), width=8))
         self.legend.addItem(proxy, f"{name} P5-P95")
-        self.line(f"{name} median", x, mid, i)
+        median = self.line(f"{name} median", x, mid, i)
+        return c_lo, c_hi, median
+
+    def update_series(self, k: int, item, x, y) -> None:
+        """Move series ``k`` (an item from line()/fan()) to new data without rebuilding the chart."""
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        item.setData(x, y)
+        if 0 <= k < len(self._series):
+            self._series[k] = (self._series[k][0], x, y)
 
     def stacked(self, x, series: dict[str, np.ndarray]) -> None:
         """Stacked areas (e.g. MW by use), bottom first."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from PySide6.QtCore import QObject, Signal
 
 from minerplan.engine import EngineResult, run_engine
@@ -18,6 +20,18 @@ from minerplan.scenario import Scenario
 
 from .document import ScenarioDocument
 from .workers import Task
+
+
+def fan_summary(res: EngineResult, seed: int | None = None) -> dict:
+    """What the views show of a Monte Carlo run: median and P5/P50/P95 of NPV (USD).
+
+    Deliberately smaller than :func:`minerplan.report.summary`, which also builds
+    monthly medians and per-path IRRs; the fan must follow edits quickly.
+    """
+    npv = res.npv_usd
+    q = np.percentile(npv, [5, 50, 95])
+    return {"paths": res.n_paths, "seed": seed, "npv_usd": float(np.median(npv)),
+            "percentiles": {"npv_usd": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])}}}
 
 
 @dataclass
@@ -48,8 +62,8 @@ class Evaluation(QObject):
         sc = sc or self.doc.scenario
         self.result = run_engine(sc, n_paths=1, preset=self.mc.preset)
         self.summary = summary(self.result, preset=self.mc.preset)
+        self.start_monte_carlo()   # first, so the fan computes while the views redraw
         self.updated.emit(self.result, self.summary)
-        self.start_monte_carlo()
 
     def start_monte_carlo(self) -> None:
         if self._task is not None and self._task.running:
@@ -61,7 +75,7 @@ class Evaluation(QObject):
 
         def work(progress, cancel):
             res = run_engine(sc, n_paths=mc.paths, seed=mc.seed, preset=mc.preset, progress=progress, cancel=cancel)
-            return res, summary(res, seed=mc.seed, preset=mc.preset, with_irr=False)
+            return res, fan_summary(res, seed=mc.seed)
 
         task = Task(work, self)
         task.progress.connect(self.mc_progress)

@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget,
-                               QWidget)
+                               QVBoxLayout, QWidget)
 
 from minerplan.errors import ScenarioError
 from minerplan.scenario_io import atomic_write_text, load_scenario, scenario_from_json, scenario_to_json
@@ -31,21 +31,16 @@ def autosave_dir() -> Path:
     return d
 
 
-def _view_classes():
-    """The views, imported lazily so a missing optional view never stops the window from opening."""
-    from .views.overview import OverviewView
+VIEWS = [("Overview", "overview", "OverviewView"), ("Fleet", "fleet", "FleetView"),
+         ("Sites & power", "sites", "SitesView"), ("Market", "market", "MarketView"), ("AI/HPC", "ai", "AiView"),
+         ("Optimize", "optimize", "OptimizeView"), ("Compare", "compare", "CompareView"),
+         ("What-if", "whatif", "WhatIfView")]
 
-    views = [("Overview", OverviewView)]
-    for title, module, cls in (("Fleet", "fleet", "FleetView"), ("Sites & power", "sites", "SitesView"),
-                               ("Market", "market", "MarketView"), ("AI/HPC", "ai", "AiView"),
-                               ("Optimize", "optimize", "OptimizeView"), ("Compare", "compare", "CompareView"),
-                               ("What-if", "whatif", "WhatIfView")):
-        try:
-            mod = __import__(f"ui.views.{module}", fromlist=[cls])
-        except ImportError:
-            continue
-        views.append((title, getattr(mod, cls)))
-    return views
+
+def _view_class(module: str, cls: str):
+    """Import a view's module only when its tab is first shown (the optimizer view loads Pyomo)."""
+    mod = __import__(f"ui.views.{module}", fromlist=[cls])
+    return getattr(mod, cls)
 
 
 class MainWindow(QMainWindow):
@@ -57,10 +52,18 @@ class MainWindow(QMainWindow):
         self._autosave_id = uuid.uuid4().hex[:12]
         self.tabs = QTabWidget()
         self.views: dict[str, QWidget] = {}
-        for title, cls in _view_classes():
-            view = cls(self.evaluation) if title == "Overview" else cls(self.doc, self.evaluation)
-            self.views[title] = view
-            self.tabs.addTab(view, title.replace("&", "&&"))  # a lone & would be a mnemonic
+        self._factories: dict[str, tuple[str, str]] = {}
+        self._pages: dict[str, QWidget] = {}
+        self._presenting = False
+        for title, module, cls in VIEWS:
+            # Each tab gets an empty page; its view is built the first time the tab is shown
+            # (start-up then pays for one view, not eight).
+            page = QWidget()
+            QVBoxLayout(page).setContentsMargins(0, 0, 0, 0)
+            self._factories[title] = (module, cls)
+            self._pages[title] = page
+            self.tabs.addTab(page, title.replace("&", "&&"))  # a lone & would be a mnemonic
+        self.tabs.currentChanged.connect(lambda i: self.ensure_view(self.tabs.tabText(i).replace("&&", "&")))
         self.setCentralWidget(self.tabs)
         self._build_actions()
         self._status = QLabel("")
@@ -82,10 +85,23 @@ class MainWindow(QMainWindow):
         self._autosave_timer.timeout.connect(self.autosave)
         self._autosave_timer.start(AUTOSAVE_MS)
         self._restore_layout()
+        self.ensure_view(self.tabs.tabText(self.tabs.currentIndex()).replace("&&", "&"))
         self._update_title()
         self.evaluation.refresh()
         if check_recovery:
             QTimer.singleShot(0, self.offer_recovery)
+
+    def ensure_view(self, title: str) -> QWidget:
+        """The view of tab ``title``, built on first use."""
+        view = self.views.get(title)
+        if view is None:
+            cls = _view_class(*self._factories[title])
+            view = cls(self.evaluation) if title == "Overview" else cls(self.doc, self.evaluation)
+            self._pages[title].layout().addWidget(view)
+            self.views[title] = view
+            if self._presenting and hasattr(view, "set_presentation"):
+                view.set_presentation(True)
+        return view
 
     # ---- actions and menus ----
     def _build_actions(self) -> None:
@@ -281,6 +297,7 @@ class MainWindow(QMainWindow):
 
     def toggle_presentation(self) -> None:
         on = self.act_present.isChecked()
+        self._presenting = on
         for view in self.views.values():
             if hasattr(view, "set_presentation"):
                 view.set_presentation(on)
@@ -293,7 +310,7 @@ class MainWindow(QMainWindow):
             self.showNormal()
 
     def export_charts(self) -> None:
-        view = self.tabs.currentWidget()
+        view = self.ensure_view(self.tabs.tabText(self.tabs.currentIndex()).replace("&&", "&"))
         charts = view.charts() if hasattr(view, "charts") else []
         if not charts:
             self._status.setText("This view has no charts to export")

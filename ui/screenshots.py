@@ -54,6 +54,26 @@ def _settle(app, seconds: float = 0.3) -> None:
         time.sleep(0.02)
 
 
+def _run_optimizer_into(view) -> None:
+    """One optimizer run and a frontier, computed here synchronously and shown as the view would."""
+    from .views import optimize as ov
+
+    view.paths.setValue(60)
+    view.risk.setValue(0.5)
+    st = view.settings()
+    noop, never = (lambda *a: None), (lambda: False)
+    view._on_run_done(ov._run_work(view.doc.scenario, st)(noop, never))
+    weights = tuple(sorted(set(ov.FRONTIER_WEIGHTS) | {float(st.risk_aversion)}))
+    view._on_frontier_done(ov._frontier_work(view.doc.scenario, st, weights)(noop, never))
+
+
+def _fill_compare(win, view) -> None:
+    """Compare the default scenario with itself under a 20% higher power price (a snapshot)."""
+    view.add_snapshot()
+    win.doc.edit_dict(lambda d: [s.update(power_price_usd_per_mwh=round(s["power_price_usd_per_mwh"] * 1.2, 2))
+                                 for s in d["sites"]], "Power +20%")
+
+
 def render_views() -> list[Path]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings, QStandardPaths
@@ -73,12 +93,13 @@ def render_views() -> list[Path]:
     _settle(app, 0.5)
     out = []
     for i in range(win.tabs.count()):
-        title = win.tabs.tabText(i)
+        title = win.tabs.tabText(i).replace("&&", "&")
         win.tabs.setCurrentIndex(i)
-        view = win.tabs.widget(i)
-        prepare = getattr(view, "prepare_screenshot", None)
-        if prepare is not None:
-            prepare()
+        view = win.ensure_view(title)
+        if title == "Optimize":
+            _run_optimizer_into(view)
+        elif title == "Compare":
+            _fill_compare(win, view)
         _settle(app, 0.4)
         slug = "".join(ch.lower() if ch.isalnum() else " " for ch in title).split()
         name = "view-" + "-".join(slug)
@@ -86,6 +107,8 @@ def render_views() -> list[Path]:
         if not win.grab().save(str(path)):
             raise OSError(f"could not write {path}")
         out.append(path)
+        if title == "Compare":
+            win.doc.undo_stack.undo()   # the later views show the shipped scenario again
     settings.clear()
     win.doc.undo_stack.setClean()
     win.close()

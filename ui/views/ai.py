@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
 
 from minerplan.errors import Problem, ScenarioError
 
+from ..lazy import when_shown
 from ..charts import Chart, month_ts
 from .fleet import (INVALID_STYLE, Column, ScenarioTableModel, error_text, get_path, make_table, number_text,
                     parse_number, selected_rows, set_path)
@@ -144,8 +145,8 @@ class AiView(QWidget):
         lay.addWidget(split)
 
         self.plan_model.dataChanged.connect(self._show_plan_flag)
-        doc.changed.connect(self._on_scenario)
-        evaluation.updated.connect(self.on_result)
+        doc.changed.connect(when_shown(self, self._on_scenario))
+        evaluation.updated.connect(when_shown(self, self.on_result))
         self._fill_sites()
         if evaluation.result is not None:
             self.on_result(evaluation.result, evaluation.summary)

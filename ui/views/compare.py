@@ -24,6 +24,7 @@ from minerplan.report import summary
 from minerplan.scenario import Scenario
 from minerplan.scenario_io import load_scenario
 
+from ..lazy import when_shown
 from ..charts import Chart, month_ts
 
 #: (summary key, label, unit, scale for display, format of a value, format of a difference)
@@ -205,8 +206,7 @@ class CompareView(QWidget):
         lay.addWidget(self.note)
         lay.addWidget(split, 1)
 
-        doc.changed.connect(lambda _sc: self._refresh_current())
-        evaluation.updated.connect(lambda *_: self._refresh_current())
+        evaluation.updated.connect(when_shown(self, lambda *_: self._refresh_current()))
         self._refresh_current()
 
     # ---- view protocol ----

@@ -29,6 +29,7 @@ from minerplan.errors import Problem, ScenarioError
 from minerplan.report import cohort_breakevens
 from minerplan.scenario import Scenario
 
+from ..lazy import when_shown
 from ..charts import Chart
 
 #: Background of a cell (or field) whose typed value the scenario rejected.
@@ -696,7 +697,7 @@ class FleetView(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(split)
         self.model.dataChanged.connect(self._show_flag)
-        evaluation.updated.connect(self.on_result)
+        evaluation.updated.connect(when_shown(self, self.on_result))
         if evaluation.result is not None:
             self.on_result(evaluation.result, evaluation.summary)
 

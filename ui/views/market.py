@@ -22,6 +22,7 @@ from minerplan.months import add_months, month_index
 from minerplan.prices import PRESETS, deterministic_path
 from minerplan.scenario import PricePath, PricePoint, Scenario
 
+from ..lazy import when_shown
 from ..charts import Chart, color, month_ts
 
 INVALID_STYLE = "background: #fde2e1; border: 1px solid #c00000;"
@@ -346,8 +347,8 @@ class MarketView(QWidget):
         lay = QVBoxLayout(self)
         lay.addWidget(split)
 
-        doc.changed.connect(self._on_doc_changed)
-        evaluation.mc_updated.connect(lambda *_: self._draw())
+        doc.changed.connect(when_shown(self, self._on_doc_changed))
+        evaluation.mc_updated.connect(when_shown(self, lambda *_: self._draw()))
         evaluation.mc_progress.connect(lambda f, s: self.mc_status.setText(f"running: {f * 100:.0f}% ({s})"))
         evaluation.mc_failed.connect(lambda msg: self.mc_status.setText(f"failed: {msg.splitlines()[0]}"))
         self._on_doc_changed(doc.scenario)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSplitter, QVBoxLayou
 from minerplan.engine import EngineResult, site_price_matrix
 from minerplan.report import cohort_breakevens
 
+from ..lazy import when_shown
 from ..charts import Chart, month_ts
 
 REFERENCE_LEVELS = [(92_000, "$92k break (late Nov 2025)"), (88_000, "$88k gamma flip"),
@@ -85,8 +86,8 @@ class OverviewView(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(grid)
         lay.addWidget(split, 1)
-        evaluation.updated.connect(self.on_result)
-        evaluation.mc_updated.connect(self.on_mc)
+        evaluation.updated.connect(when_shown(self, self.on_result))
+        evaluation.mc_updated.connect(when_shown(self, self.on_mc))
         if evaluation.result is not None:
             self.on_result(evaluation.result, evaluation.summary)
 
@@ -130,6 +131,8 @@ class OverviewView(QWidget):
         self.cards["fleet"].set(f"{doc['fleet_hashrate_ehs']:,.2f} EH/s",
                                 f"{sum(c.count for c in sc.fleet):,.0f} machines at {len(sc.sites)} sites, "
                                 f"{sum(s.capacity_mw for s in sc.sites):,.0f} MW")
+        if self.evaluation.mc.paths > 1 and getattr(self, "_sig", (False,))[0]:
+            return  # a fan is on screen and a new one is computing: draw once, when it arrives
         self._draw(res, None)
 
     def on_mc(self, res: EngineResult, doc: dict) -> None:
@@ -139,26 +142,48 @@ class OverviewView(QWidget):
         self._draw(self.evaluation.result, res)
 
     def _draw(self, res: EngineResult, mc: EngineResult | None) -> None:
+        """Rebuild the charts when their layout changes, else only move the data (fast on every edit)."""
         x = month_ts(res.months)
-        hp = self.hashprice_chart
-        hp.clear()
+        breakevens = cohort_breakeven_hashprice_usd_per_ph_day(res)[:8]
         if mc is not None:
-            q = np.percentile(mc.hashprice_usd_per_th_day * 1000.0, [5, 50, 95], axis=0)
-            hp.fan("Hashprice", x, q[0], q[1], q[2], 0)
+            hp_q = np.percentile(mc.hashprice_usd_per_th_day * 1000.0, [5, 50, 95], axis=0)
+            px_q = np.percentile(mc.btc_price_usd, [5, 50, 95], axis=0)
+        sig = (mc is not None, tuple(n for n, _ in breakevens), len(res.months))
+        if sig != getattr(self, "_sig", None):
+            self._sig = sig
+            hp, pc = self.hashprice_chart, self.price_chart
+            hp.clear()
+            pc.clear()
+            if mc is not None:
+                self._hp_items = hp.fan("Hashprice", x, hp_q[0], hp_q[1], hp_q[2], 0)
+            else:
+                self._hp_items = (hp.line("Hashprice", x, res.hashprice_usd_per_th_day[0] * 1000.0, 0),)
+            self._be_items = [hp.line(f"breakeven {name}", x, np.full(x.size, level), i + 1, width=1.2, dash=True)
+                              for i, (name, level) in enumerate(breakevens)]
+            if mc is not None:
+                self._pc_items = pc.fan("BTC price", x, px_q[0], px_q[1], px_q[2], 0)
+            else:
+                self._pc_items = (pc.line("BTC price", x, res.btc_price_usd[0], 0),)
+            for k, (level, label) in enumerate(REFERENCE_LEVELS):
+                pc.hline(level, label, 6 if level >= 87_000 else 1, at=0.02 if k % 2 == 0 else 0.98)
         else:
-            hp.line("Hashprice", x, res.hashprice_usd_per_th_day[0] * 1000.0, 0)
-        for i, (name, level) in enumerate(cohort_breakeven_hashprice_usd_per_ph_day(res)[:8]):
-            hp.line(f"breakeven {name}", x, np.full(x.size, level), i + 1, width=1.2, dash=True)
-        pc = self.price_chart
-        pc.clear()
-        if mc is not None:
-            q = np.percentile(mc.btc_price_usd, [5, 50, 95], axis=0)
-            pc.fan("BTC price", x, q[0], q[1], q[2], 0)
-        else:
-            pc.line("BTC price", x, res.btc_price_usd[0], 0)
-        for k, (level, label) in enumerate(REFERENCE_LEVELS):
-            pc.hline(level, label, 6 if level >= 87_000 else 1, at=0.02 if k % 2 == 0 else 0.98)
+            hp, pc = self.hashprice_chart, self.price_chart
+            if mc is not None:
+                lo, hi, mid = self._hp_items
+                lo.setData(x, hp_q[0])
+                hi.setData(x, hp_q[2])
+                hp.update_series(0, mid, x, hp_q[1])
+                lo, hi, mid = self._pc_items
+                lo.setData(x, px_q[0])
+                hi.setData(x, px_q[2])
+                pc.update_series(0, mid, x, px_q[1])
+            else:
+                hp.update_series(0, self._hp_items[0], x, res.hashprice_usd_per_th_day[0] * 1000.0)
+                pc.update_series(0, self._pc_items[0], x, res.btc_price_usd[0])
+            for i, (item, (_, level)) in enumerate(zip(self._be_items, breakevens)):
+                hp.update_series(i + 1, item, x, np.full(x.size, level))
         # Keep the board's attention on the levels that matter: the upper tail would squash them.
-        top = max(110_000.0, float(np.percentile(mc.btc_price_usd, 75, axis=0).max()) * 1.05 if mc is not None
-                  else float(res.btc_price_usd.max()) * 1.15)
+        top = max(110_000.0, float(px_q[1:].max()) * 1.05 if mc is not None else float(res.btc_price_usd.max()) * 1.15)
+        if mc is not None:
+            top = max(110_000.0, float(np.percentile(mc.btc_price_usd, 75, axis=0).max()) * 1.05)
         pc.item.setYRange(0, top, padding=0)

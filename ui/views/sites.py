@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMessageBox, QP
 
 from minerplan.errors import Problem, ScenarioError
 
+from ..lazy import when_shown
 from ..charts import Chart, month_ts
 from .fleet import Column, ScenarioTableModel, error_text, make_table, selected_rows
 
@@ -261,7 +262,7 @@ class SitesView(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row)
         self.model.modelReset.connect(self._after_reset)
         self.model.dataChanged.connect(self._show_flag)
-        evaluation.updated.connect(self.on_result)
+        evaluation.updated.connect(when_shown(self, self.on_result))
         if evaluation.result is not None:
             self.on_result(evaluation.result, evaluation.summary)
 

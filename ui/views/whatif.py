@@ -25,6 +25,7 @@ from minerplan.report import _cost_per_btc
 from minerplan.scenario import Scenario
 from minerplan.scenario_io import scenario_from_dict, scenario_to_dict
 
+from ..lazy import when_shown
 from ..charts import Chart, color, month_ts
 from .overview import usd
 
@@ -338,7 +339,7 @@ class WhatIfView(QWidget):
         lay.addLayout(kpi_row)
         lay.addWidget(split, 1)
 
-        doc.changed.connect(self._on_doc_changed)
+        doc.changed.connect(when_shown(self, self._on_doc_changed))
         self._on_doc_changed(doc.scenario)
 
     # ---- public API (tests, benchmarks) ----
