@@ -193,8 +193,9 @@ def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = 
     return out
 
 
-def _usd(x: float | None, digits: int = 0) -> str:
-    if x is None:
+def format_usd(x: float | None, digits: int = 0) -> str:
+    """``-$23.4M``, ``$1.25B``, ``$91,500``: money as people read it (``n/a`` for None or not finite)."""
+    if x is None or not math.isfinite(x):
         return "n/a"
     sign, x = ("-" if x < 0 else ""), abs(x)
     if x >= 1e9:
@@ -221,20 +222,20 @@ def format_summary(doc: dict[str, Any]) -> str:
     lines.append(f"  fleet hashrate       {doc['fleet_hashrate_ehs']:,.2f} EH/s")
     lines.append("")
     lines.append("Value")
-    npv_line = f"  NPV                  {_usd(doc['npv_usd'])}"
+    npv_line = f"  NPV                  {format_usd(doc['npv_usd'])}"
     if "percentiles" in doc:
         p = doc["percentiles"]["npv_usd"]
-        npv_line += f"   (P5 {_usd(p['p5'])}, P95 {_usd(p['p95'])})"
+        npv_line += f"   (P5 {format_usd(p['p5'])}, P95 {format_usd(p['p95'])})"
     lines.append(npv_line)
-    lines.append(f"    of which terminal  {_usd(doc['terminal_value_usd'])} (contracted AI leases past the horizon, ASIC resale)")
+    lines.append(f"    of which terminal  {format_usd(doc['terminal_value_usd'])} (contracted AI leases past the horizon, ASIC resale)")
     irr = doc["irr"]
     lines.append(f"  IRR                  {'n/a (cash flows never change sign)' if irr is None else f'{irr * 100:,.1f} %/yr'}")
     pb = doc["payback_months"]
     lines.append(f"  payback              {'not within the horizon' if pb is None else f'{pb:,.0f} months'}"
                  " (cumulative net cash incl. terminal value)")
     lines.append(f"  BTC mined            {doc['btc_mined']:,.1f} BTC")
-    lines.append(f"  cost per BTC         {_usd(doc['cost_per_btc_cash_usd'])} cash, "
-                 f"{_usd(doc['cost_per_btc_all_in_usd'])} all-in")
+    lines.append(f"  cost per BTC         {format_usd(doc['cost_per_btc_cash_usd'])} cash, "
+                 f"{format_usd(doc['cost_per_btc_all_in_usd'])} all-in")
     lines.append("")
     lines.append("Breakevens by model (first month, power only)")
     lines.append(f"  {'model':<24}{'J/TH':>7}{'power USD/kWh':>16}{'BTC price USD':>16}")
@@ -248,14 +249,14 @@ def format_summary(doc: dict[str, Any]) -> str:
     for s in doc["sites"]:
         e = s["ebitda_usd_per_mw_month"]
         lines.append(f"  {s['name']:<20}{s['capacity_mw']:>7,.0f}{(f'{e:,.0f}' if e is not None else 'n/a'):>18}"
-                     f"{s['btc_mined']:>11,.1f}{_usd(s['ai_revenue_usd']):>13}{_usd(s['capex_usd']):>11}")
+                     f"{s['btc_mined']:>11,.1f}{format_usd(s['ai_revenue_usd']):>13}{format_usd(s['capex_usd']):>11}")
     lines.append("")
     lines.append("Monthly (first 12 months; --json for all)")
     lines.append(f"  {'month':<8}{'BTC USD':>9}{'EH/s':>7}{'USD/PH/d':>9}{'BTC':>8}{'mining rev':>12}"
                  f"{'power':>10}{'AI rev':>10}{'capex':>10}{'net cash':>11}")
     for r in doc["monthly"][:12]:
         lines.append(f"  {r['month']:<8}{r['btc_price_usd']:>9,.0f}{r['network_hashrate_ehs']:>7,.0f}"
-                     f"{r['hashprice_usd_per_ph_day']:>9.2f}{r['btc_mined']:>8.1f}{_usd(r['mining_revenue_usd']):>12}"
-                     f"{_usd(r['power_cost_usd']):>10}{_usd(r['ai_revenue_usd']):>10}{_usd(r['capex_usd']):>10}"
-                     f"{_usd(r['net_cash_flow_usd']):>11}")
+                     f"{r['hashprice_usd_per_ph_day']:>9.2f}{r['btc_mined']:>8.1f}{format_usd(r['mining_revenue_usd']):>12}"
+                     f"{format_usd(r['power_cost_usd']):>10}{format_usd(r['ai_revenue_usd']):>10}{format_usd(r['capex_usd']):>10}"
+                     f"{format_usd(r['net_cash_flow_usd']):>11}")
     return "\n".join(lines)

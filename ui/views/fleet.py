@@ -656,6 +656,16 @@ def cohort_label(i: int, model: str, n: int) -> str:
     return f"{i}: {model[:12]}"
 
 
+def show_first_flag(model, status) -> None:
+    """Repeat the first rejected cell's rule in a status label (the cell itself shows it as a tooltip)."""
+    flags = model.flagged_cells()
+    if flags:
+        (row, key), (_typed, msg) = next(iter(flags.items()))
+        status.setText(f"Rejected (row {row}, {key}): {msg.splitlines()[0]}")
+    elif status.text().startswith("Rejected"):
+        status.setText("")
+
+
 class FleetView(QWidget):
     """The fleet table, add/remove buttons, and bar charts of hashrate and breakeven BTC price by cohort."""
 
@@ -769,12 +779,7 @@ class FleetView(QWidget):
 
     # ---- feedback ----
     def _show_flag(self, *_args) -> None:
-        flags = self.model.flagged_cells()
-        if flags:
-            (row, key), (_typed, msg) = next(iter(flags.items()))
-            self.status.setText(f"Rejected (row {row}, {key}): {msg.splitlines()[0]}")
-        elif self.status.text().startswith("Rejected"):
-            self.status.setText("")
+        show_first_flag(self.model, self.status)
 
     # ---- charts ----
     def on_result(self, res, _summary=None) -> None:

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from minerplan.engine import EngineResult, site_price_matrix
-from minerplan.report import cohort_breakevens
+from minerplan.report import cohort_breakevens, format_usd
 
 from ..lazy import when_shown
 from ..charts import Chart, month_ts
@@ -16,15 +16,7 @@ REFERENCE_LEVELS = [(92_000, "$92k break (late Nov 2025)"), (88_000, "$88k gamma
                     (87_000, ""), (74_000, "$72-74k downside band"), (72_000, "")]
 
 
-def usd(x: float | None, digits: int = 0) -> str:
-    if x is None or not np.isfinite(x):
-        return "n/a"
-    sign, x = ("-" if x < 0 else ""), abs(x)
-    if x >= 1e9:
-        return f"{sign}${x / 1e9:,.2f}B"
-    if x >= 1e6:
-        return f"{sign}${x / 1e6:,.1f}M"
-    return f"{sign}${x:,.{digits}f}"
+usd = format_usd  # one formatter for money in the CLI and the app
 
 
 class KpiCard(QFrame):

@@ -18,7 +18,7 @@ from minerplan.errors import Problem, ScenarioError
 
 from ..lazy import when_shown
 from ..charts import Chart, month_ts
-from .fleet import Column, ScenarioTableModel, error_text, make_table, selected_rows
+from .fleet import Column, ScenarioTableModel, error_text, make_table, selected_rows, show_first_flag
 
 MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                "November", "December"]
@@ -395,12 +395,7 @@ class SitesView(QWidget):
 
     # ---- feedback ----
     def _show_flag(self, *_args) -> None:
-        flags = self.model.flagged_cells()
-        if flags:
-            (row, key), (_typed, msg) = next(iter(flags.items()))
-            self.status.setText(f"Rejected (row {row}, {key}): {msg.splitlines()[0]}")
-        elif self.status.text().startswith("Rejected"):
-            self.status.setText("")
+        show_first_flag(self.model, self.status)
 
     # ---- chart ----
     def on_result(self, res, _summary=None) -> None:
