@@ -223,6 +223,9 @@ class HighsModel:
             out.slack = self.elastic_slacks(self.soft_blocks)
         elif status == "infeasible":
             out.iis_rows = self.iis_rows()
+        if cancel is not None and cancel():
+            out.status = "cancelled"   # asked to stop while HiGHS finished: skip the duals re-solve
+            return out
         if duals and x is not None and status in ("optimal", "time_limit"):
             out.row_dual = self.duals_with_integers_fixed(x) if self.has_integers else np.array(self.h.getSolution().row_dual)
         return out
