@@ -143,7 +143,7 @@ def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = 
     cf = res.net_cash_flow_usd.copy()
     cf[:, -1] += res.terminal_value_usd
     irr = irr_annual(cf) if with_irr else np.full(cf.shape[0], np.nan)
-    payback = payback_months(cf)
+    payback = payback_months(res.net_cash_flow_usd)  # cash actually received: the terminal value is not
     cash_cost, all_in_cost = _cost_per_btc(res)
     capacity = np.array([s.capacity_mw for s in sc.sites])
     site_ebitda = np.median(res.ebitda_usd, axis=0)  # [month, site]
@@ -232,7 +232,7 @@ def format_summary(doc: dict[str, Any]) -> str:
     lines.append(f"  IRR                  {'n/a (cash flows never change sign)' if irr is None else f'{irr * 100:,.1f} %/yr'}")
     pb = doc["payback_months"]
     lines.append(f"  payback              {'not within the horizon' if pb is None else f'{pb:,.0f} months'}"
-                 " (cumulative net cash incl. terminal value)")
+                 " (cumulative net cash, without the terminal value)")
     lines.append(f"  BTC mined            {doc['btc_mined']:,.1f} BTC")
     lines.append(f"  cost per BTC         {format_usd(doc['cost_per_btc_cash_usd'])} cash, "
                  f"{format_usd(doc['cost_per_btc_all_in_usd'])} all-in")

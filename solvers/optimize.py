@@ -90,7 +90,9 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
     t1 = time.perf_counter()
     step(0.3, "building the model")
     built = build_model(space, st.risk_aversion, st.cvar_level)
+    step(0.32, "handing the model to HiGHS")
     form = to_matrix_form(built.model)
+    step(0.34, "loading HiGHS")
     hm = HighsModel(form, time_limit_s=st.time_limit_s, mip_gap=st.mip_gap)
     hm.soft_blocks = {"capacity", "budget", "crews", "convertible", "cash_floor"}
     timings["build_s"] = time.perf_counter() - t1

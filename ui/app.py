@@ -17,11 +17,22 @@ NO_DISPLAY_HELP = """minerplan: no display found, so the desktop app cannot open
 
 
 def has_display() -> bool:
-    if os.environ.get("QT_QPA_PLATFORM"):
-        return True
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and not platform.startswith("xcb"):
+        return True                      # offscreen, wayland, vnc ...: Qt can start
     if sys.platform in ("win32", "darwin"):
         return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if os.environ.get("WAYLAND_DISPLAY") and not platform:
+        return True
+    display = os.environ.get("DISPLAY", "")
+    if not display:
+        return False
+    # A local X display ":N" has a socket; without it Qt would abort in its xcb plugin.
+    host, _, rest = display.partition(":")
+    if host in ("", "unix") and rest:
+        number = rest.split(".")[0]
+        return os.path.exists(f"/tmp/.X11-unix/X{number}")
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,6 +87,7 @@ class Chart(QWidget):
         self.item.showGrid(x=True, y=True, alpha=GRID_ALPHA)
         self.item.setLabel("left", y_label)
         self.item.getAxis("left").setWidth(78)
+        self.item.getAxis("left").enableAutoSIPrefix(False)
         self.item.setMenuEnabled(False)
         self.legend = self.item.addLegend(offset=(10, 10), labelTextColor="#202124")
         self.title = QLabel(title)
@@ -123,7 +124,12 @@ class Chart(QWidget):
         kw = {}
         if fill_to is not None:
             kw = {"fillLevel": fill_to, "brush": pg.mkBrush(color(i, 60))}
-        item = self.item.plot(np.asarray(x, float), np.asarray(y, float), pen=pen, name=name, **kw)
+        x = np.asarray(x, float)
+        if x.size == 1:   # a one-month horizon: show the point, and a sensible span around it
+            kw.update(symbol="o", symbolSize=9, symbolBrush=pg.mkBrush(color(i)), symbolPen=pg.mkPen(color(i)))
+            half = 15 * 86_400.0 if self.dates else 0.5
+            self.item.setXRange(x[0] - half, x[0] + half, padding=0)
+        item = self.item.plot(x, np.asarray(y, float), pen=pen, name=name, **kw)
         self._series.append((name, np.asarray(x, float), np.asarray(y, float)))
         return item
 
@@ -189,13 +195,13 @@ class Chart(QWidget):
         for name, x, y in self._series[:4]:
             if x.size == 0:
                 continue
-            k = int(np.clip(np.searchsorted(x, p.x()), 0, x.size - 1))
+            k = int(np.argmin(np.abs(x - p.x())))      # the nearest point, not the next one
             parts.append(f"{name}: {y[k]:,.2f}")
         when = ""
         if self.dates and self._series and self._series[0][1].size:
             import datetime
             x0 = self._series[0][1]
-            k = int(np.clip(np.searchsorted(x0, p.x()), 0, x0.size - 1))
+            k = int(np.argmin(np.abs(x0 - p.x())))
             when = datetime.datetime.fromtimestamp(x0[k], datetime.timezone.utc).strftime("%Y-%m") + "  "
         self.readout.setText(when + "  ".join(parts) + f"  ({self.y_label})")
 
@@ -245,9 +251,16 @@ class Chart(QWidget):
     def export_png_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export chart as PNG", f"{self._safe_name()}.png", "PNG (*.png)")
         if path:
-            self.export_png(path)
+            self._export(self.export_png, path)
 
     def export_svg_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export chart as SVG", f"{self._safe_name()}.svg", "SVG (*.svg)")
         if path:
-            self.export_svg(path)
+            self._export(self.export_svg, path)
+
+    def _export(self, fn, path: str) -> None:
+        try:
+            fn(path)
+        except OSError as e:
+            from PySide6.QtWidgets import QMessageBox
+            QMessageBox.warning(self, "Export failed", f"{path}: {e.strerror or e}")

@@ -91,6 +91,14 @@ class Evaluation(QObject):
         self.mc_result, self.mc_summary = res, doc
         self.mc_updated.emit(self.mc_result, self.mc_summary)
 
+    def cancel_monte_carlo(self) -> None:
+        if self._task is not None and self._task.running:
+            self._task.cancel()
+
+    @property
+    def monte_carlo_running(self) -> bool:
+        return self._task is not None and self._task.running
+
     def shutdown(self, ms: int = 10_000) -> None:
         """Cancel a running Monte Carlo and wait for its thread (before the app exits)."""
         if self._task is not None and self._task.running:

@@ -11,9 +11,10 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget,
-                               QVBoxLayout, QWidget)
+                               QToolButton, QVBoxLayout, QWidget)
 
 from minerplan.errors import ScenarioError
+from minerplan.report import format_usd
 from minerplan.scenario_io import atomic_write_text, load_scenario, scenario_from_json, scenario_to_json
 
 from .document import ScenarioDocument
@@ -22,6 +23,23 @@ from .evaluation import Evaluation
 ORG, APP = "MinerPlan", "MinerPlan"
 MAX_RECENT = 8
 AUTOSAVE_MS = 30_000
+
+
+def _owned_by_live_process(path: Path) -> bool:
+    """True when another running MinerPlan wrote this autosave (its work is not lost: leave it alone)."""
+    try:
+        pid = int(json.loads(path.read_text(encoding="utf-8")).get("pid", 0))
+    except (ValueError, OSError, AttributeError, TypeError):
+        return False
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def autosave_dir() -> Path:
@@ -47,7 +65,12 @@ class MainWindow(QMainWindow):
     def __init__(self, path: str = "default", *, settings: QSettings | None = None, check_recovery: bool = True):
         super().__init__()
         self.settings = settings or QSettings(ORG, APP)
-        self.doc = ScenarioDocument.open(path, self)
+        startup_error = None
+        try:
+            self.doc = ScenarioDocument.open(path, self)
+        except ScenarioError as e:   # a bad file on the command line: open the default, then say why
+            startup_error = e.describe()
+            self.doc = ScenarioDocument.open("default", self)
         self.evaluation = Evaluation(self.doc, self)
         self._autosave_id = uuid.uuid4().hex[:12]
         self.tabs = QTabWidget()
@@ -72,14 +95,20 @@ class MainWindow(QMainWindow):
         self._mc_bar.setRange(0, 100)
         self._mc_bar.setFormat("Monte Carlo %p%")
         self._mc_bar.hide()
+        self._mc_cancel = QToolButton()
+        self._mc_cancel.setText("Cancel")
+        self._mc_cancel.setToolTip("Stop the Monte Carlo run (the fan keeps its last result)")
+        self._mc_cancel.clicked.connect(self._cancel_mc)
+        self._mc_cancel.hide()
         self.statusBar().addWidget(self._status, 1)
         self.statusBar().addPermanentWidget(self._mc_bar)
+        self.statusBar().addPermanentWidget(self._mc_cancel)
         self.doc.dirty_changed.connect(lambda _: self._update_title())
         self.doc.path_changed.connect(lambda _: self._update_title())
         self.doc.changed.connect(lambda _: self._update_title())
         self.evaluation.updated.connect(self._on_evaluated)
         self.evaluation.mc_progress.connect(self._on_mc_progress)
-        self.evaluation.mc_updated.connect(lambda *_: self._mc_bar.hide())
+        self.evaluation.mc_updated.connect(lambda *_: self._hide_mc())
         self.evaluation.mc_failed.connect(lambda msg: self._status.setText(f"Monte Carlo failed: {msg.splitlines()[0]}"))
         self._autosave_timer = QTimer(self)
         self._autosave_timer.timeout.connect(self.autosave)
@@ -90,6 +119,8 @@ class MainWindow(QMainWindow):
         self.evaluation.refresh()
         if check_recovery:
             QTimer.singleShot(0, self.offer_recovery)
+        if startup_error:
+            QTimer.singleShot(0, lambda: self.show_error("Cannot open scenario", startup_error))
 
     def ensure_view(self, title: str) -> QWidget:
         """The view of tab ``title``, built on first use."""
@@ -143,12 +174,26 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.doc.title}{'*' if self.doc.dirty else ''} — MinerPlan")
 
     def _on_evaluated(self, res, doc) -> None:
-        self._status.setText(f"NPV {doc['npv_usd'] / 1e6:,.1f} $M · hashprice {doc['hashprice_usd_per_ph_day']:,.2f} "
-                             f"USD/PH/day · {res.scenario.horizon_months} months from {res.scenario.start_month}")
+        months = res.scenario.horizon_months
+        self._status.setText(f"NPV on the scenario's price path {format_usd(doc['npv_usd'])} · hashprice "
+                             f"{doc['hashprice_usd_per_ph_day']:,.2f} USD/PH/day · {months} month"
+                             f"{'s' if months != 1 else ''} from {res.scenario.start_month}")
 
     def _on_mc_progress(self, frac: float, text: str) -> None:
         self._mc_bar.show()
+        self._mc_cancel.show()
         self._mc_bar.setValue(int(frac * 100))
+        if frac >= 1.0:
+            QTimer.singleShot(300, lambda: None if self.evaluation.monte_carlo_running else self._hide_mc())
+
+    def _hide_mc(self) -> None:
+        self._mc_bar.hide()
+        self._mc_cancel.hide()
+
+    def _cancel_mc(self) -> None:
+        self.evaluation.cancel_monte_carlo()
+        self._hide_mc()
+        self._status.setText("Monte Carlo cancelled; the fan shows the last finished run")
 
     # ---- files ----
     def maybe_save(self) -> bool:
@@ -181,6 +226,8 @@ class MainWindow(QMainWindow):
         try:
             self.doc.load(path)
         except ScenarioError as e:
+            if path != "default" and not Path(path).exists():
+                self._remove_recent(path)
             self.show_error("Cannot open scenario", e.describe())
             return False
         if path != "default":
@@ -233,6 +280,11 @@ class MainWindow(QMainWindow):
         self.settings.setValue("recent_files", files[:MAX_RECENT])
         self._rebuild_recent()
 
+    def _remove_recent(self, path: str) -> None:
+        gone = str(Path(path).resolve())
+        self.settings.setValue("recent_files", [p for p in self.recent_files() if p != gone])
+        self._rebuild_recent()
+
     def _rebuild_recent(self) -> None:
         self.recent_menu.clear()
         files = self.recent_files()
@@ -249,7 +301,7 @@ class MainWindow(QMainWindow):
         """Write unsaved work aside (atomically), so a crash loses at most ``AUTOSAVE_MS``."""
         if not self.doc.dirty:
             return
-        payload = {"saved_at": time.time(), "original_path": self.doc.path,
+        payload = {"saved_at": time.time(), "original_path": self.doc.path, "pid": os.getpid(),
                    "scenario": json.loads(scenario_to_json(self.doc.scenario))}
         atomic_write_text(self.autosave_path(), json.dumps(payload, indent=1))
 
@@ -262,7 +314,7 @@ class MainWindow(QMainWindow):
     def offer_recovery(self) -> None:
         """After a crash, offer the newest autosaved scenario (then remove the files)."""
         files = sorted(autosave_dir().glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        files = [f for f in files if f != self.autosave_path()]
+        files = [f for f in files if f != self.autosave_path() and not _owned_by_live_process(f)]
         if not files:
             return
         newest = files[0]

@@ -83,13 +83,19 @@ def render_views() -> list[Path]:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from .main_window import MainWindow
 
-    settings = QSettings(str(DOCS / ".screenshots.ini"), QSettings.Format.IniFormat)
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="minerplan-shots-")
+    settings = QSettings(os.path.join(tmp, "screenshots.ini"), QSettings.Format.IniFormat)
     win = MainWindow("default", settings=settings, check_recovery=False)
     win.evaluation.mc.paths = 500
     win.resize(*SIZE)
     win.show()
+    from PySide6.QtCore import QEventLoop, QTimer
+    loop = QEventLoop()
+    win.evaluation.mc_updated.connect(loop.quit)
+    QTimer.singleShot(60_000, loop.quit)
     win.evaluation.refresh()
-    win.evaluation.wait_idle()
+    loop.exec()                      # the Overview's fan is drawn before its screenshot
     _settle(app, 0.5)
     out = []
     for i in range(win.tabs.count()):
@@ -109,13 +115,10 @@ def render_views() -> list[Path]:
         out.append(path)
         if title == "Compare":
             win.doc.undo_stack.undo()   # the later views show the shipped scenario again
-    settings.clear()
     win.doc.undo_stack.setClean()
     win.close()
-    try:
-        (DOCS / ".screenshots.ini").unlink()
-    except FileNotFoundError:
-        pass
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

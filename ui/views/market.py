@@ -289,10 +289,11 @@ class MarketView(QWidget):
         mf.addRow("Paths (count)", self.paths_spin)
         mf.addRow("Seed (integer)", self.seed_spin)
         self.fields["monte_carlo.drift_pct_per_year"] = self._field(
-            "monte_carlo.drift_pct_per_year", "Expected growth of the price factor, % per year (-200..200)")
+            "monte_carlo.drift_pct_per_year", "Growth of the MEAN price, % per year (-200..200). The median grows "
+            "slower, at drift - volatility^2/2: with 0% drift and 50% volatility the median path falls about 12% a year.")
         self.fields["monte_carlo.volatility_pct_per_year"] = self._field(
             "monte_carlo.volatility_pct_per_year", "Annualized volatility of BTC, % per year (0..500)")
-        mf.addRow("Drift (% per year)", self.fields["monte_carlo.drift_pct_per_year"])
+        mf.addRow("Drift of the mean (% per year)", self.fields["monte_carlo.drift_pct_per_year"])
         mf.addRow("Volatility (% per year)", self.fields["monte_carlo.volatility_pct_per_year"])
         self.run_mc_btn = QPushButton("Run Monte Carlo")
         self.run_mc_btn.clicked.connect(self.apply_mc_settings)

@@ -6,6 +6,8 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
+import pyqtgraph as pg
+
 from minerplan.engine import EngineResult, site_price_matrix
 from minerplan.report import cohort_breakevens, format_usd
 
@@ -13,7 +15,8 @@ from ..lazy import when_shown
 from ..charts import Chart, month_ts
 
 REFERENCE_LEVELS = [(92_000, "$92k break (late Nov 2025)"), (88_000, "$88k gamma flip"),
-                    (87_000, ""), (74_000, "$72-74k downside band"), (72_000, "")]
+                    (87_000, "$87k break-down trigger")]
+DOWNSIDE_BAND = (72_000, 74_000, "$72-74k downside band")
 
 
 usd = format_usd  # one formatter for money in the CLI and the app
@@ -82,6 +85,9 @@ class OverviewView(QWidget):
         evaluation.mc_updated.connect(when_shown(self, self.on_mc))
         if evaluation.result is not None:
             self.on_result(evaluation.result, evaluation.summary)
+        mc = evaluation.mc_result
+        if mc is not None and evaluation.result is not None and mc.scenario is evaluation.result.scenario:
+            self.on_mc(mc, evaluation.mc_summary)   # built after the fan finished: show it at once
 
     def charts(self) -> list[Chart]:
         return [self.hashprice_chart, self.price_chart]
@@ -157,7 +163,12 @@ class OverviewView(QWidget):
             else:
                 self._pc_items = (pc.line("BTC price", x, res.btc_price_usd[0], 0),)
             for k, (level, label) in enumerate(REFERENCE_LEVELS):
-                pc.hline(level, label, 6 if level >= 87_000 else 1, at=0.02 if k % 2 == 0 else 0.98)
+                pc.hline(level, label, 6, at=(0.98, 0.55, 0.02)[k % 3])
+            lo, hi, label = DOWNSIDE_BAND
+            band = pg.LinearRegionItem(values=(lo, hi), orientation="horizontal", movable=False,
+                                       brush=pg.mkBrush(197, 90, 17, 70), pen=pg.mkPen(197, 90, 17, 160))
+            pc.item.addItem(band)
+            pc.hline(lo, label, 1, dash=False, at=0.98)
         else:
             hp, pc = self.hashprice_chart, self.price_chart
             if mc is not None:
