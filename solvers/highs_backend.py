@@ -182,7 +182,9 @@ class HighsModel:
         gap = d.mip_gap if math.isfinite(d.mip_gap) else None
         elapsed = time.perf_counter() - self._started
         frac = min(elapsed / self._time_limit, 0.99)
-        text = f"incumbent {d.objective_function_value:,.1f} $M" + (f", gap {gap * 100:.2f}%" if gap is not None else "")
+        # The objective is in USD millions; a relative gap is only meaningful once it is below 100%.
+        shown_gap = f", gap {gap * 100:.2f}%" if gap is not None and gap < 1.0 else ", gap not yet bounded"
+        text = f"incumbent objective ${d.objective_function_value:,.1f}M{shown_gap}"
         self._progress(frac, text)
 
     def write(self, path: str) -> None:

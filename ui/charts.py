@@ -208,6 +208,7 @@ class Chart(QWidget):
     # ---- presentation ----
     def set_presentation(self, on: bool) -> None:
         self._font_pt = 16 if on else 10
+        self.item.getAxis("left").setWidth(118 if on else 78)   # "100,000" must still fit at 16 pt
         self._apply_fonts()
 
     def _apply_fonts(self) -> None:

@@ -415,7 +415,7 @@ class OptimizeView(QWidget):
         form.addRow("Price paths (count)", self.paths)
         form.addRow("Seed (integer)", self.seed)
         form.addRow("Price story", self.preset_label)
-        form.addRow("Risk aversion (USD/USD)", self.risk)
+        form.addRow("Risk aversion (weight on CVaR)", self.risk)
         form.addRow("CVaR level (%)", self.cvar)
         form.addRow("Hall size (MW critical)", self.hall)
         form.addRow("Capex budget (USD/year)", self.budget)

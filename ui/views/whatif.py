@@ -180,9 +180,12 @@ def tornado(sc: Scenario, base_npv_usd: float | None = None) -> list[TornadoRow]
                    npv_dict(market("hashrate_growth_pct_per_month", g_hi)), base_npv_usd),
         TornadoRow("Power price ±20% (USD/MWh)", "80 % of contract", "120 % of contract",
                    npv_dict(lambda d: _scale_power(d, 0.8)), npv_dict(lambda d: _scale_power(d, 1.2)), base_npv_usd),
-        TornadoRow("AI lease ±20% (USD/kW-mo)", "80 %", "120 %",
-                   npv_dict(lease(0.8)) if has_ai else base_npv_usd,
-                   npv_dict(lease(1.2)) if has_ai else base_npv_usd, base_npv_usd),
+    ]
+    if has_ai:   # no AI/HPC site: no lease row (it would be two empty bars)
+        rate = next(site.ai.colocation.rate_usd_per_kw_month for site in sc.sites if site.ai is not None)
+        rows.append(TornadoRow("AI lease ±20% (USD/kW-mo)", f"{rate * 0.8:,.0f} USD/kW-mo", f"{rate * 1.2:,.0f} USD/kW-mo",
+                               npv_dict(lease(0.8)), npv_dict(lease(1.2)), base_npv_usd))
+    rows += [
         TornadoRow("Discount rate ±2 pt (%/yr)", f"{r_lo:g} %/yr", f"{r_hi:g} %/yr",
                    npv_dict(finance("discount_rate_pct", r_lo)), npv_dict(finance("discount_rate_pct", r_hi)),
                    base_npv_usd),
@@ -490,7 +493,7 @@ class WhatIfView(QWidget):
                 if r.npv_low_usd is None or r.npv_high_usd is None:
                     txt = "n/a (input out of range)"
                 else:
-                    txt = f"{'+' if v >= 0 else '-'}${abs(v):,.1f}M USD ({case})"
+                    txt = f"{'+' if v >= 0 else '-'}${abs(v):,.1f}M ({case})"
                 t = pg.TextItem(txt, color="#202124", anchor=(0, 0.5) if v >= 0 else (1, 0.5))
                 t.setPos(v, y)
                 ch.item.addItem(t)
