@@ -161,6 +161,7 @@ class HighsModel:
         self._cancel: Callable[[], bool] | None = None
         self._progress: Callable[[float, str], None] | None = None
         self._started = 0.0
+        self._last_report = 0.0
         self._time_limit = float(time_limit_s)
         h.cbSimplexInterrupt += self._interrupt
         h.cbIpmInterrupt += self._interrupt
@@ -174,6 +175,21 @@ class HighsModel:
     def _interrupt(self, e) -> None:
         if self._cancel is not None and self._cancel():
             e.interrupt()
+            return
+        # HiGHS polls this often during branch and bound: report the live gap about twice a second.
+        if self._progress is None or e.callback_type != highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+            return
+        now = time.perf_counter()
+        if now - self._last_report < 0.5:
+            return
+        self._last_report = now
+        d = e.data_out
+        gap = d.mip_gap
+        if not math.isfinite(gap) or gap >= 1.0:
+            return
+        frac = min((now - self._started) / self._time_limit, 0.99)
+        self._progress(frac, f"branch and bound: best ${d.mip_primal_bound:,.1f}M, bound ${d.mip_dual_bound:,.1f}M, "
+                             f"gap {gap * 100:.2f}%, {int(d.mip_node_count):,} nodes")
 
     def _improved(self, e) -> None:
         if self._progress is None:
@@ -184,7 +200,8 @@ class HighsModel:
         frac = min(elapsed / self._time_limit, 0.99)
         # The objective is in USD millions; a relative gap is only meaningful once it is below 100%.
         shown_gap = f", gap {gap * 100:.2f}%" if gap is not None and gap < 1.0 else ", gap not yet bounded"
-        text = f"incumbent objective ${d.objective_function_value:,.1f}M{shown_gap}"
+        text = (f"better plan found: objective ${d.objective_function_value:,.1f}M "
+                f"(E[NPV] - weight x CVaR){shown_gap}")
         self._progress(frac, text)
 
     def write(self, path: str) -> None:
