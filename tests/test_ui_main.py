@@ -147,3 +147,19 @@ def test_no_display_message(monkeypatch, capsys):
     assert app.main([]) == 2
     err = capsys.readouterr().err
     assert "xvfb-run" in err and "QT_QPA_PLATFORM=offscreen" in err and "minerplan evaluate" in err
+
+
+def test_settings_remember_layout_and_monte_carlo(qtbot, tmp_path, monkeypatch):
+    from ui import main_window as mw
+
+    monkeypatch.setattr(mw, "autosave_dir", lambda: tmp_path)
+    ini = str(tmp_path / "s.ini")
+    w = mw.MainWindow("default", settings=QSettings(ini, QSettings.Format.IniFormat), check_recovery=False)
+    qtbot.addWidget(w)
+    w.evaluation.mc.paths, w.evaluation.mc.seed = 1, 42
+    w.tabs.setCurrentIndex(3)
+    assert w.close()
+    w2 = mw.MainWindow("default", settings=QSettings(ini, QSettings.Format.IniFormat), check_recovery=False)
+    qtbot.addWidget(w2, before_close_func=lambda w: w.doc.undo_stack.setClean())
+    assert w2.tabs.currentIndex() == 3
+    assert (w2.evaluation.mc.paths, w2.evaluation.mc.seed) == (1, 42)

@@ -72,6 +72,7 @@ class MainWindow(QMainWindow):
             startup_error = e.describe()
             self.doc = ScenarioDocument.open("default", self)
         self.evaluation = Evaluation(self.doc, self)
+        self._restore_monte_carlo()
         self._autosave_id = uuid.uuid4().hex[:12]
         self.tabs = QTabWidget()
         self.views: dict[str, QWidget] = {}
@@ -347,6 +348,16 @@ class MainWindow(QMainWindow):
         except (TypeError, ValueError):
             pass
 
+    def _restore_monte_carlo(self) -> None:
+        """Monte Carlo paths and seed as the user left them (within sane bounds)."""
+        try:
+            paths = int(self.settings.value("mc_paths", self.evaluation.mc.paths))
+            seed = int(self.settings.value("mc_seed", self.evaluation.mc.seed))
+        except (TypeError, ValueError):
+            return
+        self.evaluation.mc.paths = min(max(paths, 1), 100_000)
+        self.evaluation.mc.seed = max(seed, 0)
+
     def toggle_presentation(self) -> None:
         on = self.act_present.isChecked()
         self._presenting = on
@@ -381,6 +392,8 @@ class MainWindow(QMainWindow):
             return
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("tab", self.tabs.currentIndex())
+        self.settings.setValue("mc_paths", self.evaluation.mc.paths)
+        self.settings.setValue("mc_seed", self.evaluation.mc.seed)
         self._clear_autosave()
         for view in self.views.values():
             if hasattr(view, "shutdown"):
