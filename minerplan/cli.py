@@ -183,10 +183,10 @@ def _cmd_optimize(args) -> int:
                            starting_cash_usd=args.starting_cash_usd, min_cash_usd=args.min_cash_usd,
                            credit_line_usd=args.credit_line_usd, credit_line_rate_pct=args.credit_line_rate_pct,
                            fixed=fixed, **extra)
-    progress = None
-    if not args.json and sys.stderr.isatty():
-        def progress(frac, text):
-            print(f"\r{frac * 100:5.1f}%  {text[:60]:<60}", end="", file=sys.stderr, flush=True)
+    def show_progress(frac, text):
+        print(f"\r{frac * 100:5.1f}%  {text[:60]:<60}", end="", file=sys.stderr, flush=True)
+
+    progress = show_progress if (not args.json and sys.stderr.isatty()) else None
     res = optimize(sc, st, progress=progress, write_model=args.write_model)
     if progress is not None:
         print("", file=sys.stderr)

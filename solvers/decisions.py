@@ -28,7 +28,7 @@ import pandas as pd
 
 from minerplan.ai import ai_arrays, conversion_effect
 from minerplan.catalog import load_catalog
-from minerplan.engine import run_engine, site_price_matrix
+from minerplan.engine import site_price_matrix
 from minerplan.errors import Problem, ScenarioError
 from minerplan.finance import discount_factors, monthly_rate
 from minerplan.fleet import fleet_arrays

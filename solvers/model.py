@@ -93,7 +93,6 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
     scale = t["scale_mw"].to_numpy()
     # Convertible MW per site (beyond commitments already in the plan).
     rows, upper, labels = [], [], []
-    converted_fixed = space.cap_base  # placeholder to keep names short below
     for s, site in enumerate(sc.sites):
         sel = conv & (t["site_idx"].to_numpy() == s)
         if not sel.any():
@@ -103,7 +102,6 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
         upper.append(float(site.ai.convertible_gross_mw - fixed_mw))
         labels.append((site.name,))
     add_block("convertible", rows, [None] * len(rows), upper, labels)
-    del converted_fixed
 
     # Construction crews: gross MW starting conversion each month, company-wide.
     if st.max_conversion_mw_per_month is not None and conv.any():
@@ -175,7 +173,6 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
         cols = [xs[j] for j in np.flatnonzero(pathdep)] + [m.eta, m.det] + [m.z[p] for p in range(n_p)]
         parts = [(a, np.arange(a.shape[1]))]
         base_col = len(cols)
-        parts_fixed = [np.ones(n_p), np.ones(n_p), np.ones(n_p)]
         for yv, sv, yval, sval in top_terms:
             k_y = yval.shape[1]
             parts.append(("y", base_col, k_y, yval))
@@ -197,7 +194,6 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
         # re-weight them by changing column costs only.
         risk_coefs = [-risk_aversion] + [-weight] * n_p
         risk_vars = [m.eta] + [m.z[p] for p in range(n_p)]
-        del parts_fixed
     # The objective's linear part is defined by one CSR row (objective_def: value = c.x), which is
     # far cheaper to build than a Pyomo expression with thousands of terms.
     m.value = pyo.Var(domain=pyo.Reals)
@@ -216,7 +212,6 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
 def _cvar_rows(a: np.ndarray, n_p: int, extra: list):
     """CSR of the CVaR rows: [a | eta | det | z (identity)] then per take-or-pay block its y and s of path p."""
     n_pd = a.shape[1]
-    rows_data, rows_idx, counts = [], [], np.zeros(n_p, dtype=np.int64)
     mask = a != 0
     r, c = np.nonzero(mask)
     blocks = [(r, c, a[r, c])]
@@ -242,7 +237,6 @@ def _cvar_rows(a: np.ndarray, n_p: int, extra: list):
     rr, cc, vv = rr[order], cc[order], vv[order]
     counts = np.bincount(rr, minlength=n_p)
     ptr = np.concatenate([[0], np.cumsum(counts)])
-    del rows_data, rows_idx
     return vv, cc, ptr
 
 
@@ -423,7 +417,7 @@ def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_te
     m.credit = pyo.Var(range(n_w * n_m), domain=pyo.NonNegativeReals, bounds=(0.0, st.credit_line_usd / USD_M))
     dv = [m.credit[i] for i in range(n_w * n_m)]
     # Take-or-pay dispatch cash per view and month, through one defining row each.
-    tc_vars, tc_cols = [], []
+    tc_vars = []
     if top_terms:
         m.top_cash = pyo.Var(range(n_w * n_m), domain=pyo.Reals)
         tc = [m.top_cash[i] for i in range(n_w * n_m)]

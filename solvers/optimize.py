@@ -123,7 +123,6 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
 
 def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveOutcome,
             st: OptimizerSettings) -> OptimizationResult:
-    sc = space.scenario
     base = dict(allocation=_empty(["site", "month", "mining_mw", "ai_mw", "idle_mw"]),
                 conversions=_empty(["site", "start_month", "ready_month", "critical_mw", "gross_mw", "capex_usd",
                                     "business_model", "committed"]),

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, Q
 
 from minerplan.errors import ScenarioError
 from minerplan.report import format_usd
-from minerplan.scenario_io import atomic_write_text, load_scenario, scenario_from_json, scenario_to_json
+from minerplan.scenario_io import atomic_write_text, scenario_from_json, scenario_to_json
 
 from .document import ScenarioDocument
 from .evaluation import Evaluation

@@ -23,7 +23,7 @@ def render_text_png(text: str, path: Path, *, title: str = "") -> None:
     from PySide6.QtGui import QColor, QFontDatabase, QFontMetrics, QImage, QPainter
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    _app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841 - fonts need an application
     font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
     font.setPointSize(11)
     metrics = QFontMetrics(font)
