@@ -163,3 +163,14 @@ def test_settings_remember_layout_and_monte_carlo(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(w2, before_close_func=lambda w: w.doc.undo_stack.setClean())
     assert w2.tabs.currentIndex() == 3
     assert (w2.evaluation.mc.paths, w2.evaluation.mc.seed) == (1, 42)
+
+
+def test_margin_card_puts_mining_and_ai_on_the_same_footing():
+    from minerplan.engine import run_engine
+    from ui.views.overview import margin_vs_ai_per_gross_mw_month
+
+    sc = load_scenario("default")
+    mining, ai = margin_vs_ai_per_gross_mw_month(run_engine(sc))
+    # North Dakota lease: ($140 - $20) per kW-month x 1,000 kW x 0.7 critical per gross MW = $84,000
+    assert ai == pytest.approx(84_000)
+    assert 0 < mining < ai          # late-2025 hashprice: mining earns far less per MW than the lease

@@ -60,6 +60,25 @@ def cohort_breakeven_hashprice_usd_per_ph_day(res: EngineResult) -> list[tuple[s
     return out
 
 
+def margin_vs_ai_per_gross_mw_month(res: EngineResult) -> tuple[float | None, float | None]:
+    """(mining, AI) net USD per gross MW per month, on the same footing (after site opex).
+
+    Mining: next 12 months of mining revenue + credits - power - take-or-pay shortfall - mining opex,
+    divided by the gross MW the machines occupy (ASIC load x PUE). AI: the best convertible site's
+    colocation rent less landlord opex per gross MW (critical MW per gross MW), first year.
+    """
+    sc = res.scenario
+    n = min(12, sc.horizon_months)
+    pue = np.array([s.pue for s in sc.sites])
+    gross_mw = (res.fleet.running_units * (res.fleet.power_w_per_unit * pue[res.fleet.site] / 1e6)[None, :])[:n]
+    margin = (res.mining_revenue_usd + res.curtailment_credit_usd - res.mining_power_cost_usd
+              - res.take_or_pay_shortfall_usd)[0, :n].sum() - res.mining_opex_usd[:n].sum()
+    mining = float(margin / gross_mw.sum()) if gross_mw.sum() > 0 else None
+    ai = [(s.ai.colocation.rate_usd_per_kw_month - s.ai.colocation.opex_usd_per_kw_month) * 1000.0
+          * s.ai.critical_mw_per_gross_mw for s in sc.sites if s.ai is not None]
+    return mining, (max(ai) if ai else None)
+
+
 class OverviewView(QWidget):
     """KPIs and the two key charts; refreshes on every evaluation."""
 
@@ -114,18 +133,17 @@ class OverviewView(QWidget):
         self.cards["cost"].set(f"{usd(doc['cost_per_btc_cash_usd'])} / {usd(doc['cost_per_btc_all_in_usd'])}",
                                f"per BTC mined over {sc.horizon_months} months")
         self.cards["npv"].set(usd(doc["npv_usd"]), "deterministic path; P5/P95 when the fan is ready")
-        months12 = slice(0, min(12, sc.horizon_months))
-        mining_mw = (res.fleet.running_units * res.fleet.power_w_per_unit[None, :] / 1e6)[months12].sum(axis=1)
-        margin = (res.mining_revenue_usd - res.mining_power_cost_usd)[0, months12].sum(axis=1)
-        per_mw = float(np.sum(margin) / max(np.sum(mining_mw), 1e-9))
-        ai_lines = []
-        for site in sc.sites:
-            if site.ai is not None:
-                lease = site.ai.colocation
-                ai_lines.append(lease.rate_usd_per_kw_month * 1000 * site.ai.critical_mw_per_gross_mw
-                                - lease.opex_usd_per_kw_month * 1000 * site.ai.critical_mw_per_gross_mw)
-        ai_txt = f"AI lease net {usd(max(ai_lines))} per gross MW-month" if ai_lines else "no convertible site"
-        self.cards["margin"].set(f"{usd(per_mw)} per MW-month", f"mining, next 12 months, before opex; {ai_txt}")
+        mining, ai = margin_vs_ai_per_gross_mw_month(res)
+        if mining is None:
+            head, mine_txt = "n/a", "no machines running"
+        else:
+            head, mine_txt = f"{usd(mining)}", "mining margin (revenue - power - opex), next 12 months"
+        if ai is not None:
+            head += f" vs {usd(ai)}"
+            ai_txt = "AI lease net of landlord opex at the contract terms"
+        else:
+            ai_txt = "no convertible site"
+        self.cards["margin"].set(f"{head} per gross MW-month", f"{mine_txt}; {ai_txt}")
         self.cards["fleet"].set(f"{doc['fleet_hashrate_ehs']:,.2f} EH/s",
                                 f"{sum(c.count for c in sc.fleet):,.0f} machines at {len(sc.sites)} sites, "
                                 f"{sum(s.capacity_mw for s in sc.sites):,.0f} MW")
