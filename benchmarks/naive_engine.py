@@ -60,20 +60,16 @@ import math
 import numpy as np
 
 from minerplan.ai import AIArrays, ai_arrays
+from minerplan.engine import scenario_network
 from minerplan.fleet import FleetArrays, fleet_arrays
 from minerplan.months import month_index
-from minerplan.network import NetworkPath, simulate_network
+from minerplan.network import NetworkPath
 from minerplan.scenario import Scenario
 
 
 def engine_inputs(sc: Scenario) -> tuple[NetworkPath, FleetArrays, AIArrays]:
     """The deterministic inputs the engine builds before dispatch, from the engine's own helpers."""
-    mk = sc.market
-    network = simulate_network(start_month=sc.start_month, horizon_months=sc.horizon_months,
-                               difficulty=mk.difficulty_value, block_height=mk.block_height,
-                               fees_btc_per_block=mk.fees_btc_per_block,
-                               hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
-                               fee_growth_pct_per_month=mk.fee_growth_pct_per_month)
+    network = scenario_network(sc)
     days = network.days[0]
     monthly = (1.0 + sc.finance.discount_rate_pct / 100.0) ** (1.0 / 12.0) - 1.0
     ai = ai_arrays(sc, days, monthly)

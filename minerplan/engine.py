@@ -88,9 +88,24 @@ class EngineResult:
         return self.mining_power_cost_usd + self.take_or_pay_shortfall_usd + self.ai_power_cost_usd[None, :, :]
 
 
+def scenario_network(sc: Scenario) -> NetworkPath:
+    """The network path a scenario's market assumptions imply (one place for engine and optimizer)."""
+    mk = sc.market
+    return simulate_network(start_month=sc.start_month, horizon_months=sc.horizon_months,
+                            difficulty=mk.difficulty_value, block_height=mk.block_height,
+                            fees_btc_per_block=mk.fees_btc_per_block,
+                            hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
+                            fee_growth_pct_per_month=mk.fee_growth_pct_per_month)
+
+
+def asic_residual_after_tax_by_row(fl: FleetArrays, tax_rate: float) -> np.ndarray:
+    """Per fleet row: resale value of units left at the horizon's end, less tax on the gain over book (USD)."""
+    return fl.residual_usd - tax_rate * (fl.residual_usd - fl.residual_book_usd)
+
+
 def asic_residual_after_tax_usd(fl: FleetArrays, tax_rate: float) -> float:
     """Resale value of the machines left at the horizon's end, less tax on the gain over book value (USD)."""
-    return float(np.sum(fl.residual_usd - tax_rate * (fl.residual_usd - fl.residual_book_usd)))
+    return float(np.sum(asic_residual_after_tax_by_row(fl, tax_rate)))
 
 
 def site_price_matrix(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -184,12 +199,7 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
             progress(frac, what)
 
     step(0.0, "network")
-    mk = sc.market
-    net = simulate_network(start_month=sc.start_month, horizon_months=sc.horizon_months,
-                           difficulty=mk.difficulty_value, block_height=mk.block_height,
-                           fees_btc_per_block=mk.fees_btc_per_block,
-                           hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
-                           fee_growth_pct_per_month=mk.fee_growth_pct_per_month)
+    net = scenario_network(sc)
     if prices is None:
         prices = price_paths(sc, n_paths=n_paths, seed=seed, preset=preset)
     prices = np.asarray(prices, dtype=float)

@@ -28,12 +28,11 @@ import pandas as pd
 
 from minerplan.ai import ai_arrays, conversion_effect
 from minerplan.catalog import load_catalog
-from minerplan.engine import site_price_matrix
+from minerplan.engine import asic_residual_after_tax_by_row, scenario_network, site_price_matrix
 from minerplan.errors import Problem, ScenarioError
 from minerplan.finance import discount_factors, monthly_rate
 from minerplan.fleet import fleet_arrays
 from minerplan.months import add_months, month_index, parse_month
-from minerplan.network import simulate_network
 from minerplan.prices import price_paths
 from minerplan.scenario import Cohort, Scenario
 from minerplan.unit_economics import UnitSpec, unit_margins
@@ -123,11 +122,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     rate_m = monthly_rate(fin.discount_rate_pct / 100.0)
     prices = price_paths(sc, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
     n_p = prices.shape[0]
-    mk = sc.market
-    net = simulate_network(start_month=sc.start_month, horizon_months=n_m, difficulty=mk.difficulty_value,
-                           block_height=mk.block_height, fees_btc_per_block=mk.fees_btc_per_block,
-                           hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
-                           fee_growth_pct_per_month=mk.fee_growth_pct_per_month)
+    net = scenario_network(sc)
     days = net.days[0]
     hour_price, _ = site_price_matrix(sc)
     avg_price = hour_price.mean(axis=2)                                        # [month, site] USD/MWh
@@ -163,7 +158,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         """After-tax resale value at the horizon's end per fleet row, discounted to today (USD)."""
         if not residual_on:
             return np.zeros(f.count.size)
-        return (f.residual_usd - r_tv * (f.residual_usd - f.residual_book_usd)) * df[-1]
+        return asic_residual_after_tax_by_row(f, r_tv) * df[-1]
 
     base_det = float(df @ (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1) + (1 - r) * fl.salvage_usd.sum(1))
                      + residual(fl).sum())
@@ -235,15 +230,14 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         starts = np.arange(n_m)
         for model in BUSINESS_MODELS:
             eff = conversion_effect(sc, s, starts, 1.0, model, days, rate_m)          # fields [start, month]
-            npv = ((1 - r) * (eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[None, :, s])
-                   + r * eff.depreciation_usd - eff.capex_usd) @ df
+            ebitda = eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[None, :, s]
+            cf_unit = (1 - r) * ebitda + r * eff.depreciation_usd - eff.capex_usd     # [start, month] per MW
+            npv = cf_unit @ df
             if fin.terminal_value == "contracted_ai":
                 npv = npv + (1 - r_tv) * eff.contracted_after_horizon_usd * df[-1]
             capex_y = (eff.capex_usd * scale) @ to_year                               # [start, year]
-            cf_conv = ((1 - r) * (eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[None, :, s])
-                       + r * eff.depreciation_usd - eff.capex_usd) * scale                  # [start, month]
-            ti_conv = ((eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[None, :, s]
-                        - eff.depreciation_usd) * scale) @ to_year                       # [start, year]
+            cf_conv = cf_unit * scale
+            ti_conv = ((ebitda - eff.depreciation_usd) * scale) @ to_year             # [start, year]
             for t in range(n_m):
                 cf_cols.append(np.broadcast_to(cf_conv[t], (n_w, n_m)))
                 if carry:

@@ -672,24 +672,28 @@ class OptimizeView(QWidget):
         """Start the optimizer on the document's scenario in a background task."""
         if self.running:
             return
+        st = self._checked_settings()
+        if st is None:
+            self._set_state(self.state if self.state != "running" else "idle", "Fix the settings first.")
+            return
+        self._start("run", _run_work(self.doc.scenario, st), self._on_run_done)
+
+    def _checked_settings(self) -> OptimizerSettings | None:
+        """The form's settings, or None with the problem shown under the form."""
         try:
             st = self.settings()
         except (ValueError, ScenarioError) as e:
-            msg = e.describe() if isinstance(e, ScenarioError) else str(e)
-            self.form_error.setText(msg)
-            self._set_state(self.state if self.state != "running" else "idle", "Fix the settings first.")
-            return
+            self.form_error.setText(e.describe() if isinstance(e, ScenarioError) else str(e))
+            return None
         self.form_error.setText("")
-        self._start("run", _run_work(self.doc.scenario, st), self._on_run_done)
+        return st
 
     def trace_frontier(self) -> None:
         """Solve for several risk weights in a background task and plot expected NPV against CVaR."""
         if self.running:
             return
-        try:
-            st = self.settings()
-        except (ValueError, ScenarioError) as e:
-            self.form_error.setText(e.describe() if isinstance(e, ScenarioError) else str(e))
+        st = self._checked_settings()
+        if st is None:
             return
         weights = tuple(sorted(set(FRONTIER_WEIGHTS) | {float(st.risk_aversion)}))
         self._start("frontier", _frontier_work(self.doc.scenario, st, weights), self._on_frontier_done)
