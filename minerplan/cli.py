@@ -8,6 +8,7 @@ Exit status: 0 success, 2 bad input (message names the field), 1 internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -117,6 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("presets", help="list the named price presets")
     pr.add_argument("--json", action="store_true")
+
+    for name, what in (("import-fleet", "fleet (cohorts)"), ("import-sites", "sites (and hourly price profiles)")):
+        im = sub.add_parser(name, help=f"replace a scenario's {what} with a table from a .csv or .xlsx file")
+        im.add_argument("file", metavar="FILE", help="a .csv file, or an .xlsx workbook (see `minerplan template`)")
+        im.add_argument("--into", required=True, metavar="SCENARIO.json",
+                        help="scenario to import into ('default' only together with --output)")
+        im.add_argument("--output", metavar="OUT.json", help="write the result here instead of back to --into")
+
+    tp = sub.add_parser("template", help="write the fleet/site import template")
+    tp.add_argument("--xlsx", metavar="OUT.xlsx", help="workbook with the sheets Fleet, Sites and Hourly prices")
+    tp.add_argument("--csv-dir", metavar="DIR", help="also (or instead) write fleet.csv and sites.csv in DIR")
     return p
 
 
@@ -223,7 +235,87 @@ def _cmd_gui(args) -> int:
     return gui_main([args.scenario])
 
 
-COMMANDS = {"gui": _cmd_gui, "evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets, "optimize": _cmd_optimize}
+def _import_target(args) -> tuple[str, str]:
+    """(scenario to read, file to write); the shipped default is never overwritten."""
+    from .scenario_io import DEFAULT_SCENARIO_PATH, resolve_scenario_path
+
+    out = args.output or args.into
+    target = resolve_scenario_path(out)
+    if str(out) == "default" or (target.exists() and target.resolve() == DEFAULT_SCENARIO_PATH.resolve()):
+        from .errors import Problem, ScenarioFileError
+
+        raise ScenarioFileError([Problem("", "the shipped default scenario is not overwritten; "
+                                             "give --output OUT.json")], str(out))
+    return args.into, out
+
+
+def _cmd_import(args) -> int:
+    from pathlib import Path
+
+    from .scenario_io import load_scenario, save_scenario
+    from .table_import import import_fleet_into, import_sites_into, read_fleet, read_sites
+
+    into, out = _import_target(args)
+    sc = load_scenario(into)
+    if args.command == "import-fleet":
+        rows = read_fleet(args.file)
+        new = import_fleet_into(sc, rows)
+        what = f"{len(new.fleet)} cohort{'s' * (len(new.fleet) != 1)}"
+    else:
+        rows = read_sites(args.file)
+        new = import_sites_into(sc, rows)
+        given = sum("hourly_price_usd_per_mwh" in r for r in rows)
+        kept = sum(s.hourly_price_usd_per_mwh is not None for s in new.sites) - given
+        what = f"{len(new.sites)} site{'s' * (len(new.sites) != 1)}"
+        extras = ([f"{given} hourly price profile{'s' * (given != 1)}"] if given else []) + \
+                 ([f"kept {kept} hourly profile{'s' * (kept != 1)} from the scenario"] if kept else [])
+        what += f" ({'; '.join(extras)})" if extras else ""
+    with _writing(out):
+        save_scenario(new, out)
+    based = f" (based on {escape_control(str(into))})" if str(into) != str(out) else ""
+    print(f"imported {what} from {escape_control(Path(args.file).name)} into {escape_control(str(out))}{based}")
+    return 0
+
+
+@contextlib.contextmanager
+def _writing(path):
+    """A file system refusal while writing ``path`` is bad input (exit 2), not an internal error."""
+    try:
+        yield
+    except OSError as e:
+        from .errors import Problem, ScenarioFileError
+
+        raise ScenarioFileError([Problem("", f"cannot write: {e.strerror or type(e).__name__}")], str(path)) \
+            from None
+
+
+def _cmd_template(args) -> int:
+    from .scenario_io import load_scenario, resolve_scenario_path
+    from .table_import import write_csv_templates, write_template
+
+    if not args.xlsx and not args.csv_dir:
+        print("minerplan: template: give --xlsx OUT.xlsx and/or --csv-dir DIR", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.xlsx and not str(args.xlsx).lower().endswith(".xlsx"):
+        print("minerplan: template: --xlsx needs a file name ending in .xlsx", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    sc = load_scenario(resolve_scenario_path("default"))
+    written = []
+    if args.xlsx:
+        with _writing(args.xlsx):
+            write_template(args.xlsx, sc)
+        written.append(str(args.xlsx))
+    if args.csv_dir:
+        with _writing(args.csv_dir):
+            if not os.path.isdir(args.csv_dir):
+                raise NotADirectoryError(20, "not a directory")
+            written += [str(p) for p in write_csv_templates(args.csv_dir, sc)]
+    print("wrote import template " + ", ".join(escape_control(w) for w in written))
+    return 0
+
+
+COMMANDS = {"gui": _cmd_gui, "evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets, "optimize": _cmd_optimize,
+            "import-fleet": _cmd_import, "import-sites": _cmd_import, "template": _cmd_template}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

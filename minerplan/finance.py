@@ -25,30 +25,44 @@ def npv(cash_flows: np.ndarray, annual_rate: float) -> np.ndarray:
     return cf @ discount_factors(annual_rate, cf.shape[-1])
 
 
+#: Monthly rates scanned for sign changes of the NPV: dense near 0, where business IRRs live.
+_IRR_GRID = np.unique(np.concatenate([np.linspace(-0.99, -0.2, 80), np.linspace(-0.2, 0.2, 401),
+                                      np.linspace(0.2, 1.0, 81)]))
+
+
 def irr_annual(cash_flows: np.ndarray, *, iterations: int = 200) -> np.ndarray:
     """Annualized IRR of monthly cash flows ``[path, month]``; NaN where none exists.
 
-    Bisection on the monthly rate between -99% and +100% per month, vectorized
-    over paths. An IRR exists here when the NPV changes sign over that range
-    (e.g. an outlay followed by returns); flows that never change sign have none.
+    The NPV is scanned over monthly rates from -99% to +100% for sign
+    changes; when there are several (flows that change sign more than once
+    have several IRRs) the root nearest 0%/month is taken, which is also the
+    one a spreadsheet's ``IRR`` finds from a small guess. That bracket is
+    then bisected to 1e-12, vectorized over paths. Flows whose NPV never
+    changes sign over the range have no IRR.
     """
     cf = np.atleast_2d(np.asarray(cash_flows, dtype=float))
     t = np.arange(cf.shape[1]) + 1.0
-    lo = np.full(cf.shape[0], -0.99)
-    hi = np.full(cf.shape[0], 1.0)
+    grid = _IRR_GRID
+    values = cf @ ((1.0 + grid)[None, :] ** -t[:, None])                     # [path, grid]
+    signs = np.sign(values)
+    change = (signs[:, :-1] * signs[:, 1:] < 0) | (signs[:, :-1] == 0)        # [path, grid - 1]; 0: a root
+    ok = change.any(axis=1)
+    mid = 0.5 * (grid[:-1] + grid[1:])
+    dist = np.where(change, np.abs(mid)[None, :], np.inf)
+    k = np.argmin(dist, axis=1)
+    lo, hi = grid[k].copy(), grid[k + 1].copy()
 
     def value(rate):
         return np.sum(cf * (1.0 + rate[:, None]) ** -t, axis=1)
 
-    f_lo, f_hi = value(lo), value(hi)
-    ok = np.sign(f_lo) * np.sign(f_hi) < 0
+    f_lo = value(lo)
     for _ in range(iterations):
-        mid = 0.5 * (lo + hi)
-        f_mid = value(mid)
+        mid_r = 0.5 * (lo + hi)
+        f_mid = value(mid_r)
         same = np.sign(f_mid) == np.sign(f_lo)
-        lo = np.where(same, mid, lo)
+        lo = np.where(same, mid_r, lo)
         f_lo = np.where(same, f_mid, f_lo)
-        hi = np.where(same, hi, mid)
+        hi = np.where(same, hi, mid_r)
         if np.all(hi - lo < 1e-12):
             break
     rate = 0.5 * (lo + hi)

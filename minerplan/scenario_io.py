@@ -15,7 +15,7 @@ import stat
 import tempfile
 from json.decoder import scanstring
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from pydantic import ValidationError
 
@@ -472,19 +472,33 @@ def scenario_to_json(sc: Scenario) -> str:
     return json.dumps(scenario_to_dict(sc), indent=2, allow_nan=False) + "\n"
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and a rename.
+def _new_file_mode(target: Path) -> int:
+    """The mode a plain ``open(target, "w")`` would give: the old file's, or 0666 less the umask."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
-    A crash mid-write leaves either the old file or the new one, never half of one.
+
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
+    """Write ``path`` through a temp file in the same folder and a rename.
+
+    ``write(tmp_path)`` fills the temp file (openpyxl's ``wb.save``, say). A
+    crash mid-write leaves either the old file or the new one, never half of
+    one; the new file gets the mode a plain write would have given it
+    (mkstemp's private 0600 would surprise whoever shares the file).
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
+        write(tmp)
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _new_file_mode(target))
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -492,6 +506,16 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically (see :func:`atomic_write`)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+
+    atomic_write(path, write)
 
 
 def save_scenario(sc: Scenario, path: str | os.PathLike) -> None:

@@ -24,7 +24,6 @@ Month ``m`` lives in column E+m on every time sheet, so a formula of month
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from .engine import Cancelled, EngineResult, run_engine
 from .months import month_index
 from .report import summary
 from .scenario import Scenario
+from .scenario_io import atomic_write
 from .xlsx_book import (BOLD, TITLE, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_BTC, FMT_INT, FMT_MONTH,
                         FMT_NUM0, FMT_NUM2, FMT_NUM4, FMT_PCT, FMT_SCI, FMT_SMALL, FMT_USD, FMT_USD2, GREEN,
                         HEADER_FILL, NOTE, TimeSheet, as_excel_date, col, define_name, month_col,
@@ -399,7 +399,7 @@ class _Export:
         R["fees"] = t.row("Transaction fees per block", None, "BTC/block",
                           lambda m, c: f"fees_btc_per_block*(1+fee_growth_pct_per_month/100)^{c}$5", FMT_BTC)
         R["bpd"] = t.row("Blocks per day", None, "blocks/day", lambda m, c: f"{c}{R['blocks']}/{c}$7", FMT_NUM2)
-        t.section("Hashprice")
+        t.section("Hashprice: what one unit of hashrate earns")
         R["hp_btc"] = t.row("Hashprice", None, "BTC per TH/s per day",
                             lambda m, c: f"{c}{R['bpd']}*({c}{R['subsidy']}+{c}{R['fees']})/({c}{R['hashrate']}*1E+6)",
                             FMT_SMALL)
@@ -1052,7 +1052,7 @@ class _Export:
 
     # ------------------------------------------------------------ Cash Flow
     def sheet_cash_flow(self) -> None:
-        sc, ws = self.sc, self.ws["Cash Flow"]
+        ws = self.ws["Cash Flow"]
         title(ws, "Cash flow", "Company totals per month (USD). NPV discounts month-end flows at the monthly rate; "
                                "the terminal value arrives at the end of the last month.")
         t = TimeSheet(ws, self.n, header_from="Network")
@@ -1090,7 +1090,7 @@ class _Export:
         X["ai_capex"] = t.row("AI/HPC capex", None, "USD", total(A["site_capex"], "'AI-HPC'"), total=True)
         X["capex"] = t.row("Capex", None, "USD", lambda m, c: f"{c}{X['asic_capex']}+{c}{X['ai_capex']}", total=True)
         X["salvage"] = t.row("ASIC salvage proceeds", None, "USD", coh_total("salvage"), total=True)
-        t.section("Tax")
+        t.section("Income tax")
         X["asic_dep"] = t.row("ASIC depreciation", None, "USD", coh_total("dep"), total=True)
         X["ai_dep"] = t.row("AI/HPC depreciation", None, "USD", total(A["site_dep"], "'AI-HPC'"), total=True)
         X["taxable"] = t.row("Taxable income", None, "USD",
@@ -1532,17 +1532,7 @@ def export_workbook(sc: Scenario, path: str | os.PathLike, *, plan: PlanDecision
     wb = _Export(sc, res, mc, seed, plan, step).build()
     step(0.9, "writing the file")
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent or "."))
-    os.close(fd)
-    try:
-        wb.save(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(target, wb.save)
     cells = sum(ws.max_row * ws.max_column for ws in wb.worksheets)
     step(1.0, "done")
     return ExportReport(target, time.perf_counter() - t0, wb.sheetnames, cells, float(res.npv_usd[0]))

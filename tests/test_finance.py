@@ -50,3 +50,10 @@ def test_tax_with_loss_carryforward():
     # income -10, +15, -5, +10 at 20%: NOL 10 -> tax on 5 -> NOL 5 -> tax on 5
     tax = tax_with_carryforward(np.array([[-10.0, 15.0, -5.0, 10.0]]), 0.2)
     assert tax[0] == pytest.approx([0.0, 1.0, 0.0, 1.0])
+
+
+def test_irr_with_several_sign_changes_takes_the_root_nearest_zero():
+    # -100, +230, -132 has IRRs of exactly 10% and 20% per month: (1+r)^2*(-100) + 230(1+r) - 132 = 0
+    # roots 1+r = 1.1 and 1.2. The one nearest 0 %/month is 10 %/month.
+    out = irr_annual(np.array([[-100.0, 230.0, -132.0]]))
+    assert out[0] == pytest.approx(1.1**12 - 1, rel=1e-9)

@@ -1,0 +1,925 @@
+"""Import a scenario's fleet and sites from a spreadsheet (.xlsx) or a CSV file, and write the template.
+
+Miners keep their fleet in Excel. This module reads the table laid out by
+:mod:`minerplan.xlsx_tables` (the same layout the Excel export and the template
+use), checks every cell by the kind of its column and reports *every* problem
+at once, each naming the sheet, row and column the user sees
+(``Fleet!D7 (Hashrate [TH/s per unit]): expected a number, got 'fast'``).
+Nothing is evaluated: formulas are never computed (``data_only=True`` reads
+the values Excel cached), and text that looks like a formula stays text.
+
+The result is validated with the scenario schema before anything is written,
+and the schema's own messages (``fleet[3].site``) are translated back to the
+cell they came from, so the user can fix the sheet, not guess at JSON paths.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import os
+import re
+import stat
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import Problem, ScenarioError, escape_control, safe_path
+from .scenario import Scenario
+from .scenario_io import atomic_write, scenario_from_dict, scenario_to_dict
+from .xlsx_tables import (FLEET_COLUMNS, FLEET_SHEET, HOURLY_HEADERS, HOURLY_SHEET, SITE_COLUMNS, SITES_SHEET,
+                          Column)
+
+#: Larger files are refused before they are parsed (an .xlsx is a zip: see MAX_UNZIPPED_BYTES).
+MAX_FILE_BYTES = 20 * 1024 * 1024
+#: A small .xlsx can unzip to gigabytes; openpyxl would hold all of it in memory.
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
+#: More data rows than this are refused (the schema allows 20,000 cohorts).
+MAX_DATA_ROWS = 20_000
+#: The header row is looked for in this many rows at the top of a sheet (title and notes come first).
+HEADER_SEARCH_ROWS = 30
+#: Header cells further right than this are not looked at (a stray cell in column XFD
+#: would otherwise make openpyxl create 16,384 cells per row scanned).
+MAX_SCAN_COLUMNS = 1000
+SUFFIXES = (".csv", ".xlsx")
+
+#: The hourly price sheet as columns: Site, calendar month, H00..H23.
+HOURLY_COLUMNS: tuple[Column, ...] = (
+    (Column("site", HOURLY_HEADERS[0], "text", True, note="a site name from the Sites sheet"),
+     Column("month", HOURLY_HEADERS[1], "integer", True, note="1 = January ... 12 = December"))
+    + tuple(Column(h, h, "number", True, note="USD/MWh" if h == "H00" else "") for h in HOURLY_HEADERS[2:]))
+
+
+# --------------------------------------------------------------------------- problems and places
+
+@dataclass(frozen=True)
+class CellProblem(Problem):
+    """A :class:`Problem` at a place in a sheet, shown as ``Fleet!D7 (Units): message``.
+
+    ``path`` stays the bare place (``Fleet!D7``, ``fleet.csv row 7``) so a caller can
+    point at the cell; ``header`` is the column title the user sees above it.
+    """
+
+    header: str = ""
+
+    def __str__(self) -> str:
+        where = safe_path(self.path)
+        if self.header:
+            where += f" ({escape_control(self.header)})"
+        return f"{where}: {escape_control(self.message)}"
+
+
+class TableImportError(ScenarioError):
+    """A fleet or site table cannot be imported; carries every problem found."""
+
+    headline = "cannot import"
+
+
+def column_letter(index: int) -> str:
+    """1 -> ``A``, 27 -> ``AA`` (without importing openpyxl for a CSV)."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a value sits: a sheet (or CSV file), optionally a row and a column."""
+
+    sheet: str
+    row: int | None = None
+    col: int | None = None
+    header: str = ""
+    csv: bool = False
+
+    @property
+    def path(self) -> str:
+        if self.row is None:
+            return self.sheet
+        if self.csv or self.col is None:  # a CSV has no column letters; the header names the column
+            return f"{self.sheet} row {self.row}"
+        return f"{self.sheet}!{column_letter(self.col)}{self.row}"
+
+    def problem(self, message: str, omitted: int = 0) -> CellProblem:
+        return CellProblem(self.path, message, omitted, header=self.header)
+
+
+class _CellError(ValueError):
+    """A cell's value does not fit its column; the message says what was expected."""
+
+
+# --------------------------------------------------------------------------- cell values
+
+_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_INT_TEXT_RE = re.compile(r"[+-]?[0-9]+")
+_MONTH_TEXT_RE = re.compile(r"([0-9]{4})-([0-9]{2})(?:-([0-9]{2}))?")
+_TRUE = frozenset({"yes", "true", "1"})
+_FALSE = frozenset({"no", "false", "0"})
+
+
+def _show(value: Any) -> str:
+    """A cell value for a message: short, and clear about dates and booleans."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, bool):
+        return f"the boolean {str(value).upper()}"
+    if isinstance(value, dt.datetime):
+        return f"the date {value.date().isoformat()}"
+    if isinstance(value, (dt.date, dt.time)):
+        return f"the {'date' if isinstance(value, dt.date) else 'time'} {value.isoformat()}"
+    if isinstance(value, dt.timedelta):
+        return f"the duration {value}"
+    return repr(value)
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _number(value: Any) -> int | float:
+    """Plain numbers only: a thousands separator or a unit is refused, not guessed at."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise _CellError(f"expected a finite number, got {_show(value)}")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) <= 40 and _NUMBER_RE.fullmatch(text):
+            x = float(text)
+            if not math.isfinite(x):
+                raise _CellError(f"{_show(value)} is too large")
+            return int(text) if _INT_TEXT_RE.fullmatch(text) else x
+        if any(ch.isdigit() for ch in text):
+            raise _CellError(f"expected a number, got {_show(value)} "
+                             "(write plain numbers like 3645.5: no thousands separators, units or %)")
+    raise _CellError(f"expected a number, got {_show(value)}")
+
+
+def _integer(value: Any) -> int:
+    try:
+        x = _number(value)
+    except _CellError:
+        raise _CellError(f"expected a whole number, got {_show(value)}") from None
+    if isinstance(x, float):
+        if not x.is_integer():
+            raise _CellError(f"expected a whole number, got {_show(value)}")
+        return int(x)
+    return x
+
+
+def _month(value: Any) -> str:
+    """A date cell (any day) or text ``YYYY-MM`` (``YYYY-MM-DD`` too) -> ``YYYY-MM``."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, str):
+        m = _MONTH_TEXT_RE.fullmatch(value.strip())
+        if m:
+            year, month = int(m.group(1)), int(m.group(2))
+            try:
+                dt.date(year, month, int(m.group(3) or 1))
+                return f"{year:04d}-{month:02d}"
+            except ValueError:
+                pass
+    raise _CellError(f"expected a month as YYYY-MM (e.g. 2026-03) or a date, got {_show(value)}")
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().casefold()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise _CellError(f"expected yes or no, got {_show(value)}")
+
+
+def _choice(value: Any, choices: tuple[str, ...]) -> str:
+    if isinstance(value, str):
+        text = value.strip().casefold()
+        for c in choices:
+            if c.casefold() == text:
+                return c
+    raise _CellError(f"expected one of {', '.join(choices)}, got {_show(value)}")
+
+
+def _text(value: Any) -> str:
+    """Text as typed; a number typed into a text column (a site called 2024) becomes its digits."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(int(value)) if value.is_integer() else repr(value)
+    raise _CellError(f"expected text, got {_show(value)}")
+
+
+def parse_cell(column: Column, value: Any) -> Any:
+    """The scenario value of one non-blank cell; raises ValueError saying what was expected."""
+    kind = column.kind
+    if kind == "number":
+        return _number(value)
+    if kind == "integer":
+        return _integer(value)
+    if kind == "month":
+        return _month(value)
+    if kind == "bool":
+        return _bool(value)
+    if kind == "choice":
+        return _choice(value, column.choices)
+    return _text(value)
+
+
+# --------------------------------------------------------------------------- grids: a sheet or a CSV file
+
+class _Grid:
+    """Cell values by 1-based (row, column), the same for a worksheet and a CSV file."""
+
+    name: str
+    csv: bool
+    max_row: int
+    max_col: int
+
+    def value(self, row: int, col: int) -> Any:
+        raise NotImplementedError
+
+    def header_rows(self) -> Iterable[int]:
+        raise NotImplementedError
+
+    def place(self, row: int | None = None, col: int | None = None, header: str = "") -> Place:
+        return Place(self.name, row, col, header, self.csv)
+
+
+class _CsvGrid(_Grid):
+    csv = True
+
+    def __init__(self, name: str, records: list[list[str]]):
+        self.name, self.records = name, records
+        self.max_row = len(records)
+        self.max_col = min(max((len(r) for r in records), default=0), MAX_SCAN_COLUMNS)
+
+    def value(self, row: int, col: int) -> Any:
+        rec = self.records[row - 1] if 0 < row <= len(self.records) else []
+        return rec[col - 1] if 0 < col <= len(rec) else None
+
+    def header_rows(self) -> Iterable[int]:
+        """A CSV file has no title: its first non-empty line is the header."""
+        for r in range(1, self.max_row + 1):
+            if any(not is_blank(v) for v in self.records[r - 1]):
+                return [r]
+        return []
+
+
+class _SheetGrid(_Grid):
+    csv = False
+
+    def __init__(self, ws):
+        self.ws, self.name = ws, ws.title
+        self.max_row = ws.max_row
+        self.max_col = min(ws.max_column, MAX_SCAN_COLUMNS)
+
+    def value(self, row: int, col: int) -> Any:
+        return self.ws.cell(row=row, column=col).value
+
+    def header_rows(self) -> Iterable[int]:
+        """A sheet may open with a title and notes (the template and the export do)."""
+        return range(1, min(self.max_row, HEADER_SEARCH_ROWS) + 1)
+
+
+# --------------------------------------------------------------------------- opening files
+
+def _fail(source: str, message: str) -> TableImportError:
+    return TableImportError([Problem("", message)], source)
+
+
+def _read_bytes(path: Path, source: str) -> bytes:
+    """The file's bytes, or a TableImportError saying why not (missing, too large, not a file)."""
+    try:
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise _fail(source, "is a directory, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise _fail(source, "not a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise _fail(source, f"file is {st.st_size:,} bytes; the limit for an import is {MAX_FILE_BYTES:,}")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise _fail(source, "file not found") from None
+    except PermissionError:
+        raise _fail(source, "permission denied") from None
+    except OSError as e:
+        raise _fail(source, f"cannot read: {e.strerror or type(e).__name__}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _fail(source, f"file is larger than the limit for an import ({MAX_FILE_BYTES:,} bytes)")
+    return data
+
+
+def _check_suffix(path: Path, source: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        hint = " (save an .xls or .xlsm workbook as .xlsx)" if suffix in (".xls", ".xlsm", ".xlsb", ".ods") else ""
+        what = f"a {suffix} file" if suffix else "a file without an extension"
+        raise _fail(source, f"cannot import {what}; give a .csv or .xlsx file{hint}")
+    return suffix
+
+
+def _csv_records(data: bytes, source: str, layout: tuple[Column, ...]) -> list[list[str]]:
+    """CSV text as records; UTF-8 with or without BOM, comma (or ; or tab, whichever the header uses)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        hint = " (it looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise _fail(source, f"not UTF-8 text (byte {e.start}){hint}; save it as 'CSV UTF-8'") from None
+    if text.strip() == "":
+        raise _fail(source, "the file is empty")
+    delimiter = _guess_delimiter(text, layout)
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as e:
+        raise _fail(source, f"not a readable CSV file: {e}") from None
+
+
+def _guess_delimiter(text: str, layout: tuple[Column, ...]) -> str:
+    """The delimiter that splits the first non-empty line into the most known headers
+    (Excel writes ';' where the decimal separator is a comma)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    names = _header_names(layout)
+    best, best_hits = ",", 0
+    for d in (",", ";", "\t"):
+        try:
+            cells = next(csv.reader([first], delimiter=d), [])
+        except csv.Error:
+            continue
+        hits = sum(_norm(c) in names for c in cells)
+        if hits > best_hits:
+            best, best_hits = d, hits
+    return best
+
+
+def _open_workbook(data: bytes, source: str):
+    """An openpyxl workbook with cached values only; refuses non-zip files and zip bombs."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            unzipped = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise _fail(source, "not an .xlsx workbook (the file is not a zip archive; an old .xls or a "
+                            "password-protected workbook must be saved again as .xlsx)") from None
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise _fail(source, f"the workbook unpacks to {unzipped:,} bytes; the limit is {MAX_UNZIPPED_BYTES:,}")
+    from openpyxl import load_workbook  # lazy: reading a CSV does not need openpyxl
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "extension is not supported" and the like
+            return load_workbook(io.BytesIO(data), read_only=False, data_only=True, keep_links=False)
+    except Exception as e:  # noqa: BLE001 - a damaged workbook can fail anywhere inside openpyxl
+        detail = escape_control(str(e))[:200]
+        raise _fail(source, f"cannot read the workbook: {type(e).__name__}: {detail}") from None
+
+
+def _find_sheet(wb, name: str):
+    """The sheet called ``name`` (ignoring case and surrounding spaces), or None."""
+    wanted = name.strip().casefold()
+    return next((ws for ws in wb.worksheets if ws.title.strip().casefold() == wanted), None)
+
+
+def _open_grids(path: str | os.PathLike, main_sheet: str, layout: tuple[Column, ...],
+                extra_sheet: str | None = None) -> tuple[str, _Grid, _Grid | None]:
+    """(source name, the main table's grid, the optional extra sheet's grid or None)."""
+    p = Path(path)
+    source = str(path)
+    suffix = _check_suffix(p, source)
+    data = _read_bytes(p, source)
+    if suffix == ".csv":
+        return source, _CsvGrid(p.name, _csv_records(data, source, layout)), None
+    if not data:
+        raise _fail(source, "the file is empty")
+    wb = _open_workbook(data, source)
+    ws = _find_sheet(wb, main_sheet)
+    if ws is None:
+        sheets = ", ".join(repr(w.title) for w in wb.worksheets[:20])
+        raise _fail(source, f"no sheet named {main_sheet!r} (the workbook has {sheets or 'no sheets'})")
+    extra = _find_sheet(wb, extra_sheet) if extra_sheet else None
+    return source, _SheetGrid(ws), (_SheetGrid(extra) if extra is not None else None)
+
+
+# --------------------------------------------------------------------------- tables
+
+def _norm(value: Any) -> str:
+    """A header for comparison: trimmed, inner whitespace (a wrapped header's newline) as one space, no case."""
+    return " ".join(str(value).split()).casefold() if value is not None else ""
+
+
+def _header_names(layout: tuple[Column, ...]) -> dict[str, Column]:
+    """Every accepted header text -> its column: the layout's header and the scenario field name."""
+    names: dict[str, Column] = {}
+    for c in layout:
+        names[_norm(c.field)] = c
+        names[_norm(c.header)] = c
+    return names
+
+
+@dataclass
+class _Table:
+    """A table as found in a grid: where each layout column is and the raw values of each data row."""
+
+    grid: _Grid
+    header_row: int
+    columns: dict[str, tuple[int, str]]  # field -> (column index, header text as in the file)
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (row number, field -> raw value)
+
+    def place(self, row: int | None, fld: str | None = None) -> Place:
+        if fld is None or fld not in self.columns:
+            return self.grid.place(row)
+        col, header = self.columns[fld]
+        return self.grid.place(row, col, header)
+
+
+def _match_header_row(grid: _Grid, row: int, names: dict[str, Column]) -> tuple[dict, list[Problem]]:
+    """The layout columns in ``row`` (field -> (index, header)) and any duplicated column."""
+    found: dict[str, tuple[int, str]] = {}
+    problems: list[Problem] = []
+    for col in range(1, grid.max_col + 1):
+        raw = grid.value(row, col)
+        column = names.get(_norm(raw)) if isinstance(raw, str) else None
+        if column is None:
+            continue  # not in the layout: a derived column of an export, a comment ... ignored
+        header = " ".join(raw.split())
+        if column.field in found:
+            first = found[column.field][0]
+            also = f"column {column_letter(first)}" if not grid.csv else f"column {first}"
+            problems.append(grid.place(row, col, header).problem(
+                f"the column {column.header!r} appears twice (also {also}); keep one"))
+            continue
+        found[column.field] = (col, header)
+    return found, problems
+
+
+def _find_table(grid: _Grid, layout: tuple[Column, ...], problems: list[Problem]) -> _Table | None:
+    """The header row: the first row holding every required header of the layout."""
+    names = _header_names(layout)
+    required = [c for c in layout if c.required]
+    best: tuple[int, int, dict] | None = None  # (required found, row, columns)
+    for row in grid.header_rows():
+        found, dupes = _match_header_row(grid, row, names)
+        have = sum(c.field in found for c in required)
+        if have == len(required):
+            problems.extend(dupes)
+            return _Table(grid, row, found)
+        if have and (best is None or have > best[0]):
+            best = (have, row, found)
+    wanted = ", ".join(repr(c.header) for c in required)
+    if best is None:
+        where = "in its first line" if grid.csv else f"in the first {HEADER_SEARCH_ROWS} rows"
+        problems.append(grid.place().problem(f"no header row found {where}; the table needs the columns {wanted}"))
+    else:
+        missing = ", ".join(repr(c.header) for c in required if c.field not in best[2])
+        problems.append(grid.place(best[1]).problem(
+            f"the header row is missing the required column(s) {missing} (required: {wanted})"))
+    return None
+
+
+def _collect_rows(table: _Table, problems: list[Problem]) -> None:
+    """Data rows from below the header to the first row blank in every layout column.
+
+    In a sheet, anything after that blank row (formula blocks of an export, notes) is not
+    part of the table. A CSV file is nothing but the table, so there a blank line is skipped:
+    stopping would silently drop every row after an accidental empty line.
+    """
+    grid = table.grid
+    row = table.header_row
+    while row < grid.max_row:
+        row += 1
+        values = {f: grid.value(row, col) for f, (col, _) in table.columns.items()}
+        if all(is_blank(v) for v in values.values()):
+            if grid.csv:
+                continue
+            break
+        if len(table.rows) == MAX_DATA_ROWS:
+            problems.append(grid.place(row).problem(
+                f"the table has more than {MAX_DATA_ROWS:,} data rows; split it or remove rows"))
+            return
+        table.rows.append((row, values))
+    if not table.rows:
+        problems.append(grid.place(table.header_row + 1).problem(
+            "the table has no data rows (they start right below the header row)"))
+
+
+def _parse_row(table: _Table, row: int, raw: dict[str, Any], layout: tuple[Column, ...],
+               problems: list[Problem]) -> tuple[dict[str, Any], set[str]]:
+    """(field -> value for every non-blank valid cell, fields whose cell was invalid)."""
+    values: dict[str, Any] = {}
+    invalid: set[str] = set()
+    for column in layout:
+        value = raw.get(column.field)
+        if is_blank(value):
+            if column.required:
+                problems.append(table.place(row, column.field).problem("a value is required here"))
+                invalid.add(column.field)
+            continue  # optional and blank: the scenario default applies
+        try:
+            values[column.field] = parse_cell(column, value)
+        except _CellError as e:
+            problems.append(table.place(row, column.field).problem(str(e)))
+            invalid.add(column.field)
+    return values, invalid
+
+
+def _read_table(grid: _Grid, layout: tuple[Column, ...], problems: list[Problem],
+                allow_empty: bool = False) -> tuple[_Table | None, list[tuple[int, dict, set]]]:
+    """Find, collect and parse one table: (the table, [(row, values, invalid fields)])."""
+    table = _find_table(grid, layout, problems)
+    if table is None:
+        return None, []
+    row_problems: list[Problem] = []
+    _collect_rows(table, row_problems)
+    if allow_empty and not table.rows:
+        row_problems = []
+    problems.extend(row_problems)
+    parsed = []
+    for row, raw in table.rows:
+        values, invalid = _parse_row(table, row, raw, layout, problems)
+        parsed.append((row, values, invalid))
+    return table, parsed
+
+
+# --------------------------------------------------------------------------- what the rows came from
+
+@dataclass(frozen=True)
+class HourlyOrigin:
+    """Where each site's hourly prices sit: for error messages about them."""
+
+    table: _Table
+    rows: dict[int, dict[int, int]]  # site index -> {calendar month 0-11 -> sheet row}
+
+
+@dataclass(frozen=True)
+class TableOrigin:
+    """Where imported rows came from, so schema errors can name the cell."""
+
+    source: str
+    table: _Table
+    row_numbers: tuple[int, ...]
+    hourly: HourlyOrigin | None = None
+    #: True when the file holds an hourly price table (an .xlsx with an 'Hourly prices' sheet).
+    hourly_given: bool = False
+
+    def place(self, index: int, subpath: str, message: str = "") -> tuple[Place, str]:
+        """The cell of row ``index`` holding ``subpath`` (a dotted field, maybe with [i][j]),
+        and what of the subpath the cell does not already name (for the message)."""
+        row = self.row_numbers[index]
+        hourly = self._hourly_place(index, subpath, message)
+        if hourly is not None:
+            return hourly, ""
+        fields = [f for f in self.table.columns
+                  if subpath == f or subpath.startswith(f + ".") or subpath.startswith(f + "[")]
+        if fields:
+            return self.table.place(row, max(fields, key=len)), ""
+        return self.table.place(row), subpath
+
+    def _hourly_place(self, index: int, subpath: str, message: str) -> Place | None:
+        """The hourly cell of a profile problem: from the path (``...[3][5]``) or, for the
+        schema's range check, from its message (``row 3 hour 5: ...``)."""
+        m = re.fullmatch(r"hourly_price_usd_per_mwh(?:\[(\d+)\](?:\[(\d+)\])?)?", subpath)
+        if not m or self.hourly is None or index not in self.hourly.rows:
+            return None
+        month, hour = m.group(1), m.group(2)
+        if month is None:
+            m = re.match(r"row (\d+) hour (\d+)\b", message)
+            month, hour = (m.group(1), m.group(2)) if m else (None, None)
+        months = self.hourly.rows[index]
+        row = months.get(int(month)) if month is not None else min(months.values())
+        if row is None:
+            return None
+        column = f"H{int(hour):02d}" if hour is not None else None
+        return self.hourly.table.place(row, column if column in self.hourly.table.columns else None)
+
+
+class TableRows(list):
+    """The rows read from a file (a list of dicts ready for the scenario), plus where each came from."""
+
+    def __init__(self, items: Iterable[dict], origin: TableOrigin | None = None):
+        super().__init__(items)
+        self.origin = origin
+
+
+# --------------------------------------------------------------------------- fleet and sites
+
+def _raise_if(problems: list[Problem], source: str) -> None:
+    if problems:
+        raise TableImportError(problems, source)
+
+
+def read_fleet(path: str | os.PathLike) -> TableRows:
+    """The cohorts in a fleet table (.csv, or the ``Fleet`` sheet of an .xlsx) as scenario dicts.
+
+    Raises TableImportError (a ScenarioError) listing every bad cell.
+    """
+    source, grid, _ = _open_grids(path, FLEET_SHEET, FLEET_COLUMNS)
+    problems: list[Problem] = []
+    table, parsed = _read_table(grid, FLEET_COLUMNS, problems)
+    _raise_if(problems, source)
+    origin = TableOrigin(source, table, tuple(row for row, _, _ in parsed))
+    return TableRows([values for _, values, _ in parsed], origin)
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """``{"ai.colocation.term_months": 120}`` -> ``{"ai": {"colocation": {"term_months": 120}}}``."""
+    out: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        *parents, leaf = dotted.split(".")
+        node = out
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return out
+
+
+def _site_dict(table: _Table, row: int, values: dict, invalid: set[str], problems: list[Problem]) -> dict:
+    """A site's dict: without an AI convertible figure the site has no AI/HPC section,
+    and AI terms given anyway are a mistake worth naming (they would be dropped silently)."""
+    ai_fields = [c.field for c in SITE_COLUMNS if c.field.startswith("ai.")]
+    if "ai.convertible_gross_mw" not in values and "ai.convertible_gross_mw" not in invalid:
+        convertible = table.columns.get("ai.convertible_gross_mw", (0, "AI convertible [gross MW]"))[1]
+        for f in ai_fields:
+            if f in values:
+                problems.append(table.place(row, f).problem(
+                    f"{convertible!r} is blank, so the site has no AI/HPC section; leave this cell blank "
+                    f"or give the convertible MW"))
+        values = {k: v for k, v in values.items() if k not in ai_fields}
+    return _nest(values)
+
+
+def _read_hourly(grid: _Grid, site_names: list[str], problems: list[Problem]
+                 ) -> tuple[dict[int, list[list[float]]], HourlyOrigin | None]:
+    """12x24 profiles by site index from the ``Hourly prices`` sheet: one row per (site, month)."""
+    table, parsed = _read_table(grid, HOURLY_COLUMNS, problems, allow_empty=True)
+    if table is None:
+        return {}, None
+    index = {name: i for i, name in enumerate(site_names)}
+    cells: dict[int, dict[int, tuple[int, list]]] = {}  # site index -> month 0-11 -> (row, 24 prices)
+    for row, values, invalid in parsed:
+        if "site" not in values:
+            continue
+        site = values["site"]
+        if site not in index:
+            known = ", ".join(repr(n) for n in site_names[:20]) + (", ..." if len(site_names) > 20 else "")
+            problems.append(table.place(row, "site").problem(
+                f"no site named {site!r} on the {SITES_SHEET} sheet (sites: {known or 'none'})"))
+            continue
+        month = values.get("month")
+        if month is None:
+            continue
+        if not 1 <= month <= 12:
+            problems.append(table.place(row, "month").problem(f"expected a calendar month 1-12, got {month}"))
+            continue
+        months = cells.setdefault(index[site], {})
+        if month - 1 in months:
+            problems.append(table.place(row, "month").problem(
+                f"a second row for site {site!r}, month {month} (the first is row {months[month - 1][0]})"))
+            continue
+        months[month - 1] = (row, [values.get(h) for h in HOURLY_HEADERS[2:]])
+    profiles: dict[int, list[list[float]]] = {}
+    for i, months in cells.items():
+        missing = [m + 1 for m in range(12) if m not in months]
+        if missing:
+            first_row = min(r for r, _ in months.values())
+            problems.append(table.place(first_row, "month").problem(
+                f"site {site_names[i]!r} has no row for calendar month(s) {', '.join(map(str, missing))}; "
+                "an hourly profile needs all 12 months"))
+            continue
+        profiles[i] = [months[m][1] for m in range(12)]
+    origin = HourlyOrigin(table, {i: {m: r for m, (r, _) in months.items()} for i, months in cells.items()})
+    return profiles, origin
+
+
+def read_sites(path: str | os.PathLike) -> TableRows:
+    """The sites in a site table (.csv, or the ``Sites`` sheet of an .xlsx) as scenario dicts.
+
+    In an .xlsx, a site with 12 rows on the optional ``Hourly prices`` sheet gets its
+    12x24 ``hourly_price_usd_per_mwh`` profile. Raises TableImportError listing every bad cell.
+    """
+    source, grid, hourly_grid = _open_grids(path, SITES_SHEET, SITE_COLUMNS, HOURLY_SHEET)
+    problems: list[Problem] = []
+    table, parsed = _read_table(grid, SITE_COLUMNS, problems)
+    sites = [_site_dict(table, row, values, invalid, problems) for row, values, invalid in parsed]
+    hourly_origin = None
+    if hourly_grid is not None and table is not None:
+        names = [s.get("name", "") for s in sites]
+        profiles, hourly_origin = _read_hourly(hourly_grid, names, problems)
+        for i, profile in profiles.items():
+            sites[i]["hourly_price_usd_per_mwh"] = profile
+    _raise_if(problems, source)
+    origin = TableOrigin(source, table, tuple(row for row, _, _ in parsed), hourly_origin,
+                         hourly_given=hourly_grid is not None)
+    return TableRows(sites, origin)
+
+
+# --------------------------------------------------------------------------- into a scenario
+
+def _translate(problems: list[Problem], key: str, origin: TableOrigin | None) -> list[Problem]:
+    """``fleet[3].count`` -> the cell of that row and column, with the schema's message kept."""
+    out: list[Problem] = []
+    for p in problems:
+        m = re.fullmatch(rf"{key}\[(\d+)\](?:\.(.+))?", p.path)
+        if origin is None or m is None or int(m.group(1)) >= len(origin.row_numbers):
+            out.append(p)
+            continue
+        place, rest = origin.place(int(m.group(1)), m.group(2) or "", p.message)
+        message = f"{rest}: {p.message}" if rest else p.message
+        if origin.hourly is not None and place.sheet == origin.hourly.table.grid.name and place.col:
+            # the cell names the month and hour; the schema's "row 2 hour 5" counts from 0
+            message = re.sub(r"^row \d+ hour \d+: ", "", message)
+        out.append(place.problem(message, p.omitted))
+    return out
+
+
+def _validated(scenario: Scenario, key: str, items: list[dict], origin: TableOrigin | None) -> Scenario:
+    data = scenario_to_dict(scenario)
+    data[key] = [dict(item) for item in items]
+    source = origin.source if origin is not None else None
+    try:
+        return scenario_from_dict(data, source)
+    except ScenarioError as e:
+        raise TableImportError(_translate(e.problems, key, origin), source) from None
+
+
+def import_fleet_into(scenario: Scenario, rows: list[dict]) -> Scenario:
+    """``scenario`` with its fleet replaced by ``rows`` (from :func:`read_fleet`), validated.
+
+    Raises TableImportError; problems in imported rows name their sheet cell.
+    """
+    return _validated(scenario, "fleet", list(rows), getattr(rows, "origin", None))
+
+
+def import_sites_into(scenario: Scenario, sites: list[dict]) -> Scenario:
+    """``scenario`` with its sites replaced by ``sites`` (from :func:`read_sites`), validated.
+
+    When the file held no hourly price table (a CSV, or a workbook without the sheet), a
+    site keeps the hourly profile the scenario already has under the same name: a CSV
+    cannot carry one, and dropping it would quietly change the site's power cost.
+    """
+    origin = getattr(sites, "origin", None)
+    items = [dict(s) for s in sites]
+    if origin is None or not origin.hourly_given:
+        kept = {s.name: s.hourly_price_usd_per_mwh for s in scenario.sites if s.hourly_price_usd_per_mwh}
+        for item in items:
+            if "hourly_price_usd_per_mwh" not in item and item.get("name") in kept:
+                item["hourly_price_usd_per_mwh"] = kept[item["name"]]
+    return _validated(scenario, "sites", items, origin)
+
+
+# --------------------------------------------------------------------------- the template
+
+TEMPLATE_INPUT_ROWS = 200  # rows below the header formatted for input (blue font, validation lists)
+_BLUE = "0000FF"
+_INSTRUCTIONS = {
+    FLEET_SHEET: "One row per cohort (identical ASICs at one site) from row 5; the table ends at the first "
+                 "blank row. Blank optional cells take the default. Blue cells are inputs.",
+    SITES_SHEET: "One row per site from row 5. Leave 'AI convertible' and every AI column blank for a site "
+                 "that cannot convert to AI/HPC. Blue cells are inputs.",
+    HOURLY_SHEET: "Optional: 12 rows per site (calendar months 1-12), 24 hourly prices in USD/MWh each; "
+                  "a site listed here pays these instead of its flat power price.",
+}
+_TITLES = {FLEET_SHEET: "MinerPlan fleet import", SITES_SHEET: "MinerPlan site import",
+           HOURLY_SHEET: "MinerPlan hourly power prices (USD/MWh)"}
+
+
+def _attr(obj: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        obj = getattr(obj, part, None) if obj is not None else None
+    return obj
+
+
+def put_text(cell, text: str) -> None:
+    """Write ``text`` as text: '=HYPERLINK(...)' must never become a formula in the user's Excel."""
+    cell.value = text
+    cell.data_type = "s"
+
+
+def _put_value(cell, column: Column, value: Any) -> None:
+    """An example value in the form a user would type it (a month as a real date)."""
+    if value is None:
+        return
+    if column.kind == "month":
+        year, month = (int(x) for x in value.split("-"))
+        cell.value = dt.datetime(year, month, 1)
+        cell.number_format = "yyyy-mm"
+    elif column.kind == "bool":
+        put_text(cell, "yes" if value else "no")
+    elif isinstance(value, str):
+        put_text(cell, value)
+    elif isinstance(value, float) and value.is_integer():
+        cell.value = int(value)
+    else:
+        cell.value = value
+
+
+def _note(column: Column) -> str:
+    parts = ["required" if column.required else ""]
+    if column.choices:
+        parts.append(" or ".join(column.choices))
+    if column.note:
+        parts.append(column.note)
+    return "; ".join(p for p in parts if p)
+
+
+def _template_sheet(wb, name: str, layout: tuple[Column, ...], examples: list[list[Any]]) -> None:
+    """One template sheet: title, instruction, notes (row 3), bold headers (row 4), examples from row 5."""
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    ws = wb.create_sheet(name)
+    ws["A1"] = _TITLES[name]
+    ws["A1"].font = Font(bold=True, size=14)
+    put_text(ws["A2"], _INSTRUCTIONS[name])
+    ws["A2"].font = Font(italic=True)
+    first, last = 5, 4 + TEMPLATE_INPUT_ROWS
+    for col, column in enumerate(layout, start=1):
+        letter = column_letter(col)
+        put_text(ws.cell(row=3, column=col), _note(column))
+        ws.cell(row=3, column=col).font = Font(italic=True, color="808080")
+        put_text(ws.cell(row=4, column=col), column.header)
+        ws.cell(row=4, column=col).font = Font(bold=True)
+        ws.column_dimensions[letter].width = max(10, min(40, len(column.header) + 2))
+        for r in range(first, last + 1):
+            ws.cell(row=r, column=col).font = Font(color=_BLUE)
+            if column.kind == "month":
+                ws.cell(row=r, column=col).number_format = "yyyy-mm"
+        if column.kind in ("bool", "choice"):
+            options = ("yes", "no") if column.kind == "bool" else column.choices
+            dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True,
+                                showErrorMessage=True, error=f"choose {' or '.join(options)}")
+            dv.add(f"{letter}{first}:{letter}{last}")
+            ws.add_data_validation(dv)
+    for r, values in enumerate(examples, start=first):
+        for col, (column, value) in enumerate(zip(layout, values), start=1):
+            _put_value(ws.cell(row=r, column=col), column, value)
+    ws.freeze_panes = "A5"
+
+
+def template_examples(scenario: Scenario) -> dict[str, list[list[Any]]]:
+    """Example rows per sheet: the scenario's first cohort, its first site and that site's
+    hourly profile (all 12 months, so the template imports as it is)."""
+    cohort = scenario.fleet[0] if scenario.fleet else None
+    site = scenario.sites[0]
+    fleet = [[_attr(cohort, c.field) for c in FLEET_COLUMNS]] if cohort is not None else []
+    sites = [[_attr(site, c.field) for c in SITE_COLUMNS]]
+    hourly = [[site.name, m + 1, *prices] for m, prices in enumerate(site.hourly_price_usd_per_mwh or [])]
+    return {FLEET_SHEET: fleet, SITES_SHEET: sites, HOURLY_SHEET: hourly}
+
+
+def _atomic_save(wb, path: Path) -> None:
+    """Save through a temp file in the same folder and a rename: never half a workbook."""
+    atomic_write(path, wb.save)
+
+
+def write_template(path: str | os.PathLike, scenario: Scenario) -> None:
+    """The import template: sheets Fleet, Sites and Hourly prices with one example each from ``scenario``."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    examples = template_examples(scenario)
+    _template_sheet(wb, FLEET_SHEET, FLEET_COLUMNS, examples[FLEET_SHEET])
+    _template_sheet(wb, SITES_SHEET, SITE_COLUMNS, examples[SITES_SHEET])
+    _template_sheet(wb, HOURLY_SHEET, HOURLY_COLUMNS, examples[HOURLY_SHEET])
+    _atomic_save(wb, Path(path))
+
+
+def _csv_cell(column: Column, value: Any) -> str:
+    if value is None:
+        return ""
+    if column.kind == "bool":
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def write_csv_templates(directory: str | os.PathLike, scenario: Scenario) -> list[Path]:
+    """``fleet.csv`` and ``sites.csv`` (header and one example row each) in ``directory``."""
+    from .scenario_io import atomic_write_text
+
+    examples = template_examples(scenario)
+    written = []
+    for name, layout, sheet in (("fleet.csv", FLEET_COLUMNS, FLEET_SHEET), ("sites.csv", SITE_COLUMNS, SITES_SHEET)):
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow([c.header for c in layout])
+        for values in examples[sheet]:
+            writer.writerow([_csv_cell(c, v) for c, v in zip(layout, values)])
+        target = Path(directory) / name
+        atomic_write_text(target, buf.getvalue())
+        written.append(target)
+    return written

@@ -1,0 +1,511 @@
+"""Fleet and site import from .csv/.xlsx (issue 5): round trips, a corpus of bad files, the CLI, the template.
+
+Workbooks are written here with plain openpyxl in the layout of minerplan.xlsx_tables
+(title row 1, note row 2, headers row 4, data from row 5, as the export and the template
+lay them out), so the reader is checked against files it did not write itself.
+Expected cells are counted by hand from that layout: Fleet A Model, B Site, C Units,
+D Hashrate, E Power, F Uptime, G Degradation, H Unit price, I Age, J Useful life,
+K Delivery month, L Retire month, M Salvage; Sites A Site, B Capacity ... I AI convertible,
+J Critical MW per gross MW ... O Business model; Hourly prices A Site, B month, C H00 ... Z H23.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from minerplan.cli import main
+from minerplan.errors import ScenarioError
+from minerplan.scenario_io import DEFAULT_SCENARIO_PATH, load_scenario, scenario_from_dict, scenario_to_dict
+from minerplan.table_import import (CellProblem, TableImportError, import_fleet_into, import_sites_into, put_text,
+                                    read_fleet, read_sites, write_template)
+from minerplan.xlsx_tables import FLEET_COLUMNS, HOURLY_HEADERS, SITE_COLUMNS
+
+DEFAULT = load_scenario("default")
+FLEET_HEADERS = [c.header for c in FLEET_COLUMNS]
+SITE_HEADERS = [c.header for c in SITE_COLUMNS]
+
+
+# --------------------------------------------------------------------------- writing test files
+
+def _value(obj, dotted):
+    for part in dotted.split("."):
+        obj = getattr(obj, part) if obj is not None else None
+    return obj
+
+
+def _cell_value(column, value):
+    """The value as a person would type it: yes/no, months as dates."""
+    if value is None:
+        return None
+    if column.kind == "bool":
+        return "yes" if value else "no"
+    if column.kind == "month":
+        y, m = value.split("-")
+        return dt.datetime(int(y), int(m), 1)
+    return value
+
+
+def fleet_table(scenario=DEFAULT):
+    return [list(FLEET_HEADERS)] + [[_cell_value(c, _value(co, c.field)) for c in FLEET_COLUMNS] for co in scenario.fleet]
+
+
+def sites_table(scenario=DEFAULT):
+    return [list(SITE_HEADERS)] + [[_cell_value(c, _value(s, c.field)) for c in SITE_COLUMNS] for s in scenario.sites]
+
+
+def hourly_table(scenario=DEFAULT):
+    rows = [list(HOURLY_HEADERS)]
+    for s in scenario.sites:
+        for m, prices in enumerate(s.hourly_price_usd_per_mwh or []):
+            rows.append([s.name, m + 1, *prices])
+    return rows
+
+
+def sheet_rows(table, title="Exported by MinerPlan", note="inputs in blue"):
+    """Rows 1-3 before the header (row 4), as in the export and the template."""
+    return [[title], [note], []] + table
+
+
+def write_xlsx(path: Path, sheets: dict[str, list[list]]) -> Path:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for r, row in enumerate(rows, start=1):
+            for c, v in enumerate(row, start=1):
+                if v is None:
+                    continue
+                cell = ws.cell(row=r, column=c)
+                if isinstance(v, str) and v.startswith("=") and not v.startswith("=="):
+                    cell.value = v  # a real formula (this test writer's convention)
+                else:
+                    cell.value = v[1:] if isinstance(v, str) and v.startswith("==") else v
+                    if isinstance(v, str):
+                        cell.data_type = "s"
+                if isinstance(v, dt.datetime):
+                    cell.number_format = "yyyy-mm"
+    wb.save(path)
+    return path
+
+
+def write_csv(path: Path, rows: list[list], bom=False, sep=",") -> Path:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=sep, lineterminator="\r\n").writerows(
+        [["" if v is None else v for v in row] for row in rows])
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buf.getvalue().encode())
+    return path
+
+
+def default_workbook(path: Path, fleet=None, sites=None, hourly=None) -> Path:
+    return write_xlsx(path, {"Fleet": sheet_rows(fleet or fleet_table()),
+                             "Sites": sheet_rows(sites or sites_table()),
+                             "Hourly prices": sheet_rows(hourly or hourly_table())})
+
+
+def problems_of(call) -> str:
+    with pytest.raises(ScenarioError) as info:
+        call()
+    assert isinstance(info.value, TableImportError)
+    return info.value.describe()
+
+
+# --------------------------------------------------------------------------- round trips
+
+def test_round_trip_default_fleet_and_sites_through_xlsx(tmp_path):
+    """The default scenario's fleet and sites in the template layout read back to the same scenario;
+    derived columns to the right and a formula block below the table are ignored."""
+    fleet = fleet_table()
+    fleet[0] += ["Fleet MW (derived)"]
+    for r in range(1, len(fleet)):
+        fleet[r] += [f"=C{r + 4}*E{r + 4}/1e6"]  # never recalculated: reads as blank, ignored anyway
+    fleet += [[], ["Total units", "=SUM(C5:C10)"], ["Check", "junk", "not a number"]]
+    path = default_workbook(tmp_path / "plan.xlsx", fleet=fleet)
+
+    rows, sites = read_fleet(path), read_sites(path)
+    assert len(rows) == 6 and len(sites) == 3
+    assert rows[0] == {"model": "Antminer S21 XP", "site": "Texas", "count": 18000, "hashrate_ths": 270,
+                       "power_w": 3645, "uptime_pct": 97, "degradation_pct_per_year": 2,
+                       "purchase_price_usd": 6939, "age_months": 6, "useful_life_months": 48, "salvage_usd": 0}
+    assert sites[0]["hourly_price_usd_per_mwh"][0][:3] == [22, 22, 22]
+    assert "ai" not in sites[0] and sites[2]["ai"]["colocation"]["term_months"] == 120
+
+    # Start from a scenario whose fleet and sites differ, so the import has to replace them.
+    doc = scenario_to_dict(DEFAULT)
+    doc["fleet"] = doc["fleet"][:1]
+    del doc["sites"][0]["hourly_price_usd_per_mwh"]
+    doc["sites"][1]["capacity_mw"] = 999
+    base = scenario_from_dict(doc)
+    result = import_sites_into(import_fleet_into(base, rows), sites)
+    assert result.model_dump() == DEFAULT.model_dump()
+    assert len(result.sites[0].hourly_price_usd_per_mwh) == 12
+
+
+def test_csv_fleet_import_hand_checked(tmp_path):
+    path = write_csv(tmp_path / "fleet.csv", [
+        [],  # a blank first line: the header is the first non-empty one
+        ["Model", "Site", "Units", "Hashrate [TH/s per unit]", "Power [W per unit]", "Uptime [%]",
+         "Delivery month [YYYY-MM]", "Notes"],
+        ["Antminer S21", "Texas", "100", "200", "3500", "", "", "ours"],
+        ["Antminer S21 XP", "Georgia", "50.5", "270", "3645", "95", "2026-03", ""],
+    ], bom=True)
+    rows = read_fleet(path)
+    assert rows == [{"model": "Antminer S21", "site": "Texas", "count": 100, "hashrate_ths": 200, "power_w": 3500},
+                    {"model": "Antminer S21 XP", "site": "Georgia", "count": 50.5, "hashrate_ths": 270,
+                     "power_w": 3645, "uptime_pct": 95, "purchase_month": "2026-03"}]
+    sc = import_fleet_into(DEFAULT, rows)
+    assert len(sc.fleet) == 2
+    assert sc.fleet[0].uptime_pct == 97.0            # blank -> schema default
+    assert sc.fleet[0].efficiency_j_per_th == 17.5   # 3500 W / 200 TH/s
+    assert sc.fleet[1].count == 50.5 and sc.fleet[1].purchase_month == "2026-03"
+    assert sc.sites == DEFAULT.sites                 # a fleet import leaves the sites alone
+
+
+def test_csv_blank_line_does_not_end_the_table(tmp_path):
+    """Unlike a sheet (where a blank row ends the table), a CSV's rows after a blank line still count."""
+    path = write_csv(tmp_path / "fleet.csv", [FLEET_HEADERS[:5], ["S21", "Texas", "1", "200", "3500"], [],
+                                              [None, None, None, None, None], ["S19", "Georgia", "2", "95", "3250"]])
+    rows = read_fleet(path)
+    assert [r["model"] for r in rows] == ["S21", "S19"] and rows.origin.row_numbers == (2, 5)
+
+
+def test_csv_with_field_names_as_headers_and_semicolons(tmp_path):
+    path = write_csv(tmp_path / "fleet.csv", [["MODEL", " site ", "count", "hashrate_ths", "power_w", "age_months"],
+                                              ["S19", "Georgia", "10", "95", "3250", "6.0"]], sep=";")
+    assert read_fleet(path) == [{"model": "S19", "site": "Georgia", "count": 10, "hashrate_ths": 95,
+                                 "power_w": 3250, "age_months": 6}]
+
+
+def test_month_cells_dates_and_text(tmp_path):
+    fleet = [FLEET_HEADERS, ["A", "Texas", 1, 100, 3000, None, None, None, None, None,
+                             dt.datetime(2026, 3, 15), "2027-04"],
+             ["B", "Texas", 1, 100, 3000, None, None, None, None, None, dt.date(2026, 1, 1), "2028-02-01"]]
+    rows = read_fleet(write_xlsx(tmp_path / "m.xlsx", {"Fleet": sheet_rows(fleet)}))
+    assert (rows[0]["purchase_month"], rows[0]["retire_month"]) == ("2026-03", "2027-04")
+    assert (rows[1]["purchase_month"], rows[1]["retire_month"]) == ("2026-01", "2028-02")
+
+
+def test_csv_sites_keep_the_hourly_profile_a_csv_cannot_carry(tmp_path):
+    rows = sites_table()
+    path = write_csv(tmp_path / "sites.csv", [rows[0]] + [["" if v is None else v for v in r] for r in rows[1:]])
+    sites = read_sites(path)
+    assert all("hourly_price_usd_per_mwh" not in s for s in sites)
+    sc = import_sites_into(DEFAULT, sites)
+    assert sc.model_dump() == DEFAULT.model_dump()  # Texas keeps its 12x24 profile
+
+
+def test_hyperlink_formula_text_stays_literal(tmp_path):
+    evil = '=HYPERLINK("http://example.com/x","S21")'
+    fleet = fleet_table()
+    fleet[1][0] = "=" + evil  # '==' prefix: this writer stores the rest as a text cell
+    rows = read_fleet(default_workbook(tmp_path / "f.xlsx", fleet=fleet))
+    assert import_fleet_into(DEFAULT, rows).fleet[0].model == evil
+    csv_rows = read_fleet(write_csv(tmp_path / "f.csv", [FLEET_HEADERS[:5], [evil, "Texas", 1, 100, 3000]]))
+    assert import_fleet_into(DEFAULT, csv_rows).fleet[0].model == evil
+
+
+# --------------------------------------------------------------------------- the malformed corpus
+
+def _changed(table, changes):
+    """``table`` with cells changed: keys like r1_D (data row 1, column D; r0 is the header row)."""
+    for key, value in changes.items():
+        r, col = key[1:].split("_")
+        row = table[int(r)]
+        row += [None] * (ord(col) - 64 - len(row))
+        row[ord(col) - 65] = value
+    return table
+
+
+def _fleet(**changes):
+    return _changed(fleet_table(), changes)
+
+
+def _sites(**changes):
+    return _changed(sites_table(), changes)
+
+
+def _xlsx_fleet(tmp_path, **kw):
+    path = default_workbook(tmp_path / "plan.xlsx", fleet=_fleet(**kw))
+    return lambda: import_fleet_into(DEFAULT, read_fleet(path))
+
+
+def _xlsx_sites(tmp_path, sites=None, hourly=None):
+    path = default_workbook(tmp_path / "plan.xlsx", sites=sites, hourly=hourly)
+    return lambda: import_sites_into(DEFAULT, read_sites(path))
+
+
+def _hourly(edit):
+    rows = hourly_table()
+    edit(rows)
+    return rows
+
+
+def _csv(tmp_path, rows, name="fleet.csv"):
+    path = write_csv(tmp_path / name, rows)
+    return lambda: import_fleet_into(DEFAULT, read_fleet(path))
+
+
+def _raw(tmp_path, name, data: bytes):
+    (tmp_path / name).write_bytes(data)
+    return lambda: read_fleet(tmp_path / name)
+
+
+def _missing_header(tmp_path):
+    table = fleet_table()
+    for row in table:
+        del row[4]  # the Power column
+    return lambda: read_fleet(write_xlsx(tmp_path / "f.xlsx", {"Fleet": sheet_rows(table)}))
+
+
+def _many_rows(tmp_path):
+    rows = [FLEET_HEADERS[:5]] + [["S21", "Texas", "1", "200", "3500"]] * 20_001
+    return _csv(tmp_path, rows)
+
+
+def _huge_file(tmp_path):
+    path = tmp_path / "big.csv"
+    with open(path, "wb") as fh:
+        fh.truncate(20 * 1024 * 1024 + 1)  # sparse: no 20 MB written
+    return lambda: read_fleet(path)
+
+
+def _uncalculated_formula(tmp_path):
+    # openpyxl stores no cached value for a formula: with data_only it reads blank, never evaluated.
+    return _xlsx_fleet(tmp_path, r2_C="=1+1")
+
+
+CORPUS = {
+    "missing header": (_missing_header, ["Fleet row 4", "'Power [W per unit]'", "missing"]),
+    "bad number": (lambda t: _xlsx_fleet(t, r3_D="fast"),
+                   ["Fleet!D7 (Hashrate [TH/s per unit]): expected a number, got 'fast'"]),
+    "thousands separator in csv": (lambda t: _csv(t, [FLEET_HEADERS[:5], ["S21", "Texas", "1", "200", "3,645"]]),
+                                   ["fleet.csv row 2 (Power [W per unit]): expected a number, got '3,645'"]),
+    "nan text": (lambda t: _xlsx_fleet(t, r1_E="NaN"), ["Fleet!E5 (Power [W per unit]): expected a number, got 'NaN'"]),
+    "6.5 months": (lambda t: _xlsx_fleet(t, r2_I=6.5),
+                   ["Fleet!I6 (Age at start [months]): expected a whole number, got 6.5"]),
+    "unknown site": (lambda t: _xlsx_fleet(t, r4_B="Nowhere"),
+                     ["Fleet!B8 (Site): names site 'Nowhere', which does not exist"]),
+    "month 2026-13": (lambda t: _xlsx_fleet(t, r1_K="2026-13"),
+                      ["Fleet!K5 (Delivery month [YYYY-MM]): expected a month as YYYY-MM", "'2026-13'"]),
+    "number where a month goes": (lambda t: _xlsx_fleet(t, r1_L=46023),
+                                  ["Fleet!L5 (Retire month [YYYY-MM]): expected a month", "46023"]),
+    "required cell blank": (lambda t: _xlsx_fleet(t, r5_A="   "), ["Fleet!A9 (Model): a value is required here"]),
+    "formula never calculated": (_uncalculated_formula, ["Fleet!C6 (Units): a value is required here"]),
+    "schema range kept in words": (lambda t: _xlsx_fleet(t, r6_F=120),
+                                   ["Fleet!F10 (Uptime [%]): Input should be less than or equal to 100 (got 120)"]),
+    "purchase before start": (lambda t: _xlsx_fleet(t, r1_K=dt.datetime(2025, 1, 1), r1_I=None),
+                              ["Fleet!K5 (Delivery month [YYYY-MM]): 2025-01 is before start_month 2025-12"]),
+    "duplicate column": (lambda t: _xlsx_fleet(t, r0_N="Units"),
+                         ["Fleet!N4 (Units): the column 'Units' appears twice (also column C)"]),
+    "empty table": (lambda t: lambda: read_fleet(write_xlsx(t / "e.xlsx", {"Fleet": sheet_rows([FLEET_HEADERS])})),
+                    ["Fleet row 5", "no data rows"]),
+    "no Fleet sheet": (lambda t: lambda: read_fleet(write_xlsx(t / "s.xlsx", {"Sheet1": [["x"]]})),
+                       ["s.xlsx: cannot import: no sheet named 'Fleet'", "'Sheet1'"]),
+    "capacity exceeded": (lambda t: _xlsx_sites(t, sites=_sites(r1_B=10)),
+                          # Texas: 18,000 x 3,645 W + 15,000 x 3,510 W = 118.26 MW; x PUE 1.04 = 122.99 MW
+                          ["Sites!B5 (Capacity [MW]): fleet at site 'Texas' draws 122.99 MW including PUE 1.04",
+                           "above its capacity of 10.00 MW"]),
+    "ai columns without convertible": (lambda t: _xlsx_sites(t, sites=_sites(r2_J=0.7, r2_O="gpu_cloud")),
+                                       ["Sites!J6 (Critical MW per gross MW): 'AI convertible [gross MW]' is blank",
+                                        "Sites!O6 (Business model)"]),
+    "convertible above capacity": (lambda t: _xlsx_sites(t, sites=_sites(r3_I=130)),
+                                   ["Sites!I7 (AI convertible [gross MW]): 130 MW exceeds capacity_mw (120 MW)"]),
+    "bad bool": (lambda t: _xlsx_sites(t, sites=_sites(r1_F="maybe")),
+                 ["Sites!F5 (Can curtail [yes/no]): expected yes or no, got 'maybe'"]),
+    "bad choice": (lambda t: _xlsx_sites(t, sites=_sites(r3_O="mining")),
+                   ["Sites!O7 (Business model): expected one of colocation, gpu_cloud, got 'mining'"]),
+    "duplicate site name": (lambda t: _xlsx_sites(t, sites=_sites(r2_A="Texas")),
+                            ["Sites!A6 (Site): duplicate site name 'Texas'"]),
+    # Texas months 1..12 sit in rows 5..16; a copy of the month-12 row goes to row 17.
+    "duplicate hourly rows": (lambda t: _xlsx_sites(t, hourly=_hourly(lambda r: r.append(list(r[12])))),
+                              ["Hourly prices!B17 (Calendar month [1-12]): a second row for site 'Texas', month 12 "
+                               "(the first is row 16)"]),
+    "hourly month missing": (lambda t: _xlsx_sites(t, hourly=_hourly(lambda r: r.pop(7))),
+                             ["Hourly prices!B5 (Calendar month [1-12]): site 'Texas' has no row for calendar "
+                              "month(s) 7"]),
+    "hourly hour blank": (lambda t: _xlsx_sites(t, hourly=_hourly(lambda r: r[5].__setitem__(7, None))),
+                          ["Hourly prices!H9 (H05): a value is required here"]),
+    "hourly month 13": (lambda t: _xlsx_sites(t, hourly=_hourly(lambda r: r[1].__setitem__(1, 13))),
+                        ["Hourly prices!B5 (Calendar month [1-12]): expected a calendar month 1-12, got 13"]),
+    "hourly unknown site": (lambda t: _xlsx_sites(t, hourly=_hourly(lambda r: r.append(["Narnia", 1] + [30] * 24))),
+                            ["Hourly prices!A17 (Site): no site named 'Narnia' on the Sites sheet"]),
+    "hourly price out of range": (lambda t: _xlsx_sites(t, hourly=_hourly(lambda r: r[3].__setitem__(4, 150_000))),
+                                  ["Hourly prices!E7 (H02): 150000.0 USD/MWh is out of range"]),
+    "empty csv": (lambda t: _raw(t, "fleet.csv", b""), ["fleet.csv: cannot import: the file is empty"]),
+    "not utf-8 csv": (lambda t: _raw(t, "fleet.csv", "Model,Site\nMünchen".encode("cp1252")),
+                      ["fleet.csv: cannot import: not UTF-8 text", "CSV UTF-8"]),
+    "wrong extension": (lambda t: _raw(t, "fleet.txt", b"Model,Site\n"), ["fleet.txt", "cannot import a .txt file"]),
+    "binary garbage xlsx": (lambda t: _raw(t, "fleet.xlsx", bytes(range(256)) * 40),
+                            ["fleet.xlsx: cannot import: not an .xlsx workbook"]),
+    "zip but not a workbook": (lambda t: _raw(t, "fleet.xlsx", _zip_with_text()),
+                               ["fleet.xlsx: cannot import: cannot read the workbook"]),
+    "huge row count": (_many_rows, ["fleet.csv row 20002: the table has more than 20,000 data rows"]),
+    "file over 20 MB": (_huge_file, ["big.csv: cannot import: file is 20,971,521 bytes", "20,971,520"]),
+}
+
+
+def _zip_with_text() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("hello.txt", "not a workbook")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("case", sorted(CORPUS))
+def test_malformed_corpus_names_sheet_row_and_column(tmp_path, case):
+    build, expected = CORPUS[case]
+    text = problems_of(build(tmp_path))
+    for part in expected:
+        assert part in text, f"{case}: {part!r} not in\n{text}"
+    assert "Traceback" not in text
+
+
+def test_all_problems_are_collected_in_one_error(tmp_path):
+    path = default_workbook(tmp_path / "f.xlsx", fleet=_fleet(r1_D="fast", r2_I=6.5, r3_K="2026-13", r6_A=None))
+    with pytest.raises(TableImportError) as info:
+        read_fleet(path)
+    assert [p.path for p in info.value.problems] == ["Fleet!D5", "Fleet!I6", "Fleet!K7", "Fleet!A10"]
+    assert all(isinstance(p, CellProblem) for p in info.value.problems)
+    assert info.value.problems[0].header == "Hashrate [TH/s per unit]"
+    assert info.value.describe().splitlines()[0].endswith("f.xlsx: cannot import (4 problems):")
+
+
+# --------------------------------------------------------------------------- CLI
+
+def _scenario_file(tmp_path) -> Path:
+    path = tmp_path / "my.json"
+    path.write_bytes(DEFAULT_SCENARIO_PATH.read_bytes())
+    return path
+
+
+def test_cli_import_fleet_csv(tmp_path, capsys):
+    scenario = _scenario_file(tmp_path)
+    csv_path = write_csv(tmp_path / "fleet.csv", [FLEET_HEADERS[:5], ["S21", "Texas", "100", "200", "3500"],
+                                                  ["S19", "Georgia", "10", "95", "3250"]])
+    assert main(["import-fleet", str(csv_path), "--into", str(scenario)]) == 0
+    assert capsys.readouterr().out.strip() == f"imported 2 cohorts from fleet.csv into {scenario}"
+    doc = json.loads(scenario.read_text())
+    assert [(c["model"], c["count"]) for c in doc["fleet"]] == [("S21", 100.0), ("S19", 10.0)]
+    assert load_scenario(scenario).sites == DEFAULT.sites
+
+
+def test_cli_import_error_exit_2_file_unchanged(tmp_path, capsys):
+    scenario = _scenario_file(tmp_path)
+    before = scenario.read_bytes()
+    csv_path = write_csv(tmp_path / "fleet.csv", [FLEET_HEADERS[:5], ["S21", "Texas", "100", "fast", "3500"],
+                                                  ["S19", "Nowhere", "10", "95", "3250"]])
+    assert main(["import-fleet", str(csv_path), "--into", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert "fleet.csv row 2 (Hashrate [TH/s per unit]): expected a number, got 'fast'" in err
+    assert "Traceback" not in err
+    assert scenario.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fleet.csv", "my.json"]  # no temp file left
+
+    # A valid table whose site is unknown fails in the schema check, named by cell.
+    csv_path = write_csv(tmp_path / "fleet.csv", [FLEET_HEADERS[:5], ["S19", "Nowhere", "10", "95", "3250"]])
+    assert main(["import-fleet", str(csv_path), "--into", str(scenario)]) == 2
+    assert "fleet.csv row 2 (Site): names site 'Nowhere'" in capsys.readouterr().err
+    assert scenario.read_bytes() == before
+
+
+def test_cli_into_default_needs_output(tmp_path, capsys):
+    before = DEFAULT_SCENARIO_PATH.read_bytes()
+    xlsx = default_workbook(tmp_path / "plan.xlsx")
+    assert main(["import-fleet", str(xlsx), "--into", "default"]) == 2
+    assert "--output" in capsys.readouterr().err
+    assert main(["import-fleet", str(xlsx), "--into", "default", "--output", str(DEFAULT_SCENARIO_PATH)]) == 2
+    capsys.readouterr()
+    out = tmp_path / "out.json"
+    assert main(["import-sites", str(xlsx), "--into", "default", "--output", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == (f"imported 3 sites (1 hourly price profile) from plan.xlsx into {out} "
+                                               "(based on default)")
+    assert load_scenario(out).model_dump() == DEFAULT.model_dump()
+    assert DEFAULT_SCENARIO_PATH.read_bytes() == before
+
+
+def test_cli_import_sites_error_names_cell(tmp_path, capsys):
+    scenario = _scenario_file(tmp_path)
+    before = scenario.read_bytes()
+    xlsx = default_workbook(tmp_path / "plan.xlsx", sites=_sites(r1_B=10))
+    assert main(["import-sites", str(xlsx), "--into", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("minerplan: ") and "Sites!B5 (Capacity [MW]): fleet at site 'Texas'" in err
+    assert scenario.read_bytes() == before
+
+
+def test_cli_missing_file_and_bad_extension(tmp_path, capsys):
+    scenario = _scenario_file(tmp_path)
+    assert main(["import-fleet", str(tmp_path / "nope.xlsx"), "--into", str(scenario)]) == 2
+    assert "nope.xlsx: cannot import: file not found" in capsys.readouterr().err
+    assert main(["import-fleet", str(scenario), "--into", str(scenario)]) == 2
+    assert "cannot import a .json file" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- template
+
+def test_template_layout_and_formatting(tmp_path, capsys):
+    out = tmp_path / "template.xlsx"
+    assert main(["template", "--xlsx", str(out), "--csv-dir", str(tmp_path)]) == 0
+    assert "template.xlsx" in capsys.readouterr().out
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Fleet", "Sites", "Hourly prices"]
+    for name, headers in (("Fleet", FLEET_HEADERS), ("Sites", SITE_HEADERS), ("Hourly prices", list(HOURLY_HEADERS))):
+        ws = wb[name]
+        assert ws["A1"].value and ws["A2"].value
+        assert [c.value for c in ws[4]][:len(headers)] == headers
+        assert all(c.font.bold for c in ws[4][:len(headers)])
+    fleet = wb["Fleet"]
+    # The default's first cohort: Antminer S21 XP at Texas, 18,000 units of 270 TH/s and 3,645 W.
+    assert [c.value for c in fleet[5]][:6] == ["Antminer S21 XP", "Texas", 18000, 270, 3645, 97]
+    assert fleet["A5"].font.color.rgb.endswith("0000FF") and fleet["C5"].font.color.rgb.endswith("0000FF")
+    assert fleet["K5"].number_format == "yyyy-mm" and fleet["A6"].value is None
+    sites = wb["Sites"]
+    assert [c.value for c in sites[5]][:8] == ["Texas", 150, 38, 1.04, 5, "yes", 0, 4500]
+    lists = {str(dv.sqref).split(":")[0]: dv.formula1 for dv in sites.data_validations.dataValidation}
+    assert lists == {"F5": '"yes,no"', "O5": '"colocation,gpu_cloud"', "S5": '"yes,no"'}
+    hourly = wb["Hourly prices"]
+    assert [hourly.cell(row=r, column=2).value for r in range(5, 17)] == list(range(1, 13))
+    assert (tmp_path / "fleet.csv").read_text().splitlines()[1] == "Antminer S21 XP,Texas,18000,270,3645,97,2,6939,6,48,,,0"
+
+
+def test_template_reads_back_to_the_first_cohort_and_site(tmp_path):
+    path = tmp_path / "t.xlsx"
+    write_template(path, DEFAULT)
+    assert read_fleet(path) == [DEFAULT.fleet[0].model_dump(exclude_none=True)]
+    assert import_fleet_into(DEFAULT, read_fleet(path)).fleet == [DEFAULT.fleet[0]]
+    assert read_sites(path) == [DEFAULT.sites[0].model_dump(exclude_none=True)]  # Texas, with its 12x24 profile
+
+
+def test_template_writes_formula_like_names_as_text(tmp_path):
+    doc = scenario_to_dict(DEFAULT)
+    evil = "=cmd|' /C calc'!A0"
+    doc["fleet"][0]["model"] = evil
+    path = tmp_path / "t.xlsx"
+    write_template(path, scenario_from_dict(doc))
+    ws = openpyxl.load_workbook(path)["Fleet"]  # data_only=False: a formula would show as one
+    assert ws["A5"].value == evil and ws["A5"].data_type == "s"
+    assert read_fleet(path)[0]["model"] == evil
+
+
+def test_put_text_keeps_text(tmp_path):
+    wb = openpyxl.Workbook()
+    put_text(wb.active["A1"], "@SUM(1)")
+    wb.save(tmp_path / "x.xlsx")
+    assert openpyxl.load_workbook(tmp_path / "x.xlsx").active["A1"].data_type == "s"
+
+
+def test_cli_template_write_failure_exit_2(tmp_path, capsys):
+    assert main(["template", "--xlsx", str(tmp_path / "missing-dir" / "t.xlsx")]) == 2
+    assert "cannot write" in capsys.readouterr().err
+    assert main(["template"]) == 2
+    capsys.readouterr()

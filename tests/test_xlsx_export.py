@@ -1,0 +1,255 @@
+"""The exported workbook, recalculated by LibreOffice, gives the engine's numbers.
+
+Four scenarios exercise every branch of the formulas: the shipped one
+(hourly profile, curtailment, a conversion that squeezes the fleet), a stress
+case (take-or-pay binding at a flat and an hourly site, GPU cloud, linear
+tax, a points price path, shrinking hashrate), a profitable case (carry-forward
+tax paid, purchases and retirements, landlord-paid power, growth path), and
+the shipped scenario with the BTC price changed *in the workbook* to $72,000.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+
+from minerplan.engine import run_engine
+from minerplan.report import cohort_breakevens, summary
+from minerplan.scenario_io import resolve_scenario_path, scenario_from_dict
+from minerplan.xlsx_export import export_workbook
+from tests.recalc import recalculate
+
+RTOL = 1e-6
+
+
+def _default_dict() -> dict:
+    return json.loads(resolve_scenario_path("default").read_text())
+
+
+def _stress() -> dict:
+    d = _default_dict()
+    d["name"] = "Stress: $55k, take-or-pay binding"
+    d["market"]["btc_price_usd"] = 55_000
+    d["market"]["hashrate_growth_pct_per_month"] = -2.0
+    d["price_path"] = {"kind": "points", "points": [{"month": "2026-03", "btc_price_usd": 60_000},
+                                                    {"month": "2026-09", "btc_price_usd": 48_000}]}
+    d["sites"][0]["take_or_pay_mwh_per_month"] = 70_000      # Texas: hourly profile, binding fill by cost
+    d["sites"][1]["curtailment_credit_usd_per_mwh"] = 3.0    # Georgia: flat price, binding fill by J/TH
+    d["sites"][2]["ai"]["business_model"] = "gpu_cloud"
+    d["sites"][2]["ai"]["gpu_cloud"]["useful_life_months"] = 24
+    d["finance"]["tax_mode"] = "linear"
+    d["horizon_months"] = 36
+    return d
+
+
+def _profit() -> dict:
+    d = _default_dict()
+    d["name"] = "Profit: $150k growing, tax paid"
+    d["market"]["btc_price_usd"] = 150_000
+    d["market"]["fee_growth_pct_per_month"] = 1.0
+    d["market"]["hashrate_growth_pct_per_month"] = 2.5
+    d["price_path"] = {"kind": "growth", "growth_pct_per_month": 1.0}
+    d["fleet"][2]["retire_month"] = "2026-07"
+    d["fleet"].append({"model": "Antminer S21 XP", "count": 2000, "hashrate_ths": 270, "power_w": 3645,
+                       "site": "Texas", "purchase_price_usd": 6939, "purchase_month": "2026-05", "salvage_usd": 900})
+    d["sites"][2]["ai"]["colocation"]["tenant_pays_power"] = False
+    d["sites"][2]["ai"]["colocation"]["escalator_pct_per_year"] = 4.0
+    d["conversion_plan"].append({"site": "North Dakota", "gross_mw": 20, "start_month": "2028-06"})
+    return d
+
+
+CASES = {"default": _default_dict, "stress": _stress, "profit": _profit}
+
+
+@pytest.fixture(scope="module")
+def recalculated(tmp_path_factory):
+    """Export each case, plus the default with BTC at $72k typed into Inputs, and recalculate all at once."""
+    tmp = tmp_path_factory.mktemp("xlsx")
+    scenarios = {name: scenario_from_dict(make(), name) for name, make in CASES.items()}
+    paths = []
+    for name, sc in scenarios.items():
+        p = tmp / f"{name}.xlsx"
+        export_workbook(sc, p, n_paths=50, seed=1)
+        paths.append(p)
+    # The analyst's edit: the BTC price input changed in the workbook itself.
+    edited = tmp / "edited.xlsx"
+    wb = load_workbook(tmp / "default.xlsx")
+    name = wb.defined_names["btc_price_usd"]
+    (sheet, cell), = list(name.destinations)
+    wb[sheet][cell.replace("$", "")].value = 72_000
+    wb.save(edited)
+    paths.append(edited)
+    outs = recalculate(paths, tmp / "out", tmp / "lo-profile")
+    books = {p.stem: load_workbook(o, data_only=True) for p, o in zip(paths, outs)}
+    d72 = _default_dict()
+    d72["market"]["btc_price_usd"] = 72_000
+    scenarios["edited"] = scenario_from_dict(d72, "default at $72k")
+    return scenarios, books
+
+
+def _close(got, want, what: str, scale: float = 0.0) -> None:
+    if want is None or (isinstance(want, float) and not math.isfinite(want)):
+        assert not isinstance(got, (int, float)) or got is None, f"{what}: workbook {got!r}, engine has none"
+        return
+    assert isinstance(got, (int, float)), f"{what}: workbook gives {got!r}, engine {want!r}"
+    tol = RTOL * max(abs(want), scale, 1.0)
+    assert abs(got - want) <= tol, f"{what}: workbook {got!r} vs engine {want!r} (diff {got - want:.3g})"
+
+
+def _rows_by_label(ws, label_col: int = 1) -> dict[str, int]:
+    out = {}
+    for r in range(1, ws.max_row + 1):
+        v = ws.cell(row=r, column=label_col).value
+        if isinstance(v, str) and v not in out:
+            out[v] = r
+    return out
+
+
+def _month_values(ws, row: int, n: int) -> np.ndarray:
+    return np.array([ws.cell(row=row, column=5 + m).value for m in range(n)], dtype=float)
+
+
+SUMMARY_KEYS = {
+    "NPV": "npv_usd", "IRR": "irr", "Payback (without terminal value)": "payback_months",
+    "Terminal value (in NPV, at the horizon's end)": "terminal_value_usd", "BTC mined": "btc_mined",
+    "Cash cost per BTC (energy, take-or-pay, opex, G&A, less credits)": "cost_per_btc_cash_usd",
+    "All-in cost per BTC (cash + ASIC depreciation)": "cost_per_btc_all_in_usd",
+    "Site EBITDA (before G&A) per MW of capacity per month": "ebitda_usd_per_mw_month",
+    "Network hashrate, first month": "network_hashrate_ehs", "Difficulty at the start": "difficulty",
+    "Block subsidy at the start": "block_subsidy_btc",
+    "Fleet hashrate owned at the start (nameplate)": "fleet_hashrate_ehs",
+}
+
+
+@pytest.mark.parametrize("case", ["default", "stress", "profit", "edited"])
+def test_every_kpi_matches_the_engine(recalculated, case):
+    scenarios, books = recalculated
+    sc = scenarios[case]
+    res = run_engine(sc)
+    doc = summary(res)
+    ws = books[case]["Summary"]
+    rows = list(ws.iter_rows(min_row=5, max_row=ws.max_row, max_col=6, values_only=True))
+    seen = set()
+    hashprice_rows = [r for r in rows if r[0] == "Hashprice, first month"]
+    assert len(hashprice_rows) == 2
+    _close(hashprice_rows[0][1], doc["hashprice_usd_per_ph_day"], "hashprice USD/PH/day")
+    _close(hashprice_rows[1][1], doc["hashprice_btc_per_ph_day"], "hashprice BTC/PH/day")
+    for label, value, *_ in rows:
+        if label in SUMMARY_KEYS:
+            _close(value, doc[SUMMARY_KEYS[label]], f"{case} {label}")
+            seen.add(label)
+    assert seen == set(SUMMARY_KEYS), set(SUMMARY_KEYS) - seen
+    # By site: EBITDA per MW-month, mining revenue, AI revenue, capex, BTC mined.
+    start = next(i for i, r in enumerate(rows) if r[0] == "Site") + 1
+    for s, site in enumerate(doc["sites"]):
+        name, e_mw, rev, ai_rev, capex, btc = rows[start + s][:6]
+        assert name == site["name"]
+        _close(e_mw, site["ebitda_usd_per_mw_month"], f"{name} EBITDA/MW-month")
+        _close(rev, site["mining_revenue_usd"], f"{name} mining revenue")
+        _close(ai_rev, site["ai_revenue_usd"], f"{name} AI revenue")
+        _close(capex, site["capex_usd"], f"{name} capex")
+        _close(btc, site["btc_mined"], f"{name} BTC mined")
+    # Breakevens per cohort, first month.
+    be = cohort_breakevens(res, 0)
+    start = next(i for i, r in enumerate(rows) if r[0] == "Cohort") + 1
+    for i in range(len(sc.fleet)):
+        model, site, eff, power_be, btc_be = rows[start + i][:5]
+        assert (model, site) == (sc.fleet[i].model, sc.fleet[i].site)
+        _close(eff, be.efficiency_j_per_th[i], f"cohort {i} J/TH")
+        _close(power_be, be.breakeven_power_usd_per_kwh[i], f"cohort {i} breakeven power")
+        _close(btc_be, be.breakeven_btc_price_usd[i], f"cohort {i} breakeven BTC price")
+
+
+def _engine_cash_rows(res) -> dict[str, np.ndarray]:
+    p = 0
+    return {
+        "Mining revenue": res.mining_revenue_usd[p].sum(axis=1),
+        "Curtailment credits": res.curtailment_credit_usd[p].sum(axis=1),
+        "AI/HPC revenue": res.ai.revenue_usd.sum(axis=1),
+        "Mining energy": res.mining_power_cost_usd[p].sum(axis=1),
+        "Take-or-pay shortfall": res.take_or_pay_shortfall_usd[p].sum(axis=1),
+        "AI/HPC energy paid by the miner": res.ai_power_cost_usd.sum(axis=1),
+        "Mining opex": res.mining_opex_usd.sum(axis=1),
+        "AI/HPC opex": res.ai.opex_usd.sum(axis=1),
+        "G&A": res.g_and_a_usd,
+        "EBITDA": res.ebitda_usd[p].sum(axis=1) - res.g_and_a_usd,
+        "ASIC purchases": res.asic_capex_usd.sum(axis=1),
+        "AI/HPC capex": res.ai.capex_usd.sum(axis=1),
+        "Capex": res.capex_usd.sum(axis=1),
+        "ASIC salvage proceeds": res.salvage_usd.sum(axis=1),
+        "ASIC depreciation": res.asic_depreciation_usd.sum(axis=1),
+        "AI/HPC depreciation": res.ai.depreciation_usd.sum(axis=1),
+        "Tax": res.tax_usd[p],
+        "Net cash flow": res.net_cash_flow_usd[p],
+    }
+
+
+@pytest.mark.parametrize("case", ["default", "stress", "profit", "edited"])
+def test_every_monthly_cash_flow_cell_matches_the_engine(recalculated, case):
+    scenarios, books = recalculated
+    sc = scenarios[case]
+    res = run_engine(sc)
+    ws = books[case]["Cash Flow"]
+    rows = _rows_by_label(ws)
+    n = sc.horizon_months
+    for label, want in _engine_cash_rows(res).items():
+        got = _month_values(ws, rows[label], n)
+        scale = float(np.abs(want).max()) * 1e-3  # a month that nets to ~0 is judged against the row's size
+        for m in range(n):
+            _close(got[m], float(want[m]), f"{case} {label} {sc.months[m]}", scale)
+        _close(ws.cell(row=rows[label], column=4).value, float(want.sum()), f"{case} {label} total", scale)
+
+
+@pytest.mark.parametrize("case", ["default", "stress", "profit"])
+def test_network_rows_match_the_engine(recalculated, case):
+    scenarios, books = recalculated
+    res = run_engine(scenarios[case])
+    ws = books[case]["Network"]
+    rows = _rows_by_label(ws)
+    n = scenarios[case].horizon_months
+    net = res.network
+    for label, want in (("BTC price", res.btc_price_usd[0]), ("Network hashrate (month average)",
+                                                             net.network_hashrate_ehs[0]),
+                        ("Blocks found", net.blocks[0]), ("Block subsidy (average)", net.subsidy_btc[0]),
+                        ("Difficulty (block-weighted average)", net.difficulty[0]),
+                        ("Transaction fees per block", net.fees_btc_per_block[0]),
+                        ("Hashprice", net.hashprice_btc_per_th_day[0])):
+        got = _month_values(ws, rows[label], n)
+        for m in range(n):
+            _close(got[m], float(want[m]), f"{case} {label} month {m}", 0.0)
+
+
+def test_stress_case_really_binds_take_or_pay(recalculated):
+    """The stress case must exercise the fill to the minimum at both kinds of site, or it proves nothing."""
+    _, books = recalculated
+    ws = books["stress"]["Dispatch"]
+    modes = []
+    for r in range(1, ws.max_row + 1):
+        if str(ws.cell(row=r, column=1).value).startswith("Dispatch used"):
+            modes.append([ws.cell(row=r, column=5 + m).value for m in range(36)])
+    assert len(modes) == 3
+    assert 3 in modes[0], "Texas (hourly) never fills to the minimum"
+    assert 3 in modes[1], "Georgia (flat) never fills to the minimum"
+
+
+def test_checks_sheet_is_all_ok_and_turns_red_after_an_edit(recalculated):
+    _, books = recalculated
+    for case in ("default", "stress", "profit"):
+        ws = books[case]["Checks"]
+        statuses = [ws.cell(row=r, column=6).value for r in range(5, ws.max_row + 1)]
+        assert statuses and all(s == "OK" for s in statuses if s is not None), (case, statuses)
+    edited = books["edited"]["Checks"]
+    assert edited.cell(row=5, column=6).value == "DIFFERS"  # NPV at $72k is not the exported NPV
+
+
+def test_price_edit_changes_npv_the_way_the_engine_does(recalculated):
+    scenarios, books = recalculated
+    npv_91 = books["default"]["Summary"]["B5"].value
+    npv_72 = books["edited"]["Summary"]["B5"].value
+    assert npv_72 < npv_91 - 1e7
+    _close(npv_72, float(run_engine(scenarios["edited"]).npv_usd[0]), "NPV at $72k")
