@@ -35,6 +35,16 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0 or v > 100_000:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100,000, got {v}")
+    return v
+
+
 def _seed(text: str) -> int:
     try:
         v = int(text)
@@ -125,6 +135,18 @@ def build_parser() -> argparse.ArgumentParser:
         im.add_argument("--into", required=True, metavar="SCENARIO.json",
                         help="scenario to import into ('default' only together with --output)")
         im.add_argument("--output", metavar="OUT.json", help="write the result here instead of back to --into")
+
+    ex = sub.add_parser("export", help="write the plan as an Excel workbook with live formulas")
+    ex.add_argument("scenario", help="scenario JSON file, or 'default'")
+    ex.add_argument("--xlsx", required=True, metavar="OUT.xlsx", help="workbook to write")
+    ex.add_argument("--optimize", action="store_true",
+                    help="run the optimizer (risk-neutral, its default settings) and export its plan, with the "
+                         "decisions as inputs on a Plan sheet")
+    ex.add_argument("--paths", type=_nonneg_int, default=500,
+                    help="Monte Carlo paths for the Scenarios sheet (default 500; 0 = none)")
+    ex.add_argument("--seed", type=_seed, default=0, help="random seed for the Monte Carlo paths (default 0)")
+    ex.add_argument("--optimizer-paths", type=_positive_int, default=100,
+                    help="price paths shared by the optimized plan with --optimize (default 100)")
 
     tp = sub.add_parser("template", help="write the fleet/site import template")
     tp.add_argument("--xlsx", metavar="OUT.xlsx", help="workbook with the sheets Fleet, Sites and Hourly prices")
@@ -235,6 +257,44 @@ def _cmd_gui(args) -> int:
     return gui_main([args.scenario])
 
 
+def _cmd_export(args) -> int:
+    from .scenario_io import load_scenario
+    from .xlsx_export import export_workbook, plan_decisions
+
+    if not str(args.xlsx).lower().endswith(".xlsx"):
+        print("minerplan: export: --xlsx needs a file name ending in .xlsx", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    sc = load_scenario(args.scenario)
+    plan = None
+    if args.optimize:
+        from solvers.optimize import optimize  # lazy: only --optimize loads Pyomo and HiGHS
+        from solvers.report import recommendation
+        from solvers.settings import OptimizerSettings
+
+        res = optimize(sc, OptimizerSettings(n_paths=args.optimizer_paths, seed=args.seed))
+        if not res.ok:
+            print(f"minerplan: export: the optimizer found no plan ({res.status}); "
+                  + " ".join(res.explanation or res.notes), file=sys.stderr)
+            return 3
+        note = " ".join(recommendation(res))
+        plan = plan_decisions(sc, res.plan_scenario, note=note)
+        sc = res.plan_scenario
+
+    def show_progress(frac, text):
+        print(f"\r{frac * 100:5.1f}%  {text[:60]:<60}", end="", file=sys.stderr, flush=True)
+
+    progress = show_progress if sys.stderr.isatty() else None
+    with _writing(args.xlsx):
+        rep = export_workbook(sc, args.xlsx, plan=plan, n_paths=args.paths if args.paths > 1 else 0, seed=args.seed,
+                              progress=progress)
+    if progress is not None:
+        print("", file=sys.stderr)
+    extra = f", {len(plan.conversions) + len(plan.retirements) + len(plan.purchases)} plan decisions" if plan else ""
+    print(f"wrote {escape_control(str(rep.path))}: {len(rep.sheets)} sheets{extra}, NPV {rep.npv_usd:,.0f} USD "
+          f"(deterministic path), {rep.seconds:.2f} s")
+    return 0
+
+
 def _import_target(args) -> tuple[str, str]:
     """(scenario to read, file to write); the shipped default is never overwritten."""
     from .scenario_io import DEFAULT_SCENARIO_PATH, resolve_scenario_path
@@ -315,7 +375,7 @@ def _cmd_template(args) -> int:
 
 
 COMMANDS = {"gui": _cmd_gui, "evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets, "optimize": _cmd_optimize,
-            "import-fleet": _cmd_import, "import-sites": _cmd_import, "template": _cmd_template}
+            "export": _cmd_export, "import-fleet": _cmd_import, "import-sites": _cmd_import, "template": _cmd_template}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -138,6 +138,22 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+class Uncalculated:
+    """A formula cell whose value was never calculated (a workbook saved by a program that does not compute).
+
+    Reading it as blank would import the wrong thing silently (a retire month
+    linked to the Plan sheet would vanish), so it is reported instead.
+    """
+
+    def __init__(self, formula: str):
+        self.formula = str(formula)
+
+    def message(self) -> str:
+        f = self.formula if len(self.formula) <= 60 else self.formula[:57] + "..."
+        return (f"holds the formula {escape_control(f)!r} with no calculated value; open the workbook in Excel or "
+                "LibreOffice and save it (so the values are stored), or type the value")
+
+
 def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
@@ -282,13 +298,19 @@ class _CsvGrid(_Grid):
 class _SheetGrid(_Grid):
     csv = False
 
-    def __init__(self, ws):
+    def __init__(self, ws, formulas_ws=None):
         self.ws, self.name = ws, ws.title
+        self.formulas = formulas_ws   # the same sheet read with formulas, to tell "blank" from "never calculated"
         self.max_row = ws.max_row
         self.max_col = min(ws.max_column, MAX_SCAN_COLUMNS)
 
     def value(self, row: int, col: int) -> Any:
-        return self.ws.cell(row=row, column=col).value
+        v = self.ws.cell(row=row, column=col).value
+        if v is None and self.formulas is not None:
+            f = self.formulas.cell(row=row, column=col)
+            if f.data_type == "f" and f.value is not None:
+                return Uncalculated(f.value)
+        return v
 
     def header_rows(self) -> Iterable[int]:
         """A sheet may open with a title and notes (the template and the export do)."""
@@ -366,8 +388,8 @@ def _guess_delimiter(text: str, layout: tuple[Column, ...]) -> str:
     return best
 
 
-def _open_workbook(data: bytes, source: str):
-    """An openpyxl workbook with cached values only; refuses non-zip files and zip bombs."""
+def _open_workbook(data: bytes, source: str, data_only: bool = True):
+    """An openpyxl workbook (cached values, or formulas); refuses non-zip files and zip bombs."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             unzipped = sum(info.file_size for info in zf.infolist())
@@ -381,7 +403,7 @@ def _open_workbook(data: bytes, source: str):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "extension is not supported" and the like
-            return load_workbook(io.BytesIO(data), read_only=False, data_only=True, keep_links=False)
+            return load_workbook(io.BytesIO(data), read_only=False, data_only=data_only, keep_links=False)
     except Exception as e:  # noqa: BLE001 - a damaged workbook can fail anywhere inside openpyxl
         detail = escape_control(str(e))[:200]
         raise _fail(source, f"cannot read the workbook: {type(e).__name__}: {detail}") from None
@@ -410,7 +432,10 @@ def _open_grids(path: str | os.PathLike, main_sheet: str, layout: tuple[Column, 
         sheets = ", ".join(repr(w.title) for w in wb.worksheets[:20])
         raise _fail(source, f"no sheet named {main_sheet!r} (the workbook has {sheets or 'no sheets'})")
     extra = _find_sheet(wb, extra_sheet) if extra_sheet else None
-    return source, _SheetGrid(ws), (_SheetGrid(extra) if extra is not None else None)
+    fwb = _open_workbook(data, source, data_only=False)
+    fws = _find_sheet(fwb, main_sheet)
+    fextra = _find_sheet(fwb, extra_sheet) if extra_sheet else None
+    return source, _SheetGrid(ws, fws), (_SheetGrid(extra, fextra) if extra is not None else None)
 
 
 # --------------------------------------------------------------------------- tables
@@ -522,6 +547,10 @@ def _parse_row(table: _Table, row: int, raw: dict[str, Any], layout: tuple[Colum
     invalid: set[str] = set()
     for column in layout:
         value = raw.get(column.field)
+        if isinstance(value, Uncalculated):
+            problems.append(table.place(row, column.field).problem(value.message()))
+            invalid.add(column.field)
+            continue
         if is_blank(value):
             if column.required:
                 problems.append(table.place(row, column.field).problem("a value is required here"))

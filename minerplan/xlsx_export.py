@@ -39,7 +39,7 @@ from .months import month_index
 from .report import summary
 from .scenario import Scenario
 from .scenario_io import atomic_write
-from .xlsx_book import (BOLD, TITLE, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_BTC, FMT_INT, FMT_MONTH,
+from .xlsx_book import (Book, BOLD, TITLE, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_BTC, FMT_INT, FMT_MONTH,
                         FMT_NUM0, FMT_NUM2, FMT_NUM4, FMT_PCT, FMT_SCI, FMT_SMALL, FMT_USD, FMT_USD2, GREEN,
                         HEADER_FILL, NOTE, TimeSheet, as_excel_date, col, define_name, month_col,
                         month_index_formula, print_setup, put_formula, put_input, put_text, put_value, ref,
@@ -116,7 +116,8 @@ class _Export:
         self.n_sites = len(sc.sites)
         self.n_coh = len(sc.fleet)
         self.n_conv = len(sc.conversion_plan)
-        self.wb = Workbook()
+        self.book = Book()
+        self.wb = self.book.wb
         names = ["Summary", "Inputs", "Network", "Retargets", "Fleet", "Cohorts", "Sites", HOURLY_SHEET,
                  "Dispatch", "Mining", "AI-HPC", "Terminal", "Cash Flow"]
         if plan is not None:
@@ -350,7 +351,7 @@ class _Export:
         ws = self.ws["Network"]
         title(ws, "Network", "Monthly BTC price, hashrate, blocks, subsidy, fees and hashprice, all formulas of "
                              "the Inputs and the Retargets table.")
-        t = TimeSheet(ws, self.n)
+        t = TimeSheet(self.book, ws, self.n)
         self.net = t
         a, b = self.epochs
         ea, eb = self.eras
@@ -557,7 +558,7 @@ class _Export:
         title(ws, "Cohorts by month", "Per batch of machines: active, age, degraded hashrate, the share that fits "
                                       "the site's mining capacity (best J/TH first), and energy and TH-days if it ran "
                                       "all month.")
-        t = TimeSheet(ws, self.n, header_from="Network")
+        t = TimeSheet(self.book, ws, self.n, header_from="Network")
         F = {f: col(self.fleet_col[f]) for f in self.fleet_col}
         C = {}
         items = range(self.n_coh)
@@ -565,8 +566,13 @@ class _Export:
             self.C = C
             return
 
+        fleet_refs: dict[tuple[int, str], str] = {}
+
         def fc(i, f):
-            return ref("Fleet", f"${F[f]}${self.tr(i)}")
+            got = fleet_refs.get((i, f))
+            if got is None:
+                got = fleet_refs[(i, f)] = ref("Fleet", f"${F[f]}${self.tr(i)}")
+            return got
 
         def label(i):
             return "=" + ref("Fleet", f"$A${self.tr(i)}")
@@ -643,7 +649,7 @@ class _Export:
               "MWh per TH/s-day / (1 - pool fee). Under take-or-pay, energy below the minimum is prepaid: the "
               "prepaid breakeven subtracts the contract price; when neither plain nor prepaid dispatch is optimal "
               "the site draws exactly the minimum, cheapest slots first (the marginal cost lambda).")
-        t = TimeSheet(ws, self.n, header_from="Network")
+        t = TimeSheet(self.book, ws, self.n, header_from="Network")
         net = self.R_net
         hp = lambda c: f"Network!{c}${net['hp_usd']}"  # noqa: E731
         self.D = {}
@@ -741,7 +747,7 @@ class _Export:
         sc, ws = self.sc, self.ws["Mining"]
         title(ws, "Mining by site", "Per site and month: capacity left for mining, BTC mined, revenue, energy, "
                                     "curtailment, take-or-pay and opex.")
-        t = TimeSheet(ws, self.n, header_from="Network")
+        t = TimeSheet(self.book, ws, self.n, header_from="Network")
         net = self.R_net
         names = [s.name for s in sc.sites]
         lab = lambda s: "=" + ref("Sites", f"$A${self.tr(s)}")  # noqa: E731
@@ -837,7 +843,7 @@ class _Export:
         sc, ws = self.sc, self.ws["AI-HPC"]
         title(ws, "AI/HPC conversions", "The conversion plan (one row per conversion; inputs in blue, green cells "
                                         "link to the Plan sheet) and what it adds per site and month.")
-        t = TimeSheet(ws, self.n, header_from="Network")
+        t = TimeSheet(self.book, ws, self.n, header_from="Network")
         A = self.A
         r0 = A["conv_first"]
         heads = ("Site", "Gross MW", "Start month", "Business model (blank = site default)") + self.CONV_DERIVED
@@ -1055,7 +1061,7 @@ class _Export:
         ws = self.ws["Cash Flow"]
         title(ws, "Cash flow", "Company totals per month (USD). NPV discounts month-end flows at the monthly rate; "
                                "the terminal value arrives at the end of the last month.")
-        t = TimeSheet(ws, self.n, header_from="Network")
+        t = TimeSheet(self.book, ws, self.n, header_from="Network")
         M, A = self.M, self.A
         X = {}
 
@@ -1236,7 +1242,7 @@ class _Export:
               f"{sc.monte_carlo.drift_pct_per_year:g}%/yr, volatility {sc.monte_carlo.volatility_pct_per_year:g}%/yr, "
               f"seed {self.mc_seed}) computed by the MinerPlan engine at export. They do not recalculate when inputs "
               "change: export again for new ones.")
-        t = TimeSheet(ws, self.n, header_from="Network")
+        t = TimeSheet(self.book, ws, self.n, header_from="Network")
         pct = (5, 25, 50, 75, 95)
         series = (("BTC price", "USD/BTC", mc.btc_price_usd, FMT_USD),
                   ("Hashprice", "USD per PH/s per day", mc.hashprice_usd_per_th_day * 1000.0, FMT_USD2),
@@ -1529,11 +1535,12 @@ def export_workbook(sc: Scenario, path: str | os.PathLike, *, plan: PlanDecision
         step(0.1, f"Monte Carlo ({n_paths:,} paths)")
         mc = run_engine(sc, n_paths=n_paths, seed=seed)
     step(0.25, "workbook")
-    wb = _Export(sc, res, mc, seed, plan, step).build()
+    exp = _Export(sc, res, mc, seed, plan, step)
+    wb = exp.build()
     step(0.9, "writing the file")
     target = Path(path)
-    atomic_write(target, wb.save)
-    cells = sum(ws.max_row * ws.max_column for ws in wb.worksheets)
+    atomic_write(target, exp.book.save)
+    cells = exp.book.cell_count()
     step(1.0, "done")
     return ExportReport(target, time.perf_counter() - t0, wb.sheetnames, cells, float(res.npv_usd[0]))
 

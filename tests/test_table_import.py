@@ -297,7 +297,7 @@ CORPUS = {
     "number where a month goes": (lambda t: _xlsx_fleet(t, r1_L=46023),
                                   ["Fleet!L5 (Retire month [YYYY-MM]): expected a month", "46023"]),
     "required cell blank": (lambda t: _xlsx_fleet(t, r5_A="   "), ["Fleet!A9 (Model): a value is required here"]),
-    "formula never calculated": (_uncalculated_formula, ["Fleet!C6 (Units): a value is required here"]),
+    "formula never calculated": (_uncalculated_formula, ["Fleet!C6 (Units): holds the formula", "no calculated value", "save it"]),
     "schema range kept in words": (lambda t: _xlsx_fleet(t, r6_F=120),
                                    ["Fleet!F10 (Uptime [%]): Input should be less than or equal to 100 (got 120)"]),
     "purchase before start": (lambda t: _xlsx_fleet(t, r1_K=dt.datetime(2025, 1, 1), r1_I=None),

@@ -17,6 +17,7 @@ from minerplan.errors import ScenarioError
 from minerplan.report import format_usd
 from minerplan.scenario_io import atomic_write_text, scenario_from_json, scenario_to_json
 
+from . import excel_actions
 from .document import ScenarioDocument
 from .evaluation import Evaluation
 
@@ -147,6 +148,15 @@ class MainWindow(QMainWindow):
         self.act_save_as = self._action("Save &As…", QKeySequence.StandardKey.SaveAs, self.save_as, file_menu)
         file_menu.addSeparator()
         self._action("Export current view's charts…", None, self.export_charts, file_menu)
+        self.act_export_excel = self._action("Export to &Excel…", QKeySequence("Ctrl+E"),
+                                             lambda: excel_actions.export_to_excel(self), file_menu)
+        file_menu.addSeparator()
+        self.act_import_fleet = self._action("Import &fleet…", None,
+                                             lambda: excel_actions.import_table(self, "fleet"), file_menu)
+        self.act_import_sites = self._action("Import s&ites…", None,
+                                             lambda: excel_actions.import_table(self, "sites"), file_menu)
+        self.act_import_template = self._action("Save import &template…", None,
+                                                lambda: excel_actions.save_template(self), file_menu)
         file_menu.addSeparator()
         self._action("&Quit", QKeySequence.StandardKey.Quit, self.close, file_menu)
         edit = m.addMenu("&Edit")
@@ -398,5 +408,6 @@ class MainWindow(QMainWindow):
         for view in self.views.values():
             if hasattr(view, "shutdown"):
                 view.shutdown()
+        excel_actions.shutdown_exports(self)
         self.evaluation.shutdown()
         event.accept()

@@ -523,8 +523,14 @@ class OptimizeView(QWidget):
                                      "Undo restores the scenario as it was")
         self.apply_button.clicked.connect(self.apply_plan)
         self.apply_button.setEnabled(False)
+        self.export_plan_button = QPushButton("Export plan to Excel…")
+        self.export_plan_button.setToolTip("Write the planned scenario as a live Excel workbook, with the optimizer's "
+                                           "decisions as inputs on its Plan sheet (runs in the background)")
+        self.export_plan_button.clicked.connect(lambda _=False: self.export_plan())
+        self.export_plan_button.setEnabled(False)
         top = QHBoxLayout()
         top.addWidget(self.kpi_label, 1)
+        top.addWidget(self.export_plan_button)
         top.addWidget(self.apply_button)
         self._set_label_fonts()
 
@@ -711,8 +717,15 @@ class OptimizeView(QWidget):
             return
         self.doc.replace(self.result.plan_scenario, "Apply optimizer plan")
 
+    def export_plan(self, path: str | None = None):
+        """Export the plan shown to an Excel workbook in the background (see ui.excel_actions.export_plan)."""
+        from ..excel_actions import export_plan
+        return export_plan(self, path)
+
     def shutdown(self, ms: int = 30_000) -> None:
         """Cancel a running task and wait for its thread (call before the window closes)."""
+        from ..excel_actions import shutdown_exports
+        shutdown_exports(self, ms)          # a plan export started here
         task = self._task
         if task is None or not task.running:
             return
@@ -907,6 +920,7 @@ class OptimizeView(QWidget):
         applied = ok and cur is res.plan_scenario
         source = out.source if out is not None else None
         self.apply_button.setEnabled(ok and not applied and cur is source)
+        self.export_plan_button.setEnabled(ok)
         if not ok:
             self.stale_label.setText("")
         elif applied:
