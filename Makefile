@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
 	$(BIN)/python benchmarks/optimizer.py
 	$(BIN)/python benchmarks/gui.py
+	$(BIN)/python benchmarks/export.py
 
 screenshots: $(STAMP)
 	$(BIN)/python -m ui.screenshots

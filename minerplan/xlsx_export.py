@@ -480,7 +480,7 @@ class _Export:
             prof = sc.sites[s].hourly_price_usd_per_mwh
             for mth in range(12):
                 r = r0 + mth
-                put_formula(hs, r, 1, "=" + ref("Sites", f"$A${self.tr(s)}"), font=GREEN)
+                put_text(hs, r, 1, sc.sites[s].name)  # a value, so the importer can match it to its site
                 hs.cell(row=r, column=2, value=mth + 1)
                 for h in range(24):
                     put_input(hs, r, 3 + h, float(prof[mth][h]), FMT_NUM2)

@@ -63,7 +63,34 @@ def _profit() -> dict:
     return d
 
 
-CASES = {"default": _default_dict, "stress": _stress, "profit": _profit}
+def _injection() -> dict:
+    """Names that a spreadsheet would run as formulas if they were written as formulas."""
+    d = _default_dict()
+    rename = {"Texas": '=HYPERLINK("http://example.invalid","x")', "Georgia": "+SUM(1,2)", "North Dakota": "@cmd|' /C calc'!A0"}
+    for site in d["sites"]:
+        site["name"] = rename[site["name"]]
+    for c in d["fleet"]:
+        c["site"] = rename[c["site"]]
+        c["model"] = "-2+3 " + c["model"]
+    for cv in d["conversion_plan"]:
+        cv["site"] = rename[cv["site"]]
+    d["name"] = "=1+1"
+    return d
+
+
+CASES = {"default": _default_dict, "stress": _stress, "profit": _profit, "injection": _injection}
+
+
+def _optimized_plan():
+    """The optimizer's plan for the shipped scenario (few paths: the test needs a plan, not the best one)."""
+    from solvers.optimize import optimize
+    from solvers.settings import OptimizerSettings
+    from minerplan.xlsx_export import plan_decisions
+
+    sc = scenario_from_dict(_default_dict(), "default")
+    res = optimize(sc, OptimizerSettings(n_paths=20, seed=0))
+    assert res.ok, res.status
+    return res.plan_scenario, plan_decisions(sc, res.plan_scenario, note="test plan")
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +103,25 @@ def recalculated(tmp_path_factory):
         p = tmp / f"{name}.xlsx"
         export_workbook(sc, p, n_paths=50, seed=1)
         paths.append(p)
+    planned, decisions = _optimized_plan()
+    assert decisions.conversions or decisions.retirements or decisions.purchases
+    scenarios["plan"] = planned
+    export_workbook(planned, tmp / "plan.xlsx", plan=decisions, n_paths=0)
+    paths.append(tmp / "plan.xlsx")
+    # The analyst halves the first decision's amount on the Plan sheet.
+    wb = load_workbook(tmp / "plan.xlsx")
+    first = wb["Plan"]["E5"]
+    first.value = first.value / 2
+    wb.save(tmp / "plan_edited.xlsx")
+    paths.append(tmp / "plan_edited.xlsx")
+    kind, idx = (("convert", decisions.conversions[0]) if decisions.conversions else
+                 ("retire", decisions.retirements[0]) if decisions.retirements else ("buy", decisions.purchases[0]))
+    data = planned.model_dump(mode="json", exclude_none=True)
+    if kind == "convert":
+        data["conversion_plan"][idx]["gross_mw"] /= 2
+    else:
+        data["fleet"][idx]["count"] /= 2
+    scenarios["plan_edited"] = scenario_from_dict(data, "plan, first decision halved")
     # The analyst's edit: the BTC price input changed in the workbook itself.
     edited = tmp / "edited.xlsx"
     wb = load_workbook(tmp / "default.xlsx")
@@ -89,7 +135,7 @@ def recalculated(tmp_path_factory):
     d72 = _default_dict()
     d72["market"]["btc_price_usd"] = 72_000
     scenarios["edited"] = scenario_from_dict(d72, "default at $72k")
-    return scenarios, books
+    return scenarios, books, tmp
 
 
 def _close(got, want, what: str, scale: float = 0.0) -> None:
@@ -126,9 +172,12 @@ SUMMARY_KEYS = {
 }
 
 
-@pytest.mark.parametrize("case", ["default", "stress", "profit", "edited"])
+ALL = ["default", "stress", "profit", "injection", "edited", "plan", "plan_edited"]
+
+
+@pytest.mark.parametrize("case", ALL)
 def test_every_kpi_matches_the_engine(recalculated, case):
-    scenarios, books = recalculated
+    scenarios, books, _ = recalculated
     sc = scenarios[case]
     res = run_engine(sc)
     doc = summary(res)
@@ -189,9 +238,9 @@ def _engine_cash_rows(res) -> dict[str, np.ndarray]:
     }
 
 
-@pytest.mark.parametrize("case", ["default", "stress", "profit", "edited"])
+@pytest.mark.parametrize("case", ALL)
 def test_every_monthly_cash_flow_cell_matches_the_engine(recalculated, case):
-    scenarios, books = recalculated
+    scenarios, books, _ = recalculated
     sc = scenarios[case]
     res = run_engine(sc)
     ws = books[case]["Cash Flow"]
@@ -207,7 +256,7 @@ def test_every_monthly_cash_flow_cell_matches_the_engine(recalculated, case):
 
 @pytest.mark.parametrize("case", ["default", "stress", "profit"])
 def test_network_rows_match_the_engine(recalculated, case):
-    scenarios, books = recalculated
+    scenarios, books, _ = recalculated
     res = run_engine(scenarios[case])
     ws = books[case]["Network"]
     rows = _rows_by_label(ws)
@@ -226,7 +275,7 @@ def test_network_rows_match_the_engine(recalculated, case):
 
 def test_stress_case_really_binds_take_or_pay(recalculated):
     """The stress case must exercise the fill to the minimum at both kinds of site, or it proves nothing."""
-    _, books = recalculated
+    _, books, _ = recalculated
     ws = books["stress"]["Dispatch"]
     modes = []
     for r in range(1, ws.max_row + 1):
@@ -238,8 +287,8 @@ def test_stress_case_really_binds_take_or_pay(recalculated):
 
 
 def test_checks_sheet_is_all_ok_and_turns_red_after_an_edit(recalculated):
-    _, books = recalculated
-    for case in ("default", "stress", "profit"):
+    _, books, _ = recalculated
+    for case in ("default", "stress", "profit", "injection", "plan"):
         ws = books[case]["Checks"]
         statuses = [ws.cell(row=r, column=6).value for r in range(5, ws.max_row + 1)]
         assert statuses and all(s == "OK" for s in statuses if s is not None), (case, statuses)
@@ -248,8 +297,80 @@ def test_checks_sheet_is_all_ok_and_turns_red_after_an_edit(recalculated):
 
 
 def test_price_edit_changes_npv_the_way_the_engine_does(recalculated):
-    scenarios, books = recalculated
+    scenarios, books, _ = recalculated
     npv_91 = books["default"]["Summary"]["B5"].value
     npv_72 = books["edited"]["Summary"]["B5"].value
     assert npv_72 < npv_91 - 1e7
     _close(npv_72, float(run_engine(scenarios["edited"]).npv_usd[0]), "NPV at $72k")
+
+
+def test_user_text_stays_text(recalculated):
+    """Names starting with =, +, - or @ are strings in the file and after recalculation, never formulas."""
+    scenarios, books, tmp = recalculated
+    raw = load_workbook(tmp / "injection.xlsx")
+    sc = scenarios["injection"]
+    for s, site in enumerate(sc.sites):
+        cell = raw["Sites"].cell(row=5 + s, column=1)
+        assert cell.data_type == "s" and cell.value == site.name
+        assert books["injection"]["Sites"].cell(row=5 + s, column=1).value == site.name
+    for i, c in enumerate(sc.fleet):
+        assert raw["Fleet"].cell(row=5 + i, column=1).data_type == "s"
+        assert books["injection"]["Fleet"].cell(row=5 + i, column=1).value == c.model
+    assert books["injection"]["Summary"]["A1"].value == "MinerPlan: =1+1"
+
+
+def test_plan_sheet_holds_the_decisions_as_inputs(recalculated):
+    scenarios, books, tmp = recalculated
+    raw = load_workbook(tmp / "plan.xlsx")
+    plan = raw["Plan"]
+    assert plan["A5"].value in ("Convert to AI/HPC", "Retire ASICs", "Buy ASICs")
+    assert plan["E5"].font.color.rgb.endswith("0000FF")          # an input
+    links = [c.value for row in raw["Fleet"].iter_rows(min_row=5) for c in row
+             if isinstance(c.value, str) and c.value.startswith("='Plan'!")]
+    links += [c.value for row in raw["AI-HPC"].iter_rows(min_row=5, max_row=40) for c in row
+              if isinstance(c.value, str) and c.value.startswith("='Plan'!")]
+    assert links, "no Fleet or AI-HPC cell links to the Plan sheet"
+
+
+def test_round_trip_export_import_evaluate(recalculated, tmp_path):
+    """Export, import the fleet and sites back into a blank-fleet scenario, evaluate: the same result."""
+    from minerplan.table_import import import_fleet_into, import_sites_into, read_fleet, read_sites
+
+    scenarios, books, tmp = recalculated
+    for case, path in (("default", tmp / "default.xlsx"), ("profit", tmp / "profit.xlsx"),
+                       ("injection", tmp / "injection.xlsx"), ("plan", tmp / "out" / "plan.xlsx")):
+        sc = scenarios[case]
+        data = sc.model_dump(mode="json", exclude_none=True)
+        blank = copy.deepcopy(data)
+        blank["fleet"] = []
+        blank["conversion_plan"] = []
+        for site in blank["sites"]:
+            site.pop("hourly_price_usd_per_mwh", None)
+            site["power_price_usd_per_mwh"] = 1.0
+        start = scenario_from_dict(blank, "blank")
+        with_sites = import_sites_into(start, read_sites(path))
+        back = import_fleet_into(with_sites, read_fleet(path))
+        back = scenario_from_dict({**back.model_dump(mode="json", exclude_none=True),
+                                   "conversion_plan": data.get("conversion_plan", [])}, "round trip")
+        # openpyxl keeps every digit; a file saved by LibreOffice keeps 15 significant digits.
+        rel = 1e-12 if case != "plan" else 1e-13
+        assert [s.model_dump() for s in back.sites] == [s.model_dump() for s in sc.sites], case
+        assert len(back.fleet) == len(sc.fleet)
+        for got, want in zip(back.fleet, sc.fleet):
+            g, w = got.model_dump(), want.model_dump()
+            assert {k: v for k, v in g.items() if not isinstance(v, float)} == \
+                   {k: v for k, v in w.items() if not isinstance(v, float)}, case
+            for k, v in w.items():
+                if isinstance(v, float):
+                    assert g[k] == pytest.approx(v, rel=rel), (case, k)
+        assert float(run_engine(back).npv_usd[0]) == pytest.approx(float(run_engine(sc).npv_usd[0]), rel=1e-9)
+
+
+def test_plan_workbook_needs_a_recalculation_before_import(recalculated):
+    """An optimizer workbook straight from openpyxl has linked cells without values: refused, not guessed."""
+    from minerplan.errors import ScenarioError
+    from minerplan.table_import import read_fleet
+
+    _, _, tmp = recalculated
+    with pytest.raises(ScenarioError, match="no calculated value"):
+        read_fleet(tmp / "plan.xlsx")
