@@ -36,10 +36,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from .engine import Cancelled, EngineResult, run_engine
 from .months import month_index
-from .report import summary
 from .scenario import Scenario
 from .scenario_io import atomic_write
-from .xlsx_book import (Book, BOLD, TITLE, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_BTC, FMT_INT, FMT_MONTH,
+from .xlsx_book import (WRAP, Book, BOLD, TITLE, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_BTC, FMT_INT, FMT_MONTH,
                         FMT_NUM0, FMT_NUM2, FMT_NUM4, FMT_PCT, FMT_SCI, FMT_SMALL, FMT_USD, FMT_USD2, GREEN,
                         HEADER_FILL, NOTE, TimeSheet, as_excel_date, col, define_name, month_col,
                         month_index_formula, print_setup, put_formula, put_input, put_text, put_value, ref,
@@ -1395,6 +1394,7 @@ class _Export:
             c = ws.cell(row=r, column=1 + j, value=h)
             c.font = BOLD
             c.fill = HEADER_FILL
+            c.alignment = WRAP
             if j >= 3:
                 ws.column_dimensions[col(1 + j)].width = 18
         r += 1
@@ -1422,6 +1422,7 @@ class _Export:
             c = ws.cell(row=r, column=1 + j, value=h)
             c.font = BOLD
             c.fill = HEADER_FILL
+            c.alignment = WRAP
         r += 1
         self.cohort_be_rows = []
         hp_usd = f"Network!${first}${net['hp_usd']}"
@@ -1464,6 +1465,7 @@ class _Export:
         line.series.append(series("net", "Net cash flow"))
         line.set_categories(months)
         line.x_axis.number_format = FMT_MONTH
+        line.x_axis.tickLblPos = "low"   # month labels under the plot, not on the zero line
         line.x_axis.delete = False
         line.y_axis.delete = False
         ws.add_chart(line, "H4")
@@ -1478,6 +1480,7 @@ class _Export:
         bar.series.append(series("ai_rev", "AI/HPC"))
         bar.set_categories(months)
         bar.x_axis.number_format = FMT_MONTH
+        bar.x_axis.tickLblPos = "low"
         bar.x_axis.delete = False
         bar.y_axis.delete = False
         ws.add_chart(bar, "H22")
@@ -1533,7 +1536,8 @@ def export_workbook(sc: Scenario, path: str | os.PathLike, *, plan: PlanDecision
     mc = None
     if n_paths > 1:
         step(0.1, f"Monte Carlo ({n_paths:,} paths)")
-        mc = run_engine(sc, n_paths=n_paths, seed=seed)
+        mc = run_engine(sc, n_paths=n_paths, seed=seed, cancel=cancel,
+                        progress=lambda f, what: step(0.1 + 0.15 * f, f"Monte Carlo: {what}"))
     step(0.25, "workbook")
     exp = _Export(sc, res, mc, seed, plan, step)
     wb = exp.build()
@@ -1541,10 +1545,7 @@ def export_workbook(sc: Scenario, path: str | os.PathLike, *, plan: PlanDecision
     target = Path(path)
     atomic_write(target, exp.book.save)
     cells = exp.book.cell_count()
-    step(1.0, "done")
+    if progress is not None:  # the file is written: too late to cancel
+        progress(1.0, "done")
     return ExportReport(target, time.perf_counter() - t0, wb.sheetnames, cells, float(res.npv_usd[0]))
 
-
-def engine_kpis(res: EngineResult) -> dict:
-    """The engine's KPIs as the Summary sheet shows them (for the recalculation test and the Checks sheet)."""
-    return summary(res)

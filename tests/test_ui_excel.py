@@ -75,6 +75,7 @@ def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window,
         asked.append((title, suggested, file_filter))
         return str(folder / "my plan")              # no suffix typed: .xlsx is added
     monkeypatch.setattr(excel_actions, "ask_save_path", fake_dialog)
+    monkeypatch.setattr(excel_actions, "PROGRESS_SHOW_AFTER_MS", 0)
     window.evaluation.mc.paths, window.evaluation.mc.seed = PATHS, 7
     assert window.act_export_excel.shortcut() == QKeySequence("Ctrl+E")
     ticks = []
@@ -87,9 +88,12 @@ def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window,
     jobs = [j for j in excel_actions._live if j.owner is window]
     assert len(jobs) == 1 and jobs[0].running
     job = jobs[0]
-    qtbot.waitUntil(lambda: job.dialog is not None and job.dialog.isVisible() or not job.running, timeout=10_000)
-    assert job.running and job.dialog.isModal() and job.dialog.bar.value() > 0    # progress shows
+    bar = []
+    job._task.progress.connect(lambda f, what: bar.append(job.dialog.bar.value() if job.dialog else None))
+    qtbot.waitUntil(lambda: job.dialog is None or job.dialog.isVisible(), timeout=10_000)
+    assert job.dialog is None or job.dialog.isModal()
     wait_done(qtbot, job)
+    assert bar and max(v for v in bar if v is not None) >= 900      # the dialog's bar followed the export
     assert job.dialog is None                       # closed when the export ended
     timer.stop()
     assert job.state == "done", job.error

@@ -22,6 +22,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from shiboken6 import isValid
 
 from minerplan.errors import ScenarioError
 from minerplan.scenario import Scenario
@@ -36,6 +37,7 @@ DEFAULT_N_PATHS, DEFAULT_SEED = 500, 0
 STATUS_MS = 30_000
 MAX_MESSAGE_LINES = 25          # problems listed in the dialog itself; all of them under "Show Details"
 WRITE_FRACTION = 0.9            # export_workbook reports this just before it writes the file
+PROGRESS_SHOW_AFTER_MS = 300    # a quicker export does not flash a progress dialog
 _TRACEBACK = "\n\nTraceback (most recent call last):"
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
@@ -90,6 +92,8 @@ def error_text(message: str) -> str:
 def show_message(parent: QWidget | None, title: str, text: str,
                  icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> QMessageBox:
     """A window-modal message (never blocks the event loop) listing up to MAX_MESSAGE_LINES lines of ``text``."""
+    if parent is not None and not isValid(parent):     # a late result after its window was closed
+        parent = None
     lines = text.strip().splitlines() or [title]
     shown = lines[:MAX_MESSAGE_LINES]
     if len(lines) > len(shown):
@@ -104,7 +108,9 @@ def show_message(parent: QWidget | None, title: str, text: str,
 
 
 def show_status(widget: QWidget, text: str) -> None:
-    """``text`` in the status bar of ``widget``'s main window (if it sits in one)."""
+    """``text`` in the status bar of ``widget``'s main window (if it sits in one and still exists)."""
+    if not isValid(widget):
+        return
     win = widget.window()
     if isinstance(win, QMainWindow):
         win.statusBar().showMessage(text, STATUS_MS)
@@ -159,7 +165,7 @@ class ExportProgressDialog(QDialog):
 
     cancel_requested = Signal()
 
-    def __init__(self, parent: QWidget, title: str, text: str, show_after_ms: int = 300):
+    def __init__(self, parent: QWidget, title: str, text: str, show_after_ms: int | None = None):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setWindowModality(Qt.WindowModality.WindowModal)
@@ -180,7 +186,7 @@ class ExportProgressDialog(QDialog):
         self._show_timer = QTimer(self)
         self._show_timer.setSingleShot(True)
         self._show_timer.timeout.connect(self.show)
-        self._show_timer.start(show_after_ms)
+        self._show_timer.start(PROGRESS_SHOW_AFTER_MS if show_after_ms is None else show_after_ms)
 
     def set_progress(self, frac: float, text: str) -> None:
         self.bar.setValue(int(round(max(0.0, min(1.0, frac)) * 1000)))
@@ -274,7 +280,6 @@ class ExportJob(QObject):
 
     # ---- results (GUI thread)
     def _dialog_ok(self) -> bool:
-        from shiboken6 import isValid
         return self.dialog is not None and isValid(self.dialog)
 
     def _on_progress(self, frac: float, what: str) -> None:

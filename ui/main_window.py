@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
         self._mc_cancel.show()
         self._mc_bar.setValue(int(frac * 100))
         if frac >= 1.0:
-            QTimer.singleShot(300, lambda: None if self.evaluation.monte_carlo_running else self._hide_mc())
+            QTimer.singleShot(300, self, lambda: None if self.evaluation.monte_carlo_running else self._hide_mc())
 
     def _hide_mc(self) -> None:
         self._mc_bar.hide()
