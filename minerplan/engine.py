@@ -88,9 +88,27 @@ class EngineResult:
         return self.mining_power_cost_usd + self.take_or_pay_shortfall_usd + self.ai_power_cost_usd[None, :, :]
 
 
-def scenario_network(sc: Scenario) -> NetworkPath:
-    """The network path a scenario's market assumptions imply (one place for engine and optimizer)."""
+def scenario_network(sc: Scenario, prices: np.ndarray | None = None) -> NetworkPath:
+    """The network a scenario's market assumptions imply (one place for engine and optimizer).
+
+    Arrays are ``[1, month]`` for the trend network, or ``[path, month]`` when
+    ``market.hashrate_response`` is set: then hashrate answers each path's
+    hashprice, so the BTC price paths ``prices`` ``[path, month]`` are needed.
+    """
     mk = sc.market
+    if mk.hashrate_response is not None:
+        if prices is None:
+            raise ValueError("market.hashrate_response needs the BTC price paths")
+        from .network_response import Tier, simulate_responsive_network
+
+        hr = mk.hashrate_response
+        fees = mk.fees_btc_per_block * (1 + mk.fee_growth_pct_per_month / 100.0) ** np.arange(sc.horizon_months)
+        return simulate_responsive_network(
+            start_month=sc.start_month, horizon_months=sc.horizon_months, difficulty=mk.difficulty_value,
+            block_height=mk.block_height, prices_usd=prices, fees_btc_per_block=fees[None, :],
+            hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
+            tiers=tuple(Tier(t.share_pct, t.efficiency_j_per_th, t.power_usd_per_kwh) for t in hr.tiers),
+            lag_months=hr.lag_months, switch_width_pct=hr.switch_width_pct, pool_fee_pct=sc.finance.pool_fee_pct)
     return simulate_network(start_month=sc.start_month, horizon_months=sc.horizon_months,
                             difficulty=mk.difficulty_value, block_height=mk.block_height,
                             fees_btc_per_block=mk.fees_btc_per_block,
@@ -198,13 +216,13 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
         if progress is not None:
             progress(frac, what)
 
-    step(0.0, "network")
-    net = scenario_network(sc)
+    step(0.0, "prices and network")
     if prices is None:
         prices = price_paths(sc, n_paths=n_paths, seed=seed, preset=preset)
     prices = np.asarray(prices, dtype=float)
     if prices.ndim != 2 or prices.shape[1] != sc.horizon_months:
         raise ValueError(f"prices must be [path, {sc.horizon_months}] USD, got shape {prices.shape}")
+    net = scenario_network(sc, prices)
     step(0.1, "fleet and AI/HPC")
 
     n_m, n_s = sc.horizon_months, len(sc.sites)
@@ -261,7 +279,7 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
             filled = _fill_to_minimum(slots, (p_i, m_i, s_i), hp_usd, need_mwh[m_i, s_i], fee, credit)
             for i, a in enumerate((th_run, e_run, cost_run)):
                 a[p_i, m_i, s_i] = filled[:, i]
-    btc = th_run * net.hashprice_btc_per_th_day[0][None, :, None] * (1.0 - fee)
+    btc = th_run * net.hashprice_btc_per_th_day[:, :, None] * (1.0 - fee)   # [1 or path, month]
     revenue = btc * prices[:, :, None]
     curtailed = np.maximum(slots.energy_total[None, :, :] - e_run, 0.0)
     credit_usd = curtailed * credit[None, None, :]

@@ -41,7 +41,7 @@ def cohort_breakevens(res: EngineResult, month: int = 0) -> pd.DataFrame:
     sc = res.scenario
     fee = sc.finance.pool_fee_pct / 100.0
     hp_usd = float(_median(res.hashprice_usd_per_th_day[:, month])) * (1 - fee)
-    hp_btc = float(res.network.hashprice_btc_per_th_day[0, month]) * (1 - fee)
+    hp_btc = float(_median(res.network.hashprice_btc_per_th_day[:, month])) * (1 - fee)
     prices, _ = site_price_matrix(sc)
     avg_price_kwh = prices[month].mean(axis=1) / 1000.0
     rows = []
@@ -89,18 +89,20 @@ def monthly_frame(res: EngineResult, path: int | None = None) -> pd.DataFrame:
             a = a.sum(axis=2)
         if a.ndim == 1:
             return a
+        if a.shape[0] == 1:          # one row for every path (the trend network)
+            return a[0]
         return a[path] if path is not None else np.median(a, axis=0)
 
     net = res.network
     df = pd.DataFrame({
         "month": res.months,
         "btc_price_usd": pick(res.btc_price_usd),
-        "network_hashrate_ehs": net.network_hashrate_ehs[0],
-        "difficulty": net.difficulty[0],
-        "block_subsidy_btc": net.subsidy_btc[0],
-        "fees_btc_per_block": net.fees_btc_per_block[0],
+        "network_hashrate_ehs": pick(net.network_hashrate_ehs),
+        "difficulty": pick(net.difficulty),
+        "block_subsidy_btc": pick(net.subsidy_btc),
+        "fees_btc_per_block": pick(net.fees_btc_per_block),
         "hashprice_usd_per_ph_day": pick(res.hashprice_usd_per_th_day) * 1000.0,
-        "hashprice_btc_per_ph_day": net.hashprice_btc_per_ph_day[0],
+        "hashprice_btc_per_ph_day": pick(net.hashprice_btc_per_ph_day),
         "btc_mined": pick(res.btc_mined),
         "mining_revenue_usd": pick(res.mining_revenue_usd),
         "power_cost_usd": pick(res.power_cost_usd),
@@ -166,8 +168,8 @@ def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = 
         "seed": seed if res.n_paths > 1 else None,
         "preset": preset,
         "hashprice_usd_per_ph_day": _num(_median(res.hashprice_usd_per_th_day[:, 0]) * 1000.0),
-        "hashprice_btc_per_ph_day": _num(net.hashprice_btc_per_ph_day[0, 0]),
-        "network_hashrate_ehs": _num(net.network_hashrate_ehs[0, 0]),
+        "hashprice_btc_per_ph_day": _num(_median(net.hashprice_btc_per_ph_day[:, 0])),
+        "network_hashrate_ehs": _num(_median(net.network_hashrate_ehs[:, 0])),
         "difficulty": _num(sc.market.difficulty_value),
         "block_subsidy_btc": block_subsidy_btc(sc.market.block_height),
         "fleet_hashrate_ehs": _num(sum(c.count * c.hashrate_ths for c in sc.fleet if not c.purchase_month) / 1e6),

@@ -32,6 +32,36 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, validate_default=True)
 
 
+class HashrateTier(_Strict):
+    """A slice of the network's installed hashrate: its share, efficiency and all-in cash cost per kWh."""
+
+    share_pct: Pos = Field(description="share of installed network hashrate, % (shares are normalized)")
+    efficiency_j_per_th: Pos = Field(le=1000)
+    power_usd_per_kwh: Pos = Field(le=10, description="all-in cash cost of running a kWh (power + hosting)")
+
+
+def _default_tiers() -> list[HashrateTier]:
+    from .network_response import DEFAULT_TIERS
+
+    return [HashrateTier(share_pct=t.share_pct, efficiency_j_per_th=t.efficiency_j_per_th,
+                         power_usd_per_kwh=t.power_usd_per_kwh) for t in DEFAULT_TIERS]
+
+
+class HashrateResponse(_Strict):
+    """Miner capitulation: network hashrate answers hashprice, per price path (see network_response).
+
+    When present, the network is simulated on every price path: tiers whose
+    cash cost exceeds hashprice switch off with a lag, blocks slow down, and
+    difficulty retargets follow.
+    """
+
+    lag_months: float = Field(0.25, gt=0, le=24, allow_inf_nan=False,
+                              description="time constant of switching off and back on, months")
+    switch_width_pct: float = Field(15.0, gt=0, le=200, allow_inf_nan=False,
+                                    description="spread of switch-off points within a tier, % of its breakeven")
+    tiers: list[HashrateTier] = Field(default_factory=_default_tiers, min_length=1, max_length=50)
+
+
 class Market(_Strict):
     """Network and market state at the start month.
 
@@ -49,6 +79,8 @@ class Market(_Strict):
         description="trend growth of network hashrate, % per month (compounded)")
     fee_growth_pct_per_month: float = Field(
         0.0, ge=-50, le=50, allow_inf_nan=False, description="growth of fees per block, % per month")
+    hashrate_response: HashrateResponse | None = Field(
+        None, description="miner capitulation feedback (absent: hashrate follows the trend only)")
 
     @model_validator(mode="after")
     def _one_of_difficulty_or_hashrate(self) -> "Market":

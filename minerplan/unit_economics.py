@@ -54,8 +54,8 @@ def unit_margins(sc: Scenario, units: UnitSpec, net: NetworkPath, prices: np.nda
     n_p, n_m = prices.shape
     fee = sc.finance.pool_fee_pct / 100.0
     days = net.days[0]
-    hp_btc = net.hashprice_btc_per_th_day[0]
-    hp_usd = prices * hp_btc[None, :]
+    hp_btc = net.hashprice_btc_per_th_day          # [1 or path, month]: per path with miner capitulation
+    hp_usd = prices * hp_btc
     hour_price, buckets = site_price_matrix(sc)
     pue = np.array([s.pue for s in sc.sites])
     credit_s = np.array([s.curtailment_credit_usd_per_mwh for s in sc.sites])
@@ -90,7 +90,7 @@ def unit_margins(sc: Scenario, units: UnitSpec, net: NetworkPath, prices: np.nda
             th_run = (run * th[None]).sum(axis=3)
             e_run = (run * np.broadcast_to(e, be.shape)[None]).sum(axis=3)
             cost_run = (run * (e * p[:, None, :])[None]).sum(axis=3)
-            b = th_run * hp_btc[None, :, None] * (1.0 - fee)
+            b = th_run * hp_btc[:, :, None] * (1.0 - fee)
             e_all = e_mwh[:, cols][None]
             margin[:, :, cols] = b * prices[:, :, None] - cost_run + (e_all - e_run) * credit_s[s]
             if btc is not None:
@@ -109,8 +109,8 @@ def _flat_site(cols, price, credit, can_curtail, th_days, e_mwh, e_th, hp_usd, h
         be = np.where(valid, (price[:, None] + credit) * e_th[:, cols] / (1.0 - fee), np.inf)
     if not can_curtail:
         be = np.where(valid, -np.inf, np.inf)
-    b_full = th * (hp_btc[:, None] * (1.0 - fee))                                             # BTC if it runs
-    run_margin = b_full[None] * prices[:, :, None] - (e * price[:, None])[None]              # [P, M, C]
+    b_full = th[None] * (hp_btc[:, :, None] * (1.0 - fee))                                   # BTC if it runs
+    run_margin = b_full * prices[:, :, None] - (e * price[:, None])[None]                    # [P, M, C]
     if btc is None and can_curtail:
         # Running pays exactly when its margin beats the credit forgone, so the margin is the larger of
         # the two (equal at the breakeven, where the engine may run or not).
@@ -119,5 +119,5 @@ def _flat_site(cols, price, credit, can_curtail, th_days, e_mwh, e_th, hp_usd, h
     run = hp_usd[:, :, None] >= be[None]                                                      # [P, M, C]
     margin[:, :, cols] = np.where(run, run_margin, (e * credit)[None])
     if btc is not None:
-        btc[:, :, cols] = np.where(run, b_full[None], 0.0)
+        btc[:, :, cols] = np.where(run, b_full, 0.0)
         energy[:, :, cols] = np.where(run, e[None], 0.0)

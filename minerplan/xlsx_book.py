@@ -381,6 +381,25 @@ class TimeSheet:
         self.next_row += 1
         return r
 
+    def values_row(self, label: str, item, unit: str, values, fmt: str = FMT_USD, total: bool = False) -> int:
+        """A row of pasted numbers (grey), for series the workbook cannot compute itself."""
+        r = self.next_row
+        self.current_row = r
+        book = self.book
+        cells = book.rows.setdefault(self.ws.title, {}).setdefault(r, {})
+        cells[1] = xml_text(f"A{r}", label, 0)
+        if item is not None:
+            cells[2] = xml_text(f"B{r}", str(item), 0)
+        if unit:
+            cells[3] = xml_text(f"C{r}", unit, 0)
+        if total:
+            cells[4] = xml_formula(f"D{r}", f"SUM({month_col(0)}{r}:{self.last_col}{r})", book.sid(BOLD, None, fmt))
+        sid = book.sid(None, VALUE_FILL, fmt)
+        for m in range(self.n):
+            cells[FIRST_MONTH_COL + m] = xml_number(f"{month_col(m)}{r}", float(values[m]), sid)
+        self.next_row += 1
+        return r
+
     def rows(self, label: str, items: Iterable, unit: str, fn: Callable[[int, int, str], str],
              fmt: str = FMT_USD, total: bool = False, item_formula: Callable[[int], str] | None = None) -> list[int]:
         """One row per item; ``fn(i, m, c)`` gives the formula of item ``i`` in month ``m``."""

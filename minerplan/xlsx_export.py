@@ -362,6 +362,9 @@ class _Export:
         R["t1"] = t.row("Time at month end", None, "s", lambda m, c: f"{c}{R['t0']}+{c}$7*seconds_per_day", FMT_NUM0)
         t.section("Bitcoin price")
         R["price"] = t.row("BTC price", None, "USD/BTC", lambda m, c: self.price_formula(m, c), FMT_USD)
+        if self.sc.market.hashrate_response is not None:
+            self._network_from_engine(t, R)
+            return
         t.section("Hashrate and blocks")
         R["hashrate"] = t.row(
             "Network hashrate (month average)", None, "EH/s",
@@ -396,6 +399,10 @@ class _Export:
             "Difficulty (block-weighted average)", None, "-",
             lambda m, c: f"IF({c}{R['blocks']}>0,{c}{R['hashrate']}*1E+18*({c}{R['t1']}-{c}{R['t0']})/two_pow_32/"
                          f"{c}{R['blocks']},difficulty_start)", FMT_SCI)
+        self._network_tail(t, R)
+
+    def _network_tail(self, t: TimeSheet, R: dict) -> None:
+        """Fees, blocks per day and hashprice: formulas in both network variants."""
         R["fees"] = t.row("Transaction fees per block", None, "BTC/block",
                           lambda m, c: f"fees_btc_per_block*(1+fee_growth_pct_per_month/100)^{c}$5", FMT_BTC)
         R["bpd"] = t.row("Blocks per day", None, "blocks/day", lambda m, c: f"{c}{R['blocks']}/{c}$7", FMT_NUM2)
@@ -410,7 +417,27 @@ class _Export:
         R["hp_usd_ph"] = t.row("Hashprice", None, "USD per PH/s per day",
                                lambda m, c: f"{c}{R['hp_usd']}*1000", FMT_USD2)
         self.R_net = R
-        print_setup(ws, title_rows="4:7", title_cols="A:D")
+        print_setup(t.ws, title_rows="4:7", title_cols="A:D")
+
+    def _network_from_engine(self, t: TimeSheet, R: dict) -> None:
+        """Network rows as the engine's values when miners capitulate (the response is not in formulas).
+
+        The scenario's ``market.hashrate_response`` makes hashrate answer each
+        path's hashprice month by month, with retargets in between: the
+        workbook takes those series from the engine for the deterministic
+        path (grey, labelled), and everything downstream stays live formulas.
+        Changing the BTC price input then moves revenue but not the network.
+        """
+        net = self.res.network
+        t.section("Hashrate and blocks", "values from the engine's miner-capitulation model (they do not "
+                                         "recalculate: export again after changing market inputs)")
+        R["hashrate"] = t.values_row("Network hashrate (month average)", None, "EH/s", net.network_hashrate_ehs[0],
+                                     FMT_NUM2)
+        R["h0"] = t.values_row("Block height at month start", None, "blocks", net.height_start[0], FMT_NUM0)
+        R["blocks"] = t.values_row("Blocks found", None, "blocks", net.blocks[0], FMT_NUM2, total=True)
+        R["subsidy"] = t.values_row("Block subsidy (average)", None, "BTC/block", net.subsidy_btc[0], FMT_BTC)
+        R["difficulty"] = t.values_row("Difficulty (block-weighted average)", None, "-", net.difficulty[0], FMT_SCI)
+        self._network_tail(t, R)
 
     # ------------------------------------------------------------- Fleet / Sites
     def sheet_sites(self) -> None:

@@ -122,7 +122,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     rate_m = monthly_rate(fin.discount_rate_pct / 100.0)
     prices = price_paths(sc, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
     n_p = prices.shape[0]
-    net = scenario_network(sc)
+    net = scenario_network(sc, prices)   # per path when the scenario has miner capitulation
     days = net.days[0]
     hour_price, _ = site_price_matrix(sc)
     avg_price = hour_price.mean(axis=2)                                        # [month, site] USD/MWh
@@ -369,7 +369,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             eff = conversion_effect(sc, int(row.site_idx), int(row.month_idx), float(row.scale_mw),
                                     row.business_model, days, rate_m)
             conv_energy[j] = eff.energy_mwh
-        hp_usd = prices * net.hashprice_btc_per_th_day[0][None, :]
+        hp_usd = prices * net.hashprice_btc_per_th_day
         th_unit = on * fl.hashrate_ths_per_unit * days[:, None]                              # [M, C] TH-days
         for s_i in np.flatnonzero(has_top):
             site = sc.sites[s_i]

@@ -276,3 +276,18 @@ def test_frontier_points_equal_plain_runs_at_their_weight():
     for w, npv in zip(fr.risk_aversion, fr.expected_npv_usd):
         plain = optimize(sc, OptimizerSettings(n_paths=30, seed=4, hall_critical_mw=None, risk_aversion=w))
         assert npv == pytest.approx(plain.expected_npv_usd, rel=1e-6, abs=1.0)
+
+
+def test_round_trip_with_miner_capitulation():
+    """With market.hashrate_response each path has its own network; optimizer and engine still agree per path."""
+    sc = load_scenario("default")
+    data = sc.model_dump(mode="json", exclude_none=True)
+    data["market"]["hashrate_response"] = {}
+    from minerplan.scenario_io import scenario_from_dict
+
+    sc = scenario_from_dict(data, "capitulation")
+    res = optimize(sc, OptimizerSettings(n_paths=30, seed=2, hall_critical_mw=None))
+    assert res.status == "optimal"
+    eng = run_engine(res.plan_scenario, n_paths=30, seed=2)
+    assert eng.network.hashrate_hs.shape[0] == 30
+    np.testing.assert_allclose(eng.npv_usd, res.npv_by_path_usd, rtol=1e-6, atol=10.0)

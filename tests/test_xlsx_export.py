@@ -78,7 +78,17 @@ def _injection() -> dict:
     return d
 
 
-CASES = {"default": _default_dict, "stress": _stress, "profit": _profit, "injection": _injection}
+def _capitulation() -> dict:
+    """Miners switch off as hashprice falls: the network comes from the engine, the rest stays formulas."""
+    d = _default_dict()
+    d["market"]["hashrate_response"] = {}
+    d["price_path"] = {"kind": "points", "points": [{"month": "2026-01", "btc_price_usd": 86_500},
+                                                    {"month": "2026-03", "btc_price_usd": 73_000}]}
+    return d
+
+
+CASES = {"default": _default_dict, "stress": _stress, "profit": _profit, "injection": _injection,
+         "capitulation": _capitulation}
 
 
 def _optimized_plan():
@@ -172,7 +182,7 @@ SUMMARY_KEYS = {
 }
 
 
-ALL = ["default", "stress", "profit", "injection", "edited", "plan", "plan_edited"]
+ALL = ["default", "stress", "profit", "injection", "capitulation", "edited", "plan", "plan_edited"]
 
 
 @pytest.mark.parametrize("case", ALL)
@@ -288,7 +298,7 @@ def test_stress_case_really_binds_take_or_pay(recalculated):
 
 def test_checks_sheet_is_all_ok_and_turns_red_after_an_edit(recalculated):
     _, books, _ = recalculated
-    for case in ("default", "stress", "profit", "injection", "plan"):
+    for case in ("default", "stress", "profit", "injection", "capitulation", "plan"):
         ws = books[case]["Checks"]
         statuses = [ws.cell(row=r, column=6).value for r in range(5, ws.max_row + 1)]
         assert statuses and all(s == "OK" for s in statuses if s is not None), (case, statuses)
