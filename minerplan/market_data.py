@@ -1,0 +1,858 @@
+"""Live market data: BTC price, difficulty, hashrate, block height and fees from mempool.space.
+
+:func:`fetch_market` reads the public mempool.space API (standard library HTTP only),
+checks every field of the untrusted answers for type and plausible range, and returns a
+:class:`MarketSnapshot`. :func:`update_market` adds the fallbacks: on success it saves a
+cache file (atomically); when the live fetch fails it uses the cache, and without a usable
+cache the snapshot shipped in ``assets/market_snapshot.json``, and says in its warnings which
+one it used, how old it is and why the live fetch failed. :func:`run_fetch_market` is what
+the CLI's ``fetch-market`` command calls.
+
+Every failure is a :class:`MarketDataError` with a one-line message that names the endpoint
+and the field (``/api/v1/prices: USD: expected a number, got 'abc'``) or what went wrong
+on the way (timeout, HTTP 429, offline). Text taken from a response or a file is escaped
+before it reaches a message. Nothing is ever evaluated.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import errno
+import http.client
+import ipaddress
+import json
+import math
+import os
+import re
+import socket
+import ssl
+import stat
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, Literal, TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+from . import __version__
+from .errors import escape_control
+from .network import block_subsidy_btc
+from .scenario_io import ASSETS_DIR, _kind, _short, atomic_write_text
+
+DEFAULT_API_URL = "https://mempool.space"
+DEFAULT_TIMEOUT_S = 10.0
+#: A response body (or a cache file) larger than this is refused without being parsed.
+MAX_RESPONSE_BYTES = 2_000_000
+SNAPSHOT_PATH = ASSETS_DIR / "market_snapshot.json"
+CACHE_FILE_NAME = "market.json"
+FILE_FORMAT = "minerplan-market-data"
+FILE_VERSION = 1
+#: Blocks averaged for fees per block (Luxor's hashprice index also uses the last 144).
+FEE_WINDOW_BLOCKS = 144
+
+EP_PRICES = "/api/v1/prices"
+EP_HASHRATE = "/api/v1/mining/hashrate/3d"
+EP_HEIGHT = "/api/blocks/tip/height"
+EP_REWARDS = f"/api/v1/mining/reward-stats/{FEE_WINDOW_BLOCKS}"
+EP_ADJUSTMENT = "/api/v1/difficulty-adjustment"
+
+# Plausible ranges: anything outside is a broken or hostile answer, not a market move.
+PRICE_RANGE_USD = (100.0, 10_000_000.0)
+DIFFICULTY_RANGE = (1e9, 1e18)
+HASHRATE_RANGE_HS = (1e15, 1e24)
+HEIGHT_RANGE = (800_000, 5_000_000)
+FEES_RANGE_BTC = (0.0, 10.0)
+RETARGET_CHANGE_RANGE_PCT = (-75.0, 300.0)  # the protocol clamps a retarget to x0.25 .. x4
+RETARGET_BLOCKS_RANGE = (0, 2016)
+# estimatedRetargetDate in ms since the epoch: 2009-01-03 .. 2200-01-01.
+RETARGET_DATE_RANGE_MS = (1_230_940_800_000, 7_258_118_400_000)
+
+Source = Literal["live", "cache", "snapshot"]
+
+
+class MarketDataError(Exception):
+    """Market data could not be fetched or read; ``str(e)`` is one line for people.
+
+    ``endpoint`` (or file) and ``field`` name where the problem is when it is about content;
+    ``kind`` is one of ``invalid``, ``timeout``, ``rate_limited``, ``http``, ``offline``,
+    ``missing`` (no such file), ``unavailable`` (nothing left to fall back to).
+    """
+
+    def __init__(self, message: str, *, endpoint: str | None = None, field: str | None = None,
+                 kind: str = "invalid", retry_after_s: float | None = None):
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.field = field
+        self.kind = kind
+        self.retry_after_s = retry_after_s
+
+
+# --------------------------------------------------------------------------- the snapshot
+
+@dataclass(frozen=True, kw_only=True)
+class MarketSnapshot:
+    """Network and market state at one moment, with where it came from.
+
+    ``source`` is ``live`` (fetched just now), ``cache`` (the last successful fetch, read
+    from the cache file) or ``snapshot`` (the values shipped with MinerPlan); ``age_s`` is
+    how old the values were when they were read (0 for live). ``fetched_at`` is UTC,
+    ISO-8601 (``2025-11-25T17:30:00Z``). ``notes`` says what optional data is missing.
+    """
+
+    btc_price_usd: float
+    difficulty: float
+    network_hashrate_ehs: float
+    block_height: int
+    fees_btc_per_block: float
+    fetched_at: str
+    source: Source
+    source_url: str
+    age_s: float = 0.0
+    next_retarget_change_pct: float | None = None
+    next_retarget_blocks: int | None = None
+    next_retarget_at: str | None = None
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def fetched_at_datetime(self) -> datetime:
+        return _parse_utc(self.fetched_at)
+
+    @property
+    def network_hashrate_hs(self) -> float:
+        return self.network_hashrate_ehs * 1e18
+
+    @property
+    def subsidy_btc(self) -> float:
+        """Subsidy of the next block (height + 1)."""
+        return block_subsidy_btc(self.block_height + 1)
+
+    @property
+    def hashprice_btc_per_ph_day(self) -> float:
+        """144 x (subsidy + fees) / network PH/s: BTC earned per PH/s per day."""
+        return 144.0 * (self.subsidy_btc + self.fees_btc_per_block) / (self.network_hashrate_ehs * 1000.0)
+
+    @property
+    def hashprice_usd_per_ph_day(self) -> float:
+        return self.hashprice_btc_per_ph_day * self.btc_price_usd
+
+    def to_market_fields(self) -> dict[str, Any]:
+        """Values for a scenario's ``market`` section (difficulty, not hashrate: the scenario
+        takes one of the two). Use :meth:`apply_to_market` to merge them into a section."""
+        return {
+            "btc_price_usd": float(self.btc_price_usd),
+            "difficulty": float(self.difficulty),
+            "block_height": int(self.block_height),
+            "fees_btc_per_block": float(self.fees_btc_per_block),
+        }
+
+    def apply_to_market(self, market: dict[str, Any]) -> dict[str, Any]:
+        """A copy of a scenario ``market`` dict with these values; growth assumptions stay,
+        ``network_hashrate_ehs`` goes (the scenario may give difficulty or hashrate, not both)."""
+        out = {k: v for k, v in market.items() if k != "network_hashrate_ehs"}
+        out.update(self.to_market_fields())
+        return out
+
+    def describe(self) -> str:
+        """One line for people: where the values come from and how old they are."""
+        url = escape_control(self.source_url)
+        when = _format_utc(self.fetched_at_datetime)
+        if self.source == "live":
+            return f"live from {url} at {when}"
+        if self.source == "cache":
+            return f"cache from {url} at {when}, {format_age(self.age_s)} old"
+        return f"shipped snapshot of {self.fetched_at_datetime:%Y-%m-%d}, {format_age(self.age_s)} old"
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields plus derived hashprice and the description (for ``--json``)."""
+        d = asdict(self)
+        d["notes"] = list(self.notes)
+        d["network_hashrate_hs"] = self.network_hashrate_hs
+        d["subsidy_btc"] = self.subsidy_btc
+        d["hashprice_btc_per_ph_day"] = self.hashprice_btc_per_ph_day
+        d["hashprice_usd_per_ph_day"] = self.hashprice_usd_per_ph_day
+        d["description"] = self.describe()
+        d["market"] = self.to_market_fields()
+        return d
+
+
+def format_age(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3 h 12 min``, ``1 day 4 h``, ``365 days``."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        h, m = divmod(s // 60, 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    days, rest = divmod(s, 86400)
+    if days < 3 and rest >= 3600:
+        return f"{days} day{'s' if days > 1 else ''} {rest // 3600} h"
+    return f"{days} day{'s' if days > 1 else ''}"
+
+
+# --------------------------------------------------------------------------- time
+
+def _utc_now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(timezone.utc)
+    if not isinstance(now, datetime):
+        raise TypeError(f"now must be a datetime, got {type(now).__name__}")
+    return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+
+
+def _iso_utc(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _format_utc(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+_ISO_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                     r"(Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def _parse_utc(text: str) -> datetime:
+    """``2025-11-25T00:00:00Z`` (or with an offset) -> aware UTC datetime; ValueError otherwise."""
+    if not isinstance(text, str) or not _ISO_RE.fullmatch(text):
+        raise ValueError("not an ISO-8601 UTC time")
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+# --------------------------------------------------------------------------- validating untrusted values
+
+def _bad(where: str, key: str | None, problem: str) -> MarketDataError:
+    msg = f"{where}: {key}: {problem}" if key else f"{where}: {problem}"
+    return MarketDataError(msg, endpoint=where, field=key)
+
+
+def _fmt_num(v: float) -> str:
+    """``42``, ``10,000,000``, ``925,112.5``, ``1e+15``: readable in a one-line message."""
+    if abs(v) >= 1e9 or (v and abs(v) < 1e-4):
+        return f"{v:.4g}"
+    if float(v).is_integer():
+        return f"{int(v):,}"
+    return f"{v:,.10g}"
+
+
+def _range_text(lo: float, hi: float) -> str:
+    return f"{_fmt_num(lo)}..{_fmt_num(hi)}"
+
+
+def _get_key(where: str, doc: Any, key: str) -> Any:
+    if not isinstance(doc, dict):
+        raise _bad(where, None, f"expected a JSON object, got {_kind(doc)}")
+    if key not in doc:
+        raise _bad(where, key, "missing")
+    return doc[key]
+
+
+def _number(where: str, doc: Any, key: str, lo: float, hi: float, unit: str = "",
+            *, integer: bool = False, optional: bool = False) -> float | int | None:
+    """``doc[key]`` as a finite number (an int when ``integer``) within ``lo..hi``."""
+    if optional and isinstance(doc, dict) and doc.get(key, None) is None:
+        return None
+    v = _get_key(where, doc, key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        what = "a whole number" if integer else "a number"
+        raise _bad(where, key, f"expected {what}, got {_short(v)}")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise _bad(where, key, f"expected a finite number, got {_short(v)}")
+    if integer:
+        if isinstance(v, float):
+            if not v.is_integer():
+                raise _bad(where, key, f"expected a whole number, got {_short(v)}")
+            v = int(v)
+    elif isinstance(v, int):
+        if v.bit_length() > 1000:
+            raise _bad(where, key, f"{_short(v)} is outside the plausible range {_range_text(lo, hi)}"
+                                   f"{' ' + unit if unit else ''}")
+        v = float(v)
+    if not lo <= v <= hi:
+        raise _bad(where, key, f"{_short(v) if isinstance(v, int) else _fmt_num(v)} is outside the plausible "
+                               f"range {_range_text(lo, hi)}{' ' + unit if unit else ''}")
+    return v
+
+
+_SATS_RE = re.compile(r"[0-9]{1,20}")
+
+
+def _satoshis(where: str, doc: Any, key: str) -> int:
+    """An amount in satoshi: mempool.space sends sums as strings of digits ("291937584")."""
+    v = _get_key(where, doc, key)
+    if isinstance(v, str) and _SATS_RE.fullmatch(v):
+        return int(v)
+    if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 10**20:
+        return v
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer() and 0 <= v < 1e20:
+        return int(v)
+    raise _bad(where, key, f"expected an amount in satoshi (a string of digits), got {_short(v)}")
+
+
+def _text(where: str, doc: Any, key: str, max_len: int = 500, optional: bool = False) -> str | None:
+    if optional and isinstance(doc, dict) and doc.get(key, None) is None:
+        return None
+    v = _get_key(where, doc, key)
+    if not isinstance(v, str):
+        raise _bad(where, key, f"expected a string, got {_short(v)}")
+    if len(v) > max_len:
+        raise _bad(where, key, f"longer than {max_len} characters")
+    return v
+
+
+def _utc_field(where: str, doc: Any, key: str, optional: bool = False) -> str | None:
+    v = _text(where, doc, key, 64, optional)
+    if v is None:
+        return None
+    try:
+        return _iso_utc(_parse_utc(v))
+    except (ValueError, OverflowError):
+        raise _bad(where, key, f"expected a UTC time like 2025-11-25T00:00:00Z, got {_short(v)}") from None
+
+
+def _constant(token: str) -> float:
+    # NaN / Infinity become floats here and are reported by _number with the field's name
+    # (json's own handling, made explicit: the check is in _number, not in the parser).
+    return float(token)
+
+
+def _parse_json(where: str, raw: bytes, what: str = "response") -> Any:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _bad(where, None, f"not UTF-8 text (byte {e.start})") from None
+    if not text.strip():
+        raise _bad(where, None, f"{what} is empty")
+    try:
+        return json.loads(text, parse_constant=_constant)
+    except json.JSONDecodeError as e:
+        msg = e.msg[:1].lower() + e.msg[1:]
+        raise _bad(where, None, f"not valid JSON: {msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise _bad(where, None, "not valid JSON: nested too deeply") from None
+    except ValueError as e:  # an integer longer than Python's digit limit
+        raise _bad(where, None, f"not valid JSON: {escape_control(str(e))[:120]}") from None
+
+
+# --------------------------------------------------------------------------- HTTP
+
+def _check_api_url(api_url: str) -> tuple[str, str]:
+    """(base URL without a trailing slash and without credentials, host for messages)."""
+    if not isinstance(api_url, str) or not api_url:
+        raise MarketDataError("api_url: give an http:// or https:// URL", field="api_url")
+    api_url = api_url.strip()
+    if not api_url.isprintable() or any(c.isspace() for c in api_url):
+        raise MarketDataError(f"api_url: contains spaces or control characters: {_short(api_url)}", field="api_url")
+    try:
+        parts = urlsplit(api_url)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        raise MarketDataError(f"api_url: not a valid URL: {_short(api_url)}", field="api_url") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise MarketDataError(f"api_url: expected an http:// or https:// URL, got {_short(api_url)}",
+                              field="api_url")
+    if parts.query or parts.fragment:
+        raise MarketDataError(f"api_url: give the server's base URL without ?query or #fragment, "
+                              f"got {_short(api_url)}", field="api_url")
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    base = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+    return base, escape_control(netloc)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _opener(base: str) -> urllib.request.OpenerDirector:
+    # A proxy never makes sense for a server on this machine (a self-hosted mempool, the tests).
+    host = urlsplit(base).hostname or ""
+    if _is_loopback(host):
+        return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    return urllib.request.build_opener()
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"[0-9]{1,9}", value):
+        return float(int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _status_text(code: int, reason: Any) -> str:
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        text = escape_control(str(reason or ""))[:60]
+        return f"{code} {text}".rstrip()
+
+
+def _secs(timeout_s: float) -> str:
+    return f"{timeout_s:g}"
+
+
+_UNREACHABLE = {getattr(errno, n) for n in ("ENETUNREACH", "EHOSTUNREACH", "ENETDOWN", "EHOSTDOWN")
+                if hasattr(errno, n)}
+
+
+def _offline_reason(exc: BaseException) -> str | None:
+    """Why a connection could not be made, or None when ``exc`` is not about connecting."""
+    if isinstance(exc, socket.gaierror):
+        return "host name not found"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset"
+    if isinstance(exc, ConnectionAbortedError):
+        return "connection aborted"
+    if isinstance(exc, OSError) and exc.errno in _UNREACHABLE:
+        return "network unreachable"
+    return None
+
+
+def _network_error(exc: BaseException, host: str, endpoint: str, timeout_s: float) -> MarketDataError:
+    get = f"GET {endpoint}"
+    if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
+        reason = exc.reason
+        if isinstance(reason, BaseException):
+            exc = reason
+        else:
+            return MarketDataError(f"cannot reach {host} ({escape_control(str(reason))[:120]}) for {get}; offline?",
+                                   endpoint=endpoint, kind="offline")
+    if isinstance(exc, TimeoutError):
+        return MarketDataError(f"{host} did not answer within {_secs(timeout_s)} s ({get})",
+                               endpoint=endpoint, kind="timeout")
+    if isinstance(exc, ssl.SSLError):
+        what = getattr(exc, "reason", None) or type(exc).__name__
+        return MarketDataError(f"secure connection to {host} failed ({escape_control(str(what))[:120]}) for {get}",
+                               endpoint=endpoint, kind="offline")
+    why = _offline_reason(exc)
+    if why:
+        return MarketDataError(f"cannot reach {host} ({why}) for {get}; offline?", endpoint=endpoint, kind="offline")
+    if isinstance(exc, http.client.IncompleteRead):
+        return MarketDataError(f"{host} closed the connection in the middle of the answer to {get}",
+                               endpoint=endpoint, kind="offline")
+    if isinstance(exc, http.client.HTTPException):
+        return MarketDataError(f"{host} sent an invalid HTTP answer to {get} ({type(exc).__name__})",
+                               endpoint=endpoint, kind="offline")
+    if isinstance(exc, OSError):
+        text = exc.strerror or type(exc).__name__
+        return MarketDataError(f"cannot reach {host} ({escape_control(str(text))[:120]}) for {get}; offline?",
+                               endpoint=endpoint, kind="offline")
+    return MarketDataError(f"{host}: {get} failed ({type(exc).__name__})", endpoint=endpoint, kind="offline")
+
+
+def _http_get(base: str, host: str, endpoint: str, timeout_s: float, accept: str = "application/json") -> bytes:
+    """The body of ``GET base+endpoint`` (status 200), at most MAX_RESPONSE_BYTES, read within
+    ``timeout_s`` in total (a server that trickles bytes does not get to hold us longer)."""
+    req = urllib.request.Request(base + endpoint, headers={
+        "User-Agent": f"MinerPlan/{__version__} (market data)",
+        "Accept": accept,
+        "Accept-Encoding": "identity",
+    })
+    deadline = time.monotonic() + timeout_s
+    try:
+        resp = _opener(base).open(req, timeout=timeout_s)
+    except urllib.error.HTTPError as e:
+        try:
+            code = e.code
+            if code == 429:
+                retry = _retry_after_s(e.headers.get("Retry-After") if e.headers else None)
+                when = f"retry after {math.ceil(retry)} s" if retry is not None else "retry later"
+                raise MarketDataError(f"rate-limited by {host} (HTTP 429); {when}", endpoint=endpoint,
+                                      kind="rate_limited", retry_after_s=retry) from None
+            raise MarketDataError(f"{host} answered HTTP {_status_text(code, e.reason)} for GET {endpoint}",
+                                  endpoint=endpoint, kind="http") from None
+        finally:
+            e.close()
+    except MarketDataError:
+        raise
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+        raise _network_error(e, host, endpoint, timeout_s) from None
+    except ValueError as e:  # e.g. a control character in the URL
+        raise MarketDataError(f"api_url: cannot request {escape_control(str(e))[:120]}", field="api_url") from None
+    with resp:
+        status = getattr(resp, "status", 200)
+        if status != 200:
+            raise MarketDataError(f"{host} answered HTTP {_status_text(status, resp.reason)} for GET {endpoint}; "
+                                  "expected 200", endpoint=endpoint, kind="http")
+        length = resp.headers.get("Content-Length")
+        if length and length.strip().isdigit() and int(length) > MAX_RESPONSE_BYTES:
+            raise _bad(endpoint, None, f"response is {int(length):,} bytes; the limit is {MAX_RESPONSE_BYTES:,}")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                chunk = resp.read1(65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise _bad(endpoint, None, f"response is larger than the limit of {MAX_RESPONSE_BYTES:,} bytes")
+                chunks.append(chunk)
+        except MarketDataError:
+            raise
+        except (OSError, http.client.HTTPException) as e:
+            raise _network_error(e, host, endpoint, timeout_s) from None
+    return b"".join(chunks)
+
+
+# --------------------------------------------------------------------------- the endpoints
+
+def _parse_price(raw: bytes) -> float:
+    doc = _parse_json(EP_PRICES, raw)
+    return _number(EP_PRICES, doc, "USD", *PRICE_RANGE_USD, "USD")
+
+
+def _parse_hashrate(raw: bytes) -> tuple[float, float]:
+    """(difficulty, hashrate in H/s)."""
+    doc = _parse_json(EP_HASHRATE, raw)
+    difficulty = _number(EP_HASHRATE, doc, "currentDifficulty", *DIFFICULTY_RANGE)
+    hashrate = _number(EP_HASHRATE, doc, "currentHashrate", *HASHRATE_RANGE_HS, "H/s")
+    return difficulty, hashrate
+
+
+_HEIGHT_RE = re.compile(r"[0-9]{1,20}")
+
+
+def _parse_height(raw: bytes) -> int:
+    try:
+        text = raw.decode("ascii").strip()
+    except UnicodeDecodeError as e:
+        raise _bad(EP_HEIGHT, "block height", f"expected a plain integer, got a non-ASCII byte at {e.start}") from None
+    if not _HEIGHT_RE.fullmatch(text):
+        raise _bad(EP_HEIGHT, "block height", f"expected a plain integer, got {_short(text)}")
+    height = int(text)
+    lo, hi = HEIGHT_RANGE
+    if not lo <= height <= hi:
+        raise _bad(EP_HEIGHT, "block height", f"{height:,} is outside the plausible range {_range_text(lo, hi)}")
+    return height
+
+
+def _parse_rewards(raw: bytes) -> float:
+    """Average fees per block over the block range, BTC."""
+    doc = _parse_json(EP_REWARDS, raw)
+    end = _number(EP_REWARDS, doc, "endBlock", *HEIGHT_RANGE, integer=True)
+    start = _number(EP_REWARDS, doc, "startBlock", 0, HEIGHT_RANGE[1], integer=True)
+    blocks = end - start + 1
+    if not 1 <= blocks <= 10_000:
+        raise _bad(EP_REWARDS, "startBlock", f"block range {start:,}..{end:,} holds {blocks:,} blocks; "
+                                             "expected 1..10,000")
+    total_fee_sats = _satoshis(EP_REWARDS, doc, "totalFee")
+    fees = total_fee_sats / blocks / 1e8
+    lo, hi = FEES_RANGE_BTC
+    if not lo <= fees <= hi:
+        raise _bad(EP_REWARDS, "totalFee", f"{fees:,.4g} BTC per block over {blocks:,} blocks is outside the "
+                                           f"plausible range {_range_text(lo, hi)} BTC/block")
+    return fees
+
+
+def _parse_adjustment(raw: bytes) -> tuple[float, int, str]:
+    """(difficultyChange %, remainingBlocks, estimatedRetargetDate as ISO UTC)."""
+    doc = _parse_json(EP_ADJUSTMENT, raw)
+    change = _number(EP_ADJUSTMENT, doc, "difficultyChange", *RETARGET_CHANGE_RANGE_PCT, "%")
+    blocks = _number(EP_ADJUSTMENT, doc, "remainingBlocks", *RETARGET_BLOCKS_RANGE, "blocks", integer=True)
+    ms = _number(EP_ADJUSTMENT, doc, "estimatedRetargetDate", *RETARGET_DATE_RANGE_MS, "ms since 1970")
+    return change, blocks, _iso_utc(datetime.fromtimestamp(ms / 1000.0, timezone.utc))
+
+
+def _check_timeout(timeout_s: float) -> float:
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, (int, float)) or not math.isfinite(timeout_s) \
+            or not 0 < timeout_s <= 600:
+        raise ValueError(f"timeout_s must be a number of seconds in (0, 600], got {timeout_s!r}")
+    return float(timeout_s)
+
+
+def fetch_market(api_url: str = DEFAULT_API_URL, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 now: datetime | None = None) -> MarketSnapshot:
+    """Fetch the current market from a mempool.space-compatible API; raises MarketDataError.
+
+    Reads ``/api/v1/prices`` (USD), ``/api/v1/mining/hashrate/3d`` (currentDifficulty,
+    currentHashrate in H/s), ``/api/blocks/tip/height`` and ``/api/v1/mining/reward-stats/144``
+    (totalFee over startBlock..endBlock), stopping at the first failure; then
+    ``/api/v1/difficulty-adjustment``, whose failure only leaves the retarget fields empty
+    (and says so in ``notes``). ``timeout_s`` bounds each request; ``now`` sets
+    ``fetched_at`` (tests).
+    """
+    timeout_s = _check_timeout(timeout_s)
+    fetched = _utc_now(now)
+    base, host = _check_api_url(api_url)
+
+    def get(endpoint: str, accept: str = "application/json") -> bytes:
+        return _http_get(base, host, endpoint, timeout_s, accept)
+
+    price = _parse_price(get(EP_PRICES))
+    difficulty, hashrate_hs = _parse_hashrate(get(EP_HASHRATE))
+    height = _parse_height(get(EP_HEIGHT, "text/plain"))
+    fees = _parse_rewards(get(EP_REWARDS))
+    change = blocks = retarget_at = None
+    notes: list[str] = []
+    try:
+        change, blocks, retarget_at = _parse_adjustment(get(EP_ADJUSTMENT))
+    except MarketDataError as e:
+        notes.append(f"next difficulty adjustment unavailable: {e}")
+    return MarketSnapshot(
+        btc_price_usd=price, difficulty=difficulty, network_hashrate_ehs=hashrate_hs / 1e18,
+        block_height=height, fees_btc_per_block=fees, fetched_at=_iso_utc(fetched), source="live",
+        source_url=base, age_s=0.0, next_retarget_change_pct=change, next_retarget_blocks=blocks,
+        next_retarget_at=retarget_at, notes=tuple(notes))
+
+
+# --------------------------------------------------------------------------- cache and shipped snapshot files
+
+def default_cache_path() -> Path:
+    """``$MINERPLAN_CACHE_DIR/market.json``, else ``$XDG_CACHE_HOME/minerplan/market.json``,
+    else ``~/.cache/minerplan/market.json``."""
+    own = os.environ.get("MINERPLAN_CACHE_DIR")
+    if own:
+        return Path(own) / CACHE_FILE_NAME
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):  # the XDG spec says to ignore relative paths
+        return Path(xdg) / "minerplan" / CACHE_FILE_NAME
+    try:
+        home = Path.home()
+    except RuntimeError:  # no home directory at all
+        import tempfile
+        return Path(tempfile.gettempdir()) / "minerplan-cache" / CACHE_FILE_NAME
+    return home / ".cache" / "minerplan" / CACHE_FILE_NAME
+
+
+def snapshot_to_file_dict(snap: MarketSnapshot) -> dict[str, Any]:
+    """The JSON document saved as the cache (the shipped snapshot has the same shape)."""
+    return {
+        "format": FILE_FORMAT,
+        "version": FILE_VERSION,
+        "fetched_at": snap.fetched_at,
+        "source_url": snap.source_url,
+        "btc_price_usd": snap.btc_price_usd,
+        "difficulty": snap.difficulty,
+        "network_hashrate_ehs": snap.network_hashrate_ehs,
+        "block_height": snap.block_height,
+        "fees_btc_per_block": snap.fees_btc_per_block,
+        "next_retarget_change_pct": snap.next_retarget_change_pct,
+        "next_retarget_blocks": snap.next_retarget_blocks,
+        "next_retarget_at": snap.next_retarget_at,
+    }
+
+
+def write_cache(snap: MarketSnapshot, path: str | os.PathLike) -> None:
+    """Save ``snap`` to ``path`` atomically (temp file + rename), creating the folder."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(p, json.dumps(snapshot_to_file_dict(snap), indent=2, allow_nan=False) + "\n")
+
+
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+               | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_NONBLOCK", 0))
+
+
+def _read_small_file(path: Path, label: str) -> bytes:
+    try:
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise MarketDataError(f"{label}: is a directory, not a file")
+        if not stat.S_ISREG(st.st_mode):
+            raise MarketDataError(f"{label}: not a regular file")
+        if st.st_size > MAX_RESPONSE_BYTES:
+            raise MarketDataError(f"{label}: file is {st.st_size:,} bytes; the limit is {MAX_RESPONSE_BYTES:,}")
+        fd = os.open(path, _OPEN_FLAGS)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise MarketDataError(f"{label}: not a regular file")
+            raw = fh.read(MAX_RESPONSE_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise MarketDataError(f"{label}: file not found", kind="missing") from None
+    except PermissionError:
+        raise MarketDataError(f"{label}: permission denied") from None
+    except OSError as e:
+        raise MarketDataError(f"{label}: cannot read ({escape_control(e.strerror or type(e).__name__)})") from None
+    except ValueError:  # a NUL in the path
+        raise MarketDataError(f"{label}: not a valid file name") from None
+    if len(raw) > MAX_RESPONSE_BYTES:
+        raise MarketDataError(f"{label}: file is larger than the limit of {MAX_RESPONSE_BYTES:,} bytes")
+    return raw
+
+
+def read_market_file(path: str | os.PathLike, *, source: Source = "cache",
+                     now: datetime | None = None) -> MarketSnapshot:
+    """Read and validate a cache file or the shipped snapshot; raises MarketDataError
+    (``kind == 'missing'`` when there is no such file)."""
+    p = Path(path)
+    label = escape_control(str(p))
+    now_utc = _utc_now(now)
+    doc = _parse_json(label, _read_small_file(p, label), "file")
+    fmt = _get_key(label, doc, "format")
+    if fmt != FILE_FORMAT:
+        raise _bad(label, "format", f"expected {FILE_FORMAT!r}, got {_short(fmt)}")
+    version = _get_key(label, doc, "version")
+    if type(version) is not int or version != FILE_VERSION:
+        raise _bad(label, "version", f"unsupported version {_short(version)}; this MinerPlan reads {FILE_VERSION}")
+    fetched_at = _utc_field(label, doc, "fetched_at")
+    source_url = _text(label, doc, "source_url", optional=True)
+    price = _number(label, doc, "btc_price_usd", *PRICE_RANGE_USD, "USD")
+    difficulty = _number(label, doc, "difficulty", *DIFFICULTY_RANGE)
+    lo, hi = HASHRATE_RANGE_HS
+    hashrate_ehs = _number(label, doc, "network_hashrate_ehs", lo / 1e18, hi / 1e18, "EH/s")
+    height = _number(label, doc, "block_height", *HEIGHT_RANGE, integer=True)
+    fees = _number(label, doc, "fees_btc_per_block", *FEES_RANGE_BTC, "BTC/block")
+    change = _number(label, doc, "next_retarget_change_pct", *RETARGET_CHANGE_RANGE_PCT, "%", optional=True)
+    blocks = _number(label, doc, "next_retarget_blocks", *RETARGET_BLOCKS_RANGE, integer=True, optional=True)
+    retarget_at = _utc_field(label, doc, "next_retarget_at", optional=True)
+    age = max(0.0, (now_utc - _parse_utc(fetched_at)).total_seconds())
+    return MarketSnapshot(
+        btc_price_usd=price, difficulty=difficulty, network_hashrate_ehs=hashrate_ehs, block_height=height,
+        fees_btc_per_block=fees, fetched_at=fetched_at, source=source,
+        source_url=source_url if source_url is not None else str(p), age_s=age,
+        next_retarget_change_pct=change, next_retarget_blocks=blocks, next_retarget_at=retarget_at)
+
+
+def load_shipped_snapshot(now: datetime | None = None, path: str | os.PathLike | None = None) -> MarketSnapshot:
+    """The snapshot shipped in ``assets/market_snapshot.json`` (source ``snapshot``)."""
+    # The shipped file cites its sources in a note and has no source_url: source_url
+    # becomes the file's path.
+    return read_market_file(Path(path) if path is not None else SNAPSHOT_PATH, source="snapshot", now=now)
+
+
+# --------------------------------------------------------------------------- live, else cache, else snapshot
+
+def update_market(api_url: str = DEFAULT_API_URL, cache_path: str | os.PathLike | None = None,
+                  timeout_s: float = DEFAULT_TIMEOUT_S, now: datetime | None = None, *,
+                  snapshot_path: str | os.PathLike | None = None) -> tuple[MarketSnapshot, list[str]]:
+    """Live data (saved to the cache), else the cache, else the shipped snapshot.
+
+    Returns the snapshot and warnings for people: why live failed, which fallback was used
+    and how old it is, a corrupt cache that was skipped, a cache that could not be saved.
+    A cache older than the shipped snapshot loses to it. Raises MarketDataError
+    (``kind='unavailable'``) only when nothing at all can be read.
+    """
+    now_utc = _utc_now(now)
+    cache = Path(cache_path) if cache_path is not None else default_cache_path()
+    cache_label = escape_control(str(cache))
+    warnings: list[str] = []
+    try:
+        snap = fetch_market(api_url, timeout_s=timeout_s, now=now_utc)
+    except MarketDataError as e:
+        live_error = str(e)
+    else:
+        warnings.extend(snap.notes)
+        try:
+            write_cache(snap, cache)
+        except (OSError, ValueError) as e:
+            why = getattr(e, "strerror", None) or type(e).__name__
+            warnings.append(f"could not save the market cache {cache_label}: {escape_control(str(why))}")
+        return snap, warnings
+
+    warnings.append(f"live market data unavailable: {live_error}")
+    cached: MarketSnapshot | None = None
+    cache_error: str | None = None
+    try:
+        cached = read_market_file(cache, source="cache", now=now_utc)
+    except MarketDataError as e:
+        if e.kind == "missing":
+            cache_error = f"no market cache at {cache_label} yet"
+        else:
+            cache_error = f"ignored the market cache: {e}"
+        warnings.append(cache_error)
+    except Exception as e:  # noqa: BLE001 - a corrupt cache must never crash the fallback
+        cache_error = f"ignored the market cache {cache_label}: unexpected {type(e).__name__}"
+        warnings.append(cache_error)
+
+    shipped: MarketSnapshot | None = None
+    shipped_error: str | None = None
+    try:
+        shipped = load_shipped_snapshot(now_utc, snapshot_path)
+    except MarketDataError as e:
+        shipped_error = str(e)
+
+    if cached is not None and (shipped is None or cached.fetched_at_datetime >= shipped.fetched_at_datetime):
+        if shipped_error:
+            warnings.append(f"the shipped market snapshot is unreadable: {shipped_error}")
+        warnings.append(f"using the {cached.describe()}")
+        return cached, warnings
+    if shipped is not None:
+        if cached is not None:
+            warnings.append(f"the market cache ({cached.describe()}) is older than the shipped snapshot")
+        warnings.append(f"using the {shipped.describe()}")
+        return shipped, warnings
+    raise MarketDataError(f"no market data: live: {live_error}; cache: {cache_error}; "
+                          f"shipped snapshot: {shipped_error}", kind="unavailable")
+
+
+# --------------------------------------------------------------------------- the CLI command
+
+def format_snapshot(snap: MarketSnapshot) -> str:
+    """The text ``minerplan fetch-market`` prints: values, derived hashprice and the source."""
+    rows = [
+        ("BTC price", f"{snap.btc_price_usd:,.0f} USD"),
+        ("Difficulty", f"{snap.difficulty / 1e12:,.2f} T"),
+        ("Network hashrate", f"{snap.network_hashrate_ehs:,.1f} EH/s"),
+        ("Block height", f"{snap.block_height:,}"),
+        ("Fees", f"{snap.fees_btc_per_block:.4f} BTC/block"),
+        ("Block subsidy", f"{snap.subsidy_btc:g} BTC"),
+        ("Hashprice", f"{snap.hashprice_usd_per_ph_day:,.2f} USD/PH/day "
+                      f"({snap.hashprice_btc_per_ph_day:.6f} BTC/PH/day)"),
+    ]
+    if snap.next_retarget_change_pct is not None:
+        text = f"{snap.next_retarget_change_pct:+.2f} %"
+        if snap.next_retarget_blocks is not None:
+            text += f" in {snap.next_retarget_blocks:,} blocks"
+        if snap.next_retarget_at is not None:
+            text += f" (about {_format_utc(_parse_utc(snap.next_retarget_at))})"
+        rows.append(("Next retarget", text))
+    rows.append(("Source", snap.describe()))
+    return "\n".join(f"{k:<18}{v}" for k, v in rows)
+
+
+def run_fetch_market(api_url: str = DEFAULT_API_URL, cache_path: str | os.PathLike | None = None,
+                     timeout_s: float = DEFAULT_TIMEOUT_S, as_json: bool = False, *,
+                     out: TextIO | None = None, err: TextIO | None = None, now: datetime | None = None,
+                     snapshot_path: str | os.PathLike | None = None) -> int:
+    """``minerplan fetch-market``: print the snapshot (text or one JSON object) on ``out``,
+    warnings on ``err``. Exit 0 when live data or a fallback was used, 2 when the timeout
+    is invalid or even the shipped snapshot cannot be read."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
+    try:
+        timeout_s = _check_timeout(timeout_s)
+    except ValueError as e:
+        print(f"minerplan: {e}", file=err)
+        return 2
+    try:
+        snap, warnings = update_market(api_url, cache_path, timeout_s, now, snapshot_path=snapshot_path)
+    except MarketDataError as e:
+        print(f"minerplan: {e}", file=err)
+        return 2
+    for w in warnings:
+        print(f"minerplan: warning: {w}", file=err)
+    if as_json:
+        doc = snap.to_dict()
+        doc["warnings"] = list(warnings)
+        json.dump(doc, out, allow_nan=False)
+        out.write("\n")
+    else:
+        print(format_snapshot(snap), file=out)
+    return 0
