@@ -148,6 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--optimizer-paths", type=_positive_int, default=100,
                     help="price paths shared by the optimized plan with --optimize (default 100)")
 
+    fm = sub.add_parser("fetch-market", help="current BTC price, difficulty, hashrate, height and fees from "
+                                             "mempool.space (cached; falls back to the cache or a shipped snapshot)")
+    fm.add_argument("--api-url", default="https://mempool.space", metavar="URL",
+                    help="API base URL (default https://mempool.space)")
+    fm.add_argument("--cache", metavar="FILE", help="cache file (default: ~/.cache/minerplan/market.json)")
+    fm.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds per request (default 10)")
+    fm.add_argument("--json", action="store_true", help="print one JSON object")
+    fm.add_argument("--into", metavar="SCENARIO.json",
+                    help="also write these values into a scenario's market section")
+    fm.add_argument("--output", metavar="OUT.json", help="with --into: write the result here instead")
+
     tp = sub.add_parser("template", help="write the fleet/site import template")
     tp.add_argument("--xlsx", metavar="OUT.xlsx", help="workbook with the sheets Fleet, Sites and Hourly prices")
     tp.add_argument("--csv-dir", metavar="DIR", help="also (or instead) write fleet.csv and sites.csv in DIR")
@@ -295,6 +306,37 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _cmd_fetch_market(args) -> int:
+    from .market_data import MarketDataError, format_snapshot, run_fetch_market, update_market
+
+    if args.into is None:
+        return run_fetch_market(args.api_url, args.cache, args.timeout, args.json)
+    from .scenario_io import load_scenario, save_scenario, scenario_from_dict
+
+    into, out = _import_target(args)
+    sc = load_scenario(into)   # a bad scenario is reported before any network traffic
+    try:
+        snap, warnings = update_market(args.api_url, args.cache, args.timeout)
+    except MarketDataError as e:
+        print(f"minerplan: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for w in warnings:
+        print(f"minerplan: warning: {w}", file=sys.stderr)
+    data = sc.model_dump(mode="json", exclude_none=True)
+    data["market"] = snap.apply_to_market(data["market"])
+    new = scenario_from_dict(data, f"{into} with market data")
+    with _writing(out):
+        save_scenario(new, out)
+    if args.json:
+        json.dump({**snap.to_dict(), "warnings": list(warnings), "written_to": str(out)}, sys.stdout,
+                  allow_nan=False)
+        sys.stdout.write("\n")
+    else:
+        print(format_snapshot(snap))
+        print(f"wrote these market values into {escape_control(str(out))}")
+    return 0
+
+
 def _import_target(args) -> tuple[str, str]:
     """(scenario to read, file to write); the shipped default is never overwritten."""
     from .scenario_io import DEFAULT_SCENARIO_PATH, resolve_scenario_path
@@ -375,7 +417,7 @@ def _cmd_template(args) -> int:
 
 
 COMMANDS = {"gui": _cmd_gui, "evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets, "optimize": _cmd_optimize,
-            "export": _cmd_export, "import-fleet": _cmd_import, "import-sites": _cmd_import, "template": _cmd_template}
+            "export": _cmd_export, "fetch-market": _cmd_fetch_market, "import-fleet": _cmd_import, "import-sites": _cmd_import, "template": _cmd_template}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -732,3 +732,27 @@ def test_module_imports_no_qt_or_pyomo():
             "('PySide6', 'pyqtgraph', 'pyomo', 'highspy', 'shiboken6')]; sys.exit(1 if bad else 0)")
     root = Path(__file__).resolve().parent.parent
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
+
+
+def test_cli_fetch_market_writes_the_values_into_a_scenario(fake, tmp_path, capsys):
+    """``minerplan fetch-market --into`` puts the live values in the market section; the rest stays."""
+    from minerplan.cli import main
+    from minerplan.scenario_io import load_scenario
+
+    out = tmp_path / "now.json"
+    rc = main(["fetch-market", "--api-url", fake.url, "--cache", str(tmp_path / "c.json"),
+               "--into", "default", "--output", str(out)])
+    assert rc == 0
+    sc = load_scenario(out)
+    snap = fetch_market(fake.url)
+    assert sc.market.btc_price_usd == snap.btc_price_usd
+    assert sc.market.difficulty == snap.difficulty and sc.market.block_height == snap.block_height
+    assert sc.market.hashrate_growth_pct_per_month == load_scenario("default").market.hashrate_growth_pct_per_month
+    assert "wrote these market values" in capsys.readouterr().out
+
+
+def test_cli_fetch_market_refuses_to_overwrite_the_shipped_default(fake, capsys):
+    from minerplan.cli import main
+
+    assert main(["fetch-market", "--api-url", fake.url, "--into", "default"]) == 2
+    assert "not overwritten" in capsys.readouterr().err
