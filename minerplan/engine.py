@@ -29,7 +29,7 @@ from .finance import annual_tax_with_carryforward, discount_factors, monthly_rat
 from .fleet import FleetArrays, fleet_arrays
 from .months import calendar_month_numbers
 from .network import NetworkPath, simulate_network
-from .prices import price_paths
+from .prices import price_paths, with_preset_market
 from .scenario import Scenario
 
 ProgressFn = Callable[[float, str], None]
@@ -219,6 +219,7 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
     step(0.0, "prices and network")
     if prices is None:
         prices = price_paths(sc, n_paths=n_paths, seed=seed, preset=preset)
+    sc = with_preset_market(sc, preset)
     prices = np.asarray(prices, dtype=float)
     if prices.ndim != 2 or prices.shape[1] != sc.horizon_months:
         raise ValueError(f"prices must be [path, {sc.horizon_months}] USD, got shape {prices.shape}")

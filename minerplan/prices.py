@@ -17,27 +17,53 @@ from .scenario import PricePath, Scenario
 
 @dataclass(frozen=True)
 class Preset:
-    """A named price story from the late-2025 market: (month offset, USD) points, flat after the last."""
+    """A named stress story from the late-2025 market: (month offset, USD) points, flat after the last.
+
+    ``hashrate_capitulation``: the story includes miners switching off as
+    hashprice falls (the scenario's ``market.hashrate_response``, or the
+    documented default when the scenario has none).
+    """
 
     name: str
     description: str
     points: tuple[tuple[int, float], ...]
     source: str
+    hashrate_capitulation: bool = False
 
 
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("base", "BTC holds $92,000, the level it broke below in late November 2025.",
-               ((0, 92_000.0),), "late-Nov 2025 market (shared/reference/market-facts.md)"),
+        Preset("base", "BTC has broken below $92,000 and holds ~$91,000, the late-November 2025 level.",
+               ((0, 91_000.0),), "late-Nov 2025 market: below $92k, ~$91k (shared/reference/market-facts.md)"),
         Preset("gamma-flip", "BTC sits at $88,000, where options gamma flips from long to short.",
                ((0, 88_000.0),), "options positioning, late Nov 2025 (market-facts.md)"),
         Preset("capitulation",
-               "BTC breaks below $87,000 and slides to $73,000 (the $72-74k band) within two months, then holds.",
+               "BTC breaks below $87,000 and slides to $73,000 (the $72-74k band) within two months, then holds; "
+               "miners switch off as hashprice falls (hashrate capitulation) and difficulty follows.",
                ((0, 86_500.0), (1, 79_750.0), (2, 73_000.0)),
-               "options positioning pointed to $72-74k downside tails (market-facts.md)"),
+               "options positioning pointed to $72-74k downside tails; hashrate fell ~15% from its Oct 2025 peak "
+               "(market-facts.md)", hashrate_capitulation=True),
+        Preset("recovery",
+               "BTC recovers to $100,000 in January and holds (the market priced ~25% odds of $100k in January).",
+               ((0, 91_000.0), (1, 100_000.0)),
+               "Polymarket 'BTC to $100k in January' ~25%, late Nov 2025 (market-facts.md)"),
     )
 }
+
+
+def with_preset_market(sc: Scenario, preset: str | None) -> Scenario:
+    """The scenario with the preset's market behaviour: miner capitulation on when the story has it.
+
+    A scenario that already sets ``market.hashrate_response`` keeps its own parameters.
+    """
+    if preset is None or not PRESETS[preset].hashrate_capitulation or sc.market.hashrate_response is not None:
+        return sc
+    from .scenario_io import scenario_from_dict
+
+    data = sc.model_dump(mode="json", exclude_none=True)
+    data["market"]["hashrate_response"] = {}
+    return scenario_from_dict(data, f"{sc.name} (preset {preset})")
 
 
 def preset_names() -> list[str]:

@@ -33,7 +33,7 @@ from minerplan.errors import Problem, ScenarioError
 from minerplan.finance import discount_factors, monthly_rate
 from minerplan.fleet import fleet_arrays
 from minerplan.months import add_months, month_index, parse_month
-from minerplan.prices import price_paths
+from minerplan.prices import price_paths, with_preset_market
 from minerplan.scenario import Cohort, Scenario
 from minerplan.unit_economics import UnitSpec, unit_margins
 
@@ -122,7 +122,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     rate_m = monthly_rate(fin.discount_rate_pct / 100.0)
     prices = price_paths(sc, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
     n_p = prices.shape[0]
-    net = scenario_network(sc, prices)   # per path when the scenario has miner capitulation
+    net = scenario_network(with_preset_market(sc, st.preset), prices)   # per path with miner capitulation
     days = net.days[0]
     hour_price, _ = site_price_matrix(sc)
     avg_price = hour_price.mean(axis=2)                                        # [month, site] USD/MWh

@@ -53,13 +53,23 @@ def test_same_seed_same_answer(capsys):
     assert a == b
 
 
-def test_capitulation_preset_is_worse_than_base(capsys):
-    main(["evaluate", "default", "--json", "--preset", "base"])
-    base = json.loads(capsys.readouterr().out)
-    main(["evaluate", "default", "--json", "--preset", "capitulation"])
-    cap = json.loads(capsys.readouterr().out)
-    assert cap["npv_usd"] < base["npv_usd"]
-    assert cap["monthly"][2]["btc_price_usd"] == 73_000
+def test_stress_presets_order_under_one_network_model(capsys, tmp_path):
+    """With miner capitulation in every story (so they share a network model): recovery > base > gamma flip
+    > capitulation. (Against the trend network, capitulation's self-correcting hashrate would flatter it.)"""
+    from minerplan.scenario_io import load_scenario, save_scenario, scenario_from_dict
+
+    data = load_scenario("default").model_dump(mode="json", exclude_none=True)
+    data["market"]["hashrate_response"] = {}
+    path = tmp_path / "responsive.json"
+    save_scenario(scenario_from_dict(data), path)
+    npv = {}
+    for name in ("recovery", "base", "gamma-flip", "capitulation"):
+        main(["evaluate", str(path), "--json", "--preset", name])
+        doc = json.loads(capsys.readouterr().out)
+        npv[name] = doc["npv_usd"]
+        if name == "capitulation":
+            assert doc["monthly"][2]["btc_price_usd"] == 73_000
+    assert npv["recovery"] > npv["base"] > npv["gamma-flip"] > npv["capitulation"]
 
 
 def test_text_summary_has_units(capsys):
@@ -96,4 +106,21 @@ def test_bad_file_exit_2_names_field(tmp_path):
 def test_presets_listing():
     out = run_cli("presets", "--json")
     names = [p["name"] for p in json.loads(out.stdout)]
-    assert names == ["base", "gamma-flip", "capitulation"]
+    assert names == ["base", "gamma-flip", "capitulation", "recovery"]
+
+
+def test_scenarios_list_and_show(capsys):
+    from minerplan.cli import main
+
+    assert main(["scenarios", "list", "--json"]) == 0
+    names = [p["name"] for p in json.loads(capsys.readouterr().out)]
+    assert names == ["base", "gamma-flip", "capitulation", "recovery"]
+    assert main(["scenarios", "show", "capitulation", "--json", "--months", "3"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["hashrate_capitulation"] is True
+    assert [round(r["btc_price_usd"]) for r in doc["months"]] == [86_500, 79_750, 73_000]
+    # Miners switch off as hashprice falls: hashrate in month 2 is below month 0's.
+    assert doc["months"][2]["network_hashrate_ehs"] < doc["months"][0]["network_hashrate_ehs"]
+    assert main(["scenarios", "show", "recovery"]) == 0
+    out = capsys.readouterr().out
+    assert "100,000" in out and "25% odds" in out

@@ -196,7 +196,9 @@ def test_presets_give_the_late_2025_prices():
     cap = run_engine(sc, preset="capitulation").btc_price_usd[0]
     assert cap[0] < 87_000 and 72_000 <= cap[2] <= 74_000 and cap[5] == cap[2]
     assert run_engine(sc, preset="gamma-flip").btc_price_usd[0, 0] == 88_000
-    assert run_engine(sc, preset="base").btc_price_usd[0, 3] == 92_000
+    assert run_engine(sc, preset="base").btc_price_usd[0, 3] == 91_000
+    rec = run_engine(sc, preset="recovery").btc_price_usd[0]
+    assert rec[0] == 91_000 and rec[1] == rec[5] == 100_000
 
 
 def test_annual_tax_with_loss_carryforward():

@@ -528,6 +528,8 @@ class MarketView(QWidget):
         def mutate(d):
             d["price_path"]["kind"] = "points"
             d["price_path"]["points"] = pts
+            if preset.hashrate_capitulation and d["market"].get("hashrate_response") is None:
+                d["market"]["hashrate_response"] = {}   # the story includes miners switching off
 
         return self._edit(mutate, f"Price preset: {name}")
 
