@@ -343,9 +343,15 @@ def _cmd_export(args) -> int:
         print(f"\r{frac * 100:5.1f}%  {text[:60]:<60}", end="", file=sys.stderr, flush=True)
 
     progress = show_progress if sys.stderr.isatty() else None
-    with _writing(args.xlsx):
-        rep = export_workbook(sc, args.xlsx, plan=plan, n_paths=args.paths if args.paths > 1 else 0, seed=args.seed,
-                              progress=progress)
+    from .xlsx_book import WorkbookTooLarge
+
+    try:
+        with _writing(args.xlsx):
+            rep = export_workbook(sc, args.xlsx, plan=plan, n_paths=args.paths if args.paths > 1 else 0,
+                                  seed=args.seed, progress=progress)
+    except WorkbookTooLarge as e:
+        print(f"minerplan: export: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if progress is not None:
         print("", file=sys.stderr)
     extra = f", {len(plan.conversions) + len(plan.retirements) + len(plan.purchases)} plan decisions" if plan else ""

@@ -194,6 +194,14 @@ def xml_number(ref_: str, value: float, sid: int) -> str:
     return f'<c r="{ref_}"{_s(sid)}><v>{float(value)!r}</v></c>'
 
 
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
+
+
+class WorkbookTooLarge(ValueError):
+    """The workbook would exceed a sheet size Excel can open."""
+
+
 class Book:
     """An openpyxl workbook whose cell data is written by MinerPlan's own fast XML writer.
 
@@ -237,14 +245,22 @@ class Book:
     def put(self, ws: Worksheet, row: int, column: int, xml: str) -> None:
         self.rows.setdefault(ws.title, {}).setdefault(row, {})[column] = xml
 
+    def formula(self, ws: Worksheet, row: int, column: int, formula: str, fmt: str | None = None,
+                font: Font | None = None, fill: PatternFill | None = None) -> None:
+        """A formula cell through the fast writer (no openpyxl cell object): for big repeated blocks."""
+        self.put(ws, row, column, xml_formula(f"{col(column)}{row}", formula.lstrip("="),
+                                              self.sid(font, fill, fmt)))
+
     def _absorb_openpyxl_cells(self, ws: Worksheet) -> None:
         rows = self.rows.setdefault(ws.title, {})
         for (r, c), cell in ws._cells.items():
             v = cell.value
-            if v is None:
-                continue
             ref_ = f"{col(c)}{r}"
             sid = cell.style_id
+            if v is None:
+                if sid:   # an empty input cell keeps its input style
+                    rows.setdefault(r, {}).setdefault(c, f'<c r="{ref_}" s="{sid}"/>')
+                continue
             if cell.data_type == "f":
                 xml = xml_formula(ref_, str(v)[1:], sid)
             elif isinstance(v, str):
@@ -262,6 +278,18 @@ class Book:
     def cell_count(self) -> int:
         return sum(len(cells) for rows in self.rows.values() for cells in rows.values())
 
+    def check_limits(self) -> None:
+        """Refuse a workbook Excel could not open (more than 1,048,576 rows or 16,384 columns in a sheet)."""
+        for title_, rows in self.rows.items():
+            if rows and max(rows) > EXCEL_MAX_ROWS:
+                raise WorkbookTooLarge(f"sheet {title_!r} would need {max(rows):,} rows; Excel allows "
+                                       f"{EXCEL_MAX_ROWS:,}. Split the scenario (fewer cohorts at hourly-priced "
+                                       "sites, or fewer sites) and export the parts.")
+            widest = max((max(cells) for cells in rows.values() if cells), default=0)
+            if widest > EXCEL_MAX_COLUMNS:
+                raise WorkbookTooLarge(f"sheet {title_!r} would need {widest:,} columns; Excel allows "
+                                       f"{EXCEL_MAX_COLUMNS:,}. Use a shorter horizon.")
+
     def save(self, path: str) -> None:
         """Write the workbook to ``path`` (a temp file of an atomic write)."""
         if self._scratch is not None:
@@ -269,6 +297,7 @@ class Book:
             self._scratch = None
         for ws in self.wb.worksheets:
             self._absorb_openpyxl_cells(ws)
+        self.check_limits()
         self.wb.save(path)
         data = {}
         for ws in self.wb.worksheets:
@@ -336,16 +365,16 @@ class TimeSheet:
             c = month_col(m)
             if header_from is None:
                 prev = month_col(m - 1)
-                date_f = "=start_date" if m == 0 else f"=DATE(YEAR({prev}4),MONTH({prev}4)+1,1)"
-                idx_f = "=0" if m == 0 else f"={prev}5+1"
+                date_f = f"IF({c}$5=0,start_date,DATE(YEAR({prev}4),MONTH({prev}4)+1,1))"
+                idx_f = f"COLUMN({c}$5)-COLUMN($E$5)"
             else:
-                date_f = "=" + ref(header_from, f"{c}4")
-                idx_f = "=" + ref(header_from, f"{c}5")
-            put_formula(ws, HEADER_DATE_ROW, FIRST_MONTH_COL + m, date_f, FMT_MONTH, BOLD).fill = HEADER_FILL
-            put_formula(ws, HEADER_INDEX_ROW, FIRST_MONTH_COL + m, idx_f, FMT_INT)
-            put_formula(ws, HEADER_CAL_ROW, FIRST_MONTH_COL + m, f"=MONTH({c}4)", FMT_INT)
-            put_formula(ws, HEADER_DAYS_ROW, FIRST_MONTH_COL + m, f"=DAY(DATE(YEAR({c}4),MONTH({c}4)+1,1)-1)",
-                        FMT_INT)
+                date_f = ref(header_from, f"{c}4")
+                idx_f = ref(header_from, f"{c}5")
+            k = FIRST_MONTH_COL + m
+            book.formula(ws, HEADER_DATE_ROW, k, date_f, FMT_MONTH, BOLD, HEADER_FILL)
+            book.formula(ws, HEADER_INDEX_ROW, k, idx_f, FMT_INT)
+            book.formula(ws, HEADER_CAL_ROW, k, f"MONTH({c}4)", FMT_INT)
+            book.formula(ws, HEADER_DAYS_ROW, k, f"DAY(DATE(YEAR({c}4),MONTH({c}4)+1,1)-1)", FMT_INT)
         ws.freeze_panes = ws.cell(row=HEADER_DAYS_ROW + 1, column=FIRST_MONTH_COL)
 
     def section(self, text: str, note: str = "") -> None:

@@ -35,7 +35,6 @@ from openpyxl.chart import BarChart, LineChart, Reference, Series
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .engine import Cancelled, EngineResult, run_engine
-from .months import month_index
 from .scenario import Scenario
 from .scenario_io import atomic_write
 from .xlsx_book import (WRAP, Book, BOLD, TITLE, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_BTC, FMT_INT, FMT_MONTH,
@@ -50,6 +49,8 @@ CancelFn = Callable[[], bool]
 
 BIG = "1E+300"   # stands for infinity in comparisons (a slot that never / always runs)
 TABLE_HEADER_ROW = 4
+MAX_LEAD_MONTHS = 120     # SiteAI.lead_time_months le
+MAX_TERM_MONTHS = 600     # ColocationLease.term_months le
 TABLE_FIRST_ROW = 5
 
 SOURCE_SCENARIO = "scenario file"
@@ -207,12 +208,29 @@ class _Export:
             source=src + "; 'points' interpolates the table below, flat after the last point")
         add("price_growth_pct_per_month", "BTC price growth (path 'growth')", pp.growth_pct_per_month, "%/month",
             FMT_NUM2)
+        responsive = mk.hashrate_response is not None
+        frozen = ("; with miner capitulation the Network sheet holds the engine's values, so this is fixed at "
+                  "export (export again to change it)") if responsive else ""
+        net_kind = "fact" if responsive else "input"
         add("difficulty_start", "Difficulty", mk.difficulty_value, "-", FMT_SCI,
-            source=src + (" (derived from network_hashrate_ehs x 600 / 2^32)" if mk.difficulty is None else ""))
-        add("block_height_start", "Block height", mk.block_height, "blocks", FMT_NUM0)
+            source=src + (" (derived from network_hashrate_ehs x 600 / 2^32)" if mk.difficulty is None else "")
+            + frozen, kind=net_kind)
+        add("block_height_start", "Block height", mk.block_height, "blocks", FMT_NUM0, source=src + frozen,
+            kind=net_kind)
         add("fees_btc_per_block", "Transaction fees per block", mk.fees_btc_per_block, "BTC/block", FMT_BTC)
         add("hashrate_growth_pct_per_month", "Network hashrate trend growth", mk.hashrate_growth_pct_per_month,
-            "%/month", FMT_NUM2)
+            "%/month", FMT_NUM2, source=src + frozen, kind=net_kind)
+        if responsive:
+            hr = mk.hashrate_response
+            add("capitulation_lag_months", "Miner capitulation: lag", hr.lag_months, "months", FMT_NUM2,
+                "scenario market.hashrate_response (engine model; fixed at export)", "fact")
+            add("capitulation_switch_width_pct", "Miner capitulation: switch width", hr.switch_width_pct, "%",
+                FMT_NUM2, "scenario market.hashrate_response (engine model; fixed at export)", "fact")
+            for i, tier in enumerate(hr.tiers):
+                add(f"capitulation_tier{i + 1}_share_pct",
+                    f"Tier {i + 1}: {tier.efficiency_j_per_th:g} J/TH at {tier.power_usd_per_kwh:g} USD/kWh, share",
+                    tier.share_pct, "%", FMT_NUM2, "scenario market.hashrate_response.tiers (fixed at export)",
+                    "fact")
         add("fee_growth_pct_per_month", "Fee growth", mk.fee_growth_pct_per_month, "%/month", FMT_NUM2)
         heading("Finance")
         add("pool_fee_pct", "Pool fee", fin.pool_fee_pct, "%", FMT_NUM2)
@@ -226,8 +244,10 @@ class _Export:
         add("terminal_value_mode", "Terminal value", fin.terminal_value, "none/contracted_ai",
             choices=("none", "contracted_ai"))
         heading("Monte Carlo (used for the Scenarios sheet values only)")
-        add("mc_drift_pct_per_year", "Drift of the mean", sc.monte_carlo.drift_pct_per_year, "%/yr", FMT_NUM2)
-        add("mc_volatility_pct_per_year", "Volatility", sc.monte_carlo.volatility_pct_per_year, "%/yr", FMT_NUM2)
+        add("mc_drift_pct_per_year", "Drift of the mean", sc.monte_carlo.drift_pct_per_year, "%/yr", FMT_NUM2,
+            "scenario file; used at export for the Scenarios sheet (values)", "fact")
+        add("mc_volatility_pct_per_year", "Volatility", sc.monte_carlo.volatility_pct_per_year, "%/yr", FMT_NUM2,
+            "scenario file; used at export for the Scenarios sheet (values)", "fact")
         heading("Protocol constants")
         add("halving_interval_blocks", "Halving interval", 210_000, "blocks", FMT_NUM0, SOURCE_PROTOCOL, "fact")
         add("retarget_interval_blocks", "Difficulty retarget interval", 2016, "blocks", FMT_NUM0, SOURCE_PROTOCOL,
@@ -257,14 +277,13 @@ class _Export:
             ws.cell(row=r, column=1 + j, value=h).font = BOLD
         r += 1
         pts = [(p.month, p.btc_price_usd) for p in pp.points]
-        anchored = not pts or month_index(sc.start_month, pts[0][0]) > 0
         first = r
-        if anchored:
-            put_formula(ws, r, 1, "=start_date", FMT_MONTH)
-            put_formula(ws, r, 2, "=btc_price_usd", FMT_USD)
-            ws.cell(row=r, column=4, value="the start price anchors month 0")
-            put_formula(ws, r, 3, month_index_formula(f"A{r}"), FMT_INT)
-            r += 1
+        # Month 0 is anchored at the start price unless the first point is at (or moved to) the first month.
+        put_formula(ws, r, 1, "=start_date", FMT_MONTH)
+        put_formula(ws, r, 2, f"=IF(C{r + 1}<=0,B{r + 1},btc_price_usd)" if pts else "=btc_price_usd", FMT_USD)
+        ws.cell(row=r, column=4, value="month 0: the start price, or the first point's price when it is at month 0")
+        put_formula(ws, r, 3, month_index_formula(f"A{r}"), FMT_INT)
+        r += 1
         for month, price in pts:
             put_input(ws, r, 1, as_excel_date(month), FMT_MONTH)
             put_input(ws, r, 2, price, FMT_USD)
@@ -357,8 +376,8 @@ class _Export:
         k, h0 = "hashrate_k_per_s", "hashrate_start_hs"
         R = {}
         t.section("Time")
-        R["t0"] = t.row("Time at month start", None, "s", lambda m, c: "0" if m == 0 else
-                        f"{month_col(m - 1)}{t.current_row + 1}", FMT_NUM0)
+        R["t0"] = t.row("Time at month start", None, "s", lambda m, c: f"SUM($D$7:{month_col(m - 1)}$7)*seconds_per_day",
+                        FMT_NUM0)
         R["t1"] = t.row("Time at month end", None, "s", lambda m, c: f"{c}{R['t0']}+{c}$7*seconds_per_day", FMT_NUM0)
         t.section("Bitcoin price")
         R["price"] = t.row("BTC price", None, "USD/BTC", lambda m, c: self.price_formula(m, c), FMT_USD)
@@ -382,7 +401,7 @@ class _Export:
                     f"/({d}*two_pow_32)")
 
         R["h0"] = t.row("Block height at month start", None, "blocks",
-                        lambda m, c: "block_height_start" if m == 0 else f"{month_col(m - 1)}{t.current_row + 1}", FMT_NUM0)
+                        lambda m, c: f"IF({c}$5=0,block_height_start,{month_col(m - 1)}{t.current_row + 1})", FMT_NUM0)
         R["h1"] = t.row("Block height at month end", None, "blocks", height_end, FMT_NUM0)
         R["blocks"] = t.row("Blocks found", None, "blocks", lambda m, c: f"{c}{R['h1']}-{c}{R['h0']}", FMT_NUM2,
                             total=True)
@@ -473,7 +492,8 @@ class _Export:
                 value = data
                 for part in column.field.split("."):
                     value = None if value is None else value.get(part)
-                if value is None:
+                if value is None:   # blank but still an input cell (a site without AI/HPC terms, say)
+                    put_input(ws, r, self.site_col[column.field], None)
                     continue
                 if column.kind == "bool":
                     value = "yes" if value else "no"
@@ -548,7 +568,8 @@ class _Export:
                                 FMT_MONTH if column.kind == "month" else FMT_NUM2, GREEN)
                     continue
                 value = data[column.field]
-                if value is None:
+                if value is None:   # blank but still an input cell (no delivery or retirement month)
+                    put_input(ws, r, cidx, None, FMT_MONTH if column.kind == "month" else None)
                     continue
                 if column.kind == "month":
                     put_input(ws, r, cidx, as_excel_date(value), FMT_MONTH)
@@ -841,6 +862,8 @@ class _Export:
                                lambda s, m, c: f"{ai('site_paid', s, c)}*{c}{M['avg_price'][s]}", FMT_USD, True,
                                item_formula=lab)
         t.section("Opex and EBITDA")
+        M["installed"] = t.rows("Installed ASIC load (with PUE), before fitting the capacity", names, "MW",
+                                lambda s, m, c: by_site("load", s, c), FMT_NUM2, item_formula=lab)
         M["load"] = t.rows("Placed ASIC load (with PUE)", names, "MW", lambda s, m, c: by_site("placed_mw", s, c),
                            FMT_NUM2, item_formula=lab)
         M["opex"] = t.rows("Mining opex", names, "USD",
@@ -858,7 +881,7 @@ class _Export:
                     "Conversion capex [USD]", "Facility life [months]", "Load factor [%]", "Lease rate [USD/kW-mo]",
                     "Escalator [%/yr]", "Lease term [months]", "Tenant pays power", "Landlord opex [USD/kW-mo]",
                     "GPUs", "GPU rate [USD/h]", "GPU utilization [%]", "GPU capex [USD/GPU]", "GPU life [months]",
-                    "GPU opex [USD/GPU-mo]", "Site power price [USD/MWh]")
+                    "GPU opex [USD/GPU-mo]", "Site power price [USD/MWh]", "Last month with lease or build")
 
     def ai_rows_reserved(self) -> None:
         """Row numbers of the AI/HPC per-site blocks (Dispatch and Mining reference them first)."""
@@ -923,6 +946,9 @@ class _Export:
                 "GPU life [months]": (site("ai.gpu_cloud.useful_life_months"), FMT_INT),
                 "GPU opex [USD/GPU-mo]": (site("ai.gpu_cloud.opex_usd_per_gpu_month"), FMT_NUM2),
                 "Site power price [USD/MWh]": (site("power_price_usd_per_mwh"), FMT_NUM2),
+                "Last month with lease or build": (
+                    f"MAX({K['Ready index']}{r}+{K['Lease term [months]']}{r},"
+                    f"{K['Start index']}{r}+MAX({K['Lead time [months]']}{r},1))", FMT_INT),
             }
             for h, (formula, fmt) in f.items():
                 put_formula(ws, r, 5 + self.CONV_DERIVED.index(h), "=" + formula, fmt)
@@ -1020,26 +1046,23 @@ class _Export:
 
     # -------------------------------------------------------------- Terminal
     def sheet_terminal(self) -> None:
-        sc, ws = self.sc, self.ws["Terminal"]
+        ws = self.ws["Terminal"]
         title(ws, "Terminal value: lease cash past the horizon",
               "Colocation leases still under contract at the horizon's end: rent less landlord opex (less power "
               "when the landlord pays it, 730.5 h per month at the site's contract price), less any build capex "
               "still to spend, discounted to the horizon's end. Column E is the first month after the horizon.")
-        n = self.n
-        ai_ready = [month_index(sc.start_month, cv.start_month) +
-                    sc.sites[sc.site_index()[cv.site]].ai.lead_time_months for cv in sc.conversion_plan]
-        terms = [sc.sites[sc.site_index()[cv.site]].ai.colocation.term_months for cv in sc.conversion_plan]
-        leads = [max(sc.sites[sc.site_index()[cv.site]].ai.lead_time_months, 1) for cv in sc.conversion_plan]
-        span = max([r + t + ld for r, t, ld in zip(ai_ready, terms, leads)] + [n + 1]) - n + 1
+        # Wide enough for any edit the schema allows: a conversion starting in the last month with the
+        # longest lead time and lease term (SiteAI.lead_time_months <= 120, ColocationLease.term_months <= 600).
+        span = (MAX_LEAD_MONTHS + MAX_TERM_MONTHS) if self.conv_rows else 1
         self.T_span = span
         ws.cell(row=4, column=1, value="Month after the horizon").font = BOLD
         ws.cell(row=5, column=1, value="Month index").font = BOLD
         ws.cell(row=6, column=1, value="Discount factor to the horizon's end").font = BOLD
+        fast = self.book.formula
         for j in range(span):
             c = col(FIRST_MONTH_COL + j)
-            ws.cell(row=5, column=FIRST_MONTH_COL + j, value=f"=horizon_months+{j}").number_format = FMT_INT
-            put_formula(ws, 6, FIRST_MONTH_COL + j, f"=(1+monthly_rate)^-({c}$5-horizon_months+1)",
-                        FMT_NUM4)
+            fast(ws, 5, FIRST_MONTH_COL + j, f"horizon_months+COLUMN({c}$5)-COLUMN($E$5)", FMT_INT)
+            fast(ws, 6, FIRST_MONTH_COL + j, f"(1+monthly_rate)^-({c}$5-horizon_months+1)", FMT_NUM4)
         ws.column_dimensions["A"].width = 38
         K = self.K if self.conv_rows else {}
         r = FIRST_DATA_ROW
@@ -1061,14 +1084,13 @@ class _Export:
                         f"INT(MAX({idx}-{k('Ready index')},0)/12)")
                 power = (f'IF({k("Tenant pays power")}="yes",0,\'AI-HPC\'!$B${cr}*{k("Load factor [%]")}/100*730.5*'
                          f"{k('Site power price [USD/MWh]')})")
-                put_formula(ws, cash_r, FIRST_MONTH_COL + i,
-                            f"=IF(AND({idx}>={k('Ready index')},{idx}<{k('Ready index')}+{k('Lease term [months]')}),"
-                            f"({rent}-{k('Critical MW')}*1000*{k('Landlord opex [USD/kW-mo]')}-{power})*{c}$6,0)",
-                            FMT_USD)
+                fast(ws, cash_r, FIRST_MONTH_COL + i,
+                     f"IF(AND({idx}>={k('Ready index')},{idx}<{k('Ready index')}+{k('Lease term [months]')}),"
+                     f"({rent}-{k('Critical MW')}*1000*{k('Landlord opex [USD/kW-mo]')}-{power})*{c}$6,0)", FMT_USD)
                 lead = f"MAX({k('Lead time [months]')},1)"
-                put_formula(ws, spend_r, FIRST_MONTH_COL + i,
-                            f"=IF(AND({idx}>={k('Start index')},{idx}<{k('Start index')}+{lead}),"
-                            f"{k('Conversion capex [USD]')}/{lead}*{c}$6,0)", FMT_USD)
+                fast(ws, spend_r, FIRST_MONTH_COL + i,
+                     f"IF(AND({idx}>={k('Start index')},{idx}<{k('Start index')}+{lead}),"
+                     f"{k('Conversion capex [USD]')}/{lead}*{c}$6,0)", FMT_USD)
             ws.cell(row=val_r, column=1, value="Value at the horizon's end (colocation still under contract)")
             ws.cell(row=val_r, column=3, value="USD")
             put_formula(ws, val_r, 4, f'=IF(AND({k("Model used")}="colocation",{k("Ready index")}+'
@@ -1130,28 +1152,25 @@ class _Export:
                              total=True)
         prev = lambda m: month_col(m - 1)  # noqa: E731
         X["cum_taxable"] = t.row("Cumulative taxable income", None, "USD",
-                                 lambda m, c: f"{c}{X['taxable']}" if m == 0 else
-                                 f"{prev(m)}{t.current_row}+{c}{X['taxable']}")
+                                 lambda m, c: f"SUM($E{X['taxable']}:{c}{X['taxable']})")
         X["year_end"] = t.row("Last modelled month of a tax year", None, "1/0",
-                              lambda m, c: "1" if m == self.n - 1 else
-                              f"IF(YEAR({month_col(m + 1)}$4)<>YEAR({c}$4),1,0)", FMT_INT)
+                              lambda m, c: f"IF(OR(MONTH({c}$4)=12,{c}$5=horizon_months-1),1,0)", FMT_INT)
         X["peak"] = t.row("Highest cumulative taxable income at a year end", None, "USD",
-                          lambda m, c: (f"IF({c}{X['year_end']}=1,MAX(0,{c}{X['cum_taxable']}),0)" if m == 0 else
-                                        f"IF({c}{X['year_end']}=1,MAX({prev(m)}{t.current_row},{c}{X['cum_taxable']}),"
-                                        f"{prev(m)}{t.current_row})"))
+                          lambda m, c: f"MAX(0,SUMPRODUCT(MAX(($E{X['year_end']}:{c}{X['year_end']}=1)*"
+                                       f"$E{X['cum_taxable']}:{c}{X['cum_taxable']})))")
         X["cum_tax"] = t.row("Cumulative tax assessed (losses carried forward)", None, "USD",
                              lambda m, c: f"tax_rate*{c}{X['peak']}")
         X["tax"] = t.row("Tax", None, "USD",
-                         lambda m, c: f'IF(tax_mode="linear",tax_rate*{c}{X["taxable"]},{c}{X["cum_tax"]}' +
-                                      ("" if m == 0 else f"-{prev(m)}{X['cum_tax']}") + ")", total=True)
+                         lambda m, c: f'IF(tax_mode="linear",tax_rate*{c}{X["taxable"]},{c}{X["cum_tax"]}-'
+                                      f'IF({c}$5=0,0,{prev(m)}{X["cum_tax"]}))', total=True)
         t.section("Cash")
         X["net"] = t.row("Net cash flow", None, "USD",
                          lambda m, c: f"{c}{X['ebitda']}-{c}{X['capex']}+{c}{X['salvage']}-{c}{X['tax']}",
                          total=True, font=BOLD)
         X["cum_net"] = t.row("Cumulative net cash flow", None, "USD",
-                             lambda m, c: f"{c}{X['net']}" if m == 0 else f"{prev(m)}{t.current_row}+{c}{X['net']}")
+                             lambda m, c: f"SUM($E{X['net']}:{c}{X['net']})")
         X["terminal"] = t.row("Terminal value (at the end of the last month)", None, "USD",
-                              lambda m, c: "terminal_value_usd" if m == self.n - 1 else "0", total=True)
+                              lambda m, c: f"IF({c}$5=horizon_months-1,terminal_value_usd,0)", total=True)
         X["net_tv"] = t.row("Net cash flow incl. terminal value", None, "USD",
                             lambda m, c: f"{c}{X['net']}+{c}{X['terminal']}", total=True)
         X["df"] = t.row("Discount factor (month end)", None, "-", lambda m, c: f"1/(1+monthly_rate)^({c}$5+1)",
@@ -1175,7 +1194,9 @@ class _Export:
             ("npv_usd", "NPV", "USD", f"=NPV(monthly_rate,{first}{X['net']}:{last}{X['net']})+"
                                       f"terminal_value_usd/(1+monthly_rate)^horizon_months"),
             ("irr_annual", "IRR (annualized; monthly IRR of the flows incl. terminal value)", "%/yr",
-             f'=IFERROR((1+IRR({first}{X["net_tv"]}:{last}{X["net_tv"]},0.01))^12-1,"n/a")'),
+             f'=IFERROR((1+IFERROR(IRR({first}{X["net_tv"]}:{last}{X["net_tv"]},0.01),IFERROR(IRR({first}'
+             f'{X["net_tv"]}:{last}{X["net_tv"]},-0.05),IRR({first}{X["net_tv"]}:{last}{X["net_tv"]},0.1))))^12-1,'
+             f'"n/a")'),
             ("payback_months", "Payback (cumulative net cash stays >= 0 from this month; without terminal value)",
              "months", f'=IF({last}{X["cum_net"]}<0,"not within the horizon",'
                        f"SUMPRODUCT(MAX(({first}{X['cum_net']}:{last}{X['cum_net']}<0)*"
@@ -1253,6 +1274,7 @@ class _Export:
                 ws.cell(row=r, column=6, value="units")
         if not self.plan_rows():
             ws.cell(row=TABLE_FIRST_ROW, column=1, value="The optimizer recommends no changes to the scenario.")
+        ws.freeze_panes = ws.cell(row=TABLE_FIRST_ROW, column=1)
         print_setup(ws, landscape=False, title_rows=f"{TABLE_HEADER_ROW}:{TABLE_HEADER_ROW}")
 
     # ------------------------------------------------------------- Scenarios
@@ -1323,8 +1345,8 @@ class _Export:
             ("AI/HPC revenue", "USD", float(res.ai.revenue_usd.sum()), cf("ai_rev")),
             ("Capex", "USD", float(res.capex_usd.sum()), cf("capex")),
             ("Tax", "USD", float(res.tax_usd[0].sum()), cf("tax")),
-            ("BTC mined", "BTC", float(res.btc_mined[0].sum()), "SUM(" + ",".join(
-                f"Mining!$D${r}" for r in self.M["btc"]) + ")"),
+            ("BTC mined", "BTC", float(res.btc_mined[0].sum()),
+             f"SUM(Mining!$D${self.M['btc'][0]}:$D${self.M['btc'][-1]})"),
         ]
         r = 5
         for label, unit, engine_v, formula in items:
@@ -1344,12 +1366,29 @@ class _Export:
         if self.conv_rows:
             K = self.K
             ws.cell(row=r, column=1, value="Terminal sheet covers every lease and build month")
-            need = "MAX(" + ",".join(f"'AI-HPC'!${K['Ready index']}${cr}+'AI-HPC'!${K['Lease term [months]']}${cr},"
-                                     f"'AI-HPC'!${K['Start index']}${cr}+MAX('AI-HPC'!${K['Lead time [months]']}"
-                                     f"${cr},1)" for cr in self.conv_rows) + ")"
-            put_formula(ws, r, 4, f"={need}", FMT_INT)
+            last_col = K["Last month with lease or build"]
+            put_formula(ws, r, 4, f"=MAX('AI-HPC'!${last_col}${self.conv_rows[0]}:${last_col}${self.conv_rows[-1]})",
+                        FMT_INT)
             put_formula(ws, r, 6, f'=IF(D{r}<=horizon_months+{self.T_span},"OK","EXPORT AGAIN")')
             r += 1
+        # Rules the engine enforces when it reads a scenario; the workbook would compute anyway.
+        for s_i, site in enumerate(self.sc.sites):
+            ws.cell(row=r, column=1, value=f"Site {s_i + 1}: ASIC load with PUE within capacity (peak month)")
+            ws.cell(row=r, column=2, value="MW")
+            put_formula(ws, r, 3, "=" + self.site_cell(s_i, "capacity_mw"), FMT_NUM2)
+            put_formula(ws, r, 4, f"=MAX(Mining!$E${self.M['installed'][s_i]}:${month_col(self.n - 1)}$"
+                                  f"{self.M['installed'][s_i]})", FMT_NUM2)
+            put_formula(ws, r, 6, f'=IF(D{r}<=C{r}*(1+1E-9),"OK","OVER CAPACITY")')
+            r += 1
+            if site.ai is not None and self.conv_rows:
+                ws.cell(row=r, column=1, value=f"Site {s_i + 1}: converted MW within convertible MW")
+                ws.cell(row=r, column=2, value="MW")
+                put_formula(ws, r, 3, "=" + self.site_cell(s_i, "ai.convertible_gross_mw"), FMT_NUM2)
+                put_formula(ws, r, 4, f"=SUMPRODUCT(--('AI-HPC'!$A${self.conv_rows[0]}:$A${self.conv_rows[-1]}="
+                                      f"{self.site_cell(s_i, 'name')}),'AI-HPC'!$B${self.conv_rows[0]}:"
+                                      f"$B${self.conv_rows[-1]})", FMT_NUM2)
+                put_formula(ws, r, 6, f'=IF(D{r}<=C{r}*(1+1E-9),"OK","OVER CONVERTIBLE")')
+                r += 1
         ws.freeze_panes = "A5"
         print_setup(ws, landscape=False, title_rows="4:4")
 
@@ -1370,11 +1409,11 @@ class _Export:
         X, net, M = self.X, self.R_net, self.M
         cf = lambda key: f"'Cash Flow'!$D${X[key]}"  # noqa: E731
         first = month_col(0)
-        btc_total = "(" + "+".join(f"Mining!$D${r}" for r in M["btc"]) + ")"
+        btc_total = f"SUM(Mining!$D${M['btc'][0]}:$D${M['btc'][-1]})"
         cash_cost = f"({cf('power')}+{cf('shortfall')}-{cf('credit')}+{cf('mining_opex')}+{cf('ga')})"
         cap_total = f"SUM({self.sites_range(self.site_col['capacity_mw'])})"
-        site_ebitda_avg = "AVERAGE(" + ",".join(f"Mining!{month_col(0)}{r}:{month_col(self.n - 1)}{r}"
-                                                for r in M["ebitda"]) + ")*" + str(self.n_sites)
+        site_ebitda_avg = (f"AVERAGE(Mining!{month_col(0)}{M['ebitda'][0]}:{month_col(self.n - 1)}{M['ebitda'][-1]})*"
+                           f"{self.n_sites}")
         fleet_ehs = (f'SUMPRODUCT(--({self.fleet_range(self.fleet_col["purchase_month"])}=""),'
                      f'{self.fleet_range(self.fleet_col["count"])},'
                      f'{self.fleet_range(self.fleet_col["hashrate_ths"])})/1E+6') if self.n_coh else "0"

@@ -140,12 +140,36 @@ def recalculated(tmp_path_factory):
     wb[sheet][cell.replace("$", "")].value = 72_000
     wb.save(edited)
     paths.append(edited)
+    # More analyst edits, each with the scenario the engine should agree with.
+    from minerplan.xlsx_tables import SITE_COLUMNS
+
+    term_col = 1 + [c.field for c in SITE_COLUMNS].index("ai.colocation.term_months")
+    for name, edit_book, edit_dict in (
+        ("lease240",   # a longer lease than the export's: the Terminal sheet must already cover it
+         lambda wb: wb["Sites"].cell(row=7, column=term_col, value=240),
+         lambda d: d["sites"][2]["ai"]["colocation"].update(term_months=240)),
+        ("no_terminal",   # without the terminal value the IRR is negative: the spreadsheet must still find it
+         lambda wb: _set_name(wb, "terminal_value_mode", "none"),
+         lambda d: d["finance"].update(terminal_value="none")),
+    ):
+        wb = load_workbook(tmp / "default.xlsx")
+        edit_book(wb)
+        wb.save(tmp / f"{name}.xlsx")
+        paths.append(tmp / f"{name}.xlsx")
+        d = _default_dict()
+        edit_dict(d)
+        scenarios[name] = scenario_from_dict(d, name)
     outs = recalculate(paths, tmp / "out", tmp / "lo-profile")
     books = {p.stem: load_workbook(o, data_only=True) for p, o in zip(paths, outs)}
     d72 = _default_dict()
     d72["market"]["btc_price_usd"] = 72_000
     scenarios["edited"] = scenario_from_dict(d72, "default at $72k")
     return scenarios, books, tmp
+
+
+def _set_name(wb, name: str, value) -> None:
+    (sheet, cell), = list(wb.defined_names[name].destinations)
+    wb[sheet][cell.replace("$", "")].value = value
 
 
 def _close(got, want, what: str, scale: float = 0.0) -> None:
@@ -182,7 +206,8 @@ SUMMARY_KEYS = {
 }
 
 
-ALL = ["default", "stress", "profit", "injection", "capitulation", "edited", "plan", "plan_edited"]
+ALL = ["default", "stress", "profit", "injection", "capitulation", "edited", "plan", "plan_edited", "lease240",
+       "no_terminal"]
 
 
 @pytest.mark.parametrize("case", ALL)
