@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,6 +23,7 @@ from minerplan.prices import deterministic_path
 from minerplan.report import _cost_per_btc
 from minerplan.scenario import Scenario
 from minerplan.scenario_io import scenario_from_dict, scenario_to_dict
+from minerplan.sensitivity import tornado as sensitivity_tornado
 
 from ..lazy import when_shown
 from ..charts import Chart, color, month_ts
@@ -124,8 +124,8 @@ class TornadoRow:
         return abs(self.npv_high_usd - self.npv_low_usd)
 
 
-def _clamp(x: float, lo: float, hi: float) -> float:
-    return min(max(x, lo), hi)
+#: The inputs the what-if tornado shows (see :func:`minerplan.sensitivity.tornado`).
+WHATIF_TORNADO_INPUTS = ("btc_price", "hashrate_growth", "power_price", "lease_rate", "discount_rate", "pool_fee")
 
 
 def tornado(sc: Scenario, base_npv_usd: float | None = None) -> list[TornadoRow]:
@@ -133,66 +133,16 @@ def tornado(sc: Scenario, base_npv_usd: float | None = None) -> list[TornadoRow]
 
     BTC price +-20% (the whole path), network hashrate growth +-1 pt, power price +-20% (every
     site, hourly profiles too), AI lease rate +-20% (every site with an ai section), discount rate
-    +-2 pt, pool fee +-1 pt; each on the deterministic path, the others held.
+    +-2 pt, pool fee +-1 pt; each on the deterministic path, the others held. Computed by
+    :func:`minerplan.sensitivity.tornado`; a case outside an input's valid range has no NPV (None).
     """
-    if base_npv_usd is None:
-        base_npv_usd = float(run_engine(sc).npv_usd[0])
-    path = deterministic_path(sc)
-    mk, fin = sc.market, sc.finance
+    df = sensitivity_tornado(sc, inputs=WHATIF_TORNADO_INPUTS, swing_pct=20.0, base_npv_usd=base_npv_usd)
 
-    def npv_prices(factor: float) -> float:
-        return float(run_engine(sc, prices=(path * factor)[None, :]).npv_usd[0])
+    def npv(x: float) -> float | None:
+        return float(x) if np.isfinite(x) else None
 
-    def npv_dict(mutate: Callable[[dict], None]) -> float | None:
-        d = scenario_to_dict(sc)
-        mutate(d)
-        try:
-            return float(run_engine(scenario_from_dict(d, "tornado")).npv_usd[0])
-        except ScenarioError:
-            return None
-
-    def market(key, v):
-        return lambda d: d["market"].__setitem__(key, v)
-
-    def finance(key, v):
-        return lambda d: d["finance"].__setitem__(key, v)
-
-    def lease(f):
-        def m(d):
-            for s in d["sites"]:
-                if s.get("ai") is not None:
-                    c = s["ai"].setdefault("colocation", {})
-                    c["rate_usd_per_kw_month"] = c.get("rate_usd_per_kw_month", 140.0) * f
-        return m
-
-    g = mk.hashrate_growth_pct_per_month
-    g_lo, g_hi = _clamp(g - 1, -50, 50), _clamp(g + 1, -50, 50)
-    r = fin.discount_rate_pct
-    r_lo, r_hi = _clamp(r - 2, 0, 100), _clamp(r + 2, 0, 100)
-    f = fin.pool_fee_pct
-    f_lo, f_hi = _clamp(f - 1, 0, 100), _clamp(f + 1, 0, 100)
-    has_ai = any(s.ai is not None for s in sc.sites)
-    rows = [
-        TornadoRow("BTC price ±20% (USD/BTC)", f"${path[0] * 0.8:,.0f}", f"${path[0] * 1.2:,.0f}",
-                   npv_prices(0.8), npv_prices(1.2), base_npv_usd),
-        TornadoRow("Hashrate growth ±1 pt (%/mo)", f"{g_lo:g} %/month", f"{g_hi:g} %/month",
-                   npv_dict(market("hashrate_growth_pct_per_month", g_lo)),
-                   npv_dict(market("hashrate_growth_pct_per_month", g_hi)), base_npv_usd),
-        TornadoRow("Power price ±20% (USD/MWh)", "80 % of contract", "120 % of contract",
-                   npv_dict(lambda d: _scale_power(d, 0.8)), npv_dict(lambda d: _scale_power(d, 1.2)), base_npv_usd),
-    ]
-    if has_ai:   # no AI/HPC site: no lease row (it would be two empty bars)
-        rate = next(site.ai.colocation.rate_usd_per_kw_month for site in sc.sites if site.ai is not None)
-        rows.append(TornadoRow("AI lease ±20% (USD/kW-mo)", f"{rate * 0.8:,.0f} USD/kW-mo", f"{rate * 1.2:,.0f} USD/kW-mo",
-                               npv_dict(lease(0.8)), npv_dict(lease(1.2)), base_npv_usd))
-    rows += [
-        TornadoRow("Discount rate ±2 pt (%/yr)", f"{r_lo:g} %/yr", f"{r_hi:g} %/yr",
-                   npv_dict(finance("discount_rate_pct", r_lo)), npv_dict(finance("discount_rate_pct", r_hi)),
-                   base_npv_usd),
-        TornadoRow("Pool fee ±1 pt (%)", f"{f_lo:g} %", f"{f_hi:g} %",
-                   npv_dict(finance("pool_fee_pct", f_lo)), npv_dict(finance("pool_fee_pct", f_hi)), base_npv_usd),
-    ]
-    return sorted(rows, key=lambda row: row.swing_usd, reverse=True)
+    return [TornadoRow(r.name, r.low_label, r.high_label, npv(r.npv_low_usd), npv(r.npv_high_usd),
+                       float(r.base_npv_usd)) for r in df.itertuples(index=False)]
 
 
 # --------------------------------------------------------------------------- widgets
