@@ -87,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--paths", type=_positive_int, default=1, help="Monte Carlo price paths (default 1: deterministic)")
     ev.add_argument("--seed", type=_seed, default=0, help="random seed for --paths > 1 (default 0)")
     ev.add_argument("--preset", choices=preset_names(), help="late-2025 price story replacing the scenario's path")
+    ev.add_argument("--hedge", metavar="FILE.json",
+                    help="hedges (hashprice forward, BTC put or collar): also report NPV and CVaR with them")
+
+    se = sub.add_parser("sensitivity", help="tornado of NPV to the major inputs, and breakeven prices")
+    se.add_argument("scenario", help="scenario JSON file, or 'default'")
+    se.add_argument("--swing-pct", type=_positive_float, default=20.0,
+                    help="move each input by this share of its value (default 20; rates move by fixed points)")
+    se.add_argument("--no-breakevens", action="store_true", help="only the tornado")
+    se.add_argument("--json", action="store_true")
 
     va = sub.add_parser("validate", help="check a scenario file without evaluating it")
     va.add_argument("scenario", help="scenario JSON file, or 'default'")
@@ -181,13 +190,119 @@ def _cmd_evaluate(args) -> int:
     from .scenario_io import load_scenario
 
     sc = load_scenario(args.scenario)
+    book = None
+    if args.hedge:
+        from .hedges import load_hedges
+
+        book = load_hedges(args.hedge)   # a bad hedge file is reported before the run
     res = run_engine(sc, n_paths=args.paths, seed=args.seed, preset=args.preset)
     doc = summary(res, seed=args.seed, preset=args.preset)
+    if book is not None:
+        from .hedges import compare
+
+        doc["hedge"] = compare(res, book)
     if args.json:
         json.dump(doc, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
         print(format_summary(doc))
+        if book is not None:
+            print(_format_hedge(doc["hedge"], res.n_paths))
+    return 0
+
+
+def _format_hedge(h: dict, n_paths: int) -> str:
+    from .report import format_usd
+
+    lines = ["", f"Hedges ({n_paths:,} price path{'s' if n_paths != 1 else ''}; hedge P&L taxed at "
+                 f"{h['tax_rate'] * 100:.0f}%)"]
+    for row in h["hedges"]:
+        extra = f", premium {format_usd(row['premium_usd'])}" if "premium_usd" in row else ""
+        lines.append(f"  #{row['index'] + 1} {row['kind']:<18} mean value after tax "
+                     f"{format_usd(row['mean_pv_after_tax_usd'])}{extra}")
+    lines.append(f"  {'':<22}{'unhedged':>14}{'hedged':>14}")
+    for key, label in (("mean_usd", "NPV mean"), ("p5_usd", "NPV P5"), ("p50_usd", "NPV P50"),
+                       ("p95_usd", "NPV P95"), ("cvar95_usd", "CVaR 95% (worst 5%)")):
+        lines.append(f"  {label:<22}{format_usd(h['unhedged'][key]):>14}{format_usd(h['hedged'][key]):>14}")
+    lines.append(f"  {'P(NPV < 0)':<22}{h['unhedged']['prob_npv_negative'] * 100:>13.1f}%"
+                 f"{h['hedged']['prob_npv_negative'] * 100:>13.1f}%")
+    if n_paths == 1:
+        lines.append("  (one deterministic path: use --paths 1000 for a distribution)")
+    return "\n".join(lines)
+
+
+def _cmd_sensitivity(args) -> int:
+    from .months import add_months
+    from .report import format_usd
+    from .scenario_io import load_scenario
+    from .sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
+                              curtailment_power_price, tornado)
+
+    sc = load_scenario(args.scenario)
+    tor = tornado(sc, swing_pct=args.swing_pct)
+    doc = {"scenario": sc.name, "swing_pct": args.swing_pct,
+           "tornado": [{k: (v if isinstance(v, str) else float(v)) for k, v in row.items()
+                        if k in ("input", "unit", "low_value", "high_value", "npv_low_usd", "npv_high_usd",
+                                 "swing_usd")} for row in tor.to_dict(orient="records")]}
+    if not args.no_breakevens:
+        be: dict = {}
+        try:
+            be["btc_price_usd_for_npv_zero"] = breakeven_btc_price(sc)
+        except NoRootError as e:
+            be["btc_price_usd_for_npv_zero"] = None
+            be["btc_price_note"] = str(e)
+        be["curtailment"] = []
+        for site in sc.sites:
+            df = curtailment_power_price(sc, site.name, 0)
+            for row in df.to_dict(orient="records"):
+                be["curtailment"].append({"site": site.name, "model": row.get("model"),
+                                          "curtail_above_usd_per_mwh": float(row["curtail_above_usd_per_mwh"])})
+        be["lease_rate"] = []
+        converted: dict[str, float] = {}
+        for cv in sc.conversion_plan:
+            converted[cv.site] = converted.get(cv.site, 0.0) + cv.gross_mw
+        for site in sc.sites:
+            if site.ai is None:
+                continue
+            mw = site.ai.convertible_gross_mw - converted.get(site.name, 0.0)
+            if mw <= 1e-9:
+                continue
+            start = add_months(sc.start_month, 1)
+            entry = {"site": site.name, "gross_mw": mw, "start_month": start}
+            try:
+                entry["lease_usd_per_kw_month"] = conversion_breakeven_lease_rate(sc, site.name, mw, start)
+            except NoRootError as e:
+                entry["lease_usd_per_kw_month"] = None
+                entry["note"] = str(e)
+            be["lease_rate"].append(entry)
+        doc["breakevens"] = be
+    if args.json:
+        json.dump(doc, sys.stdout, allow_nan=False)
+        sys.stdout.write("\n")
+        return 0
+    base = float(tor["base_npv_usd"].iloc[0]) if len(tor) else float("nan")
+    print(f"{escape_control(sc.name)}: NPV {format_usd(base)} (deterministic path); each input moved "
+          f"{args.swing_pct:g}% (rates by fixed points)")
+    print(f"  {'input':<20}{'low':>12}{'high':>12}{'NPV low':>11}{'NPV high':>11}{'swing':>11}  unit")
+    for r in doc["tornado"]:
+        print(f"  {r['input']:<20}{r['low_value']:>12,.6g}{r['high_value']:>12,.6g}"
+              f"{format_usd(r['npv_low_usd']):>11}{format_usd(r['npv_high_usd']):>11}{format_usd(r['swing_usd']):>11}"
+              f"  {r['unit']}")
+    if "breakevens" in doc:
+        be = doc["breakevens"]
+        print("\nBreakevens")
+        v = be["btc_price_usd_for_npv_zero"]
+        print(f"  BTC price for NPV 0 (first month, path scaled): "
+              f"{format_usd(v) if v is not None else escape_control(be.get('btc_price_note', 'none'))}")
+        print("  Curtail above this energy price (first month, USD/MWh):")
+        for c in be["curtailment"]:
+            print(f"    {escape_control(c['site']):<18}{escape_control(str(c['model'])):<24}"
+                  f"{c['curtail_above_usd_per_mwh']:>10,.2f}")
+        for e in be["lease_rate"]:
+            rate = e["lease_usd_per_kw_month"]
+            what = f"${rate:,.2f}/kW-month" if rate is not None else escape_control(e.get("note", "none"))
+            print(f"  Converting {e['gross_mw']:g} MW at {escape_control(e['site'])} from {e['start_month']} beats "
+                  f"mining above: {what}")
     return 0
 
 
@@ -471,7 +586,7 @@ def _cmd_template(args) -> int:
 
 
 COMMANDS = {"gui": _cmd_gui, "evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets, "optimize": _cmd_optimize,
-            "export": _cmd_export, "scenarios": _cmd_scenarios, "fetch-market": _cmd_fetch_market, "import-fleet": _cmd_import, "import-sites": _cmd_import, "template": _cmd_template}
+            "export": _cmd_export, "sensitivity": _cmd_sensitivity, "scenarios": _cmd_scenarios, "fetch-market": _cmd_fetch_market, "import-fleet": _cmd_import, "import-sites": _cmd_import, "template": _cmd_template}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -124,3 +124,34 @@ def test_scenarios_list_and_show(capsys):
     assert main(["scenarios", "show", "recovery"]) == 0
     out = capsys.readouterr().out
     assert "100,000" in out and "25% odds" in out
+
+
+def test_evaluate_with_hedges_reports_both_distributions(tmp_path, capsys):
+    from minerplan.cli import main
+
+    hedge = tmp_path / "hedge.json"
+    hedge.write_text(json.dumps({"schema_version": 1, "hedges": [
+        {"kind": "btc_put", "strike_usd": 85_000, "btc_amount": 1000, "expiry_month": "2026-06",
+         "implied_vol_pct": 50, "risk_free_pct": 4.0}]}))
+    assert main(["evaluate", "default", "--paths", "300", "--seed", "2", "--hedge", str(hedge), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    h = doc["hedge"]
+    assert h["hedges"][0]["premium_usd"] > 0
+    # A put pays in the bad paths: the worst 5% get better.
+    assert h["hedged"]["cvar95_usd"] > h["unhedged"]["cvar95_usd"]
+    assert main(["evaluate", "default", "--hedge", str(tmp_path / "missing.json")]) == 2
+
+
+def test_sensitivity_json(capsys):
+    from minerplan.cli import main
+
+    assert main(["sensitivity", "default", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    names = [r["input"] for r in doc["tornado"]]
+    assert names[0] == "BTC price" and len(names) >= 8
+    swings = [r["swing_usd"] for r in doc["tornado"]]
+    assert swings == sorted(swings, reverse=True)
+    be = doc["breakevens"]
+    assert 80_000 < be["btc_price_usd_for_npv_zero"] < 120_000
+    assert {c["site"] for c in be["curtailment"]} == {"Texas", "Georgia", "North Dakota"}
+    assert be["lease_rate"][0]["site"] == "North Dakota"
