@@ -88,7 +88,11 @@ def conversion_effect(sc: Scenario, s: int, start, gross_mw: float, model: str |
     else:
         gpu = ai.gpu_cloud
         n_gpus = crit_mw * gpu.gpus_per_critical_mw
-        revenue = np.where(live, n_gpus * gpu.usd_per_gpu_hour * hours * gpu.utilization_pct / 100.0, 0.0)
+        # Older GPU generations rent for less: the price falls with the age of the GPUs installed, and a
+        # replacement (every useful life) earns the new-GPU price again.
+        age_years = np.mod(np.maximum(months - ready, 0), gpu.useful_life_months) / 12.0
+        decline = (1.0 - gpu.rate_decline_pct_per_year / 100.0) ** age_years
+        revenue = np.where(live, n_gpus * gpu.usd_per_gpu_hour * hours * gpu.utilization_pct / 100.0 * decline, 0.0)
         opex = np.where(live, n_gpus * gpu.opex_usd_per_gpu_month, 0.0)
         paid = draw_mwh
         # GPUs are bought when the hall is ready and replaced at the end of each useful life.

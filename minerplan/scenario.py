@@ -140,7 +140,11 @@ class GpuCloud(_Strict):
     """GPU cloud: the miner buys GPUs and rents them by the hour."""
 
     gpus_per_critical_mw: Pos = Field(600.0, description="GPUs installed per MW of critical IT")
-    usd_per_gpu_hour: NonNeg = Field(2.0)
+    usd_per_gpu_hour: NonNeg = Field(2.0, description="rental price of a new GPU, USD per GPU-hour")
+    rate_decline_pct_per_year: float = Field(
+        0.0, ge=0, lt=100, allow_inf_nan=False,
+        description="how fast a GPU generation's rental price falls as it ages, %/yr; a replacement GPU earns "
+                    "usd_per_gpu_hour again")
     utilization_pct: Pct = Field(70.0)
     gpu_capex_usd: NonNeg = Field(40_000.0, description="all-in capex per GPU incl. servers/network, USD")
     useful_life_months: int = Field(72, ge=1, le=240)

@@ -880,7 +880,7 @@ class _Export:
     CONV_DERIVED = ("Site row", "Model used", "Start index", "Lead time [months]", "Ready index", "Critical MW",
                     "Conversion capex [USD]", "Facility life [months]", "Load factor [%]", "Lease rate [USD/kW-mo]",
                     "Escalator [%/yr]", "Lease term [months]", "Tenant pays power", "Landlord opex [USD/kW-mo]",
-                    "GPUs", "GPU rate [USD/h]", "GPU utilization [%]", "GPU capex [USD/GPU]", "GPU life [months]",
+                    "GPUs", "GPU rate [USD/h]", "GPU rate decline [%/yr]", "GPU utilization [%]", "GPU capex [USD/GPU]", "GPU life [months]",
                     "GPU opex [USD/GPU-mo]", "Site power price [USD/MWh]", "Last month with lease or build")
 
     def ai_rows_reserved(self) -> None:
@@ -941,6 +941,7 @@ class _Export:
                 "Landlord opex [USD/kW-mo]": (site("ai.colocation.opex_usd_per_kw_month"), FMT_NUM2),
                 "GPUs": (f"{K['Critical MW']}{r}*{site('ai.gpu_cloud.gpus_per_critical_mw')}", FMT_NUM0),
                 "GPU rate [USD/h]": (site("ai.gpu_cloud.usd_per_gpu_hour"), FMT_NUM2),
+                "GPU rate decline [%/yr]": (site("ai.gpu_cloud.rate_decline_pct_per_year"), FMT_NUM2),
                 "GPU utilization [%]": (site("ai.gpu_cloud.utilization_pct"), FMT_NUM2),
                 "GPU capex [USD/GPU]": (site("ai.gpu_cloud.gpu_capex_usd"), FMT_USD),
                 "GPU life [months]": (site("ai.gpu_cloud.useful_life_months"), FMT_INT),
@@ -978,7 +979,8 @@ class _Export:
                 "Revenue", conv_labels, "USD",
                 lambda j, m, c: f"IF({live(j, c)},IF({colo(j)},{k('Critical MW', j)}*1000*{k('Lease rate [USD/kW-mo]', j)}"
                                 f"*(1+{k('Escalator [%/yr]', j)}/100)^{years(j, c)},{k('GPUs', j)}*"
-                                f"{k('GPU rate [USD/h]', j)}*(24*{c}$7)*{k('GPU utilization [%]', j)}/100),0)",
+                                f"{k('GPU rate [USD/h]', j)}*(24*{c}$7)*{k('GPU utilization [%]', j)}/100*(1-{k('GPU rate decline [%/yr]', j)}"
+                                f"/100)^(MOD(MAX({c}$5-{k('Ready index', j)},0),{k('GPU life [months]', j)})/12)),0)",
                 FMT_USD, True, item_formula=conv_item)
             A["opex"] = t.rows(
                 "Opex", conv_labels, "USD",

@@ -69,6 +69,8 @@ SITE_COLUMNS: tuple[Column, ...] = (
     Column("ai.colocation.opex_usd_per_kw_month", "Landlord opex [USD/kW-month]", "number"),
     Column("ai.gpu_cloud.gpus_per_critical_mw", "GPUs per critical MW", "number"),
     Column("ai.gpu_cloud.usd_per_gpu_hour", "GPU rate [USD/GPU-hour]", "number"),
+    Column("ai.gpu_cloud.rate_decline_pct_per_year", "GPU rate decline [%/yr]", "number",
+           note="as a GPU generation ages"),
     Column("ai.gpu_cloud.utilization_pct", "GPU utilization [%]", "number"),
     Column("ai.gpu_cloud.gpu_capex_usd", "GPU capex [USD/GPU]", "number"),
     Column("ai.gpu_cloud.useful_life_months", "GPU life [months]", "integer"),

@@ -223,3 +223,26 @@ def test_annual_tax_with_loss_carryforward():
     d["finance"]["tax_mode"] = "linear"
     r = run_engine(scenario_from_dict(d))
     assert r.tax_usd[0] == pytest.approx([0.2 * dec, 0.2 * jan, 0.2 * feb], rel=1e-9)
+
+
+def test_gpu_rental_price_declines_with_the_age_of_the_gpus():
+    """H100-style: $2.00/GPU-hour new, 25%/yr decline; 24-month life, so the replacement earns $2.00 again."""
+    from minerplan.ai import ai_arrays
+    from minerplan.months import days_in_months
+
+    sc = scenario(horizon_months=40, sites=[{"name": "A", "capacity_mw": 10, "power_price_usd_per_mwh": 40,
+                                              "pue": 1.0, "ai": {"convertible_gross_mw": 10, "lead_time_months": 0,
+                                                                 "business_model": "gpu_cloud",
+                                                                 "critical_mw_per_gross_mw": 0.5,
+                                                                 "gpu_cloud": {"gpus_per_critical_mw": 100,
+                                                                               "usd_per_gpu_hour": 2.0,
+                                                                               "utilization_pct": 50,
+                                                                               "useful_life_months": 24,
+                                                                               "rate_decline_pct_per_year": 25}}}],
+                  fleet=[], conversion_plan=[{"site": "A", "gross_mw": 10, "start_month": "2026-01"}])
+    days = days_in_months(sc.start_month, 40)
+    ai = ai_arrays(sc, days)
+    gpus = 10 * 0.5 * 100   # 500 GPUs
+    # Month 0: new GPUs, $2.00; month 12: one year old, $1.50; month 24: replaced, $2.00 again.
+    for m, rate in ((0, 2.0), (12, 1.5), (18, 2.0 * 0.75 ** 1.5), (24, 2.0)):
+        assert ai.revenue_usd[m, 0] == pytest.approx(gpus * rate * 24 * days[m] * 0.5, rel=1e-12)

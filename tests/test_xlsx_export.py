@@ -42,6 +42,7 @@ def _stress() -> dict:
     d["sites"][1]["curtailment_credit_usd_per_mwh"] = 3.0    # Georgia: flat price, binding fill by J/TH
     d["sites"][2]["ai"]["business_model"] = "gpu_cloud"
     d["sites"][2]["ai"]["gpu_cloud"]["useful_life_months"] = 24
+    d["sites"][2]["ai"]["gpu_cloud"]["rate_decline_pct_per_year"] = 25.0
     d["finance"]["tax_mode"] = "linear"
     d["horizon_months"] = 36
     return d

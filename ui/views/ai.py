@@ -52,6 +52,8 @@ COLOCATION_FIELDS = [
 GPU_FIELDS = [
     Field("gpu_cloud.gpus_per_critical_mw", "GPUs per critical MW (GPUs/MW)"),
     Field("gpu_cloud.usd_per_gpu_hour", "Price (USD per GPU-hour)"),
+    Field("gpu_cloud.rate_decline_pct_per_year", "Price decline (%/yr)",
+          tip="how fast an installed GPU generation's rental price falls; replacements earn the new price"),
     Field("gpu_cloud.utilization_pct", "Utilization (%)", tip="share of GPU-hours sold"),
     Field("gpu_cloud.gpu_capex_usd", "GPU capex (USD per GPU)", tip="all-in per GPU incl. servers and network"),
     Field("gpu_cloud.useful_life_months", "Useful life (months)", "int", "GPUs are replaced after this"),
