@@ -2,6 +2,10 @@
 settings and the network assumptions. Every scenario field edit is one undoable document command;
 an invalid value stays in its field, shown in red with a tooltip naming the rule it breaks, and the
 scenario does not change.
+
+"Update market data" fetches price, difficulty, block height and fees from mempool.space in the
+background (falling back to the cache, then the shipped snapshot; see :mod:`ui.market_update`),
+shows the values and where they came from, and applies them as one undoable edit.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from minerplan.months import add_months, month_index
 from minerplan.prices import PRESETS, deterministic_path
 from minerplan.scenario import PricePath, PricePoint, Scenario
 
+from .. import market_update
 from ..lazy import when_shown
 from ..charts import Chart, color, month_ts
 
@@ -230,6 +235,7 @@ class MarketView(QWidget):
         self.targets: list[pg.TargetItem] = []
         self._path_item = None
         self._presentation = False
+        self.market_job: market_update.MarketUpdateJob | None = None
 
         # ---- price path group
         path_box = QGroupBox("BTC price path")
@@ -324,6 +330,20 @@ class MarketView(QWidget):
                 self.net_field = FieldEdit(doc, self._net_path(),
                                            "Difficulty (dimensionless) or network hashrate, EH/s")
                 nf.addRow(self.net_mode, self.net_field)
+        self.update_market_btn = QPushButton("Update market data")
+        self.update_market_btn.setToolTip(
+            "Fetch the BTC price, difficulty, block height and fees per block from mempool.space (setting "
+            "market/api_url) in the background. Offline, the last fetch (cache) or the snapshot shipped with "
+            "MinerPlan is used instead. The values replace the four above as one undoable edit; growth "
+            "assumptions stay.")
+        self.update_market_btn.clicked.connect(lambda: self.update_market_data())
+        self.market_label = QLabel("")
+        self.market_label.setTextFormat(Qt.TextFormat.PlainText)   # text from a server is never HTML
+        self.market_label.setWordWrap(True)
+        self.market_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.market_label.setStyleSheet("color: #5f6368;")
+        nf.addRow(self.update_market_btn)
+        nf.addRow(self.market_label)          # full width: a wrapped label beside a button gets clipped
 
         self.status = QLabel("")
         self.status.setWordWrap(True)
@@ -371,7 +391,7 @@ class MarketView(QWidget):
         f = QApplication.font()
         if on:
             f.setPointSize(14)
-        for w in (self.table, self.status, self.mc_status):
+        for w in (self.table, self.status, self.mc_status, self.market_label):
             w.setFont(f)
 
     # ---- document -> widgets ----
@@ -613,3 +633,51 @@ class MarketView(QWidget):
         else:
             self.mc_status.setText(f"running {self.evaluation.mc.paths:,} paths...")
         self.evaluation.start_monte_carlo()
+
+    # ---- market data ----
+    def update_market_data(self) -> market_update.MarketUpdateJob | None:
+        """Fetch the market in the background (the button is disabled until it ends); None when one is running."""
+        if self.market_job is not None and self.market_job.running:
+            return None
+        job = market_update.start_update(self)
+        job.finished.connect(self._on_market_data)
+        job.failed.connect(self._on_market_data_failed)
+        job.done.connect(self._on_market_job_done)
+        self.market_job = job
+        self.update_market_btn.setEnabled(False)
+        text = f"Fetching from {market_update.host_of(job.url)}\u2026"
+        self.market_label.setStyleSheet("color: #5f6368;")
+        self.market_label.setText(text)
+        self.market_label.setToolTip(f"Fetching {job.url}; each request may take up to {job.timeout_s:g} s")
+        market_update.say(self, text)
+        return job
+
+    def _on_market_data(self, snap, warnings: list[str]) -> None:
+        if market_update.updated_market(self.doc.scenario, snap) is None:
+            outcome = "unchanged"
+        else:
+            def mutate(d):
+                d["market"] = snap.apply_to_market(d["market"])
+
+            outcome = "applied" if self._edit(mutate, market_update.edit_text(snap)) else "refused"
+        self.market_label.setStyleSheet("color: #5f6368;" if snap.source == "live" and not warnings
+                                        else "color: #8a5a00;")
+        self.market_label.setText(market_update.result_text(snap, warnings, outcome))
+        self.market_label.setToolTip(market_update.tooltip_text(snap, warnings))
+        market_update.say(self, f"Market data ({snap.source}): {snap.describe()}"
+                                + ("" if outcome == "applied" else "; the scenario did not change"))
+
+    def _on_market_data_failed(self, message: str) -> None:
+        first = message.splitlines()[0] if message else "failed"
+        self.market_label.setStyleSheet("color: #c00000;")
+        self.market_label.setText(f"Market data not updated: {first}")
+        self.market_label.setToolTip(message)
+        market_update.say(self, f"Market data not updated: {first}")
+        market_update.show_error(self, message)
+
+    def _on_market_job_done(self) -> None:
+        self.update_market_btn.setEnabled(True)
+
+    def shutdown(self, ms: int = 60_000) -> None:
+        """Drop a running market update's result and wait for its thread (before the window closes)."""
+        market_update.shutdown_updates(self, ms)
