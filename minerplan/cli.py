@@ -90,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--hedge", metavar="FILE.json",
                     help="hedges (hashprice forward, BTC put or collar): also report NPV and CVaR with them")
 
+    ca = sub.add_parser("calibrate", help="fit the BTC price model (GBM or Merton jumps) to a price history CSV")
+    ca.add_argument("history", metavar="PRICES.csv", help="columns date and close (daily or monthly closes)")
+    ca.add_argument("--model", choices=("auto", "gbm", "merton"), default="auto",
+                    help="auto (the default: fit both, keep the one with the lower AIC), merton (maximum "
+                         "likelihood) or gbm (moments)")
+    ca.add_argument("--into", metavar="SCENARIO.json", help="write the fitted parameters into this scenario's "
+                                                            "monte_carlo section")
+    ca.add_argument("--output", metavar="OUT.json", help="with --into: write the result here instead")
+    ca.add_argument("--json", action="store_true")
+
     se = sub.add_parser("sensitivity", help="tornado of NPV to the major inputs, and breakeven prices")
     se.add_argument("scenario", help="scenario JSON file, or 'default'")
     se.add_argument("--swing-pct", type=_positive_float, default=20.0,
@@ -229,6 +239,50 @@ def _format_hedge(h: dict, n_paths: int) -> str:
     if n_paths == 1:
         lines.append("  (one deterministic path: use --paths 1000 for a distribution)")
     return "\n".join(lines)
+
+
+def _cmd_calibrate(args) -> int:
+    from .calibration import fit_gbm_moments, fit_merton_mle, load_price_history_csv, monthly_log_returns
+
+    if args.output and not args.into:
+        print("minerplan: calibrate: --output needs --into", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    series = load_price_history_csv(args.history)
+    returns = monthly_log_returns(series)
+    if args.model == "gbm":
+        fit, model = fit_gbm_moments(returns), "gbm"
+    else:
+        merton = fit_merton_mle(returns)
+        fit, model = merton, "merton"
+        if args.model == "auto" and merton.gbm.aic <= merton.aic:
+            fit, model = merton.gbm, "gbm"   # the jumps do not earn their three extra parameters
+        shown = merton
+    params = {"model": model, **fit.factor_kwargs()}
+    doc = {"history": str(args.history), "observations": int(len(series)), "monthly_returns": int(len(returns)),
+           "from": str(series.index[0].date()), "to": str(series.index[-1].date()),
+           "log_likelihood": fit.log_likelihood, "aic": fit.aic, "monte_carlo": params}
+    if args.into:
+        from .scenario_io import load_scenario, save_scenario, scenario_from_dict
+
+        into, out = _import_target(args)
+        sc = load_scenario(into)
+        data = sc.model_dump(mode="json", exclude_none=True)
+        data["monte_carlo"] = {**data.get("monte_carlo", {}), **params}
+        new = scenario_from_dict(data, f"{into} with the fitted price model")
+        with _writing(out):
+            save_scenario(new, out)
+        doc["written_to"] = str(out)
+    if args.json:
+        json.dump(doc, sys.stdout, allow_nan=False)
+        sys.stdout.write("\n")
+        return 0
+    print(f"{escape_control(str(args.history))}: {doc['observations']:,} closes from {doc['from']} to {doc['to']}, "
+          f"{doc['monthly_returns']:,} monthly log returns")
+    print((shown if args.model != "gbm" else fit).describe())
+    print(f"model kept: {model}" + (" (lower AIC)" if args.model == "auto" else ""))
+    if args.into:
+        print(f"wrote monte_carlo model {model!r} with these parameters into {escape_control(str(doc['written_to']))}")
+    return 0
 
 
 def _cmd_sensitivity(args) -> int:
@@ -586,7 +640,7 @@ def _cmd_template(args) -> int:
 
 
 COMMANDS = {"gui": _cmd_gui, "evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets, "optimize": _cmd_optimize,
-            "export": _cmd_export, "sensitivity": _cmd_sensitivity, "scenarios": _cmd_scenarios, "fetch-market": _cmd_fetch_market, "import-fleet": _cmd_import, "import-sites": _cmd_import, "template": _cmd_template}
+            "export": _cmd_export, "sensitivity": _cmd_sensitivity, "calibrate": _cmd_calibrate, "scenarios": _cmd_scenarios, "fetch-market": _cmd_fetch_market, "import-fleet": _cmd_import, "import-sites": _cmd_import, "template": _cmd_template}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,7 +19,7 @@ is the LP optimum of each (path, month, site), so curtailment never lowers margi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -29,7 +29,7 @@ from .finance import annual_tax_with_carryforward, discount_factors, monthly_rat
 from .fleet import FleetArrays, fleet_arrays
 from .months import calendar_month_numbers
 from .network import NetworkPath, simulate_network
-from .prices import price_paths, with_preset_market
+from .prices import market_draw, with_preset_market
 from .scenario import Scenario
 
 ProgressFn = Callable[[float, str], None]
@@ -88,12 +88,15 @@ class EngineResult:
         return self.mining_power_cost_usd + self.take_or_pay_shortfall_usd + self.ai_power_cost_usd[None, :, :]
 
 
-def scenario_network(sc: Scenario, prices: np.ndarray | None = None) -> NetworkPath:
+def scenario_network(sc: Scenario, prices: np.ndarray | None = None,
+                     fees_btc_per_block: np.ndarray | None = None) -> NetworkPath:
     """The network a scenario's market assumptions imply (one place for engine and optimizer).
 
     Arrays are ``[1, month]`` for the trend network, or ``[path, month]`` when
     ``market.hashrate_response`` is set: then hashrate answers each path's
     hashprice, so the BTC price paths ``prices`` ``[path, month]`` are needed.
+    Random fees ``fees_btc_per_block`` ``[path, month]`` (Monte Carlo) make the
+    fee and hashprice rows per path too.
     """
     mk = sc.market
     if mk.hashrate_response is not None:
@@ -105,15 +108,22 @@ def scenario_network(sc: Scenario, prices: np.ndarray | None = None) -> NetworkP
         fees = mk.fees_btc_per_block * (1 + mk.fee_growth_pct_per_month / 100.0) ** np.arange(sc.horizon_months)
         return simulate_responsive_network(
             start_month=sc.start_month, horizon_months=sc.horizon_months, difficulty=mk.difficulty_value,
-            block_height=mk.block_height, prices_usd=prices, fees_btc_per_block=fees[None, :],
+            block_height=mk.block_height, prices_usd=prices,
+            fees_btc_per_block=fees[None, :] if fees_btc_per_block is None else fees_btc_per_block,
             hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
             tiers=tuple(Tier(t.share_pct, t.efficiency_j_per_th, t.power_usd_per_kwh) for t in hr.tiers),
             lag_months=hr.lag_months, switch_width_pct=hr.switch_width_pct, pool_fee_pct=sc.finance.pool_fee_pct)
-    return simulate_network(start_month=sc.start_month, horizon_months=sc.horizon_months,
-                            difficulty=mk.difficulty_value, block_height=mk.block_height,
-                            fees_btc_per_block=mk.fees_btc_per_block,
-                            hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
-                            fee_growth_pct_per_month=mk.fee_growth_pct_per_month)
+    net = simulate_network(start_month=sc.start_month, horizon_months=sc.horizon_months,
+                           difficulty=mk.difficulty_value, block_height=mk.block_height,
+                           fees_btc_per_block=mk.fees_btc_per_block,
+                           hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
+                           fee_growth_pct_per_month=mk.fee_growth_pct_per_month)
+    if fees_btc_per_block is None:
+        return net
+    # Random fees on the trend network: blocks and subsidy stay, hashprice moves with each path's fees.
+    fees = np.asarray(fees_btc_per_block, dtype=float)
+    hp = net.blocks / net.days * (net.subsidy_btc + fees) / (net.hashrate_hs / 1e12)
+    return replace(net, fees_btc_per_block=fees, hashprice_btc_per_th_day=hp)
 
 
 def asic_residual_after_tax_by_row(fl: FleetArrays, tax_rate: float) -> np.ndarray:
@@ -206,9 +216,14 @@ class _SlotTable:
 
 
 def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: str | None = None,
-               prices: np.ndarray | None = None, progress: ProgressFn | None = None,
-               cancel: CancelFn | None = None) -> EngineResult:
-    """Evaluate a scenario on ``n_paths`` BTC price paths (or on given ``prices`` ``[path, month]``)."""
+               prices: np.ndarray | None = None, fees_btc_per_block: np.ndarray | None = None,
+               progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> EngineResult:
+    """Evaluate a scenario on ``n_paths`` Monte Carlo paths (or on given ``prices`` ``[path, month]``).
+
+    The paths follow the scenario's ``monte_carlo`` model (prices, and fees
+    when they are random); given ``prices`` may come with their own
+    ``fees_btc_per_block`` ``[path, month]``.
+    """
 
     def step(frac: float, what: str) -> None:
         if cancel is not None and cancel():
@@ -218,12 +233,13 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
 
     step(0.0, "prices and network")
     if prices is None:
-        prices = price_paths(sc, n_paths=n_paths, seed=seed, preset=preset)
+        draw = market_draw(sc, n_paths=n_paths, seed=seed, preset=preset)
+        prices, fees_btc_per_block = draw.btc_price_usd, draw.fees_btc_per_block
     sc = with_preset_market(sc, preset)
     prices = np.asarray(prices, dtype=float)
     if prices.ndim != 2 or prices.shape[1] != sc.horizon_months:
         raise ValueError(f"prices must be [path, {sc.horizon_months}] USD, got shape {prices.shape}")
-    net = scenario_network(sc, prices)
+    net = scenario_network(sc, prices, fees_btc_per_block)
     step(0.1, "fleet and AI/HPC")
 
     n_m, n_s = sc.horizon_months, len(sc.sites)

@@ -115,11 +115,66 @@ def gbm_factors(n_paths: int, n_months: int, *, drift_pct_per_year: float, volat
 
 def price_paths(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: str | None = None) -> np.ndarray:
     """BTC price paths ``[path, month]`` (USD): the deterministic path when ``n_paths == 1``."""
+    return market_draw(sc, n_paths=n_paths, seed=seed, preset=preset).btc_price_usd
+
+
+@dataclass(frozen=True)
+class MarketDraw:
+    """One Monte Carlo draw of the market: BTC prices and, when they are random, fees per block."""
+
+    btc_price_usd: np.ndarray                    # [path, month]
+    fees_btc_per_block: np.ndarray | None        # [path, month], or None: the scenario's fee path
+
+
+def market_draw(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: str | None = None) -> MarketDraw:
+    """Price paths by the scenario's model (GBM, Merton jumps or regimes) and fees correlated with them.
+
+    The price's monthly standard normals are drawn first from ``seed``, so a
+    GBM draw is the same as before fees or jumps existed; jumps, regime
+    switches and the fees' own shocks come after them from the same generator.
+    """
+    from .stochastic import fee_paths, merton_factors, regime_factors
+
     if n_paths < 1:
         raise ValueError("paths must be at least 1")
     centre = deterministic_path(sc, preset=preset)
     if n_paths == 1:
-        return centre[None, :]
+        return MarketDraw(centre[None, :], None)
     mc = sc.monte_carlo
-    return centre[None, :] * gbm_factors(n_paths, sc.horizon_months, drift_pct_per_year=mc.drift_pct_per_year,
-                                         volatility_pct_per_year=mc.volatility_pct_per_year, seed=seed)
+    n_m = sc.horizon_months
+    rng = np.random.default_rng(seed)
+    shocks = rng.standard_normal((n_paths, max(n_m - 1, 0)))
+    if mc.model == "merton":
+        factors = merton_factors(n_paths, n_m, drift_pct_per_year=mc.drift_pct_per_year,
+                                 volatility_pct_per_year=mc.volatility_pct_per_year,
+                                 jump_intensity_per_year=mc.jump_intensity_per_year, jump_mean_pct=mc.jump_mean_pct,
+                                 jump_volatility_pct=mc.jump_volatility_pct, seed=rng, shocks=shocks)
+    elif mc.model == "regime":
+        factors = regime_factors(n_paths, n_m, calm_drift_pct_per_year=mc.drift_pct_per_year,
+                                 calm_volatility_pct_per_year=mc.volatility_pct_per_year,
+                                 stressed_drift_pct_per_year=mc.stressed_drift_pct_per_year,
+                                 stressed_volatility_pct_per_year=mc.stressed_volatility_pct_per_year,
+                                 p_enter_stressed_per_month=mc.p_enter_stressed_per_month,
+                                 p_exit_stressed_per_month=mc.p_exit_stressed_per_month, seed=rng, shocks=shocks)
+    else:
+        factors = _gbm_from_shocks(shocks, n_m, mc.drift_pct_per_year, mc.volatility_pct_per_year)
+    fees = None
+    mk = sc.market
+    if mc.fee_volatility_pct_per_month > 0 and mk.fees_btc_per_block > 0:
+        trend = ((1 + mk.fee_growth_pct_per_month / 100.0) ** 12 - 1) * 100.0
+        fees = fee_paths(mk.fees_btc_per_block, n_paths, n_m, volatility_pct_per_month=mc.fee_volatility_pct_per_month,
+                         mean_reversion_per_month=mc.fee_mean_reversion_per_month,
+                         floor_btc_per_block=mc.fee_floor_btc_per_block, trend_pct_per_year=trend,
+                         price_shocks=shocks if mc.price_fee_correlation != 0 else None,
+                         corr_with_price=mc.price_fee_correlation, rng=rng)
+    return MarketDraw(centre[None, :] * factors, fees)
+
+
+def _gbm_from_shocks(shocks: np.ndarray, n_months: int, drift_pct_per_year: float,
+                     volatility_pct_per_year: float) -> np.ndarray:
+    mu = drift_pct_per_year / 100.0
+    sigma = volatility_pct_per_year / 100.0
+    dt = 1.0 / 12.0
+    steps = (mu - 0.5 * sigma**2) * dt + sigma * np.sqrt(dt) * shocks
+    log_f = np.concatenate([np.zeros((shocks.shape[0], 1)), np.cumsum(steps, axis=1)], axis=1)
+    return np.exp(log_f[:, :n_months])

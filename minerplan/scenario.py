@@ -120,10 +120,37 @@ class PricePath(_Strict):
 
 
 class MonteCarlo(_Strict):
-    """Geometric Brownian motion around the deterministic path."""
+    """Random BTC price paths around the deterministic path, and optionally random fees.
 
+    ``model``: ``gbm`` (geometric Brownian motion), ``merton`` (GBM plus
+    Poisson jumps, compensated so the mean still grows at the drift) or
+    ``regime`` (calm and stressed states switching month to month, each with
+    its own drift and volatility; the calm state uses ``drift_pct_per_year``
+    and ``volatility_pct_per_year``). Defaults for jumps and regimes are the
+    documented assumptions in ``minerplan.stochastic.SOURCED_DEFAULTS``.
+    Fees per block become a mean-reverting random series (with a floor,
+    correlated with the price's shocks) when ``fee_volatility_pct_per_month`` > 0.
+    """
+
+    model: Literal["gbm", "merton", "regime"] = "gbm"
     drift_pct_per_year: float = Field(0.0, ge=-200, le=200, allow_inf_nan=False)
     volatility_pct_per_year: float = Field(50.0, ge=0, le=500, allow_inf_nan=False)
+    jump_intensity_per_year: float = Field(3.0, ge=0, le=100, allow_inf_nan=False,
+                                           description="expected jumps per year (merton)")
+    jump_mean_pct: float = Field(-8.0, gt=-100, le=500, allow_inf_nan=False,
+                                 description="mean jump size, % of the price (merton)")
+    jump_volatility_pct: float = Field(10.0, ge=0, le=300, allow_inf_nan=False,
+                                       description="volatility of the log jump size, % (merton)")
+    stressed_drift_pct_per_year: float = Field(-60.0, ge=-500, le=500, allow_inf_nan=False)
+    stressed_volatility_pct_per_year: float = Field(80.0, ge=0, le=500, allow_inf_nan=False)
+    p_enter_stressed_per_month: float = Field(0.04, ge=0, le=1, allow_inf_nan=False)
+    p_exit_stressed_per_month: float = Field(0.20, ge=0, le=1, allow_inf_nan=False)
+    fee_volatility_pct_per_month: float = Field(0.0, ge=0, le=500, allow_inf_nan=False,
+                                                description="0: fees follow the market's fee path exactly")
+    fee_mean_reversion_per_month: float = Field(0.25, ge=0, le=1, allow_inf_nan=False)
+    fee_floor_btc_per_block: float = Field(0.005, ge=0, le=10, allow_inf_nan=False)
+    price_fee_correlation: float = Field(0.3, ge=-1, le=1, allow_inf_nan=False,
+                                         description="correlation of monthly fee and price shocks")
 
 
 class ColocationLease(_Strict):

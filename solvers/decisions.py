@@ -33,7 +33,7 @@ from minerplan.errors import Problem, ScenarioError
 from minerplan.finance import discount_factors, monthly_rate
 from minerplan.fleet import fleet_arrays
 from minerplan.months import add_months, month_index, parse_month
-from minerplan.prices import price_paths, with_preset_market
+from minerplan.prices import market_draw, with_preset_market
 from minerplan.scenario import Cohort, Scenario
 from minerplan.unit_economics import UnitSpec, unit_margins
 
@@ -120,9 +120,11 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     r = 0.0 if carry else r_tv
     df = discount_factors(fin.discount_rate_pct / 100.0, n_m)                  # [month]
     rate_m = monthly_rate(fin.discount_rate_pct / 100.0)
-    prices = price_paths(sc, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
+    draw = market_draw(sc, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
+    prices = draw.btc_price_usd
     n_p = prices.shape[0]
-    net = scenario_network(with_preset_market(sc, st.preset), prices)   # per path with miner capitulation
+    # per path with miner capitulation or random fees
+    net = scenario_network(with_preset_market(sc, st.preset), prices, draw.fees_btc_per_block)
     days = net.days[0]
     hour_price, _ = site_price_matrix(sc)
     avg_price = hour_price.mean(axis=2)                                        # [month, site] USD/MWh
