@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/optimizer.py
 	$(BIN)/python benchmarks/gui.py
 	$(BIN)/python benchmarks/export.py
+	$(BIN)/python benchmarks/scenario_paths.py
 
 screenshots: $(STAMP)
 	$(BIN)/python -m ui.screenshots

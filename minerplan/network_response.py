@@ -44,7 +44,7 @@ from .months import SECONDS_PER_DAY, days_in_months
 from .network import (HALVING_INTERVAL_BLOCKS, RETARGET_INTERVAL_BLOCKS, SATS_PER_BTC, TARGET_BLOCK_TIME_S, TWO_32,
                       NetworkPath, hashrate_hs_from_difficulty)
 
-STEPS_PER_MONTH = 4
+STEPS_PER_MONTH = 4   # a step (~7.6 days) must stay shorter than a difficulty epoch (~14 days)
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,10 @@ DEFAULT_SWITCH_WIDTH_PCT = 15.0   # spread of switch-off points inside a tier (h
 
 def online_share(hashprice_usd_per_th_day: np.ndarray, tiers: tuple[Tier, ...],
                  switch_width_pct: float = DEFAULT_SWITCH_WIDTH_PCT) -> np.ndarray:
-    """Share of installed hashrate that pays for its power at this hashprice (0..1), elementwise."""
+    """Share of installed hashrate that pays for its power at this hashprice (0..1), elementwise.
+
+    Each tier's share on is the logistic of ``ln(hashprice / breakeven) / width``.
+    """
     hp = np.maximum(np.asarray(hashprice_usd_per_th_day, dtype=float), 1e-12)
     total = sum(t.share_pct for t in tiers)
     width = max(switch_width_pct / 100.0, 1e-6)
@@ -93,18 +96,39 @@ def online_share(hashprice_usd_per_th_day: np.ndarray, tiers: tuple[Tier, ...],
     return out
 
 
+_SUBSIDY_BY_ERA = np.array([(50 * SATS_PER_BTC >> e) / SATS_PER_BTC for e in range(64)] + [0.0])
+
+
 def _subsidy_btc(height: np.ndarray) -> np.ndarray:
-    """Subsidy per block (BTC) at fractional heights, Bitcoin Core's integer-satoshi halving."""
-    era = np.minimum(np.floor(height / HALVING_INTERVAL_BLOCKS), 63).astype(np.int64)
-    return np.right_shift(np.int64(50 * SATS_PER_BTC), era) / SATS_PER_BTC
+    """Subsidy per block (BTC) at fractional heights, Bitcoin Core's integer-satoshi halving (a table lookup)."""
+    era = (np.asarray(height) // HALVING_INTERVAL_BLOCKS).astype(np.int64)
+    return _SUBSIDY_BY_ERA[np.minimum(era, 64)]
 
 
-def _subsidy_between(h0: np.ndarray, h1: np.ndarray) -> np.ndarray:
-    """Total subsidy of the block range [h0, h1) (BTC); a step crosses at most one halving."""
-    boundary = (np.floor(h0 / HALVING_INTERVAL_BLOCKS) + 1) * HALVING_INTERVAL_BLOCKS
-    first = np.minimum(h1, boundary) - h0
-    rest = np.maximum(h1 - boundary, 0.0)
-    return first * _subsidy_btc(h0) + rest * _subsidy_btc(np.maximum(boundary, h0))
+class _OnlineTable:
+    """``online_share`` tabulated on a uniform grid of log hashprice, for the simulation's inner loop.
+
+    Linear interpolation on 16,384 points between 1e-4 and 10 USD per TH/s per
+    day is within ~1e-7 of the exact logistic sum (outside, the end values:
+    everything off, or on), and costs a handful of array operations per step.
+    """
+
+    N = 16_384
+
+    def __init__(self, tiers: tuple[Tier, ...], switch_width_pct: float):
+        self.lo, hi = np.log(1e-4), np.log(10.0)
+        self.inv_step = (self.N - 1) / (hi - self.lo)
+        self.table = online_share(np.exp(self.lo + np.arange(self.N) / self.inv_step), tiers, switch_width_pct)
+        self.slope = np.append(np.diff(self.table), 0.0)
+
+    def __call__(self, hashprice_usd_per_th_day: np.ndarray) -> np.ndarray:
+        u = np.log(np.maximum(hashprice_usd_per_th_day, 1e-300))
+        u -= self.lo
+        u *= self.inv_step
+        np.clip(u, 0.0, self.N - 1.0, out=u)
+        i = u.astype(np.int64)
+        u -= i
+        return self.table[i] + u * self.slope[i]
 
 
 def simulate_responsive_network(*, start_month: str, horizon_months: int, difficulty: float, block_height: int,
@@ -137,47 +161,66 @@ def simulate_responsive_network(*, start_month: str, horizon_months: int, diffic
 
     hp0 = btc_per_th_day_per_btc_reward / d * (_subsidy_btc(height) + fees[:, 0]) * prices[:, 0] * net_share
     online = online_share(hp0, tiers, switch_width_pct)
+    target_online = _OnlineTable(tiers, switch_width_pct)
     installed0 = hashrate_hs_from_difficulty(difficulty) / online
 
-    out = {k: np.zeros((n_p, n_m)) for k in ("blocks", "subsidy", "weighted_d", "hash_s", "height_start")}
+    # Accumulators are [month, path] so each month's row is contiguous; transposed at the end.
+    out = {k: np.zeros((n_m, n_p)) for k in ("blocks", "subsidy", "weighted_d", "hash_s", "height_start")}
+    prices_t = np.ascontiguousarray(prices.T) * (btc_per_th_day_per_btc_reward * net_share)   # USD per BTC reward
+    fees_t = np.ascontiguousarray(fees.T)
+    lag_s = max(lag_months, 1e-6) * avg_month_s
+    # The subsidy only changes at a halving: keep each path's current subsidy and next halving height.
+    era = (height // HALVING_INTERVAL_BLOCKS).astype(np.int64)
+    subsidy_now = _SUBSIDY_BY_ERA[np.minimum(era, 64)]
+    next_halving = (era + 1) * float(HALVING_INTERVAL_BLOCKS)
     t = 0.0
     for m in range(n_m):
         dt = days[m] * SECONDS_PER_DAY / STEPS_PER_MONTH
-        keep = np.exp(-dt / (max(lag_months, 1e-6) * avg_month_s))
-        out["height_start"][:, m] = height
-        price, fee = prices[:, m], fees[:, m]
+        keep = np.exp(-dt / lag_s)
+        out["height_start"][m] = height
+        value, fee = prices_t[m], fees_t[m]
+        acc_blocks, acc_sub, acc_wd, acc_hash = out["blocks"][m], out["subsidy"][m], out["weighted_d"][m], out["hash_s"][m]
         for _ in range(STEPS_PER_MONTH):
-            hp_usd = btc_per_th_day_per_btc_reward / d * (_subsidy_btc(height) + fee) * price * net_share
-            target = online_share(hp_usd, tiers, switch_width_pct)
+            hp_usd = value * (subsidy_now + fee) / d        # USD per TH/s per day, after the pool fee
+            target = target_online(hp_usd)
             online = target + (online - target) * keep
-            mid = t + 0.5 * dt
-            hashrate = installed0 * np.exp(growth * mid) * online                  # H/s over the step
-            blocks = hashrate * dt / (d * TWO_32)
-            # A retarget inside the step: blocks up to it at the old difficulty, the rest at the new one.
-            to_retarget = np.maximum(RETARGET_INTERVAL_BLOCKS - epoch_blocks, 0.0)
-            hit = blocks >= to_retarget
-            if hit.any():
-                t_hit = np.where(hit, to_retarget / np.maximum(blocks, 1e-300) * dt, dt)
-                ratio = RETARGET_INTERVAL_BLOCKS * TARGET_BLOCK_TIME_S / np.maximum(epoch_elapsed + t_hit, 1e-9)
-                d_new = np.where(hit, d * np.clip(ratio, 0.25, 4.0), d)
-                after = np.where(hit, hashrate * (dt - t_hit) / (d_new * TWO_32), 0.0)
-                before = np.where(hit, to_retarget, blocks)
-                new_blocks = before + after
-                out["weighted_d"][:, m] += before * d + after * d_new
-                out["subsidy"][:, m] += _subsidy_between(height, height + new_blocks)
-                epoch_blocks = np.where(hit, after, epoch_blocks + blocks)
-                epoch_elapsed = np.where(hit, dt - t_hit, epoch_elapsed + dt)
-                d = d_new
-                blocks = new_blocks
-            else:
-                out["weighted_d"][:, m] += blocks * d
-                out["subsidy"][:, m] += _subsidy_between(height, height + blocks)
-                epoch_blocks = epoch_blocks + blocks
-                epoch_elapsed = epoch_elapsed + dt
-            height = height + blocks
-            out["blocks"][:, m] += blocks
-            out["hash_s"][:, m] += hashrate * dt
+            hashrate = installed0 * (np.exp(growth * (t + 0.5 * dt)) * online)      # H/s over the step
+            blocks = hashrate * (dt / TWO_32) / d
+            weighted = blocks * d
+            # A retarget inside the step (only some paths): blocks up to it at the old difficulty, the rest
+            # at the new one; the epoch clock restarts at the retarget.
+            to_retarget = RETARGET_INTERVAL_BLOCKS - epoch_blocks
+            epoch_blocks += blocks
+            epoch_elapsed += dt
+            hit = np.flatnonzero(blocks >= to_retarget)
+            if hit.size:
+                before = np.maximum(to_retarget[hit], 0.0)
+                t_hit = before / np.maximum(blocks[hit], 1e-300) * dt
+                ratio = (RETARGET_INTERVAL_BLOCKS * TARGET_BLOCK_TIME_S) / np.maximum(
+                    epoch_elapsed[hit] - dt + t_hit, 1e-9)
+                d_old = d[hit]
+                d_new = d_old * np.clip(ratio, 0.25, 4.0)
+                after = hashrate[hit] * ((dt - t_hit) / TWO_32) / d_new
+                blocks[hit] = before + after
+                weighted[hit] = before * d_old + after * d_new
+                epoch_blocks[hit] = after
+                epoch_elapsed[hit] = dt - t_hit
+                d[hit] = d_new
+            new_height = height + blocks
+            acc_sub += blocks * subsidy_now
+            halved = np.flatnonzero(new_height > next_halving)
+            if halved.size:   # rare: a halving inside this step; blocks past it earn the new subsidy
+                era[halved] += 1
+                new_sub = _SUBSIDY_BY_ERA[np.minimum(era[halved], 64)]
+                acc_sub[halved] -= (new_height[halved] - next_halving[halved]) * (subsidy_now[halved] - new_sub)
+                subsidy_now[halved] = new_sub
+                next_halving[halved] += HALVING_INTERVAL_BLOCKS
+            height = new_height
+            acc_wd += weighted
+            acc_blocks += blocks
+            acc_hash += hashrate * dt
             t += dt
+    out = {k: v.T for k, v in out.items()}
     month_s = days * SECONDS_PER_DAY
     blocks = out["blocks"]
     avg_subsidy = np.divide(out["subsidy"], blocks, out=np.zeros_like(blocks), where=blocks > 0)
