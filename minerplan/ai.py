@@ -30,6 +30,7 @@ class AIArrays:
     capex_usd: np.ndarray
     depreciation_usd: np.ndarray
     contracted_after_horizon_usd: np.ndarray  # [site] PV at the horizon's end of lease net cash still under contract
+    gpu_revenue_usd: np.ndarray | None = None  # [month, site] the part of revenue_usd from GPU cloud halls
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def ai_arrays(sc: Scenario, days: np.ndarray, monthly_discount_rate: float = 0.0
     fields = ("converted_gross_mw", "live_critical_mw", "revenue_usd", "opex_usd", "energy_mwh",
               "energy_paid_by_miner_mwh", "capex_usd", "depreciation_usd")
     totals = {f: np.zeros((n_m, n_s)) for f in fields}
+    gpu_revenue = np.zeros((n_m, n_s))
     after_horizon = np.zeros(n_s)
     sidx = sc.site_index()
     for cv in sc.conversion_plan:
@@ -120,8 +122,10 @@ def ai_arrays(sc: Scenario, days: np.ndarray, monthly_discount_rate: float = 0.0
                                 cv.business_model, days, monthly_discount_rate)
         for f in fields:
             totals[f][:, s] += getattr(eff, f)
+        if (cv.business_model or sc.sites[s].ai.business_model) == "gpu_cloud":
+            gpu_revenue[:, s] += eff.revenue_usd
         after_horizon[s] += eff.contracted_after_horizon_usd
-    return AIArrays(**totals, contracted_after_horizon_usd=after_horizon)
+    return AIArrays(**totals, contracted_after_horizon_usd=after_horizon, gpu_revenue_usd=gpu_revenue)
 
 
 def _lease_after_horizon_usd(sc: Scenario, s: int, crit_mw: float, ready: np.ndarray, gross_mw: float,

@@ -217,12 +217,14 @@ class _SlotTable:
 
 def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: str | None = None,
                prices: np.ndarray | None = None, fees_btc_per_block: np.ndarray | None = None,
-               progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> EngineResult:
+               gpu_rate_factor: np.ndarray | None = None, progress: ProgressFn | None = None,
+               cancel: CancelFn | None = None) -> EngineResult:
     """Evaluate a scenario on ``n_paths`` Monte Carlo paths (or on given ``prices`` ``[path, month]``).
 
     The paths follow the scenario's ``monte_carlo`` model (prices, and fees
     when they are random); given ``prices`` may come with their own
-    ``fees_btc_per_block`` ``[path, month]``.
+    ``fees_btc_per_block`` ``[path, month]`` and ``gpu_rate_factor`` ``[path, month]``
+    (GPU rental prices relative to the assumed path).
     """
 
     def step(frac: float, what: str) -> None:
@@ -234,7 +236,7 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
     step(0.0, "prices and network")
     if prices is None:
         draw = market_draw(sc, n_paths=n_paths, seed=seed, preset=preset)
-        prices, fees_btc_per_block = draw.btc_price_usd, draw.fees_btc_per_block
+        prices, fees_btc_per_block, gpu_rate_factor = draw.btc_price_usd, draw.fees_btc_per_block, draw.gpu_rate_factor
     sc = with_preset_market(sc, preset)
     prices = np.asarray(prices, dtype=float)
     if prices.ndim != 2 or prices.shape[1] != sc.horizon_months:
@@ -318,7 +320,10 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
     ai_power_usd = ai.energy_paid_by_miner_mwh * hour_price.mean(axis=2)
     g_and_a = np.full(n_m, sc.finance.g_and_a_usd_per_month)
 
-    ebitda = (revenue + credit_usd + ai.revenue_usd[None] - cost_run - shortfall_usd
+    ai_revenue = ai.revenue_usd[None]
+    if gpu_rate_factor is not None:   # GPU rental prices per path scale the GPU halls' revenue
+        ai_revenue = ai_revenue + ai.gpu_revenue_usd[None] * (np.asarray(gpu_rate_factor)[:, :, None] - 1.0)
+    ebitda = (revenue + credit_usd + ai_revenue - cost_run - shortfall_usd
               - ai_power_usd[None] - mining_opex[None] - ai.opex_usd[None])
     capex = asic_capex + ai.capex_usd
     depreciation = asic_dep + ai.depreciation_usd

@@ -124,6 +124,7 @@ class MarketDraw:
 
     btc_price_usd: np.ndarray                    # [path, month]
     fees_btc_per_block: np.ndarray | None        # [path, month], or None: the scenario's fee path
+    gpu_rate_factor: np.ndarray | None = None    # [path, month] GPU rental price / its assumed path, or None
 
 
 def market_draw(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: str | None = None) -> MarketDraw:
@@ -133,7 +134,7 @@ def market_draw(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset:
     GBM draw is the same as before fees or jumps existed; jumps, regime
     switches and the fees' own shocks come after them from the same generator.
     """
-    from .stochastic import fee_paths, merton_factors, regime_factors
+    from .stochastic import fee_paths, gpu_rate_paths, merton_factors, regime_factors
 
     if n_paths < 1:
         raise ValueError("paths must be at least 1")
@@ -167,7 +168,14 @@ def market_draw(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset:
                          floor_btc_per_block=mc.fee_floor_btc_per_block, trend_pct_per_year=trend,
                          price_shocks=shocks if mc.price_fee_correlation != 0 else None,
                          corr_with_price=mc.price_fee_correlation, rng=rng)
-    return MarketDraw(centre[None, :] * factors, fees)
+    gpu = None
+    if mc.gpu_rate_volatility_pct_per_year > 0:
+        # A market index of GPU rental prices relative to the assumed path (median 1; the assumed decline
+        # with the GPUs' age is in the AI/HPC arrays already).
+        gpu = gpu_rate_paths(1.0, n_paths, n_m, decline_pct_per_year=0.0,
+                             volatility_pct_per_year=mc.gpu_rate_volatility_pct_per_year, floor_usd_per_gpu_hour=0.0,
+                             rng=rng)
+    return MarketDraw(centre[None, :] * factors, fees, gpu)
 
 
 def _gbm_from_shocks(shocks: np.ndarray, n_months: int, drift_pct_per_year: float,

@@ -151,6 +151,9 @@ class MonteCarlo(_Strict):
     fee_floor_btc_per_block: float = Field(0.005, ge=0, le=10, allow_inf_nan=False)
     price_fee_correlation: float = Field(0.3, ge=-1, le=1, allow_inf_nan=False,
                                          description="correlation of monthly fee and price shocks")
+    gpu_rate_volatility_pct_per_year: float = Field(
+        0.0, ge=0, le=300, allow_inf_nan=False,
+        description="volatility of GPU rental prices around their assumed path (gpu_cloud halls), %/yr; 0: none")
 
 
 class ColocationLease(_Strict):

@@ -122,6 +122,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     rate_m = monthly_rate(fin.discount_rate_pct / 100.0)
     draw = market_draw(sc, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
     prices = draw.btc_price_usd
+    gpu_dev = None if draw.gpu_rate_factor is None else draw.gpu_rate_factor - 1.0   # [path, month]
     n_p = prices.shape[0]
     # per path with miner capitulation or random fees
     net = scenario_network(with_preset_market(sc, st.preset), prices, draw.fees_btc_per_block)
@@ -206,6 +207,13 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                     + (ai_ebitda - ai.depreciation_usd.sum(1) - fin.g_and_a_usd_per_month
                        - fl.depreciation_usd.sum(1) + fl.salvage_usd.sum(1))[None])
         ti_base = ti_month @ to_year
+    if gpu_dev is not None:
+        # Random GPU rental prices: the scenario's own GPU halls earn more or less on each path.
+        extra = ai.gpu_revenue_usd.sum(axis=1)[None, :] * gpu_dev                   # [path, month]
+        base_npv = base_npv + (1 - r) * (extra @ df)
+        cf_base = cf_base + (1 - r) * (W @ extra)
+        if carry:
+            ti_base = ti_base + extra @ to_year
 
     month_labels = [add_months(sc.start_month, i) for i in range(n_m)]
     rows: list[dict] = []
@@ -240,14 +248,21 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             capex_y = (eff.capex_usd * scale) @ to_year                               # [start, year]
             cf_conv = cf_unit * scale
             ti_conv = ((ebitda - eff.depreciation_usd) * scale) @ to_year             # [start, year]
+            gpu_paths = gpu_dev is not None and model == "gpu_cloud"
             for t in range(n_m):
-                cf_cols.append(np.broadcast_to(cf_conv[t], (n_w, n_m)))
+                extra = eff.revenue_usd[t][None, :] * scale * gpu_dev if gpu_paths else None   # [path, month]
+                if extra is None:
+                    cf_cols.append(np.broadcast_to(cf_conv[t], (n_w, n_m)))
+                else:
+                    cf_cols.append(cf_conv[t][None, :] + (1 - r) * (W @ extra))
                 if carry:
-                    ti_cols.append(np.broadcast_to(ti_conv[t], (n_p, len(years))))
+                    ti_cols.append(np.broadcast_to(ti_conv[t], (n_p, len(years))) if extra is None
+                                   else ti_conv[t][None, :] + extra @ to_year)
                 rows.append(dict(kind="convert", site=site.name, site_idx=s, month_idx=t, month=month_labels[t],
                                  business_model=model, cohort=-1, model="", unit="halls" if gross_per_hall else "MW",
                                  scale_mw=scale, lb=0.0, ub=float(ub), integer=bool(gross_per_hall)))
-                coef_cols.append(np.full(n_p, npv[t] * scale))
+                coef_cols.append(np.full(n_p, npv[t] * scale) if extra is None
+                                 else npv[t] * scale + (1 - r) * (extra @ df))
                 cap = np.zeros((n_s, n_m))
                 cap[s] = eff.converted_gross_mw[t] * scale
                 cap_cols.append(cap)

@@ -132,3 +132,43 @@ def test_calibrate_bad_history_names_row_and_column(tmp_path, capsys):
     assert main(["calibrate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "row 3" in err and "close" in err
+
+
+def _gpu_default(**mc):
+    d = load_scenario("default").model_dump(mode="json", exclude_none=True)
+    d["sites"][2]["ai"]["business_model"] = "gpu_cloud"
+    d["sites"][2]["ai"]["gpu_cloud"]["rate_decline_pct_per_year"] = 20.0
+    d["conversion_plan"][0]["business_model"] = "gpu_cloud"
+    d["monte_carlo"].update(mc)
+    return scenario_from_dict(d, "gpu")
+
+
+def test_random_gpu_prices_scale_the_gpu_halls_revenue_path_by_path():
+    sc = _gpu_default(gpu_rate_volatility_pct_per_year=40.0)
+    draw = market_draw(sc, n_paths=200, seed=5)
+    f = draw.gpu_rate_factor
+    assert f.shape == (200, 60) and np.all(f[:, 0] == 1.0)
+    assert np.median(f[:, 36]) == pytest.approx(1.0, abs=0.08)      # median 1: the assumed path
+    res = run_engine(sc, n_paths=200, seed=5)
+    plain = run_engine(sc, prices=res.btc_price_usd, fees_btc_per_block=None)
+    # By hand: each path's EBITDA differs from the plain run by GPU revenue x (factor - 1), nothing else.
+    gpu_rev = res.ai.gpu_revenue_usd.sum(axis=1)
+    want = gpu_rev[None, :] * (f - 1.0)
+    got = res.ebitda_usd.sum(axis=2) - plain.ebitda_usd.sum(axis=2)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-3)
+    assert gpu_rev.sum() > 0
+
+
+def test_optimizer_round_trip_with_random_gpu_prices():
+    from solvers.optimize import optimize
+    from solvers.settings import OptimizerSettings
+
+    sc = _gpu_default(gpu_rate_volatility_pct_per_year=40.0)
+    d = sc.model_dump(mode="json", exclude_none=True)
+    d["sites"][2]["ai"]["gpu_cloud"].update(usd_per_gpu_hour=8.0, gpu_capex_usd=20_000)   # GPU halls pay
+    sc = scenario_from_dict(d, "gpu pays")
+    res = optimize(sc, OptimizerSettings(n_paths=20, seed=6, hall_critical_mw=None))
+    assert res.status == "optimal"
+    assert (~res.conversions.committed).any(), "the test needs a new GPU conversion among the decisions"
+    eng = run_engine(res.plan_scenario, n_paths=20, seed=6)
+    np.testing.assert_allclose(eng.npv_usd, res.npv_by_path_usd, rtol=1e-6, atol=10.0)
