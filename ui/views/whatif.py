@@ -4,6 +4,11 @@ Moving a control re-runs the engine on the deterministic path (~10 ms, on the GU
 copy of the scenario and redraws the KPIs and the monthly net cash flow (base vs what-if). The
 document is never touched: what-ifs are not edits until "Apply to scenario" writes them as one
 undoable command. A tornado chart shows how far the NPV swings when each major input moves.
+
+The Breakevens panel answers "what BTC price do we need?" for the scenario itself (not the
+what-if): on request it computes, off the GUI thread (:mod:`ui.breakevens`), the BTC price for
+NPV 0, each cohort's curtailment energy price and each AI site's conversion lease breakeven.
+An edit afterwards marks those results stale; they are only recomputed on request.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QDoubleSpinBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton,
-                               QSlider, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout,
+                               QHeaderView, QLabel, QProgressBar, QPushButton, QSlider, QSplitter, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
 
 from minerplan.engine import EngineResult, run_engine
 from minerplan.errors import ScenarioError
@@ -25,6 +32,7 @@ from minerplan.scenario import Scenario
 from minerplan.scenario_io import scenario_from_dict, scenario_to_dict
 from minerplan.sensitivity import tornado as sensitivity_tornado
 
+from ..breakevens import Breakevens, BreakevensJob, format_btc, format_curtailment, format_lease
 from ..lazy import when_shown
 from ..charts import Chart, color, month_ts
 from .overview import usd
@@ -199,6 +207,254 @@ class SliderSpin(QWidget):
         self.valueChanged.emit(float(v))
 
 
+BREAKEVENS_STALE_TEXT = "(scenario changed: compute again)"
+_GREY = "#9aa0a6"
+_INK = "#202124"
+
+
+def _cell(text: str, value=None, tooltip: str = "", right: bool = False) -> QTableWidgetItem:
+    """A read-only cell; ``value`` (the number behind the text) goes in UserRole."""
+    item = QTableWidgetItem(text)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+    if value is not None:
+        item.setData(Qt.ItemDataRole.UserRole, value)
+    if tooltip:
+        item.setToolTip(tooltip)
+    if right:
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+def _table(headers: list[str], wrap: bool) -> QTableWidget:
+    t = QTableWidget(0, len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    t.setWordWrap(wrap)
+    t.verticalHeader().setVisible(False)
+    h = t.horizontalHeader()
+    h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    h.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
+    return t
+
+
+class BreakevensPanel(QGroupBox):
+    """"What BTC price do we need?": the scenario's breakevens, computed on request in the background.
+
+    "Compute breakevens" runs :func:`ui.breakevens.compute_breakevens` for the document's scenario in a
+    :class:`~ui.breakevens.BreakevensJob` (progress bar, Cancel; the button is disabled meanwhile). Results
+    keep the scenario they belong to: after an edit they turn grey with "(scenario changed: compute
+    again)" and are not recomputed until asked. ``state``: idle, running, done, cancelled, failed.
+    """
+
+    state_changed = Signal(str)
+    computed = Signal(object)       # Breakevens, when a run has finished and is shown
+
+    def __init__(self, doc, parent: QWidget | None = None):
+        super().__init__("Breakevens: the scenario on its deterministic price path (not the what-if inputs)", parent)
+        self.doc = doc
+        self.state = "idle"
+        self.results: Breakevens | None = None
+        self.stale = False
+        self.job: BreakevensJob | None = None
+        self._presentation = False
+
+        self.compute_button = QPushButton("Compute breakevens")
+        self.compute_button.setToolTip("BTC price for NPV 0, curtailment energy prices and AI lease breakevens "
+                                       "of the scenario (in the background; about a second)")
+        self.compute_button.clicked.connect(self.compute)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.status_label = QLabel("Not computed yet.")
+        self.status_label.setWordWrap(True)
+        self.stale_label = QLabel(BREAKEVENS_STALE_TEXT)
+        self.stale_label.setStyleSheet("color: #b06000; font-weight: 600;")
+        self.stale_label.setVisible(False)
+        top = QHBoxLayout()
+        top.addWidget(self.compute_button)
+        top.addWidget(self.cancel_button)
+        top.addWidget(self.progress, 1)
+        top.addWidget(self.stale_label)
+
+        self.btc_title = QLabel("BTC price for NPV = 0 (first month; the whole price path scales with it):")
+        self.btc_label = QLabel("-")
+        self.btc_label.setWordWrap(True)
+        self.btc_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        btc_row = QHBoxLayout()
+        btc_row.addWidget(self.btc_title)
+        btc_row.addWidget(self.btc_label, 1)
+
+        self.curtailment_table = _table(["Site", "Cohort", "Model", "Curtails above (USD/MWh, first month)",
+                                         "Note"], wrap=False)          # the whole note is in its tooltip
+        self.lease_table = _table(["Site", "Convert (gross MW)", "From", "Beats mining above (USD/kW-month)"],
+                                  wrap=True)                           # a "no breakeven" reason reads in full
+        self.lease_note = QLabel("")
+        self.lease_note.setWordWrap(True)
+        left = QVBoxLayout()
+        left.addWidget(QLabel("Energy price above which each cohort curtails"))
+        left.addWidget(self.curtailment_table, 1)
+        right = QVBoxLayout()
+        right.addWidget(QLabel("Lease rate above which converting an AI site's remaining MW beats mining"))
+        right.addWidget(self.lease_table, 1)
+        right.addWidget(self.lease_note)
+        tables = QHBoxLayout()
+        tables.addLayout(left, 3)
+        tables.addLayout(right, 2)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.status_label)
+        lay.addLayout(btc_row)
+        lay.addLayout(tables, 1)
+        self._style_btc()
+
+        doc.changed.connect(self._on_doc_changed)       # cheap: only compares scenarios, never recomputes
+
+    # ---- public API (tests) ----
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def btc_text(self) -> str:
+        return self.btc_label.text()
+
+    def curtailment_rows(self) -> list[tuple[str, int, str, str, float]]:
+        """(site, cohort, model, text shown, USD/MWh) per row."""
+        t = self.curtailment_table
+        return [(t.item(r, 0).text(), int(t.item(r, 1).data(Qt.ItemDataRole.UserRole)), t.item(r, 2).text(),
+                 t.item(r, 3).text(), float(t.item(r, 3).data(Qt.ItemDataRole.UserRole)))
+                for r in range(t.rowCount())]
+
+    def lease_rows(self) -> list[tuple[str, float, str, str, float | None]]:
+        """(site, gross MW, start month, text shown, USD/kW-month or None) per row."""
+        t = self.lease_table
+        return [(t.item(r, 0).text(), float(t.item(r, 1).data(Qt.ItemDataRole.UserRole)), t.item(r, 2).text(),
+                 t.item(r, 3).text(), t.item(r, 3).data(Qt.ItemDataRole.UserRole)) for r in range(t.rowCount())]
+
+    def set_presentation(self, on: bool) -> None:
+        self._presentation = on
+        self._style_btc()
+
+    # ---- actions ----
+    def compute(self) -> bool:
+        """Start computing the document scenario's breakevens in the background (False when already running)."""
+        if self.running:
+            return False
+        job = BreakevensJob(self.doc.scenario, owner=self)
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
+        self.job = job
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%  starting")
+        self._set_state("running", "Computing breakevens..." +
+                        (" The results shown are from the previous run." if self.results is not None else ""))
+        job.start()
+        return True
+
+    def cancel(self) -> None:
+        if self.running and self.job is not None:
+            self.job.cancel()
+            self.cancel_button.setEnabled(False)
+            self.status_label.setText("Cancelling...")
+            self.progress.setFormat("%p%  cancelling")
+
+    def shutdown(self, ms: int = 30_000) -> None:
+        """Cancel a running computation and wait for its thread (before the window closes)."""
+        if self.job is not None and self.job.running:
+            self.job.shutdown(ms)
+
+    # ---- state ----
+    def _set_state(self, state: str, text: str, error: bool = False) -> None:
+        self.state = state
+        running = state == "running"
+        self.compute_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet("color: #c00000;" if error else "")
+        if not running:
+            self.progress.setFormat({"done": "%p%  done", "cancelled": "cancelled", "failed": "failed"}.get(state, ""))
+        self.state_changed.emit(state)
+
+    def _on_progress(self, frac: float, text: str) -> None:
+        if not self.running or (self.job is not None and self.job.cancel_requested):
+            return
+        self.progress.setValue(int(round(max(0.0, min(1.0, frac)) * 1000)))
+        self.progress.setFormat("%p%  " + text.replace("%p", "% p").replace("%v", "% v").replace("%m", "% m"))
+
+    def _on_finished(self, res: Breakevens) -> None:
+        self.results = res
+        self.progress.setValue(1000)
+        self._fill(res)
+        self._set_state("done", f"Computed in {res.seconds:.1f} s for \"{res.scenario.name}\".")
+        self._update_stale()
+        self.computed.emit(res)
+
+    def _on_cancelled(self) -> None:
+        self.progress.setValue(0)
+        kept = " The results shown are from the previous run." if self.results is not None else ""
+        self._set_state("cancelled", "Cancelled." + kept)
+
+    def _on_failed(self, message: str) -> None:
+        self.progress.setValue(0)
+        self._set_state("failed", "Breakevens failed: " + message.splitlines()[0], error=True)
+
+    # ---- showing results ----
+    def _fill(self, res: Breakevens) -> None:
+        self.btc_label.setText(format_btc(res.btc))
+        self.btc_label.setToolTip(res.btc.note)
+        t = self.curtailment_table
+        t.setRowCount(len(res.curtailment))
+        for r, row in enumerate(res.curtailment):
+            t.setItem(r, 0, _cell(row.site))
+            t.setItem(r, 1, _cell(str(row.cohort + 1), row.cohort, "fleet row (1-based)", right=True))
+            t.setItem(r, 2, _cell(row.model, tooltip=f"{row.efficiency_j_per_th:.2f} J/TH at the wall this month"))
+            t.setItem(r, 3, _cell(format_curtailment(row.curtail_above_usd_per_mwh), row.curtail_above_usd_per_mwh,
+                                  right=True))
+            t.setItem(r, 4, _cell(row.note, tooltip=row.note))
+        t = self.lease_table
+        t.setRowCount(len(res.lease))
+        for r, row in enumerate(res.lease):
+            t.setItem(r, 0, _cell(row.site))
+            t.setItem(r, 1, _cell(f"{row.gross_mw:,.4g} MW", row.gross_mw, right=True))
+            t.setItem(r, 2, _cell(row.start_month))
+            t.setItem(r, 3, _cell(format_lease(row), row.usd_per_kw_month, row.note,
+                                  right=row.usd_per_kw_month is not None))
+        self.lease_note.setText("" if res.lease else
+                                "No AI-capable site with convertible MW left: nothing to convert.")
+        for table in (self.curtailment_table, self.lease_table):
+            table.resizeRowsToContents()
+
+    def _on_doc_changed(self, _sc=None) -> None:
+        self._update_stale()
+
+    def _update_stale(self) -> None:
+        res, sc = self.results, self.doc.scenario
+        self.stale = res is not None and res.scenario is not sc and res.scenario != sc
+        self.stale_label.setVisible(self.stale)
+        ink = QBrush(QColor(_GREY if self.stale else _INK))
+        for table in (self.curtailment_table, self.lease_table):
+            for r in range(table.rowCount()):
+                for c in range(table.columnCount()):
+                    item = table.item(r, c)
+                    if item is not None:
+                        item.setForeground(ink)
+        self.btc_title.setStyleSheet(f"color: {_GREY};" if self.stale else "")
+        self.lease_note.setStyleSheet(f"color: {_GREY};" if self.stale else "")
+        self._style_btc()
+
+    def _style_btc(self) -> None:
+        size = 24 if self._presentation else 16
+        ink = _GREY if self.stale else "#1f4e79"
+        self.btc_label.setStyleSheet(f"font-size: {size}px; font-weight: 600; color: {ink};")
+
+
 class WhatIfView(QWidget):
     """Sliders -> instant recompute of a scenario copy; KPIs, base-vs-what-if cash flow, tornado."""
 
@@ -284,9 +540,15 @@ class WhatIfView(QWidget):
         self._tornado_timer.setInterval(TORNADO_DEBOUNCE_MS)
         self._tornado_timer.timeout.connect(self._tornado_due)
 
+        # ---- breakevens (the scenario's, computed on request in the background)
+        self.breakevens = BreakevensPanel(doc)
+
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.cash_chart)
         split.addWidget(self.tornado_chart)
+        split.addWidget(self.breakevens)
+        for i, stretch in enumerate((3, 3, 3)):
+            split.setStretchFactor(i, stretch)
         lay = QVBoxLayout(self)
         lay.addWidget(box)
         lay.addLayout(kpi_row)
@@ -304,6 +566,19 @@ class WhatIfView(QWidget):
             c.set_presentation(on)
         for v in self.kpi_labels.values():
             v.setStyleSheet(f"font-size: {28 if on else 18}px; font-weight: 600; color: #1f4e79;")
+        self.breakevens.set_presentation(on)
+
+    def compute_breakevens(self) -> bool:
+        """Start the Breakevens panel's background run for the scenario (False when one is running)."""
+        return self.breakevens.compute()
+
+    def shutdown(self, ms: int = 30_000) -> None:
+        """Cancel a running breakevens computation and wait for its thread (the main window calls this)."""
+        self.breakevens.shutdown(ms)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        self.shutdown()
+        super().closeEvent(event)
 
     def set_btc_price(self, usd_per_btc: float) -> None:
         self.controls["btc"].set_value(usd_per_btc)
