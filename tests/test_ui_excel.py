@@ -122,9 +122,23 @@ def test_export_cancelled_immediately_leaves_nothing(qtbot, window, tmp_path, me
     assert messages == []                           # a cancel is not an error
 
 
-def test_export_cancel_button_mid_run(qtbot, window, tmp_path):
+def test_export_cancel_button_mid_run(qtbot, window, tmp_path, monkeypatch):
+    import threading
+
+    from minerplan import xlsx_export
+
     folder = out_dir(tmp_path)
     window.evaluation.mc.paths = PATHS
+    # Hold the worker before the Dispatch sheet until the click has happened, so the test does not
+    # depend on how fast the export runs on this machine.
+    clicked = threading.Event()
+    original = xlsx_export._Export.sheet_dispatch
+
+    def held(self):
+        clicked.wait(20)
+        return original(self)
+
+    monkeypatch.setattr(xlsx_export._Export, "sheet_dispatch", held)
     job = excel_actions.export_to_excel(window, str(folder / "plan.xlsx"))
     button = job.dialog.cancel_button
     assert button.text() == "Cancel"
@@ -134,6 +148,7 @@ def test_export_cancel_button_mid_run(qtbot, window, tmp_path):
         stages.append(what)
         if what == "cohorts" and job.dialog is not None:
             button.click()                          # as the user would, while sheets are being built
+            clicked.set()
     job._task.progress.connect(on_progress)
     wait_done(qtbot, job)
     assert "cohorts" in stages and job.state == "cancelled"
