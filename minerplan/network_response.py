@@ -122,9 +122,14 @@ class _OnlineTable:
         self.slope = np.append(np.diff(self.table), 0.0)
 
     def __call__(self, hashprice_usd_per_th_day: np.ndarray) -> np.ndarray:
-        u = np.log(np.maximum(hashprice_usd_per_th_day, 1e-300))
-        u -= self.lo
-        u *= self.inv_step
+        return self.from_log(np.log(np.maximum(hashprice_usd_per_th_day, 1e-300)))
+
+    def from_log(self, log_hashprice: np.ndarray) -> np.ndarray:
+        """The same, given ``ln(hashprice)`` (the simulation keeps it up to date cheaply)."""
+        return self.from_grid((log_hashprice - self.lo) * self.inv_step)
+
+    def from_grid(self, u: np.ndarray) -> np.ndarray:
+        """The same, given the grid position ``(ln(hashprice) - lo) x inv_step`` (overwritten)."""
         np.clip(u, 0.0, self.N - 1.0, out=u)
         i = u.astype(np.int64)
         u -= i
@@ -165,7 +170,8 @@ def simulate_responsive_network(*, start_month: str, horizon_months: int, diffic
     installed0 = hashrate_hs_from_difficulty(difficulty) / online
 
     # Accumulators are [month, path] so each month's row is contiguous; transposed at the end.
-    out = {k: np.zeros((n_m, n_p)) for k in ("blocks", "subsidy", "weighted_d", "hash_s", "height_start")}
+    # (Block-weighted difficulty needs no accumulator of its own: blocks x difficulty = hashes / 2^32.)
+    out = {k: np.zeros((n_m, n_p)) for k in ("blocks", "subsidy", "hash_s", "height_start")}
     prices_t = np.ascontiguousarray(prices.T) * (btc_per_th_day_per_btc_reward * net_share)   # USD per BTC reward
     fees_t = np.ascontiguousarray(fees.T)
     lag_s = max(lag_months, 1e-6) * avg_month_s
@@ -173,58 +179,72 @@ def simulate_responsive_network(*, start_month: str, horizon_months: int, diffic
     era = (height // HALVING_INTERVAL_BLOCKS).astype(np.int64)
     subsidy_now = _SUBSIDY_BY_ERA[np.minimum(era, 64)]
     next_halving = (era + 1) * float(HALVING_INTERVAL_BLOCKS)
+    # The switch-off curve is read at the grid position of ln(hashprice) = ln(value x (subsidy + fees))
+    # - ln(difficulty): the first part changes monthly (and at a halving), the second at a retarget.
+    grid_d = np.log(d) * target_online.inv_step
+    epoch_start = -epoch_elapsed        # time (s) at which each path's current epoch began
+    halving_at = np.zeros(n_p)          # this month's halving height on paths that crossed one (else 0)
+    max_blocks_per_month = 0.0
     t = 0.0
     for m in range(n_m):
         dt = days[m] * SECONDS_PER_DAY / STEPS_PER_MONTH
         keep = np.exp(-dt / lag_s)
         out["height_start"][m] = height
         value, fee = prices_t[m], fees_t[m]
-        acc_blocks, acc_sub, acc_wd, acc_hash = out["blocks"][m], out["subsidy"][m], out["weighted_d"][m], out["hash_s"][m]
+        grid_value = (np.log(value * (subsidy_now + fee)) - target_online.lo) * target_online.inv_step
+        acc_blocks, acc_hash = out["blocks"][m], out["hash_s"][m]
+        month_subsidy = subsidy_now.copy()
+        # A halving this month is possible only on paths within reach of their next halving height.
+        near_halving = bool(np.any(next_halving - height <= 3.0 * max(max_blocks_per_month, 10_000.0)))
         for _ in range(STEPS_PER_MONTH):
-            hp_usd = value * (subsidy_now + fee) / d        # USD per TH/s per day, after the pool fee
-            target = target_online(hp_usd)
+            target = target_online.from_grid(grid_value - grid_d)
             online = target + (online - target) * keep
             hashrate = installed0 * (np.exp(growth * (t + 0.5 * dt)) * online)      # H/s over the step
             blocks = hashrate * (dt / TWO_32) / d
-            weighted = blocks * d
             # A retarget inside the step (only some paths): blocks up to it at the old difficulty, the rest
             # at the new one; the epoch clock restarts at the retarget.
             to_retarget = RETARGET_INTERVAL_BLOCKS - epoch_blocks
             epoch_blocks += blocks
-            epoch_elapsed += dt
             hit = np.flatnonzero(blocks >= to_retarget)
             if hit.size:
                 before = np.maximum(to_retarget[hit], 0.0)
                 t_hit = before / np.maximum(blocks[hit], 1e-300) * dt
                 ratio = (RETARGET_INTERVAL_BLOCKS * TARGET_BLOCK_TIME_S) / np.maximum(
-                    epoch_elapsed[hit] - dt + t_hit, 1e-9)
-                d_old = d[hit]
-                d_new = d_old * np.clip(ratio, 0.25, 4.0)
+                    t + t_hit - epoch_start[hit], 1e-9)
+                d_new = d[hit] * np.clip(ratio, 0.25, 4.0)
                 after = hashrate[hit] * ((dt - t_hit) / TWO_32) / d_new
                 blocks[hit] = before + after
-                weighted[hit] = before * d_old + after * d_new
                 epoch_blocks[hit] = after
-                epoch_elapsed[hit] = dt - t_hit
+                epoch_start[hit] = t + t_hit
                 d[hit] = d_new
-            new_height = height + blocks
-            acc_sub += blocks * subsidy_now
-            halved = np.flatnonzero(new_height > next_halving)
-            if halved.size:   # rare: a halving inside this step; blocks past it earn the new subsidy
-                era[halved] += 1
-                new_sub = _SUBSIDY_BY_ERA[np.minimum(era[halved], 64)]
-                acc_sub[halved] -= (new_height[halved] - next_halving[halved]) * (subsidy_now[halved] - new_sub)
-                subsidy_now[halved] = new_sub
-                next_halving[halved] += HALVING_INTERVAL_BLOCKS
-            height = new_height
-            acc_wd += weighted
+                grid_d[hit] = np.log(d_new) * target_online.inv_step
+            height = height + blocks
+            if near_halving:
+                halved = np.flatnonzero(height > next_halving)
+                if halved.size:   # blocks past the halving height earn the new subsidy from here on
+                    era[halved] += 1
+                    new_sub = _SUBSIDY_BY_ERA[np.minimum(era[halved], 64)]
+                    halving_at[halved] = next_halving[halved]
+                    subsidy_now[halved] = new_sub
+                    next_halving[halved] += HALVING_INTERVAL_BLOCKS
+                    grid_value[halved] = (np.log(value[halved] * (new_sub + fee[halved])) - target_online.lo) \
+                        * target_online.inv_step
             acc_blocks += blocks
-            acc_hash += hashrate * dt
+            acc_hash += hashrate
             t += dt
+        acc_hash *= dt                       # H/s summed over equal steps -> hashes
+        # The month's blocks at the subsidy it began with, less what the blocks past a halving did not earn.
+        out["subsidy"][m] = month_subsidy * acc_blocks
+        if near_halving:
+            past = halving_at > 0
+            out["subsidy"][m][past] -= (height[past] - halving_at[past]) * (month_subsidy[past] - subsidy_now[past])
+            halving_at[:] = 0.0
+        max_blocks_per_month = float(acc_blocks.max()) if n_p else 0.0
     out = {k: v.T for k, v in out.items()}
     month_s = days * SECONDS_PER_DAY
     blocks = out["blocks"]
     avg_subsidy = np.divide(out["subsidy"], blocks, out=np.zeros_like(blocks), where=blocks > 0)
-    diff = np.divide(out["weighted_d"], blocks, out=np.full_like(blocks, float(difficulty)), where=blocks > 0)
+    diff = np.divide(out["hash_s"] / TWO_32, blocks, out=np.full_like(blocks, float(difficulty)), where=blocks > 0)
     hashrate = out["hash_s"] / month_s[None, :]
     hp_btc = (blocks / days[None, :]) * (avg_subsidy + fees) / (hashrate / 1e12)
     row = np.broadcast_to(days[None, :], (n_p, n_m)).copy()
