@@ -16,7 +16,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QFormLayout, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComboBox, QFormLayout, QGridLayout,
+                               QGroupBox, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QSplitter,
                                QTableView, QVBoxLayout, QWidget)
 
@@ -33,6 +34,12 @@ from ..charts import Chart, color, month_ts
 INVALID_STYLE = "background: #fde2e1; border: 1px solid #c00000;"
 INVALID_BRUSH = QColor("#fde2e1")
 HASH_PER_DIFFICULTY = 2.0**32 / 600.0   # H [hash/s] = D x 2^32 / 600
+MODEL_LABELS = {"gbm": "gbm", "merton": "merton (jumps)", "regime": "regime (calm/stressed)"}
+CAPITULATION_TIP = (
+    "Miners answer hashprice: each fleet tier switches off (with a lag) when hashprice falls below its cash "
+    "cost and back on when it recovers; blocks slow down and difficulty follows at the retargets, so the "
+    "survivors earn more. Off: network hashrate follows the growth trend only. Defaults are documented in "
+    "the README (market.hashrate_response). One undoable edit.")
 KIND_LABELS = {"flat": "flat (BTC price now, every month)", "growth": "growth (% per month, compounded)",
                "points": "points (linear between, flat after)"}
 
@@ -134,6 +141,20 @@ class FieldEdit(QLineEdit):
         """Type ``text`` and commit it (what a person does; used by tests)."""
         self.setText(text)
         return self.commit()
+
+
+def model_hint(sc: Scenario) -> str:
+    """One line on the chosen price model's parameters (empty for gbm)."""
+    mc = sc.monte_carlo
+    where = "(edit in the scenario file or with minerplan calibrate)"
+    if mc.model == "merton":
+        return (f"jumps: {mc.jump_intensity_per_year:g}/yr, mean {mc.jump_mean_pct:g}%, "
+                f"volatility {mc.jump_volatility_pct:g}% {where}")
+    if mc.model == "regime":
+        return (f"stressed: drift {mc.stressed_drift_pct_per_year:g}%/yr, volatility "
+                f"{mc.stressed_volatility_pct_per_year:g}%/yr; enter {mc.p_enter_stressed_per_month * 100:g}%/mo, "
+                f"exit {mc.p_exit_stressed_per_month * 100:g}%/mo {where}")
+    return ""
 
 
 # --------------------------------------------------------------------------- price points table
@@ -256,7 +277,9 @@ class MarketView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setMinimumHeight(140)
-        pf.addRow(QLabel("Points (drag them on the chart; double-click the chart to add one)"))
+        points_label = QLabel("Points (drag them on the chart; double-click the chart to add one)")
+        points_label.setWordWrap(True)
+        pf.addRow(points_label)
         pf.addRow(self.table)
         row = QHBoxLayout()
         self.add_btn = QPushButton("Add point")
@@ -267,21 +290,36 @@ class MarketView(QWidget):
         row.addWidget(self.add_btn)
         row.addWidget(self.remove_btn)
         pf.addRow(row)
-        presets = QHBoxLayout()
+        presets = QGridLayout()             # 2 columns: a single row is clipped in a narrow panel
+        presets.setContentsMargins(0, 0, 0, 0)
         self.preset_buttons: dict[str, QPushButton] = {}
-        for name, p in PRESETS.items():
+        for i, (name, p) in enumerate(PRESETS.items()):
             b = QPushButton(name)
             pts = ", ".join(f"+{m} mo ${usd:,.0f}" for m, usd in p.points)
             b.setToolTip(f"{p.description}\nPoints: {pts} (flat after)\nSource: {p.source}\n"
                          "Writes these points into the price path (undoable).")
             b.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
-            presets.addWidget(b)
+            presets.addWidget(b, i // 2, i % 2)
             self.preset_buttons[name] = b
-        pf.addRow("Presets (late 2025)", presets)
+        pf.addRow(QLabel("Presets (late 2025)"))
+        pf.addRow(presets)
 
         # ---- Monte Carlo group
-        mc_box = QGroupBox("Monte Carlo (geometric Brownian motion around the path)")
+        mc_box = QGroupBox("Monte Carlo (random paths around the price path)")
         mf = QFormLayout(mc_box)
+        self.mc_model = QComboBox()
+        for k, label in MODEL_LABELS.items():
+            self.mc_model.addItem(label, k)
+        self.mc_model.setToolTip(
+            "How the random price paths move around the path: gbm (geometric Brownian motion), merton (gbm "
+            "plus sudden jumps) or regime (calm and stressed states switching month to month). Saved in the "
+            "scenario; one undoable edit.")
+        self.mc_model.activated.connect(lambda i: self.set_mc_model(self.mc_model.itemData(i)))
+        mf.addRow("Price model", self.mc_model)
+        self.mc_model_hint = QLabel("")
+        self.mc_model_hint.setStyleSheet("color: #5f6368;")
+        self.mc_model_hint.setWordWrap(True)
+        mf.addRow(self.mc_model_hint)
         self.paths_spin = QSpinBox()
         self.paths_spin.setRange(1, 100_000)
         self.paths_spin.setValue(int(evaluation.mc.paths))
@@ -330,6 +368,10 @@ class MarketView(QWidget):
                 self.net_field = FieldEdit(doc, self._net_path(),
                                            "Difficulty (dimensionless) or network hashrate, EH/s")
                 nf.addRow(self.net_mode, self.net_field)
+        self.capitulation = QCheckBox("Miner capitulation (hashrate answers hashprice)")
+        self.capitulation.setToolTip(CAPITULATION_TIP)
+        self.capitulation.clicked.connect(lambda on: self.set_capitulation(bool(on)))
+        nf.addRow(self.capitulation)
         self.update_market_btn = QPushButton("Update market data")
         self.update_market_btn.setToolTip(
             "Fetch the BTC price, difficulty, block height and fees per block from mempool.space (setting "
@@ -357,7 +399,9 @@ class MarketView(QWidget):
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(380)
+        # wide enough for the panel's content and a vertical scroll bar: nothing is cut off on the right
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(max(380, left.minimumSizeHint().width() + bar + 2 * scroll.frameWidth()))
 
         self.chart = Chart("BTC price path (drag the points; x snaps to months)", "USD per BTC")
         self.chart.plot.scene().sigMouseClicked.connect(self._on_chart_click)
@@ -415,6 +459,10 @@ class MarketView(QWidget):
             if f.error is None:
                 f.load()
         self.net_mode.setCurrentIndex(self.net_mode.findData(self._net_path().split(".")[1]))
+        self.mc_model.setCurrentIndex(self.mc_model.findData(sc.monte_carlo.model))
+        self.mc_model_hint.setText(model_hint(sc))
+        self.mc_model_hint.setVisible(bool(self.mc_model_hint.text()))
+        self.capitulation.setChecked(sc.market.hashrate_response is not None)
         if self.net_field.path != self._net_path():
             self.net_field.path = self._net_path()
             self.net_field.load()
@@ -619,6 +667,37 @@ class MarketView(QWidget):
         return ok
 
     # ---- Monte Carlo ----
+    def set_mc_model(self, model: str) -> bool:
+        """Price model of the Monte Carlo (gbm / merton / regime): one undoable edit."""
+        sc = self.doc.scenario
+        if model == sc.monte_carlo.model:
+            return True
+
+        def mutate(d):
+            d.setdefault("monte_carlo", {})["model"] = model
+
+        ok = self._edit(mutate, f"Price model: {model}")
+        if not ok:
+            self.mc_model.setCurrentIndex(self.mc_model.findData(sc.monte_carlo.model))
+        return ok
+
+    def set_capitulation(self, on: bool) -> bool:
+        """Miner capitulation on ({} = documented defaults) or off: one undoable edit."""
+        sc = self.doc.scenario
+        if on == (sc.market.hashrate_response is not None):
+            return True
+
+        def mutate(d):
+            if on:
+                d["market"]["hashrate_response"] = {}
+            else:
+                d["market"].pop("hashrate_response", None)
+
+        ok = self._edit(mutate, "Miner capitulation: on" if on else "Miner capitulation: off")
+        if not ok:
+            self.capitulation.setChecked(sc.market.hashrate_response is not None)
+        return ok
+
     def _mc_settings_edited(self) -> None:
         """Leaving a spin box restarts the fan only when a setting really changed."""
         if (self.paths_spin.value(), self.seed_spin.value()) != (self.evaluation.mc.paths, self.evaluation.mc.seed):
