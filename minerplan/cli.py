@@ -391,14 +391,14 @@ def _cmd_scenarios(args) -> int:
     if args.scenarios_command == "list":
         return _cmd_presets(args)
     from .engine import run_engine
-    from .prices import PRESETS
+    from .prices import PRESETS, with_preset_market
     from .report import format_usd
     from .scenario_io import load_scenario
 
     p = PRESETS[args.name]
     sc = load_scenario(args.scenario)
     res = run_engine(sc, preset=p.name)
-    plain = run_engine(sc)
+    plain = run_engine(with_preset_market(sc, p.name))   # the same network model, the scenario's own prices
     n = min(args.months, sc.horizon_months)
     net = res.network
     rows = [{"month": res.months[m], "btc_price_usd": float(res.btc_price_usd[0, m]),
@@ -420,7 +420,8 @@ def _cmd_scenarios(args) -> int:
     for r in rows:
         print(f"  {r['month']:<9}{r['btc_price_usd']:>10,.0f}{r['network_hashrate_ehs']:>9,.0f}"
               f"{r['difficulty'] / 1e12:>14,.1f}{r['hashprice_usd_per_ph_day']:>12,.2f}")
-    print(f"  NPV {format_usd(doc['npv_usd'])} (the scenario's own price path: {format_usd(doc['npv_usd_scenario_path'])})")
+    print(f"  NPV {format_usd(doc['npv_usd'])} (the scenario's own price path on the same network model: "
+          f"{format_usd(doc['npv_usd_scenario_path'])})")
     return 0
 
 

@@ -19,9 +19,12 @@ from .scenario import PricePath, Scenario
 class Preset:
     """A named stress story from the late-2025 market: (month offset, USD) points, flat after the last.
 
-    ``hashrate_capitulation``: the story includes miners switching off as
+    ``hashrate_capitulation``: the story runs with miners switching off as
     hashprice falls (the scenario's ``market.hashrate_response``, or the
-    documented default when the scenario has none).
+    documented default when the scenario has none). Every stress preset does,
+    so that they compare on one network model: against the trend network a
+    price crash would look better than it is, its own hashrate falling while
+    the others' keep growing.
     """
 
     name: str
@@ -35,9 +38,10 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset("base", "BTC has broken below $92,000 and holds ~$91,000, the late-November 2025 level.",
-               ((0, 91_000.0),), "late-Nov 2025 market: below $92k, ~$91k (shared/reference/market-facts.md)"),
+               ((0, 91_000.0),), "late-Nov 2025 market: below $92k, ~$91k (shared/reference/market-facts.md)",
+               hashrate_capitulation=True),
         Preset("gamma-flip", "BTC sits at $88,000, where options gamma flips from long to short.",
-               ((0, 88_000.0),), "options positioning, late Nov 2025 (market-facts.md)"),
+               ((0, 88_000.0),), "options positioning, late Nov 2025 (market-facts.md)", hashrate_capitulation=True),
         Preset("capitulation",
                "BTC breaks below $87,000 and slides to $73,000 (the $72-74k band) within two months, then holds; "
                "miners switch off as hashprice falls (hashrate capitulation) and difficulty follows.",
@@ -47,7 +51,8 @@ PRESETS: dict[str, Preset] = {
         Preset("recovery",
                "BTC recovers to $100,000 in January and holds (the market priced ~25% odds of $100k in January).",
                ((0, 91_000.0), (1, 100_000.0)),
-               "Polymarket 'BTC to $100k in January' ~25%, late Nov 2025 (market-facts.md)"),
+               "Polymarket 'BTC to $100k in January' ~25%, late Nov 2025 (market-facts.md)",
+               hashrate_capitulation=True),
     )
 }
 

@@ -167,6 +167,8 @@ def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = 
         "paths": res.n_paths,
         "seed": seed if res.n_paths > 1 else None,
         "preset": preset,
+        "miner_capitulation": sc.market.hashrate_response is not None,
+        "price_model": sc.monte_carlo.model if res.n_paths > 1 else None,
         "hashprice_usd_per_ph_day": _num(_median(res.hashprice_usd_per_th_day[:, 0]) * 1000.0),
         "hashprice_btc_per_ph_day": _num(_median(net.hashprice_btc_per_ph_day[:, 0])),
         "network_hashrate_ehs": _num(_median(net.network_hashrate_ehs[:, 0])),
@@ -212,9 +214,13 @@ def format_summary(doc: dict[str, Any]) -> str:
     lines = []
     paths = doc["paths"]
     what = f"{paths:,} price paths (medians)" if paths > 1 else "deterministic price path"
+    if paths > 1 and doc.get("price_model"):
+        what += f", {doc['price_model']} model"
     if doc.get("preset"):
         what += f", preset {doc['preset']}"
     lines.append(f"{doc['scenario']} - {doc['start_month']}, {doc['horizon_months']} months, {what}")
+    lines.append("network: hashrate answers hashprice (miner capitulation)" if doc.get("miner_capitulation")
+                 else "network: hashrate follows its trend (no miner capitulation)")
     lines.append("")
     lines.append("Network, first month")
     lines.append(f"  hashprice            {doc['hashprice_usd_per_ph_day']:,.2f} USD/PH/day"

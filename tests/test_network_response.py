@@ -116,3 +116,17 @@ def test_default_tiers_survive_a_round_trip_and_bad_tiers_are_named():
                                                                   "power_usd_per_kwh": 0.05}]}))
     with pytest.raises(ScenarioError, match="lag_months"):
         scenario_from_dict(_default(hashrate_response={"lag_months": 0}))
+
+
+def test_capitulation_preset_from_the_late_november_state():
+    """From late November (the network already ~15% below its October peak, so at equilibrium at ~$86.5k),
+    the slide to $73k (-16%) switches off a further ~6% of hashrate within two retargets."""
+    sc = scenario_from_dict(json.loads(resolve_scenario_path("default").read_text()))
+    res = run_engine(sc, preset="capitulation")
+    h = res.network.hashrate_hs[0]
+    drop = 1 - h[2] / h[0]
+    assert 0.03 <= drop <= 0.12, drop
+    # and every stress story runs on that same network model, so they rank as their prices do
+    npv = {name: float(run_engine(sc, preset=name).npv_usd[0])
+           for name in ("recovery", "base", "gamma-flip", "capitulation")}
+    assert npv["recovery"] > npv["base"] > npv["gamma-flip"] > npv["capitulation"]
