@@ -91,7 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="hedges (hashprice forward, BTC put or collar): also report NPV and CVaR with them")
 
     ca = sub.add_parser("calibrate", help="fit the BTC price model (GBM or Merton jumps) to a price history CSV")
-    ca.add_argument("history", metavar="PRICES.csv", help="columns date and close (daily or monthly closes)")
+    ca.add_argument("history", metavar="PRICES.csv", nargs="?",
+                    help="columns date and close (daily or monthly closes); or --fetch")
+    ca.add_argument("--fetch", action="store_true",
+                    help="read the price history from the market data API instead of a file")
+    ca.add_argument("--api-url", default="https://mempool.space", metavar="URL", help="with --fetch")
     ca.add_argument("--model", choices=("auto", "gbm", "merton"), default="auto",
                     help="auto (the default: fit both, keep the one with the lower AIC), merton (maximum "
                          "likelihood) or gbm (moments)")
@@ -247,7 +251,20 @@ def _cmd_calibrate(args) -> int:
     if args.output and not args.into:
         print("minerplan: calibrate: --output needs --into", file=sys.stderr)
         return EXIT_BAD_INPUT
-    series = load_price_history_csv(args.history)
+    if bool(args.history) == bool(args.fetch):
+        print("minerplan: calibrate: give a PRICES.csv file or --fetch (one of them)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.fetch:
+        from .market_data import EP_PRICE_HISTORY, MarketDataError, fetch_price_history
+
+        try:
+            series = fetch_price_history(args.api_url)
+        except MarketDataError as e:
+            print(f"minerplan: calibrate: {e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        args.history = args.api_url.rstrip("/") + EP_PRICE_HISTORY
+    else:
+        series = load_price_history_csv(args.history)
     returns = monthly_log_returns(series)
     if args.model == "gbm":
         fit, model = fit_gbm_moments(returns), "gbm"

@@ -464,7 +464,8 @@ def _network_error(exc: BaseException, host: str, endpoint: str, timeout_s: floa
     return MarketDataError(f"{host}: {get} failed ({type(exc).__name__})", endpoint=endpoint, kind="offline")
 
 
-def _http_get(base: str, host: str, endpoint: str, timeout_s: float, accept: str = "application/json") -> bytes:
+def _http_get(base: str, host: str, endpoint: str, timeout_s: float, accept: str = "application/json",
+              max_bytes: int = MAX_RESPONSE_BYTES) -> bytes:
     """The body of ``GET base+endpoint`` (status 200), at most MAX_RESPONSE_BYTES, read within
     ``timeout_s`` in total (a server that trickles bytes does not get to hold us longer)."""
     req = urllib.request.Request(base + endpoint, headers={
@@ -499,8 +500,8 @@ def _http_get(base: str, host: str, endpoint: str, timeout_s: float, accept: str
             raise MarketDataError(f"{host} answered HTTP {_status_text(status, resp.reason)} for GET {endpoint}; "
                                   "expected 200", endpoint=endpoint, kind="http")
         length = resp.headers.get("Content-Length")
-        if length and length.strip().isdigit() and int(length) > MAX_RESPONSE_BYTES:
-            raise _bad(endpoint, None, f"response is {int(length):,} bytes; the limit is {MAX_RESPONSE_BYTES:,}")
+        if length and length.strip().isdigit() and int(length) > max_bytes:
+            raise _bad(endpoint, None, f"response is {int(length):,} bytes; the limit is {max_bytes:,}")
         chunks: list[bytes] = []
         size = 0
         try:
@@ -511,8 +512,8 @@ def _http_get(base: str, host: str, endpoint: str, timeout_s: float, accept: str
                 if not chunk:
                     break
                 size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    raise _bad(endpoint, None, f"response is larger than the limit of {MAX_RESPONSE_BYTES:,} bytes")
+                if size > max_bytes:
+                    raise _bad(endpoint, None, f"response is larger than the limit of {max_bytes:,} bytes")
                 chunks.append(chunk)
         except MarketDataError:
             raise
@@ -620,6 +621,54 @@ def fetch_market(api_url: str = DEFAULT_API_URL, *, timeout_s: float = DEFAULT_T
         block_height=height, fees_btc_per_block=fees, fetched_at=_iso_utc(fetched), source="live",
         source_url=base, age_s=0.0, next_retarget_change_pct=change, next_retarget_blocks=blocks,
         next_retarget_at=retarget_at, notes=tuple(notes))
+
+
+EP_PRICE_HISTORY = "/api/v1/historical-price?currency=USD"
+MAX_HISTORY_BYTES = 20_000_000
+MAX_HISTORY_POINTS = 500_000
+
+
+def fetch_price_history(api_url: str = DEFAULT_API_URL, *, timeout_s: float = 30.0):
+    """Daily-or-finer BTC closes in USD from ``/api/v1/historical-price?currency=USD``, as a pandas Series.
+
+    The response shape, ``{"prices": [{"time": unix seconds, "USD": price, ...}], "exchangeRates":
+    {...}}``, is the one public mempool.space clients use (it is not in shared/reference). Every
+    entry is checked: a time that is not a whole number of seconds in 2009-2100, times that do not
+    increase, or a price that is not a positive number is refused with the entry's index; entries
+    with a price of 0 or below (mempool's "no price yet" for the earliest days) are skipped. The
+    result feeds :func:`minerplan.calibration.monthly_log_returns` like a CSV history.
+    """
+    import pandas as pd
+
+    timeout_s = _check_timeout(timeout_s)
+    base, host = _check_api_url(api_url)
+    raw = _http_get(base, host, EP_PRICE_HISTORY, timeout_s, max_bytes=MAX_HISTORY_BYTES)
+    doc = _parse_json(EP_PRICE_HISTORY, raw)
+    rows = _get_key(EP_PRICE_HISTORY, doc, "prices")
+    if not isinstance(rows, list):
+        raise _bad(EP_PRICE_HISTORY, "prices", f"expected a list, got {type(rows).__name__}")
+    if len(rows) > MAX_HISTORY_POINTS:
+        raise _bad(EP_PRICE_HISTORY, "prices", f"{len(rows):,} entries; the limit is {MAX_HISTORY_POINTS:,}")
+    times, closes = [], []
+    last = None
+    for i, row in enumerate(rows):
+        where = f"{EP_PRICE_HISTORY} prices[{i}]"
+        t = _number(where, row, "time", 1_230_000_000, 4_102_444_800, "s")
+        if t != int(t):
+            raise _bad(where, "time", "expected whole seconds")
+        price = row.get("USD") if isinstance(row, dict) else None
+        if isinstance(price, (int, float)) and not isinstance(price, bool) and price <= 0:
+            continue   # no price recorded for that day
+        usd = _number(where, row, "USD", 0.0001, PRICE_RANGE_USD[1], "USD")
+        if last is not None and t <= last:
+            raise _bad(where, "time", "times must increase")
+        last = t
+        times.append(int(t))
+        closes.append(float(usd))
+    if len(closes) < 2:
+        raise _bad(EP_PRICE_HISTORY, "prices", "fewer than two usable prices")
+    index = pd.to_datetime(pd.Series(times, dtype="int64"), unit="s", utc=True).dt.tz_localize(None)
+    return pd.Series(closes, index=pd.DatetimeIndex(index), name="close")
 
 
 # --------------------------------------------------------------------------- cache and shipped snapshot files
