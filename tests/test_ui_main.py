@@ -31,11 +31,11 @@ def set_fee(w, pct):
 
 def test_opens_default_with_views(window):
     assert "Mid-size miner" in window.windowTitle() or "unsaved" in window.windowTitle()
-    assert window.tabs.count() == 8 and window.tabs.tabText(0) == "Overview"
+    assert window.tabs.count() == 9 and window.tabs.tabText(0) == "Overview"
     # views are built when their tab is first shown, and follow the document afterwards
     for i in range(window.tabs.count()):
         window.tabs.setCurrentIndex(i)
-    assert len(window.views) == 8
+    assert len(window.views) == 9
     set_fee(window, 4.0)
     assert window.evaluation.summary is not None
     assert window.evaluation.summary["npv_usd"] is not None

@@ -53,7 +53,7 @@ def autosave_dir() -> Path:
 VIEWS = [("Overview", "overview", "OverviewView"), ("Fleet", "fleet", "FleetView"),
          ("Sites & power", "sites", "SitesView"), ("Market", "market", "MarketView"), ("AI/HPC", "ai", "AiView"),
          ("Optimize", "optimize", "OptimizeView"), ("Compare", "compare", "CompareView"),
-         ("What-if", "whatif", "WhatIfView")]
+         ("What-if", "whatif", "WhatIfView"), ("Risk", "risk", "RiskView")]
 
 
 def _view_class(module: str, cls: str):

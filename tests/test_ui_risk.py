@@ -1,0 +1,177 @@
+"""The Risk view (pytest-qt, offscreen): hedge table, background evaluation, stale marking, hedge files.
+
+The numbers shown are checked against minerplan.hedges.compare on run_engine with the same
+paths and seed; the run stays off the GUI thread and cancels cleanly.
+"""
+
+import json
+import time
+
+import pytest
+from PySide6.QtCore import QTimer
+
+from minerplan.engine import run_engine
+from minerplan.hedges import compare, hedges_from_dict, load_hedges
+from minerplan.months import add_months
+from minerplan.prices import deterministic_path
+from minerplan.report import format_usd
+from ui.document import ScenarioDocument
+from ui.evaluation import Evaluation
+from ui.views.risk import METRICS, RISK_STALE_TEXT, format_metric
+
+WAIT_MS = 30_000
+PATHS, SEED = 60, 7
+
+
+@pytest.fixture
+def view(qtbot):
+    from ui.views.risk import RiskView
+
+    doc = ScenarioDocument.open("default")
+    ev = Evaluation(doc)
+    ev.mc.paths, ev.mc.seed = PATHS, SEED
+    ev.refresh()
+    v = RiskView(doc, ev)
+    qtbot.addWidget(v)
+    yield v
+    v.shutdown()
+    ev.wait_idle()
+    doc.undo_stack.setClean()
+
+
+def evaluate(v, qtbot):
+    with qtbot.waitSignal(v.evaluated, timeout=WAIT_MS):
+        assert v.evaluate()
+    assert v.state == "done"
+
+
+def test_add_put_has_scenario_defaults(view):
+    sc = view.doc.scenario
+    assert view.model.rowCount() == 0 and view.evaluate_button.isEnabled()
+    r = view.model.add("btc_put")
+    row = view.model.rows[r]
+    btc0 = float(deterministic_path(sc)[0])
+    assert row["strike_usd"] == pytest.approx(round(0.85 * btc0))
+    assert row["expiry_month"] == add_months(sc.start_month, 6)
+    assert (row["implied_vol_pct"], row["risk_free_pct"]) == (50.0, 4.0)
+    f = view.model.rows[view.model.add("hashprice_forward")]
+    hp = view.evaluation.result.hashprice_usd_per_th_day[0, 0] * 1000
+    assert f["start_month"] == sc.start_month and f["fixed_usd_per_ph_day"] == round(hp)
+    view.model.set_kind(1, "btc_collar")           # switching kind gives the kind's fields
+    assert set(view.model.rows[1]) == {"kind", "put_strike_usd", "call_strike_usd", "btc_amount", "expiry_month",
+                                       "implied_vol_pct", "risk_free_pct"}
+    assert view.book is not None and len(view.book.hedges) == 2
+    view.model.remove(0)
+    assert [h.kind for h in view.book.hedges] == ["btc_collar"]
+
+
+def test_evaluate_matches_compare_on_run_engine(view, qtbot):
+    view.model.add("btc_put")
+    view.model.set_value(0, "strike_usd", "90,000")           # typed in the cell
+    view.model.set_value(0, "btc_amount", "250")
+    evaluate(view, qtbot)
+    sc = view.doc.scenario
+    book = hedges_from_dict(view.model.to_dict())
+    assert book.hedges[0].strike_usd == 90_000.0
+    expected = compare(run_engine(sc, n_paths=PATHS, seed=SEED), book)
+    rows = view.summary_rows()
+    assert [r[0] for r in rows] == [label for _, label in METRICS]
+    for (key, _), (_, unhedged, hedged) in zip(METRICS, rows):
+        assert unhedged == format_metric(key, expected["unhedged"][key])
+        assert hedged == format_metric(key, expected["hedged"][key])
+    assert expected["unhedged"]["n_paths"] == PATHS
+    [(idx, kind, premium, value)] = view.hedge_rows()
+    assert (idx, kind) == ("1", "BTC put")
+    assert premium == format_usd(expected["hedges"][0]["premium_usd"])
+    assert value == format_usd(expected["hedges"][0]["mean_pv_after_tax_usd"])
+    assert len(view.chart._series) == 2 and view.chart._series[0][1].size == PATHS
+    assert not view.stale and view.stale_label.isHidden()
+
+
+def test_edits_mark_results_stale(view, qtbot):
+    view.model.add("btc_put")
+    evaluate(view, qtbot)
+    view.model.set_value(0, "btc_amount", "10")
+    assert view.stale and not view.stale_label.isHidden() and view.stale_label.text() == RISK_STALE_TEXT
+    assert view.summary_table.item(0, 1).foreground().color().name() == "#9aa0a6"
+    view.model.set_value(0, "btc_amount", "100")               # back to what was evaluated
+    assert not view.stale
+    view.doc.edit_dict(lambda d: d["finance"].update(pool_fee_pct=3.0), "Edit pool fee")
+    assert view.stale
+    view.doc.undo_stack.undo()
+    assert not view.stale
+
+
+def test_cancel_leaves_no_results(view, qtbot):
+    view.model.add("btc_put")
+    with qtbot.waitSignal(view.state_changed, timeout=WAIT_MS, check_params_cb=lambda s: s != "running"):
+        assert view.evaluate()
+        assert not view.evaluate()                             # one run at a time
+        view.cancel()
+        assert not view.cancel_button.isEnabled() and not view.evaluate_button.isEnabled()
+    assert view.state == "cancelled" and "Cancelled" in view.status_label.text()
+    assert view.results is None and view.summary_table.rowCount() == 0 and view.hedge_results_table.rowCount() == 0
+    qtbot.wait(50)
+    assert view.results is None and view.evaluate_button.isEnabled()
+
+
+def test_bad_hedge_names_the_field_and_disables_evaluate(view):
+    view.model.add("hashprice_forward")
+    view.model.add("btc_put")
+    view.model.set_value(1, "strike_usd", "-5")
+    assert "hedges[1].strike_usd" in view.validation_label.text()
+    assert not view.evaluate_button.isEnabled() and not view.evaluate()
+    assert (1, "strike") in view.model.errors
+    view.model.set_value(1, "strike_usd", "80000")
+    assert view.evaluate_button.isEnabled() and view.validation_label.text().startswith("2 hedges")
+    last = add_months(view.doc.scenario.start_month, view.doc.scenario.horizon_months)   # one past the horizon
+    view.model.set_value(1, "expiry_month", last)
+    assert "hedges[1].expiry_month" in view.validation_label.text() and not view.evaluate_button.isEnabled()
+
+
+def test_save_load_round_trip_and_bad_file(view, tmp_path):
+    view.model.add("btc_put")
+    view.model.add("btc_collar")
+    view.model.add("hashprice_forward")
+    view.model.set_value(0, "implied_vol_pct", "62.5")
+    path = tmp_path / "hedges.json"
+    assert view.save_file(str(path))
+    saved = load_hedges(path)
+    assert saved == view.book and json.loads(path.read_text())["schema_version"] == 1
+    rows = [dict(r) for r in view.model.rows]
+    view.model.remove(0)
+    assert view.load_file(str(path))
+    assert view.model.rows == rows and view.book == saved
+
+    errors = []
+    view.show_error = lambda title, msg: errors.append(msg)
+    bad = tmp_path / "bad.json"
+    doc = saved.model_dump(mode="json")
+    doc["hedges"][1]["btc_amount"] = -1
+    bad.write_text(json.dumps(doc))
+    assert not view.load_file(str(bad))
+    assert len(errors) == 1 and "hedges[1].btc_amount" in errors[0]
+    assert view.model.rows == rows                            # the table is kept
+
+
+def test_gui_thread_keeps_ticking_while_evaluating(view, qtbot):
+    view.evaluation.mc.paths = 1500
+    view.model.add("btc_put")
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()) if view.running else None)
+    values: list[int] = []
+    view.progress.valueChanged.connect(values.append)
+    timer.start()
+    t0 = time.perf_counter()
+    with qtbot.waitSignal(view.evaluated, timeout=WAIT_MS):
+        view.evaluate()
+        assert time.perf_counter() - t0 < 0.1
+    elapsed = time.perf_counter() - t0
+    timer.stop()
+    assert len(ticks) >= 5, (len(ticks), elapsed)
+    gaps = [b - a for a, b in zip([t0] + ticks, ticks)]
+    assert max(gaps) < elapsed / 2, (max(gaps), elapsed)
+    assert any(0 < v < 1000 for v in values)
+    assert view.results.paths == 1500
