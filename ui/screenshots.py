@@ -74,6 +74,17 @@ def _fill_compare(win, view) -> None:
                                  for s in d["sites"]], "Power +20%")
 
 
+def _fill_risk(app, view) -> None:
+    """A put and a hashprice forward, evaluated on the app's Monte Carlo paths (waits for the background run)."""
+    view.model.add("btc_put")
+    view.model.add("hashprice_forward")
+    if view.evaluate():
+        end = time.perf_counter() + 120
+        while view.running and time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.02)
+
+
 def render_views() -> list[Path]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings, QStandardPaths
@@ -106,6 +117,8 @@ def render_views() -> list[Path]:
             _run_optimizer_into(view)
         elif title == "Compare":
             _fill_compare(win, view)
+        elif title == "Risk":
+            _fill_risk(app, view)
         _settle(app, 0.4)
         slug = "".join(ch.lower() if ch.isalnum() else " " for ch in title).split()
         name = "view-" + "-".join(slug)

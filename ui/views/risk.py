@@ -560,7 +560,7 @@ class RiskView(QWidget):
         self.progress.setFormat("%p%  done")
         self._fill(res)
         self._set_state("done", f"{res.paths:,} paths (seed {res.seed}{', preset ' + res.preset if res.preset else ''})"
-                                f" in {res.seconds:.1f} s; hedge P&L taxed at {res.comparison['tax_rate'] * 100:g}%.")
+                                f" in {res.seconds:.2f} s; hedge P&L taxed at {res.comparison['tax_rate'] * 100:g}%.")
         self._update_stale()
         self.evaluated.emit(res)
 
