@@ -7,10 +7,12 @@ With several price paths every figure is the median across paths, and
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:   # pandas costs ~0.7 s to import: loaded when a table is built, not at app start
+    import pandas as pd
 
 from .engine import EngineResult, site_price_matrix
 from .finance import irr_annual, payback_months
@@ -57,6 +59,8 @@ def cohort_breakevens(res: EngineResult, month: int = 0) -> pd.DataFrame:
             "site_power_usd_per_kwh": avg_price_kwh[s],
             "mining_power_mw": c.count * c.power_w / 1e6,
         })
+    import pandas as pd
+
     return pd.DataFrame(rows)
 
 
@@ -94,6 +98,8 @@ def monthly_frame(res: EngineResult, path: int | None = None) -> pd.DataFrame:
         return a[path] if path is not None else np.median(a, axis=0)
 
     net = res.network
+    import pandas as pd
+
     df = pd.DataFrame({
         "month": res.months,
         "btc_price_usd": pick(res.btc_price_usd),
