@@ -40,7 +40,6 @@ hedge losses), whatever the scenario's ``tax_mode``. So the after-tax hedge flow
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from typing import Annotated, Any, Literal, Union
@@ -53,9 +52,8 @@ from .errors import Problem, ScenarioError, ScenarioFileError
 from .finance import discount_factors
 from .months import add_months, days_in_months, month_index
 from .scenario import Month, Pos
-from .scenario_io import (MAX_PROBLEMS_PER_FIELD, _DuplicateKey, _TooManyDigits, _duplicate_key_message,
-                          _json_error_message, _kind, _message, _no_duplicate_keys, _parse_int,
-                          _read_scenario_bytes, _short, _too_many_digits_message, format_loc)
+from .scenario_io import (MAX_PROBLEMS_PER_FIELD, _kind, _message, _read_scenario_bytes, _short, format_loc,
+                          parse_json_document)
 
 HEDGE_SCHEMA_VERSION = 1
 MAX_HEDGES = 1000
@@ -192,36 +190,8 @@ def hedges_from_dict(data: Any, source: str | None = None) -> HedgeBook:
     return book
 
 
-def _reject_constant(token: str):
-    raise ValueError(f"{token} is not allowed in a hedge file (numbers must be finite)")
-
-
 def hedges_from_json(text: str | bytes, source: str | None = None) -> HedgeBook:
-    if isinstance(text, (bytes, bytearray)):
-        if len(text) > MAX_HEDGE_FILE_BYTES:
-            raise ScenarioFileError([Problem("", f"file is {len(text):,} bytes; the limit is "
-                                                 f"{MAX_HEDGE_FILE_BYTES:,}")], source)
-        try:
-            text = bytes(text).decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise HedgeError([Problem("", f"not UTF-8 text (byte {e.start})")], source) from None
-    elif text.startswith("\ufeff"):
-        text = text[1:]
-    if text.strip(" \t\n\r") == "":
-        raise HedgeError([Problem("", "file is empty")], source)
-    try:
-        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys,
-                          parse_int=_parse_int)
-    except json.JSONDecodeError as e:
-        raise HedgeError([Problem("", _json_error_message(e))], source) from None
-    except _DuplicateKey as e:
-        raise HedgeError([Problem("", _duplicate_key_message(text, e.key))], source) from None
-    except _TooManyDigits as e:
-        raise HedgeError([Problem("", _too_many_digits_message(text, e.digits))], source) from None
-    except ValueError as e:
-        raise HedgeError([Problem("", f"not valid JSON: {e}")], source) from None
-    except RecursionError:
-        raise HedgeError([Problem("", "not valid JSON: nested too deeply")], source) from None
+    data = parse_json_document(text, source, max_bytes=MAX_HEDGE_FILE_BYTES, error=HedgeError, what="hedge file")
     return hedges_from_dict(data, source)
 
 

@@ -213,10 +213,6 @@ class _TooManyDigits(ValueError):
         self.digits = digits
 
 
-def _reject_constant(token: str):
-    raise ValueError(f"{token} is not allowed in a scenario (numbers must be finite)")
-
-
 def _no_duplicate_keys(pairs):
     out: dict[str, Any] = {}
     for k, v in pairs:
@@ -367,36 +363,50 @@ def _json_error_message(e: json.JSONDecodeError) -> str:
     return f"not valid JSON: {msg} {where}" if msg.endswith(" at") else f"not valid JSON: {msg} at {where}"
 
 
-def scenario_from_json(text: str | bytes, source: str | None = None) -> Scenario:
+def parse_json_document(text: str | bytes, source: str | None = None, *, max_bytes: int = MAX_FILE_BYTES,
+                        error: type[ScenarioError] = ScenarioError, what: str = "scenario") -> Any:
+    """Strict JSON of an untrusted file: UTF-8 (a BOM is fine), at most ``max_bytes``, no NaN or
+    Infinity (``what`` names the document in that message), no duplicate keys, no huge integers.
+
+    Problems raise ``error`` (a :class:`ScenarioError` kind) with the line and column; an
+    oversized file raises :class:`ScenarioFileError`. Scenario and hedge files both read through here.
+    """
     if isinstance(text, (bytes, bytearray)):
-        if len(text) > MAX_FILE_BYTES:
-            raise ScenarioFileError([Problem("", f"file is {len(text):,} bytes; the limit is {MAX_FILE_BYTES:,}")],
+        if len(text) > max_bytes:
+            raise ScenarioFileError([Problem("", f"file is {len(text):,} bytes; the limit is {max_bytes:,}")],
                                     source)
         try:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as e:
             hint = "; it looks like UTF-16, save it as UTF-8" if text[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
-            raise ScenarioError([Problem("", f"not UTF-8 text (byte {e.start}){hint}")], source) from None
+            raise error([Problem("", f"not UTF-8 text (byte {e.start}){hint}")], source) from None
     elif text.startswith("\ufeff"):
         text = text[1:]
     if text == "":
-        raise ScenarioError([Problem("", "file is empty")], source)
+        raise error([Problem("", "file is empty")], source)
     if text.strip(" \t\n\r") == "":
-        raise ScenarioError([Problem("", "not valid JSON: the file holds only whitespace")], source)
+        raise error([Problem("", "not valid JSON: the file holds only whitespace")], source)
+
+    def reject_constant(token: str):
+        raise ValueError(f"{token} is not allowed in a {what} (numbers must be finite)")
+
     try:
-        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys,
+        return json.loads(text, parse_constant=reject_constant, object_pairs_hook=_no_duplicate_keys,
                           parse_int=_parse_int)
     except json.JSONDecodeError as e:
-        raise ScenarioError([Problem("", _json_error_message(e))], source) from None
+        raise error([Problem("", _json_error_message(e))], source) from None
     except _DuplicateKey as e:
-        raise ScenarioError([Problem("", _duplicate_key_message(text, e.key))], source) from None
+        raise error([Problem("", _duplicate_key_message(text, e.key))], source) from None
     except _TooManyDigits as e:
-        raise ScenarioError([Problem("", _too_many_digits_message(text, e.digits))], source) from None
+        raise error([Problem("", _too_many_digits_message(text, e.digits))], source) from None
     except ValueError as e:
-        raise ScenarioError([Problem("", f"not valid JSON: {e}")], source) from None
+        raise error([Problem("", f"not valid JSON: {e}")], source) from None
     except RecursionError:
-        raise ScenarioError([Problem("", "not valid JSON: nested too deeply")], source) from None
-    return scenario_from_dict(data, source)
+        raise error([Problem("", "not valid JSON: nested too deeply")], source) from None
+
+
+def scenario_from_json(text: str | bytes, source: str | None = None) -> Scenario:
+    return scenario_from_dict(parse_json_document(text, source), source)
 
 
 # --------------------------------------------------------------------------- files
