@@ -25,31 +25,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(text: str) -> int:
+def _whole_number(text: str) -> int:
     try:
-        v = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 1 or v > 1_000_000:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 1,000,000, got {v}")
-    return v
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if v < 0 or v > 100_000:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 100,000, got {v}")
-    return v
+def _int_in(lo: int, hi: int):
+    """An argparse type: a whole number in [lo, hi]."""
+    def parse(text: str) -> int:
+        v = _whole_number(text)
+        if v < lo or v > hi:
+            raise argparse.ArgumentTypeError(f"must be between {lo:,} and {hi:,}, got {v}")
+        return v
+    return parse
+
+
+_positive_int = _int_in(1, 1_000_000)
+_nonneg_int = _int_in(0, 100_000)
 
 
 def _seed(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    v = _whole_number(text)
     if v < 0:
         raise argparse.ArgumentTypeError("must be >= 0")
     return v

@@ -40,6 +40,20 @@ class Cancelled(Exception):
     """Raised when a long computation's cancel check returns True."""
 
 
+def progress_step(progress: ProgressFn | None, cancel: CancelFn | None) -> Callable[[float, str], None]:
+    """``step(fraction, what)`` for long work: raise :class:`Cancelled` if asked to, else report progress.
+
+    The one progress-and-cancel protocol of the engine, export, sensitivity and optimizer runs;
+    fractions are clamped to [0, 1].
+    """
+    def step(frac: float, what: str) -> None:
+        if cancel is not None and cancel():
+            raise Cancelled(what)
+        if progress is not None:
+            progress(min(max(frac, 0.0), 1.0), what)
+    return step
+
+
 @dataclass
 class EngineResult:
     """Everything the engine computed; USD unless the name says otherwise.
@@ -227,12 +241,7 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
     (GPU rental prices relative to the assumed path).
     """
 
-    def step(frac: float, what: str) -> None:
-        if cancel is not None and cancel():
-            raise Cancelled(what)
-        if progress is not None:
-            progress(frac, what)
-
+    step = progress_step(progress, cancel)
     step(0.0, "prices and network")
     if prices is None:
         draw = market_draw(sc, n_paths=n_paths, seed=seed, preset=preset)

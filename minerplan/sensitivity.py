@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from .engine import CancelFn, Cancelled, ProgressFn, run_engine
+from .engine import CancelFn, Cancelled, ProgressFn, progress_step, run_engine
 from .errors import ScenarioError
 from .months import month_index
 from .prices import deterministic_path
@@ -108,15 +108,6 @@ def _solve(f: Callable[[float], float], lo: float, hi: float, f_lo: float, f_hi:
         raise NoRootError(f"{what}: the NPV jumps across zero near {x:,.6g} (|gap| {abs(fx):,.0f} USD); "
                           "no exact breakeven")
     return x
-
-
-def _stepper(progress: ProgressFn | None, cancel: CancelFn | None):
-    def step(frac: float, what: str) -> None:
-        if cancel is not None and cancel():
-            raise Cancelled(what)
-        if progress is not None:
-            progress(min(max(frac, 0.0), 1.0), what)
-    return step
 
 
 def _npv(sc: Scenario, prices: np.ndarray | None = None) -> float:
@@ -296,7 +287,7 @@ def tornado(sc: Scenario, *, inputs: Sequence[str] | None = None, swing_pct: flo
     if unknown:
         raise ValueError(f"unknown tornado input(s) {', '.join(map(repr, unknown))}; "
                          f"choose from {', '.join(TORNADO_INPUTS)}")
-    step = _stepper(progress, cancel)
+    step = progress_step(progress, cancel)
     cases = _cases(sc, swing_pct / 100.0)
     chosen = [cases[k] for k in dict.fromkeys(keys) if k in cases]
     n_runs = 2 * len(chosen) + (base_npv_usd is None)
@@ -338,7 +329,7 @@ def breakeven_btc_price(sc: Scenario, *, rel_tol: float = 1e-6, progress: Progre
     ``|NPV| <= rel_tol x |NPV at the scenario's price|``. Raises :class:`NoRootError` when
     the NPV is positive even at $1/BTC or still negative at the upper end.
     """
-    step = _stepper(progress, cancel)
+    step = progress_step(progress, cancel)
     path = deterministic_path(sc)
     p0 = float(path[0])
     calls = [0]
@@ -475,7 +466,7 @@ def conversion_breakeven_lease_rate(sc: Scenario, site: str | int, gross_mw: flo
     value even at $0 or never does up to :data:`MAX_LEASE_RATE`; errors in the inputs
     (unknown site, no ai section, too many MW) raise ValueError / ScenarioError.
     """
-    step = _stepper(progress, cancel)
+    step = progress_step(progress, cancel)
     s = _site_index(sc, site)
     st = sc.sites[s]
     if st.ai is None:

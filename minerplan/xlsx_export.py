@@ -34,7 +34,7 @@ from openpyxl import Workbook
 from openpyxl.chart import BarChart, LineChart, Reference, Series
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from .engine import Cancelled, EngineResult, run_engine
+from .engine import EngineResult, progress_step, run_engine
 from .scenario import Scenario
 from .scenario_io import atomic_write
 from .xlsx_book import (WRAP, Book, BOLD, TITLE, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_BTC, FMT_INT, FMT_MONTH,
@@ -1593,12 +1593,7 @@ def export_workbook(sc: Scenario, path: str | os.PathLike, *, plan: PlanDecision
     """
     t0 = time.perf_counter()
 
-    def step(frac: float, what: str) -> None:
-        if cancel is not None and cancel():
-            raise Cancelled(what)
-        if progress is not None:
-            progress(frac, what)
-
+    step = progress_step(progress, cancel)
     step(0.0, "engine")
     res = run_engine(sc, n_paths=1)
     mc = None

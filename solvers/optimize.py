@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from minerplan.engine import Cancelled
+from minerplan.engine import Cancelled, progress_step
 from minerplan.months import add_months, month_index
 from minerplan.scenario import Conversion, Scenario
 
@@ -77,12 +77,7 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
     st = settings or OptimizerSettings()
     timings: dict[str, float] = {}
 
-    def step(frac: float, text: str) -> None:
-        if cancel is not None and cancel():
-            raise Cancelled(text)
-        if progress is not None:
-            progress(frac, text)
-
+    step = progress_step(progress, cancel)
     t0 = time.perf_counter()
     step(0.0, "preparing decisions")
     space = build_decision_space(sc, st, progress=lambda f, s: step(0.3 * f, s))
