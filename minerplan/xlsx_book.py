@@ -80,6 +80,20 @@ def ref(sheet: str, cell: str) -> str:
     return f"{quote_sheet(sheet)}!{cell}"
 
 
+def header_row(ws: Worksheet, row: int, headers, *, first_column: int = 1, widths=None, wrap: bool = False) -> None:
+    """Bold headers on the header fill from ``first_column``; ``widths`` sets column widths
+    (one number for all, or one per header, ``None`` to leave a column as it is)."""
+    for j, h in enumerate(headers):
+        c = ws.cell(row=row, column=first_column + j, value=h)
+        c.font = BOLD
+        c.fill = HEADER_FILL
+        if wrap:
+            c.alignment = WRAP
+        w = widths[j] if isinstance(widths, (list, tuple)) else widths
+        if w is not None:
+            ws.column_dimensions[col(first_column + j)].width = w
+
+
 def put_text(ws: Worksheet, row: int, column: int, text, font: Font | None = None):
     """Write user text as a string cell: a leading =, +, - or @ never makes it a formula."""
     cell = ws.cell(row=row, column=column)

@@ -37,9 +37,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from .engine import EngineResult, progress_step, run_engine
 from .scenario import Scenario
 from .scenario_io import atomic_write
-from .xlsx_book import (WRAP, Book, BOLD, TITLE, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_BTC, FMT_INT, FMT_MONTH,
+from .xlsx_book import (Book, BOLD, header_row, TITLE, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_BTC, FMT_INT, FMT_MONTH,
                         FMT_NUM0, FMT_NUM2, FMT_NUM4, FMT_PCT, FMT_SCI, FMT_SMALL, FMT_USD, FMT_USD2, GREEN,
-                        HEADER_FILL, NOTE, TimeSheet, as_excel_date, col, define_name, month_col,
+                        NOTE, TimeSheet, as_excel_date, col, define_name, month_col,
                         month_index_formula, print_setup, put_formula, put_input, put_text, put_value, ref,
                         title)
 from .xlsx_tables import FLEET_COLUMNS, HOURLY_HEADERS, HOURLY_SHEET, SITE_COLUMNS
@@ -101,6 +101,25 @@ class ExportReport:
     npv_usd: float
 
 
+def _input_table_header(ws, columns, derived: tuple[str, ...], *, max_width: int,
+                        derived_width: int | None = None) -> dict[str, int]:
+    """The header of an input table the importer reads back (the layout's columns, their notes in
+    row 3), then the derived formula columns; returns column numbers by field or derived header."""
+    header_row(ws, TABLE_HEADER_ROW, [c.header for c in columns],
+               widths=[max(12, min(max_width, len(c.header) + 2)) for c in columns])
+    for j, column in enumerate(columns):
+        if column.note:
+            ws.cell(row=3, column=1 + j, value=column.note).font = NOTE
+    out = {column.field: 1 + j for j, column in enumerate(columns)}
+    nxt = len(columns) + 1
+    for j, h in enumerate(derived):
+        ws.cell(row=TABLE_HEADER_ROW, column=nxt + j, value=h).font = BOLD
+        if derived_width is not None:
+            ws.column_dimensions[col(nxt + j)].width = derived_width
+        out[h] = nxt + j
+    return out
+
+
 class _Export:
     """Builds the workbook; each ``_sheet_*`` method records the rows other sheets reference."""
 
@@ -157,13 +176,7 @@ class _Export:
         title(ws, "Inputs", "Every scalar assumption, one cell each with a defined name. Blue cells are inputs: "
                             "change them and the workbook recalculates. Per-site and per-cohort inputs are on "
                             "the Sites and Fleet sheets.")
-        for j, h in enumerate(("Input", "Value", "Unit", "Defined name", "Source / note")):
-            c = ws.cell(row=4, column=1 + j, value=h)
-            c.font = BOLD
-            c.fill = HEADER_FILL
-        widths = (46, 18, 16, 30, 90)
-        for j, w in enumerate(widths):
-            ws.column_dimensions[col(1 + j)].width = w
+        header_row(ws, 4, ("Input", "Value", "Unit", "Defined name", "Source / note"), widths=(46, 18, 16, 30, 90))
         mk, fin, pp = sc.market, sc.finance, sc.price_path
         src = f"{SOURCE_SCENARIO}: {sc.name}"
         r = 5
@@ -319,11 +332,7 @@ class _Export:
               "from the start of the first month.")
         heads = ("Epoch", "Start height", "Start time [s]", "Epoch clock start [s]", "Difficulty",
                  "Retarget height", "End time [s]", "Adjustment (clamped)")
-        for j, h in enumerate(heads):
-            c = ws.cell(row=4, column=1 + j, value=h)
-            c.font = BOLD
-            c.fill = HEADER_FILL
-            ws.column_dimensions[col(1 + j)].width = 18
+        header_row(ws, 4, heads, widths=18)
         # Enough epochs for the horizon at twice the engine's block count, plus slack for edits.
         blocks = float(self.res.network.blocks.sum())
         n_epochs = int(np.ceil(blocks / 2016.0 * 2.0)) + 8
@@ -350,11 +359,8 @@ class _Export:
                                   f"/MAX(G{r}-D{r},1E-9))))", FMT_NUM4)
         self.epochs = (first, first + n_epochs - 1)
         # Subsidy eras: subsidy per block (integer satoshis halved) and the cumulative subsidy at each era start.
-        for j, h in enumerate(("Era", "Start height", "Subsidy [BTC/block]", "Cumulative subsidy at start [BTC]")):
-            c = ws.cell(row=4, column=11 + j, value=h)
-            c.font = BOLD
-            c.fill = HEADER_FILL
-            ws.column_dimensions[col(11 + j)].width = 20
+        header_row(ws, 4, ("Era", "Start height", "Subsidy [BTC/block]", "Cumulative subsidy at start [BTC]"),
+                   first_column=11, widths=20)
         for e in range(65):
             r = first + e
             ws.cell(row=r, column=11, value=e)
@@ -463,21 +469,9 @@ class _Export:
         sc, ws = self.sc, self.ws["Sites"]
         title(ws, "Sites and power contracts", "One row per site (inputs in blue). MinerPlan's import reads this "
                                                 "table back: minerplan import-sites plan.xlsx --into scenario.json")
-        self.site_col = {}
-        for j, column in enumerate(SITE_COLUMNS):
-            c = ws.cell(row=TABLE_HEADER_ROW, column=1 + j, value=column.header)
-            c.font = BOLD
-            c.fill = HEADER_FILL
-            ws.column_dimensions[col(1 + j)].width = max(12, min(28, len(column.header) + 2))
-            self.site_col[column.field] = 1 + j
-            if column.note:
-                ws.cell(row=3, column=1 + j, value=column.note).font = NOTE
+        self.site_col = _input_table_header(ws, SITE_COLUMNS, ("Site #", "Hourly profile", "Profile first row"),
+                                            max_width=28)
         nxt = len(SITE_COLUMNS) + 1
-        derived = ("Site #", "Hourly profile", "Profile first row")
-        for j, h in enumerate(derived):
-            c = ws.cell(row=TABLE_HEADER_ROW, column=nxt + j, value=h)
-            c.font = BOLD
-            self.site_col[h] = nxt + j
         yes_no = DataValidation(type="list", formula1='"yes,no"', allow_blank=True)
         models = DataValidation(type="list", formula1='"colocation,gpu_cloud"', allow_blank=True)
         ws.add_data_validation(yes_no)
@@ -515,11 +509,7 @@ class _Export:
         title(hs, "Hourly energy prices [USD/MWh]",
               "12 x 24 profiles (calendar month x hour of day) for the sites that have one; they replace the "
               "site's flat price for energy drawn. The set of sites with a profile is fixed at export.")
-        for j, h in enumerate(HOURLY_HEADERS):
-            c = hs.cell(row=TABLE_HEADER_ROW, column=1 + j, value=h)
-            c.font = BOLD
-            c.fill = HEADER_FILL
-            hs.column_dimensions[col(1 + j)].width = 8 if j >= 2 else 20
+        header_row(hs, TABLE_HEADER_ROW, HOURLY_HEADERS, widths=[20, 20] + [8] * (len(HOURLY_HEADERS) - 2))
         self.profile_range = {}
         for s in self.profile_sites:
             r0 = profile_row[s]
@@ -538,23 +528,11 @@ class _Export:
         sc, ws = self.sc, self.ws["Fleet"]
         title(ws, "Fleet: ASIC cohorts", "One row per batch of identical machines (inputs in blue; green cells "
                                          "link to the Plan sheet). minerplan import-fleet reads this table back.")
-        self.fleet_col = {}
-        for j, column in enumerate(FLEET_COLUMNS):
-            c = ws.cell(row=TABLE_HEADER_ROW, column=1 + j, value=column.header)
-            c.font = BOLD
-            c.fill = HEADER_FILL
-            ws.column_dimensions[col(1 + j)].width = max(12, min(26, len(column.header) + 2))
-            self.fleet_col[column.field] = 1 + j
-            if column.note:
-                ws.cell(row=3, column=1 + j, value=column.note).font = NOTE
+        self.fleet_col = _input_table_header(
+            ws, FLEET_COLUMNS, ("Cohort #", "Delivery index", "Retire index", "Nameplate [J/TH]", "Site row",
+                                "Site PUE", "Residual at horizon end [USD]", "Residual book value [USD]",
+                                "Residual after tax [USD]"), max_width=26, derived_width=16)
         nxt = len(FLEET_COLUMNS) + 1
-        derived = ("Cohort #", "Delivery index", "Retire index", "Nameplate [J/TH]", "Site row", "Site PUE",
-                   "Residual at horizon end [USD]", "Residual book value [USD]", "Residual after tax [USD]")
-        for j, h in enumerate(derived):
-            c = ws.cell(row=TABLE_HEADER_ROW, column=nxt + j, value=h)
-            c.font = BOLD
-            ws.column_dimensions[col(nxt + j)].width = 16
-            self.fleet_col[h] = nxt + j
         F = {f: col(self.fleet_col[f]) for f in self.fleet_col}
         plan_links = self.plan_fleet_links()
         for i, coh in enumerate(sc.fleet):
@@ -896,10 +874,7 @@ class _Export:
         A = self.A
         r0 = A["conv_first"]
         heads = ("Site", "Gross MW", "Start month", "Business model (blank = site default)") + self.CONV_DERIVED
-        for j, h in enumerate(heads):
-            c = ws.cell(row=r0 - 1, column=1 + j, value=h)
-            c.font = BOLD
-            c.fill = HEADER_FILL
+        header_row(ws, r0 - 1, heads)
         ws.cell(row=r0 - 2, column=1, value="Conversion plan").font = BOLD
         plan_links = self.plan_conversion_links()
         K = {h: col(5 + j) for j, h in enumerate(self.CONV_DERIVED)}
@@ -1250,11 +1225,8 @@ class _Export:
               "The optimizer's recommended decisions. Each amount and month is an input: the Fleet and AI-HPC "
               "sheets link to it (green), so changing a decision here recalculates the plan. "
               + (self.plan.note or ""))
-        for j, h in enumerate(("Decision", "Site", "Model / business model", "Month", "Amount", "Unit")):
-            c = ws.cell(row=TABLE_HEADER_ROW, column=1 + j, value=h)
-            c.font = BOLD
-            c.fill = HEADER_FILL
-            ws.column_dimensions[col(1 + j)].width = (30, 20, 26, 12, 14, 10)[j]
+        header_row(ws, TABLE_HEADER_ROW, ("Decision", "Site", "Model / business model", "Month", "Amount", "Unit"),
+                   widths=(30, 20, 26, 12, 14, 10))
         for k, (kind, idx) in enumerate(self.plan_rows()):
             r = self.tr(k)
             if kind == "convert":
@@ -1329,11 +1301,8 @@ class _Export:
         title(ws, "Checks: workbook vs MinerPlan engine",
               "Engine values are pasted at export; workbook values are live formulas. They agree to 1e-6 on the "
               "exported inputs; after you change an input they will differ (expected) until you export again.")
-        for j, h in enumerate(("Check", "Unit", "Engine at export", "Workbook (live)", "Difference", "Status")):
-            c = ws.cell(row=4, column=1 + j, value=h)
-            c.font = BOLD
-            c.fill = HEADER_FILL
-            ws.column_dimensions[col(1 + j)].width = (52, 10, 20, 20, 16, 12)[j]
+        header_row(ws, 4, ("Check", "Unit", "Engine at export", "Workbook (live)", "Difference", "Status"),
+                   widths=(52, 10, 20, 20, 16, 12))
         X = self.X
         cf = lambda key: f"'Cash Flow'!$D${X[key]}"  # noqa: E731
         items = [
@@ -1404,10 +1373,7 @@ class _Export:
         ws.column_dimensions["A"].width = 58
         ws.column_dimensions["B"].width = 20
         ws.column_dimensions["C"].width = 16
-        for j, h in enumerate(("KPI", "Value", "Unit")):
-            c = ws.cell(row=4, column=1 + j, value=h)
-            c.font = BOLD
-            c.fill = HEADER_FILL
+        header_row(ws, 4, ("KPI", "Value", "Unit"))
         X, net, M = self.X, self.R_net, self.M
         cf = lambda key: f"'Cash Flow'!$D${X[key]}"  # noqa: E731
         first = month_col(0)
@@ -1458,13 +1424,7 @@ class _Export:
         r += 1
         heads = ("Site", "EBITDA per MW-month [USD]", "Mining revenue [USD]", "AI/HPC revenue [USD]", "Capex [USD]",
                  "BTC mined")
-        for j, h in enumerate(heads):
-            c = ws.cell(row=r, column=1 + j, value=h)
-            c.font = BOLD
-            c.fill = HEADER_FILL
-            c.alignment = WRAP
-            if j >= 3:
-                ws.column_dimensions[col(1 + j)].width = 18
+        header_row(ws, r, heads, widths=[None, None, None] + [18] * (len(heads) - 3), wrap=True)
         r += 1
         A = self.A
         self.site_kpi_rows = []
@@ -1486,11 +1446,7 @@ class _Export:
         ws.cell(row=r, column=1, value="Breakevens by cohort, first month (power only, deterministic path)").font = BOLD
         r += 1
         heads = ("Cohort", "Site", "Efficiency [J/TH]", "Breakeven power [USD/kWh]", "Breakeven BTC price [USD]")
-        for j, h in enumerate(heads):
-            c = ws.cell(row=r, column=1 + j, value=h)
-            c.font = BOLD
-            c.fill = HEADER_FILL
-            c.alignment = WRAP
+        header_row(ws, r, heads, wrap=True)
         r += 1
         self.cohort_be_rows = []
         hp_usd = f"Network!${first}${net['hp_usd']}"
