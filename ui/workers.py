@@ -105,3 +105,13 @@ class Task(QObject):
         self._stop_thread()
         self.cancelled.emit()
         self.done.emit()
+
+
+def show_progress(bar, frac: float, text: str) -> None:
+    """Put a task's progress on a 0..1000 QProgressBar: the fraction, and the text after the percentage.
+
+    Qt expands %p, %v and %m in a bar's format, so they are broken up in ``text`` (a site named
+    "50%m" stays literal).
+    """
+    bar.setValue(int(round(max(0.0, min(1.0, frac)) * 1000)))
+    bar.setFormat("%p%  " + text.replace("%p", "% p").replace("%v", "% v").replace("%m", "% m"))

@@ -33,7 +33,7 @@ from solvers.settings import OptimizerSettings
 
 from ..charts import Chart, color, month_ts
 from ..document import ScenarioDocument
-from ..workers import Task
+from ..workers import Task, show_progress
 
 FRONTIER_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 ALL_SITES = "All sites"
@@ -639,8 +639,7 @@ class OptimizeView(QWidget):
     def _on_progress(self, frac: float, text: str) -> None:
         if not self.running:
             return
-        self.progress.setValue(int(round(max(0.0, min(1.0, frac)) * 1000)))
-        self.progress.setFormat("%p%  " + text.replace("%p", "% p").replace("%v", "% v").replace("%m", "% m"))
+        show_progress(self.progress, frac, text)
         self.status_label.setText(text)
 
     def _on_task_finished(self, handler, out) -> None:

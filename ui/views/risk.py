@@ -31,6 +31,7 @@ from minerplan.scenario_io import atomic_write_text
 
 from ..charts import Chart
 from ..hedge_job import HedgeJob, HedgeResults, check_fits_scenario
+from ..workers import show_progress
 from .whatif import _cell, _table
 
 RISK_STALE_TEXT = "(scenario or hedges changed: evaluate again)"
@@ -551,8 +552,7 @@ class RiskView(QWidget):
         self.state_changed.emit(state)
 
     def _on_progress(self, frac: float, text: str) -> None:
-        self.progress.setValue(int(round(max(0.0, min(1.0, frac)) * 1000)))
-        self.progress.setFormat("%p%  " + text.replace("%p", "% p").replace("%v", "% v").replace("%m", "% m"))
+        show_progress(self.progress, frac, text)
 
     def _on_finished(self, res: HedgeResults) -> None:
         self.results = res

@@ -34,6 +34,7 @@ from minerplan.sensitivity import tornado as sensitivity_tornado
 
 from ..breakevens import Breakevens, BreakevensJob, format_btc, format_curtailment, format_lease
 from ..lazy import when_shown
+from ..workers import show_progress
 from ..charts import Chart, color, month_ts
 from .overview import usd
 
@@ -385,8 +386,7 @@ class BreakevensPanel(QGroupBox):
     def _on_progress(self, frac: float, text: str) -> None:
         if not self.running or (self.job is not None and self.job.cancel_requested):
             return
-        self.progress.setValue(int(round(max(0.0, min(1.0, frac)) * 1000)))
-        self.progress.setFormat("%p%  " + text.replace("%p", "% p").replace("%v", "% v").replace("%m", "% m"))
+        show_progress(self.progress, frac, text)
 
     def _on_finished(self, res: Breakevens) -> None:
         self.results = res
