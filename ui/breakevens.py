@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from shiboken6 import isValid
 
 from minerplan.engine import Cancelled
@@ -35,7 +35,7 @@ from minerplan.scenario import Scenario
 from minerplan.sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
                                    curtailment_power_price)
 
-from .workers import Task
+from .workers import Task, wait_while
 
 __all__ = ["BtcBreakeven", "CurtailmentRow", "LeaseCase", "LeaseBreakeven", "Breakevens", "lease_cases",
            "compute_breakevens", "BreakevensJob", "money", "format_btc", "format_curtailment", "format_lease"]
@@ -273,11 +273,7 @@ class BreakevensJob(QObject):
     def wait(self, ms: int = 30_000) -> bool:
         """Turn the event loop until the job has ended (the Task's thread quits from a queued slot on this
         thread, so a plain blocking wait would sit out its timeout); False when it is still running."""
-        deadline = time.monotonic() + ms / 1000.0
-        while self.running and time.monotonic() < deadline:
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            self._task.wait(20)
-        return not self.running
+        return wait_while(self._task, lambda: self.running, ms)
 
     def shutdown(self, ms: int = 30_000) -> None:
         """Cancel and wait for the thread (before the owner goes away)."""

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 from shiboken6 import isValid
 
@@ -33,7 +32,7 @@ from minerplan.scenario import Scenario
 from minerplan.scenario_io import scenario_from_dict, scenario_to_dict
 
 from .excel_actions import show_message, show_status
-from .workers import Task
+from .workers import Task, wait_while
 
 log = logging.getLogger(__name__)
 
@@ -217,11 +216,7 @@ class MarketUpdateJob(QObject):
     def wait(self, ms: int = 60_000) -> bool:
         """Turn the event loop until the job has ended (the Task's thread quits from a queued slot on this
         thread, so a plain blocking wait would sit out its timeout); False when it is still running."""
-        deadline = time.monotonic() + ms / 1000.0
-        while self.running and time.monotonic() < deadline:
-            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-            self._task.wait(20)
-        return not self.running
+        return wait_while(self._task, lambda: self.running, ms)
 
     def shutdown(self, ms: int = 60_000) -> None:
         """Drop the result and wait for the thread (before the owner window closes)."""

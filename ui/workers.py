@@ -9,10 +9,11 @@ arrive via ``finished``, errors via ``failed``, a cancelled run via ``cancelled`
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal
 
 from minerplan.engine import Cancelled
 from minerplan.errors import ScenarioError
@@ -115,3 +116,16 @@ def show_progress(bar, frac: float, text: str) -> None:
     """
     bar.setValue(int(round(max(0.0, min(1.0, frac)) * 1000)))
     bar.setFormat("%p%  " + text.replace("%p", "% p").replace("%v", "% v").replace("%m", "% m"))
+
+
+def wait_while(task: "Task", running: Callable[[], bool], ms: int) -> bool:
+    """Turn the event loop until ``running()`` is False or ``ms`` pass; False when it still runs.
+
+    A Task's thread quits from a queued slot on the GUI thread, so a plain blocking wait on the
+    thread would sit out its whole timeout: the loop has to keep turning while we wait.
+    """
+    deadline = time.monotonic() + ms / 1000.0
+    while running() and time.monotonic() < deadline:
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        task.wait(20)
+    return not running()
