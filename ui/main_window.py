@@ -18,6 +18,7 @@ from minerplan.report import format_usd
 from minerplan.scenario_io import atomic_write_text, scenario_from_json, scenario_to_json
 
 from . import excel_actions
+from .dialogs import error_box
 from .document import ScenarioDocument
 from .evaluation import Evaluation
 
@@ -269,11 +270,7 @@ class MainWindow(QMainWindow):
         return True
 
     def show_error(self, title: str, message: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message.splitlines()[0] if message else title,
-                          QMessageBox.StandardButton.Ok, self)
-        if "\n" in message:
-            box.setDetailedText(message)
-        box.exec()
+        error_box(self, title, message)
 
     def _last_dir(self) -> str:
         recent = self.recent_files()

@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView,
-                               QLabel, QMessageBox, QProgressBar, QPushButton, QSplitter, QStyledItemDelegate,
+                               QLabel, QProgressBar, QPushButton, QSplitter, QStyledItemDelegate,
                                QTableView, QVBoxLayout, QWidget)
 
 from minerplan.errors import ScenarioError
@@ -30,6 +30,7 @@ from minerplan.scenario import Scenario
 from minerplan.scenario_io import atomic_write_text
 
 from ..charts import Chart
+from ..dialogs import error_box
 from ..hedge_job import HedgeJob, HedgeResults, check_fits_scenario
 from ..workers import show_progress
 from .whatif import _cell, _table
@@ -464,11 +465,7 @@ class RiskView(QWidget):
             self.save_file(path)
 
     def show_error(self, title: str, message: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message.splitlines()[0] if message else title,
-                          QMessageBox.StandardButton.Ok, self)
-        if "\n" in message:
-            box.setDetailedText(message)
-        box.exec()
+        error_box(self, title, message)
 
     # ---- validation
     def _validate(self) -> None:
