@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-import time
+import threading
 
 import pytest
 
@@ -15,6 +15,7 @@ from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from minerplan.xlsx_tables import FLEET_COLUMNS, SITE_COLUMNS  # noqa: E402
+from tests.gate import Gate  # noqa: E402
 from ui import excel_actions  # noqa: E402
 
 QStandardPaths.setTestModeEnabled(True)
@@ -68,6 +69,8 @@ def write_fleet_csv(path, rows):
 
 # ---------------------------------------------------------------- export
 def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window, tmp_path, monkeypatch):
+    from minerplan import xlsx_export
+
     folder = out_dir(tmp_path)
     asked = []
 
@@ -76,28 +79,46 @@ def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window,
         return str(folder / "my plan")              # no suffix typed: .xlsx is added
     monkeypatch.setattr(excel_actions, "ask_save_path", fake_dialog)
     monkeypatch.setattr(excel_actions, "PROGRESS_SHOW_AFTER_MS", 0)
+    # Hold the export on a gate after its first progress report (before any sheet is written) until the
+    # test opens it, so what follows is checked mid-export, however fast this machine is.
+    gate = Gate()
+    original = xlsx_export.export_workbook
+
+    def held(*args, progress=None, cancel=None, **kwargs):
+        report = gate.progress(progress, cancel, at=lambda frac, text: 0 < frac < excel_actions.WRITE_FRACTION)
+        return original(*args, progress=report, cancel=cancel, **kwargs)
+    monkeypatch.setattr(xlsx_export, "export_workbook", held)
     window.evaluation.mc.paths, window.evaluation.mc.seed = PATHS, 7
     assert window.act_export_excel.shortcut() == QKeySequence("Ctrl+E")
-    ticks = []
+    ticks = []                                      # one per timer tick: was the worker at the gate then?
     timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(1))
+    timer.timeout.connect(lambda: ticks.append(gate.holding))
     timer.start(10)
-    t0 = time.perf_counter()
-    window.act_export_excel.trigger()
-    assert time.perf_counter() - t0 < 0.5          # the slot returns at once: the work is on a thread
-    jobs = [j for j in excel_actions._live if j.owner is window]
-    assert len(jobs) == 1 and jobs[0].running
-    job = jobs[0]
-    bar = []
-    job._task.progress.connect(lambda f, what: bar.append(job.dialog.bar.value() if job.dialog else None))
-    qtbot.waitUntil(lambda: job.dialog is None or job.dialog.isVisible(), timeout=10_000)
-    assert job.dialog is None or job.dialog.isModal()
+    try:
+        window.act_export_excel.trigger()
+        assert not gate.passed.is_set()             # the slot returned before the export could finish
+        jobs = [j for j in excel_actions._live if j.owner is window]
+        assert len(jobs) == 1 and jobs[0].running
+        job = jobs[0]
+        bar = []
+        job._task.progress.connect(lambda f, what: bar.append(job.dialog.bar.value() if job.dialog else None))
+        qtbot.waitUntil(gate.reached.is_set, timeout=10_000)
+        assert gate.thread is not threading.main_thread()
+        # mid-export: the progress dialog is up (window-modal, not blocking) and shows the progress so far,
+        # and the event loop keeps turning
+        qtbot.waitUntil(lambda: job.dialog is not None and job.dialog.isVisible(), timeout=10_000)
+        assert job.dialog.isModal()
+        qtbot.waitUntil(lambda: 0 < job.dialog.bar.value() < 1000, timeout=10_000)
+        qtbot.waitUntil(lambda: ticks.count(True) >= 5, timeout=10_000)
+        assert gate.holding and job.running and not (folder / "my plan.xlsx").exists()
+    finally:
+        gate.open()
+        timer.stop()
     wait_done(qtbot, job)
     assert bar and max(v for v in bar if v is not None) >= 900      # the dialog's bar followed the export
     assert job.dialog is None                       # closed when the export ended
-    timer.stop()
     assert job.state == "done", job.error
-    assert len(ticks) > 10                          # the event loop kept turning during the export
+    assert not gate.timed_out
     assert asked[0][1].endswith("Mid-size miner, late November 2025.xlsx") and "xlsx" in asked[0][2]
     target = folder / "my plan.xlsx"
     wb = openpyxl.load_workbook(target, read_only=True)
@@ -110,21 +131,30 @@ def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window,
     assert job.report.path == target
 
 
-def test_export_cancelled_immediately_leaves_nothing(qtbot, window, tmp_path, messages):
+def test_export_cancelled_immediately_leaves_nothing(qtbot, window, tmp_path, messages, monkeypatch):
+    from minerplan import xlsx_export
+
     folder = out_dir(tmp_path)
     window.evaluation.mc.paths = PATHS
+    # The worker starts the export only once the cancel is in, so a quick export cannot get past its
+    # last cancel check (and write the file) before the next line here runs.
+    gate = Gate()
+    original = xlsx_export.export_workbook
+
+    def held(*args, cancel=None, **kwargs):
+        gate.hold(cancel)
+        return original(*args, cancel=cancel, **kwargs)
+    monkeypatch.setattr(xlsx_export, "export_workbook", held)
     job = excel_actions.export_to_excel(window, str(folder / "plan.xlsx"))
     job.cancel()
     wait_done(qtbot, job)
-    assert job.state == "cancelled"
+    assert job.state == "cancelled" and gate.passed.is_set() and not gate.timed_out
     assert list(folder.iterdir()) == []
     assert "cancelled" in window.statusBar().currentMessage()
     assert messages == []                           # a cancel is not an error
 
 
 def test_export_cancel_button_mid_run(qtbot, window, tmp_path, monkeypatch):
-    import threading
-
     from minerplan import xlsx_export
 
     folder = out_dir(tmp_path)

@@ -7,7 +7,6 @@ temporary folder (MINERPLAN_CACHE_DIR), never in ~/.cache.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from minerplan import market_data as md
+from tests.gate import Gate, deliver_posted_events
 from tests.test_market_data import (DIFFICULTY, FEES, HEIGHT, P_PRICES, PRICE, closed_port,  # noqa: F401 - fixtures
                                     fake, only_loopback)
 from ui import market_update
@@ -184,25 +184,32 @@ def test_an_invalid_response_shows_the_fallback(market, qtbot, fake, monkeypatch
 def test_the_gui_stays_responsive_during_a_slow_fetch(market, qtbot, fake, monkeypatch):
     view, doc, ev = market
     use_url(monkeypatch, fake.url)
-    fake.set(P_PRICES, (Path(__file__).parent / "data" / "mempool" / "prices.json").read_bytes(), delay_s=1.5)
-    ticks = []
+    monkeypatch.setattr(market_update, "TIMEOUT_S", 60.0)       # the held answer below must not time out
+    # The fake holds its answer to the first request until the test opens the gate: the fetch is slow for
+    # as long as the checks below take, however fast this machine is.
+    gate = Gate()
+    fake.set(P_PRICES, (Path(__file__).parent / "data" / "mempool" / "prices.json").read_bytes(), hold=gate)
+    ticks: list[bool] = []                  # one per timer tick: was the fetch held then?
     timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.timeout.connect(lambda: ticks.append(gate.holding))
     timer.start(20)
-    t0 = time.monotonic()
-    qtbot.mouseClick(view.update_market_btn, Qt.MouseButton.LeftButton)
-    assert time.monotonic() - t0 < 0.5                         # the click returns at once
-    job = view.market_job
-    assert job.running and not view.update_market_btn.isEnabled()
-    assert view.market_label.text() == f"Fetching from 127.0.0.1:{fake.port}\u2026"
-    assert view.update_market_data() is None                   # one at a time
-    # a person keeps working meanwhile: the edit is taken and survives the update
-    assert view.fields["market.hashrate_growth_pct_per_month"].set_value_text("2")
+    try:
+        qtbot.mouseClick(view.update_market_btn, Qt.MouseButton.LeftButton)
+        assert not gate.passed.is_set()                        # the click returned before the fetch could end
+        job = view.market_job
+        assert job.running and not view.update_market_btn.isEnabled()
+        assert view.market_label.text() == f"Fetching from 127.0.0.1:{fake.port}\u2026"
+        assert view.update_market_data() is None               # one at a time
+        qtbot.waitUntil(gate.reached.is_set, timeout=15_000)   # the worker waits for the answer now
+        # a person keeps working meanwhile: the edit is taken and survives the update
+        assert view.fields["market.hashrate_growth_pct_per_month"].set_value_text("2")
+        qtbot.waitUntil(lambda: ticks.count(True) >= 5, timeout=15_000)   # the event loop kept turning
+        assert gate.holding and job.running and not view.update_market_btn.isEnabled()
+    finally:
+        gate.open()
+        timer.stop()
     qtbot.waitUntil(lambda: view.update_market_btn.isEnabled(), timeout=15_000)
-    timer.stop()
-    assert time.monotonic() - t0 >= 1.4
-    assert len([t for t in ticks if t - t0 < 1.4]) >= 20       # the event loop kept turning while it waited
-    assert job.state == "done" and doc.scenario.market.btc_price_usd == PRICE
+    assert job.state == "done" and doc.scenario.market.btc_price_usd == PRICE and not gate.timed_out
     assert doc.scenario.market.hashrate_growth_pct_per_month == 2.0
     assert [doc.undo_stack.text(i) for i in range(doc.undo_stack.count())] == [
         "Edit market.hashrate_growth_pct_per_month", "Update market data (live)"]
@@ -215,7 +222,8 @@ def test_closing_the_view_during_a_fetch_waits_and_drops_the_result(market, qtbo
     job = view.update_market_data()
     view.shutdown()
     assert not job.running and job.state == "done"
-    qtbot.wait(50)
+    assert not job._task.running                               # its thread has ended: nothing more can come
+    deliver_posted_events()                                    # and what it sent before has been handled
     assert doc.undo_stack.count() == 0 and doc.scenario.market.btc_price_usd == DEFAULT_PRICE
 
 

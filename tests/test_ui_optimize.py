@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from minerplan.scenario_io import load_scenario  # noqa: E402
+from tests.gate import Gate  # noqa: E402
 from ui.document import ScenarioDocument  # noqa: E402
 from ui.evaluation import Evaluation  # noqa: E402
 from ui.views import optimize as optimize_view  # noqa: E402
@@ -184,25 +187,42 @@ def test_infeasible_budget_shows_explanation(qtbot, view):
     assert view.shadow_model.rowCount() == 0
 
 
-def test_gui_stays_responsive_during_a_run(qtbot, view):
-    view.paths.setValue(300)
-    view.hall.setValue(0)
-    ticks = {"running": 0}
+def held_optimize(monkeypatch, gate: Gate, **at) -> None:
+    """The view's optimize() holds on ``gate`` right after a progress report (see tests/gate.py)."""
+    original = optimize_view.optimize
 
-    def tick():
-        if view.running:
-            ticks["running"] += 1
+    def held(sc, st, progress=None, cancel=None, **kwargs):
+        return original(sc, st, progress=gate.progress(progress, cancel, **at), cancel=cancel, **kwargs)
+    monkeypatch.setattr(optimize_view, "optimize", held)
 
+
+def test_gui_stays_responsive_during_a_run(qtbot, view, monkeypatch):
+    # The run is held on a gate right after its first progress report until the test opens it, so
+    # everything below is checked while the run provably has not finished, however fast the machine.
+    gate = Gate()
+    held_optimize(monkeypatch, gate)
+    small(view)
+    ticks: list[bool] = []                  # one per timer tick: was the worker at the gate then?
     timer = QTimer()
     timer.setInterval(10)
-    timer.timeout.connect(tick)
+    timer.timeout.connect(lambda: ticks.append(gate.holding))
     timer.start()
     try:
-        run_and_wait(qtbot, view)
+        view.run_button.click()
+        assert not gate.passed.is_set()      # the click returned before the run could finish: the work is elsewhere
+        assert view.running and not view.run_button.isEnabled() and view.cancel_button.isEnabled()
+        qtbot.waitUntil(gate.reached.is_set, timeout=60_000)
+        assert gate.thread is not threading.main_thread()
+        # the worker sits mid-run at the gate; meanwhile the GUI thread's event loop keeps turning
+        qtbot.waitUntil(lambda: ticks.count(True) >= 5, timeout=60_000)
+        qtbot.waitUntil(lambda: 0 < view.progress.value() < 1000, timeout=60_000)   # progress arrived meanwhile
+        assert gate.holding and view.running and view.result is None
     finally:
+        gate.open()
         timer.stop()
-    assert view.state == "done"
-    assert ticks["running"] >= 5, ticks
+    qtbot.waitUntil(lambda: view.state in FINISHED, timeout=60_000)
+    assert view.state == "done", view.status_label.text()
+    assert not gate.timed_out and view.result is not None and view.result.ok
 
 
 def test_progress_text_reaches_the_bar(qtbot, view):
@@ -336,12 +356,17 @@ def test_price_story_follows_the_app_settings(view):
     assert view.settings().preset is None
 
 
-def test_shutdown_mid_run_stops_the_thread(qtbot, view):
-    view.paths.setValue(300)
-    view.hall.setValue(10)
+def test_shutdown_mid_run_stops_the_thread(qtbot, view, monkeypatch):
+    # The run is held on a gate at its first HiGHS step (the gate lets go when the cancel comes), so the
+    # shutdown lands mid-run however fast the machine is: the run cannot have ended by itself before.
+    gate = Gate()
+    held_optimize(monkeypatch, gate, at=lambda frac, text: "HiGHS" in text)
+    small(view)
     view.run_button.click()
     qtbot.waitUntil(lambda: "HiGHS" in view.status_label.text(), timeout=60_000)
+    assert gate.holding and view.running
     task = view._task
     view.shutdown()
     assert not task.running
+    assert gate.passed.is_set() and not gate.timed_out and not gate.opened.is_set()   # let go by the cancel
     qtbot.waitUntil(lambda: view.state == "cancelled", timeout=10_000)

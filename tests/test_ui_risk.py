@@ -5,7 +5,7 @@ paths and seed; the run stays off the GUI thread and cancels cleanly.
 """
 
 import json
-import time
+import threading
 
 import pytest
 from PySide6.QtCore import QTimer
@@ -15,6 +15,7 @@ from minerplan.hedges import compare, hedges_from_dict, load_hedges
 from minerplan.months import add_months
 from minerplan.prices import deterministic_path
 from minerplan.report import format_usd
+from tests.gate import Gate, deliver_posted_events
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation
 from ui.views.risk import METRICS, RISK_STALE_TEXT, format_metric
@@ -111,8 +112,9 @@ def test_cancel_leaves_no_results(view, qtbot):
         assert not view.cancel_button.isEnabled() and not view.evaluate_button.isEnabled()
     assert view.state == "cancelled" and "Cancelled" in view.status_label.text()
     assert view.results is None and view.summary_table.rowCount() == 0 and view.hedge_results_table.rowCount() == 0
-    qtbot.wait(50)
-    assert view.results is None and view.evaluate_button.isEnabled()
+    assert not view.job._task.running                          # its thread has ended: nothing more can come
+    deliver_posted_events()                                    # and what it sent before has been handled
+    assert view.results is None and view.state == "cancelled" and view.evaluate_button.isEnabled()
 
 
 def test_bad_hedge_names_the_field_and_disables_evaluate(view):
@@ -154,24 +156,38 @@ def test_save_load_round_trip_and_bad_file(view, tmp_path):
     assert view.model.rows == rows                            # the table is kept
 
 
-def test_gui_thread_keeps_ticking_while_evaluating(view, qtbot):
-    view.evaluation.mc.paths = 1500
+def test_gui_thread_keeps_ticking_while_evaluating(view, qtbot, monkeypatch):
+    # The run is held on a gate right after its first progress report until the test opens it, so
+    # everything below is checked while the run provably has not finished, however fast the machine.
+    from ui import hedge_job
+
+    gate = Gate()
+    original = hedge_job.evaluate_hedges
+
+    def held(sc, book, *, progress=None, cancel=None, **kw):
+        return original(sc, book, progress=gate.progress(progress, cancel), cancel=cancel, **kw)
+
+    monkeypatch.setattr(hedge_job, "evaluate_hedges", held)
+    view.evaluation.mc.paths = 200
     view.model.add("btc_put")
-    ticks: list[float] = []
+    ticks: list[bool] = []                  # one per timer tick: was the worker at the gate then?
     timer = QTimer()
     timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(time.perf_counter()) if view.running else None)
-    values: list[int] = []
-    view.progress.valueChanged.connect(values.append)
+    timer.timeout.connect(lambda: ticks.append(gate.holding))
     timer.start()
-    t0 = time.perf_counter()
-    with qtbot.waitSignal(view.evaluated, timeout=WAIT_MS):
-        view.evaluate()
-        assert time.perf_counter() - t0 < 0.1
-    elapsed = time.perf_counter() - t0
-    timer.stop()
-    assert len(ticks) >= 5, (len(ticks), elapsed)
-    gaps = [b - a for a, b in zip([t0] + ticks, ticks)]
-    assert max(gaps) < elapsed / 2, (max(gaps), elapsed)
-    assert any(0 < v < 1000 for v in values)
-    assert view.results.paths == 1500
+    try:
+        assert view.evaluate()
+        assert not gate.passed.is_set()      # evaluate() returned before the run could finish: the work is elsewhere
+        assert view.running and not view.evaluate_button.isEnabled() and view.cancel_button.isEnabled()
+        qtbot.waitUntil(gate.reached.is_set, timeout=WAIT_MS)
+        assert gate.thread is not threading.main_thread()
+        # the worker sits mid-run at the gate; meanwhile the GUI thread's event loop keeps turning
+        qtbot.waitUntil(lambda: ticks.count(True) >= 5, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: 0 < view.progress.value() < 1000, timeout=WAIT_MS)   # progress arrived meanwhile
+        assert gate.holding and view.running and view.results is None
+    finally:
+        gate.open()
+        timer.stop()
+    qtbot.waitUntil(lambda: view.state != "running", timeout=WAIT_MS)
+    assert view.state == "done" and not gate.timed_out
+    assert view.progress.value() == 1000 and view.results.paths == 200
