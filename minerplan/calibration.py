@@ -112,13 +112,13 @@ _YMD_RE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
 _TZ_SUFFIX_RE = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
 
 
-def _parse_price(text: str) -> float:
+def _parse_price(text: str, allow_zero: bool = False) -> float:
     t = text.strip()
     if t == "":
         raise ValueError("expected a positive number, the cell is empty")
     if len(t) <= 40 and _NUMBER_RE.fullmatch(t):
         x = float(t)
-        if math.isfinite(x) and x > 0:
+        if math.isfinite(x) and (x > 0 or (allow_zero and x == 0)):
             return x
         if not math.isfinite(x):
             raise ValueError(f"expected a positive number, got {_show(t)} (too large)")
@@ -164,17 +164,30 @@ def _norm_header(cell: str) -> str:
 def load_price_history_csv(path: str | os.PathLike) -> pd.Series:
     """Daily or monthly BTC closes from a CSV file, as a float Series indexed by date.
 
-    The header row (the first non-blank row) must have a date column (named
-    ``date``, ``timestamp``, ``time`` or ``day``) and a price column (``close``,
-    ``adj close``, ``price`` or ``usd``; the first of these present is used),
-    case-insensitive; other columns are ignored. Delimiter: comma, or ``;`` or
-    tab when the header uses it. Text must be UTF-8 (a BOM is fine). Prices must
-    be plain positive numbers; dates ISO (``2025-11-30``, ``2025-11``, with an
-    optional time). Dates must strictly increase (no duplicates), and at least
-    :data:`MIN_OBSERVATIONS` prices are needed. Rows are numbered as lines of the
-    file (the header is usually row 1). Raises :class:`PriceHistoryError` with
-    every problem found.
+    See :func:`load_dated_values_csv`; the value column is ``close`` (or one of
+    :data:`PRICE_COLUMNS`) and at least :data:`MIN_OBSERVATIONS` prices are needed.
     """
+    return load_dated_values_csv(path, value_columns=PRICE_COLUMNS, kind="close",
+                                 min_observations=MIN_OBSERVATIONS, error=PriceHistoryError)
+
+
+def load_dated_values_csv(path: str | os.PathLike, *, value_columns: Sequence[str], kind: str,
+                          min_observations: int = 1, error: type[ScenarioError] = ScenarioError,
+                          allow_zero: bool = False) -> pd.Series:
+    """Dated positive numbers (daily or monthly) from a CSV file, as a float Series indexed by date.
+
+    The header row (the first non-blank row) must have a date column (named
+    ``date``, ``timestamp``, ``time`` or ``day``) and a value column (one of
+    ``value_columns``, the first present is used; for prices ``close``,
+    ``adj close``, ``price`` or ``usd``), case-insensitive; other columns are
+    ignored. Delimiter: comma, or ``;`` or tab when the header uses it. Text must
+    be UTF-8 (a BOM is fine). Values must be plain positive numbers (zero too with
+    ``allow_zero``); dates ISO (``2025-11-30``, ``2025-11``, with an optional
+    time). Dates must strictly increase (no duplicates), and at least
+    ``min_observations`` values are needed. Rows are numbered as lines of the
+    file (the header is usually row 1). Raises ``error`` with every problem found.
+    """
+    PriceHistoryError = error  # noqa: N806 - the error class this reader raises
     p = Path(path)
     name = p.name or str(path)
     data = _read_bytes(p, name)
@@ -183,11 +196,11 @@ def load_price_history_csv(path: str | os.PathLike) -> pd.Series:
         return PriceHistoryError([Problem(_where(name, row, column), message)])
 
     if data.strip() == b"":
-        raise fail(1, "the file is empty; expected a header row naming the columns date and close")
+        raise fail(1, f"the file is empty; expected a header row naming the columns date and {kind}")
     nul = data.find(b"\x00")
     if nul >= 0:
         raise fail(_row_of_byte(data, nul), f"not a text file (a NUL byte at byte {nul}); "
-                                             "expected CSV text with columns date and close")
+                                             f"expected CSV text with columns date and {kind}")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -211,11 +224,11 @@ def load_price_history_csv(path: str | os.PathLike) -> pd.Series:
                 continue
             if header is None:
                 header, header_row = [_norm_header(c) for c in record], row
-                date_col, price_col = _find_columns(header, name, row)
+                date_col, price_col = _find_columns(header, name, row, kind, tuple(value_columns), error)
                 continue
             ok = True
             values = []
-            for col, kind in ((date_col, "date"), (price_col, "price")):
+            for col, what in ((date_col, "date"), (price_col, "value")):
                 label = header[col]
                 cell = record[col] if col < len(record) else None
                 if cell is None:
@@ -225,7 +238,7 @@ def load_price_history_csv(path: str | os.PathLike) -> pd.Series:
                     ok = False
                     continue
                 try:
-                    values.append(_parse_date(cell) if kind == "date" else _parse_price(cell))
+                    values.append(_parse_date(cell) if what == "date" else _parse_price(cell, allow_zero))
                 except ValueError as e:
                     problems.append(Problem(_where(name, row, label), str(e)))
                     ok = False
@@ -256,13 +269,13 @@ def load_price_history_csv(path: str | os.PathLike) -> pd.Series:
         seen.setdefault(d, row)
     if problems:
         raise PriceHistoryError(problems)
-    if len(prices) < MIN_OBSERVATIONS:
+    if len(prices) < min_observations:
         span = f"rows {rows[0]}-{rows[-1]}" if rows else f"row {header_row}"
         raise PriceHistoryError([Problem(f"{name} {span}, column {header[price_col]}",
-                                         f"only {len(prices)} price{'s' if len(prices) != 1 else ''}; "
-                                         f"at least {MIN_OBSERVATIONS} are needed")])
+                                         f"only {len(prices)} {'price' if kind == 'close' else 'value'}"
+                                         f"{'s' if len(prices) != 1 else ''}; at least {min_observations} are needed")])
     index = pd.DatetimeIndex(pd.to_datetime(dates), name="date")
-    return pd.Series(np.asarray(prices, dtype=float), index=index, name="close")
+    return pd.Series(np.asarray(prices, dtype=float), index=index, name=kind)
 
 
 def _where(name: str, row: int | None, column: str | None) -> str:
@@ -274,14 +287,16 @@ def _fmt_date(d: dt.datetime) -> str:
     return d.date().isoformat() if d.time() == dt.time() else d.isoformat(sep=" ")
 
 
-def _find_columns(header: list[str], name: str, row: int) -> tuple[int, int]:
+def _find_columns(header: list[str], name: str, row: int, value_kind: str = "close",
+                  value_columns: tuple[str, ...] = PRICE_COLUMNS,
+                  error: type[ScenarioError] = PriceHistoryError) -> tuple[int, int]:
     problems = []
     found = ", ".join(h or "(blank)" for h in header[:20]) + (", ..." if len(header) > 20 else "")
     cols = []
-    for kind, names in (("date", DATE_COLUMNS), ("close", PRICE_COLUMNS)):
+    for kind, names in (("date", DATE_COLUMNS), (value_kind, value_columns)):
         hit = next((n for n in names if n in header), None)
         if hit is None:
-            others = f" (also accepted: {', '.join(names[1:])})"
+            others = f" (also accepted: {', '.join(names[1:])})" if len(names) > 1 else ""
             problems.append(Problem(_where(name, row, kind),
                                     f"missing column {kind!r}{others}; the header has: {found}"))
             cols.append(-1)
@@ -293,7 +308,7 @@ def _find_columns(header: list[str], name: str, row: int) -> tuple[int, int]:
                                     f"{len(where)} columns are named {hit!r} (columns {numbers}); keep one"))
         cols.append(where[0])
     if problems:
-        raise PriceHistoryError(problems)
+        raise error(problems)
     return cols[0], cols[1]
 
 

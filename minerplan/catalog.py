@@ -1,7 +1,10 @@
 """The shipped ASIC catalog (``assets/asic_catalog.csv``): nameplate specs with their sources.
 
-Specs come from ``shared/reference/market-facts.md``; each row names its
-source, and prices marked ``est`` are estimates a user should override.
+Each row names the public source of its spec and of its price (docs/sources.md
+lists them); prices marked ``est`` are estimates a user should override. Prices
+of machines older than the newest generation are used-market prices by
+efficiency tier (Luxor's ASIC price index, late 2025), which is also what the
+scenario's salvage values imply.
 """
 
 from __future__ import annotations

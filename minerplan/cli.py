@@ -190,10 +190,91 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also write these values into a scenario's market section")
     fm.add_argument("--output", metavar="OUT.json", help="with --into: write the result here instead")
 
+    bt = sub.add_parser("backtest-network", help="replay realized BTC prices through the supply network model and "
+                                                 "compare its difficulty with the realized one, month by month")
+    bt.add_argument("--prices", metavar="PRICES.csv", default=None,
+                    help="BTC closes, columns date,close, daily or monthly (default: the shipped history, "
+                         "assets/history/bitcoin_daily.csv)")
+    bt.add_argument("--difficulty", metavar="DIFFICULTY.csv", default=None,
+                    help="realized difficulty, columns date,difficulty (monthly; optional column block_height at the "
+                         "month's start) (default: assets/history/difficulty_monthly.csv)")
+    bt.add_argument("--fees", metavar="FEES.csv", default=None,
+                    help="fees per block, columns date,fees_btc_per_block (default: the shipped history when "
+                         "--prices and --difficulty are not given; else fees stay at --fee-btc-per-block)")
+    bt.add_argument("--fee-btc-per-block", type=_nonneg_float, default=0.1,
+                    help="fees per block when no fee history is given (default 0.1)")
+    bt.add_argument("--from", dest="from_month", required=True, type=_month_arg, metavar="YYYY-MM")
+    bt.add_argument("--to", dest="to_month", required=True, type=_month_arg, metavar="YYYY-MM")
+    bt.add_argument("--fit", metavar="FROM:TO", help="first fit the model's free parameters on this window "
+                                                     "(least squares on log difficulty), then run the backtest")
+    bt.add_argument("--shocks", metavar="SHOCKS.csv", default=None,
+                    help="non-economic supply shocks (default: assets/history/supply_shocks.csv, China's 2021 ban)")
+    bt.add_argument("--no-shocks", action="store_true", help="run without supply shocks")
+    bt.add_argument("--scenario", default=None,
+                    help="take the supply model's parameters from this scenario file (default: the shipped defaults)")
+    bt.add_argument("--json", action="store_true")
+
     tp = sub.add_parser("template", help="write the fleet/site import template")
     tp.add_argument("--xlsx", metavar="OUT.xlsx", help="workbook with the sheets Fleet, Sites and Hourly prices")
     tp.add_argument("--csv-dir", metavar="DIR", help="also (or instead) write fleet.csv and sites.csv in DIR")
     return p
+
+
+def _month_arg(text: str) -> str:
+    from .months import parse_month
+
+    try:
+        parse_month(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a month as YYYY-MM, got {text!r}") from None
+    return text
+
+
+def _cmd_backtest_network(args) -> int:
+    from dataclasses import replace
+
+    from .network_backtest import (DIFFICULTY_CSV, FEES_CSV, PRICES_CSV, SHOCKS_CSV, calibrate, fit_windows,
+                                   format_backtest, load_history, load_shocks, run_backtest)
+    from .network_supply import DEFAULT_SUPPLY
+
+    shipped = args.prices is None and args.difficulty is None
+    fees = args.fees if args.fees is not None else (FEES_CSV if shipped else None)
+    history = load_history(args.prices or PRICES_CSV, args.difficulty or DIFFICULTY_CSV, fees)
+    params = DEFAULT_SUPPLY
+    if args.scenario:
+        from .engine import supply_params
+        from .scenario_io import load_scenario
+
+        params = supply_params(load_scenario(args.scenario))
+    shocks = () if args.no_shocks else load_shocks(args.shocks or SHOCKS_CSV)
+    params = replace(params, shocks=shocks)
+    fitted = None
+    if args.fit:
+        a, _, b = args.fit.partition(":")
+        a, b = _month_arg(a), _month_arg(b)
+        params, rms = calibrate(history, fit_windows(a, b), params)
+        from .network_backtest import FITTED
+
+        fitted = {"window": f"{a}:{b}", "rms_log_error": rms,
+                  "parameters": {name: getattr(params, name) for name, _, _ in FITTED}}
+    res = run_backtest(history, args.from_month, args.to_month, params, default_fee_btc_per_block=args.fee_btc_per_block)
+    if args.json:
+        doc = res.to_json()
+        doc["shocks"] = [{"month": sh.month, "removed_pct": sh.removed_pct, "return_months": sh.return_months}
+                         for sh in shocks]
+        if fitted:
+            doc["fit"] = fitted
+        json.dump(doc, sys.stdout, allow_nan=False)
+        sys.stdout.write("\n")
+        return 0
+    if fitted:
+        print(f"fitted on {fitted['window']} (rms log error {fitted['rms_log_error']:.3f}): "
+              + ", ".join(f"{k} {v:.3g}" for k, v in fitted["parameters"].items()))
+    print(format_backtest(res))
+    if shocks:
+        print("supply shocks: " + "; ".join(f"{sh.month} -{sh.removed_pct:g}% (back over {sh.return_months} months)"
+                                            for sh in shocks))
+    return 0
 
 
 def _cmd_evaluate(args) -> int:
@@ -656,7 +737,8 @@ def _cmd_template(args) -> int:
 
 
 COMMANDS = {"gui": _cmd_gui, "evaluate": _cmd_evaluate, "validate": _cmd_validate, "presets": _cmd_presets, "optimize": _cmd_optimize,
-            "export": _cmd_export, "sensitivity": _cmd_sensitivity, "calibrate": _cmd_calibrate, "scenarios": _cmd_scenarios, "fetch-market": _cmd_fetch_market, "import-fleet": _cmd_import, "import-sites": _cmd_import, "template": _cmd_template}
+            "export": _cmd_export, "sensitivity": _cmd_sensitivity, "calibrate": _cmd_calibrate, "scenarios": _cmd_scenarios, "fetch-market": _cmd_fetch_market, "import-fleet": _cmd_import, "import-sites": _cmd_import, "template": _cmd_template,
+            "backtest-network": _cmd_backtest_network}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -91,6 +91,10 @@ class EngineResult:
     terminal_value_usd: float            # at the horizon's end, after tax: contracted AI leases and ASIC resale;
                                          # in npv_usd, not in the monthly rows
     npv_usd: np.ndarray                  # [path]
+    ai_revenue_path_usd: np.ndarray | None = None   # [path or 1, month, site] AI/HPC revenue on each path (GPU rates)
+    terminal_value_pv_usd: np.ndarray | None = None  # [path] the terminal value's contribution to npv_usd
+    random_fees_btc_per_block: np.ndarray | None = None  # [path, month] the draw's fees, when random (else None)
+    gpu_rate_factor: np.ndarray | None = None            # [path, month] the draw's GPU rental index, when random
 
     @property
     def n_paths(self) -> int:
@@ -106,38 +110,65 @@ def scenario_network(sc: Scenario, prices: np.ndarray | None = None,
                      fees_btc_per_block: np.ndarray | None = None) -> NetworkPath:
     """The network a scenario's market assumptions imply (one place for engine and optimizer).
 
-    Arrays are ``[1, month]`` for the trend network, or ``[path, month]`` when
-    ``market.hashrate_response`` is set: then hashrate answers each path's
+    Arrays are ``[1, month]`` for the trend network, or ``[path, month]`` for the
+    supply (default) and capitulation models: there hashrate answers each path's
     hashprice, so the BTC price paths ``prices`` ``[path, month]`` are needed.
     Random fees ``fees_btc_per_block`` ``[path, month]`` (Monte Carlo) make the
     fee and hashprice rows per path too.
     """
     mk = sc.market
-    if mk.hashrate_response is not None:
+    if mk.network_model in ("supply", "capitulation"):
         if prices is None:
-            raise ValueError("market.hashrate_response needs the BTC price paths")
+            raise ValueError(f"the {mk.network_model} network model needs the BTC price paths")
         from .network_response import Tier, simulate_responsive_network
 
-        hr = mk.hashrate_response
         fees = mk.fees_btc_per_block * (1 + mk.fee_growth_pct_per_month / 100.0) ** np.arange(sc.horizon_months)
+        fees = fees[None, :] if fees_btc_per_block is None else fees_btc_per_block
+        if mk.network_model == "supply":
+            from .network_supply import simulate_supply_network
+
+            return simulate_supply_network(
+                start_month=sc.start_month, horizon_months=sc.horizon_months, difficulty=mk.difficulty_value,
+                block_height=mk.block_height, prices_usd=prices, fees_btc_per_block=fees,
+                params=supply_params(sc), pool_fee_pct=sc.finance.pool_fee_pct, hashrate_ehs=mk.online_hashrate_ehs)
+        hr = mk.capitulation_params
         return simulate_responsive_network(
             start_month=sc.start_month, horizon_months=sc.horizon_months, difficulty=mk.difficulty_value,
-            block_height=mk.block_height, prices_usd=prices,
-            fees_btc_per_block=fees[None, :] if fees_btc_per_block is None else fees_btc_per_block,
+            block_height=mk.block_height, prices_usd=prices, fees_btc_per_block=fees,
             hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
             tiers=tuple(Tier(t.share_pct, t.efficiency_j_per_th, t.power_usd_per_kwh) for t in hr.tiers),
-            lag_months=hr.lag_months, switch_width_pct=hr.switch_width_pct, pool_fee_pct=sc.finance.pool_fee_pct)
+            lag_months=hr.lag_months, switch_width_pct=hr.switch_width_pct, pool_fee_pct=sc.finance.pool_fee_pct,
+            hashrate_ehs=mk.online_hashrate_ehs)
     net = simulate_network(start_month=sc.start_month, horizon_months=sc.horizon_months,
                            difficulty=mk.difficulty_value, block_height=mk.block_height,
                            fees_btc_per_block=mk.fees_btc_per_block,
                            hashrate_growth_pct_per_month=mk.hashrate_growth_pct_per_month,
-                           fee_growth_pct_per_month=mk.fee_growth_pct_per_month)
+                           fee_growth_pct_per_month=mk.fee_growth_pct_per_month,
+                           hashrate_hs=mk.online_hashrate_ehs * 1e18)
     if fees_btc_per_block is None:
         return net
     # Random fees on the trend network: blocks and subsidy stay, hashprice moves with each path's fees.
     fees = np.asarray(fees_btc_per_block, dtype=float)
     hp = net.blocks / net.days * (net.subsidy_btc + fees) / (net.hashrate_hs / 1e12)
     return replace(net, fees_btc_per_block=fees, hashprice_btc_per_th_day=hp)
+
+
+def supply_params(sc: Scenario):
+    """The supply model's parameters from a scenario's ``market.network_supply``."""
+    from .network_response import Tier
+    from .network_supply import SupplyParams
+
+    ns = sc.market.network_supply
+    tiers = None if ns.installed_base is None else tuple(
+        Tier(t.share_pct, t.efficiency_j_per_th, t.power_usd_per_kwh) for t in ns.installed_base)
+    return SupplyParams(
+        frontier_improvement_pct_per_year=ns.frontier_improvement_pct_per_year,
+        new_power_usd_per_kwh=ns.new_power_usd_per_kwh, new_capex_usd_per_w=ns.new_capex_usd_per_w,
+        payback_months=ns.payback_months, max_growth_pct_per_month=ns.max_growth_pct_per_month,
+        entry_midpoint=ns.entry_midpoint, entry_width=ns.entry_width, delivery_lag_months=ns.delivery_lag_months,
+        attrition_pct_per_month=ns.attrition_pct_per_month, halving_foresight=ns.halving_foresight,
+        pipeline_growth_pct_per_month=ns.pipeline_growth_pct_per_month, lag_months=ns.lag_months,
+        switch_width_pct=ns.switch_width_pct, tiers=tiers)
 
 
 def asic_residual_after_tax_by_row(fl: FleetArrays, tax_rate: float) -> np.ndarray:
@@ -361,7 +392,9 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
         mining_energy_mwh=e_run, curtailed_energy_mwh=curtailed, mining_opex_usd=mining_opex, ai_power_cost_usd=ai_power_usd,
         asic_capex_usd=asic_capex, asic_depreciation_usd=asic_dep, salvage_usd=salvage, ebitda_usd=ebitda,
         capex_usd=capex, g_and_a_usd=g_and_a, tax_usd=tax, net_cash_flow_usd=net_cf, terminal_value_usd=terminal,
-        npv_usd=npv)
+        npv_usd=npv, ai_revenue_path_usd=ai_revenue, terminal_value_pv_usd=np.full(npv.shape, terminal * factors[-1]),
+        random_fees_btc_per_block=None if fees_btc_per_block is None else np.asarray(fees_btc_per_block, dtype=float),
+        gpu_rate_factor=None if gpu_rate_factor is None else np.asarray(gpu_rate_factor, dtype=float))
 
 
 @dataclass(frozen=True)

@@ -632,7 +632,7 @@ def fetch_price_history(api_url: str = DEFAULT_API_URL, *, timeout_s: float = 30
     """Daily-or-finer BTC closes in USD from ``/api/v1/historical-price?currency=USD``, as a pandas Series.
 
     The response shape, ``{"prices": [{"time": unix seconds, "USD": price, ...}], "exchangeRates":
-    {...}}``, is the one public mempool.space clients use (it is not in shared/reference). Every
+    {...}}``, is the one public mempool.space clients use (not among the endpoints docs/sources.md lists). Every
     entry is checked: a time that is not a whole number of seconds in 2009-2100, times that do not
     increase, or a price that is not a positive number is refused with the entry's index; entries
     with a price of 0 or below (mempool's "no price yet" for the earliest days) are skipped. The

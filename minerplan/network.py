@@ -121,22 +121,23 @@ def _time_to_blocks(h0_hs: float, k: float, t_a: float, n_blocks: float, difficu
 
 def simulate_network(*, start_month: str, horizon_months: int, difficulty: float, block_height: int,
                      fees_btc_per_block: float, hashrate_growth_pct_per_month: float,
-                     fee_growth_pct_per_month: float = 0.0) -> NetworkPath:
+                     fee_growth_pct_per_month: float = 0.0, hashrate_hs: float | None = None) -> NetworkPath:
     """Project the network month by month with retargets every 2016 blocks.
 
     Hashrate follows a smooth trend H(t) = H0 (1+g)^(t / average month); the
     difficulty only catches up at retargets, so block time runs fast while
     hashrate grows (and the halving arrives earlier), slow while it falls.
-    The start assumes the current difficulty matches the current hashrate.
-    This is a deterministic path (cheap: one event per retarget and per month);
-    the hashrate response to hashprice arrives in a later issue.
+    The start hashrate is ``hashrate_hs`` (what is online now), or what the
+    difficulty implies when that is None. This is a deterministic path (cheap:
+    one event per retarget and per month); the models that answer hashprice
+    are in :mod:`minerplan.network_supply` and :mod:`minerplan.network_response`.
     """
     days = days_in_months(start_month, horizon_months)
     month_s = days * SECONDS_PER_DAY
     bounds = np.concatenate([[0.0], np.cumsum(month_s)])
     avg_month_s = 365.25 / 12 * SECONDS_PER_DAY
     k = np.log1p(hashrate_growth_pct_per_month / 100.0) / avg_month_s
-    h0 = float(hashrate_hs_from_difficulty(difficulty))
+    h0 = float(hashrate_hs_from_difficulty(difficulty)) if hashrate_hs is None else float(hashrate_hs)
 
     blocks = np.zeros(horizon_months)
     subsidy = np.zeros(horizon_months)

@@ -61,7 +61,7 @@ class Tier:
 
 
 #: The late-2025 network by efficiency (a MinerPlan assumption, documented here): machine generations
-#: from shared/reference/market-facts.md (S21 XP / A16 ~13.5 J/TH; S21 Pro / S21 / M60S 15-18.5; S19 XP
+#: from docs/sources.md (S21 XP / A16 ~13.5 J/TH; S21 Pro / S21 / M60S 15-18.5; S19 XP
 #: / M50S++ ~21.5; S19j Pro ~29.5; older S19 / S17 ~38) plus 5% on stranded power that never switches
 #: off. The USD/kWh is the all-in cash cost of running a kWh (power plus hosting or site opex). Breakevens
 #: run from ~$10 to ~$50 per PH/s per day, bracketing the ~$44/PH/day median total hashcost (TheMinerMag,
@@ -141,12 +141,13 @@ def simulate_responsive_network(*, start_month: str, horizon_months: int, diffic
                                 hashrate_growth_pct_per_month: float, tiers: tuple[Tier, ...] = DEFAULT_TIERS,
                                 lag_months: float = DEFAULT_LAG_MONTHS,
                                 switch_width_pct: float = DEFAULT_SWITCH_WIDTH_PCT,
-                                pool_fee_pct: float = 0.0) -> NetworkPath:
+                                pool_fee_pct: float = 0.0, hashrate_ehs: float | None = None) -> NetworkPath:
     """Monthly network series per price path, ``[path, month]``, with the capitulation feedback.
 
     ``prices_usd`` is ``[path, month]`` (held flat within a month);
-    ``fees_btc_per_block`` a scalar or ``[path, month]``. Miners judge
-    hashprice net of the pool fee.
+    ``fees_btc_per_block`` a scalar or ``[path, month]``; ``hashrate_ehs`` the
+    hashrate online at the start (default: what the difficulty implies). Miners
+    judge hashprice net of the pool fee.
     """
     prices = np.atleast_2d(np.asarray(prices_usd, dtype=float))
     n_p, n_m = prices.shape
@@ -167,7 +168,8 @@ def simulate_responsive_network(*, start_month: str, horizon_months: int, diffic
     hp0 = btc_per_th_day_per_btc_reward / d * (_subsidy_btc(height) + fees[:, 0]) * prices[:, 0] * net_share
     online = online_share(hp0, tiers, switch_width_pct)
     target_online = _OnlineTable(tiers, switch_width_pct)
-    installed0 = hashrate_hs_from_difficulty(difficulty) / online
+    online_hs = hashrate_ehs * 1e18 if hashrate_ehs is not None else hashrate_hs_from_difficulty(difficulty)
+    installed0 = online_hs / online
 
     # Accumulators are [month, path] so each month's row is contiguous; transposed at the end.
     # (Block-weighted difficulty needs no accumulator of its own: blocks x difficulty = hashes / 2^32.)

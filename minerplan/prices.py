@@ -1,8 +1,12 @@
 """BTC price paths, shaped ``[path, month]`` in USD.
 
 The deterministic path is the centre; Monte Carlo paths multiply it by a
-geometric Brownian motion, so ``--preset capitulation --paths 1000`` gives a
-fan around the capitulation story. Month 0 is the start month's price.
+geometric Brownian motion (or a jump or regime model), so ``--preset
+capitulation --paths 1000`` gives a fan around the capitulation story. Month 0
+is the start month's price. Unless the scenario gives a drift, the entered
+path is the fan's MEDIAN path (the drift follows from that:
+:func:`minerplan.stochastic.median_drift_pct_per_year`); with a drift given,
+the mean grows at it.
 """
 
 from __future__ import annotations
@@ -20,11 +24,12 @@ class Preset:
     """A named stress story from the late-2025 market: (month offset, USD) points, flat after the last.
 
     ``hashrate_capitulation``: the story runs with miners switching off as
-    hashprice falls (the scenario's ``market.hashrate_response``, or the
-    documented default when the scenario has none). Every stress preset does,
-    so that they compare on one network model: against the trend network a
-    price crash would look better than it is, its own hashrate falling while
-    the others' keep growing.
+    hashprice falls. The default supply network model and the capitulation
+    model do that already; a scenario on the trend network runs the story with
+    the capitulation model (its ``market.hashrate_response``, or the documented
+    defaults), so that the stories compare on a network that answers: against
+    the trend network a price crash would look better than it is, its own
+    hashrate falling while the others' keep growing.
     """
 
     name: str
@@ -38,36 +43,37 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset("base", "BTC has broken below $92,000 and holds ~$91,000, the late-November 2025 level.",
-               ((0, 91_000.0),), "late-Nov 2025 market: below $92k, ~$91k (shared/reference/market-facts.md)",
+               ((0, 91_000.0),), "late-Nov 2025 market: below $92k, ~$91k (CoinDesk; Luxor November 2025 lookback; docs/sources.md)",
                hashrate_capitulation=True),
         Preset("gamma-flip", "BTC sits at $88,000, where options gamma flips from long to short.",
-               ((0, 88_000.0),), "options positioning, late Nov 2025 (market-facts.md)", hashrate_capitulation=True),
+               ((0, 88_000.0),), "options positioning, late Nov 2025 (docs/sources.md)", hashrate_capitulation=True),
         Preset("capitulation",
                "BTC breaks below $87,000 and slides to $73,000 (the $72-74k band) within two months, then holds; "
                "miners switch off as hashprice falls (hashrate capitulation) and difficulty follows.",
                ((0, 86_500.0), (1, 79_750.0), (2, 73_000.0)),
                "options positioning pointed to $72-74k downside tails; hashrate fell ~15% from its Oct 2025 peak "
-               "(market-facts.md)", hashrate_capitulation=True),
+               "(docs/sources.md)", hashrate_capitulation=True),
         Preset("recovery",
                "BTC recovers to $100,000 in January and holds (the market priced ~25% odds of $100k in January).",
                ((0, 91_000.0), (1, 100_000.0)),
-               "Polymarket 'BTC to $100k in January' ~25%, late Nov 2025 (market-facts.md)",
+               "Polymarket 'BTC to $100k in January' ~25%, late Nov 2025 (docs/sources.md)",
                hashrate_capitulation=True),
     )
 }
 
 
 def with_preset_market(sc: Scenario, preset: str | None) -> Scenario:
-    """The scenario with the preset's market behaviour: miner capitulation on when the story has it.
+    """The scenario with the preset's market behaviour: a network that answers hashprice when the story has it.
 
-    A scenario that already sets ``market.hashrate_response`` keeps its own parameters.
+    A scenario on the supply or capitulation model keeps it; one on the trend model runs the
+    story with the capitulation model.
     """
-    if preset is None or not PRESETS[preset].hashrate_capitulation or sc.market.hashrate_response is not None:
+    if preset is None or not PRESETS[preset].hashrate_capitulation or sc.market.network_model != "trend":
         return sc
     from .scenario_io import scenario_from_dict
 
     data = sc.model_dump(mode="json", exclude_none=True)
-    data["market"]["hashrate_response"] = {}
+    data["market"]["network_model"] = "capitulation"
     return scenario_from_dict(data, f"{sc.name} (preset {preset})")
 
 
@@ -151,19 +157,19 @@ def market_draw(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset:
     rng = np.random.default_rng(seed)
     shocks = rng.standard_normal((n_paths, max(n_m - 1, 0)))
     if mc.model == "merton":
-        factors = merton_factors(n_paths, n_m, drift_pct_per_year=mc.drift_pct_per_year,
+        factors = merton_factors(n_paths, n_m, drift_pct_per_year=mc.drift_value_pct_per_year,
                                  volatility_pct_per_year=mc.volatility_pct_per_year,
                                  jump_intensity_per_year=mc.jump_intensity_per_year, jump_mean_pct=mc.jump_mean_pct,
                                  jump_volatility_pct=mc.jump_volatility_pct, seed=rng, shocks=shocks)
     elif mc.model == "regime":
-        factors = regime_factors(n_paths, n_m, calm_drift_pct_per_year=mc.drift_pct_per_year,
+        factors = regime_factors(n_paths, n_m, calm_drift_pct_per_year=mc.drift_value_pct_per_year,
                                  calm_volatility_pct_per_year=mc.volatility_pct_per_year,
                                  stressed_drift_pct_per_year=mc.stressed_drift_pct_per_year,
                                  stressed_volatility_pct_per_year=mc.stressed_volatility_pct_per_year,
                                  p_enter_stressed_per_month=mc.p_enter_stressed_per_month,
                                  p_exit_stressed_per_month=mc.p_exit_stressed_per_month, seed=rng, shocks=shocks)
     else:
-        factors = _gbm_from_shocks(shocks, n_m, mc.drift_pct_per_year, mc.volatility_pct_per_year)
+        factors = _gbm_from_shocks(shocks, n_m, mc.drift_value_pct_per_year, mc.volatility_pct_per_year)
     fees = None
     mk = sc.market
     if mc.fee_volatility_pct_per_month > 0 and mk.fees_btc_per_block > 0:

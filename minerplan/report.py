@@ -1,7 +1,10 @@
 """Summaries of an engine run: the JSON the CLI prints and the text a person reads.
 
-With several price paths every figure is the median across paths, and
-``percentiles`` gives P5/P50/P95 of the NPV (and of the cost per BTC).
+With several price paths every headline figure is the median across paths
+(``statistic`` says so: "median of N paths"; "on the entered price path" for
+one path); ``expected_npv_usd`` is the mean with its 95% confidence interval,
+``percentiles`` gives the mean and P5/P25/P50/P75/P95 of the NPV (and of the
+cost per BTC), and ``monthly_percentiles`` the fan of the main monthly series.
 """
 
 from __future__ import annotations
@@ -126,32 +129,48 @@ def monthly_frame(res: EngineResult, path: int | None = None) -> pd.DataFrame:
 
 
 def _cost_per_btc(res: EngineResult) -> tuple[np.ndarray, np.ndarray]:
-    """Cash and all-in cost per BTC mined over the horizon, per path (USD/BTC).
+    """Cash and all-in cost per BTC mined over the whole horizon, per path (USD/BTC).
 
-    Cash: mining power, take-or-pay shortfall, mining opex and G&A, less
-    curtailment credits. All-in adds ASIC depreciation (CoinShares' split).
+    Cash: mining power, take-or-pay shortfall, mining opex and mining's share
+    of G&A (``finance.g_and_a_mining_share_pct``, else mining's share of revenue
+    over the horizon), less curtailment credits. All-in adds ASIC depreciation
+    (CoinShares' split). A horizon average spans any halving in it: ``periods``
+    gives the same figures by calendar year and quarter, as miners report them.
     """
     btc = res.btc_mined.sum(axis=(1, 2))
+    share_pct = res.scenario.finance.g_and_a_mining_share_pct
+    if share_pct is not None:
+        share = np.full(btc.shape, share_pct / 100.0)
+    else:
+        mining = res.mining_revenue_usd.sum(axis=(1, 2))
+        ai = np.broadcast_to((res.ai_revenue_path_usd if res.ai_revenue_path_usd is not None
+                              else res.ai.revenue_usd[None]).sum(axis=(1, 2)), btc.shape)
+        share = np.ones_like(btc)
+        np.divide(mining, mining + ai, out=share, where=(mining + ai) != 0)
     cash = (res.mining_power_cost_usd.sum(axis=(1, 2)) + res.take_or_pay_shortfall_usd.sum(axis=(1, 2))
-            - res.curtailment_credit_usd.sum(axis=(1, 2)) + res.mining_opex_usd.sum() + res.g_and_a_usd.sum())
+            - res.curtailment_credit_usd.sum(axis=(1, 2)) + res.mining_opex_usd.sum() + share * res.g_and_a_usd.sum())
     all_in = cash + res.asic_depreciation_usd.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(btc > 0, cash / btc, np.nan), np.where(btc > 0, all_in / btc, np.nan)
 
 
 def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = None,
-            with_irr: bool = True) -> dict[str, Any]:
-    """The ``minerplan evaluate --json`` document (medians across paths).
+            with_irr: bool = True, with_incremental: bool = True) -> dict[str, Any]:
+    """The ``minerplan evaluate --json`` document (medians across paths; ``statistic`` says which).
 
     ``with_irr=False`` skips the per-path IRR search (``irr`` is then None), which
-    interactive views that do not show it use to stay fast.
+    interactive views that do not show it use to stay fast; ``with_incremental=False``
+    skips the status-quo run behind ``incremental``.
     """
     sc = res.scenario
     net = res.network
     cf = res.net_cash_flow_usd.copy()
     cf[:, -1] += res.terminal_value_usd
+    outlay = starts_with_outlay(res.net_cash_flow_usd)
     irr = irr_annual(cf) if with_irr else np.full(cf.shape[0], np.nan)
+    irr = np.where(outlay, irr, np.nan)
     payback = payback_months(res.net_cash_flow_usd)  # cash actually received: the terminal value is not
+    payback = np.where(outlay, payback, np.nan)
     cash_cost, all_in_cost = _cost_per_btc(res)
     capacity = np.array([s.capacity_mw for s in sc.sites])
     site_ebitda = np.median(res.ebitda_usd, axis=0)  # [month, site]
@@ -173,7 +192,9 @@ def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = 
         "paths": res.n_paths,
         "seed": seed if res.n_paths > 1 else None,
         "preset": preset,
-        "miner_capitulation": sc.market.hashrate_response is not None,
+        "network_model": sc.market.network_model,
+        "g_and_a_mining_share_pct": sc.finance.g_and_a_mining_share_pct,
+        "miner_capitulation": sc.market.network_model != "trend",
         "price_model": sc.monte_carlo.model if res.n_paths > 1 else None,
         "hashprice_usd_per_ph_day": _num(_median(res.hashprice_usd_per_th_day[:, 0]) * 1000.0),
         "hashprice_btc_per_ph_day": _num(_median(net.hashprice_btc_per_ph_day[:, 0])),
@@ -182,10 +203,14 @@ def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = 
         "block_subsidy_btc": block_subsidy_btc(sc.market.block_height),
         "fleet_hashrate_ehs": _num(sum(c.count * c.hashrate_ths for c in sc.fleet if not c.purchase_month) / 1e6),
         "models": model_breakevens(res) if sc.fleet else [],
+        "statistic": statistic_label(res.n_paths),
         "npv_usd": _num(np.median(res.npv_usd)),
+        **npv_statistics(res.npv_usd),
         "irr": _num(_median(irr)),
-        "payback_months": _num(_median(payback)),
-        "terminal_value_usd": _num(res.terminal_value_usd),
+        "payback_months": _num(_median(payback[np.isfinite(payback)])) if np.isfinite(payback).any() else None,
+        "payback_share_of_paths": _num(np.mean(np.isfinite(payback))) if outlay.any() else None,
+        "terminal_value_usd": _num(np.median(res.terminal_value_usd)),
+        "terminal_value_pv_usd": _num(np.median(res.terminal_value_pv_usd)),
         "btc_mined": _num(np.median(res.btc_mined.sum(axis=(1, 2)))),
         "cost_per_btc_cash_usd": _num(_median(cash_cost)),
         "cost_per_btc_all_in_usd": _num(_median(all_in_cost)),
@@ -195,12 +220,101 @@ def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = 
         "monthly": [{k: (_num(v) if k != "month" else v) for k, v in row.items()}
                     for row in monthly.to_dict(orient="records")],
     }
+    if not outlay.all():
+        out["irr_note"] = ("no initial outlay: the company's cash flows start positive, so an IRR and a payback "
+                           "do not describe them" + ("" if not outlay.any() else
+                                                     f" on {np.mean(~outlay) * 100:.0f}% of paths")
+                           + "; see incremental for the plan's own cash flows")
     if res.n_paths > 1:
-        q = lambda a: {f"p{p}": _num(np.nanpercentile(a, p)) if not np.all(np.isnan(a)) else None  # noqa: E731
-                       for p in (5, 50, 95)}
+        q = lambda a: {**({"mean": _num(np.nanmean(a))} if not np.all(np.isnan(a)) else {"mean": None}),  # noqa: E731
+                       **{f"p{p}": _num(np.nanpercentile(a, p)) if not np.all(np.isnan(a)) else None
+                          for p in (5, 25, 50, 75, 95)}}
         out["percentiles"] = {"npv_usd": q(res.npv_usd), "cost_per_btc_all_in_usd": q(all_in_cost),
                               "btc_mined": q(res.btc_mined.sum(axis=(1, 2)))}
+    out["monthly_percentiles"] = monthly_percentiles(res)
+    from .periods import period_table
+
+    out["periods"] = period_table(res, statistic="median")
+    if with_incremental:
+        from .incremental import incremental
+
+        out["incremental"] = incremental(res, seed=seed, preset=preset)
     return out
+
+
+def statistic_label(n_paths: int) -> str:
+    """How a headline figure was taken from the paths: the words the CLI, app and workbook use."""
+    return "on the entered price path" if n_paths == 1 else f"median of {n_paths:,} paths"
+
+
+def npv_statistics(npv_usd: np.ndarray) -> dict[str, Any]:
+    """Expected (mean) NPV with its 95% confidence interval from the standard error, and P(NPV < 0)."""
+    v = np.asarray(npv_usd, dtype=float)
+    mean = float(v.mean())
+    se = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0
+    return {"expected_npv_usd": _num(mean),
+            "expected_npv_ci95_usd": [_num(mean - 1.959964 * se), _num(mean + 1.959964 * se)],
+            "p_npv_negative": _num(np.mean(v < 0))}
+
+
+#: Series ``monthly_percentiles`` reports, with the [path, month(, site)] array they come from.
+PERCENTILE_SERIES = ("btc_price_usd", "hashprice_usd_per_ph_day", "network_hashrate_ehs", "net_cash_flow_usd")
+
+
+def monthly_percentiles(res: EngineResult) -> dict[str, dict[str, list]]:
+    """P5, P25, P50, P75 and P95 across paths of each month, for :data:`PERCENTILE_SERIES`."""
+    n = res.n_paths
+    arrays = {
+        "btc_price_usd": res.btc_price_usd,
+        "hashprice_usd_per_ph_day": res.hashprice_usd_per_th_day * 1000.0,
+        "network_hashrate_ehs": np.broadcast_to(res.network.network_hashrate_ehs, (n, len(res.months))),
+        "net_cash_flow_usd": res.net_cash_flow_usd,
+    }
+    out = {}
+    for key, a in arrays.items():
+        q = np.percentile(np.asarray(a, dtype=float), [5, 25, 50, 75, 95], axis=0)
+        out[key] = {f"p{p}": [_num(x) for x in row] for p, row in zip((5, 25, 50, 75, 95), q)}
+    return out
+
+
+def _fmt(x, pattern: str) -> str:
+    return "n/a" if x is None else pattern.format(x)
+
+
+def _payback_text(pb, share, paths: int) -> str:
+    if share is None:
+        return "n/a (no initial outlay)"
+    if paths == 1:
+        text = "not within the horizon" if pb is None else f"{pb:,.0f} months"
+    else:
+        text = (f"{share * 100:.0f}% of paths pay back within the horizon"
+                + (f"; median month among them {pb:,.0f}" if pb is not None else ""))
+    return text + " (cumulative net cash, without the terminal value)"
+
+
+def _headline_periods(periods: list[dict]) -> list[dict]:
+    """The calendar-year rows of ``periods`` (the text and the app show years; --json has quarters too)."""
+    return [r for r in periods if r.get("kind") == "year"]
+
+
+def starts_with_outlay(net_cash_flow_usd: np.ndarray) -> np.ndarray:
+    """Per path: the first month with a cash flow (|flow| > $1) is an outlay (negative).
+
+    An IRR and a payback period describe an investment: money out first, then back.
+    Flows that start positive have no such shape (their "IRR" is meaningless), so
+    the summary reports them as n/a with the reason.
+    """
+    cf = np.atleast_2d(np.asarray(net_cash_flow_usd, dtype=float))
+    nz = np.abs(cf) > 1.0
+    first = np.argmax(nz, axis=1)
+    return nz.any(axis=1) & (cf[np.arange(cf.shape[0]), first] < 0)
+
+
+NETWORK_MODEL_TEXT = {
+    "supply": "network: supply model (new machines when hashprice pays for them, old ones off when it does not)",
+    "capitulation": "network: hashrate trend with miner capitulation (switch-off only, installs follow the trend)",
+    "trend": "network: hashrate follows its trend whatever hashprice does (no response)",
+}
 
 
 def format_usd(x: float | None, digits: int = 0) -> str:
@@ -225,8 +339,7 @@ def format_summary(doc: dict[str, Any]) -> str:
     if doc.get("preset"):
         what += f", preset {doc['preset']}"
     lines.append(f"{doc['scenario']} - {doc['start_month']}, {doc['horizon_months']} months, {what}")
-    lines.append("network: hashrate answers hashprice (miner capitulation)" if doc.get("miner_capitulation")
-                 else "network: hashrate follows its trend (no miner capitulation)")
+    lines.append(NETWORK_MODEL_TEXT.get(doc.get("network_model"), "network: hashrate follows its trend"))
     lines.append("")
     lines.append("Network, first month")
     lines.append(f"  hashprice            {doc['hashprice_usd_per_ph_day']:,.2f} USD/PH/day"
@@ -235,21 +348,57 @@ def format_summary(doc: dict[str, Any]) -> str:
     lines.append(f"  block subsidy        {doc['block_subsidy_btc']:g} BTC")
     lines.append(f"  fleet hashrate       {doc['fleet_hashrate_ehs']:,.2f} EH/s")
     lines.append("")
-    lines.append("Value")
-    npv_line = f"  NPV                  {format_usd(doc['npv_usd'])}"
-    if "percentiles" in doc:
+    lines.append(f"Value ({doc.get('statistic', statistic_label(paths))})")
+    lines.append(f"  NPV                  {format_usd(doc['npv_usd'])}")
+    if paths > 1:
+        lo, hi = doc["expected_npv_ci95_usd"]
+        lines.append(f"  expected NPV         {format_usd(doc['expected_npv_usd'])} (mean of {paths:,} paths; "
+                     f"95% CI {format_usd(lo)} to {format_usd(hi)})")
         p = doc["percentiles"]["npv_usd"]
-        npv_line += f"   (P5 {format_usd(p['p5'])}, P95 {format_usd(p['p95'])})"
-    lines.append(npv_line)
-    lines.append(f"    of which terminal  {format_usd(doc['terminal_value_usd'])} (contracted AI leases past the horizon, ASIC resale)")
+        lines.append(f"  NPV range            P5 {format_usd(p['p5'])}, P95 {format_usd(p['p95'])}; "
+                     f"P(NPV < 0) {doc['p_npv_negative'] * 100:.1f}%")
+    if doc.get("terminal_value_pv_usd") is not None:
+        lines.append(f"    of which terminal (present value) {format_usd(doc['terminal_value_pv_usd'])}; "
+                     f"{format_usd(doc['terminal_value_usd'])} at the horizon's end")
+    else:
+        lines.append(f"    of which terminal  {format_usd(doc['terminal_value_usd'])} at the horizon's end "
+                     "(contracted AI leases past the horizon, ASIC resale)")
     irr = doc["irr"]
-    lines.append(f"  IRR                  {'n/a (cash flows never change sign)' if irr is None else f'{irr * 100:,.1f} %/yr'}")
-    pb = doc["payback_months"]
-    lines.append(f"  payback              {'not within the horizon' if pb is None else f'{pb:,.0f} months'}"
-                 " (cumulative net cash, without the terminal value)")
+    if irr is None:
+        irr_text = f"n/a ({doc['irr_note']})" if doc.get("irr_note") else "n/a (the cash flows never change sign)"
+    else:
+        irr_text = f"{irr * 100:,.1f} %/yr" + (" (median)" if paths > 1 else "")
+    lines.append(f"  IRR                  {irr_text}")
+    pb, share = doc["payback_months"], doc.get("payback_share_of_paths")
+    lines.append(f"  payback              {_payback_text(pb, share, paths)}")
     lines.append(f"  BTC mined            {doc['btc_mined']:,.1f} BTC")
     lines.append(f"  cost per BTC         {format_usd(doc['cost_per_btc_cash_usd'])} cash, "
-                 f"{format_usd(doc['cost_per_btc_all_in_usd'])} all-in")
+                 f"{format_usd(doc['cost_per_btc_all_in_usd'])} all-in (horizon average; by year below)")
+    inc = doc.get("incremental")
+    if inc is not None:
+        lines.append("")
+        lines.append(f"The plan against the status quo ({doc.get('statistic', statistic_label(paths))})")
+        lines.append(f"  status quo           {inc['baseline']}")
+        lines.append(f"  status quo NPV       {format_usd(inc['baseline_npv_usd'])}")
+        extra = f"; expected (mean) {format_usd(inc['expected_npv_usd'])}" if paths > 1 else ""
+        lines.append(f"  plan adds            {format_usd(inc['npv_usd'])} of NPV{extra}")
+        irr = inc["irr"]
+        lines.append("  increment IRR        " + (f"n/a ({inc['irr_note']})" if irr is None else
+                                                  f"{irr * 100:,.1f} %/yr" + (" (median)" if paths > 1 else "")))
+        lines.append(f"  increment payback    {_payback_text(inc['payback_months'], inc['payback_share_of_paths'], paths)}")
+    periods = doc.get("periods") or []
+    shown = _headline_periods(periods)
+    if shown:
+        lines.append("")
+        lines.append(f"By calendar year ({doc.get('statistic', statistic_label(paths))}; G&A split by "
+                     + ("the input share" if doc.get("g_and_a_mining_share_pct") is not None else "revenue") + ")")
+        lines.append(f"  {'year':<8}{'months':>7}{'BTC':>9}{'energy/BTC':>12}{'cash/BTC':>11}{'all-in/BTC':>12}"
+                     f"{'USD/PH/d':>10}{'EBITDA':>10}{'AI rev':>10}")
+        for r in shown:
+            lines.append(f"  {r['period']:<8}{r['months']:>7}{_fmt(r['btc_mined'], '{:,.0f}'):>9}"
+                         f"{format_usd(r['cost_per_btc_energy_usd']):>12}{format_usd(r['cost_per_btc_cash_usd']):>11}"
+                         f"{format_usd(r['cost_per_btc_all_in_usd']):>12}{_fmt(r['cost_usd_per_ph_day'], '{:,.1f}'):>10}"
+                         f"{format_usd(r['ebitda_usd']):>10}{format_usd(r['ai_revenue_usd']):>10}")
     lines.append("")
     lines.append("Breakevens by model (first month, power only)")
     lines.append(f"  {'model':<24}{'J/TH':>7}{'power USD/kWh':>16}{'BTC price USD':>16}")

@@ -62,16 +62,72 @@ class HashrateResponse(_Strict):
     tiers: list[HashrateTier] = Field(default_factory=_default_tiers, min_length=1, max_length=50)
 
 
+def _default_supply() -> "NetworkSupply":
+    return NetworkSupply()
+
+
+class NetworkSupply(_Strict):
+    """The supply network model (``market.network_model = "supply"``, the default; see network_supply).
+
+    New machines are ordered when hashprice pays for them over ``payback_months``
+    and arrive ``delivery_lag_months`` later at the efficiency frontier; installed
+    machines switch off when hashprice falls below their cash cost and back on
+    when it recovers. Defaults are calibrated on 2019-2022 history and checked
+    out of sample on 2023-2025 (README, ``minerplan backtest-network``).
+    """
+
+    frontier_improvement_pct_per_year: float = Field(
+        10.0, ge=0, lt=100, allow_inf_nan=False,
+        description="how fast new machines' J/TH improve after the last known generation, %/yr")
+    new_power_usd_per_kwh: float = Field(0.045, gt=0, le=1, allow_inf_nan=False,
+                                         description="all-in power cost of new capacity, USD/kWh")
+    new_capex_usd_per_w: float = Field(1.53, gt=0, le=50, allow_inf_nan=False,
+                                       description="what builders behave as if new capacity (ASIC and site) cost, "
+                                                   "USD per W (calibrated: a revealed hurdle, below list prices)")
+    payback_months: float = Field(24.0, gt=0, le=120, allow_inf_nan=False,
+                                  description="window over which builders want new machines to pay back, months")
+    max_growth_pct_per_month: float = Field(5.3, ge=0, le=50, allow_inf_nan=False,
+                                            description="most new capacity ordered in a month (manufacturing and "
+                                                        "energisation limit), % of the installed base")
+    entry_midpoint: float = Field(1.0, gt=0, le=100, allow_inf_nan=False,
+                                  description="value over cost of a new machine at which orders run at half the "
+                                              "limit")
+    entry_width: float = Field(0.41, gt=0, le=10, allow_inf_nan=False,
+                               description="spread of the order response (log of value over cost)")
+    delivery_lag_months: float = Field(6.0, ge=0, le=36, allow_inf_nan=False,
+                                       description="from order to energised hashrate, months")
+    attrition_pct_per_month: float = Field(1.0, ge=0, le=50, allow_inf_nan=False,
+                                           description="installed machines lost each month (failures, scrapping), %")
+    halving_foresight: float = Field(0.0, ge=0, le=1, allow_inf_nan=False,
+                                     description="how much of an upcoming halving builders price into new orders "
+                                                 "(1: the subsidy cut in full for the part of the payback window past "
+                                                 "it; 0: ignored)")
+    pipeline_growth_pct_per_month: float | None = Field(
+        None, ge=0, le=50, allow_inf_nan=False,
+        description="deliveries already ordered for the first months, % of the installed base per month "
+                    "(absent: what the start month's economics order)")
+    lag_months: float = Field(0.25, gt=0, le=24, allow_inf_nan=False,
+                              description="time constant of switching off and back on, months")
+    switch_width_pct: float = Field(15.0, gt=0, le=200, allow_inf_nan=False,
+                                    description="spread of switch-off points within a tier, % of its breakeven")
+    installed_base: list[HashrateTier] | None = Field(
+        None, min_length=1, max_length=500,
+        description="the installed base at the start by efficiency and power cost (absent: generated from the "
+                    "efficiency frontier, see network_supply.installed_base_tiers)")
+
+
 class Market(_Strict):
     """Network and market state at the start month.
 
-    Give ``difficulty`` or ``network_hashrate_ehs``, not both; the other is
-    derived with H [hash/s] = D x 2^32 / 600.
+    Give ``difficulty`` or ``network_hashrate_ehs`` or both; when only one is
+    given the other follows from H [hash/s] = D x 2^32 / 600. Both: the
+    hashrate is what is online now (e.g. a 7-day average), which may differ
+    from what the difficulty implies until the next retargets catch up.
     """
 
-    btc_price_usd: Pos = Field(description="BTC spot price at the start month, USD")
+    btc_price_usd: Pos = Field(le=100_000_000, description="BTC spot price at the start month, USD")
     difficulty: Pos | None = Field(None, description="current difficulty (dimensionless)")
-    network_hashrate_ehs: Pos | None = Field(None, description="network hashrate, EH/s")
+    network_hashrate_ehs: Pos | None = Field(None, description="network hashrate online now, EH/s")
     fees_btc_per_block: NonNeg = Field(0.02, description="average transaction fees per block, BTC")
     block_height: int = Field(ge=0, le=50_000_000, description="current block height")
     hashrate_growth_pct_per_month: float = Field(
@@ -80,14 +136,31 @@ class Market(_Strict):
     fee_growth_pct_per_month: float = Field(
         0.0, ge=-50, le=50, allow_inf_nan=False, description="growth of fees per block, % per month")
     hashrate_response: HashrateResponse | None = Field(
-        None, description="miner capitulation feedback (absent: hashrate follows the trend only)")
+        None, description="switch-off parameters of the capitulation model (network_model 'capitulation')")
+    network_model: Literal["supply", "capitulation", "trend"] = Field(
+        "supply", description="supply: new machines when hashprice pays for them, old ones off when it does not; "
+                              "capitulation: trend growth, switching off; trend: fixed growth whatever hashprice")
+    network_supply: NetworkSupply = Field(default_factory=_default_supply)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _capitulation_files_keep_their_model(cls, data):
+        # Files written before network_model existed chose capitulation by giving hashrate_response.
+        if isinstance(data, dict) and "network_model" not in data and data.get("hashrate_response") is not None:
+            data = {**data, "network_model": "capitulation"}
+        return data
 
     @model_validator(mode="after")
     def _one_of_difficulty_or_hashrate(self) -> "Market":
         if self.difficulty is None and self.network_hashrate_ehs is None:
             raise ValueError("give either difficulty or network_hashrate_ehs")
         if self.difficulty is not None and self.network_hashrate_ehs is not None:
-            raise ValueError("give difficulty or network_hashrate_ehs, not both")
+            implied = self.difficulty * 2.0**32 / 600.0 / 1e18
+            ratio = self.network_hashrate_ehs / implied
+            if not 0.5 <= ratio <= 2.0:
+                raise ValueError(f"network_hashrate_ehs {self.network_hashrate_ehs:,.6g} EH/s is {ratio:.3g}x what "
+                                 f"difficulty implies ({implied:,.6g} EH/s); the hashrate online can differ from that "
+                                 "by retargets' lag, but not by more than 0.5x-2x")
         return self
 
     @property
@@ -96,6 +169,18 @@ class Market(_Strict):
         if self.difficulty is not None:
             return self.difficulty
         return self.network_hashrate_ehs * 1e18 * 600.0 / 2.0**32
+
+    @property
+    def online_hashrate_ehs(self) -> float:
+        """Hashrate online at the start: as given, else what the difficulty implies (EH/s)."""
+        if self.network_hashrate_ehs is not None:
+            return self.network_hashrate_ehs
+        return self.difficulty * 2.0**32 / 600.0 / 1e18
+
+    @property
+    def capitulation_params(self) -> "HashrateResponse":
+        """The capitulation model's parameters (the documented defaults when the file gives none)."""
+        return self.hashrate_response if self.hashrate_response is not None else HashrateResponse()
 
 
 class PricePoint(_Strict):
@@ -133,7 +218,10 @@ class MonteCarlo(_Strict):
     """
 
     model: Literal["gbm", "merton", "regime"] = "gbm"
-    drift_pct_per_year: float = Field(0.0, ge=-200, le=200, allow_inf_nan=False)
+    drift_pct_per_year: float | None = Field(
+        None, ge=-200, le=200, allow_inf_nan=False,
+        description="growth of the MEAN price, %/yr; absent: the drift that makes the entered price path the "
+                    "median path (see median_drift_pct_per_year)")
     volatility_pct_per_year: float = Field(50.0, ge=0, le=500, allow_inf_nan=False)
     jump_intensity_per_year: float = Field(3.0, ge=0, le=100, allow_inf_nan=False,
                                            description="expected jumps per year (merton)")
@@ -151,6 +239,20 @@ class MonteCarlo(_Strict):
     fee_floor_btc_per_block: float = Field(0.005, ge=0, le=10, allow_inf_nan=False)
     price_fee_correlation: float = Field(0.3, ge=-1, le=1, allow_inf_nan=False,
                                          description="correlation of monthly fee and price shocks")
+    @property
+    def centred_on_median(self) -> bool:
+        """True when the entered price path is the Monte Carlo's median path (no drift given)."""
+        return self.drift_pct_per_year is None
+
+    @property
+    def drift_value_pct_per_year(self) -> float:
+        """The drift the paths use, %/yr: as given, or the one that keeps the median on the entered path."""
+        if self.drift_pct_per_year is not None:
+            return self.drift_pct_per_year
+        from .stochastic import median_drift_pct_per_year
+
+        return median_drift_pct_per_year(self)
+
     gpu_rate_volatility_pct_per_year: float = Field(
         0.0, ge=0, le=300, allow_inf_nan=False,
         description="volatility of GPU rental prices around their assumed path (gpu_cloud halls), %/yr; 0: none")
@@ -172,7 +274,7 @@ class GpuCloud(_Strict):
     gpus_per_critical_mw: Pos = Field(600.0, description="GPUs installed per MW of critical IT")
     usd_per_gpu_hour: NonNeg = Field(2.0, description="rental price of a new GPU, USD per GPU-hour")
     rate_decline_pct_per_year: float = Field(
-        0.0, ge=0, lt=100, allow_inf_nan=False,
+        25.0, ge=0, lt=100, allow_inf_nan=False,
         description="how fast a GPU generation's rental price falls as it ages, %/yr; a replacement GPU earns "
                     "usd_per_gpu_hour again")
     utilization_pct: Pct = Field(70.0)
@@ -248,7 +350,8 @@ class Cohort(_Strict):
                                             description="hashrate lost per year of age, %")
     purchase_price_usd: NonNeg = Field(0.0, description="price per unit, USD (capex if bought in the horizon)")
     age_months: int = Field(0, ge=0, le=600, description="age at the start month")
-    useful_life_months: int = Field(48, ge=1, le=240, description="straight-line depreciation life")
+    useful_life_months: int = Field(36, ge=1, le=240, description="straight-line depreciation life (public miners "
+                                                                 "depreciate ASICs over ~3 years, e.g. Cipher)")
     purchase_month: Month | None = Field(None, description="delivery month if bought during the horizon")
     retire_month: Month | None = Field(None, description="first month the cohort no longer runs")
     salvage_usd: NonNeg = Field(0.0, description="resale value per unit at retirement, USD")
@@ -279,7 +382,12 @@ class Finance(_Strict):
         "carryforward", description="carryforward: tax per calendar year, paid in its last month, losses offset "
                                     "later profits only; linear: every month's income is taxed at the rate and a "
                                     "loss earns a credit at once (group relief)")
-    g_and_a_usd_per_month: NonNeg = Field(0.0, description="corporate overhead charged to mining, USD/month")
+    g_and_a_usd_per_month: NonNeg = Field(0.0, description="corporate overhead (general and administrative), "
+                                                            "USD/month")
+    g_and_a_mining_share_pct: float | None = Field(
+        None, ge=0, le=100, allow_inf_nan=False,
+        description="share of G&A charged to mining in cost per BTC and period economics, %; absent: mining's "
+                    "share of revenue in each period")
     asic_residual_value: Literal["salvage", "none"] = Field(
         "salvage", description="machines still installed at the horizon's end: worth their salvage (resale) value "
                                "there, taxed on the gain over book value; or nothing")

@@ -201,11 +201,25 @@ def _cases(sc: Scenario, swing: float) -> dict[str, _Case]:
                              "USD/BTC (first month; the whole deterministic path scales)",
                              p0 * lo_f, p0 * hi_f, f"${p0 * lo_f:,.0f}", f"${p0 * hi_f:,.0f}",
                              prices(lo_f), prices(hi_f))
-    g_lo, g_hi, tag, run = points("hashrate_growth", mk.hashrate_growth_pct_per_month, "market",
-                                  "hashrate_growth_pct_per_month")
-    out["hashrate_growth"] = _Case("hashrate_growth", "Hashrate growth", f"Hashrate growth {tag} (%/mo)",
-                                   "%/month (network hashrate trend)", g_lo, g_hi, f"{g_lo:g} %/month",
-                                   f"{g_hi:g} %/month", run(g_lo), run(g_hi))
+    if mk.network_model == "supply":
+        # The supply model has no growth trend: what new capacity costs the builders sets how far the
+        # network grows (cheaper: more hashrate, lower hashprice).
+        c0 = mk.network_supply.new_capex_usd_per_w
+
+        def build_cost(f):
+            return edit(lambda d: d["market"].setdefault("network_supply", {}).__setitem__(
+                "new_capex_usd_per_w", c0 * f))
+
+        out["hashrate_growth"] = _Case(
+            "hashrate_growth", "Network build cost", f"Network build cost ±{pct} (USD/W)",
+            "USD per W the network's builders pay for new capacity (supply model; cheaper: faster growth)",
+            c0 * lo_f, c0 * hi_f, f"${c0 * lo_f:.2f}/W", f"${c0 * hi_f:.2f}/W", build_cost(lo_f), build_cost(hi_f))
+    else:
+        g_lo, g_hi, tag, run = points("hashrate_growth", mk.hashrate_growth_pct_per_month, "market",
+                                      "hashrate_growth_pct_per_month")
+        out["hashrate_growth"] = _Case("hashrate_growth", "Hashrate growth", f"Hashrate growth {tag} (%/mo)",
+                                       "%/month (network hashrate trend)", g_lo, g_hi, f"{g_lo:g} %/month",
+                                       f"{g_hi:g} %/month", run(g_lo), run(g_hi))
     out["power_price"] = _Case("power_price", "Power price", f"Power price ±{pct} (USD/MWh)",
                                "% of every site's energy price (USD/MWh; hourly profiles too)",
                                100 * lo_f, 100 * hi_f, f"{100 * lo_f:g} % of contract",
@@ -264,7 +278,8 @@ def tornado(sc: Scenario, *, inputs: Sequence[str] | None = None, swing_pct: flo
     """NPV at the low and high case of each input, one deterministic engine run each; widest swing first.
 
     Inputs (keys of :data:`TORNADO_INPUTS`): ``btc_price`` (the whole deterministic path
-    scaled), ``hashrate_growth`` (±1 pt of %/month), ``power_price`` (every site's price and
+    scaled), ``hashrate_growth`` (±1 pt of %/month on the trend and capitulation network
+    models; on the supply model, the network's build cost ±``swing_pct``), ``power_price`` (every site's price and
     hourly profile scaled), ``fees_per_block``, ``lease_rate`` (every AI site's colocation
     rate), ``conversion_capex`` (every AI site's USD per critical MW), ``discount_rate``
     (±2 pt), ``pool_fee`` (±1 pt), ``g_and_a``, ``asic_prices`` (every cohort's purchase

@@ -394,7 +394,7 @@ def lease_rate_schedule(rate_usd_per_kw_month: float, escalator_pct_per_year: fl
 class SourcedDefault:
     """A default parameter: its value, unit and where it comes from.
 
-    ``basis`` is ``"sourced"`` (a figure in shared/reference/market-facts.md or the
+    ``basis`` is ``"sourced"`` (a figure in docs/sources.md or the
     shipped scenario), ``"estimate"`` (public knowledge not in that file, rounded)
     or ``"assumption"`` (a MinerPlan judgement the user should review).
     """
@@ -410,13 +410,14 @@ class SourcedDefault:
         return self.basis != "sourced"
 
 
-_MF = "shared/reference/market-facts.md"
+_MF = "docs/sources.md"
 
 SOURCED_DEFAULTS: dict[str, SourcedDefault] = {
     # BTC price: Merton jump-diffusion
     "btc_drift_pct_per_year": SourcedDefault(
-        0.0, "%/yr", "MinerPlan assumption: no drift around the deterministic path (the preset or scenario "
-        "path carries the price story); same as the MonteCarlo default in scenario.py", "assumption"),
+        12.5, "%/yr", "MinerPlan convention: the entered price path is the MEDIAN path, so the mean grows at "
+        "sigma^2/2 (12.5%/yr at 50% volatility); the MonteCarlo default (no drift given) in scenario.py",
+        "assumption"),
     "btc_volatility_pct_per_year": SourcedDefault(
         50.0, "%/yr", "estimate: BTC realized and implied (Deribit DVOL) annualized volatility was roughly "
         "40-60% through 2024-2025 (public market data, not in " + _MF + "); the MonteCarlo default", "estimate"),
@@ -545,3 +546,34 @@ def market_paths(n_paths: int, n_months: int, *, seed: SeedLike = None,
                          volatility_pct_per_year=v["gpu_volatility_pct_per_year"],
                          floor_usd_per_gpu_hour=v["gpu_floor_usd_per_gpu_hour"], shocks=z[3])
     return MarketPaths(price, fees, gpu, z[2], z)
+
+
+# --------------------------------------------------------------------------- the median convention
+
+def median_drift_pct_per_year(mc) -> float:
+    """The drift (%/yr, the growth of the MEAN) that keeps the median price on the entered path.
+
+    A price factor's log has mean zero per step when:
+
+    * GBM: ``mu = sigma^2 / 2`` (the median of ``exp(N(m, v))`` is ``exp(m)``, exactly);
+    * Merton: ``mu = sigma^2/2 + lam*k - lam*m_J`` with ``m_J = log(1 + k) - delta^2/2``
+      (the log's mean is zero; with jumps the median is within a fraction of a percent of it);
+    * regimes: the calm drift that makes the long-run mean log step zero,
+      ``mu_c = sigma_c^2/2 - (pi_s / pi_c) (mu_s - sigma_s^2/2)`` with the stationary shares
+      ``pi_s = p_enter / (p_enter + p_exit)``, ``pi_c = 1 - pi_s``.
+
+    ``mc`` is a scenario's ``monte_carlo`` section.
+    """
+    sigma = mc.volatility_pct_per_year / 100.0
+    if mc.model == "merton":
+        lam, k, delta = mc.jump_intensity_per_year, mc.jump_mean_pct / 100.0, mc.jump_volatility_pct / 100.0
+        m_j = math.log1p(k) - 0.5 * delta**2
+        return (0.5 * sigma**2 + lam * k - lam * m_j) * 100.0
+    if mc.model == "regime":
+        pi_s = stationary_stressed_share(mc.p_enter_stressed_per_month, mc.p_exit_stressed_per_month)
+        if pi_s >= 1.0:
+            return 0.5 * sigma**2 * 100.0
+        mu_s = mc.stressed_drift_pct_per_year / 100.0
+        sigma_s = mc.stressed_volatility_pct_per_year / 100.0
+        return (0.5 * sigma**2 - pi_s / (1.0 - pi_s) * (mu_s - 0.5 * sigma_s**2)) * 100.0
+    return 0.5 * sigma**2 * 100.0

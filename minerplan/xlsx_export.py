@@ -216,25 +216,29 @@ class _Export:
             FMT_INT, kind="fact", source="fixed at export; export again for another horizon")
         heading("Market at the first month")
         add("btc_price_usd", "BTC price", mk.btc_price_usd, "USD/BTC", FMT_USD,
-            source=src + " (late-Nov 2025 levels: shared/reference/market-facts.md)")
+            source=src + " (late-Nov 2025 levels; sources: docs/sources.md)")
         add("price_path_kind", "BTC price path", pp.kind, "flat/growth/points", choices=("flat", "growth", "points"),
             source=src + "; 'points' interpolates the table below, flat after the last point")
         add("price_growth_pct_per_month", "BTC price growth (path 'growth')", pp.growth_pct_per_month, "%/month",
             FMT_NUM2)
-        responsive = mk.hashrate_response is not None
-        frozen = ("; with miner capitulation the Network sheet holds the engine's values, so this is fixed at "
-                  "export (export again to change it)") if responsive else ""
+        responsive = mk.network_model != "trend"
+        frozen = (f"; with the {mk.network_model} network model the Network sheet holds the engine's values, so "
+                  "this is fixed at export (export again to change it)") if responsive else ""
         net_kind = "fact" if responsive else "input"
         add("difficulty_start", "Difficulty", mk.difficulty_value, "-", FMT_SCI,
             source=src + (" (derived from network_hashrate_ehs x 600 / 2^32)" if mk.difficulty is None else "")
             + frozen, kind=net_kind)
+        if mk.network_hashrate_ehs is not None and mk.difficulty is not None:
+            add("network_hashrate_start_ehs", "Network hashrate online at the start", mk.network_hashrate_ehs, "EH/s",
+                FMT_NUM2, source=src + " (e.g. a 7-day average; blocks run slow or fast until retargets catch up)"
+                + frozen, kind=net_kind)
         add("block_height_start", "Block height", mk.block_height, "blocks", FMT_NUM0, source=src + frozen,
             kind=net_kind)
         add("fees_btc_per_block", "Transaction fees per block", mk.fees_btc_per_block, "BTC/block", FMT_BTC)
         add("hashrate_growth_pct_per_month", "Network hashrate trend growth", mk.hashrate_growth_pct_per_month,
             "%/month", FMT_NUM2, source=src + frozen, kind=net_kind)
-        if responsive:
-            hr = mk.hashrate_response
+        if mk.network_model == "capitulation":
+            hr = mk.capitulation_params
             add("capitulation_lag_months", "Miner capitulation: lag", hr.lag_months, "months", FMT_NUM2,
                 "scenario market.hashrate_response (engine model; fixed at export)", "fact")
             add("capitulation_switch_width_pct", "Miner capitulation: switch width", hr.switch_width_pct, "%",
@@ -252,13 +256,18 @@ class _Export:
         add("tax_mode", "Tax mode", fin.tax_mode, "carryforward/linear", choices=("carryforward", "linear"),
             source=src + "; carryforward: per calendar year, paid in its last month, losses carried forward")
         add("g_and_a_usd_per_month", "G&A", fin.g_and_a_usd_per_month, "USD/month", FMT_USD)
+        add("g_and_a_mining_share_pct", "Share of G&A charged to mining (cost per BTC; blank: mining's share of "
+            "revenue)", fin.g_and_a_mining_share_pct, "%", FMT_NUM2)
         add("asic_residual_value", "ASIC residual value at the horizon", fin.asic_residual_value, "salvage/none",
             choices=("salvage", "none"))
         add("terminal_value_mode", "Terminal value", fin.terminal_value, "none/contracted_ai",
             choices=("none", "contracted_ai"))
         heading("Monte Carlo (used for the Scenarios sheet values only)")
-        add("mc_drift_pct_per_year", "Drift of the mean", sc.monte_carlo.drift_pct_per_year, "%/yr", FMT_NUM2,
-            "scenario file; used at export for the Scenarios sheet (values)", "fact")
+        mc = sc.monte_carlo
+        add("mc_drift_pct_per_year", "Drift of the mean", mc.drift_value_pct_per_year, "%/yr", FMT_NUM2,
+            ("the drift that keeps the entered price path the MEDIAN path (scenario gives none)"
+             if mc.centred_on_median else "scenario file") + "; used at export for the Scenarios sheet (values)",
+            "fact")
         add("mc_volatility_pct_per_year", "Volatility", sc.monte_carlo.volatility_pct_per_year, "%/yr", FMT_NUM2,
             "scenario file; used at export for the Scenarios sheet (values)", "fact")
         heading("Protocol constants")
@@ -276,8 +285,13 @@ class _Export:
         add("monthly_rate", "Monthly discount rate", "=(1+discount_rate_pct/100)^(1/12)-1", "-", FMT_SMALL,
             "(1 + annual)^(1/12) - 1; cash flows at month ends", "formula")
         add("tax_rate", "Tax rate (fraction)", "=tax_rate_pct/100", "-", FMT_NUM4, "", "formula")
-        add("hashrate_start_hs", "Network hashrate implied by difficulty", "=difficulty_start*two_pow_32/"
-            "target_block_time_s", "hash/s", FMT_SCI, "H = D x 2^32 / 600", "formula")
+        if mk.network_hashrate_ehs is not None and mk.difficulty is not None:
+            add("hashrate_start_hs", "Network hashrate online at the start", "=network_hashrate_start_ehs*1E+18",
+                "hash/s", FMT_SCI, "the input hashrate online now (it may differ from what difficulty implies)",
+                "formula")
+        else:
+            add("hashrate_start_hs", "Network hashrate implied by difficulty", "=difficulty_start*two_pow_32/"
+                "target_block_time_s", "hash/s", FMT_SCI, "H = D x 2^32 / 600", "formula")
         add("hashrate_k_per_s", "Hashrate growth rate (continuous)",
             "=LN(1+hashrate_growth_pct_per_month/100)/(365.25/12*seconds_per_day)", "1/s", FMT_SCI,
             "H(t) = H0 exp(k t); a month is 365.25/12 days on average", "formula")
@@ -387,7 +401,7 @@ class _Export:
         R["t1"] = t.row("Time at month end", None, "s", lambda m, c: f"{c}{R['t0']}+{c}$7*seconds_per_day", FMT_NUM0)
         t.section("Bitcoin price")
         R["price"] = t.row("BTC price", None, "USD/BTC", lambda m, c: self.price_formula(m, c), FMT_USD)
-        if self.sc.market.hashrate_response is not None:
+        if self.sc.market.network_model != "trend":
             self._network_from_engine(t, R)
             return
         t.section("Hashrate and blocks")
@@ -445,17 +459,17 @@ class _Export:
         print_setup(t.ws, title_rows="4:7", title_cols="A:D")
 
     def _network_from_engine(self, t: TimeSheet, R: dict) -> None:
-        """Network rows as the engine's values when miners capitulate (the response is not in formulas).
+        """Network rows as the engine's values when hashrate answers hashprice (not in formulas).
 
-        The scenario's ``market.hashrate_response`` makes hashrate answer each
+        The supply and capitulation network models make hashrate answer each
         path's hashprice month by month, with retargets in between: the
         workbook takes those series from the engine for the deterministic
         path (grey, labelled), and everything downstream stays live formulas.
         Changing the BTC price input then moves revenue but not the network.
         """
         net = self.res.network
-        t.section("Hashrate and blocks", "values from the engine's miner-capitulation model (they do not "
-                                         "recalculate: export again after changing market inputs)")
+        t.section("Hashrate and blocks", f"values from the engine's {self.sc.market.network_model} network model "
+                                         "(they do not recalculate: export again after changing market inputs)")
         R["hashrate"] = t.values_row("Network hashrate (month average)", None, "EH/s", net.network_hashrate_ehs[0],
                                      FMT_NUM2)
         R["h0"] = t.values_row("Block height at month start", None, "blocks", net.height_start[0], FMT_NUM0)
@@ -1170,19 +1184,25 @@ class _Export:
             ("terminal_value_usd", "Terminal value", "USD", "=terminal_ai_usd+terminal_asic_usd"),
             ("npv_usd", "NPV", "USD", f"=NPV(monthly_rate,{first}{X['net']}:{last}{X['net']})+"
                                       f"terminal_value_usd/(1+monthly_rate)^horizon_months"),
-            ("irr_annual", "IRR (annualized; monthly IRR of the flows incl. terminal value)", "%/yr",
-             f'=IFERROR((1+IFERROR(IRR({first}{X["net_tv"]}:{last}{X["net_tv"]},0.01),IFERROR(IRR({first}'
+            ("starts_with_outlay", "The cash flows start with an outlay (the first month over $1 is negative)",
+             "TRUE/FALSE", f"=IFERROR(INDEX({first}{X['net']}:{last}{X['net']},MATCH(TRUE,"
+                           f"INDEX(ABS({first}{X['net']}:{last}{X['net']})>1,0),0))<0,FALSE)"),
+            ("irr_annual", "IRR (annualized; monthly IRR of the flows incl. terminal value; n/a without an "
+                           "initial outlay)", "%/yr",
+             f'=IF(NOT(starts_with_outlay),"n/a: no initial outlay",'
+             f'IFERROR((1+IFERROR(IRR({first}{X["net_tv"]}:{last}{X["net_tv"]},0.01),IFERROR(IRR({first}'
              f'{X["net_tv"]}:{last}{X["net_tv"]},-0.05),IRR({first}{X["net_tv"]}:{last}{X["net_tv"]},0.1))))^12-1,'
-             f'"n/a")'),
+             f'"n/a"))'),
             ("payback_months", "Payback (cumulative net cash stays >= 0 from this month; without terminal value)",
-             "months", f'=IF({last}{X["cum_net"]}<0,"not within the horizon",'
-                       f"SUMPRODUCT(MAX(({first}{X['cum_net']}:{last}{X['cum_net']}<0)*"
-                       f"({first}$5:{last}$5+2))))"),
+             "months", f'=IF(NOT(starts_with_outlay),"n/a: no initial outlay",IF({last}{X["cum_net"]}<0,'
+                       f'"not within the horizon",SUMPRODUCT(MAX(({first}{X["cum_net"]}:{last}{X["cum_net"]}<0)*'
+                       f"({first}$5:{last}$5+2)))))"),
         ]
         for name, label, unit, formula in kv:
             ws.cell(row=r, column=1, value=label)
             ws.cell(row=r, column=3, value=unit)
-            put_formula(ws, r, 4, formula, FMT_PCT if name == "irr_annual" else FMT_USD, BOLD)
+            put_formula(ws, r, 4, formula, FMT_PCT if name == "irr_annual" else (
+                None if name == "starts_with_outlay" else FMT_USD), BOLD)
             define_name(self.wb, name, "Cash Flow", f"D{r}")
             r += 1
         print_setup(ws, title_rows="4:7", title_cols="A:D")
@@ -1260,10 +1280,11 @@ class _Export:
             return
         sc = self.sc
         title(ws, "Monte Carlo percentiles (values, not formulas)",
-              f"VALUES from {mc.n_paths:,} price paths (GBM around the deterministic path, drift "
-              f"{sc.monte_carlo.drift_pct_per_year:g}%/yr, volatility {sc.monte_carlo.volatility_pct_per_year:g}%/yr, "
-              f"seed {self.mc_seed}) computed by the MinerPlan engine at export. They do not recalculate when inputs "
-              "change: export again for new ones.")
+              f"VALUES from {mc.n_paths:,} price paths ({sc.monte_carlo.model} model around the entered path, "
+              + ("which is the median path: drift of the mean " if sc.monte_carlo.centred_on_median else "drift ")
+              + f"{sc.monte_carlo.drift_value_pct_per_year:.3g}%/yr, volatility "
+              f"{sc.monte_carlo.volatility_pct_per_year:g}%/yr, seed {self.mc_seed}) computed by the MinerPlan engine "
+              "at export. P50 is the median; they do not recalculate when inputs change: export again for new ones.")
         t = TimeSheet(self.book, ws, self.n, header_from="Network")
         pct = (5, 25, 50, 75, 95)
         series = (("BTC price", "USD/BTC", mc.btc_price_usd, FMT_USD),
@@ -1378,7 +1399,9 @@ class _Export:
         cf = lambda key: f"'Cash Flow'!$D${X[key]}"  # noqa: E731
         first = month_col(0)
         btc_total = f"SUM(Mining!$D${M['btc'][0]}:$D${M['btc'][-1]})"
-        cash_cost = f"({cf('power')}+{cf('shortfall')}-{cf('credit')}+{cf('mining_opex')}+{cf('ga')})"
+        ga_share = (f"IF(ISNUMBER(g_and_a_mining_share_pct),g_and_a_mining_share_pct/100,"
+                    f"IF({cf('mining_rev')}+{cf('ai_rev')}<>0,{cf('mining_rev')}/({cf('mining_rev')}+{cf('ai_rev')}),1))")
+        cash_cost = f"({cf('power')}+{cf('shortfall')}-{cf('credit')}+{cf('mining_opex')}+{cf('ga')}*{ga_share})"
         cap_total = f"SUM({self.sites_range(self.site_col['capacity_mw'])})"
         site_ebitda_avg = (f"AVERAGE(Mining!{month_col(0)}{M['ebitda'][0]}:{month_col(self.n - 1)}{M['ebitda'][-1]})*"
                            f"{self.n_sites}")
@@ -1392,7 +1415,8 @@ class _Export:
             ("terminal_value_usd", "Terminal value (in NPV, at the horizon's end)", "=terminal_value_usd", "USD",
              FMT_USD),
             ("btc_mined", "BTC mined", f"={btc_total}", "BTC", FMT_NUM2),
-            ("cost_per_btc_cash_usd", "Cash cost per BTC (energy, take-or-pay, opex, G&A, less credits)",
+            ("cost_per_btc_cash_usd", "Cash cost per BTC (energy, take-or-pay, opex, mining's G&A, less credits; "
+                                      "horizon average)",
              f"=IF({btc_total}>0,{cash_cost}/{btc_total},\"n/a\")", "USD/BTC", FMT_USD),
             ("cost_per_btc_all_in_usd", "All-in cost per BTC (cash + ASIC depreciation)",
              f"=IF({btc_total}>0,({cash_cost}+{cf('asic_dep')})/{btc_total},\"n/a\")", "USD/BTC", FMT_USD),

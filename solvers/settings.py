@@ -48,7 +48,7 @@ class OptimizerSettings:
     purchase_step_months: int = 3         # delivery months considered: every N months
     purchase_uptime_pct: float = 97.0
     purchase_degradation_pct_per_year: float = 2.0
-    purchase_useful_life_months: int = 48
+    purchase_useful_life_months: int = 36
     allow_retirements: bool = True
     retire_step_months: int = 3           # retirement months considered: every N months (plus commitment starts)
     starting_cash_usd: float = 0.0        # cash on hand at the start

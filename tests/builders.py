@@ -2,7 +2,8 @@
 
 The reference market: difficulty 1.52e14 (hashrate 1,088.058 EH/s at 600 s
 blocks), fees 0.02 BTC/block, height 925,000 (subsidy 3.125 BTC), BTC $91,500,
-no hashrate growth, so every month has exactly 144 blocks a day.
+no hashrate growth on the trend network model (pinned: the default supply model
+answers hashprice), so every month has exactly 144 blocks a day.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def base_dict(**top) -> dict:
         "start_month": "2026-01",
         "horizon_months": 1,
         "market": {"btc_price_usd": PRICE, "difficulty": D_REF, "fees_btc_per_block": 0.02,
-                   "block_height": 925_000, "hashrate_growth_pct_per_month": 0.0},
+                   "block_height": 925_000, "hashrate_growth_pct_per_month": 0.0, "network_model": "trend"},
         "sites": [{"name": "A", "capacity_mw": 10, "power_price_usd_per_mwh": 40, "pue": 1.0}],
         "fleet": [{"model": "X", "count": 1000, "hashrate_ths": 100, "power_w": 3000, "site": "A",
                    "uptime_pct": 100, "degradation_pct_per_year": 0}],

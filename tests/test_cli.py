@@ -148,7 +148,9 @@ def test_sensitivity_json(capsys):
     assert main(["sensitivity", "default", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     names = [r["input"] for r in doc["tornado"]]
-    assert names[0] == "BTC price" and len(names) >= 8
+    # With the supply network a higher BTC price also brings more hashrate (and a lower one less), so the
+    # price's swing over five years is damped: power, conversion capex and the lease rate move NPV more.
+    assert "BTC price" in names[:6] and "Network build cost" in names and len(names) >= 8
     swings = [r["swing_usd"] for r in doc["tornado"]]
     assert swings == sorted(swings, reverse=True)
     be = doc["breakevens"]

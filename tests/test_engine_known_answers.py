@@ -140,8 +140,9 @@ def test_gpu_cloud_revenue_and_gpu_capex():
                   conversion_plan=[{"site": "A", "gross_mw": 4, "start_month": "2026-01"}])
     r = run_engine(sc)
     gpus = 4 * 0.7 * 600  # 1,680
-    # February 2026: 672 hours; March: 744 hours
-    assert r.ai.revenue_usd[:, 0] == pytest.approx([0, gpus * 2 * 672 * 0.7, gpus * 2 * 744 * 0.7])
+    # February 2026: 672 hours; March: 744 hours, the GPUs a month older: the default rental-price decline of
+    # 25%/yr makes that 0.75^(1/12) of the new-GPU price.
+    assert r.ai.revenue_usd[:, 0] == pytest.approx([0, gpus * 2 * 672 * 0.7, gpus * 2 * 744 * 0.7 * 0.75 ** (1 / 12)])
     assert r.ai.capex_usd[1, 0] == pytest.approx(gpus * 40_000)           # $67.2M at the ready month
     # Power paid by the miner: 4 MW x 80% load x 672 h x $40
     assert r.power_cost_usd[0, 1, 0] == pytest.approx(4 * 0.8 * 672 * 40)

@@ -107,8 +107,10 @@ def assert_agree(sc, eng, ref):
 # ---------------------------------------------------------------- fixed scenarios
 
 def market(**kw) -> dict:
+    # The trend network: the reference recomputes dispatch and finance on the engine's one network path
+    # (the supply model's per-path network is tested in test_network_supply.py).
     d = {"btc_price_usd": 91_500.0, "difficulty": 1.52e14, "fees_btc_per_block": 0.02, "block_height": 925_000,
-         "hashrate_growth_pct_per_month": 1.5}
+         "hashrate_growth_pct_per_month": 1.5, "network_model": "trend"}
     d.update(kw)
     return d
 

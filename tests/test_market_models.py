@@ -22,7 +22,9 @@ def _default(**mc):
 
 def test_gbm_draw_is_unchanged_by_the_new_models():
     sc = _default()
-    expected = deterministic_path(sc)[None, :] * gbm_factors(64, 60, drift_pct_per_year=0.0,
+    # No drift in the scenario: the entered path is the median, so the mean grows at sigma^2/2 = 12.5%/yr.
+    assert sc.monte_carlo.drift_pct_per_year is None and sc.monte_carlo.drift_value_pct_per_year == 12.5
+    expected = deterministic_path(sc)[None, :] * gbm_factors(64, 60, drift_pct_per_year=12.5,
                                                              volatility_pct_per_year=50.0, seed=7)
     np.testing.assert_array_equal(market_draw(sc, n_paths=64, seed=7).btc_price_usd, expected)
 
@@ -39,9 +41,14 @@ def test_merton_paths_have_fat_left_tails_and_the_same_mean():
 
     assert kurt(r_g) == pytest.approx(3.0, abs=0.1)
     assert kurt(r_m) > 3.5
-    # E[price at 12 months] = centre (zero drift), within Monte Carlo error for both models.
-    for p in (gbm, mer):
-        assert p[:, 12].mean() / p[0, 0] == pytest.approx(1.0, abs=0.02)
+    # The entered (flat) path is the median path of both models; the mean grows at each model's drift
+    # (GBM: sigma^2/2 = 12.5%/yr; Merton: sigma^2/2 + lam*k - lam*m_J, see median_drift_pct_per_year).
+    from minerplan.stochastic import median_drift_pct_per_year
+
+    for p, sc in ((gbm, _default()), (mer, _default(model="merton", volatility_pct_per_year=40.0))):
+        assert np.median(p[:, 12]) / p[0, 0] == pytest.approx(1.0, abs=0.02)
+        mu = median_drift_pct_per_year(sc.monte_carlo) / 100
+        assert p[:, 12].mean() / p[0, 0] == pytest.approx(np.exp(mu), abs=0.02)
 
 
 def test_regime_model_runs_through_the_engine_reproducibly():
@@ -67,8 +74,8 @@ def test_random_fees_move_hashprice_path_by_path_and_respect_the_floor():
     # By hand: hashprice = blocks/day x (subsidy + that path's fee) / network TH/s.
     net = res.network
     p, m = 17, 30
-    want = net.blocks[0, m] / net.days[0, m] * (net.subsidy_btc[0, m] + net.fees_btc_per_block[p, m]) / (
-        net.hashrate_hs[0, m] / 1e12)
+    want = net.blocks[p, m] / net.days[p, m] * (net.subsidy_btc[p, m] + net.fees_btc_per_block[p, m]) / (
+        net.hashrate_hs[p, m] / 1e12)
     assert hp[p, m] == pytest.approx(want, rel=1e-12)
     # A path re-run alone with its own prices and fees gives the same NPV.
     alone = run_engine(sc, prices=res.btc_price_usd[p:p + 1], fees_btc_per_block=net.fees_btc_per_block[p:p + 1])

@@ -133,7 +133,7 @@ def test_round_trip_default_fleet_and_sites_through_xlsx(tmp_path):
     assert len(rows) == 6 and len(sites) == 3
     assert rows[0] == {"model": "Antminer S21 XP", "site": "Texas", "count": 18000, "hashrate_ths": 270,
                        "power_w": 3645, "uptime_pct": 97, "degradation_pct_per_year": 2,
-                       "purchase_price_usd": 6939, "age_months": 6, "useful_life_months": 48, "salvage_usd": 0}
+                       "purchase_price_usd": 6939, "age_months": 6, "useful_life_months": 36, "salvage_usd": 0}
     assert sites[0]["hourly_price_usd_per_mwh"][0][:3] == [22, 22, 22]
     assert "ai" not in sites[0] and sites[2]["ai"]["colocation"]["term_months"] == 120
 
@@ -475,7 +475,7 @@ def test_template_layout_and_formatting(tmp_path, capsys):
     assert lists == {"F5": '"yes,no"', "O5": '"colocation,gpu_cloud"', "S5": '"yes,no"'}
     hourly = wb["Hourly prices"]
     assert [hourly.cell(row=r, column=2).value for r in range(5, 17)] == list(range(1, 13))
-    assert (tmp_path / "fleet.csv").read_text().splitlines()[1] == "Antminer S21 XP,Texas,18000,270,3645,97,2,6939,6,48,,,0"
+    assert (tmp_path / "fleet.csv").read_text().splitlines()[1] == "Antminer S21 XP,Texas,18000,270,3645,97,2,6939,6,36,,,0"
 
 
 def test_template_reads_back_to_the_first_cohort_and_site(tmp_path):

@@ -77,34 +77,28 @@ def test_price_model_combo_edits_the_scenario_and_undoes(market):
     assert doc.undo_stack.count() == count
 
 
-def test_capitulation_checkbox_toggles_hashrate_response_and_npv(market, qtbot):
+def test_network_model_choice_is_one_undoable_edit_and_moves_the_npv(market, qtbot):
     view, doc, ev = market
-    assert doc.scenario.market.hashrate_response is None
-    assert not view.capitulation.isChecked()
-    assert "hashprice" in view.capitulation.toolTip() and "README" in view.capitulation.toolTip()
-    npv_off = float(run_engine(doc.scenario).npv_usd[0])
+    assert doc.scenario.market.network_model == "supply"
+    assert view.network_model.currentData() == "supply"
+    tip = view.network_model.toolTip()
+    assert "hashprice" in tip and "backtest-network" in tip
+    npv = {"supply": float(run_engine(doc.scenario).npv_usd[0])}
     count = doc.undo_stack.count()
-
-    view.capitulation.click()
-    assert view.capitulation.isChecked()
-    assert doc.scenario.market.hashrate_response is not None
-    assert doc.undo_stack.count() == count + 1
-    npv_on = float(run_engine(doc.scenario).npv_usd[0])
-    assert npv_on != pytest.approx(npv_off, rel=1e-9, abs=1.0)
-    assert float(ev.result.npv_usd[0]) == pytest.approx(npv_on)
-
-    view.capitulation.click()
-    assert not view.capitulation.isChecked()
-    assert doc.scenario.market.hashrate_response is None
-    assert doc.undo_stack.count() == count + 2
-    assert float(run_engine(doc.scenario).npv_usd[0]) == pytest.approx(npv_off)
-
+    for k, model in enumerate(("capitulation", "trend"), start=1):
+        view.network_model.setCurrentIndex(view.network_model.findData(model))
+        view.network_model.activated.emit(view.network_model.currentIndex())
+        assert doc.scenario.market.network_model == model
+        assert doc.undo_stack.count() == count + k
+        npv[model] = float(run_engine(doc.scenario).npv_usd[0])
+        assert float(ev.result.npv_usd[0]) == pytest.approx(npv[model])
+    assert len({round(v) for v in npv.values()}) == 3          # three models, three answers
     doc.undo_stack.undo()
-    assert doc.scenario.market.hashrate_response is not None
-    assert view.capitulation.isChecked()
+    assert doc.scenario.market.network_model == "capitulation"
+    assert view.network_model.currentData() == "capitulation"
     doc.undo_stack.undo()
-    assert doc.scenario.market.hashrate_response is None
-    assert not view.capitulation.isChecked()
+    assert doc.scenario.market.network_model == "supply"
+    assert float(ev.result.npv_usd[0]) == pytest.approx(npv["supply"])
 
 
 def test_widgets_follow_a_document_replace(market):
@@ -113,10 +107,10 @@ def test_widgets_follow_a_document_replace(market):
     view, doc, _ = market
     d = scenario_to_dict(doc.scenario)
     d["monte_carlo"]["model"] = "regime"
-    d["market"]["hashrate_response"] = {}
+    d["market"]["network_model"] = "capitulation"
     assert doc.try_edit(lambda dd: dd.update(d), "replace") is None
     assert view.mc_model.currentData() == "regime"
-    assert view.capitulation.isChecked()
+    assert view.network_model.currentData() == "capitulation"
     assert scenario_from_dict(d).monte_carlo.model == "regime"
 
 

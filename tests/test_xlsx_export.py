@@ -82,14 +82,21 @@ def _injection() -> dict:
 def _capitulation() -> dict:
     """Miners switch off as hashprice falls: the network comes from the engine, the rest stays formulas."""
     d = _default_dict()
-    d["market"]["hashrate_response"] = {}
+    d["market"]["network_model"] = "capitulation"
     d["price_path"] = {"kind": "points", "points": [{"month": "2026-01", "btc_price_usd": 86_500},
                                                     {"month": "2026-03", "btc_price_usd": 73_000}]}
     return d
 
 
+def _trend() -> dict:
+    """The trend network: the one network the workbook computes in live formulas (retargets, halvings)."""
+    d = _default_dict()
+    d["market"]["network_model"] = "trend"
+    return d
+
+
 CASES = {"default": _default_dict, "stress": _stress, "profit": _profit, "injection": _injection,
-         "capitulation": _capitulation}
+         "capitulation": _capitulation, "trend": _trend}
 
 
 def _optimized_plan():
@@ -133,9 +140,10 @@ def recalculated(tmp_path_factory):
     else:
         data["fleet"][idx]["count"] /= 2
     scenarios["plan_edited"] = scenario_from_dict(data, "plan, first decision halved")
-    # The analyst's edit: the BTC price input changed in the workbook itself.
+    # The analyst's edit: the BTC price input changed in the workbook itself (on the trend network, whose
+    # difficulty and blocks are live formulas; the supply and capitulation networks are engine values).
     edited = tmp / "edited.xlsx"
-    wb = load_workbook(tmp / "default.xlsx")
+    wb = load_workbook(tmp / "trend.xlsx")
     name = wb.defined_names["btc_price_usd"]
     (sheet, cell), = list(name.destinations)
     wb[sheet][cell.replace("$", "")].value = 72_000
@@ -162,7 +170,7 @@ def recalculated(tmp_path_factory):
         scenarios[name] = scenario_from_dict(d, name)
     outs = recalculate(paths, tmp / "out", tmp / "lo-profile")
     books = {p.stem: load_workbook(o, data_only=True) for p, o in zip(paths, outs)}
-    d72 = _default_dict()
+    d72 = _trend()
     d72["market"]["btc_price_usd"] = 72_000
     scenarios["edited"] = scenario_from_dict(d72, "default at $72k")
     return scenarios, books, tmp
@@ -198,7 +206,7 @@ def _month_values(ws, row: int, n: int) -> np.ndarray:
 SUMMARY_KEYS = {
     "NPV": "npv_usd", "IRR": "irr", "Payback (without terminal value)": "payback_months",
     "Terminal value (in NPV, at the horizon's end)": "terminal_value_usd", "BTC mined": "btc_mined",
-    "Cash cost per BTC (energy, take-or-pay, opex, G&A, less credits)": "cost_per_btc_cash_usd",
+    "Cash cost per BTC (energy, take-or-pay, opex, mining's G&A, less credits; horizon average)": "cost_per_btc_cash_usd",
     "All-in cost per BTC (cash + ASIC depreciation)": "cost_per_btc_all_in_usd",
     "Site EBITDA (before G&A) per MW of capacity per month": "ebitda_usd_per_mw_month",
     "Network hashrate, first month": "network_hashrate_ehs", "Difficulty at the start": "difficulty",
@@ -207,8 +215,8 @@ SUMMARY_KEYS = {
 }
 
 
-ALL = ["default", "stress", "profit", "injection", "capitulation", "edited", "plan", "plan_edited", "lease240",
-       "no_terminal"]
+ALL = ["default", "stress", "profit", "injection", "capitulation", "trend", "edited", "plan", "plan_edited",
+       "lease240", "no_terminal"]
 
 
 @pytest.mark.parametrize("case", ALL)
@@ -324,7 +332,7 @@ def test_stress_case_really_binds_take_or_pay(recalculated):
 
 def test_checks_sheet_is_all_ok_and_turns_red_after_an_edit(recalculated):
     _, books, _ = recalculated
-    for case in ("default", "stress", "profit", "injection", "capitulation", "plan"):
+    for case in ("default", "stress", "profit", "injection", "capitulation", "trend", "plan"):
         ws = books[case]["Checks"]
         statuses = [ws.cell(row=r, column=6).value for r in range(5, ws.max_row + 1)]
         assert statuses and all(s == "OK" for s in statuses if s is not None), (case, statuses)
@@ -334,7 +342,7 @@ def test_checks_sheet_is_all_ok_and_turns_red_after_an_edit(recalculated):
 
 def test_price_edit_changes_npv_the_way_the_engine_does(recalculated):
     scenarios, books, _ = recalculated
-    npv_91 = books["default"]["Summary"]["B5"].value
+    npv_91 = books["trend"]["Summary"]["B5"].value
     npv_72 = books["edited"]["Summary"]["B5"].value
     assert npv_72 < npv_91 - 1e7
     _close(npv_72, float(run_engine(scenarios["edited"]).npv_usd[0]), "NPV at $72k")

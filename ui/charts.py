@@ -1,6 +1,6 @@
 """Board-ready charts on pyqtgraph: white theme, month axes, legends, hover readout, export.
 
-Notes verified on this stack (shared/notes/stack.md): pyqtgraph's SVGExporter
+Verified on this stack: pyqtgraph's SVGExporter
 fails with Qt >= 6.11, so SVG goes through ``QSvgGenerator``; a
 ``FillBetweenItem`` must never be added to a legend (a proxy item is); a
 stacked-area baseline needs a transparent pen, not ``pen=None``; month axes

@@ -35,11 +35,21 @@ INVALID_STYLE = "background: #fde2e1; border: 1px solid #c00000;"
 INVALID_BRUSH = QColor("#fde2e1")
 HASH_PER_DIFFICULTY = 2.0**32 / 600.0   # H [hash/s] = D x 2^32 / 600
 MODEL_LABELS = {"gbm": "gbm", "merton": "merton (jumps)", "regime": "regime (calm/stressed)"}
-CAPITULATION_TIP = (
-    "Miners answer hashprice: each fleet tier switches off (with a lag) when hashprice falls below its cash "
-    "cost and back on when it recovers; blocks slow down and difficulty follows at the retargets, so the "
-    "survivors earn more. Off: network hashrate follows the growth trend only. Defaults are documented in "
-    "the README (market.hashrate_response). One undoable edit.")
+NETWORK_MODELS = {
+    "supply": ("Supply (answers hashprice both ways)",
+               "The default. New machines are ordered when hashprice pays for them (at the efficiency frontier, "
+               "delivered after a lag, up to the pipeline's limit); installed tiers switch off when hashprice "
+               "falls below their cash cost and back on when it recovers; difficulty follows at the retargets. "
+               "Calibrated on 2019-2025 history (README, minerplan backtest-network)."),
+    "capitulation": ("Capitulation (trend installs, switch-off)",
+                     "Installed hashrate grows at the trend below whatever hashprice does; only switching off and "
+                     "back on answers hashprice (market.hashrate_response)."),
+    "trend": ("Trend (no response)",
+              "Network hashrate grows at the trend below whatever it earns: a network that can grow into "
+              "losses. Kept for comparison and for hand calculations."),
+}
+CAPITULATION_TIP = "Network model: " + " ".join(f"{label}: {tip}" for label, tip in NETWORK_MODELS.values()) + \
+    " One undoable edit."
 KIND_LABELS = {"flat": "flat (BTC price now, every month)", "growth": "growth (% per month, compounded)",
                "points": "points (linear between, flat after)"}
 
@@ -91,6 +101,13 @@ def _set(d: dict, path: str, value: Any) -> None:
     d[last] = value
 
 
+def _unset(d: dict, path: str) -> None:
+    *head, last = path.split(".")
+    for part in head:
+        d = d.setdefault(part, {})
+    d.pop(last, None)
+
+
 class FieldEdit(QLineEdit):
     """A number field bound to one scenario field (``"market.btc_price_usd"``).
 
@@ -98,11 +115,12 @@ class FieldEdit(QLineEdit):
     rejects is kept in the field, flagged red with the rule in the tooltip, and nothing changes.
     """
 
-    def __init__(self, doc, path: str, tip: str = "", parent: QWidget | None = None):
+    def __init__(self, doc, path: str, tip: str = "", parent: QWidget | None = None, *, optional: bool = False):
         super().__init__(parent)
         self.doc = doc
         self.path = path
         self.tip = tip
+        self.optional = optional      # a blank field removes the value (the scenario's default applies)
         self.error: str | None = None
         self.setToolTip(tip)
         self.editingFinished.connect(self.commit)
@@ -131,7 +149,12 @@ class FieldEdit(QLineEdit):
             self.setText(fmt_num(value))
             return True
         self.set_error(None)   # so the reload after a successful edit shows the stored value
-        err = self.doc.try_edit(lambda d: _set(d, self.path, value), f"Edit {self.path}")
+        if self.optional and value == "":
+            if self.current() is None:
+                return True
+            err = self.doc.try_edit(lambda d: _unset(d, self.path), f"Clear {self.path}")
+        else:
+            err = self.doc.try_edit(lambda d: _set(d, self.path, value), f"Edit {self.path}")
         if err is not None:
             self.set_error(problems_text(err, self.path))
             return False
@@ -353,25 +376,31 @@ class MarketView(QWidget):
                 ("market.btc_price_usd", "BTC price now (USD)", "BTC spot price at the start month, USD (> 0)"),
                 ("market.block_height", "Block height (blocks)", "Current block height (whole number)"),
                 ("market.fees_btc_per_block", "Fees (BTC per block)", "Average transaction fees per block, BTC (>= 0)"),
-                ("market.hashrate_growth_pct_per_month", "Hashrate growth (% per month)",
-                 "Trend growth of network hashrate, % per month, compounded (-50..50)"),
+                ("market.hashrate_growth_pct_per_month", "Hashrate trend (% per month)",
+                 "Trend growth of network hashrate, % per month, compounded (-50..50); used by the trend and "
+                 "capitulation network models (the supply model grows when hashprice pays for new machines)"),
                 ("market.fee_growth_pct_per_month", "Fee growth (% per month)",
                  "Growth of fees per block, % per month (-50..50)")):
             self.fields[path] = self._field(path, tip)
             nf.addRow(label, self.fields[path])
             if path == "market.btc_price_usd":
-                self.net_mode = QComboBox()
-                self.net_mode.addItem("Difficulty (dimensionless)", "difficulty")
-                self.net_mode.addItem("Network hashrate (EH/s)", "network_hashrate_ehs")
-                self.net_mode.setToolTip("Give difficulty or network hashrate (H = D x 2^32 / 600); switching converts")
-                self.net_mode.activated.connect(lambda i: self.set_network_mode(self.net_mode.itemData(i)))
-                self.net_field = FieldEdit(doc, self._net_path(),
-                                           "Difficulty (dimensionless) or network hashrate, EH/s")
-                nf.addRow(self.net_mode, self.net_field)
-        self.capitulation = QCheckBox("Miner capitulation (hashrate answers hashprice)")
-        self.capitulation.setToolTip(CAPITULATION_TIP)
-        self.capitulation.clicked.connect(lambda on: self.set_capitulation(bool(on)))
-        nf.addRow(self.capitulation)
+                self.fields["market.difficulty"] = FieldEdit(
+                    doc, "market.difficulty", "Current difficulty (dimensionless); blank: derived from the "
+                                              "hashrate below (D = H x 600 / 2^32)", optional=True)
+                nf.addRow("Difficulty", self.fields["market.difficulty"])
+                self.fields["market.network_hashrate_ehs"] = FieldEdit(
+                    doc, "market.network_hashrate_ehs", "Network hashrate online now, EH/s (e.g. a 7-day average); "
+                                                        "blank: what the difficulty implies (H = D x 2^32 / 600). "
+                                                        "Below that level, blocks run slow until the next "
+                                                        "retarget.", optional=True)
+                nf.addRow("Hashrate online (EH/s)", self.fields["market.network_hashrate_ehs"])
+        self.network_model = QComboBox()
+        for key, (label, tip) in NETWORK_MODELS.items():
+            self.network_model.addItem(label, key)
+            self.network_model.setItemData(self.network_model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+        self.network_model.setToolTip(CAPITULATION_TIP)
+        self.network_model.activated.connect(lambda i: self.set_network_model(self.network_model.itemData(i)))
+        nf.addRow("Network model", self.network_model)
         self.update_market_btn = QPushButton("Update market data")
         self.update_market_btn.setToolTip(
             "Fetch the BTC price, difficulty, block height and fees per block from mempool.space (setting "
@@ -422,10 +451,6 @@ class MarketView(QWidget):
     def _field(self, path: str, tip: str) -> FieldEdit:
         return FieldEdit(self.doc, path, tip)
 
-    def _net_path(self) -> str:
-        mk = self.doc.scenario.market
-        return "market.difficulty" if mk.difficulty is not None else "market.network_hashrate_ehs"
-
     def charts(self) -> list[Chart]:
         return [self.chart]
 
@@ -458,16 +483,11 @@ class MarketView(QWidget):
         for f in self.fields.values():
             if f.error is None:
                 f.load()
-        self.net_mode.setCurrentIndex(self.net_mode.findData(self._net_path().split(".")[1]))
         self.mc_model.setCurrentIndex(self.mc_model.findData(sc.monte_carlo.model))
         self.mc_model_hint.setText(model_hint(sc))
         self.mc_model_hint.setVisible(bool(self.mc_model_hint.text()))
-        self.capitulation.setChecked(sc.market.hashrate_response is not None)
-        if self.net_field.path != self._net_path():
-            self.net_field.path = self._net_path()
-            self.net_field.load()
-        elif self.net_field.error is None:
-            self.net_field.load()
+        self.network_model.setCurrentIndex(self.network_model.findData(sc.market.network_model))
+        self.fields["market.hashrate_growth_pct_per_month"].setEnabled(sc.market.network_model != "supply")
         self._draw()
 
     def _current_mc(self) -> EngineResult | None:
@@ -596,10 +616,11 @@ class MarketView(QWidget):
         def mutate(d):
             d["price_path"]["kind"] = "points"
             d["price_path"]["points"] = pts
-            if preset.hashrate_capitulation and d["market"].get("hashrate_response") is None:
-                d["market"]["hashrate_response"] = {}   # the story includes miners switching off
+            if preset.hashrate_capitulation and d["market"].get("network_model", "supply") == "trend":
+                d["market"]["network_model"] = "capitulation"   # the story includes miners switching off
 
-        return self._edit(mutate, f"Price preset: {name}")
+        switch = preset.hashrate_capitulation and sc.market.network_model == "trend"
+        return self._edit(mutate, f"Price preset: {name}" + (" (network: capitulation model)" if switch else ""))
 
     def add_point(self, month: int | None = None, usd: float | None = None) -> bool:
         sc = self.doc.scenario
@@ -646,26 +667,6 @@ class MarketView(QWidget):
         if p.y() > 0:
             self.add_point(m, float(round(p.y())))
 
-    def set_network_mode(self, mode: str) -> bool:
-        """Switch between difficulty and network hashrate (EH/s), converting the value: one undoable edit."""
-        mk = self.doc.scenario.market
-        if (mode == "difficulty") == (mk.difficulty is not None):
-            return True
-        if mode == "difficulty":
-            value = mk.network_hashrate_ehs * 1e18 / HASH_PER_DIFFICULTY
-        else:
-            value = mk.difficulty * HASH_PER_DIFFICULTY / 1e18
-
-        def mutate(d):
-            d["market"].pop("difficulty", None)
-            d["market"].pop("network_hashrate_ehs", None)
-            d["market"][mode] = value
-
-        ok = self._edit(mutate, "Network: difficulty" if mode == "difficulty" else "Network: hashrate (EH/s)")
-        if not ok:
-            self.net_mode.setCurrentIndex(self.net_mode.findData(self._net_path().split(".")[1]))
-        return ok
-
     # ---- Monte Carlo ----
     def set_mc_model(self, model: str) -> bool:
         """Price model of the Monte Carlo (gbm / merton / regime): one undoable edit."""
@@ -681,22 +682,23 @@ class MarketView(QWidget):
             self.mc_model.setCurrentIndex(self.mc_model.findData(sc.monte_carlo.model))
         return ok
 
-    def set_capitulation(self, on: bool) -> bool:
-        """Miner capitulation on ({} = documented defaults) or off: one undoable edit."""
+    def set_network_model(self, model: str) -> bool:
+        """The network model (supply / capitulation / trend): one undoable edit."""
         sc = self.doc.scenario
-        if on == (sc.market.hashrate_response is not None):
+        if model == sc.market.network_model:
             return True
 
         def mutate(d):
-            if on:
-                d["market"]["hashrate_response"] = {}
-            else:
-                d["market"].pop("hashrate_response", None)
+            d["market"]["network_model"] = model
 
-        ok = self._edit(mutate, "Miner capitulation: on" if on else "Miner capitulation: off")
+        ok = self._edit(mutate, f"Network model: {model}")
         if not ok:
-            self.capitulation.setChecked(sc.market.hashrate_response is not None)
+            self.network_model.setCurrentIndex(self.network_model.findData(sc.market.network_model))
         return ok
+
+    def set_capitulation(self, on: bool) -> bool:
+        """Switch between the capitulation model (on) and the trend model (off): one undoable edit."""
+        return self.set_network_model("capitulation" if on else "trend")
 
     def _mc_settings_edited(self) -> None:
         """Leaving a spin box restarts the fan only when a setting really changed."""
