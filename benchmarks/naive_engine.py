@@ -71,8 +71,7 @@ def engine_inputs(sc: Scenario) -> tuple[NetworkPath, FleetArrays, AIArrays]:
     """The deterministic inputs the engine builds before dispatch, from the engine's own helpers."""
     network = scenario_network(sc)
     days = network.days[0]
-    monthly = (1.0 + sc.finance.discount_rate_pct / 100.0) ** (1.0 / 12.0) - 1.0
-    ai = ai_arrays(sc, days, monthly)
+    ai = ai_arrays(sc, days)
     cap = np.array([[max(site.capacity_mw - ai.converted_gross_mw[m, s], 0.0) for s, site in enumerate(sc.sites)]
                     for m in range(sc.horizon_months)])
     fleet = fleet_arrays(sc, cap)
@@ -253,25 +252,25 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
     npv = np.zeros(n_p)
     scale_npv = np.zeros(n_p)
 
-    terminal = 0.0
-    if sc.finance.terminal_value == "contracted_ai":
-        after = 0.0
-        for s in range(n_s):
-            after += float(ai.contracted_after_horizon_usd[s])
-        terminal = after * (1.0 - tax_rate)
-    if sc.finance.asic_residual_value == "salvage":
-        # Machines still installed at the end are worth their resale value, taxed on the gain over book value.
-        for c, co in enumerate(sc.fleet):
-            if not fleet.active[n_m - 1, c]:
-                continue
-            start = month_index(sc.start_month, co.purchase_month) if co.purchase_month else None
-            age_end = (n_m - start) if start is not None else (co.age_months + n_m)
-            book = co.count * co.purchase_price_usd * min(max(1.0 - age_end / co.useful_life_months, 0.0), 1.0)
-            resale = co.count * co.salvage_usd
-            terminal += resale - tax_rate * (resale - book)
     annual = sc.finance.discount_rate_pct / 100.0
     monthly = (1.0 + annual) ** (1.0 / 12.0) - 1.0
+    # AI/HPC past the horizon, each conversion at its own class rate, and the class rates' difference on
+    # each conversion's pre-tax cash inside the horizon (deterministic: GPU rates are not random here).
+    ai_value = 0.0
+    for cv in ai.conversions:
+        eff = cv.effect
+        for m in range(n_m):
+            cash_m = (float(eff.revenue_usd[m]) - float(eff.opex_usd[m]) - float(eff.capex_usd[m])
+                      - float(eff.energy_paid_by_miner_mwh[m]) * avg_price[m][cv.site])
+            ai_value += cash_m * ((1.0 + cv.monthly_discount_rate) ** -(m + 1.0) - (1.0 + monthly) ** -(m + 1.0))
+        ai_value += eff.after_horizon_usd * (1.0 - tax_rate) * (1.0 + cv.monthly_discount_rate) ** -float(n_m)
     g_and_a = sc.finance.g_and_a_usd_per_month
+
+    from minerplan.months import add_months
+    from minerplan.network_supply import frontier_j_per_th
+    from minerplan.valuation import asic_market_value_usd_per_th
+
+    frontier_end = float(frontier_j_per_th(add_months(sc.start_month, n_m))[0])
 
     # Calendar year of each month (carry-forward tax is assessed per calendar year, paid in its last month).
     first_year, first_month = (int(x) for x in sc.start_month.split("-"))
@@ -364,9 +363,26 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
             factor = (1.0 + monthly) ** -(m + 1.0)
             value += cash * factor
             value_scale += scale * factor
+        # Machines still installed at the end: their resale value (per the scenario's rule; the market price
+        # moves with this path's last hashprice), taxed on the gain over book value.
+        terminal = 0.0
+        mode = sc.finance.asic_residual_value
+        for c, co in enumerate(sc.fleet):
+            if mode == "none" or not fleet.active[n_m - 1, c]:
+                continue
+            start = month_index(sc.start_month, co.purchase_month) if co.purchase_month else None
+            age_end = (n_m - start) if start is not None else (co.age_months + n_m)
+            book = co.count * co.purchase_price_usd * min(max(1.0 - age_end / co.useful_life_months, 0.0), 1.0)
+            if mode == "salvage":
+                resale = co.count * co.salvage_usd
+            else:
+                ths = float(fleet.hashrate_ths_per_unit[n_m - 1, c])
+                resale = co.count * ths * float(asic_market_value_usd_per_th(
+                    co.power_w / ths, frontier_end, price_rows[p][n_m - 1] * hp_btc[n_m - 1]))
+            terminal += resale - tax_rate * (resale - book)
         last = (1.0 + monthly) ** -float(n_m)
-        npv[p] = value + terminal * last
-        scale_npv[p] = value_scale + abs(terminal) * last
+        npv[p] = value + terminal * last + ai_value
+        scale_npv[p] = value_scale + abs(terminal) * last + abs(ai_value)
 
     return {
         "btc_mined": btc_mined,

@@ -3,18 +3,41 @@
 Everything here is deterministic (``[month, site]`` arrays): lease and GPU
 rates do not follow the BTC price paths. A conversion takes its gross MW out
 of mining at ``start_month``, spends its capex evenly over the lead time and
-earns from ``start_month + lead_time_months``. Amounts past the horizon are
-not counted.
+earns from ``start_month + lead_time_months``.
+
+A colocation lease earns its rent for the term; after it, with the lease's
+``renewal_probability_pct``, until the facility's life ends (an expected
+value: every renewed month counts at that probability, inside the horizon and
+after it). What a conversion is worth past the horizon (``after_horizon_usd``,
+before tax, at the horizon's end, discounted at the conversion's own class
+rate, see :mod:`minerplan.valuation`) follows ``finance.terminal_value``:
+nothing; the lease cash still under contract; or that, the renewal, and a GPU
+hall's installed GPUs over their remaining life. Capex still to spend past the
+horizon is subtracted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .months import month_index
 from .scenario import Scenario
+from .valuation import conversion_monthly_rate
+
+#: Hours in an average month, for cash past the horizon (365.25 x 24 / 12).
+HOURS_PER_MONTH = 730.5
+
+
+@dataclass(frozen=True)
+class ConversionValue:
+    """One conversion of the plan: its site, business model, monthly discount rate and monthly effect."""
+
+    site: int
+    business_model: str
+    monthly_discount_rate: float
+    effect: "ConversionEffect"
 
 
 @dataclass(frozen=True)
@@ -29,8 +52,9 @@ class AIArrays:
     energy_paid_by_miner_mwh: np.ndarray
     capex_usd: np.ndarray
     depreciation_usd: np.ndarray
-    contracted_after_horizon_usd: np.ndarray  # [site] PV at the horizon's end of lease net cash still under contract
+    after_horizon_usd: np.ndarray    # [site] value at the horizon's end of cash past it, before tax (see module)
     gpu_revenue_usd: np.ndarray | None = None  # [month, site] the part of revenue_usd from GPU cloud halls
+    conversions: list[ConversionValue] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -45,11 +69,21 @@ class ConversionEffect:
     energy_paid_by_miner_mwh: np.ndarray
     capex_usd: np.ndarray
     depreciation_usd: np.ndarray
-    contracted_after_horizon_usd: float
+    after_horizon_usd: float
+    monthly_discount_rate: float = 0.0
 
 
-def conversion_effect(sc: Scenario, s: int, start, gross_mw: float, model: str | None, days: np.ndarray,
-                      monthly_discount_rate: float = 0.0) -> ConversionEffect:
+def lease_weight(months: np.ndarray, ready: np.ndarray, term_months: int, life_months: int,
+                 renewal: float) -> np.ndarray:
+    """Share of a colocation hall's lease cash earned in each month (``months`` against ``ready``, broadcast):
+    1 under contract, ``renewal`` after the term until the facility's life ends, else 0."""
+    contracted = (months >= ready) & (months < ready + term_months)
+    renewed = (months >= ready + term_months) & (months < ready + max(life_months, term_months))
+    return np.where(contracted, 1.0, np.where(renewed, renewal, 0.0))
+
+
+def conversion_effect(sc: Scenario, s: int, start, gross_mw: float, model: str | None,
+                      days: np.ndarray) -> ConversionEffect:
     """Monthly effect of converting ``gross_mw`` at site index ``s`` from month offset ``start``.
 
     ``start`` may be an array of start months: every field then gains a leading
@@ -57,9 +91,11 @@ def conversion_effect(sc: Scenario, s: int, start, gross_mw: float, model: str |
     """
     starts = np.atleast_1d(np.asarray(start, dtype=int))
     n_m = sc.horizon_months
-    ai = sc.sites[s].ai
+    site = sc.sites[s]
+    ai = site.ai
     assert ai is not None  # guaranteed by check_consistency
     model = model or ai.business_model
+    rate_m = conversion_monthly_rate(sc, site, model)
     months = np.arange(n_m)[None, :]
     st_ = starts[:, None]
     hours = 24.0 * days[None, :]
@@ -77,15 +113,17 @@ def conversion_effect(sc: Scenario, s: int, start, gross_mw: float, model: str |
     dep = np.where(in_life, conv_capex / ai.facility_life_months, 0.0)
 
     draw_mwh = np.where(live, gross_mw * ai.load_factor_pct / 100.0 * hours, 0.0)
-    after_horizon = np.zeros(starts.size)
     if model == "colocation":
         lease = ai.colocation
+        weight = lease_weight(months, ready, lease.term_months, ai.facility_life_months,
+                              lease.renewal_probability_pct / 100.0)
         years_live = np.floor(np.maximum(months - ready, 0) / 12.0)
         rate = lease.rate_usd_per_kw_month * (1 + lease.escalator_pct_per_year / 100.0) ** years_live
-        revenue = np.where(live, crit_mw * 1000.0 * rate, 0.0)
-        opex = np.where(live, crit_mw * 1000.0 * lease.opex_usd_per_kw_month, 0.0)
+        revenue = weight * crit_mw * 1000.0 * rate
+        opex = weight * crit_mw * 1000.0 * lease.opex_usd_per_kw_month
+        draw_mwh = weight * gross_mw * ai.load_factor_pct / 100.0 * hours
+        critical = weight * crit_mw
         paid = np.zeros_like(draw_mwh) if lease.tenant_pays_power else draw_mwh
-        after_horizon = _lease_after_horizon_usd(sc, s, crit_mw, starts + lead, gross_mw, monthly_discount_rate)
     else:
         gpu = ai.gpu_cloud
         n_gpus = crit_mw * gpu.gpus_per_critical_mw
@@ -101,60 +139,90 @@ def conversion_effect(sc: Scenario, s: int, start, gross_mw: float, model: str |
         buy = live & (since % gpu.useful_life_months == 0)
         capex = capex + np.where(buy, n_gpus * gpu.gpu_capex_usd, 0.0)
         dep = dep + np.where(live, n_gpus * gpu.gpu_capex_usd / gpu.useful_life_months, 0.0)
+    after = _after_horizon_usd(sc, s, model, crit_mw, starts, gross_mw, rate_m)
     fields = [converted, critical, revenue, opex, draw_mwh, paid, capex, dep]
     if np.ndim(start) == 0:
-        return ConversionEffect(*(f[0] for f in fields), float(after_horizon[0]))
-    return ConversionEffect(*fields, after_horizon)
+        return ConversionEffect(*(f[0] for f in fields), float(after[0]), rate_m)
+    return ConversionEffect(*fields, after, rate_m)
 
 
-def ai_arrays(sc: Scenario, days: np.ndarray, monthly_discount_rate: float = 0.0) -> AIArrays:
-    """Sum of the effects of every conversion in the scenario's plan, per site."""
+def ai_arrays(sc: Scenario, days: np.ndarray) -> AIArrays:
+    """Sum of the effects of every conversion in the scenario's plan, per site (and each conversion's own)."""
     n_m, n_s = sc.horizon_months, len(sc.sites)
     fields = ("converted_gross_mw", "live_critical_mw", "revenue_usd", "opex_usd", "energy_mwh",
               "energy_paid_by_miner_mwh", "capex_usd", "depreciation_usd")
     totals = {f: np.zeros((n_m, n_s)) for f in fields}
     gpu_revenue = np.zeros((n_m, n_s))
     after_horizon = np.zeros(n_s)
+    conversions = []
     sidx = sc.site_index()
     for cv in sc.conversion_plan:
         s = sidx[cv.site]
-        eff = conversion_effect(sc, s, month_index(sc.start_month, cv.start_month), cv.gross_mw,
-                                cv.business_model, days, monthly_discount_rate)
+        model = cv.business_model or sc.sites[s].ai.business_model
+        eff = conversion_effect(sc, s, month_index(sc.start_month, cv.start_month), cv.gross_mw, model, days)
         for f in fields:
             totals[f][:, s] += getattr(eff, f)
-        if (cv.business_model or sc.sites[s].ai.business_model) == "gpu_cloud":
+        if model == "gpu_cloud":
             gpu_revenue[:, s] += eff.revenue_usd
-        after_horizon[s] += eff.contracted_after_horizon_usd
-    return AIArrays(**totals, contracted_after_horizon_usd=after_horizon, gpu_revenue_usd=gpu_revenue)
+        after_horizon[s] += eff.after_horizon_usd
+        conversions.append(ConversionValue(s, model, eff.monthly_discount_rate, eff))
+    return AIArrays(**totals, after_horizon_usd=after_horizon, gpu_revenue_usd=gpu_revenue, conversions=conversions)
 
 
-def _lease_after_horizon_usd(sc: Scenario, s: int, crit_mw: float, ready: np.ndarray, gross_mw: float,
-                             monthly_rate: float) -> np.ndarray:
-    """PV, at the end of the horizon, of a lease's net cash for its contracted months past the horizon.
+def _after_horizon_usd(sc: Scenario, s: int, model: str, crit_mw: float, starts: np.ndarray, gross_mw: float,
+                       monthly_rate: float) -> np.ndarray:
+    """Value at the horizon's end of a conversion's cash past it, before tax, one value per start month.
 
-    One value per ready month in ``ready``. Net cash is rent minus landlord
-    opex minus power when the landlord pays it (at the site's contract price);
-    capex still to be spent past the horizon is subtracted, so a lease signed
-    late in the horizon is not counted as free.
+    ``finance.terminal_value``: ``none`` 0; ``contracted_ai`` a colocation lease's net cash for its
+    contracted months past the horizon; ``ai_residual`` that plus the renewal (months after the term,
+    at the renewal probability, until the facility's life ends) and, for a GPU hall live at the
+    horizon's end, its installed GPUs' net cash until they are due for replacement. Net cash: rent
+    less landlord opex, less power the miner pays (at the site's contract price, 730.5 h a month).
+    Capex still to spend past the horizon is subtracted, so a hall started late is not free. A
+    colocation lease whose term ends inside the horizon leaves nothing under ``contracted_ai``.
     """
+    mode = sc.finance.terminal_value
+    if mode == "none" or (mode == "contracted_ai" and model != "colocation"):
+        return np.zeros(starts.size)
     site = sc.sites[s]
     ai = site.ai
-    lease = ai.colocation
     n = sc.horizon_months
-    ready = np.asarray(ready)[:, None]
     lead = max(ai.lead_time_months, 1)
-    span = np.arange(n, int(ready.max()) + lease.term_months + lead + 1)[None, :]   # months past the horizon
+    ready = (starts + ai.lead_time_months)[:, None]
+    start = starts[:, None]
+    if model == "colocation":
+        lease = ai.colocation
+        end = int(ready.max()) + max(lease.term_months, ai.facility_life_months) + lead + 1
+    else:
+        end = int(ready.max()) + ai.gpu_cloud.useful_life_months + lead + 1
+    span = np.arange(n, max(end, n + 1))[None, :]                               # months past the horizon
     disc = (1.0 + monthly_rate) ** -(span - n + 1.0)
-    live = (span >= ready) & (span < ready + lease.term_months)
-    years_live = np.floor(np.maximum(span - ready, 0) / 12.0)
-    rent = crit_mw * 1000.0 * lease.rate_usd_per_kw_month * (1 + lease.escalator_pct_per_year / 100.0) ** years_live
-    cash = rent - crit_mw * 1000.0 * lease.opex_usd_per_kw_month
-    if not lease.tenant_pays_power:
-        cash = cash - gross_mw * ai.load_factor_pct / 100.0 * 730.5 * site.power_price_usd_per_mwh
-    value = np.sum(np.where(live, cash, 0.0) * disc, axis=1)
-    start = ready - ai.lead_time_months
     building = (span >= start) & (span < start + lead)
     spend = crit_mw * ai.conversion_capex_usd_per_critical_mw / lead
-    value = value - np.sum(np.where(building, spend, 0.0) * disc, axis=1)
-    # Leases whose whole term ends inside the horizon leave nothing after it.
-    return np.where((ready[:, 0] + lease.term_months) > n, value, 0.0)
+    capex_left = np.sum(np.where(building, spend, 0.0) * disc, axis=1)
+    if model == "colocation":
+        renewal = lease.renewal_probability_pct / 100.0 if mode == "ai_residual" else 0.0
+        weight = lease_weight(span, ready, lease.term_months, ai.facility_life_months, renewal)
+        years_live = np.floor(np.maximum(span - ready, 0) / 12.0)
+        rent = crit_mw * 1000.0 * lease.rate_usd_per_kw_month * (1 + lease.escalator_pct_per_year / 100.0) ** years_live
+        cash = rent - crit_mw * 1000.0 * lease.opex_usd_per_kw_month
+        if not lease.tenant_pays_power:
+            cash = cash - gross_mw * ai.load_factor_pct / 100.0 * HOURS_PER_MONTH * site.power_price_usd_per_mwh
+        value = np.sum(weight * cash * disc, axis=1) - capex_left
+        if mode == "contracted_ai":   # leases whose whole term ends inside the horizon leave nothing after it
+            value = np.where((ready[:, 0] + lease.term_months) > n, value, 0.0)
+        return value
+    gpu = ai.gpu_cloud
+    n_gpus = crit_mw * gpu.gpus_per_critical_mw
+    live_at_end = ready[:, 0] <= n - 1
+    # The GPUs installed at the horizon's end: bought at ready + k x life; they earn until the next replacement.
+    age = span - ready                                                         # months since the hall was ready
+    current_gen = (n - 1 - ready) // gpu.useful_life_months                     # generation live at the end
+    in_gen = (age >= 0) & (age // gpu.useful_life_months == current_gen)
+    decline = (1.0 - gpu.rate_decline_pct_per_year / 100.0) ** (np.mod(np.maximum(age, 0), gpu.useful_life_months)
+                                                                  / 12.0)
+    cash = (n_gpus * (gpu.usd_per_gpu_hour * HOURS_PER_MONTH * gpu.utilization_pct / 100.0 * decline
+                      - gpu.opex_usd_per_gpu_month)
+            - gross_mw * ai.load_factor_pct / 100.0 * HOURS_PER_MONTH * site.power_price_usd_per_mwh)
+    value = np.sum(np.where(in_gen & live_at_end[:, None], cash * disc, 0.0), axis=1)
+    return value - capex_left

@@ -88,8 +88,8 @@ class EngineResult:
     g_and_a_usd: np.ndarray              # [month]
     tax_usd: np.ndarray                  # [path, month]
     net_cash_flow_usd: np.ndarray        # [path, month] (excludes the terminal value)
-    terminal_value_usd: float            # at the horizon's end, after tax: contracted AI leases and ASIC resale;
-                                         # in npv_usd, not in the monthly rows
+    terminal_value_usd: np.ndarray       # [path] at the horizon's end, after tax: AI/HPC past the horizon and ASIC
+                                         # resale; in npv_usd, not in the monthly rows
     npv_usd: np.ndarray                  # [path]
     ai_revenue_path_usd: np.ndarray | None = None   # [path or 1, month, site] AI/HPC revenue on each path (GPU rates)
     terminal_value_pv_usd: np.ndarray | None = None  # [path] the terminal value's contribution to npv_usd
@@ -153,6 +153,37 @@ def scenario_network(sc: Scenario, prices: np.ndarray | None = None,
     return replace(net, fees_btc_per_block=fees, hashprice_btc_per_th_day=hp)
 
 
+def ai_class_values(ai: AIArrays, company_factors: np.ndarray, avg_price_usd_per_mwh: np.ndarray, tax_rate: float,
+                    gpu_rate_factor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What discounting each conversion at its own class rate adds, and the AI/HPC terminal value.
+
+    Returns ``(adjustment, terminal, terminal_pv)``, each USD ``[path or 1]``: ``adjustment`` =
+    sum over conversions of pre-tax cash x (its discount factors - the company's), so
+    ``company-rate NPV + adjustment`` discounts that cash at its class rate; ``terminal`` the
+    after-tax value past the horizon at the horizon's end; ``terminal_pv`` that discounted at
+    each conversion's rate. Pre-tax cash: revenue - opex - power the miner pays (the site's
+    average price) - capex; GPU halls' revenue moves with ``gpu_rate_factor`` ``[path, month]``.
+    """
+    n_m = company_factors.size
+    t = np.arange(n_m) + 1.0
+    adj = np.zeros(1)
+    terminal = np.zeros(1)
+    terminal_pv = np.zeros(1)
+    for cv in ai.conversions:
+        eff = cv.effect
+        df = (1.0 + cv.monthly_discount_rate) ** -t
+        cash = (eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price_usd_per_mwh[:, cv.site]
+                - eff.capex_usd)
+        adj = adj + cash @ (df - company_factors)
+        if gpu_rate_factor is not None and cv.business_model == "gpu_cloud":
+            extra = eff.revenue_usd[None, :] * (np.asarray(gpu_rate_factor) - 1.0)          # [path, month]
+            adj = adj + extra @ (df - company_factors)
+        after = eff.after_horizon_usd * (1.0 - tax_rate)
+        terminal = terminal + after
+        terminal_pv = terminal_pv + after * df[-1]
+    return adj, terminal, terminal_pv
+
+
 def supply_params(sc: Scenario):
     """The supply model's parameters from a scenario's ``market.network_supply``."""
     from .network_response import Tier
@@ -171,14 +202,41 @@ def supply_params(sc: Scenario):
         switch_width_pct=ns.switch_width_pct, tiers=tiers)
 
 
-def asic_residual_after_tax_by_row(fl: FleetArrays, tax_rate: float) -> np.ndarray:
-    """Per fleet row: resale value of units left at the horizon's end, less tax on the gain over book (USD)."""
-    return fl.residual_usd - tax_rate * (fl.residual_usd - fl.residual_book_usd)
+def asic_residual_after_tax_by_row(sc: Scenario, fl: FleetArrays, tax_rate: float,
+                                   hashprice_end_usd_per_th_day: np.ndarray) -> np.ndarray:
+    """Per path and fleet row, ``[path or 1, row]``: what the units left at the horizon's end sell for, less
+    tax on the gain over book value (USD).
+
+    ``finance.asic_residual_value``: ``market`` (the default) prices each unit at the used-market price of
+    its efficiency tier against the efficiency frontier at the horizon's end, scaled by that path's
+    hashprice in the last month (:func:`minerplan.valuation.asic_market_value_usd_per_th`); ``salvage``
+    at the row's ``salvage_usd``; ``none`` at nothing.
+    """
+    mode = sc.finance.asic_residual_value
+    n_rows = fl.count.size
+    if mode == "none" or n_rows == 0:
+        return np.zeros((1, n_rows))
+    if mode == "salvage":
+        value = fl.residual_usd[None, :]
+    else:
+        value = asic_market_residual_usd(sc, fl, hashprice_end_usd_per_th_day)
+    return value - tax_rate * (value - fl.residual_book_usd[None, :])
 
 
-def asic_residual_after_tax_usd(fl: FleetArrays, tax_rate: float) -> float:
-    """Resale value of the machines left at the horizon's end, less tax on the gain over book value (USD)."""
-    return float(np.sum(asic_residual_after_tax_by_row(fl, tax_rate)))
+def asic_market_residual_usd(sc: Scenario, fl: FleetArrays, hashprice_end_usd_per_th_day) -> np.ndarray:
+    """Used-market value (USD) of the units installed at the horizon's end, ``[path, row]``."""
+    from .months import add_months
+    from .network_supply import frontier_j_per_th
+    from .valuation import asic_market_value_usd_per_th
+
+    n_m = sc.horizon_months
+    at_end = fl.active[-1] if n_m else np.zeros(fl.count.size, dtype=bool)
+    ths = fl.hashrate_ths_per_unit[-1]
+    eff = fl.power_w_per_unit / ths
+    frontier = float(frontier_j_per_th(add_months(sc.start_month, n_m))[0])
+    hp = np.atleast_1d(np.asarray(hashprice_end_usd_per_th_day, dtype=float))[:, None]
+    per_th = asic_market_value_usd_per_th(eff[None, :], frontier, hp)
+    return np.where(at_end[None, :], fl.count[None, :] * ths[None, :] * per_th, 0.0)
 
 
 def site_price_matrix(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -286,8 +344,7 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
 
     n_m, n_s = sc.horizon_months, len(sc.sites)
     days = net.days[0]
-    rate_m = monthly_rate(sc.finance.discount_rate_pct / 100.0)
-    ai = ai_arrays(sc, days, rate_m)
+    ai = ai_arrays(sc, days)
     capacity = np.array([s.capacity_mw for s in sc.sites], dtype=float)
     mining_cap_mw = np.maximum(capacity[None, :] - ai.converted_gross_mw, 0.0)
     fl = fleet_arrays(sc, mining_cap_mw)
@@ -377,13 +434,15 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
         tax = rate * taxable
     net_cf = ebitda_total - capex.sum(axis=1)[None, :] + salvage.sum(axis=1)[None, :] - tax
     # Value past the horizon, at the horizon's end (after tax at the statutory rate).
-    terminal = 0.0
-    if sc.finance.terminal_value == "contracted_ai":
-        terminal = float(ai.contracted_after_horizon_usd.sum()) * (1.0 - rate)
-    if sc.finance.asic_residual_value == "salvage":
-        terminal += asic_residual_after_tax_usd(fl, rate)
     factors = discount_factors(sc.finance.discount_rate_pct / 100.0, n_m)
-    npv = net_cf @ factors + terminal * factors[-1]
+    class_adj, ai_terminal, ai_terminal_pv = ai_class_values(ai, factors, hour_price.mean(axis=2), rate,
+                                                             gpu_rate_factor)
+    asic_terminal = asic_residual_after_tax_by_row(sc, fl, rate, hp_usd[:, -1]).sum(axis=1)     # [path or 1]
+    n_p = prices.shape[0]
+    terminal = np.broadcast_to(asic_terminal + ai_terminal, (n_p,)).astype(float)
+    terminal_pv = np.broadcast_to(asic_terminal * factors[-1] + ai_terminal_pv, (n_p,)).astype(float)
+    # The company's flows at its rate; each AI/HPC conversion's pre-tax cash at its own class rate.
+    npv = net_cf @ factors + class_adj + terminal_pv
     step(1.0, "done")
     return EngineResult(
         scenario=sc, months=sc.months, btc_price_usd=prices, network=net, fleet=fl, ai=ai,
@@ -392,7 +451,7 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
         mining_energy_mwh=e_run, curtailed_energy_mwh=curtailed, mining_opex_usd=mining_opex, ai_power_cost_usd=ai_power_usd,
         asic_capex_usd=asic_capex, asic_depreciation_usd=asic_dep, salvage_usd=salvage, ebitda_usd=ebitda,
         capex_usd=capex, g_and_a_usd=g_and_a, tax_usd=tax, net_cash_flow_usd=net_cf, terminal_value_usd=terminal,
-        npv_usd=npv, ai_revenue_path_usd=ai_revenue, terminal_value_pv_usd=np.full(npv.shape, terminal * factors[-1]),
+        npv_usd=npv, ai_revenue_path_usd=ai_revenue, terminal_value_pv_usd=terminal_pv,
         random_fees_btc_per_block=None if fees_btc_per_block is None else np.asarray(fees_btc_per_block, dtype=float),
         gpu_rate_factor=None if gpu_rate_factor is None else np.asarray(gpu_rate_factor, dtype=float))
 

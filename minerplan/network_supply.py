@@ -104,22 +104,22 @@ class SupplyParams:
     ``entry_width`` and ``halving_foresight``; the others are fixed a priori
     (see :data:`minerplan.network_backtest.FITTED`). ``new_capex_usd_per_w`` is a
     *revealed* hurdle: builders in 2019-2025 bought as if new capacity cost about
-    $1.53 per W against today's hashprice over 24 months, a little below list prices
+    $1.58 per W against today's hashprice over 24 months, a little below list prices
     (~$1.9/W for an S21 XP plus ~$0.3/W of site in late 2025); and they did not hold
     back ahead of a halving (``halving_foresight`` fitted at 0).
     """
 
     frontier_improvement_pct_per_year: float = 10.0
     new_power_usd_per_kwh: float = 0.045
-    new_capex_usd_per_w: float = 1.53
+    new_capex_usd_per_w: float = 1.58
     payback_months: float = 24.0
     max_growth_pct_per_month: float = 5.3
     entry_midpoint: float = 1.0
-    entry_width: float = 0.41
+    entry_width: float = 0.52
     delivery_lag_months: float = 6.0
     attrition_pct_per_month: float = 1.0
     pipeline_growth_pct_per_month: float | None = None
-    lag_months: float = 0.25
+    lag_months: float = 0.5
     switch_width_pct: float = 15.0
     install_mix_factor: float = 1.15
     history_growth_pct_per_month: float = 3.0
@@ -308,16 +308,22 @@ def simulate_supply_network(*, start_month: str, horizon_months: int, difficulty
         ratio = entry_ratio(hp_net_usd, frontier[m - first], p)
         return order_share(ratio, p), ratio
 
+    # Builders judge last month's average difficulty and subsidy (at the start: today's): a retarget or a
+    # halving right at a month's end then moves orders by as little as one right after it.
+    seen_d = d.copy()
+    seen_subsidy = subsidy_now.copy()
+
     def forward_hashprice(m: int, fee: np.ndarray) -> np.ndarray:
         """Hashprice a machine ordered now expects over its payback window (USD per TH/s per day, net).
 
-        Current price, difficulty and fees; the subsidy is the average over the window that starts at
-        delivery, with the next halving placed at 144 blocks a day from here.
+        This month's price and fees, last month's average difficulty and subsidy; the subsidy is
+        cut for the part of the window (from delivery) past the next halving, placed at 144 blocks a
+        day from here, as far as ``halving_foresight`` says.
         """
         to_halving = (next_halving - height) / (144.0 * AVG_MONTH_DAYS)  # months
         w0, w1 = lag, lag + p.payback_months
         after = np.clip((w1 - np.maximum(to_halving, w0)) / (w1 - w0), 0.0, 1.0)
-        return value[:, m] * (subsidy_now * (1.0 - 0.5 * p.halving_foresight * after) + fee) / d
+        return value[:, m] * (seen_subsidy * (1.0 - 0.5 * p.halving_foresight * after) + fee) / seen_d
 
     # The pipeline at the start: orders of the months before it.
     total0 = installed.sum(axis=1)
@@ -362,7 +368,6 @@ def simulate_supply_network(*, start_month: str, horizon_months: int, difficulty
         trace["installed"][m] = installed.sum(axis=1)
 
         dt = days[m] * SECONDS_PER_DAY / STEPS_PER_MONTH
-        keep = math.exp(-dt / lag_s)
         out["height_start"][m] = height
         v = value[:, m]
         ln_v = np.log(v * (subsidy_now + fee))
@@ -370,46 +375,80 @@ def simulate_supply_network(*, start_month: str, horizon_months: int, difficulty
         month_subsidy = subsidy_now.copy()
         near_halving = bool(np.any(next_halving - height <= 3.0 * max(max_blocks_per_month, 10_000.0)))
         ln_d = np.log(d)
+        # Only bins that hold machines take part (the rest of the grid is empty): ~half the work.
+        cols = np.flatnonzero(installed.max(axis=0) > 0)
+        be_c = ln_be[cols]
+        inst_c = installed[:, cols]
+        onl_c = online[:, cols]
         for _ in range(STEPS_PER_MONTH):
-            target = _logistic(((ln_v - ln_d)[:, None] - ln_be[None, :]) / width)
-            online = target + (online - target) * keep
-            hashrate = np.einsum("pb,pb->p", installed, online)
-            blocks = hashrate * (dt / TWO_32) / d
-            to_retarget = RETARGET_INTERVAL_BLOCKS - epoch_blocks
-            epoch_blocks += blocks
-            hit = np.flatnonzero(blocks >= to_retarget)
-            if hit.size:
-                before = np.maximum(to_retarget[hit], 0.0)
-                t_hit = before / np.maximum(blocks[hit], 1e-300) * dt
-                ratio_t = (RETARGET_INTERVAL_BLOCKS * TARGET_BLOCK_TIME_S) / np.maximum(
-                    t + t_hit - epoch_start[hit], 1e-9)
-                d_new = d[hit] * np.clip(ratio_t, 0.25, 4.0)
-                after = hashrate[hit] * ((dt - t_hit) / TWO_32) / d_new
-                blocks[hit] = before + after
-                epoch_blocks[hit] = after
-                epoch_start[hit] = t + t_hit
-                d[hit] = d_new
-                ln_d[hit] = np.log(d_new)
-            height = height + blocks
-            if near_halving:
-                halved = np.flatnonzero(height > next_halving)
-                if halved.size:
-                    era[halved] += 1
-                    new_sub = _SUBSIDY_BY_ERA[np.minimum(era[halved], 64)]
-                    halving_at[halved] = next_halving[halved]
-                    subsidy_now[halved] = new_sub
-                    next_halving[halved] += HALVING_INTERVAL_BLOCKS
-                    ln_v[halved] = np.log(v[halved] * (new_sub + fee[halved]))
-            acc_blocks += blocks
-            acc_hash += hashrate
+            # Event-driven within the step: advance every path to its next retarget or halving (or the step's
+            # end), apply the event, and go on with what is left, so an event at one step's end and at the
+            # next step's start give the same answer (no jump in NPV as a price crosses that point).
+            left = np.full(n_p, dt)                   # time left in the step, per path (s)
+            done = np.zeros(n_p)                      # time of the step already covered
+            for _event in range(6):
+                act = np.flatnonzero(left > 0)
+                if act.size == 0:
+                    break
+                tgt = _logistic(((ln_v[act] - ln_d[act])[:, None] - be_c[None, :]) / width)
+                keep_full = np.exp(-left[act] / lag_s)[:, None]
+                end_online = tgt + (onl_c[act] - tgt) * keep_full
+                h = np.einsum("pb,pb->p", inst_c[act], end_online)
+                blocks = h * (left[act] / TWO_32) / d[act]
+                to_retarget = RETARGET_INTERVAL_BLOCKS - epoch_blocks[act]
+                to_halving = (next_halving[act] - height[act]) if near_halving else np.full(act.size, np.inf)
+                to_event = np.maximum(np.minimum(to_retarget, to_halving), 0.0)
+                ev = blocks >= to_event
+                # paths with no event: take the whole remainder
+                q = act[~ev]
+                if q.size:
+                    onl_c[q] = end_online[~ev]
+                    acc_blocks[q] += blocks[~ev]
+                    acc_hash[q] += h[~ev] * left[q]
+                    height[q] += blocks[~ev]
+                    epoch_blocks[q] += blocks[~ev]
+                    left[q] = 0.0
+                q = act[ev]
+                if q.size == 0:
+                    continue
+                # paths with an event: advance to it (the blocks up to it at the current difficulty)
+                b_e = to_event[ev]
+                tau = np.minimum(b_e / np.maximum(blocks[ev], 1e-300), 1.0) * left[q]
+                onl_c[q] = tgt[ev] + (onl_c[q] - tgt[ev]) * np.exp(-tau / lag_s)[:, None]
+                acc_blocks[q] += b_e
+                acc_hash[q] += b_e * d[q] * TWO_32
+                height[q] += b_e
+                epoch_blocks[q] += b_e
+                done[q] += tau
+                left[q] -= tau
+                ret = q[epoch_blocks[q] >= RETARGET_INTERVAL_BLOCKS - 1e-9]
+                if ret.size:
+                    now = t + done[ret]
+                    ratio_t = (RETARGET_INTERVAL_BLOCKS * TARGET_BLOCK_TIME_S) / np.maximum(now - epoch_start[ret], 1e-9)
+                    d[ret] = d[ret] * np.clip(ratio_t, 0.25, 4.0)
+                    ln_d[ret] = np.log(d[ret])
+                    epoch_blocks[ret] = 0.0
+                    epoch_start[ret] = now
+                if near_halving:
+                    halved = q[height[q] >= next_halving[q] - 1e-9]
+                    if halved.size:
+                        era[halved] += 1
+                        new_sub = _SUBSIDY_BY_ERA[np.minimum(era[halved], 64)]
+                        halving_at[halved] = next_halving[halved]
+                        subsidy_now[halved] = new_sub
+                        next_halving[halved] += HALVING_INTERVAL_BLOCKS
+                        ln_v[halved] = np.log(v[halved] * (new_sub + fee[halved]))
             t += dt
-        acc_hash *= dt
+        online[:, cols] = onl_c
         out["subsidy"][m] = month_subsidy * acc_blocks
         if near_halving:
             past = halving_at > 0
             out["subsidy"][m][past] -= (height[past] - halving_at[past]) * (month_subsidy[past] - subsidy_now[past])
             halving_at[:] = 0.0
         max_blocks_per_month = float(acc_blocks.max()) if n_p else 0.0
+        ok = acc_blocks > 0
+        seen_d = np.where(ok, acc_hash / TWO_32 / np.where(ok, acc_blocks, 1.0), seen_d)
+        seen_subsidy = np.where(ok, out["subsidy"][m] / np.where(ok, acc_blocks, 1.0), seen_subsidy)
 
     out = {k: v.T for k, v in out.items()}
     month_s = days * SECONDS_PER_DAY

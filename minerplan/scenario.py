@@ -81,7 +81,7 @@ class NetworkSupply(_Strict):
         description="how fast new machines' J/TH improve after the last known generation, %/yr")
     new_power_usd_per_kwh: float = Field(0.045, gt=0, le=1, allow_inf_nan=False,
                                          description="all-in power cost of new capacity, USD/kWh")
-    new_capex_usd_per_w: float = Field(1.53, gt=0, le=50, allow_inf_nan=False,
+    new_capex_usd_per_w: float = Field(1.58, gt=0, le=50, allow_inf_nan=False,
                                        description="what builders behave as if new capacity (ASIC and site) cost, "
                                                    "USD per W (calibrated: a revealed hurdle, below list prices)")
     payback_months: float = Field(24.0, gt=0, le=120, allow_inf_nan=False,
@@ -92,7 +92,7 @@ class NetworkSupply(_Strict):
     entry_midpoint: float = Field(1.0, gt=0, le=100, allow_inf_nan=False,
                                   description="value over cost of a new machine at which orders run at half the "
                                               "limit")
-    entry_width: float = Field(0.41, gt=0, le=10, allow_inf_nan=False,
+    entry_width: float = Field(0.52, gt=0, le=10, allow_inf_nan=False,
                                description="spread of the order response (log of value over cost)")
     delivery_lag_months: float = Field(6.0, ge=0, le=36, allow_inf_nan=False,
                                        description="from order to energised hashrate, months")
@@ -106,8 +106,9 @@ class NetworkSupply(_Strict):
         None, ge=0, le=50, allow_inf_nan=False,
         description="deliveries already ordered for the first months, % of the installed base per month "
                     "(absent: what the start month's economics order)")
-    lag_months: float = Field(0.25, gt=0, le=24, allow_inf_nan=False,
-                              description="time constant of switching off and back on, months")
+    lag_months: float = Field(0.5, gt=0, le=24, allow_inf_nan=False,
+                              description="time constant of switching off and back on, months (about two weeks: "
+                                          "faster, and a large idle fleet swings on and off around each retarget)")
     switch_width_pct: float = Field(15.0, gt=0, le=200, allow_inf_nan=False,
                                     description="spread of switch-off points within a tier, % of its breakeven")
     installed_base: list[HashrateTier] | None = Field(
@@ -266,6 +267,12 @@ class ColocationLease(_Strict):
     term_months: int = Field(120, ge=1, le=600)
     tenant_pays_power: bool = True
     opex_usd_per_kw_month: NonNeg = Field(20.0, description="landlord opex per kW critical per month")
+    tenant_credit: Literal["investment_grade", "high_yield"] = Field(
+        "investment_grade", description="the tenant's credit, which sets the lease cash's discount rate (7.75% "
+                                        "investment grade, 9.25% high yield; valuation.LEASE_DISCOUNT_RATE_PCT)")
+    renewal_probability_pct: Pct = Field(
+        70.0, description="chance the tenant renews at the end of the term, %: renewed months earn the lease "
+                          "cash times this, until the facility's life ends")
 
 
 class GpuCloud(_Strict):
@@ -376,7 +383,9 @@ class Conversion(_Strict):
 
 class Finance(_Strict):
     pool_fee_pct: Pct = 2.0
-    discount_rate_pct: float = Field(12.0, ge=0, le=100, allow_inf_nan=False, description="annual, %")
+    discount_rate_pct: float = Field(12.0, ge=0, le=100, allow_inf_nan=False,
+                                     description="annual discount rate of merchant mining and the company's other "
+                                                 "cash (G&A, tax), %")
     tax_rate_pct: Pct = Field(21.0, description="on taxable income")
     tax_mode: Literal["carryforward", "linear"] = Field(
         "carryforward", description="carryforward: tax per calendar year, paid in its last month, losses offset "
@@ -388,12 +397,20 @@ class Finance(_Strict):
         None, ge=0, le=100, allow_inf_nan=False,
         description="share of G&A charged to mining in cost per BTC and period economics, %; absent: mining's "
                     "share of revenue in each period")
-    asic_residual_value: Literal["salvage", "none"] = Field(
-        "salvage", description="machines still installed at the horizon's end: worth their salvage (resale) value "
-                               "there, taxed on the gain over book value; or nothing")
-    terminal_value: Literal["none", "contracted_ai"] = Field(
-        "contracted_ai", description="value beyond the horizon: none, or the after-tax present value of "
-                                     "colocation lease cash flows still under contract at the horizon's end")
+    lease_discount_rate_pct: float | None = Field(
+        None, ge=0, le=100, allow_inf_nan=False,
+        description="annual discount rate of colocation lease cash, %; absent: by each lease's tenant_credit")
+    gpu_cloud_discount_rate_pct: float = Field(
+        15.0, ge=0, le=100, allow_inf_nan=False,
+        description="annual discount rate of GPU cloud cash (uncontracted rental income), %")
+    asic_residual_value: Literal["market", "salvage", "none"] = Field(
+        "market", description="machines still installed at the horizon's end: market (used-market price by "
+                              "efficiency tier, moving with hashprice), salvage (each cohort's salvage_usd), or "
+                              "nothing; taxed on the gain over book value")
+    terminal_value: Literal["none", "contracted_ai", "ai_residual"] = Field(
+        "ai_residual", description="AI/HPC value beyond the horizon, after tax: none; contracted_ai (colocation "
+                                   "cash still under contract); ai_residual (that, the lease renewed with its "
+                                   "probability until the facility's life ends, and GPUs' remaining life)")
 
 
 class Scenario(_Strict):

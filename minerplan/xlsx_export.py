@@ -258,10 +258,43 @@ class _Export:
         add("g_and_a_usd_per_month", "G&A", fin.g_and_a_usd_per_month, "USD/month", FMT_USD)
         add("g_and_a_mining_share_pct", "Share of G&A charged to mining (cost per BTC; blank: mining's share of "
             "revenue)", fin.g_and_a_mining_share_pct, "%", FMT_NUM2)
-        add("asic_residual_value", "ASIC residual value at the horizon", fin.asic_residual_value, "salvage/none",
-            choices=("salvage", "none"))
-        add("terminal_value_mode", "Terminal value", fin.terminal_value, "none/contracted_ai",
-            choices=("none", "contracted_ai"))
+        add("asic_residual_value", "ASIC residual value at the horizon", fin.asic_residual_value,
+            "market/salvage/none", choices=("market", "salvage", "none"),
+            source=src + "; market: used-market price by efficiency tier (table below), moving with hashprice")
+        add("terminal_value_mode", "AI/HPC value past the horizon", fin.terminal_value,
+            "none/contracted_ai/ai_residual", choices=("none", "contracted_ai", "ai_residual"),
+            source=src + "; ai_residual: contracted lease cash, renewal until the facility's life ends, GPUs' "
+                         "remaining life")
+        heading("Discount rates by cash-flow class")
+        add("lease_discount_rate_pct", "Colocation lease cash (blank: by the tenant's credit)",
+            fin.lease_discount_rate_pct, "%/yr", FMT_NUM2)
+        from .valuation import ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, ASIC_TIER_UPPER_RATIO, ASIC_TIER_USD_PER_TH, \
+            LEASE_DISCOUNT_RATE_PCT
+        add("lease_rate_investment_grade_pct", "Lease cash, investment-grade tenant",
+            LEASE_DISCOUNT_RATE_PCT["investment_grade"], "%/yr", FMT_NUM2,
+            "TeraWulf 7.75% senior secured notes due 2030 (Oct 2025), on a Google-backstopped lease "
+            "(docs/sources.md)")
+        add("lease_rate_high_yield_pct", "Lease cash, high-yield tenant", LEASE_DISCOUNT_RATE_PCT["high_yield"],
+            "%/yr", FMT_NUM2, "Applied Digital 9.25% senior secured notes due 2030 (Nov 2025), on CoreWeave leases "
+                              "(docs/sources.md)")
+        add("gpu_cloud_discount_rate_pct", "GPU cloud cash", fin.gpu_cloud_discount_rate_pct, "%/yr", FMT_NUM2,
+            src + "; above CoreWeave's 9-9.25% notes: rental income is not contracted (docs/sources.md)")
+        heading("ASIC market residual (used-market price by efficiency tier)")
+        add("asic_index_hashprice_usd_per_th_day", "Hashprice of the price index's month (Nov 2025)",
+            ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, "USD per TH/s per day", "0.00000",
+            "Luxor Hashrate Index, November 2025 average ($39.82 per PH/s per day)")
+        from .network_supply import frontier_j_per_th
+        from .months import add_months as _add_months
+        add("frontier_end_j_per_th", "Efficiency frontier at the horizon's end",
+            float(frontier_j_per_th(_add_months(sc.start_month, sc.horizon_months))[0]), "J/TH", FMT_NUM2,
+            "MinerPlan's frontier (network_supply.FRONTIER, +10%/yr after 2025; fixed at export)", "fact")
+        bounds = list(ASIC_TIER_UPPER_RATIO) + [None]
+        for i, (upper, usd) in enumerate(zip(bounds, ASIC_TIER_USD_PER_TH)):
+            if upper is not None:
+                add(f"asic_tier{i + 1}_upper_ratio", f"Tier {i + 1}: up to this multiple of the frontier's J/TH",
+                    upper, "x", FMT_NUM4, "Luxor ASIC price index tiers, late 2025 (docs/sources.md)")
+            add(f"asic_tier{i + 1}_usd_per_th", f"Tier {i + 1}: price at the index's hashprice", usd, "USD per TH/s",
+                FMT_NUM2, "Luxor ASIC price index, late 2025 (docs/sources.md)")
         heading("Monte Carlo (used for the Scenarios sheet values only)")
         mc = sc.monte_carlo
         add("mc_drift_pct_per_year", "Drift of the mean", mc.drift_value_pct_per_year, "%/yr", FMT_NUM2,
@@ -487,9 +520,13 @@ class _Export:
                                             max_width=28)
         nxt = len(SITE_COLUMNS) + 1
         yes_no = DataValidation(type="list", formula1='"yes,no"', allow_blank=True)
-        models = DataValidation(type="list", formula1='"colocation,gpu_cloud"', allow_blank=True)
         ws.add_data_validation(yes_no)
-        ws.add_data_validation(models)
+        lists = {}
+        for column in SITE_COLUMNS:
+            if column.kind == "choice":
+                lists[column.field] = DataValidation(type="list", formula1='"' + ",".join(column.choices) + '"',
+                                                     allow_blank=True)
+                ws.add_data_validation(lists[column.field])
         profile_row = {}
         for k, s in enumerate(self.profile_sites):
             profile_row[s] = TABLE_FIRST_ROW + 12 * k
@@ -511,7 +548,7 @@ class _Export:
                 if column.kind == "bool":
                     yes_no.add(cell.coordinate)
                 elif column.kind == "choice":
-                    models.add(cell.coordinate)
+                    lists[column.field].add(cell.coordinate)
             ws.cell(row=r, column=nxt, value=s + 1)
             has = s in profile_row
             ws.cell(row=r, column=nxt + 1, value="yes" if has else "no")
@@ -581,8 +618,18 @@ class _Export:
             buy, ret = f"{F['Delivery index']}{r}", f"{F['Retire index']}{r}"
             at_end = f"AND(horizon_months-1>=MAX({buy},0),horizon_months-1<{ret})"
             cnt = f"{F['count']}{r}"
-            put_formula(ws, r, nxt + 6, f"=IF({at_end},{cnt}*{F['salvage_usd']}{r},0)", FMT_USD)
             age_end = f"IF({buy}>=0,horizon_months-{buy},{F['age_months']}{r}+horizon_months)"
+            # Market: the unit's hashrate in the last month (degraded), its J/TH against the frontier then,
+            # the tier price, scaled by the last month's hashprice over the index's.
+            ths_end = (f"{F['hashrate_ths']}{r}*(1-{F['degradation_pct_per_year']}{r}/100)^(MAX({age_end}-1,0)/12)")
+            ratio = f"({F['power_w']}{r}/({ths_end}))/frontier_end_j_per_th"
+            tier = (f"IF({ratio}<=asic_tier1_upper_ratio,asic_tier1_usd_per_th,IF({ratio}<=asic_tier2_upper_ratio,"
+                    f"asic_tier2_usd_per_th,IF({ratio}<=asic_tier3_upper_ratio,asic_tier3_usd_per_th,"
+                    f"IF({ratio}<=asic_tier4_upper_ratio,asic_tier4_usd_per_th,asic_tier5_usd_per_th))))")
+            hp_end = f"Network!${month_col(self.n - 1)}${self.R_net['hp_usd']}"
+            market = f"{cnt}*{ths_end}*{tier}*MAX({hp_end},0)/asic_index_hashprice_usd_per_th_day"
+            put_formula(ws, r, nxt + 6, f'=IF({at_end},IF(asic_residual_value="market",{market},'
+                                        f'IF(asic_residual_value="salvage",{cnt}*{F["salvage_usd"]}{r},0)),0)', FMT_USD)
             put_formula(ws, r, nxt + 7, f"=IF({at_end},{cnt}*{F['purchase_price_usd']}{r}*MIN(1,MAX(0,1-{age_end}/"
                                         f"{F['useful_life_months']}{r})),0)", FMT_USD)
             q, b = f"{F['Residual at horizon end [USD]']}{r}", f"{F['Residual book value [USD]']}{r}"
@@ -873,7 +920,8 @@ class _Export:
                     "Conversion capex [USD]", "Facility life [months]", "Load factor [%]", "Lease rate [USD/kW-mo]",
                     "Escalator [%/yr]", "Lease term [months]", "Tenant pays power", "Landlord opex [USD/kW-mo]",
                     "GPUs", "GPU rate [USD/h]", "GPU rate decline [%/yr]", "GPU utilization [%]", "GPU capex [USD/GPU]", "GPU life [months]",
-                    "GPU opex [USD/GPU-mo]", "Site power price [USD/MWh]", "Last month with lease or build")
+                    "GPU opex [USD/GPU-mo]", "Site power price [USD/MWh]", "Last month with lease or build",
+                    "Tenant credit", "Lease renewal [%]", "Discount rate [%/yr]", "Monthly discount rate")
 
     def ai_rows_reserved(self) -> None:
         """Row numbers of the AI/HPC per-site blocks (Dispatch and Mining reference them first)."""
@@ -937,8 +985,16 @@ class _Export:
                 "GPU opex [USD/GPU-mo]": (site("ai.gpu_cloud.opex_usd_per_gpu_month"), FMT_NUM2),
                 "Site power price [USD/MWh]": (site("power_price_usd_per_mwh"), FMT_NUM2),
                 "Last month with lease or build": (
-                    f"MAX({K['Ready index']}{r}+{K['Lease term [months]']}{r},"
+                    f"MAX({K['Ready index']}{r}+MAX({K['Lease term [months]']}{r},{K['Facility life [months]']}{r}),"
                     f"{K['Start index']}{r}+MAX({K['Lead time [months]']}{r},1))", FMT_INT),
+                "Tenant credit": (site("ai.colocation.tenant_credit"), None),
+                "Lease renewal [%]": (site("ai.colocation.renewal_probability_pct"), FMT_NUM2),
+                # The conversion's cash-flow class sets its discount rate (valuation by class).
+                "Discount rate [%/yr]": (
+                    f'IF({K["Model used"]}{r}="colocation",IF(ISNUMBER(lease_discount_rate_pct),'
+                    f'lease_discount_rate_pct,IF({K["Tenant credit"]}{r}="high_yield",lease_rate_high_yield_pct,'
+                    f'lease_rate_investment_grade_pct)),gpu_cloud_discount_rate_pct)', FMT_NUM2),
+                "Monthly discount rate": (f"(1+{K['Discount rate [%/yr]']}{r}/100)^(1/12)-1", FMT_SMALL),
             }
             for h, (formula, fmt) in f.items():
                 put_formula(ws, r, 5 + self.CONV_DERIVED.index(h), "=" + formula, fmt)
@@ -955,29 +1011,38 @@ class _Export:
 
             live = lambda j, c: f"{c}$5>={k('Ready index', j)}"  # noqa: E731
             colo = lambda j: f'{k("Model used", j)}="colocation"'  # noqa: E731
+
+            def weight(j, c):
+                """Share of a colocation lease's cash in the month: 1 under contract, the renewal probability
+                after the term until the facility's life ends, else 0."""
+                ready, term, life = k("Ready index", j), k("Lease term [months]", j), k("Facility life [months]", j)
+                return (f"IF(AND({c}$5>={ready},{c}$5<{ready}+{term}),1,IF(AND({c}$5>={ready}+{term},"
+                        f"{c}$5<{ready}+MAX({life},{term})),{k('Lease renewal [%]', j)}/100,0))")
             conv_item = lambda j: f"=$A${rows[j]}"  # noqa: E731
             t.section("Per conversion")
             A["converted"] = t.rows("Gross MW out of mining", conv_labels, "MW",
                                     lambda j, m, c: f"IF({c}$5>={k('Start index', j)},$B${rows[j]},0)", FMT_NUM2,
                                     item_formula=conv_item)
-            A["critical"] = t.rows("Critical IT MW live", conv_labels, "MW",
-                                   lambda j, m, c: f"IF({live(j, c)},{k('Critical MW', j)},0)", FMT_NUM2,
-                                   item_formula=conv_item)
+            A["critical"] = t.rows("Critical IT MW live (leases: x the share under lease)", conv_labels, "MW",
+                                   lambda j, m, c: f"IF({colo(j)},{weight(j, c)},IF({live(j, c)},1,0))*"
+                                                   f"{k('Critical MW', j)}", FMT_NUM2, item_formula=conv_item)
             years = lambda j, c: f"INT(MAX({c}$5-{k('Ready index', j)},0)/12)"  # noqa: E731
             A["revenue"] = t.rows(
                 "Revenue", conv_labels, "USD",
-                lambda j, m, c: f"IF({live(j, c)},IF({colo(j)},{k('Critical MW', j)}*1000*{k('Lease rate [USD/kW-mo]', j)}"
+                lambda j, m, c: f"IF({live(j, c)},IF({colo(j)},{weight(j, c)}*{k('Critical MW', j)}*1000*"
+                                f"{k('Lease rate [USD/kW-mo]', j)}"
                                 f"*(1+{k('Escalator [%/yr]', j)}/100)^{years(j, c)},{k('GPUs', j)}*"
                                 f"{k('GPU rate [USD/h]', j)}*(24*{c}$7)*{k('GPU utilization [%]', j)}/100*(1-{k('GPU rate decline [%/yr]', j)}"
                                 f"/100)^(MOD(MAX({c}$5-{k('Ready index', j)},0),{k('GPU life [months]', j)})/12)),0)",
                 FMT_USD, True, item_formula=conv_item)
             A["opex"] = t.rows(
                 "Opex", conv_labels, "USD",
-                lambda j, m, c: f"IF({live(j, c)},IF({colo(j)},{k('Critical MW', j)}*1000*"
+                lambda j, m, c: f"IF({live(j, c)},IF({colo(j)},{weight(j, c)}*{k('Critical MW', j)}*1000*"
                                 f"{k('Landlord opex [USD/kW-mo]', j)},{k('GPUs', j)}*{k('GPU opex [USD/GPU-mo]', j)}),0)",
                 FMT_USD, True, item_formula=conv_item)
             A["energy"] = t.rows("Energy drawn", conv_labels, "MWh",
-                                 lambda j, m, c: f"IF({live(j, c)},$B${rows[j]}*{k('Load factor [%]', j)}/100*(24*{c}$7),0)",
+                                 lambda j, m, c: f"IF({live(j, c)},IF({colo(j)},{weight(j, c)},1)*$B${rows[j]}*"
+                                                 f"{k('Load factor [%]', j)}/100*(24*{c}$7),0)",
                                  FMT_NUM0, True, item_formula=conv_item)
             A["paid"] = t.rows("Energy paid by the miner", conv_labels, "MWh",
                                lambda j, m, c: f'IF(AND({colo(j)},{k("Tenant pays power", j)}="yes"),0,'
@@ -1021,6 +1086,24 @@ class _Export:
             if key in A:
                 assert got == A[key], (key, got, A[key])
             A[key] = got
+        if rows:
+            # Valuation by cash-flow class: each conversion's pre-tax cash at its own rate (the company's
+            # NPV takes it at the company rate; this adds the difference).
+            M = self.M
+            t.section("Valuation per conversion (pre-tax cash at the conversion's own discount rate)")
+            price = lambda j, c: (f"INDEX(Mining!{c}${M['avg_price'][0]}:{c}${M['avg_price'][-1]},"  # noqa: E731
+                                  f"{k('Site row', j)})")
+            A["cash"] = t.rows(
+                "Pre-tax cash (revenue - opex - energy paid at the site's average price - capex)", conv_labels, "USD",
+                lambda j, m, c: f"{c}{A['revenue'][j]}-{c}{A['opex'][j]}-{c}{A['paid'][j]}*{price(j, c)}-"
+                                f"{c}{A['capex'][j]}", FMT_USD, True, item_formula=conv_item)
+            A["df_class"] = t.rows("Discount factor at the conversion's rate (month end)", conv_labels, "-",
+                                   lambda j, m, c: f"1/(1+{k('Monthly discount rate', j)})^({c}$5+1)", FMT_NUM4,
+                                   item_formula=conv_item)
+            A["class_adj"] = t.rows(
+                "Value added by the class rate: cash x (own factor - company factor)", conv_labels, "USD",
+                lambda j, m, c: f"{c}{A['cash'][j]}*({c}{A['df_class'][j]}-1/(1+monthly_rate)^({c}$5+1))",
+                FMT_USD, True, item_formula=conv_item)
         print_setup(ws, title_rows="4:7", title_cols="A:D")
 
     def ai_site_rows_planned(self) -> None:
@@ -1038,22 +1121,25 @@ class _Export:
     # -------------------------------------------------------------- Terminal
     def sheet_terminal(self) -> None:
         ws = self.ws["Terminal"]
-        title(ws, "Terminal value: lease cash past the horizon",
-              "Colocation leases still under contract at the horizon's end: rent less landlord opex (less power "
-              "when the landlord pays it, 730.5 h per month at the site's contract price), less any build capex "
-              "still to spend, discounted to the horizon's end. Column E is the first month after the horizon.")
+        title(ws, "AI/HPC value past the horizon",
+              "Per conversion, at its own discount rate, to the horizon's end (before tax). Colocation: rent less "
+              "landlord opex (less power when the landlord pays it, 730.5 h per month at the site's contract "
+              "price) while under contract, and after the term at the renewal probability until the facility's "
+              "life ends ('ai_residual'). GPU cloud: the GPUs installed at the horizon's end until they are due for "
+              "replacement ('ai_residual'). Less any build capex still to spend. Column E is the first month "
+              "after the horizon.")
         # Wide enough for any edit the schema allows: a conversion starting in the last month with the
-        # longest lead time and lease term (SiteAI.lead_time_months <= 120, ColocationLease.term_months <= 600).
+        # longest lead time and lease term or facility life (lead <= 120 months, term and life <= 600).
         span = (MAX_LEAD_MONTHS + MAX_TERM_MONTHS) if self.conv_rows else 1
         self.T_span = span
         ws.cell(row=4, column=1, value="Month after the horizon").font = BOLD
         ws.cell(row=5, column=1, value="Month index").font = BOLD
-        ws.cell(row=6, column=1, value="Discount factor to the horizon's end").font = BOLD
+        ws.cell(row=6, column=1, value="Months after the horizon's end").font = BOLD
         fast = self.book.formula
         for j in range(span):
             c = col(FIRST_MONTH_COL + j)
             fast(ws, 5, FIRST_MONTH_COL + j, f"horizon_months+COLUMN({c}$5)-COLUMN($E$5)", FMT_INT)
-            fast(ws, 6, FIRST_MONTH_COL + j, f"(1+monthly_rate)^-({c}$5-horizon_months+1)", FMT_NUM4)
+            fast(ws, 6, FIRST_MONTH_COL + j, f"{c}$5-horizon_months+1", FMT_INT)
         ws.column_dimensions["A"].width = 38
         K = self.K if self.conv_rows else {}
         r = FIRST_DATA_ROW
@@ -1063,32 +1149,54 @@ class _Export:
             k = lambda name: f"'AI-HPC'!${K[name]}${cr}"  # noqa: E731
             ws.cell(row=r, column=1, value=f"Conversion #{j + 1}").font = BOLD
             put_formula(ws, r, 2, f"='AI-HPC'!$A${cr}", font=GREEN)
-            cash_r, spend_r, val_r = r + 1, r + 2, r + 3
-            ws.cell(row=cash_r, column=1, value="Lease net cash, discounted")
-            ws.cell(row=cash_r, column=3, value="USD")
-            ws.cell(row=spend_r, column=1, value="Build capex still to spend, discounted")
-            ws.cell(row=spend_r, column=3, value="USD")
+            cash_r, gpu_r, spend_r, val_r = r + 1, r + 2, r + 3, r + 4
+            for row_, label in ((cash_r, "Lease net cash x share under lease, discounted"),
+                                (gpu_r, "Installed GPUs' net cash until replacement, discounted"),
+                                (spend_r, "Build capex still to spend, discounted")):
+                ws.cell(row=row_, column=1, value=label)
+                ws.cell(row=row_, column=3, value="USD")
+            ready, term, life = k("Ready index"), k("Lease term [months]"), k("Facility life [months]")
+            renew = f'IF(terminal_value_mode="ai_residual",{k("Lease renewal [%]")}/100,0)'
+            gpu_life = k("GPU life [months]")
             for i in range(span):
                 c = col(FIRST_MONTH_COL + i)
                 idx = f"{c}$5"
+                disc = f"(1+{k('Monthly discount rate')})^-{c}$6"
+                weight = (f"IF(AND({idx}>={ready},{idx}<{ready}+{term}),1,IF(AND({idx}>={ready}+{term},"
+                          f"{idx}<{ready}+MAX({life},{term})),{renew},0))")
                 rent = (f"{k('Critical MW')}*1000*{k('Lease rate [USD/kW-mo]')}*(1+{k('Escalator [%/yr]')}/100)^"
-                        f"INT(MAX({idx}-{k('Ready index')},0)/12)")
+                        f"INT(MAX({idx}-{ready},0)/12)")
                 power = (f'IF({k("Tenant pays power")}="yes",0,\'AI-HPC\'!$B${cr}*{k("Load factor [%]")}/100*730.5*'
                          f"{k('Site power price [USD/MWh]')})")
                 fast(ws, cash_r, FIRST_MONTH_COL + i,
-                     f"IF(AND({idx}>={k('Ready index')},{idx}<{k('Ready index')}+{k('Lease term [months]')}),"
-                     f"({rent}-{k('Critical MW')}*1000*{k('Landlord opex [USD/kW-mo]')}-{power})*{c}$6,0)", FMT_USD)
+                     f"{weight}*({rent}-{k('Critical MW')}*1000*{k('Landlord opex [USD/kW-mo]')}-{power})*{disc}",
+                     FMT_USD)
+                age = f"({idx}-{ready})"
+                gen_now = f"INT((horizon_months-1-{ready})/{gpu_life})"
+                gpu_cash = (f"{k('GPUs')}*({k('GPU rate [USD/h]')}*730.5*{k('GPU utilization [%]')}/100*"
+                            f"(1-{k('GPU rate decline [%/yr]')}/100)^(MOD({age},{gpu_life})/12)-"
+                            f"{k('GPU opex [USD/GPU-mo]')})-'AI-HPC'!$B${cr}*{k('Load factor [%]')}/100*730.5*"
+                            f"{k('Site power price [USD/MWh]')}")
+                fast(ws, gpu_r, FIRST_MONTH_COL + i,
+                     f"IF(AND({ready}<=horizon_months-1,{age}>=0,INT({age}/{gpu_life})={gen_now}),"
+                     f"{gpu_cash}*{disc},0)", FMT_USD)
                 lead = f"MAX({k('Lead time [months]')},1)"
                 fast(ws, spend_r, FIRST_MONTH_COL + i,
                      f"IF(AND({idx}>={k('Start index')},{idx}<{k('Start index')}+{lead}),"
-                     f"{k('Conversion capex [USD]')}/{lead}*{c}$6,0)", FMT_USD)
-            ws.cell(row=val_r, column=1, value="Value at the horizon's end (colocation still under contract)")
+                     f"{k('Conversion capex [USD]')}/{lead}*{disc},0)", FMT_USD)
+            ws.cell(row=val_r, column=1, value="Value at the horizon's end, before tax")
             ws.cell(row=val_r, column=3, value="USD")
-            put_formula(ws, val_r, 4, f'=IF(AND({k("Model used")}="colocation",{k("Ready index")}+'
-                                      f'{k("Lease term [months]")}>horizon_months),SUM(E{cash_r}:{last}{cash_r})-'
-                                      f"SUM(E{spend_r}:{last}{spend_r}),0)", FMT_USD, BOLD)
+            colo = f'{k("Model used")}="colocation"'
+            put_formula(ws, val_r, 4,
+                        f'=IF(terminal_value_mode="none",0,IF({colo},IF(AND(terminal_value_mode="contracted_ai",'
+                        f'{ready}+{term}<=horizon_months),0,SUM(E{cash_r}:{last}{cash_r})-SUM(E{spend_r}:{last}'
+                        f'{spend_r})),IF(terminal_value_mode="ai_residual",SUM(E{gpu_r}:{last}{gpu_r})-'
+                        f"SUM(E{spend_r}:{last}{spend_r}),0)))", FMT_USD, BOLD)
+            ws.cell(row=val_r, column=5, value="present value today (after tax, at the conversion's rate):")
+            put_formula(ws, val_r, 9, f"=D{val_r}*(1-tax_rate)*(1+{k('Monthly discount rate')})^-horizon_months",
+                        FMT_USD, BOLD)
             self.T_value_rows.append(val_r)
-            r += 5
+            r += 6
         self.T_cover_row = r
         ws.cell(row=r, column=1, value="Months covered after the horizon")
         ws.cell(row=r, column=4, value=span)
@@ -1175,15 +1283,22 @@ class _Export:
         r += 1
         tv_rows = self.T_value_rows
         tv_sum = "+".join(f"Terminal!$D${x}" for x in tv_rows) if tv_rows else "0"
+        tv_pv_sum = "+".join(f"Terminal!$I${x}" for x in tv_rows) if tv_rows else "0"
+        adj = (f"SUM('AI-HPC'!$D${self.A['class_adj'][0]}:$D${self.A['class_adj'][-1]})"
+               if self.conv_rows else "0")
         kv = [
-            ("terminal_ai_usd", "Contracted AI/HPC lease value past the horizon, after tax", "USD",
-             f'=IF(terminal_value_mode="contracted_ai",({tv_sum})*(1-tax_rate),0)'),
+            ("terminal_ai_usd", "AI/HPC value past the horizon (Terminal sheet), after tax, at the horizon's end",
+             "USD", f"=({tv_sum})*(1-tax_rate)"),
             ("terminal_asic_usd", "ASIC resale at the horizon's end, after tax on the gain over book", "USD",
-             f'=IF(asic_residual_value="salvage",SUM({self.fleet_range(self.fleet_col["Residual after tax [USD]"])}),0)'
+             f'=IF(asic_residual_value="none",0,SUM({self.fleet_range(self.fleet_col["Residual after tax [USD]"])}))'
              if self.n_coh else "=0"),
-            ("terminal_value_usd", "Terminal value", "USD", "=terminal_ai_usd+terminal_asic_usd"),
+            ("terminal_value_usd", "Terminal value (at the horizon's end)", "USD", "=terminal_ai_usd+terminal_asic_usd"),
+            ("terminal_value_pv_usd", "Terminal value's contribution to NPV (each part at its class's rate)", "USD",
+             f"=terminal_asic_usd/(1+monthly_rate)^horizon_months+{tv_pv_sum}"),
+            ("class_rate_adjustment_usd", "AI/HPC cash at its class rates instead of the company's (AI-HPC sheet)",
+             "USD", f"={adj}"),
             ("npv_usd", "NPV", "USD", f"=NPV(monthly_rate,{first}{X['net']}:{last}{X['net']})+"
-                                      f"terminal_value_usd/(1+monthly_rate)^horizon_months"),
+                                      f"terminal_value_pv_usd+class_rate_adjustment_usd"),
             ("starts_with_outlay", "The cash flows start with an outlay (the first month over $1 is negative)",
              "TRUE/FALSE", f"=IFERROR(INDEX({first}{X['net']}:{last}{X['net']},MATCH(TRUE,"
                            f"INDEX(ABS({first}{X['net']}:{last}{X['net']})>1,0),0))<0,FALSE)"),
@@ -1328,7 +1443,7 @@ class _Export:
         cf = lambda key: f"'Cash Flow'!$D${X[key]}"  # noqa: E731
         items = [
             ("NPV", "USD", float(res.npv_usd[0]), "npv_usd"),
-            ("Terminal value", "USD", float(res.terminal_value_usd), "terminal_value_usd"),
+            ("Terminal value", "USD", float(np.asarray(res.terminal_value_usd).ravel()[0]), "terminal_value_usd"),
             ("Net cash flow, all months", "USD", float(res.net_cash_flow_usd[0].sum()), cf("net")),
             ("Mining revenue", "USD", float(res.mining_revenue_usd[0].sum()), cf("mining_rev")),
             ("Mining energy cost", "USD", float(res.mining_power_cost_usd[0].sum()), cf("power")),
@@ -1412,6 +1527,8 @@ class _Export:
             ("npv_usd", "NPV", "=npv_usd", "USD", FMT_USD),
             ("irr", "IRR", "=irr_annual", "%/yr", FMT_PCT),
             ("payback_months", "Payback (without terminal value)", "=payback_months", "months", FMT_NUM0),
+            ("terminal_value_pv_usd", "of which terminal value (present value)", "=terminal_value_pv_usd", "USD",
+             FMT_USD),
             ("terminal_value_usd", "Terminal value (in NPV, at the horizon's end)", "=terminal_value_usd", "USD",
              FMT_USD),
             ("btc_mined", "BTC mined", f"={btc_total}", "BTC", FMT_NUM2),

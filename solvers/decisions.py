@@ -28,7 +28,7 @@ import pandas as pd
 
 from minerplan.ai import ai_arrays, conversion_effect
 from minerplan.catalog import load_catalog
-from minerplan.engine import asic_residual_after_tax_by_row, scenario_network, site_price_matrix
+from minerplan.engine import ai_class_values, asic_residual_after_tax_by_row, scenario_network, site_price_matrix
 from minerplan.errors import Problem, ScenarioError
 from minerplan.finance import discount_factors, monthly_rate
 from minerplan.fleet import fleet_arrays
@@ -119,7 +119,6 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     # coefficients pre-tax and the model adds an exact annual carry-forward tax per path (taxable_*).
     r = 0.0 if carry else r_tv
     df = discount_factors(fin.discount_rate_pct / 100.0, n_m)                  # [month]
-    rate_m = monthly_rate(fin.discount_rate_pct / 100.0)
     draw = market_draw(sc, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
     prices = draw.btc_price_usd
     gpu_dev = None if draw.gpu_rate_factor is None else draw.gpu_rate_factor - 1.0   # [path, month]
@@ -155,23 +154,23 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     if at_top.any():
         mining_unit[:, :, at_top] = (credit_s[fl.site][None, at_top] * e_unit[:, at_top] - opex_unit[:, at_top])[None]
     base_mining = np.einsum("pmc,mc,m->p", mining_unit, units_base, df)
-    residual_on = fin.asic_residual_value == "salvage"
+    hp_end = np.broadcast_to(prices[:, -1] * net.hashprice_btc_per_th_day[:, -1], (n_p,))   # USD per TH/s per day
 
     def residual(f) -> np.ndarray:
-        """After-tax resale value at the horizon's end per fleet row, discounted to today (USD)."""
-        if not residual_on:
-            return np.zeros(f.count.size)
-        return asic_residual_after_tax_by_row(f, r_tv) * df[-1]
+        """After-tax resale value at the horizon's end per path and fleet row, discounted to today, [P, row]."""
+        return np.broadcast_to(asic_residual_after_tax_by_row(sc, f, r_tv, hp_end) * df[-1], (n_p, f.count.size))
 
-    base_det = float(df @ (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1) + (1 - r) * fl.salvage_usd.sum(1))
-                     + residual(fl).sum())
+    base_det = (df @ (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1) + (1 - r) * fl.salvage_usd.sum(1))
+                + residual(fl).sum(axis=1))                                                # [P]
     base_npv = (1 - r) * base_mining + base_det
-    ai = ai_arrays(sc, days, rate_m)
+    ai = ai_arrays(sc, days)
     ai_ebitda = (ai.revenue_usd - ai.opex_usd - ai.energy_paid_by_miner_mwh * avg_price).sum(axis=1)
     base_npv = base_npv + df @ ((1 - r) * ai_ebitda + r * ai.depreciation_usd.sum(1) - ai.capex_usd.sum(1))
     base_npv = base_npv - (1 - r) * fin.g_and_a_usd_per_month * df.sum()
-    if fin.terminal_value == "contracted_ai":
-        base_npv = base_npv + (1 - r_tv) * ai.contracted_after_horizon_usd.sum() * df[-1]
+    # Each committed conversion's pre-tax cash at its own class rate, and its value past the horizon.
+    class_adj, _, ai_terminal_pv = ai_class_values(ai, df, avg_price, r_tv,
+                                                   None if gpu_dev is None else gpu_dev + 1.0)
+    base_npv = base_npv + class_adj + ai_terminal_pv
 
     load_mw = fl.power_w_per_unit * pue[fl.site] / 1e6                          # [cohort] MW per unit
     cap_base = np.zeros((n_s, n_m))
@@ -239,12 +238,14 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             continue
         starts = np.arange(n_m)
         for model in BUSINESS_MODELS:
-            eff = conversion_effect(sc, s, starts, 1.0, model, days, rate_m)          # fields [start, month]
+            eff = conversion_effect(sc, s, starts, 1.0, model, days)                  # fields [start, month]
             ebitda = eff.revenue_usd - eff.opex_usd - eff.energy_paid_by_miner_mwh * avg_price[None, :, s]
             cf_unit = (1 - r) * ebitda + r * eff.depreciation_usd - eff.capex_usd     # [start, month] per MW
-            npv = cf_unit @ df
-            if fin.terminal_value == "contracted_ai":
-                npv = npv + (1 - r_tv) * eff.contracted_after_horizon_usd * df[-1]
+            # Pre-tax cash at the conversion's class rate (tax stays at the company's), and the value past
+            # the horizon at that rate.
+            df_class = (1.0 + eff.monthly_discount_rate) ** -(np.arange(n_m) + 1.0)
+            npv = cf_unit @ df + (ebitda - eff.capex_usd) @ (df_class - df)
+            npv = npv + (1 - r_tv) * eff.after_horizon_usd * df_class[-1]
             capex_y = (eff.capex_usd * scale) @ to_year                               # [start, year]
             cf_conv = cf_unit * scale
             ti_conv = ((ebitda - eff.depreciation_usd) * scale) @ to_year             # [start, year]
@@ -262,7 +263,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                                  business_model=model, cohort=-1, model="", unit="halls" if gross_per_hall else "MW",
                                  scale_mw=scale, lb=0.0, ub=float(ub), integer=bool(gross_per_hall)))
                 coef_cols.append(np.full(n_p, npv[t] * scale) if extra is None
-                                 else npv[t] * scale + (1 - r) * (extra @ df))
+                                 else npv[t] * scale + (1 - r) * (extra @ df) + extra @ (df_class - df))
                 cap = np.zeros((n_s, n_m))
                 cap[s] = eff.converted_gross_mw[t] * scale
                 cap_cols.append(cap)
@@ -294,8 +295,8 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             tail = np.flip(np.cumsum(np.flip(disc, axis=1), axis=1), axis=1)                   # [P, M, C]
             lost_active = fb.active[:, cidx] & ~fc.active                                       # [M, K]
             tidx = np.array([t for _, t in cand_of])
-            det = df @ (det_cand - det_base[:, cidx]) + residual(fc) - residual(fb)[cidx]
-            coef = -(1 - r) * tail[:, tidx, cidx] + det[None, :]                                   # [P, K]
+            det = (df @ (det_cand - det_base[:, cidx]))[None, :] + residual(fc) - residual(fb)[:, cidx]   # [P, K]
+            coef = -(1 - r) * tail[:, tidx, cidx] + det                                            # [P, K]
             mu_w = np.einsum("wp,pmc->wmc", W, mining_unit)                                     # [view, M, C]
             det_month = det_cand - det_base[:, cidx]                                             # [M, K]
             ti_det = (-fc.depreciation_usd + fc.salvage_usd) - (-fb.depreciation_usd + fb.salvage_usd)[:, cidx]  # [M, K]
@@ -343,7 +344,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             umb = unit_margins(sc, spec_b, net, prices, margin_only=True)
             opex_b = (opex_mw[fbuy.site] * fbuy.power_w_per_unit * pue[fbuy.site] / 1e6)[None, :] * fbuy.active
             mining_b = np.einsum("pmk,m->pk", umb.margin_usd - opex_b[None], df)
-            det_b = df @ (r * fbuy.depreciation_usd - fbuy.capex_usd) + residual(fbuy)
+            det_b = (df @ (r * fbuy.depreciation_usd - fbuy.capex_usd))[None, :] + residual(fbuy)      # [P, K]
             load_b = fbuy.power_w_per_unit * pue[fbuy.site] / 1e6
             mb_w = np.einsum("wp,pmk->wmk", W, umb.margin_usd - opex_b[None])                  # [view, M, K]
             det_b_month = r * fbuy.depreciation_usd - fbuy.capex_usd                             # [M, K]
@@ -356,7 +357,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                 rows.append(dict(kind="buy", site=site.name, site_idx=s, month_idx=t, month=add_months(sc.start_month, t),
                                  business_model="", cohort=-1, model=model, unit="units", scale_mw=float(load_b[k]),
                                  lb=0.0, ub=float(site.capacity_mw / load_b[k]), integer=False))
-                coef_cols.append((1 - r) * mining_b[:, k] + det_b[k])
+                coef_cols.append((1 - r) * mining_b[:, k] + det_b[:, k])
                 cap = np.zeros((n_s, n_m))
                 cap[s] = load_b[k] * fbuy.active[:, k]
                 cap_cols.append(cap)
@@ -384,7 +385,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         for j in np.flatnonzero((table["kind"] == "convert").to_numpy()):
             row = table.iloc[j]
             eff = conversion_effect(sc, int(row.site_idx), int(row.month_idx), float(row.scale_mw),
-                                    row.business_model, days, rate_m)
+                                    row.business_model, days)
             conv_energy[j] = eff.energy_mwh
         hp_usd = prices * net.hashprice_btc_per_th_day
         th_unit = on * fl.hashrate_ths_per_unit * days[:, None]                              # [M, C] TH-days

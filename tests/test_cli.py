@@ -154,6 +154,6 @@ def test_sensitivity_json(capsys):
     swings = [r["swing_usd"] for r in doc["tornado"]]
     assert swings == sorted(swings, reverse=True)
     be = doc["breakevens"]
-    assert 80_000 < be["btc_price_usd_for_npv_zero"] < 120_000
+    assert 30_000 < be["btc_price_usd_for_npv_zero"] < 91_500   # worth more than zero at the entered $91.5k
     assert {c["site"] for c in be["curtailment"]} == {"Texas", "Georgia", "North Dakota"}
     assert be["lease_rate"][0]["site"] == "North Dakota"

@@ -38,8 +38,8 @@ def colocation_scenario(capacity_mw=10.0, convert_mw=5.0, terminal="none"):
                     sites=[{"name": "A", "capacity_mw": capacity_mw, "power_price_usd_per_mwh": 40, "pue": 1.0,
                             "ai": ai}],
                     fleet=FLEET, conversion_plan=[{"site": "A", "gross_mw": convert_mw, "start_month": "2026-02"}],
-                    finance={"pool_fee_pct": 0, "discount_rate_pct": 0, "tax_rate_pct": 0,
-                             "terminal_value": terminal})
+                    finance={"pool_fee_pct": 0, "discount_rate_pct": 0, "lease_discount_rate_pct": 0,
+                             "tax_rate_pct": 0, "terminal_value": terminal, "asic_residual_value": "salvage"})
 
 
 def irr_by_roots(flows) -> float:

@@ -121,7 +121,10 @@ def test_default_tiers_survive_a_round_trip_and_bad_tiers_are_named():
 def test_capitulation_preset_from_the_late_november_state():
     """From late November (the network already ~15% below its October peak, so at equilibrium at ~$86.5k),
     the slide to $73k (-16%) switches off a further ~6% of hashrate within two retargets."""
-    sc = scenario_from_dict(json.loads(resolve_scenario_path("default").read_text()))
+    d = json.loads(resolve_scenario_path("default").read_text())
+    d["market"]["network_model"] = "capitulation"       # this file tests the capitulation model
+    d["market"].pop("network_hashrate_ehs", None)       # at equilibrium with difficulty
+    sc = scenario_from_dict(d)
     res = run_engine(sc, preset="capitulation")
     h = res.network.hashrate_hs[0]
     drop = 1 - h[2] / h[0]

@@ -73,15 +73,15 @@ def test_a_price_collapse_shrinks_the_network_and_a_rally_grows_it():
 def test_entry_ratio_and_order_share_by_hand():
     p = DEFAULT_SUPPLY
     # hashprice $40/PH/day = 0.04 USD per TH/s per day; a 14 J/TH machine at $0.045/kWh costs 0.024 x 14 x 0.045
-    # = 0.01512 USD per TH/s per day to run and 14 x 1.53 = 21.42 USD per TH/s to buy; over 24 average months
-    # (730.5 days) it earns (0.04 - 0.01512) x 730.5 = 18.175 USD: ratio 0.8485.
+    # = 0.01512 USD per TH/s per day to run and 14 x 1.58 = 22.12 USD per TH/s to buy; over 24 average months
+    # (730.5 days) it earns (0.04 - 0.01512) x 730.5 = 18.175 USD: ratio 0.8217.
     r = entry_ratio(0.04, 14.0, p)
-    assert r == pytest.approx((0.04 - 0.024 * 14 * 0.045) * 24 * 365.25 / 12 / (14 * 1.53), rel=1e-12)
-    assert r == pytest.approx(0.8485, abs=1e-4)
+    assert r == pytest.approx((0.04 - 0.024 * 14 * 0.045) * 24 * 365.25 / 12 / (14 * 1.58), rel=1e-12)
+    assert r == pytest.approx(0.8217, abs=1e-4)
     # At the midpoint (ratio 1) orders run at half the ceiling (2 x 5.3% of the installed base a month).
     assert order_share(1.0, p) == pytest.approx(0.5 * 2 * 0.053)
     assert order_share(-0.5, p) == 0.0
-    assert order_share(100.0, p) == pytest.approx(2 * 0.053, rel=1e-4)      # logistic(ln 100 / 0.41) ~ 1
+    assert order_share(100.0, p) == pytest.approx(2 * 0.053 / (1 + 100 ** (-1 / 0.52)), rel=1e-12)
 
 
 def test_frontier_follows_the_published_generations_then_improves_10_pct_a_year():
@@ -230,3 +230,17 @@ def test_supply_network_is_vectorized_over_paths():
     for field in ("difficulty", "hashrate_hs", "blocks", "subsidy_btc"):
         assert np.allclose(getattr(many, field)[7], getattr(one, field)[0], rtol=1e-12), field
     assert math.isfinite(float(many.difficulty.sum()))
+
+
+def test_npv_has_no_jumps_as_the_price_moves():
+    """Retargets and halvings are applied at the exact block inside a step, so one landing at a step's end
+    and one at the next step's start give the same network: NPV moves smoothly with the price (a jump here
+    once broke the breakeven solver). 2,001 flat prices from $40k to $130k on the default scenario."""
+    from minerplan.prices import deterministic_path
+
+    sc = load_scenario("default")
+    path = deterministic_path(sc)
+    xs = np.linspace(40_000, 130_000, 2001)
+    npv = run_engine(sc, prices=path[None, :] * (xs / path[0])[:, None]).npv_usd
+    steps = np.abs(np.diff(npv))
+    assert steps.max() < 3.0 * np.median(steps), (steps.max(), np.median(steps), xs[np.argmax(steps)])

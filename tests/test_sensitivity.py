@@ -83,7 +83,9 @@ def test_breakeven_btc_price_meets_npv_zero_on_the_default(default_sc):
     path = deterministic_path(default_sc)
     at = npv(default_sc, (path * (p / path[0]))[None, :])
     assert abs(at) <= 1e-6 * abs(base)
-    assert 80_000 < p < 200_000
+    # The default is worth more than zero at $91,500 (its lease is valued at the lease's own rate and the
+    # network shrinks when the price falls), so the breakeven lies below the entered price.
+    assert base > 0 and 30_000 < p < 91_500
     # on a points path the whole path scales: same answer through the scenario's own price fields
     scaled = with_dict(default_sc, lambda d: d["market"].update(btc_price_usd=p))
     assert abs(npv(scaled)) <= 1e-6 * abs(base)

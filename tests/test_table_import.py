@@ -472,7 +472,8 @@ def test_template_layout_and_formatting(tmp_path, capsys):
     sites = wb["Sites"]
     assert [c.value for c in sites[5]][:8] == ["Texas", 150, 38, 1.04, 5, "yes", 0, 4500]
     lists = {str(dv.sqref).split(":")[0]: dv.formula1 for dv in sites.data_validations.dataValidation}
-    assert lists == {"F5": '"yes,no"', "O5": '"colocation,gpu_cloud"', "S5": '"yes,no"'}
+    assert lists == {"F5": '"yes,no"', "O5": '"colocation,gpu_cloud"', "S5": '"yes,no"',
+                     "U5": '"investment_grade,high_yield"'}
     hourly = wb["Hourly prices"]
     assert [hourly.cell(row=r, column=2).value for r in range(5, 17)] == list(range(1, 13))
     assert (tmp_path / "fleet.csv").read_text().splitlines()[1] == "Antminer S21 XP,Texas,18000,270,3645,97,2,6939,6,36,,,0"

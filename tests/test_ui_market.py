@@ -335,6 +335,18 @@ def test_whatif_other_controls_match_direct_runs(whatif):
     leased = with_dict(sc, lambda d: d["sites"][2]["ai"]["colocation"].update(rate_usd_per_kw_month=168.0))
     assert view.kpis["npv_usd"] == pytest.approx(npv_of(leased))
     view.set_lease_rate(140)
+    # The supply network has no growth trend: the network control is its build cost.
+    assert view.controls["growth"].isHidden() and not view.controls["build"].isHidden()
+    view.set_network_build_cost(1.2)
+    cheap = with_dict(sc, lambda d: d["market"].setdefault("network_supply", {}).update(new_capex_usd_per_w=1.2))
+    assert view.kpis["npv_usd"] == pytest.approx(npv_of(cheap))
+    assert npv_of(cheap) < npv_of(sc)               # cheaper machines for everyone: more hashrate, less BTC for us
+    view.set_network_build_cost(1.58)
+    assert doc.scenario is sc
+    # On the trend network the control is the growth trend.
+    doc.edit_dict(lambda d: d["market"].update(network_model="trend"), "trend")
+    sc = doc.scenario
+    assert not view.controls["growth"].isHidden() and view.controls["build"].isHidden()
     view.set_hashrate_growth(0.5)
     slow = with_dict(sc, lambda d: d["market"].update(hashrate_growth_pct_per_month=0.5))
     assert view.kpis["npv_usd"] == pytest.approx(npv_of(slow))
@@ -441,15 +453,20 @@ def test_compare_snapshot_and_file_difference_column(compare, tmp_path, qtmodelt
     cur = summary(run_engine(doc.scenario))
     snap = summary(run_engine(load_scenario(DEFAULT_SCENARIO_PATH)))
     bull = summary(run_engine(load_scenario(tmp_path / "bull.json")))
-    for r, key in enumerate(["npv_usd", "irr", "payback_months", "btc_mined", "cost_per_btc_cash_usd",
-                             "cost_per_btc_all_in_usd", "hashprice_usd_per_ph_day"]):
-        assert m.data(m.index(r, 0), Qt.ItemDataRole.UserRole) == pytest.approx(cur[key])
+    from ui.views.compare import KPIS, summary_value
+
+    keys = [k[0] for k in KPIS]
+    assert keys[:3] == ["npv_usd", "terminal_value_pv_usd", "incremental.npv_usd"]   # value, then the plan's own
+    for r, key in enumerate(keys):
+        want = summary_value(cur, key)
+        got = m.data(m.index(r, 0), Qt.ItemDataRole.UserRole)
+        assert got is None if want is None else got == pytest.approx(want)
         for col, other in ((3, snap), (4, bull)):
-            if other[key] is None or cur[key] is None:      # e.g. no payback within the horizon
+            theirs = summary_value(other, key)
+            if theirs is None or want is None:      # e.g. no company IRR without an initial outlay
                 assert m.data(m.index(r, col), Qt.ItemDataRole.UserRole) is None
             else:
-                assert m.data(m.index(r, col), Qt.ItemDataRole.UserRole) == pytest.approx(other[key] - cur[key],
-                                                                                          abs=1e-9)
+                assert m.data(m.index(r, col), Qt.ItemDataRole.UserRole) == pytest.approx(theirs - want, abs=1e-9)
     assert m.data(m.index(0, 4)) == f"{bull['npv_usd'] - cur['npv_usd']:+,.0f}"
     # overlaid charts: one line per scenario in each
     assert len(view.cash_chart._series) == 3 and len(view.btc_chart._series) == 3

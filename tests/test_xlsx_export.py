@@ -206,6 +206,7 @@ def _month_values(ws, row: int, n: int) -> np.ndarray:
 SUMMARY_KEYS = {
     "NPV": "npv_usd", "IRR": "irr", "Payback (without terminal value)": "payback_months",
     "Terminal value (in NPV, at the horizon's end)": "terminal_value_usd", "BTC mined": "btc_mined",
+    "of which terminal value (present value)": "terminal_value_pv_usd",
     "Cash cost per BTC (energy, take-or-pay, opex, mining's G&A, less credits; horizon average)": "cost_per_btc_cash_usd",
     "All-in cost per BTC (cash + ASIC depreciation)": "cost_per_btc_all_in_usd",
     "Site EBITDA (before G&A) per MW of capacity per month": "ebitda_usd_per_mw_month",

@@ -23,14 +23,18 @@ from .workers import Task
 
 
 def fan_summary(res: EngineResult, seed: int | None = None) -> dict:
-    """What the views show of a Monte Carlo run: median and P5/P50/P95 of NPV (USD).
+    """What the views show of a Monte Carlo run: median, expected (mean, with its 95% CI) and P5/P50/P95 of
+    NPV (USD), and P(NPV < 0).
 
     Deliberately smaller than :func:`minerplan.report.summary`, which also builds
     monthly medians and per-path IRRs; the fan must follow edits quickly.
     """
+    from minerplan.report import npv_statistics, statistic_label
+
     npv = res.npv_usd
     q = np.percentile(npv, [5, 50, 95])
-    return {"paths": res.n_paths, "seed": seed, "npv_usd": float(np.median(npv)),
+    return {"paths": res.n_paths, "seed": seed, "statistic": statistic_label(res.n_paths),
+            "npv_usd": float(np.median(npv)), **npv_statistics(npv),
             "percentiles": {"npv_usd": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])}}}
 
 

@@ -29,15 +29,30 @@ from ..charts import Chart, month_ts
 
 #: (summary key, label, unit, scale for display, format of a value, format of a difference)
 KPIS: list[tuple[str, str, str, float, str, str]] = [
-    ("npv_usd", "NPV", "USD", 1.0, "{:,.0f}", "{:+,.0f}"),
-    ("irr", "IRR", "%/yr", 100.0, "{:,.2f}", "{:+,.2f} pt"),
-    ("payback_months", "Payback", "months", 1.0, "{:,.0f}", "{:+,.0f}"),
+    ("npv_usd", "NPV, on the entered price path", "USD", 1.0, "{:,.0f}", "{:+,.0f}"),
+    ("terminal_value_pv_usd", "of which terminal value (present value)", "USD", 1.0, "{:,.0f}", "{:+,.0f}"),
+    ("incremental.npv_usd", "Plan vs status quo: NPV added", "USD", 1.0, "{:,.0f}", "{:+,.0f}"),
+    ("incremental.irr", "Plan vs status quo: IRR of the increment", "%/yr", 100.0, "{:,.2f}", "{:+,.2f} pt"),
+    ("incremental.payback_months", "Plan vs status quo: payback of the increment", "months", 1.0, "{:,.0f}",
+     "{:+,.0f}"),
+    ("irr", "IRR (company)", "%/yr", 100.0, "{:,.2f}", "{:+,.2f} pt"),
+    ("payback_months", "Payback (company)", "months", 1.0, "{:,.0f}", "{:+,.0f}"),
     ("btc_mined", "BTC mined", "BTC", 1.0, "{:,.1f}", "{:+,.1f}"),
     ("cost_per_btc_cash_usd", "Cost per BTC, cash", "USD/BTC", 1.0, "{:,.0f}", "{:+,.0f}"),
     ("cost_per_btc_all_in_usd", "Cost per BTC, all-in", "USD/BTC", 1.0, "{:,.0f}", "{:+,.0f}"),
     ("hashprice_usd_per_ph_day", "Hashprice, first month", "USD/PH/day", 1.0, "{:,.2f}", "{:+,.2f}"),
 ]
-MISSING = {"irr": "n/a (no sign change)", "payback_months": "not within horizon"}
+MISSING = {"irr": "n/a (no initial outlay or no sign change)", "payback_months": "n/a or not within horizon",
+           "incremental.irr": "n/a (see the plan's note)", "incremental.payback_months": "not within horizon"}
+
+
+def summary_value(doc: dict | None, key: str):
+    """``doc[key]``, or a nested value for a dotted key (``incremental.npv_usd``); None when missing."""
+    for part in key.split("."):
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(part)
+    return doc
 
 
 @dataclass
@@ -98,11 +113,11 @@ class KpiTableModel(QAbstractTableModel):
     def raw(self, row: int, column: int) -> float | None:
         key = KPIS[row][0]
         e = self._entry_of(column)
-        v = _value(e.summary.get(key)) if e.summary else None
+        v = _value(summary_value(e.summary, key))
         if not self.is_difference(column):
             return v
         first = self.entries[0]
-        v0 = _value(first.summary.get(key)) if first.summary else None
+        v0 = _value(summary_value(first.summary, key))
         return None if v is None or v0 is None else v - v0
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
@@ -112,9 +127,17 @@ class KpiTableModel(QAbstractTableModel):
                 if role == Qt.ItemDataRole.DisplayRole:
                     return f"{label} ({unit})"
                 if role == Qt.ItemDataRole.ToolTipRole:
-                    return {"npv_usd": "net present value incl. terminal value, deterministic path",
-                            "irr": "internal rate of return, annual",
-                            "payback_months": "months until cumulative net cash (incl. terminal value) turns positive",
+                    return {"npv_usd": "net present value incl. terminal value, on the entered price path; "
+                                       "each cash-flow class at its own discount rate",
+                            "terminal_value_pv_usd": "what the value past the horizon adds to NPV today",
+                            "incremental.npv_usd": "NPV minus the same scenario without its conversions, purchases "
+                                                   "and retirements inside the horizon, on the same price path",
+                            "incremental.irr": "annual IRR of the plan's own extra cash flows (against the status "
+                                               "quo)",
+                            "irr": "internal rate of return of the company's cash flows, annual; n/a when they do "
+                                   "not start with an outlay",
+                            "payback_months": "months until cumulative net cash (without terminal value) turns "
+                                              "positive; n/a without an initial outlay",
                             "btc_mined": "net of pool fee, over the horizon",
                             "hashprice_usd_per_ph_day": "USD per PH/s per day, first month"}.get(KPIS[section][0])
             return None
@@ -155,7 +178,8 @@ class KpiTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{label}, {unit}" + (" (difference vs the first column)" if diff else "")
         if role == Qt.ItemDataRole.ForegroundRole and diff and v:
-            good = v > 0 if key in ("npv_usd", "irr", "btc_mined", "hashprice_usd_per_ph_day") else v < 0
+            good = v > 0 if key in ("npv_usd", "irr", "btc_mined", "hashprice_usd_per_ph_day", "terminal_value_pv_usd",
+                                    "incremental.npv_usd", "incremental.irr") else v < 0
             return QColor("#2e7d32" if good else "#c00000")
         return None
 

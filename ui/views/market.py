@@ -355,12 +355,16 @@ class MarketView(QWidget):
         self.seed_spin.editingFinished.connect(self._mc_settings_edited)
         mf.addRow("Paths (count)", self.paths_spin)
         mf.addRow("Seed (integer)", self.seed_spin)
-        self.fields["monte_carlo.drift_pct_per_year"] = self._field(
-            "monte_carlo.drift_pct_per_year", "Growth of the MEAN price, % per year (-200..200). The median grows "
-            "slower, at drift - volatility^2/2: with 0% drift and 50% volatility the median path falls about 12% a year.")
+        self.fields["monte_carlo.drift_pct_per_year"] = FieldEdit(
+            doc, "monte_carlo.drift_pct_per_year",
+            "Growth of the MEAN price, % per year (-200..200). Blank (the default): the price path you enter is "
+            "the fan's MEDIAN path, and the mean grows at volatility^2/2 (12.5%/yr at 50% volatility). A drift "
+            "you type moves the median off your path: it grows at drift - volatility^2/2 (with 0% drift and 50% "
+            "volatility the median falls about 12% a year).", optional=True)
+        self.fields["monte_carlo.drift_pct_per_year"].setPlaceholderText("median = your path")
         self.fields["monte_carlo.volatility_pct_per_year"] = self._field(
             "monte_carlo.volatility_pct_per_year", "Annualized volatility of BTC, % per year (0..500)")
-        mf.addRow("Drift of the mean (% per year)", self.fields["monte_carlo.drift_pct_per_year"])
+        mf.addRow("Drift of the mean (% per year, optional)", self.fields["monte_carlo.drift_pct_per_year"])
         mf.addRow("Volatility (% per year)", self.fields["monte_carlo.volatility_pct_per_year"])
         self.run_mc_btn = QPushButton("Run Monte Carlo")
         self.run_mc_btn.clicked.connect(self.apply_mc_settings)

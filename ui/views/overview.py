@@ -79,6 +79,18 @@ def margin_vs_ai_per_gross_mw_month(res: EngineResult) -> tuple[float | None, fl
     return mining, (max(ai) if ai else None)
 
 
+def headline_years(res: EngineResult, doc: dict) -> tuple[dict | None, dict | None]:
+    """The period rows the Overview shows: the first full calendar year, and the year after the halving."""
+    from minerplan.periods import halving_year
+
+    years = [r for r in doc.get("periods") or [] if r.get("kind") == "year"]
+    full = [r for r in years if r["months"] == 12] or years
+    now = next((r for r in full if r.get("btc_mined")), None)
+    h = halving_year(res)
+    after = next((r for r in years if h is not None and r["period"] == str(h + 1)), None)
+    return now, after
+
+
 class OverviewView(QWidget):
     """KPIs and the two key charts; refreshes on every evaluation."""
 
@@ -88,10 +100,11 @@ class OverviewView(QWidget):
         grid = QGridLayout()
         self.cards = {k: KpiCard(t) for k, t in (
             ("hashprice", "Hashprice now"), ("breakeven", "Fleet breakeven power price"),
-            ("cost", "Cost per BTC (cash / all-in)"), ("npv", "NPV"),
+            ("cost", "Cost per BTC (cash / all-in)"), ("cost_after", "Cost per BTC after the halving"),
+            ("npv", "NPV"), ("increment", "The plan against the status quo"),
             ("margin", "Mining margin vs AI revenue"), ("fleet", "Fleet"))}
         for i, card in enumerate(self.cards.values()):
-            grid.addWidget(card, i // 3, i % 3)
+            grid.addWidget(card, i // 4, i % 4)
         self.hashprice_chart = Chart("Hashprice against each cohort's breakeven", "USD per PH/s per day")
         self.price_chart = Chart("BTC price, with late-2025 reference levels", "USD per BTC")
         split = QSplitter(Qt.Orientation.Vertical)
@@ -130,9 +143,28 @@ class OverviewView(QWidget):
             self.cards["breakeven"].set(f"${fleet_be:,.4f} /kWh", f"power-weighted; the fleet pays ${pay:,.4f}/kWh")
         else:
             self.cards["breakeven"].set("n/a", "no machines")
-        self.cards["cost"].set(f"{usd(doc['cost_per_btc_cash_usd'])} / {usd(doc['cost_per_btc_all_in_usd'])}",
-                               f"per BTC mined over {sc.horizon_months} months")
-        self.cards["npv"].set(usd(doc["npv_usd"]), "deterministic path; P5/P95 when the fan is ready")
+        now, after = headline_years(res, doc)
+        for key, row, what in (("cost", now, "first full year"), ("cost_after", after, "the year after the halving")):
+            if row is None:
+                self.cards[key].set("n/a", f"no {what} inside the horizon" if key == "cost_after" else "no BTC mined")
+                continue
+            self.cards[key].title.setText(f"Cost per BTC, {row['period']} (cash / all-in)")
+            self.cards[key].set(f"{usd(row['cost_per_btc_cash_usd'])} / {usd(row['cost_per_btc_all_in_usd'])}",
+                                f"{what}, on the entered price path; {row['btc_mined'] or 0:,.0f} BTC mined, "
+                                f"${row['cost_usd_per_ph_day'] or 0:,.1f} per PH/s-day cash")
+        tv = doc.get("terminal_value_pv_usd")
+        self.cards["npv"].set(usd(doc["npv_usd"]), "on the entered price path"
+                              + (f"; of which terminal (present value) {usd(tv)}" if tv is not None else "")
+                              + "; the fan's median and mean when it is ready")
+        inc = doc.get("incremental")
+        if inc is None or inc.get("irr_note", "").startswith("the plan is the status quo"):
+            self.cards["increment"].set("n/a", "nothing to compare: no conversions, purchases or retirements")
+        else:
+            irr = "IRR n/a" if inc["irr"] is None else f"IRR {inc['irr'] * 100:,.1f}%/yr"
+            pb = inc.get("payback_months")
+            self.cards["increment"].set(f"{usd(inc['npv_usd'])} of NPV",
+                                        f"{irr}; payback {'not within the horizon' if pb is None else f'{pb:,.0f} months'}"
+                                        f"; against {inc['baseline'].removeprefix('the same scenario ')}")
         mining, ai = margin_vs_ai_per_gross_mw_month(res)
         if mining is None:
             head, mine_txt = "n/a", "no machines running"
@@ -153,8 +185,11 @@ class OverviewView(QWidget):
 
     def on_mc(self, res: EngineResult, doc: dict) -> None:
         p = doc["percentiles"]["npv_usd"]
-        self.cards["npv"].set(usd(doc["npv_usd"]), f"median of {doc['paths']:,} paths; P5 {usd(p['p5'])}, "
-                                                   f"P95 {usd(p['p95'])}")
+        lo, hi = doc["expected_npv_ci95_usd"]
+        self.cards["npv"].set(f"{usd(doc['npv_usd'])} median", f"expected (mean of {doc['paths']:,} paths) "
+                                                              f"{usd(doc['expected_npv_usd'])} (95% CI {usd(lo)} to "
+                                                              f"{usd(hi)}); P5 {usd(p['p5'])}, P95 {usd(p['p95'])}; "
+                                                              f"P(NPV < 0) {doc['p_npv_negative'] * 100:.0f}%")
         self._draw(self.evaluation.result, res)
 
     def _draw(self, res: EngineResult, mc: EngineResult | None) -> None:

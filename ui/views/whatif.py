@@ -48,17 +48,20 @@ class WhatIf:
     """One what-if point. ``btc_price_usd`` is the first month's price (the whole path scales with it)."""
 
     btc_price_usd: float
-    hashrate_growth_pct_per_month: float
+    hashrate_growth_pct_per_month: float                # the trend (trend and capitulation network models)
     power_price_pct: float = 100.0                      # of every site's contract (and hourly) price
     lease_rate_usd_per_kw_month: float | None = None    # every site with an ai section; None: no such site
+    network_build_cost_usd_per_w: float | None = None   # the supply model's build cost; None: another model
 
 
 def baseline(sc: Scenario) -> WhatIf:
     """The what-if that reproduces ``sc`` exactly."""
     rates = [s.ai.colocation.rate_usd_per_kw_month for s in sc.sites if s.ai is not None]
+    supply = sc.market.network_model == "supply"
     return WhatIf(btc_price_usd=float(deterministic_path(sc)[0]),
                   hashrate_growth_pct_per_month=sc.market.hashrate_growth_pct_per_month,
-                  power_price_pct=100.0, lease_rate_usd_per_kw_month=rates[0] if rates else None)
+                  power_price_pct=100.0, lease_rate_usd_per_kw_month=rates[0] if rates else None,
+                  network_build_cost_usd_per_w=sc.market.network_supply.new_capex_usd_per_w if supply else None)
 
 
 def _scale_btc(d: dict, factor: float) -> None:
@@ -91,6 +94,9 @@ def apply_whatif(d: dict, sc: Scenario, w: WhatIf) -> None:
             _scale_btc(d, w.btc_price_usd / base.btc_price_usd)
     if w.hashrate_growth_pct_per_month != base.hashrate_growth_pct_per_month:
         d["market"]["hashrate_growth_pct_per_month"] = float(w.hashrate_growth_pct_per_month)
+    if w.network_build_cost_usd_per_w is not None and \
+            w.network_build_cost_usd_per_w != base.network_build_cost_usd_per_w:
+        d["market"].setdefault("network_supply", {})["new_capex_usd_per_w"] = float(w.network_build_cost_usd_per_w)
     if w.power_price_pct != 100.0:
         _scale_power(d, w.power_price_pct / 100.0)
     if w.lease_rate_usd_per_kw_month is not None and w.lease_rate_usd_per_kw_month != base.lease_rate_usd_per_kw_month:
@@ -140,7 +146,8 @@ WHATIF_TORNADO_INPUTS = ("btc_price", "hashrate_growth", "power_price", "lease_r
 def tornado(sc: Scenario, base_npv_usd: float | None = None) -> list[TornadoRow]:
     """NPV at the low and high case of each major input, sorted by swing (widest first).
 
-    BTC price +-20% (the whole path), network hashrate growth +-1 pt, power price +-20% (every
+    BTC price +-20% (the whole path), the network (growth trend +-1 pt, or the supply model's build cost
+    +-20%), power price +-20% (every
     site, hourly profiles too), AI lease rate +-20% (every site with an ai section), discount rate
     +-2 pt, pool fee +-1 pt; each on the deterministic path, the others held. Computed by
     :func:`minerplan.sensitivity.tornado`; a case outside an input's valid range has no NPV (None).
@@ -482,17 +489,24 @@ class WhatIfView(QWidget):
         self.controls = {
             "btc": SliderSpin(40_000, 200_000, 500, 1_000, 10_000_000, 0, " USD/BTC"),
             "growth": SliderSpin(-5, 10, 0.1, -50, 50, 2, " %/month"),
+            "build": SliderSpin(0.3, 5, 0.05, 0.01, 50, 2, " USD/W"),
             "power": SliderSpin(25, 300, 1, 0, 1_000, 0, " % of contract"),
             "lease": SliderSpin(0, 400, 1, 0, 10_000, 0, " USD/kW-month"),
         }
         labels = {"btc": "BTC price, first month (USD/BTC; the path scales with it)",
-                  "growth": "Network hashrate growth (%/month)",
+                  "growth": "Network hashrate trend (%/month)",
+                  "build": "Network build cost (USD per W; cheaper: the network grows faster)",
                   "power": "Power price, every site (% of contract, USD/MWh)",
                   "lease": "AI lease rate, every AI site (USD/kW-month)"}
+        self.control_labels = {}
         for r, (k, w) in enumerate(self.controls.items()):
-            grid.addWidget(QLabel(labels[k]), r, 0)
+            self.control_labels[k] = QLabel(labels[k])
+            grid.addWidget(self.control_labels[k], r, 0)
             grid.addWidget(w, r, 1)
             w.valueChanged.connect(self._on_control)
+        self.controls["build"].setToolTip("What new capacity costs the network's builders (supply network model): "
+                                          "below the calibrated $1.58/W the network grows faster and hashprice "
+                                          "falls further; above it, slower.")
         buttons = QHBoxLayout()
         self.apply_btn = QPushButton("Apply to scenario")
         self.apply_btn.setToolTip("Write these values into the scenario as one undoable edit")
@@ -583,6 +597,9 @@ class WhatIfView(QWidget):
     def set_btc_price(self, usd_per_btc: float) -> None:
         self.controls["btc"].set_value(usd_per_btc)
 
+    def set_network_build_cost(self, usd_per_w: float) -> None:
+        self.controls["build"].set_value(usd_per_w)
+
     def set_hashrate_growth(self, pct_per_month: float) -> None:
         self.controls["growth"].set_value(pct_per_month)
 
@@ -596,10 +613,11 @@ class WhatIfView(QWidget):
         """The controls' what-if; a control still showing the scenario's (rounded) value means the exact value."""
         base = self._base_whatif or baseline(self.doc.scenario)
         exact = {"btc": base.btc_price_usd, "growth": base.hashrate_growth_pct_per_month, "power": 100.0,
-                 "lease": base.lease_rate_usd_per_kw_month}
+                 "lease": base.lease_rate_usd_per_kw_month, "build": base.network_build_cost_usd_per_w}
         v = {k: (exact[k] if c.value() == self._shown.get(k) else c.value()) for k, c in self.controls.items()}
         lease = v["lease"] if base.lease_rate_usd_per_kw_month is not None else None
-        return WhatIf(v["btc"], v["growth"], v["power"], lease)
+        build = v["build"] if base.network_build_cost_usd_per_w is not None else None
+        return WhatIf(v["btc"], v["growth"], v["power"], lease, build)
 
     def cash_flow_series(self) -> tuple[np.ndarray, np.ndarray]:
         """(scenario, what-if) monthly net cash flow, USD millions, as drawn."""
@@ -612,6 +630,11 @@ class WhatIfView(QWidget):
         c = self.controls
         c["btc"].set_value(base.btc_price_usd, silent=True)
         c["growth"].set_value(base.hashrate_growth_pct_per_month, silent=True)
+        supply = base.network_build_cost_usd_per_w is not None
+        c["build"].set_value(base.network_build_cost_usd_per_w or 1.0, silent=True)
+        for key, show in (("growth", not supply), ("build", supply)):
+            c[key].setVisible(show)
+            self.control_labels[key].setVisible(show)
         c["power"].set_value(100.0, silent=True)
         has_ai = base.lease_rate_usd_per_kw_month is not None
         c["lease"].set_value(base.lease_rate_usd_per_kw_month or 0.0, silent=True)
@@ -742,8 +765,10 @@ class WhatIfView(QWidget):
         if w == baseline(sc):
             self.message.setText("Nothing to apply: the what-if equals the scenario.")
             return False
-        parts = [f"BTC ${w.btc_price_usd:,.0f}", f"hashrate {w.hashrate_growth_pct_per_month:g} %/month",
-                 f"power {w.power_price_pct:g} %"]
+        network = (f"network build cost ${w.network_build_cost_usd_per_w:.2f}/W"
+                   if w.network_build_cost_usd_per_w is not None else
+                   f"hashrate {w.hashrate_growth_pct_per_month:g} %/month")
+        parts = [f"BTC ${w.btc_price_usd:,.0f}", network, f"power {w.power_price_pct:g} %"]
         if w.lease_rate_usd_per_kw_month is not None:
             parts.append(f"lease ${w.lease_rate_usd_per_kw_month:g}/kW-month")
         err = self.doc.try_edit(lambda d: apply_whatif(d, sc, w), "What-if: " + ", ".join(parts))
