@@ -194,7 +194,7 @@ def _after_horizon_usd(sc: Scenario, s: int, model: str, crit_mw: float, starts:
         lease = ai.colocation
         end = int(ready.max()) + max(lease.term_months, ai.facility_life_months) + lead + 1
     else:
-        end = int(ready.max()) + ai.gpu_cloud.useful_life_months + lead + 1
+        end = max(n, int(ready.max())) + ai.gpu_cloud.useful_life_months + lead + 1   # a generation's life at most
     span = np.arange(n, max(end, n + 1))[None, :]                               # months past the horizon
     disc = (1.0 + monthly_rate) ** -(span - n + 1.0)
     building = (span >= start) & (span < start + lead)
