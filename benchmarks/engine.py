@@ -107,7 +107,9 @@ def build_case(*, hourly: bool, seed: int = 2025) -> dict:
     return {
         "schema_version": 1, "name": "benchmark", "start_month": START, "horizon_months": N_MONTHS,
         "market": {"btc_price_usd": 91_500.0, "difficulty": 1.52e14, "fees_btc_per_block": 0.02,
-                   "block_height": 925_000, "hashrate_growth_pct_per_month": 1.0},
+                   "block_height": 925_000, "hashrate_growth_pct_per_month": 1.0,
+                   # the naive reference recomputes dispatch and finance on the engine's one network path
+                   "network_model": "trend"},
         "monte_carlo": {"drift_pct_per_year": 0.0, "volatility_pct_per_year": 50.0},
         "sites": sites, "fleet": fleet,
         "conversion_plan": [{"site": "Site 03", "gross_mw": 30.0, "start_month": add_months(START, 6)}],

@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from .ai import AIArrays, ai_arrays
-from .finance import annual_tax_with_carryforward, discount_factors, monthly_rate, tax_year_index
+from .finance import annual_tax_with_carryforward, discount_factors, tax_year_index
 from .fleet import FleetArrays, fleet_arrays
 from .months import calendar_month_numbers
 from .network import NetworkPath, simulate_network

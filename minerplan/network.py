@@ -186,3 +186,25 @@ def simulate_network(*, start_month: str, horizon_months: int, difficulty: float
     return NetworkPath(days=row(days), blocks=row(blocks), height_start=row(height_start),
                        subsidy_btc=row(avg_subsidy), fees_btc_per_block=row(fees), difficulty=row(diff_avg),
                        hashrate_hs=row(hashrate), hashprice_btc_per_th_day=row(hp_btc_per_th_day))
+
+
+def network_path_from_sums(*, blocks: np.ndarray, subsidy_btc_sum: np.ndarray, hashes: np.ndarray,
+                           height_start: np.ndarray, days: np.ndarray, fees_btc_per_block,
+                           difficulty_start: float) -> NetworkPath:
+    """Monthly network series ``[path, month]`` from a simulation's monthly sums.
+
+    ``blocks`` found, ``subsidy_btc_sum`` their subsidy (BTC), ``hashes`` done in the month, and the
+    height at its start; difficulty is block-weighted (hashes / 2^32 / blocks), hashprice the BTC a
+    TH/s earned per day (before pool fees). Used by the capitulation and supply network models.
+    """
+    n_p, n_m = blocks.shape
+    month_s = days * SECONDS_PER_DAY
+    fees = np.broadcast_to(np.asarray(fees_btc_per_block, dtype=float), (n_p, n_m))
+    avg_subsidy = np.divide(subsidy_btc_sum, blocks, out=np.zeros_like(blocks), where=blocks > 0)
+    diff = np.divide(hashes / TWO_32, blocks, out=np.full_like(blocks, float(difficulty_start)), where=blocks > 0)
+    hashrate = hashes / month_s[None, :]
+    hp_btc = (blocks / days[None, :]) * (avg_subsidy + fees) / (hashrate / 1e12)
+    row = np.broadcast_to(days[None, :], (n_p, n_m)).copy()
+    return NetworkPath(days=row, blocks=blocks, height_start=height_start, subsidy_btc=avg_subsidy,
+                       fees_btc_per_block=np.array(fees), difficulty=diff, hashrate_hs=hashrate,
+                       hashprice_btc_per_th_day=hp_btc)

@@ -42,7 +42,7 @@ import numpy as np
 
 from .months import SECONDS_PER_DAY, days_in_months
 from .network import (HALVING_INTERVAL_BLOCKS, RETARGET_INTERVAL_BLOCKS, SATS_PER_BTC, TARGET_BLOCK_TIME_S, TWO_32,
-                      NetworkPath, hashrate_hs_from_difficulty)
+                      NetworkPath, hashrate_hs_from_difficulty, network_path_from_sums)
 
 STEPS_PER_MONTH = 4   # a step (~7.6 days) must stay shorter than a difficulty epoch (~14 days)
 
@@ -243,13 +243,6 @@ def simulate_responsive_network(*, start_month: str, horizon_months: int, diffic
             halving_at[:] = 0.0
         max_blocks_per_month = float(acc_blocks.max()) if n_p else 0.0
     out = {k: v.T for k, v in out.items()}
-    month_s = days * SECONDS_PER_DAY
-    blocks = out["blocks"]
-    avg_subsidy = np.divide(out["subsidy"], blocks, out=np.zeros_like(blocks), where=blocks > 0)
-    diff = np.divide(out["hash_s"] / TWO_32, blocks, out=np.full_like(blocks, float(difficulty)), where=blocks > 0)
-    hashrate = out["hash_s"] / month_s[None, :]
-    hp_btc = (blocks / days[None, :]) * (avg_subsidy + fees) / (hashrate / 1e12)
-    row = np.broadcast_to(days[None, :], (n_p, n_m)).copy()
-    return NetworkPath(days=row, blocks=blocks, height_start=out["height_start"], subsidy_btc=avg_subsidy,
-                       fees_btc_per_block=np.array(fees), difficulty=diff, hashrate_hs=hashrate,
-                       hashprice_btc_per_th_day=hp_btc)
+    return network_path_from_sums(blocks=out["blocks"], subsidy_btc_sum=out["subsidy"], hashes=out["hash_s"],
+                                  height_start=out["height_start"], days=days, fees_btc_per_block=fees,
+                                  difficulty_start=difficulty)

@@ -49,8 +49,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .months import SECONDS_PER_DAY, add_months, days_in_months, month_index
-from .network import (HALVING_INTERVAL_BLOCKS, RETARGET_INTERVAL_BLOCKS, TARGET_BLOCK_TIME_S, TWO_32, NetworkPath,
-                      hashrate_hs_from_difficulty)
+from .network import (HALVING_INTERVAL_BLOCKS, RETARGET_INTERVAL_BLOCKS, TARGET_BLOCK_TIME_S, TWO_32,
+                      hashrate_hs_from_difficulty, network_path_from_sums)
 from .network_response import _SUBSIDY_BY_ERA, STEPS_PER_MONTH, Tier
 
 AVG_MONTH_DAYS = 365.25 / 12
@@ -451,16 +451,9 @@ def simulate_supply_network(*, start_month: str, horizon_months: int, difficulty
         seen_subsidy = np.where(ok, out["subsidy"][m] / np.where(ok, acc_blocks, 1.0), seen_subsidy)
 
     out = {k: v.T for k, v in out.items()}
-    month_s = days * SECONDS_PER_DAY
-    blocks = out["blocks"]
-    avg_subsidy = np.divide(out["subsidy"], blocks, out=np.zeros_like(blocks), where=blocks > 0)
-    diff = np.divide(out["hash_s"] / TWO_32, blocks, out=np.full_like(blocks, float(difficulty)), where=blocks > 0)
-    hashrate = out["hash_s"] / month_s[None, :]
-    hp_btc = (blocks / days[None, :]) * (avg_subsidy + fees) / (hashrate / 1e12)
-    row = np.broadcast_to(days[None, :], (n_p, n_m)).copy()
-    net = NetworkPath(days=row, blocks=blocks, height_start=out["height_start"], subsidy_btc=avg_subsidy,
-                      fees_btc_per_block=np.array(fees), difficulty=diff, hashrate_hs=hashrate,
-                      hashprice_btc_per_th_day=hp_btc)
+    net = network_path_from_sums(blocks=out["blocks"], subsidy_btc_sum=out["subsidy"], hashes=out["hash_s"],
+                                 height_start=out["height_start"], days=days, fees_btc_per_block=fees,
+                                 difficulty_start=difficulty)
     if not return_trace:
         return net
     tr = SupplyTrace(installed_hs=trace["installed"].T, orders_hs=trace["orders"].T,

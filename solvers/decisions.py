@@ -30,7 +30,7 @@ from minerplan.ai import ai_arrays, conversion_effect
 from minerplan.catalog import load_catalog
 from minerplan.engine import ai_class_values, asic_residual_after_tax_by_row, scenario_network, site_price_matrix
 from minerplan.errors import Problem, ScenarioError
-from minerplan.finance import discount_factors, monthly_rate
+from minerplan.finance import discount_factors
 from minerplan.fleet import fleet_arrays
 from minerplan.months import add_months, month_index, parse_month
 from minerplan.prices import market_draw, with_preset_market

@@ -164,7 +164,7 @@ class OverviewView(QWidget):
             pb = inc.get("payback_months")
             self.cards["increment"].set(f"{usd(inc['npv_usd'])} of NPV",
                                         f"{irr}; payback {'not within the horizon' if pb is None else f'{pb:,.0f} months'}"
-                                        f"; against {inc['baseline'].removeprefix('the same scenario ')}")
+                                        f"; vs the status quo: {inc['baseline'].removeprefix('the same scenario ')}")
         mining, ai = margin_vs_ai_per_gross_mw_month(res)
         if mining is None:
             head, mine_txt = "n/a", "no machines running"
