@@ -320,7 +320,7 @@ def _format_hedge(h: dict, n_paths: int) -> str:
     lines.append(f"  {'P(NPV < 0)':<22}{h['unhedged']['prob_npv_negative'] * 100:>13.1f}%"
                  f"{h['hedged']['prob_npv_negative'] * 100:>13.1f}%")
     if n_paths == 1:
-        lines.append("  (one deterministic path: use --paths 1000 for a distribution)")
+        lines.append("  (on the entered price path: use --paths 1000 for a distribution)")
     return "\n".join(lines)
 
 
@@ -431,7 +431,7 @@ def _cmd_sensitivity(args) -> int:
         sys.stdout.write("\n")
         return 0
     base = float(tor["base_npv_usd"].iloc[0]) if len(tor) else float("nan")
-    print(f"{escape_control(sc.name)}: NPV {format_usd(base)} (deterministic path); each input moved "
+    print(f"{escape_control(sc.name)}: NPV {format_usd(base)} (on the entered price path); each input moved "
           f"{args.swing_pct:g}% (rates by fixed points)")
     print(f"  {'input':<20}{'low':>12}{'high':>12}{'NPV low':>11}{'NPV high':>11}{'swing':>11}  unit")
     for r in doc["tornado"]:
@@ -511,7 +511,7 @@ def _cmd_scenarios(args) -> int:
     print(f"{p.name}: {p.description}")
     print(f"  source: {p.source}")
     print(f"  miner capitulation: {'yes (hashrate answers hashprice)' if p.hashrate_capitulation else 'no (trend hashrate)'}")
-    print(f"\nApplied to {escape_control(sc.name)} (deterministic path)")
+    print(f"\nApplied to {escape_control(sc.name)} (on the entered price path)")
     print(f"  {'month':<9}{'BTC USD':>10}{'EH/s':>9}{'difficulty T':>14}{'USD/PH/day':>12}")
     for r in rows:
         print(f"  {r['month']:<9}{r['btc_price_usd']:>10,.0f}{r['network_hashrate_ehs']:>9,.0f}"
@@ -622,7 +622,7 @@ def _cmd_export(args) -> int:
         print("", file=sys.stderr)
     extra = f", {len(plan.conversions) + len(plan.retirements) + len(plan.purchases)} plan decisions" if plan else ""
     print(f"wrote {escape_control(str(rep.path))}: {len(rep.sheets)} sheets{extra}, NPV {rep.npv_usd:,.0f} USD "
-          f"(deterministic path), {rep.seconds:.2f} s")
+          f"(on the entered price path), {rep.seconds:.2f} s")
     return 0
 
 

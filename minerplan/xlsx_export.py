@@ -1504,7 +1504,8 @@ class _Export:
         sc, ws = self.sc, self.ws["Summary"]
         put_text(ws, 1, 1, f"MinerPlan: {sc.name}").font = TITLE
         ws.cell(row=2, column=1, value=(
-            f"{sc.start_month}, {sc.horizon_months} months, deterministic BTC price path. Every figure here is a "
+            f"{sc.start_month}, {sc.horizon_months} months, on the entered BTC price path (the Monte Carlo's median "
+            "path). Every figure here is a "
             "formula of the calculation sheets; change blue inputs on Inputs, Fleet, Sites or Plan.")).font = NOTE
         ws.column_dimensions["A"].width = 58
         ws.column_dimensions["B"].width = 20
@@ -1584,7 +1585,7 @@ class _Export:
             r += 1
         # Breakevens per cohort, first month (power only).
         r += 1
-        ws.cell(row=r, column=1, value="Breakevens by cohort, first month (power only, deterministic path)").font = BOLD
+        ws.cell(row=r, column=1, value="Breakevens by cohort, first month (power only, on the entered price path)").font = BOLD
         r += 1
         heads = ("Cohort", "Site", "Efficiency [J/TH]", "Breakeven power [USD/kWh]", "Breakeven BTC price [USD]")
         header_row(ws, r, heads, wrap=True)

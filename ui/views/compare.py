@@ -281,7 +281,7 @@ class CompareView(QWidget):
         if len(self.entries) == 1:
             self.note.setText("Add a snapshot of the current scenario or a scenario file to compare with it.")
         else:
-            self.note.setText(f"Deterministic price path{f' (preset {preset})' if preset else ''}; differences "
+            self.note.setText(f"On the entered price path{f' (preset {preset})' if preset else ''}; differences "
                               f"are each scenario minus {self.entries[0].label}, in each row's unit.")
         self._draw()
 

@@ -473,7 +473,7 @@ class MarketView(QWidget):
         self.paths_spin.setValue(int(self.evaluation.mc.paths))    # settings may have changed elsewhere
         self.seed_spin.setValue(int(self.evaluation.mc.seed))
         if self.evaluation.mc.paths <= 1:
-            self.mc_status.setText("deterministic path only (1 path)")
+            self.mc_status.setText("the entered price path only (1 path)")
         self._draw()
 
     def _on_doc_changed(self, sc: Scenario) -> None:
@@ -713,7 +713,7 @@ class MarketView(QWidget):
         self.evaluation.mc.paths = int(self.paths_spin.value())
         self.evaluation.mc.seed = int(self.seed_spin.value())
         if self.evaluation.mc.paths <= 1:
-            self.mc_status.setText("deterministic path only (1 path)")
+            self.mc_status.setText("the entered price path only (1 path)")
             self._draw()
         else:
             self.mc_status.setText(f"running {self.evaluation.mc.paths:,} paths...")
