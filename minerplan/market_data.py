@@ -151,7 +151,8 @@ class MarketSnapshot:
 
     def apply_to_market(self, market: dict[str, Any]) -> dict[str, Any]:
         """A copy of a scenario ``market`` dict with these values; growth assumptions stay,
-        ``network_hashrate_ehs`` goes (the scenario may give difficulty or hashrate, not both)."""
+        ``network_hashrate_ehs`` goes: an online hashrate entered against the old difficulty would no
+        longer describe the new start (the hashrate online then follows from the fetched difficulty)."""
         out = {k: v for k, v in market.items() if k != "network_hashrate_ehs"}
         out.update(self.to_market_fields())
         return out
