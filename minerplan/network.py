@@ -208,3 +208,14 @@ def network_path_from_sums(*, blocks: np.ndarray, subsidy_btc_sum: np.ndarray, h
     return NetworkPath(days=row, blocks=blocks, height_start=height_start, subsidy_btc=avg_subsidy,
                        fees_btc_per_block=np.array(fees), difficulty=diff, hashrate_hs=hashrate,
                        hashprice_btc_per_th_day=hp_btc)
+
+
+def path_inputs(prices_usd, fees_btc_per_block, start_month: str, horizon_months: int):
+    """``(prices [path, month], fees [path, month], days [month])`` for a per-path network simulation;
+    prices must cover the horizon, fees are a scalar or ``[path, month]``."""
+    prices = np.atleast_2d(np.asarray(prices_usd, dtype=float))
+    n_p, n_m = prices.shape
+    if n_m != horizon_months:
+        raise ValueError(f"prices must be [path, {horizon_months}], got {prices.shape}")
+    fees = np.broadcast_to(np.asarray(fees_btc_per_block, dtype=float), (n_p, n_m))
+    return prices, fees, days_in_months(start_month, horizon_months)

@@ -40,9 +40,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .months import SECONDS_PER_DAY, days_in_months
+from .months import SECONDS_PER_DAY
 from .network import (HALVING_INTERVAL_BLOCKS, RETARGET_INTERVAL_BLOCKS, SATS_PER_BTC, TARGET_BLOCK_TIME_S, TWO_32,
-                      NetworkPath, hashrate_hs_from_difficulty, network_path_from_sums)
+                      NetworkPath, hashrate_hs_from_difficulty, network_path_from_sums, path_inputs)
 
 STEPS_PER_MONTH = 4   # a step (~7.6 days) must stay shorter than a difficulty epoch (~14 days)
 
@@ -149,12 +149,8 @@ def simulate_responsive_network(*, start_month: str, horizon_months: int, diffic
     hashrate online at the start (default: what the difficulty implies). Miners
     judge hashprice net of the pool fee.
     """
-    prices = np.atleast_2d(np.asarray(prices_usd, dtype=float))
+    prices, fees, days = path_inputs(prices_usd, fees_btc_per_block, start_month, horizon_months)
     n_p, n_m = prices.shape
-    if n_m != horizon_months:
-        raise ValueError(f"prices must be [path, {horizon_months}], got {prices.shape}")
-    fees = np.broadcast_to(np.asarray(fees_btc_per_block, dtype=float), (n_p, n_m))
-    days = days_in_months(start_month, horizon_months)
     avg_month_s = 365.25 / 12 * SECONDS_PER_DAY
     growth = np.log1p(hashrate_growth_pct_per_month / 100.0) / avg_month_s       # per second
     net_share = 1.0 - pool_fee_pct / 100.0

@@ -48,9 +48,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .months import SECONDS_PER_DAY, add_months, days_in_months, month_index
+from .months import SECONDS_PER_DAY, add_months, month_index
 from .network import (HALVING_INTERVAL_BLOCKS, RETARGET_INTERVAL_BLOCKS, TARGET_BLOCK_TIME_S, TWO_32,
-                      hashrate_hs_from_difficulty, network_path_from_sums)
+                      hashrate_hs_from_difficulty, network_path_from_sums, path_inputs)
 from .network_response import _SUBSIDY_BY_ERA, STEPS_PER_MONTH, Tier
 
 AVG_MONTH_DAYS = 365.25 / 12
@@ -239,12 +239,8 @@ def simulate_supply_network(*, start_month: str, horizon_months: int, difficulty
     With ``return_trace`` the result is ``(NetworkPath, SupplyTrace)``.
     """
     p = params
-    prices = np.atleast_2d(np.asarray(prices_usd, dtype=float))
+    prices, fees, days = path_inputs(prices_usd, fees_btc_per_block, start_month, horizon_months)
     n_p, n_m = prices.shape
-    if n_m != horizon_months:
-        raise ValueError(f"prices must be [path, {horizon_months}], got {prices.shape}")
-    fees = np.broadcast_to(np.asarray(fees_btc_per_block, dtype=float), (n_p, n_m))
-    days = days_in_months(start_month, horizon_months)
     avg_month_s = AVG_MONTH_DAYS * SECONDS_PER_DAY
     net_share = 1.0 - pool_fee_pct / 100.0
     width = max(p.switch_width_pct / 100.0, 1e-6)
