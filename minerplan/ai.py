@@ -104,7 +104,6 @@ def conversion_effect(sc: Scenario, s: int, start, gross_mw: float, model: str |
     crit_mw = gross_mw * ai.critical_mw_per_gross_mw
     live = months >= ready
     converted = np.where(months >= st_, gross_mw, 0.0)
-    critical = np.where(live, crit_mw, 0.0)
 
     conv_capex = crit_mw * ai.conversion_capex_usd_per_critical_mw
     build = (months >= st_) & (months < st_ + max(lead, 1))
@@ -112,33 +111,36 @@ def conversion_effect(sc: Scenario, s: int, start, gross_mw: float, model: str |
     in_life = live & (months < ready + ai.facility_life_months)
     dep = np.where(in_life, conv_capex / ai.facility_life_months, 0.0)
 
-    draw_mwh = np.where(live, gross_mw * ai.load_factor_pct / 100.0 * hours, 0.0)
     if model == "colocation":
         lease = ai.colocation
-        weight = lease_weight(months, ready, lease.term_months, ai.facility_life_months,
-                              lease.renewal_probability_pct / 100.0)
+        # a colocation hall runs for the share of each month under lease (contracted, or renewed with its
+        # probability); the miner pays its power only when the tenant does not
+        running = lease_weight(months, ready, lease.term_months, ai.facility_life_months,
+                               lease.renewal_probability_pct / 100.0)
         years_live = np.floor(np.maximum(months - ready, 0) / 12.0)
         rate = lease.rate_usd_per_kw_month * (1 + lease.escalator_pct_per_year / 100.0) ** years_live
-        revenue = weight * crit_mw * 1000.0 * rate
-        opex = weight * crit_mw * 1000.0 * lease.opex_usd_per_kw_month
-        draw_mwh = weight * gross_mw * ai.load_factor_pct / 100.0 * hours
-        critical = weight * crit_mw
-        paid = np.zeros_like(draw_mwh) if lease.tenant_pays_power else draw_mwh
+        revenue = running * crit_mw * 1000.0 * rate
+        opex = running * crit_mw * 1000.0 * lease.opex_usd_per_kw_month
+        paid_share = 0.0 if lease.tenant_pays_power else 1.0
     else:
         gpu = ai.gpu_cloud
         n_gpus = crit_mw * gpu.gpus_per_critical_mw
+        running = live.astype(float)
         # Older GPU generations rent for less: the price falls with the age of the GPUs installed, and a
         # replacement (every useful life) earns the new-GPU price again.
         age_years = np.mod(np.maximum(months - ready, 0), gpu.useful_life_months) / 12.0
         decline = (1.0 - gpu.rate_decline_pct_per_year / 100.0) ** age_years
         revenue = np.where(live, n_gpus * gpu.usd_per_gpu_hour * hours * gpu.utilization_pct / 100.0 * decline, 0.0)
         opex = np.where(live, n_gpus * gpu.opex_usd_per_gpu_month, 0.0)
-        paid = draw_mwh
+        paid_share = 1.0
         # GPUs are bought when the hall is ready and replaced at the end of each useful life.
         since = months - ready
         buy = live & (since % gpu.useful_life_months == 0)
         capex = capex + np.where(buy, n_gpus * gpu.gpu_capex_usd, 0.0)
         dep = dep + np.where(live, n_gpus * gpu.gpu_capex_usd / gpu.useful_life_months, 0.0)
+    critical = running * crit_mw
+    draw_mwh = running * gross_mw * ai.load_factor_pct / 100.0 * hours
+    paid = draw_mwh * paid_share
     after = _after_horizon_usd(sc, s, model, crit_mw, starts, gross_mw, rate_m)
     fields = [converted, critical, revenue, opex, draw_mwh, paid, capex, dep]
     if np.ndim(start) == 0:

@@ -16,7 +16,6 @@ exactly); ``expected_npv_usd`` is the mean of the per-path differences.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,18 +23,12 @@ import numpy as np
 from .engine import EngineResult, run_engine
 from .finance import irr_annual, payback_months
 from .months import month_index
-from .report import starts_with_outlay, statistic_label
+from .report import json_number as _num, starts_with_outlay, statistic_label
 from .scenario import Cohort, Conversion, Scenario
 from .scenario_io import scenario_from_dict
 
 #: Items named per kind in :func:`baseline_description` before "and N more".
 LISTED_PER_KIND = 3
-
-
-def _num(x) -> float | None:
-    """A JSON-safe number: NaN and inf become None."""
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,8 @@ def _pipeline_before(history: MonthlyHistory, from_month: str, params: SupplyPar
     ``delivery_lag_months`` months before the start, each month at most what the pipeline
     delivers in a month; None when the history does not reach back.
     """
-    from .network_supply import entry_ratio, frontier_j_per_th, order_share
+    from .network import block_subsidy_btc
+    from .network_supply import entry_ratio, expected_subsidy_btc, frontier_j_per_th, order_share
 
     lag = int(math.ceil(params.delivery_lag_months))
     before = [add_months(from_month, -k) for k in range(1, lag + 1)]
@@ -192,14 +193,11 @@ def _pipeline_before(history: MonthlyHistory, from_month: str, params: SupplyPar
     shares = []
     for m in before:
         h = history.block_height.get(m, estimated_height(m))
-        era = int(h // HALVING_INTERVAL_BLOCKS)
-        subsidy = 50.0 / 2**era
-        to_halving = ((era + 1) * HALVING_INTERVAL_BLOCKS - h) / (144.0 * 365.25 / 12)
-        w0, w1 = params.delivery_lag_months, params.delivery_lag_months + params.payback_months
-        after = min(max((w1 - max(to_halving, w0)) / (w1 - w0), 0.0), 1.0)
+        to_halving = (int(h // HALVING_INTERVAL_BLOCKS) + 1) * HALVING_INTERVAL_BLOCKS - h
+        subsidy = float(expected_subsidy_btc(block_subsidy_btc(int(h)), to_halving, params))
         fee = history.fees_btc_per_block.get(m, 0.0)
-        hp = (history.price_usd[m] * 86_400 * 1e12 / 2**32 * (subsidy * (1 - 0.5 * params.halving_foresight * after) + fee)
-              / history.difficulty[m] * (1 - pool_fee_pct / 100.0))
+        hp = (history.price_usd[m] * 86_400 * 1e12 / 2**32 * (subsidy + fee) / history.difficulty[m]
+              * (1 - pool_fee_pct / 100.0))
         e = float(frontier_j_per_th(m, params)[0]) * params.install_mix_factor
         shares.append(min(float(order_share(entry_ratio(hp, e, params), params)),
                           params.max_growth_pct_per_month / 100.0))

@@ -105,6 +105,19 @@ def _subsidy_btc(height: np.ndarray) -> np.ndarray:
     return _SUBSIDY_BY_ERA[np.minimum(era, 64)]
 
 
+def month_subsidy_btc(month_subsidy: np.ndarray, blocks: np.ndarray, height: np.ndarray, halving_at: np.ndarray,
+                      subsidy_now: np.ndarray) -> np.ndarray:
+    """Subsidy earned in a month, BTC per path: its ``blocks`` at the subsidy the month began with, less what
+    the blocks past a halving (at height ``halving_at`` > 0, now at ``height``) did not earn. Resets
+    ``halving_at`` for the next month."""
+    out = month_subsidy * blocks
+    past = halving_at > 0
+    if past.any():
+        out[past] -= (height[past] - halving_at[past]) * (month_subsidy[past] - subsidy_now[past])
+        halving_at[:] = 0.0
+    return out
+
+
 class _OnlineTable:
     """``online_share`` tabulated on a uniform grid of log hashprice, for the simulation's inner loop.
 
@@ -231,12 +244,7 @@ def simulate_responsive_network(*, start_month: str, horizon_months: int, diffic
             acc_hash += hashrate
             t += dt
         acc_hash *= dt                       # H/s summed over equal steps -> hashes
-        # The month's blocks at the subsidy it began with, less what the blocks past a halving did not earn.
-        out["subsidy"][m] = month_subsidy * acc_blocks
-        if near_halving:
-            past = halving_at > 0
-            out["subsidy"][m][past] -= (height[past] - halving_at[past]) * (month_subsidy[past] - subsidy_now[past])
-            halving_at[:] = 0.0
+        out["subsidy"][m] = month_subsidy_btc(month_subsidy, acc_blocks, height, halving_at, subsidy_now)
         max_blocks_per_month = float(acc_blocks.max()) if n_p else 0.0
     out = {k: v.T for k, v in out.items()}
     return network_path_from_sums(blocks=out["blocks"], subsidy_btc_sum=out["subsidy"], hashes=out["hash_s"],

@@ -51,7 +51,7 @@ import numpy as np
 from .months import SECONDS_PER_DAY, add_months, month_index
 from .network import (HALVING_INTERVAL_BLOCKS, RETARGET_INTERVAL_BLOCKS, TARGET_BLOCK_TIME_S, TWO_32,
                       hashrate_hs_from_difficulty, network_path_from_sums, path_inputs)
-from .network_response import _SUBSIDY_BY_ERA, STEPS_PER_MONTH, Tier
+from .network_response import _SUBSIDY_BY_ERA, STEPS_PER_MONTH, Tier, month_subsidy_btc
 
 AVG_MONTH_DAYS = 365.25 / 12
 
@@ -201,6 +201,19 @@ def entry_ratio(hashprice_net_usd_per_th_day, efficiency_j_per_th: float,
     return (hp - energy) * (params.payback_months * AVG_MONTH_DAYS) / capex
 
 
+def expected_subsidy_btc(subsidy_btc, blocks_to_halving, params: SupplyParams = DEFAULT_SUPPLY) -> np.ndarray:
+    """The subsidy a machine ordered now expects over its payback window, BTC per block.
+
+    The window starts at delivery (``delivery_lag_months``); the part of it past the next halving,
+    placed at 144 blocks a day from here, earns half, as far as ``halving_foresight`` says.
+    """
+    to_halving = np.asarray(blocks_to_halving, dtype=float) / (144.0 * AVG_MONTH_DAYS)       # months
+    w0 = params.delivery_lag_months
+    w1 = w0 + params.payback_months
+    after = np.clip((w1 - np.maximum(to_halving, w0)) / (w1 - w0), 0.0, 1.0)
+    return np.asarray(subsidy_btc, dtype=float) * (1.0 - 0.5 * params.halving_foresight * after)
+
+
 def order_share(ratio, params: SupplyParams = DEFAULT_SUPPLY) -> np.ndarray:
     """New capacity ordered in a month as a share of the installed base, from the entry ratio.
 
@@ -312,14 +325,10 @@ def simulate_supply_network(*, start_month: str, horizon_months: int, difficulty
     def forward_hashprice(m: int, fee: np.ndarray) -> np.ndarray:
         """Hashprice a machine ordered now expects over its payback window (USD per TH/s per day, net).
 
-        This month's price and fees, last month's average difficulty and subsidy; the subsidy is
-        cut for the part of the window (from delivery) past the next halving, placed at 144 blocks a
-        day from here, as far as ``halving_foresight`` says.
+        This month's price and fees, last month's average difficulty and subsidy
+        (:func:`expected_subsidy_btc` for the halving).
         """
-        to_halving = (next_halving - height) / (144.0 * AVG_MONTH_DAYS)  # months
-        w0, w1 = lag, lag + p.payback_months
-        after = np.clip((w1 - np.maximum(to_halving, w0)) / (w1 - w0), 0.0, 1.0)
-        return value[:, m] * (seen_subsidy * (1.0 - 0.5 * p.halving_foresight * after) + fee) / seen_d
+        return value[:, m] * (expected_subsidy_btc(seen_subsidy, next_halving - height, p) + fee) / seen_d
 
     # The pipeline at the start: orders of the months before it.
     total0 = installed.sum(axis=1)
@@ -436,11 +445,7 @@ def simulate_supply_network(*, start_month: str, horizon_months: int, difficulty
                         ln_v[halved] = np.log(v[halved] * (new_sub + fee[halved]))
             t += dt
         online[:, cols] = onl_c
-        out["subsidy"][m] = month_subsidy * acc_blocks
-        if near_halving:
-            past = halving_at > 0
-            out["subsidy"][m][past] -= (height[past] - halving_at[past]) * (month_subsidy[past] - subsidy_now[past])
-            halving_at[:] = 0.0
+        out["subsidy"][m] = month_subsidy_btc(month_subsidy, acc_blocks, height, halving_at, subsidy_now)
         max_blocks_per_month = float(acc_blocks.max()) if n_p else 0.0
         ok = acc_blocks > 0
         seen_d = np.where(ok, acc_hash / TWO_32 / np.where(ok, acc_blocks, 1.0), seen_d)

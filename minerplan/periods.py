@@ -24,21 +24,15 @@ month-to-period indicator, vectorized over paths.
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
 
 from .engine import EngineResult
 from .months import parse_month
+from .report import json_number as _num
 
 STATISTICS = ("median", "mean")
-
-
-def _num(x) -> float | None:
-    """A JSON-safe number: NaN and inf become None."""
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def period_keys(months: list[str]) -> tuple[list[tuple[str, str]], np.ndarray]:
@@ -60,7 +54,20 @@ def period_keys(months: list[str]) -> tuple[list[tuple[str, str]], np.ndarray]:
     return keys, indicator
 
 
-def _ai_revenue_usd(res: EngineResult) -> np.ndarray:
+def g_and_a_mining_share(share_pct: float | None, mining_revenue_usd: np.ndarray,
+                         ai_revenue_usd: np.ndarray) -> np.ndarray:
+    """Share of G&A charged to mining (0..1), elementwise: the input share, else mining's share of revenue
+    (all of it when there is no revenue)."""
+    mining, ai = np.broadcast_arrays(np.asarray(mining_revenue_usd, dtype=float), np.asarray(ai_revenue_usd, dtype=float))
+    if share_pct is not None:
+        return np.full(mining.shape, share_pct / 100.0)
+    both = mining + ai
+    share = np.ones_like(both)
+    np.divide(mining, both, out=share, where=both != 0)
+    return share
+
+
+def ai_revenue_usd(res: EngineResult) -> np.ndarray:
     """AI/HPC revenue per path and month, ``[path or 1, month]`` (USD): with the GPU rates of each path."""
     if res.ai_revenue_path_usd is not None:
         return np.asarray(res.ai_revenue_path_usd, dtype=float).sum(axis=2)
@@ -114,14 +121,8 @@ def period_figures(res: EngineResult) -> tuple[list[tuple[str, str]], np.ndarray
     opex = res.mining_opex_usd.sum(axis=1) @ w
     g_and_a = res.g_and_a_usd @ w
     mining_rev = res.mining_revenue_usd.sum(axis=2) @ w
-    ai_rev = full(_ai_revenue_usd(res) @ w)
-    share_pct = res.scenario.finance.g_and_a_mining_share_pct
-    if share_pct is not None:
-        share = np.full((n_p, w.shape[1]), share_pct / 100.0)
-    else:
-        both = mining_rev + ai_rev
-        share = np.ones_like(both)
-        np.divide(mining_rev, both, out=share, where=both != 0)
+    ai_rev = full(ai_revenue_usd(res) @ w)
+    share = g_and_a_mining_share(res.scenario.finance.g_and_a_mining_share_pct, mining_rev, ai_rev)
     cash = energy + opex[None, :] + share * g_and_a[None, :]
     all_in = cash + (res.asic_depreciation_usd.sum(axis=1) @ w)[None, :]
     ph_days = np.nan_to_num(ph_days_run(res), nan=0.0) @ w

@@ -22,10 +22,13 @@ from .finance import irr_annual, payback_months
 from .network import block_subsidy_btc
 
 
-def _num(x) -> float | None:
-    """A JSON-safe number: NaN/inf become null."""
+def json_number(x) -> float | None:
+    """A JSON-safe number: NaN/inf become null (the one rule of every --json document)."""
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+_num = json_number
 
 
 def _median(a: np.ndarray, axis=0):
@@ -137,16 +140,12 @@ def _cost_per_btc(res: EngineResult) -> tuple[np.ndarray, np.ndarray]:
     (CoinShares' split). A horizon average spans any halving in it: ``periods``
     gives the same figures by calendar year and quarter, as miners report them.
     """
+    from .periods import ai_revenue_usd, g_and_a_mining_share
+
     btc = res.btc_mined.sum(axis=(1, 2))
-    share_pct = res.scenario.finance.g_and_a_mining_share_pct
-    if share_pct is not None:
-        share = np.full(btc.shape, share_pct / 100.0)
-    else:
-        mining = res.mining_revenue_usd.sum(axis=(1, 2))
-        ai = np.broadcast_to((res.ai_revenue_path_usd if res.ai_revenue_path_usd is not None
-                              else res.ai.revenue_usd[None]).sum(axis=(1, 2)), btc.shape)
-        share = np.ones_like(btc)
-        np.divide(mining, mining + ai, out=share, where=(mining + ai) != 0)
+    share = g_and_a_mining_share(res.scenario.finance.g_and_a_mining_share_pct,
+                                 res.mining_revenue_usd.sum(axis=(1, 2)),
+                                 np.broadcast_to(ai_revenue_usd(res).sum(axis=1), btc.shape))
     cash = (res.mining_power_cost_usd.sum(axis=(1, 2)) + res.take_or_pay_shortfall_usd.sum(axis=(1, 2))
             - res.curtailment_credit_usd.sum(axis=(1, 2)) + res.mining_opex_usd.sum() + share * res.g_and_a_usd.sum())
     all_in = cash + res.asic_depreciation_usd.sum()
@@ -271,8 +270,8 @@ def monthly_percentiles(res: EngineResult) -> dict[str, dict[str, list]]:
         "net_cash_flow_usd": res.net_cash_flow_usd,
     }
     out = {}
-    for key, a in arrays.items():
-        q = np.percentile(np.asarray(a, dtype=float), [5, 25, 50, 75, 95], axis=0)
+    for key in PERCENTILE_SERIES:
+        q = np.percentile(np.asarray(arrays[key], dtype=float), [5, 25, 50, 75, 95], axis=0)
         out[key] = {f"p{p}": [_num(x) for x in row] for p, row in zip((5, 25, 50, 75, 95), q)}
     return out
 

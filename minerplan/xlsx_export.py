@@ -120,6 +120,15 @@ def _input_table_header(ws, columns, derived: tuple[str, ...], *, max_width: int
     return out
 
 
+def lease_weight_formula(idx: str, ready: str, term: str, life: str, renewal: str) -> str:
+    """Excel formula for the share of a colocation lease's cash in month `idx` (a 0-based month index
+    cell): 1 under contract, `renewal` (a 0..1 expression) after the term until the facility's life
+    ends, else 0. `ready`, `term` and `life` are cells in months; one formula for the AI-HPC sheet and
+    the terminal value, so both read a lease the same way."""
+    return (f"IF(AND({idx}>={ready},{idx}<{ready}+{term}),1,IF(AND({idx}>={ready}+{term},"
+            f"{idx}<{ready}+MAX({life},{term})),{renewal},0))")
+
+
 class _Export:
     """Builds the workbook; each ``_sheet_*`` method records the rows other sheets reference."""
 
@@ -1013,11 +1022,8 @@ class _Export:
             colo = lambda j: f'{k("Model used", j)}="colocation"'  # noqa: E731
 
             def weight(j, c):
-                """Share of a colocation lease's cash in the month: 1 under contract, the renewal probability
-                after the term until the facility's life ends, else 0."""
-                ready, term, life = k("Ready index", j), k("Lease term [months]", j), k("Facility life [months]", j)
-                return (f"IF(AND({c}$5>={ready},{c}$5<{ready}+{term}),1,IF(AND({c}$5>={ready}+{term},"
-                        f"{c}$5<{ready}+MAX({life},{term})),{k('Lease renewal [%]', j)}/100,0))")
+                return lease_weight_formula(f"{c}$5", k("Ready index", j), k("Lease term [months]", j),
+                                            k("Facility life [months]", j), f"{k('Lease renewal [%]', j)}/100")
             conv_item = lambda j: f"=$A${rows[j]}"  # noqa: E731
             t.section("Per conversion")
             A["converted"] = t.rows("Gross MW out of mining", conv_labels, "MW",
@@ -1162,8 +1168,7 @@ class _Export:
                 c = col(FIRST_MONTH_COL + i)
                 idx = f"{c}$5"
                 disc = f"(1+{k('Monthly discount rate')})^-{c}$6"
-                weight = (f"IF(AND({idx}>={ready},{idx}<{ready}+{term}),1,IF(AND({idx}>={ready}+{term},"
-                          f"{idx}<{ready}+MAX({life},{term})),{renew},0))")
+                weight = lease_weight_formula(idx, ready, term, life, renew)
                 rent = (f"{k('Critical MW')}*1000*{k('Lease rate [USD/kW-mo]')}*(1+{k('Escalator [%/yr]')}/100)^"
                         f"INT(MAX({idx}-{ready},0)/12)")
                 power = (f'IF({k("Tenant pays power")}="yes",0,\'AI-HPC\'!$B${cr}*{k("Load factor [%]")}/100*730.5*'

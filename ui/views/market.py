@@ -33,7 +33,6 @@ from ..charts import Chart, color, month_ts
 
 INVALID_STYLE = "background: #fde2e1; border: 1px solid #c00000;"
 INVALID_BRUSH = QColor("#fde2e1")
-HASH_PER_DIFFICULTY = 2.0**32 / 600.0   # H [hash/s] = D x 2^32 / 600
 MODEL_LABELS = {"gbm": "gbm", "merton": "merton (jumps)", "regime": "regime (calm/stressed)"}
 NETWORK_MODELS = {
     "supply": ("Supply (answers hashprice both ways)",
@@ -48,7 +47,7 @@ NETWORK_MODELS = {
               "Network hashrate grows at the trend below whatever it earns: a network that can grow into "
               "losses. Kept for comparison and for hand calculations."),
 }
-CAPITULATION_TIP = "Network model: " + " ".join(f"{label}: {tip}" for label, tip in NETWORK_MODELS.values()) + \
+NETWORK_MODEL_TIP = "Network model: " + " ".join(f"{label}: {tip}" for label, tip in NETWORK_MODELS.values()) + \
     " One undoable edit."
 KIND_LABELS = {"flat": "flat (BTC price now, every month)", "growth": "growth (% per month, compounded)",
                "points": "points (linear between, flat after)"}
@@ -402,7 +401,7 @@ class MarketView(QWidget):
         for key, (label, tip) in NETWORK_MODELS.items():
             self.network_model.addItem(label, key)
             self.network_model.setItemData(self.network_model.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-        self.network_model.setToolTip(CAPITULATION_TIP)
+        self.network_model.setToolTip(NETWORK_MODEL_TIP)
         self.network_model.activated.connect(lambda i: self.set_network_model(self.network_model.itemData(i)))
         nf.addRow("Network model", self.network_model)
         self.update_market_btn = QPushButton("Update market data")
@@ -699,10 +698,6 @@ class MarketView(QWidget):
         if not ok:
             self.network_model.setCurrentIndex(self.network_model.findData(sc.market.network_model))
         return ok
-
-    def set_capitulation(self, on: bool) -> bool:
-        """Switch between the capitulation model (on) and the trend model (off): one undoable edit."""
-        return self.set_network_model("capitulation" if on else "trend")
 
     def _mc_settings_edited(self) -> None:
         """Leaving a spin box restarts the fan only when a setting really changed."""
