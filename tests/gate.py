@@ -12,9 +12,10 @@ ended nothing more can be sent, so :func:`deliver_posted_events` hands over what
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 #: The longest a gate holds its worker when the test never opens it (a failing or broken test), seconds.
 #: A passing test opens it long before; the bound only keeps a broken test from hanging forever.
@@ -57,6 +58,24 @@ class Gate:
     def holding(self) -> bool:
         """The worker is waiting at the gate right now."""
         return self.reached.is_set() and not self.passed.is_set()
+
+    @contextlib.contextmanager
+    def ticking(self, interval_ms: int = 10) -> Iterator[list[bool]]:
+        """A GUI-thread timer that records, on every tick, whether the worker was at the gate then; the list
+        it yields grows while the event loop turns. On leaving the block (also by a failed assertion) the
+        gate opens first, so the worker is never left waiting, then the timer stops."""
+        from PySide6.QtCore import QTimer
+
+        ticks: list[bool] = []
+        timer = QTimer()
+        timer.setInterval(interval_ms)
+        timer.timeout.connect(lambda: ticks.append(self.holding))
+        timer.start()
+        try:
+            yield ticks
+        finally:
+            self.open()
+            timer.stop()
 
     def progress(self, progress: Callable | None, cancel: Callable[[], bool] | None = None,
                  at: Callable[[float, str], bool] = lambda frac, text: 0.0 < frac < 1.0) -> Callable:

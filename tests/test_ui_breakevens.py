@@ -9,7 +9,6 @@ import math
 import threading
 
 import pytest
-from PySide6.QtCore import QTimer
 
 from minerplan.scenario_io import load_scenario
 from minerplan.sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
@@ -233,12 +232,7 @@ def test_gui_thread_keeps_ticking_while_computing(whatif, qtbot, monkeypatch):
         return original(sc, gate.progress(progress, cancel), cancel)
 
     monkeypatch.setattr(breakevens, "compute_breakevens", held)
-    ticks: list[bool] = []                  # one per timer tick: was the worker at the gate then?
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(gate.holding))
-    timer.start()
-    try:
+    with gate.ticking() as ticks:   # one per timer tick: was the worker at the gate then?
         assert panel.compute()
         assert not gate.passed.is_set()      # compute() returned before the run could finish: the work is elsewhere
         assert panel.running and not panel.compute_button.isEnabled() and panel.cancel_button.isEnabled()
@@ -248,9 +242,6 @@ def test_gui_thread_keeps_ticking_while_computing(whatif, qtbot, monkeypatch):
         qtbot.waitUntil(lambda: ticks.count(True) >= 5, timeout=WAIT_MS)
         qtbot.waitUntil(lambda: 0 < panel.progress.value() < 1000, timeout=WAIT_MS)   # progress arrived meanwhile
         assert gate.holding and panel.running and panel.results is None
-    finally:
-        gate.open()
-        timer.stop()
     qtbot.waitUntil(lambda: panel.state != "running", timeout=WAIT_MS)
     assert panel.state == "done" and not gate.timed_out
     assert panel.progress.value() == 1000 and panel.results.scenario is doc.scenario

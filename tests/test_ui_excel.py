@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("pytestqt")
 openpyxl = pytest.importorskip("openpyxl")
 
-from PySide6.QtCore import QSettings, QStandardPaths, QTimer  # noqa: E402
+from PySide6.QtCore import QSettings, QStandardPaths  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
@@ -90,11 +90,7 @@ def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window,
     monkeypatch.setattr(xlsx_export, "export_workbook", held)
     window.evaluation.mc.paths, window.evaluation.mc.seed = PATHS, 7
     assert window.act_export_excel.shortcut() == QKeySequence("Ctrl+E")
-    ticks = []                                      # one per timer tick: was the worker at the gate then?
-    timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(gate.holding))
-    timer.start(10)
-    try:
+    with gate.ticking() as ticks:   # one per timer tick: was the worker at the gate then?
         window.act_export_excel.trigger()
         assert not gate.passed.is_set()             # the slot returned before the export could finish
         jobs = [j for j in excel_actions._live if j.owner is window]
@@ -111,9 +107,6 @@ def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window,
         qtbot.waitUntil(lambda: 0 < job.dialog.bar.value() < 1000, timeout=10_000)
         qtbot.waitUntil(lambda: ticks.count(True) >= 5, timeout=10_000)
         assert gate.holding and job.running and not (folder / "my plan.xlsx").exists()
-    finally:
-        gate.open()
-        timer.stop()
     wait_done(qtbot, job)
     assert bar and max(v for v in bar if v is not None) >= 900      # the dialog's bar followed the export
     assert job.dialog is None                       # closed when the export ended

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from minerplan import market_data as md
@@ -189,11 +189,7 @@ def test_the_gui_stays_responsive_during_a_slow_fetch(market, qtbot, fake, monke
     # as long as the checks below take, however fast this machine is.
     gate = Gate()
     fake.set(P_PRICES, (Path(__file__).parent / "data" / "mempool" / "prices.json").read_bytes(), hold=gate)
-    ticks: list[bool] = []                  # one per timer tick: was the fetch held then?
-    timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(gate.holding))
-    timer.start(20)
-    try:
+    with gate.ticking(20) as ticks:   # one per timer tick: was the fetch held then?
         qtbot.mouseClick(view.update_market_btn, Qt.MouseButton.LeftButton)
         assert not gate.passed.is_set()                        # the click returned before the fetch could end
         job = view.market_job
@@ -205,9 +201,6 @@ def test_the_gui_stays_responsive_during_a_slow_fetch(market, qtbot, fake, monke
         assert view.fields["market.hashrate_growth_pct_per_month"].set_value_text("2")
         qtbot.waitUntil(lambda: ticks.count(True) >= 5, timeout=15_000)   # the event loop kept turning
         assert gate.holding and job.running and not view.update_market_btn.isEnabled()
-    finally:
-        gate.open()
-        timer.stop()
     qtbot.waitUntil(lambda: view.update_market_btn.isEnabled(), timeout=15_000)
     assert job.state == "done" and doc.scenario.market.btc_price_usd == PRICE and not gate.timed_out
     assert doc.scenario.market.hashrate_growth_pct_per_month == 2.0

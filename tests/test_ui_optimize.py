@@ -9,7 +9,6 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from minerplan.scenario_io import load_scenario  # noqa: E402
@@ -202,12 +201,7 @@ def test_gui_stays_responsive_during_a_run(qtbot, view, monkeypatch):
     gate = Gate()
     held_optimize(monkeypatch, gate)
     small(view)
-    ticks: list[bool] = []                  # one per timer tick: was the worker at the gate then?
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(gate.holding))
-    timer.start()
-    try:
+    with gate.ticking() as ticks:   # one per timer tick: was the worker at the gate then?
         view.run_button.click()
         assert not gate.passed.is_set()      # the click returned before the run could finish: the work is elsewhere
         assert view.running and not view.run_button.isEnabled() and view.cancel_button.isEnabled()
@@ -217,9 +211,6 @@ def test_gui_stays_responsive_during_a_run(qtbot, view, monkeypatch):
         qtbot.waitUntil(lambda: ticks.count(True) >= 5, timeout=60_000)
         qtbot.waitUntil(lambda: 0 < view.progress.value() < 1000, timeout=60_000)   # progress arrived meanwhile
         assert gate.holding and view.running and view.result is None
-    finally:
-        gate.open()
-        timer.stop()
     qtbot.waitUntil(lambda: view.state in FINISHED, timeout=60_000)
     assert view.state == "done", view.status_label.text()
     assert not gate.timed_out and view.result is not None and view.result.ok

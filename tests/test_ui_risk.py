@@ -8,7 +8,6 @@ import json
 import threading
 
 import pytest
-from PySide6.QtCore import QTimer
 
 from minerplan.engine import run_engine
 from minerplan.hedges import compare, hedges_from_dict, load_hedges
@@ -170,12 +169,7 @@ def test_gui_thread_keeps_ticking_while_evaluating(view, qtbot, monkeypatch):
     monkeypatch.setattr(hedge_job, "evaluate_hedges", held)
     view.evaluation.mc.paths = 200
     view.model.add("btc_put")
-    ticks: list[bool] = []                  # one per timer tick: was the worker at the gate then?
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(lambda: ticks.append(gate.holding))
-    timer.start()
-    try:
+    with gate.ticking() as ticks:   # one per timer tick: was the worker at the gate then?
         assert view.evaluate()
         assert not gate.passed.is_set()      # evaluate() returned before the run could finish: the work is elsewhere
         assert view.running and not view.evaluate_button.isEnabled() and view.cancel_button.isEnabled()
@@ -185,9 +179,6 @@ def test_gui_thread_keeps_ticking_while_evaluating(view, qtbot, monkeypatch):
         qtbot.waitUntil(lambda: ticks.count(True) >= 5, timeout=WAIT_MS)
         qtbot.waitUntil(lambda: 0 < view.progress.value() < 1000, timeout=WAIT_MS)   # progress arrived meanwhile
         assert gate.holding and view.running and view.results is None
-    finally:
-        gate.open()
-        timer.stop()
     qtbot.waitUntil(lambda: view.state != "running", timeout=WAIT_MS)
     assert view.state == "done" and not gate.timed_out
     assert view.progress.value() == 1000 and view.results.paths == 200
