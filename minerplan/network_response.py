@@ -118,6 +118,26 @@ def month_subsidy_btc(month_subsidy: np.ndarray, blocks: np.ndarray, height: np.
     return out
 
 
+def halving_state(height: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each path's subsidy era, its subsidy (BTC per block) and the height of its next halving, at ``height``:
+    the state :func:`pass_halving` advances."""
+    era = (height // HALVING_INTERVAL_BLOCKS).astype(np.int64)
+    return era, _SUBSIDY_BY_ERA[np.minimum(era, 64)], (era + 1) * float(HALVING_INTERVAL_BLOCKS)
+
+
+def pass_halving(halved: np.ndarray, era: np.ndarray, halving_at: np.ndarray, subsidy_now: np.ndarray,
+                 next_halving: np.ndarray) -> np.ndarray:
+    """Move the paths ``halved`` (indices) into the next subsidy era, in place: the halving height is kept in
+    ``halving_at`` for :func:`month_subsidy_btc`, and the next one is an interval on. Returns their new
+    subsidy, BTC per block."""
+    era[halved] += 1
+    new_sub = _SUBSIDY_BY_ERA[np.minimum(era[halved], 64)]
+    halving_at[halved] = next_halving[halved]
+    subsidy_now[halved] = new_sub
+    next_halving[halved] += HALVING_INTERVAL_BLOCKS
+    return new_sub
+
+
 class _OnlineTable:
     """``online_share`` tabulated on a uniform grid of log hashprice, for the simulation's inner loop.
 
@@ -187,9 +207,7 @@ def simulate_responsive_network(*, start_month: str, horizon_months: int, diffic
     fees_t = np.ascontiguousarray(fees.T)
     lag_s = max(lag_months, 1e-6) * avg_month_s
     # The subsidy only changes at a halving: keep each path's current subsidy and next halving height.
-    era = (height // HALVING_INTERVAL_BLOCKS).astype(np.int64)
-    subsidy_now = _SUBSIDY_BY_ERA[np.minimum(era, 64)]
-    next_halving = (era + 1) * float(HALVING_INTERVAL_BLOCKS)
+    era, subsidy_now, next_halving = halving_state(height)
     # The switch-off curve is read at the grid position of ln(hashprice) = ln(value x (subsidy + fees))
     # - ln(difficulty): the first part changes monthly (and at a halving), the second at a retarget.
     grid_d = np.log(d) * target_online.inv_step
@@ -233,11 +251,7 @@ def simulate_responsive_network(*, start_month: str, horizon_months: int, diffic
             if near_halving:
                 halved = np.flatnonzero(height > next_halving)
                 if halved.size:   # blocks past the halving height earn the new subsidy from here on
-                    era[halved] += 1
-                    new_sub = _SUBSIDY_BY_ERA[np.minimum(era[halved], 64)]
-                    halving_at[halved] = next_halving[halved]
-                    subsidy_now[halved] = new_sub
-                    next_halving[halved] += HALVING_INTERVAL_BLOCKS
+                    new_sub = pass_halving(halved, era, halving_at, subsidy_now, next_halving)
                     grid_value[halved] = (np.log(value[halved] * (new_sub + fee[halved])) - target_online.lo) \
                         * target_online.inv_step
             acc_blocks += blocks

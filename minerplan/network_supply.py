@@ -49,9 +49,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .months import SECONDS_PER_DAY, add_months, month_index
-from .network import (HALVING_INTERVAL_BLOCKS, RETARGET_INTERVAL_BLOCKS, TARGET_BLOCK_TIME_S, TWO_32,
+from .network import (RETARGET_INTERVAL_BLOCKS, TARGET_BLOCK_TIME_S, TWO_32,
                       hashrate_hs_from_difficulty, network_path_from_sums, path_inputs)
-from .network_response import _SUBSIDY_BY_ERA, STEPS_PER_MONTH, Tier, month_subsidy_btc
+from .network_response import STEPS_PER_MONTH, Tier, halving_state, month_subsidy_btc, pass_halving
 
 AVG_MONTH_DAYS = 365.25 / 12
 
@@ -273,9 +273,7 @@ def simulate_supply_network(*, start_month: str, horizon_months: int, difficulty
     height = np.full(n_p, float(block_height))
     epoch_blocks = np.full(n_p, float(block_height % RETARGET_INTERVAL_BLOCKS))
     epoch_start = -epoch_blocks * TARGET_BLOCK_TIME_S
-    era = (height // HALVING_INTERVAL_BLOCKS).astype(np.int64)
-    subsidy_now = _SUBSIDY_BY_ERA[np.minimum(era, 64)]
-    next_halving = (era + 1) * float(HALVING_INTERVAL_BLOCKS)
+    era, subsidy_now, next_halving = halving_state(height)
 
     value = prices * (reward_per_btc * net_share)                          # USD per TH/s per day per (BTC / D)
     hp0 = value[:, 0] * (subsidy_now + fees[:, 0]) / d                       # USD per TH/s per day, net of pool fee
@@ -437,11 +435,7 @@ def simulate_supply_network(*, start_month: str, horizon_months: int, difficulty
                 if near_halving:
                     halved = q[height[q] >= next_halving[q] - 1e-9]
                     if halved.size:
-                        era[halved] += 1
-                        new_sub = _SUBSIDY_BY_ERA[np.minimum(era[halved], 64)]
-                        halving_at[halved] = next_halving[halved]
-                        subsidy_now[halved] = new_sub
-                        next_halving[halved] += HALVING_INTERVAL_BLOCKS
+                        new_sub = pass_halving(halved, era, halving_at, subsidy_now, next_halving)
                         ln_v[halved] = np.log(v[halved] * (new_sub + fee[halved]))
             t += dt
         online[:, cols] = onl_c
