@@ -514,28 +514,61 @@ def _find_table(grid: _Grid, layout: tuple[Column, ...], problems: list[Problem]
     return None
 
 
-def _collect_rows(table: _Table, problems: list[Problem]) -> None:
-    """Data rows from below the header to the first row blank in every layout column.
+def _row_ranges(rows: list[int], limit: int = 8) -> str:
+    """[6, 7, 8, 11] -> ``6-8, 11`` (at most ``limit`` ranges, then how many rows in all)."""
+    ranges: list[list[int]] = []
+    for r in rows:
+        if ranges and r == ranges[-1][1] + 1:
+            ranges[-1][1] = r
+        else:
+            ranges.append([r, r])
+    text = ", ".join(f"{a:,}" if a == b else f"{a:,}-{b:,}" for a, b in ranges[:limit])
+    return text + (f", ... ({len(rows):,} rows in all)" if len(ranges) > limit else "")
 
-    In a sheet, anything after that blank row (formula blocks of an export, notes) is not
-    part of the table. A CSV file is nothing but the table, so there a blank line is skipped:
-    stopping would silently drop every row after an accidental empty line.
+
+def _collect_rows(table: _Table, problems: list[Problem]) -> None:
+    """Data rows: every row below the header holding a value in one of the layout's columns.
+
+    A row blank in every layout column inside the table (data below it) is refused, in a
+    sheet and in a CSV file alike: ending the table there would drop the rows below it
+    silently (an import that replaces 6 cohorts with 3), and skipping it would read a
+    totals line or a second table below as cohorts. Deleting the blank row is the fix the
+    message names. Blank rows after the last data row are fine, and so is anything in
+    columns outside the layout (derived columns of an export, notes to the right): that is
+    the only content treated as "not table data". The rows below a blank row are still
+    parsed, so the user sees their problems in the same pass.
     """
     grid = table.grid
-    row = table.header_row
-    while row < grid.max_row:
-        row += 1
+    gap: list[int] = []       # blank rows since the last data row
+    blank: list[int] = []     # blank rows with data below them
+    below: list[int] = []     # data rows below a blank row
+    too_many = None
+    for row in range(table.header_row + 1, grid.max_row + 1):
         values = {f: grid.value(row, col) for f, (col, _) in table.columns.items()}
         if all(is_blank(v) for v in values.values()):
-            if grid.csv:
-                continue
-            break
+            gap.append(row)
+            continue
+        blank += gap
+        gap = []
+        if blank:
+            below.append(row)
         if len(table.rows) == MAX_DATA_ROWS:
-            problems.append(grid.place(row).problem(
-                f"the table has more than {MAX_DATA_ROWS:,} data rows; split it or remove rows"))
-            return
+            too_many = grid.place(row).problem(
+                f"the table has more than {MAX_DATA_ROWS:,} data rows; split it or remove rows")
+            break
         table.rows.append((row, values))
-    if not table.rows:
+    if blank:
+        s = "s" if len(blank) > 1 else ""
+        more = f" (and rows {_row_ranges(blank[1:])})" if blank[1:] else ""
+        where = ("notes and totals do not belong in a CSV table" if grid.csv else
+                 "notes and totals belong in columns outside the table or on another sheet")
+        hold = f"rows {_row_ranges(below)} below it hold" if len(below) > 1 else f"row {below[0]:,} below it holds"
+        problems.append(grid.place(blank[0]).problem(
+            f"this row{more} is blank but {hold} data: delete the blank row{s} "
+            f"(rows after a blank row are not read silently; {where})"))
+    if too_many is not None:
+        problems.append(too_many)
+    elif not table.rows:
         problems.append(grid.place(table.header_row + 1).problem(
             "the table has no data rows (they start right below the header row)"))
 
@@ -813,8 +846,9 @@ def import_sites_into(scenario: Scenario, sites: list[dict]) -> Scenario:
 TEMPLATE_INPUT_ROWS = 200  # rows below the header formatted for input (blue font, validation lists)
 _BLUE = "0000FF"
 _INSTRUCTIONS = {
-    FLEET_SHEET: "One row per cohort (identical ASICs at one site) from row 5; the table ends at the first "
-                 "blank row. Blank optional cells take the default. Blue cells are inputs.",
+    FLEET_SHEET: "One row per cohort (identical ASICs at one site) from row 5, no blank rows in between (a "
+                 "blank row with data below it is refused). Blank optional cells take the default. Blue cells "
+                 "are inputs.",
     SITES_SHEET: "One row per site from row 5. Leave 'AI convertible' and every AI column blank for a site "
                  "that cannot convert to AI/HPC. Blue cells are inputs.",
     HOURLY_SHEET: "Optional: 12 rows per site (calendar months 1-12), 24 hourly prices in USD/MWh each; "

@@ -121,12 +121,13 @@ def problems_of(call) -> str:
 
 def test_round_trip_default_fleet_and_sites_through_xlsx(tmp_path):
     """The default scenario's fleet and sites in the template layout read back to the same scenario;
-    derived columns to the right and a formula block below the table are ignored."""
+    derived columns to the right and a totals block below the table but right of its columns are ignored."""
     fleet = fleet_table()
     fleet[0] += ["Fleet MW (derived)"]
     for r in range(1, len(fleet)):
         fleet[r] += [f"=C{r + 4}*E{r + 4}/1e6"]  # never recalculated: reads as blank, ignored anyway
-    fleet += [[], ["Total units", "=SUM(C5:C10)"], ["Check", "junk", "not a number"]]
+    right = [None] * (len(FLEET_HEADERS) + 1)  # columns O and P: outside the table's 13 columns (A-M)
+    fleet += [[], right + ["Total units", "=SUM(C5:C10)"], right + ["Check", "not a number"]]
     path = default_workbook(tmp_path / "plan.xlsx", fleet=fleet)
 
     rows, sites = read_fleet(path), read_sites(path)
@@ -168,12 +169,12 @@ def test_csv_fleet_import_hand_checked(tmp_path):
     assert sc.sites == DEFAULT.sites                 # a fleet import leaves the sites alone
 
 
-def test_csv_blank_line_does_not_end_the_table(tmp_path):
-    """Unlike a sheet (where a blank row ends the table), a CSV's rows after a blank line still count."""
-    path = write_csv(tmp_path / "fleet.csv", [FLEET_HEADERS[:5], ["S21", "Texas", "1", "200", "3500"], [],
-                                              [None, None, None, None, None], ["S19", "Georgia", "2", "95", "3250"]])
+def test_csv_trailing_blank_lines_are_fine(tmp_path):
+    """Blank lines (and Excel's all-comma lines) after the last row end nothing: no data follows them."""
+    path = write_csv(tmp_path / "fleet.csv", [FLEET_HEADERS[:5], ["S21", "Texas", "1", "200", "3500"],
+                                              ["S19", "Georgia", "2", "95", "3250"], [], [None] * 5, []])
     rows = read_fleet(path)
-    assert [r["model"] for r in rows] == ["S21", "S19"] and rows.origin.row_numbers == (2, 5)
+    assert [r["model"] for r in rows] == ["S21", "S19"] and rows.origin.row_numbers == (2, 3)
 
 
 def test_csv_with_field_names_as_headers_and_semicolons(tmp_path):
@@ -209,6 +210,86 @@ def test_hyperlink_formula_text_stays_literal(tmp_path):
     assert import_fleet_into(DEFAULT, rows).fleet[0].model == evil
     csv_rows = read_fleet(write_csv(tmp_path / "f.csv", [FLEET_HEADERS[:5], [evil, "Texas", 1, 100, 3000]]))
     assert import_fleet_into(DEFAULT, csv_rows).fleet[0].model == evil
+
+
+# --------------------------------------------------------------------------- blank rows inside a table (issue 11)
+
+def _with_blanks(table, *after):
+    """``table`` (header first) with an empty row after each data row number in ``after`` (0 = the header)."""
+    out = list(table)
+    for a in sorted(after, reverse=True):
+        out.insert(a + 1, [])
+    return out
+
+
+def _csv_rows(table):
+    return [["" if v is None else (v.strftime("%Y-%m") if isinstance(v, dt.datetime) else v) for v in row]
+            for row in table]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_cli_refuses_a_fleet_with_a_blank_row_and_keeps_the_scenario(tmp_path, capsys, kind):
+    """Issue 11's reproduction: 6 cohorts with a blank row after the third, where the import
+    used to replace the fleet with the first 3 and say nothing."""
+    table = _with_blanks(fleet_table(), 3)
+    if kind == "xlsx":   # header row 4, cohorts 1-3 in rows 5-7, the blank row 8, cohorts 4-6 in rows 9-11
+        path, where = default_workbook(tmp_path / "plan.xlsx", fleet=table), "Fleet row 8: this row is blank but rows 9-11"
+    else:                # header line 1, cohorts in rows 2-4, blank row 5, cohorts in rows 6-8
+        path, where = write_csv(tmp_path / "fleet.csv", _csv_rows(table)), "fleet.csv row 5: this row is blank but rows 6-8"
+    scenario = _scenario_file(tmp_path)
+    before = scenario.read_bytes()
+    assert main(["import-fleet", str(path), "--into", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert f"{where} below it hold data: delete the blank row (rows after a blank row are not read silently" in err
+    assert scenario.read_bytes() == before
+    # Without the blank row the same file imports all 6 cohorts.
+    table = fleet_table()
+    path = default_workbook(tmp_path / "plan.xlsx", fleet=table) if kind == "xlsx" else \
+        write_csv(tmp_path / "fleet.csv", _csv_rows(table))
+    assert main(["import-fleet", str(path), "--into", str(scenario)]) == 0
+    assert len(load_scenario(scenario).fleet) == 6
+
+
+BLANK_CASES = {
+    # Sites: header row 4, Texas row 5, blank row 6, the other two sites in rows 7-8.
+    "sites sheet": (lambda t: read_sites(default_workbook(t / "p.xlsx", sites=_with_blanks(sites_table(), 1))),
+                    "Sites row 6: this row is blank but rows 7-8 below it hold data: delete the blank row "
+                    "(rows after a blank row are not read silently; notes and totals belong in columns outside "
+                    "the table or on another sheet)"),
+    # sites.csv: header line 1, two sites in rows 2-3, blank row 4, the third site in row 5.
+    "sites csv": (lambda t: read_sites(write_csv(t / "sites.csv", _csv_rows(_with_blanks(sites_table(), 2)))),
+                  "sites.csv row 4: this row is blank but row 5 below it holds data: delete the blank row "
+                  "(rows after a blank row are not read silently; notes and totals do not belong in a CSV table)"),
+    # Texas months 1-12 in rows 5-16; a blank row after month 6 is row 11, months 7-12 move to rows 12-17.
+    "hourly sheet": (lambda t: read_sites(default_workbook(t / "p.xlsx", hourly=_with_blanks(hourly_table(), 6))),
+                     "Hourly prices row 11: this row is blank but rows 12-17 below it hold data"),
+    # Cohort 1 in row 5, blanks in rows 6-7, cohorts 2-4 in rows 8-10, blank row 11, cohorts 5-6 in rows 12-13.
+    "several blank rows": (lambda t: read_fleet(default_workbook(t / "p.xlsx", fleet=_with_blanks(fleet_table(), 1, 1, 4))),
+                           "Fleet row 6: this row (and rows 7, 11) is blank but rows 8-10, 12-13 below it hold data: "
+                           "delete the blank rows"),
+    # A blank row right below the header (row 5): the cohorts in rows 6-11 are not "no data".
+    "blank row under the header": (lambda t: read_fleet(default_workbook(t / "p.xlsx", fleet=_with_blanks(fleet_table(), 0))),
+                                   "Fleet row 5: this row is blank but rows 6-11 below it hold data"),
+    # A totals line in the table's own columns below a blank row is data below a blank row too.
+    "totals in the table's columns": (
+        lambda t: read_fleet(default_workbook(t / "p.xlsx", fleet=fleet_table() + [[], ["Total", None, 33000]])),
+        "Fleet row 11: this row is blank but row 12 below it holds data"),
+}
+
+
+@pytest.mark.parametrize("case", list(BLANK_CASES))
+def test_blank_row_with_data_below_is_refused(tmp_path, case):
+    build, expected = BLANK_CASES[case]
+    text = problems_of(lambda: build(tmp_path))
+    assert expected in text, text
+
+
+def test_rows_below_a_blank_row_are_still_checked(tmp_path):
+    """The refusal comes first, and the rows below the blank row are parsed in the same pass."""
+    fleet = _with_blanks(_fleet(r5_D="fast"), 3)   # cohort 5 moves from row 9 to row 10
+    with pytest.raises(TableImportError) as info:
+        read_fleet(default_workbook(tmp_path / "f.xlsx", fleet=fleet))
+    assert [p.path for p in info.value.problems] == ["Fleet row 8", "Fleet!D10"]
 
 
 # --------------------------------------------------------------------------- the malformed corpus
@@ -337,7 +418,7 @@ CORPUS = {
     "hourly unknown site": (lambda t: _xlsx_sites(t, hourly=_hourly(lambda r: r.append(["Narnia", 1] + [30] * 24))),
                             ["Hourly prices!A17 (Site): no site named 'Narnia' on the Sites sheet"]),
     "hourly price out of range": (lambda t: _xlsx_sites(t, hourly=_hourly(lambda r: r[3].__setitem__(4, 150_000))),
-                                  ["Hourly prices!E7 (H02): 150000.0 USD/MWh is out of range"]),
+                                  ["Hourly prices!E7 (H02): 150000", "USD/MWh is out of range"]),
     "empty csv": (lambda t: _raw(t, "fleet.csv", b""), ["fleet.csv: cannot import: the file is empty"]),
     "not utf-8 csv": (lambda t: _raw(t, "fleet.csv", "Model,Site\nMünchen".encode("cp1252")),
                       ["fleet.csv: cannot import: not UTF-8 text", "CSV UTF-8"]),
