@@ -158,14 +158,76 @@ def is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
 
-def _number(value: Any) -> int | float:
-    """Plain numbers only: a thousands separator or a unit is refused, not guessed at."""
+#: Characters people type between groups of three digits: space, no-break spaces, apostrophes (Swiss).
+_GROUP_SEPARATORS = " '\u00a0\u202f\u2019"
+_SPACE_GROUPED_RE = re.compile(rf"([1-9][0-9]{{0,2}}(?:[{_GROUP_SEPARATORS}][0-9]{{3}})+)(?:([.,])([0-9]+))?")
+_COMMA_GROUPED_RE = re.compile(r"([1-9][0-9]{0,2}(?:,[0-9]{3})+)(?:\.([0-9]+))?")     # 1,234,567.5
+_DOT_GROUPED_RE = re.compile(r"([1-9][0-9]{0,2}(?:\.[0-9]{3})+)(?:,([0-9]+))?")       # 1.234.567,5
+_DECIMAL_COMMA_RE = re.compile(r"([0-9]+),([0-9]+)")                                  # 3,5
+
+
+def _plain(sign: str, digits: str, fraction: str = "") -> str:
+    """A plain number as the user should type it: ``1200``, ``1.2``, ``-3.5``."""
+    digits = re.sub(r"[^0-9]", "", digits).lstrip("0") or "0"
+    fraction = fraction.rstrip("0")
+    return f"{'-' if sign == '-' else ''}{digits}{'.' + fraction if fraction else ''}"
+
+
+def separator_hint(text: str, dot_groups: bool = False) -> str | None:
+    """What a number typed with thousands separators or a decimal comma should be written as,
+    or None when ``text`` does not look like one.
+
+    Such numbers are refused, never guessed at: ``1,200`` is 1200 to an American and 1.2
+    to a German, and a wrong guess changes a fleet by a factor of a thousand without a
+    word. The hint shows the plain form of every reading, so the fix is a retype. With
+    ``dot_groups`` (a ``;``-separated CSV file, which is what Excel writes where the decimal
+    separator is a comma) ``1.200`` is ambiguous in the same way and is refused too.
+    """
+    t = text.strip()
+    sign = t[:1] if t[:1] in "+-" else ""
+    body = t[len(sign):]
+
+    def what(groups: str, decimal_comma: bool = False) -> str:
+        n = sum(not ch.isdigit() for ch in groups)
+        return "(" + ("a thousands separator" if n == 1 else "thousands separators") + \
+            (" and a decimal comma" if decimal_comma else "") + ")"
+
+    m = _SPACE_GROUPED_RE.fullmatch(body)
+    if m:
+        return f"{what(m.group(1), m.group(2) == ',')}: write {_plain(sign, m.group(1), m.group(3) or '')}"
+    m = _COMMA_GROUPED_RE.fullmatch(body)
+    if m:
+        thousands = _plain(sign, m.group(1), m.group(2) or "")
+        if m.group(2) is None and body.count(",") == 1:
+            decimal = _plain(sign, *body.split(","))
+            return (f"(a thousands separator or a decimal comma?): write {thousands} if the comma separates "
+                    f"thousands, or {decimal} if it is a decimal comma")
+        return f"{what(m.group(1))}: write {thousands}"
+    m = _DOT_GROUPED_RE.fullmatch(body)
+    if m and (m.group(2) is not None or body.count(".") > 1):
+        return f"{what(m.group(1), m.group(2) is not None)}: write {_plain(sign, m.group(1), m.group(2) or '')}"
+    if m and dot_groups:
+        return (f"(in a file separated by ';', where numbers have decimal commas, the dot may separate "
+                f"thousands): write {_plain(sign, m.group(1))} if it does, or {_plain(sign, *body.split('.'))} "
+                "if it is a decimal point")
+    m = _DECIMAL_COMMA_RE.fullmatch(body)
+    if m:
+        return f"(a decimal comma): write {_plain(sign, m.group(1), m.group(2))}"
+    return None
+
+
+def _number(value: Any, dot_groups: bool = False) -> int | float:
+    """Plain numbers only: a thousands separator, a decimal comma or a unit is refused, not guessed at
+    (see :func:`separator_hint`; the message shows the plain number to type instead)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise _CellError(f"expected a finite number, got {_show(value)}")
         return value
     if isinstance(value, str):
         text = value.strip()
+        hint = separator_hint(text, dot_groups) if len(text) <= 40 else None
+        if hint:
+            raise _CellError(f"expected a number, got {_show(value)} {hint}")
         if len(text) <= 40 and _NUMBER_RE.fullmatch(text):
             x = float(text)
             if not math.isfinite(x):
@@ -177,11 +239,12 @@ def _number(value: Any) -> int | float:
     raise _CellError(f"expected a number, got {_show(value)}")
 
 
-def _integer(value: Any) -> int:
+def _integer(value: Any, dot_groups: bool = False) -> int:
     try:
-        x = _number(value)
+        x = _number(value, dot_groups)
     except _CellError:
-        raise _CellError(f"expected a whole number, got {_show(value)}") from None
+        hint = separator_hint(value, dot_groups) if isinstance(value, str) and len(value.strip()) <= 40 else None
+        raise _CellError(f"expected a whole number, got {_show(value)}" + (f" {hint}" if hint else "")) from None
     if isinstance(x, float):
         if not x.is_integer():
             raise _CellError(f"expected a whole number, got {_show(value)}")
@@ -239,13 +302,16 @@ def _text(value: Any) -> str:
     raise _CellError(f"expected text, got {_show(value)}")
 
 
-def parse_cell(column: Column, value: Any) -> Any:
-    """The scenario value of one non-blank cell; raises ValueError saying what was expected."""
+def parse_cell(column: Column, value: Any, dot_groups: bool = False) -> Any:
+    """The scenario value of one non-blank cell; raises ValueError saying what was expected.
+
+    ``dot_groups``: the cell comes from a ``;``-separated CSV file, where ``1.200`` may mean 1200.
+    """
     kind = column.kind
     if kind == "number":
-        return _number(value)
+        return _number(value, dot_groups)
     if kind == "integer":
-        return _integer(value)
+        return _integer(value, dot_groups)
     if kind == "month":
         return _month(value)
     if kind == "bool":
@@ -264,12 +330,18 @@ class _Grid:
     csv: bool
     max_row: int
     max_col: int
+    #: A ';'-separated CSV file (Excel's layout where the decimal separator is a comma): ``1.200`` is ambiguous.
+    dot_groups: bool = False
 
     def value(self, row: int, col: int) -> Any:
         raise NotImplementedError
 
     def header_rows(self) -> Iterable[int]:
         raise NotImplementedError
+
+    def rows_holding_values(self, start: int) -> Iterable[int]:
+        """Row numbers from ``start`` on that may hold a value, ascending; every other row is blank."""
+        return range(start, self.max_row + 1)
 
     def place(self, row: int | None = None, col: int | None = None, header: str = "") -> Place:
         return Place(self.name, row, col, header, self.csv)
@@ -278,21 +350,22 @@ class _Grid:
 class _CsvGrid(_Grid):
     csv = True
 
-    def __init__(self, name: str, records: list[list[str]]):
-        self.name, self.records = name, records
-        self.max_row = len(records)
-        self.max_col = min(max((len(r) for r in records), default=0), MAX_SCAN_COLUMNS)
+    def __init__(self, name: str, records: dict[int, list[str]], delimiter: str = ","):
+        self.name, self.records, self.delimiter = name, records, delimiter   # row -> fields, non-blank rows only
+        self.max_row = max(records, default=0)
+        self.max_col = min(max((len(r) for r in records.values()), default=0), MAX_SCAN_COLUMNS)
+        self.dot_groups = delimiter == ";"
 
     def value(self, row: int, col: int) -> Any:
-        rec = self.records[row - 1] if 0 < row <= len(self.records) else []
+        rec = self.records.get(row, ())
         return rec[col - 1] if 0 < col <= len(rec) else None
 
     def header_rows(self) -> Iterable[int]:
         """A CSV file has no title: its first non-empty line is the header."""
-        for r in range(1, self.max_row + 1):
-            if any(not is_blank(v) for v in self.records[r - 1]):
-                return [r]
-        return []
+        return [min(self.records)] if self.records else []
+
+    def rows_holding_values(self, start: int) -> Iterable[int]:
+        return sorted(r for r in self.records if r >= start)
 
 
 class _SheetGrid(_Grid):
@@ -355,8 +428,14 @@ def _check_suffix(path: Path, source: str) -> str:
     return suffix
 
 
-def _csv_records(data: bytes, source: str, layout: tuple[Column, ...]) -> list[list[str]]:
-    """CSV text as records; UTF-8 with or without BOM, comma (or ; or tab, whichever the header uses)."""
+def _csv_records(data: bytes, source: str, layout: tuple[Column, ...]) -> tuple[dict[int, list[str]], str]:
+    """(the non-blank records of CSV text by row number, the delimiter); UTF-8 with or without BOM,
+    comma (or ; or tab, whichever the header uses).
+
+    Reading stops after the header and one row more than a table may hold (that is enough
+    to say the table is too long), so a 20 MB file of short lines never becomes millions of
+    lists in memory; blank rows are counted, not kept.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -365,10 +444,17 @@ def _csv_records(data: bytes, source: str, layout: tuple[Column, ...]) -> list[l
     if text.strip() == "":
         raise _fail(source, "the file is empty")
     delimiter = _guess_delimiter(text, layout)
+    records: dict[int, list[str]] = {}
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        for row, record in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1):
+            if all(is_blank(v) for v in record):
+                continue
+            records[row] = record
+            if len(records) > MAX_DATA_ROWS + 1:
+                break
     except csv.Error as e:
         raise _fail(source, f"not a readable CSV file: {e}") from None
+    return records, delimiter
 
 
 def _guess_delimiter(text: str, layout: tuple[Column, ...]) -> str:
@@ -423,7 +509,7 @@ def _open_grids(path: str | os.PathLike, main_sheet: str, layout: tuple[Column, 
     suffix = _check_suffix(p, source)
     data = _read_bytes(p, source)
     if suffix == ".csv":
-        return source, _CsvGrid(p.name, _csv_records(data, source, layout)), None
+        return source, _CsvGrid(p.name, *_csv_records(data, source, layout)), None
     if not data:
         raise _fail(source, "the file is empty")
     wb = _open_workbook(data, source)
@@ -514,16 +600,22 @@ def _find_table(grid: _Grid, layout: tuple[Column, ...], problems: list[Problem]
     return None
 
 
-def _row_ranges(rows: list[int], limit: int = 8) -> str:
-    """[6, 7, 8, 11] -> ``6-8, 11`` (at most ``limit`` ranges, then how many rows in all)."""
-    ranges: list[list[int]] = []
-    for r in rows:
-        if ranges and r == ranges[-1][1] + 1:
-            ranges[-1][1] = r
-        else:
-            ranges.append([r, r])
+def _add_rows(ranges: list[list[int]], first: int, last: int) -> None:
+    """Add rows ``first..last`` to ascending ranges ``[[a, b], ...]``, merging adjacent ones."""
+    if first > last:
+        return
+    if ranges and first <= ranges[-1][1] + 1:
+        ranges[-1][1] = max(ranges[-1][1], last)
+    else:
+        ranges.append([first, last])
+
+
+def _ranges_text(ranges: list[list[int]], limit: int = 8) -> str:
+    """[[6, 8], [11, 11]] -> ``6-8, 11`` (at most ``limit`` ranges, then how many rows in all)."""
     text = ", ".join(f"{a:,}" if a == b else f"{a:,}-{b:,}" for a, b in ranges[:limit])
-    return text + (f", ... ({len(rows):,} rows in all)" if len(ranges) > limit else "")
+    if len(ranges) > limit:
+        text += f", ... ({sum(b - a + 1 for a, b in ranges):,} rows in all)"
+    return text
 
 
 def _collect_rows(table: _Table, problems: list[Problem]) -> None:
@@ -539,38 +631,68 @@ def _collect_rows(table: _Table, problems: list[Problem]) -> None:
     parsed, so the user sees their problems in the same pass.
     """
     grid = table.grid
-    gap: list[int] = []       # blank rows since the last data row
-    blank: list[int] = []     # blank rows with data below them
-    below: list[int] = []     # data rows below a blank row
+    last = table.header_row       # the last data row so far (the header to begin with)
+    blank: list[list[int]] = []   # blank rows with data below them, as ranges
+    below: list[list[int]] = []   # data rows below a blank row, as ranges
     too_many = None
-    for row in range(table.header_row + 1, grid.max_row + 1):
+    for row in grid.rows_holding_values(table.header_row + 1):
         values = {f: grid.value(row, col) for f, (col, _) in table.columns.items()}
         if all(is_blank(v) for v in values.values()):
-            gap.append(row)
             continue
-        blank += gap
-        gap = []
+        _add_rows(blank, last + 1, row - 1)
+        last = row
         if blank:
-            below.append(row)
+            _add_rows(below, row, row)
         if len(table.rows) == MAX_DATA_ROWS:
             too_many = grid.place(row).problem(
                 f"the table has more than {MAX_DATA_ROWS:,} data rows; split it or remove rows")
             break
         table.rows.append((row, values))
     if blank:
-        s = "s" if len(blank) > 1 else ""
-        more = f" (and rows {_row_ranges(blank[1:])})" if blank[1:] else ""
+        first = blank[0][0]
+        rest = [[first + 1, blank[0][1]]] + blank[1:] if blank[0][1] > first else blank[1:]
+        more = f" (and rows {_ranges_text(rest)})" if rest else ""
         where = ("notes and totals do not belong in a CSV table" if grid.csv else
                  "notes and totals belong in columns outside the table or on another sheet")
-        hold = f"rows {_row_ranges(below)} below it hold" if len(below) > 1 else f"row {below[0]:,} below it holds"
-        problems.append(grid.place(blank[0]).problem(
-            f"this row{more} is blank but {hold} data: delete the blank row{s} "
+        hold = (f"row {below[0][0]:,} below it holds" if below[0][0] == below[-1][1]
+                else f"rows {_ranges_text(below)} below it hold")
+        problems.append(grid.place(first).problem(
+            f"this row{more} is blank but {hold} data: delete the blank row{'s' if rest else ''} "
             f"(rows after a blank row are not read silently; {where})"))
     if too_many is not None:
         problems.append(too_many)
     elif not table.rows:
         problems.append(grid.place(table.header_row + 1).problem(
             "the table has no data rows (they start right below the header row)"))
+
+
+def _check_extra_fields(table: _Table, problems: list[Problem]) -> None:
+    """A CSV row with a value right of the last header is refused (the first such row of each
+    length is named, with its cell): its fields cannot all be where the header says.
+
+    The usual cause is a number with a thousands separator left unquoted (``...,3645,1,200``
+    under ``...,Salvage``): the reader sees 1 and 200, and reading on would import a salvage
+    of 1. Empty trailing fields (Excel's ``,,,``) are fine.
+    """
+    grid = table.grid
+    if not isinstance(grid, _CsvGrid):
+        return
+    header = grid.records.get(table.header_row, [])
+    width = max((i + 1 for i, v in enumerate(header) if not is_blank(v)), default=0)
+    last_header = " ".join(str(header[width - 1]).split()) if width else ""
+    comma = grid.delimiter == ","
+    for row, _ in table.rows:
+        record = grid.records.get(row, [])
+        extra = [i + 1 for i in range(width, len(record)) if not is_blank(record[i])]
+        if not extra:
+            continue
+        col = extra[0]
+        hint = (" A number with a thousands separator splits in two where the comma is: write 1200, not 1,200."
+                if comma else "")
+        problems.append(grid.place(row).problem(
+            f"the row has {len(record)} fields but the header has {width} (the last is {last_header!r}): field "
+            f"{col} (column {column_letter(col)} in a spreadsheet) holds {_show(record[col - 1])} under no header; "
+            f"the row's values cannot be matched to their columns.{hint}"))
 
 
 def _parse_row(table: _Table, row: int, raw: dict[str, Any], layout: tuple[Column, ...],
@@ -590,7 +712,7 @@ def _parse_row(table: _Table, row: int, raw: dict[str, Any], layout: tuple[Colum
                 invalid.add(column.field)
             continue  # optional and blank: the scenario default applies
         try:
-            values[column.field] = parse_cell(column, value)
+            values[column.field] = parse_cell(column, value, table.grid.dot_groups)
         except _CellError as e:
             problems.append(table.place(row, column.field).problem(str(e)))
             invalid.add(column.field)
@@ -605,6 +727,7 @@ def _read_table(grid: _Grid, layout: tuple[Column, ...], problems: list[Problem]
         return None, []
     row_problems: list[Problem] = []
     _collect_rows(table, row_problems)
+    _check_extra_fields(table, row_problems)
     if allow_empty and not table.rows:
         row_problems = []
     problems.extend(row_problems)

@@ -292,6 +292,102 @@ def test_rows_below_a_blank_row_are_still_checked(tmp_path):
     assert [p.path for p in info.value.problems] == ["Fleet row 8", "Fleet!D10"]
 
 
+# --------------------------------------------------------------------------- separators inside numbers (issue 11)
+
+def _fleet_csv_text(last_salvage: str) -> str:
+    """The default fleet as CSV text (13 columns, Salvage last), the last cohort's salvage typed as given."""
+    lines = [",".join(FLEET_HEADERS)]
+    for row in _csv_rows(fleet_table())[1:]:
+        lines.append(",".join(str(v) for v in row))
+    lines[-1] = lines[-1].rsplit(",", 1)[0] + "," + last_salvage
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_cli_refuses_a_csv_row_with_more_fields_than_the_header(tmp_path, capsys):
+    """Issue 11's reproduction: ``...,3645,1,200`` under ``...,Salvage [USD per unit]`` imported salvage = 1."""
+    path = tmp_path / "fleet.csv"
+    path.write_text(_fleet_csv_text("1,200"), encoding="utf-8")   # the 6th cohort: file row 7
+    scenario = _scenario_file(tmp_path)
+    before = scenario.read_bytes()
+    assert main(["import-fleet", str(path), "--into", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert ("fleet.csv row 7: the row has 14 fields but the header has 13 (the last is 'Salvage [USD per unit]'): "
+            "field 14 (column N in a spreadsheet) holds '200' under no header") in err
+    assert "write 1200, not 1,200" in err
+    assert scenario.read_bytes() == before
+    path.write_text(_fleet_csv_text("1200"), encoding="utf-8")
+    assert main(["import-fleet", str(path), "--into", str(scenario)]) == 0
+    assert load_scenario(scenario).fleet[5].salvage_usd == 1200
+
+
+def test_extra_fields_only_count_when_they_hold_something(tmp_path):
+    """Empty fields right of the header (Excel's trailing commas) are not extra data; a named
+    header column that is not in the layout (Notes) is not extra either."""
+    rows = read_fleet(write_csv(tmp_path / "fleet.csv", [FLEET_HEADERS[:5] + ["Notes", ""],
+                                                         ["S21", "Texas", "1", "200", "3500", "new", "", "", ""]]))
+    assert rows == [{"model": "S21", "site": "Texas", "count": 1, "hashrate_ths": 200, "power_w": 3500}]
+    text = problems_of(lambda: read_fleet(write_csv(tmp_path / "f.csv", [FLEET_HEADERS[:5],
+                                                                         ["S21", "Texas", "1", "200", "3", "500"]])))
+    assert ("f.csv row 2: the row has 6 fields but the header has 5 (the last is 'Power [W per unit]'): field 6 "
+            "(column F in a spreadsheet) holds '500' under no header") in text
+    # Tab-separated: no comma splits a number, so no thousands hint.
+    text = problems_of(lambda: read_fleet(write_csv(tmp_path / "t.csv", [FLEET_HEADERS[:5],
+                                                                         ["S21", "Texas", "1", "200", "3500", "x"]],
+                                                    sep="\t")))
+    assert "field 6 (column F in a spreadsheet) holds 'x' under no header" in text and "1,200" not in text
+
+
+# (typed text, what the message must say): every form is refused with the plain number to type.
+SEPARATED = {
+    "1,200": "(a thousands separator or a decimal comma?): write 1200 if the comma separates thousands, "
+             "or 1.2 if it is a decimal comma",
+    "1.234,5": "(a thousands separator and a decimal comma): write 1234.5",
+    "3,5": "(a decimal comma): write 3.5",
+    "1 200": "(a thousands separator): write 1200",
+    "1'200": "(a thousands separator): write 1200",
+    "1\u00a0200": "(a thousands separator): write 1200",
+    "1,234,567.5": "(thousands separators): write 1234567.5",
+    "-2,5": "(a decimal comma): write -2.5",
+}
+
+
+@pytest.mark.parametrize("typed", list(SEPARATED))
+def test_separators_inside_a_number_are_refused_with_the_plain_form(tmp_path, typed):
+    # Unit price (H) of the first cohort: Fleet!H5 as a text cell; in a CSV row 2, quoted by the writer.
+    shown = repr(typed)
+    xlsx = default_workbook(tmp_path / "f.xlsx", fleet=_fleet(r1_H=typed))  # a str: a text cell
+    assert (f"Fleet!H5 (Unit price [USD]): expected a number, got {shown} {SEPARATED[typed]}"
+            in problems_of(lambda: read_fleet(xlsx)))
+    table = fleet_table()[:2]
+    table[1][7] = typed
+    path = write_csv(tmp_path / "fleet.csv", _csv_rows(table))
+    assert (f"fleet.csv row 2 (Unit price [USD]): expected a number, got {shown} {SEPARATED[typed]}"
+            in problems_of(lambda: read_fleet(path)))
+
+
+def test_separator_hint_in_a_whole_number_column(tmp_path):
+    path = write_csv(tmp_path / "fleet.csv", [FLEET_HEADERS[:5] + ["Age at start [months]"],
+                                              ["S21", "Texas", "1", "200", "3500", "1,200"]])
+    assert ("fleet.csv row 2 (Age at start [months]): expected a whole number, got '1,200' (a thousands "
+            "separator or a decimal comma?)") in problems_of(lambda: read_fleet(path))
+
+
+def test_semicolon_csv_refuses_dot_grouped_numbers(tmp_path):
+    """In a ';'-separated file (Excel's layout for decimal-comma locales) '18.000' may be 18000:
+    refused there; '97.5' and '0.125' cannot be thousands and read as they are; in a comma file
+    '18.000' is 18."""
+    header = FLEET_HEADERS[:6]
+    path = write_csv(tmp_path / "fleet.csv", [header, ["S21", "Texas", "18.000", "200", "3500", "97.5"],
+                                              ["S19", "Texas", "0.125", "95", "3250", "97"]], sep=";")
+    text = problems_of(lambda: read_fleet(path))
+    assert ("fleet.csv row 2 (Units): expected a number, got '18.000' (in a file separated by ';', where numbers "
+            "have decimal commas, the dot may separate thousands): write 18000 if it does, or 18 if it is a "
+            "decimal point") in text
+    assert text.count("expected") == 1
+    path = write_csv(tmp_path / "fleet.csv", [header, ["S21", "Texas", "18.000", "200", "3500", "97.5"]])
+    assert read_fleet(path)[0]["count"] == 18.0
+
+
 # --------------------------------------------------------------------------- the malformed corpus
 
 def _changed(table, changes):
@@ -367,7 +463,9 @@ CORPUS = {
     "bad number": (lambda t: _xlsx_fleet(t, r3_D="fast"),
                    ["Fleet!D7 (Hashrate [TH/s per unit]): expected a number, got 'fast'"]),
     "thousands separator in csv": (lambda t: _csv(t, [FLEET_HEADERS[:5], ["S21", "Texas", "1", "200", "3,645"]]),
-                                   ["fleet.csv row 2 (Power [W per unit]): expected a number, got '3,645'"]),
+                                   ["fleet.csv row 2 (Power [W per unit]): expected a number, got '3,645' "
+                                    "(a thousands separator or a decimal comma?): write 3645 if the comma separates "
+                                    "thousands, or 3.645 if it is a decimal comma"]),
     "nan text": (lambda t: _xlsx_fleet(t, r1_E="NaN"), ["Fleet!E5 (Power [W per unit]): expected a number, got 'NaN'"]),
     "6.5 months": (lambda t: _xlsx_fleet(t, r2_I=6.5),
                    ["Fleet!I6 (Age at start [months]): expected a whole number, got 6.5"]),
