@@ -280,14 +280,16 @@ def _cmd_backtest_network(args) -> int:
 def _cmd_evaluate(args) -> int:
     from .engine import run_engine
     from .report import format_summary, summary
-    from .scenario_io import load_scenario
 
-    sc = load_scenario(args.scenario)
+    sc = _load(args.scenario)
     book = None
     if args.hedge:
         from .hedges import load_hedges
 
         book = load_hedges(args.hedge)   # a bad hedge file is reported before the run
+        from .plausibility import hedge_warnings
+
+        _warn(hedge_warnings(book), args.hedge)
     res = run_engine(sc, n_paths=args.paths, seed=args.seed, preset=args.preset)
     doc = summary(res, seed=args.seed, preset=args.preset)
     if book is not None:
@@ -298,9 +300,9 @@ def _cmd_evaluate(args) -> int:
         json.dump(doc, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
-        print(format_summary(doc))
+        _print_text(format_summary(doc))
         if book is not None:
-            print(_format_hedge(doc["hedge"], res.n_paths))
+            _print_text(_format_hedge(doc["hedge"], res.n_paths))
     return 0
 
 
@@ -384,11 +386,10 @@ def _cmd_calibrate(args) -> int:
 def _cmd_sensitivity(args) -> int:
     from .months import add_months
     from .report import format_usd
-    from .scenario_io import load_scenario
     from .sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
                               curtailment_power_price, tornado)
 
-    sc = load_scenario(args.scenario)
+    sc = _load(args.scenario)
     tor = tornado(sc, swing_pct=args.swing_pct)
     doc = {"scenario": sc.name, "swing_pct": args.swing_pct,
            "tornado": [{k: (v if isinstance(v, str) else float(v)) for k, v in row.items()
@@ -457,9 +458,8 @@ def _cmd_sensitivity(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from .scenario_io import load_scenario
 
-    sc = load_scenario(args.scenario)
+    sc = _load(args.scenario)
     mw = sum(s.capacity_mw for s in sc.sites)
     from .errors import escape_control
 
@@ -489,10 +489,9 @@ def _cmd_scenarios(args) -> int:
     from .engine import run_engine
     from .prices import PRESETS, with_preset_market
     from .report import format_usd
-    from .scenario_io import load_scenario
 
     p = PRESETS[args.name]
-    sc = load_scenario(args.scenario)
+    sc = _load(args.scenario)
     res = run_engine(sc, preset=p.name)
     plain = run_engine(with_preset_market(sc, p.name))   # the same network model, the scenario's own prices
     n = min(args.months, sc.horizon_months)
@@ -523,9 +522,8 @@ def _cmd_scenarios(args) -> int:
 
 def _cmd_optimize(args) -> int:
     from .engine import run_engine
-    from .scenario_io import load_scenario
 
-    sc = load_scenario(args.scenario)
+    sc = _load(args.scenario)
     from solvers.optimize import optimize  # lazy: only this subcommand loads Pyomo and HiGHS
     from solvers.report import format_result, result_to_json
     from solvers.settings import OptimizerSettings
@@ -565,8 +563,29 @@ def _cmd_optimize(args) -> int:
         json.dump(doc, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
-        print(format_result(doc))
+        _print_text(format_result(doc))
     return 0 if res.ok else 3
+
+
+def _load(path):
+    """Load a scenario (bad input raises ScenarioError) and print its plausibility warnings to stderr."""
+    from .plausibility import scenario_warnings
+    from .scenario_io import load_scenario
+
+    sc = load_scenario(path)
+    _warn(scenario_warnings(sc), path)
+    return sc
+
+
+def _warn(problems, source) -> None:
+    for p in problems:
+        print(f"minerplan: warning: {escape_control(str(source))}: {p}", file=sys.stderr)
+
+
+def _print_text(text: str) -> None:
+    """Print a report line by line with non-printable characters escaped: names come from
+    input files, and an ANSI or OSC escape in one must not retitle or clear the terminal."""
+    print("\n".join(escape_control(line) for line in text.split("\n")))
 
 
 def _safe_str(e: BaseException) -> str:
@@ -583,13 +602,12 @@ def _cmd_gui(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .scenario_io import load_scenario
     from .xlsx_export import export_workbook, plan_decisions
 
     if not str(args.xlsx).lower().endswith(".xlsx"):
         print("minerplan: export: --xlsx needs a file name ending in .xlsx", file=sys.stderr)
         return EXIT_BAD_INPUT
-    sc = load_scenario(args.scenario)
+    sc = _load(args.scenario)
     plan = None
     if args.optimize:
         from solvers.optimize import optimize  # lazy: only --optimize loads Pyomo and HiGHS

@@ -51,7 +51,8 @@ from .engine import EngineResult
 from .errors import Problem, ScenarioError, ScenarioFileError
 from .finance import discount_factors
 from .months import add_months, days_in_months, month_index
-from .scenario import Month, Pos
+from .plausibility import Soft
+from .scenario import Month
 from .scenario_io import (MAX_PROBLEMS_PER_FIELD, _kind, _message, _read_scenario_bytes, _short, format_loc,
                           parse_json_document)
 
@@ -71,6 +72,12 @@ class _Strict(BaseModel):
 
 
 Vol = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False, description="implied volatility, % per year")]
+#: Hard bounds refuse, soft ranges warn (minerplan.plausibility): a strike is a BTC price.
+StrikeUsd = Annotated[float, Field(gt=0, le=100_000_000, allow_inf_nan=False),
+                      Soft(5_000, 2_000_000, "USD", "BTC traded $15.5k-$126k in 2022-2025")]
+#: No one can hedge more BTC than will ever exist (21 million).
+BtcAmount = Annotated[float, Field(gt=0, le=21_000_000, allow_inf_nan=False),
+                      Soft(None, 100_000, "BTC", "the largest miners hold ~50,000 BTC")]
 RiskFree = Annotated[float, Field(ge=-20, le=100, allow_inf_nan=False,
                                   description="risk-free rate, % per year, continuously compounded")]
 
@@ -79,8 +86,11 @@ class HashpriceForward(_Strict):
     """Sell hashprice forward: receive fixed, pay the path's hashprice, monthly, on ``notional_ph`` PH/s."""
 
     kind: Literal["hashprice_forward"]
-    fixed_usd_per_ph_day: Pos = Field(description="fixed hashprice, USD per PH/s per day")
-    notional_ph: Pos = Field(description="notional hashrate, PH/s")
+    fixed_usd_per_ph_day: Annotated[float, Soft(10, 500, "USD per PH/s per day", "hashprice ranged ~$35-400 in "
+                                                                                 "2021-2025")] = Field(
+        gt=0, le=10_000, allow_inf_nan=False, description="fixed hashprice, USD per PH/s per day")
+    notional_ph: Annotated[float, Soft(None, 100_000, "PH/s", "the largest miners run ~60 EH/s = 60,000 PH/s")] = \
+        Field(gt=0, le=10_000_000, allow_inf_nan=False, description="notional hashrate, PH/s")
     start_month: Month
     tenor_months: int = Field(ge=1, le=600)
 
@@ -89,8 +99,8 @@ class BtcPut(_Strict):
     """A European cash-settled put on ``btc_amount`` BTC, bought in month 0."""
 
     kind: Literal["btc_put"]
-    strike_usd: Pos
-    btc_amount: Pos
+    strike_usd: StrikeUsd
+    btc_amount: BtcAmount
     expiry_month: Month
     implied_vol_pct: Vol
     risk_free_pct: RiskFree = 4.0
@@ -100,9 +110,9 @@ class BtcCollar(_Strict):
     """Long a put at ``put_strike_usd``, short a call at ``call_strike_usd``, on ``btc_amount`` BTC."""
 
     kind: Literal["btc_collar"]
-    put_strike_usd: Pos
-    call_strike_usd: Pos
-    btc_amount: Pos
+    put_strike_usd: StrikeUsd
+    call_strike_usd: StrikeUsd
+    btc_amount: BtcAmount
     expiry_month: Month
     implied_vol_pct: Vol
     risk_free_pct: RiskFree = 4.0

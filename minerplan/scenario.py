@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import Problem
 from .months import add_months, month_index, parse_month
+from .plausibility import Soft
 
 SCHEMA_VERSION = 1
 
@@ -25,7 +26,29 @@ Pct = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 #: ``YYYY-MM`` with ASCII digits only (``\d`` would let any Unicode digit through) and no year 0000.
 MONTH_PATTERN = r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$"
 Month = Annotated[str, Field(pattern=MONTH_PATTERN, description="calendar month YYYY-MM (e.g. 2025-12)")]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _printable_name(v: str) -> str:
+    # A name reaches terminals, spreadsheets (XML forbids most control characters) and charts:
+    # a tab, NUL, ANSI escape or bidi override in it is a mistake or an attack, never a name.
+    if not v.isprintable():
+        bad = next(ch for ch in v if not ch.isprintable())
+        raise ValueError(f"must not contain control or invisible characters (found {bad!r} at position "
+                         f"{v.index(bad) + 1})")
+    if v != v.strip():
+        raise ValueError("must not start or end with spaces")
+    return v
+
+
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable_name)]
+
+# Hard bounds (pydantic ge/le: refused) and soft ranges (Soft: a warning) of the market's
+# magnitudes; see minerplan.plausibility for the convention and docs/sources.md for the anchors.
+BtcPriceUsd = Annotated[float, Field(ge=1, le=100_000_000, allow_inf_nan=False),
+                        Soft(5_000, 2_000_000, "USD", "BTC traded $15.5k-$126k in 2022-2025")]
+UsdPerMwh = Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False),
+                      Soft(None, 300, "USD/MWh", "industrial power averages $30-120/MWh; ERCOT's offer cap is "
+                                                 "$5,000/MWh for single hours")]
 
 
 class _Strict(BaseModel):
@@ -35,7 +58,7 @@ class _Strict(BaseModel):
 class HashrateTier(_Strict):
     """A slice of the network's installed hashrate: its share, efficiency and all-in cash cost per kWh."""
 
-    share_pct: Pos = Field(description="share of installed network hashrate, % (shares are normalized)")
+    share_pct: Pos = Field(le=100, description="share of installed network hashrate, % (shares are normalized)")
     efficiency_j_per_th: Pos = Field(le=1000)
     power_usd_per_kwh: Pos = Field(le=10, description="all-in cash cost of running a kWh (power + hosting)")
 
@@ -126,11 +149,16 @@ class Market(_Strict):
     from what the difficulty implies until the next retargets catch up.
     """
 
-    btc_price_usd: Pos = Field(le=100_000_000, description="BTC spot price at the start month, USD")
-    difficulty: Pos | None = Field(None, description="current difficulty (dimensionless)")
-    network_hashrate_ehs: Pos | None = Field(None, description="network hashrate online now, EH/s")
-    fees_btc_per_block: NonNeg = Field(0.02, description="average transaction fees per block, BTC")
-    block_height: int = Field(ge=0, le=50_000_000, description="current block height")
+    btc_price_usd: BtcPriceUsd = Field(description="BTC spot price at the start month, USD")
+    difficulty: Annotated[float, Soft(1.5e13, 1.5e15, "", "149.3T after the 26 Nov 2025 retarget")] | None = Field(
+        None, ge=1e9, le=1e17, allow_inf_nan=False, description="current difficulty (dimensionless)")
+    network_hashrate_ehs: Annotated[float, Soft(100, 10_000, "EH/s", "about 1,000-1,100 EH/s in late 2025")] | None = \
+        Field(None, ge=0.01, le=700_000, allow_inf_nan=False, description="network hashrate online now, EH/s")
+    fees_btc_per_block: Annotated[float, Soft(None, 2, "BTC per block", "monthly averages were 0.02-0.7 BTC in "
+                                                                        "2019-2025")] = Field(
+        0.02, ge=0, le=100, allow_inf_nan=False, description="average transaction fees per block, BTC")
+    block_height: Annotated[int, Soft(500_000, 1_500_000, "", "the tip was ~925,000 in late 2025")] = Field(
+        ge=0, le=50_000_000, description="current block height")
     hashrate_growth_pct_per_month: float = Field(
         1.0, ge=-50, le=50, allow_inf_nan=False,
         description="trend growth of network hashrate, % per month (compounded)")
@@ -186,7 +214,7 @@ class Market(_Strict):
 
 class PricePoint(_Strict):
     month: Month
-    btc_price_usd: Pos
+    btc_price_usd: BtcPriceUsd
 
 
 class PricePath(_Strict):
@@ -262,11 +290,15 @@ class MonteCarlo(_Strict):
 class ColocationLease(_Strict):
     """Colocation lease of critical IT capacity to an AI/HPC tenant."""
 
-    rate_usd_per_kw_month: NonNeg = Field(140.0, description="USD per kW of critical IT per month")
+    rate_usd_per_kw_month: Annotated[float, Soft(20, 500, "USD/kW-month", "2024-25 AI/HPC leases signed at "
+                                                                          "$100-180/kW-month")] = Field(
+        140.0, ge=0, le=10_000, allow_inf_nan=False, description="USD per kW of critical IT per month")
     escalator_pct_per_year: float = Field(3.0, ge=-20, le=50, allow_inf_nan=False)
     term_months: int = Field(120, ge=1, le=600)
     tenant_pays_power: bool = True
-    opex_usd_per_kw_month: NonNeg = Field(20.0, description="landlord opex per kW critical per month")
+    opex_usd_per_kw_month: Annotated[float, Soft(None, 200, "USD/kW-month", "landlord opex is a fraction of "
+                                                                            "the rent")] = Field(
+        20.0, ge=0, le=10_000, allow_inf_nan=False, description="landlord opex per kW critical per month")
     tenant_credit: Literal["investment_grade", "high_yield"] = Field(
         "investment_grade", description="the tenant's credit, which sets the lease cash's discount rate (7.75% "
                                         "investment grade, 9.25% high yield; valuation.LEASE_DISCOUNT_RATE_PCT)")
@@ -278,25 +310,36 @@ class ColocationLease(_Strict):
 class GpuCloud(_Strict):
     """GPU cloud: the miner buys GPUs and rents them by the hour."""
 
-    gpus_per_critical_mw: Pos = Field(600.0, description="GPUs installed per MW of critical IT")
-    usd_per_gpu_hour: NonNeg = Field(2.0, description="rental price of a new GPU, USD per GPU-hour")
+    gpus_per_critical_mw: Annotated[float, Soft(100, 2_000, "GPUs/MW", "an H100 or B200 server draws 1.2-1.9 kW "
+                                                                       "per GPU")] = Field(
+        600.0, gt=0, le=100_000, allow_inf_nan=False, description="GPUs installed per MW of critical IT")
+    usd_per_gpu_hour: Annotated[float, Soft(None, 20, "USD/GPU-hour", "H100 rental was $2-3/hour in 2025")] = Field(
+        2.0, ge=0, le=1_000, allow_inf_nan=False, description="rental price of a new GPU, USD per GPU-hour")
     rate_decline_pct_per_year: float = Field(
         25.0, ge=0, lt=100, allow_inf_nan=False,
         description="how fast a GPU generation's rental price falls as it ages, %/yr; a replacement GPU earns "
                     "usd_per_gpu_hour again")
     utilization_pct: Pct = Field(70.0)
-    gpu_capex_usd: NonNeg = Field(40_000.0, description="all-in capex per GPU incl. servers/network, USD")
+    gpu_capex_usd: Annotated[float, Soft(None, 150_000, "USD per GPU", "all-in $30-60k per GPU in 2025")] = Field(
+        40_000.0, ge=0, le=10_000_000, allow_inf_nan=False,
+        description="all-in capex per GPU incl. servers/network, USD")
     useful_life_months: int = Field(72, ge=1, le=240)
-    opex_usd_per_gpu_month: NonNeg = Field(150.0)
+    opex_usd_per_gpu_month: Annotated[float, Soft(None, 5_000, "USD per GPU-month", "a GPU rents for ~$1,500 a "
+                                                                                  "month")] = Field(
+        150.0, ge=0, le=1_000_000, allow_inf_nan=False)
 
 
 class SiteAI(_Strict):
     """How much of a site can become AI/HPC capacity, at what cost and speed."""
 
-    convertible_gross_mw: NonNeg = Field(description="gross utility MW that can be converted")
+    convertible_gross_mw: float = Field(ge=0, le=50_000, allow_inf_nan=False,
+                                        description="gross utility MW that can be converted")
     critical_mw_per_gross_mw: float = Field(0.7, gt=0, le=1, allow_inf_nan=False,
                                             description="critical IT MW per gross MW (1/PUE)")
-    conversion_capex_usd_per_critical_mw: NonNeg = Field(9_500_000.0)
+    conversion_capex_usd_per_critical_mw: Annotated[float, Soft(2_000_000, 30_000_000, "USD per critical MW",
+                                                                "miners' 2024-25 conversions cost $8-11M per "
+                                                                "critical MW")] = Field(
+        9_500_000.0, ge=0, le=1_000_000_000, allow_inf_nan=False)
     lead_time_months: int = Field(12, ge=0, le=120)
     facility_life_months: int = Field(180, ge=1, le=600, description="depreciation life of conversion capex")
     load_factor_pct: Pct = Field(80.0, description="average draw of converted MW as % of gross")
@@ -309,17 +352,21 @@ class Site(_Strict):
     """A site and its power contract."""
 
     name: Name
-    capacity_mw: NonNeg = Field(description="gross utility capacity, MW")
-    power_price_usd_per_mwh: NonNeg = Field(description="contract energy price, USD/MWh")
+    capacity_mw: Annotated[float, Soft(None, 2_000, "MW", "the largest mining sites are ~1 GW")] = Field(
+        ge=0, le=50_000, allow_inf_nan=False, description="gross utility capacity, MW")
+    power_price_usd_per_mwh: UsdPerMwh = Field(description="contract energy price, USD/MWh")
     pue: float = Field(1.05, ge=1, le=3, allow_inf_nan=False,
                        description="site draw per MW of ASIC load (cooling, auxiliaries)")
     hourly_price_usd_per_mwh: list[list[float]] | None = Field(
         None, description="optional 12x24 (calendar month x hour of day) energy price, USD/MWh; "
                           "replaces power_price_usd_per_mwh for energy drawn")
-    curtailment_credit_usd_per_mwh: NonNeg = Field(0.0, description="credit per MWh not drawn while curtailed")
+    curtailment_credit_usd_per_mwh: UsdPerMwh = Field(0.0, description="credit per MWh not drawn while curtailed")
     curtailment_enabled: bool = True
-    take_or_pay_mwh_per_month: NonNeg = Field(0.0, description="minimum energy paid each month, MWh")
-    mining_opex_usd_per_mw_month: NonNeg = Field(0.0, description="fixed opex per MW of mining load")
+    take_or_pay_mwh_per_month: float = Field(0.0, ge=0, le=50_000 * 744, allow_inf_nan=False,
+                                             description="minimum energy paid each month, MWh")
+    mining_opex_usd_per_mw_month: Annotated[float, Soft(None, 100_000, "USD per MW-month", "site opex of "
+                                                        "$10-40k per MW-month")] = Field(
+        0.0, ge=0, le=1_000_000, allow_inf_nan=False, description="fixed opex per MW of mining load")
     ai: SiteAI | None = None
 
     @field_validator("hourly_price_usd_per_mwh")
@@ -335,8 +382,9 @@ class Site(_Strict):
             for h, x in enumerate(row):
                 if x != x or x in (float("inf"), float("-inf")):
                     raise ValueError(f"row {i} hour {h} is not a finite number")
-                if abs(x) > 100_000:
-                    raise ValueError(f"row {i} hour {h}: {x} USD/MWh is out of range (|price| <= 100000)")
+                if abs(x) > 10_000:
+                    raise ValueError(f"row {i} hour {h}: {x:g} USD/MWh is out of range (|price| <= 10,000; "
+                                     "ERCOT's offer cap is $5,000/MWh)")
         return v
 
     # ai.convertible_gross_mw <= capacity_mw is checked by check_consistency, which can name
@@ -349,19 +397,26 @@ class Cohort(_Strict):
     model: Name
     count: float = Field(ge=0, le=10_000_000, allow_inf_nan=False,
                          description="units; may be fractional when an optimizer plan splits a cohort")
-    hashrate_ths: Pos = Field(description="nameplate hashrate per unit, TH/s")
-    power_w: Pos = Field(description="wall power per unit, W")
+    hashrate_ths: Annotated[float, Soft(1, 2_000, "TH/s", "sold ASICs make 13.5 (S9) to 860 TH/s (S21e XP Hyd "
+                                                          "3U)")] = Field(
+        gt=0, le=100_000, allow_inf_nan=False, description="nameplate hashrate per unit, TH/s")
+    power_w: Annotated[float, Soft(100, 20_000, "W", "sold ASICs draw 1.3-11.2 kW")] = Field(
+        gt=0, le=1_000_000, allow_inf_nan=False, description="wall power per unit, W")
     site: Name
     uptime_pct: Pct = 97.0
     degradation_pct_per_year: float = Field(2.0, ge=0, le=100, allow_inf_nan=False,
                                             description="hashrate lost per year of age, %")
-    purchase_price_usd: NonNeg = Field(0.0, description="price per unit, USD (capex if bought in the horizon)")
+    purchase_price_usd: Annotated[float, Soft(None, 50_000, "USD per unit", "new ASICs listed at $2k-20k in "
+                                                                          "2025")] = Field(
+        0.0, ge=0, le=10_000_000, allow_inf_nan=False, description="price per unit, USD (capex if bought in the "
+                                                                   "horizon)")
     age_months: int = Field(0, ge=0, le=600, description="age at the start month")
     useful_life_months: int = Field(36, ge=1, le=240, description="straight-line depreciation life (public miners "
                                                                  "depreciate ASICs over ~3 years, e.g. Cipher)")
     purchase_month: Month | None = Field(None, description="delivery month if bought during the horizon")
     retire_month: Month | None = Field(None, description="first month the cohort no longer runs")
-    salvage_usd: NonNeg = Field(0.0, description="resale value per unit at retirement, USD")
+    salvage_usd: Annotated[float, Soft(None, 50_000, "USD per unit", "used ASICs resell below new ones")] = Field(
+        0.0, ge=0, le=10_000_000, allow_inf_nan=False, description="resale value per unit at retirement, USD")
 
     @property
     def efficiency_j_per_th(self) -> float:
@@ -376,7 +431,7 @@ class Conversion(_Strict):
     """
 
     site: Name
-    gross_mw: Pos
+    gross_mw: float = Field(gt=0, le=50_000, allow_inf_nan=False)
     start_month: Month
     business_model: Literal["colocation", "gpu_cloud"] | None = None
 
@@ -391,8 +446,10 @@ class Finance(_Strict):
         "carryforward", description="carryforward: tax per calendar year, paid in its last month, losses offset "
                                     "later profits only; linear: every month's income is taxed at the rate and a "
                                     "loss earns a credit at once (group relief)")
-    g_and_a_usd_per_month: NonNeg = Field(0.0, description="corporate overhead (general and administrative), "
-                                                            "USD/month")
+    g_and_a_usd_per_month: Annotated[float, Soft(None, 50_000_000, "USD/month", "the largest public miners "
+                                                 "spend ~$5-20M a month")] = Field(
+        0.0, ge=0, le=1_000_000_000, allow_inf_nan=False,
+        description="corporate overhead (general and administrative), USD/month")
     g_and_a_mining_share_pct: float | None = Field(
         None, ge=0, le=100, allow_inf_nan=False,
         description="share of G&A charged to mining in cost per BTC and period economics, %; absent: mining's "
@@ -499,6 +556,15 @@ def check_consistency(sc: Scenario) -> list[Problem]:
                 f"sites[{i}].capacity_mw",
                 f"fleet at site {name!r} draws {peak_mw * site.pue:,.2f} MW including PUE {site.pue:g}"
                 f" (in {peak_month}), above its capacity of {site.capacity_mw:,.2f} MW"))
+
+    # A fleet larger than the network would earn more than every block's reward.
+    fleet_ths = sum(c.count * c.hashrate_ths for c in sc.fleet if not c.purchase_month)
+    network_ths = sc.market.online_hashrate_ehs * 1e6
+    if fleet_ths >= network_ths:
+        problems.append(Problem("market.difficulty" if sc.market.network_hashrate_ehs is None
+                                else "market.network_hashrate_ehs",
+                                f"the network's {network_ths / 1e6:,.4g} EH/s is less than the fleet owned at the "
+                                f"start ({fleet_ths / 1e6:,.4g} EH/s), which is part of it"))
 
     converted: dict[str, float] = {}
     for i, cv in enumerate(sc.conversion_plan):

@@ -81,6 +81,8 @@ def _short(value: Any, limit: int = 60) -> str:
     escapes and newlines appear as ``\\x1b`` / ``\\n`` and cannot forge output lines.
     """
     try:
+        if type(value).__module__ == "numpy" and hasattr(value, "item"):
+            value = value.item()   # np.float64(1.5) -> 1.5: show the number, not numpy's repr
         if value is None or isinstance(value, bool):
             return _kind(value)
         if isinstance(value, int):
@@ -363,6 +365,26 @@ def _json_error_message(e: json.JSONDecodeError) -> str:
     return f"not valid JSON: {msg} {where}" if msg.endswith(" at") else f"not valid JSON: {msg} at {where}"
 
 
+def wide_encoding(head: bytes) -> str | None:
+    """``"UTF-16"`` / ``"UTF-32"`` when the first bytes of a text file look like that encoding
+    (a BOM, or the NUL byte of every second or fourth byte that ASCII text has in it), else None.
+
+    JSON and CSV files must be UTF-8; Windows tools often save "Unicode" text as UTF-16,
+    and a user is helped by being told so rather than by "not valid JSON at line 1 column 1".
+    """
+    if head[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+        return "UTF-32"
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "UTF-16"
+    if len(head) >= 4 and b"\x00" in head:
+        even, odd = head[0::2], head[1::2]
+        if head[1:4] == b"\x00\x00\x00" or head[:3] == b"\x00\x00\x00":
+            return "UTF-32"
+        if even.count(0) >= len(even) // 2 or odd.count(0) >= len(odd) // 2:
+            return "UTF-16"
+    return None
+
+
 def parse_json_document(text: str | bytes, source: str | None = None, *, max_bytes: int = MAX_FILE_BYTES,
                         error: type[ScenarioError] = ScenarioError, what: str = "scenario") -> Any:
     """Strict JSON of an untrusted file: UTF-8 (a BOM is fine), at most ``max_bytes``, no NaN or
@@ -375,11 +397,13 @@ def parse_json_document(text: str | bytes, source: str | None = None, *, max_byt
         if len(text) > max_bytes:
             raise ScenarioFileError([Problem("", f"file is {len(text):,} bytes; the limit is {max_bytes:,}")],
                                     source)
+        wide = wide_encoding(bytes(text[:64]))
+        if wide is not None:
+            raise error([Problem("", f"the file looks like {wide} text; save it as UTF-8")], source)
         try:
             text = bytes(text).decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            hint = "; it looks like UTF-16, save it as UTF-8" if text[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
-            raise error([Problem("", f"not UTF-8 text (byte {e.start}){hint}")], source) from None
+            raise error([Problem("", f"not UTF-8 text (byte {e.start})")], source) from None
     elif text.startswith("\ufeff"):
         text = text[1:]
     if text == "":
@@ -467,6 +491,8 @@ def load_scenario(path: str | os.PathLike) -> Scenario:
     """Read and validate a scenario file (``default`` for the shipped one)."""
     p = resolve_scenario_path(path)
     source = str(path)
+    if p != DEFAULT_SCENARIO_PATH:
+        clean_stale_temps(p)   # what a killed save of this file left behind
     raw = _read_scenario_bytes(p)
     if isinstance(raw, str):
         raise ScenarioFileError([Problem("", raw)], source)
@@ -492,17 +518,77 @@ def _new_file_mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
+#: Temp files of an atomic write are named ``.<target>.<pid>.<random>.tmp`` (a later step may add
+#: ``.splice``); the pid lets a later write or load remove the ones a killed process left.
+_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]+)\.[A-Za-z0-9_]+\.tmp(\.splice)?$")
+#: Temp files from before the pid was in the name are removed once this old (s): no write takes an hour.
+_LEGACY_TEMP_AGE_S = 3600.0
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True   # someone else's live process (or unknowable): leave its file alone
+    return True
+
+
+def clean_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Remove temp files that a crashed or killed write of ``path`` left next to it.
+
+    ``kill -9`` (or a power cut) during :func:`atomic_write` cannot run any cleanup, so the
+    next write or load of the same file does it: temps whose writing process is gone, and
+    pid-less temps of older versions once an hour old. Returns what was removed.
+    """
+    import time
+
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    removed = []
+    try:
+        candidates = list(directory.glob(f".{glob_escape(target.name)}.*.tmp*"))
+    except OSError:
+        return removed
+    for f in candidates:
+        m = _TEMP_RE.match(f.name)
+        try:
+            if m is not None and m.group("name") == target.name:
+                stale = not _pid_alive(int(m.group("pid")))
+            elif m is None and f.name.endswith((".tmp", ".tmp.splice")):
+                stale = time.time() - f.lstat().st_mtime > _LEGACY_TEMP_AGE_S
+            else:
+                stale = False
+            if stale and f.is_file() and not f.is_symlink():
+                f.unlink()
+                removed.append(f)
+        except OSError:
+            continue   # best effort: a temp we cannot remove is no reason to fail the write
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """``name`` with glob's special characters escaped ([, *, ?)."""
+    return re.sub(r"([\[\]*?])", r"[\1]", name)
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Write ``path`` through a temp file in the same folder and a rename.
 
     ``write(tmp_path)`` fills the temp file (openpyxl's ``wb.save``, say). A
     crash mid-write leaves either the old file or the new one, never half of
     one; the new file gets the mode a plain write would have given it
-    (mkstemp's private 0600 would surprise whoever shares the file).
+    (mkstemp's private 0600 would surprise whoever shares the file). Ctrl-C
+    removes the temp file at once; after ``kill -9`` the next write of the same
+    file removes it (its name carries the dead writer's pid).
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    clean_stale_temps(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory)
     os.close(fd)
     try:
         write(tmp)
@@ -511,10 +597,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
         os.chmod(tmp, _new_file_mode(target))
         os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        for leftover in (tmp, tmp + ".splice"):
+            try:
+                os.unlink(leftover)
+            except FileNotFoundError:
+                pass
         raise
 
 
