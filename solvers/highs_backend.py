@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -142,6 +143,10 @@ class SolveOutcome:
     slack: dict[int, float] | None = None   # row -> how far it must be relaxed (model units), when infeasible
 
 
+#: The shortest run worth starting, s: with less time left before the deadline, a run is skipped.
+MIN_RUN_S = 0.05
+
+
 class HighsModel:
     """A model loaded into one ``highspy.Highs`` instance (re-solvable: persistent)."""
 
@@ -163,6 +168,11 @@ class HighsModel:
         self._started = 0.0
         self._last_report = 0.0
         self._time_limit = float(time_limit_s)
+        #: time.perf_counter() by which every HiGHS run of this model must end (None: each run
+        #: gets the whole time limit). The optimizer sets it so building, solving and the duals'
+        #: re-solve together stay within the user's time limit.
+        self.deadline: float | None = None
+        self._out_of_time = False
         h.cbSimplexInterrupt += self._interrupt
         h.cbIpmInterrupt += self._interrupt
         h.cbMipInterrupt += self._interrupt
@@ -174,6 +184,12 @@ class HighsModel:
 
     def _interrupt(self, e) -> None:
         if self._cancel is not None and self._cancel():
+            e.interrupt()
+            return
+        # HiGHS checks its own time_limit only between phases (presolve, the root LP): past the
+        # deadline, stop at the next poll so the run ends within the user's limit.
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            self._out_of_time = True
             e.interrupt()
             return
         # HiGHS polls this often during branch and bound: report the live gap about twice a second.
@@ -204,11 +220,26 @@ class HighsModel:
                 f"(E[NPV] - weight x CVaR){shown_gap}")
         self._progress(frac, text)
 
+    def _seconds_left(self) -> float:
+        """Time this run may take: to the deadline when there is one, else the time limit (s)."""
+        if self.deadline is None:
+            return self._time_limit
+        return self.deadline - time.perf_counter()
+
     def write(self, path: str) -> None:
         """Write the exact model handed to HiGHS (format from the suffix: .mps or .lp)."""
+        from minerplan.errors import Problem, ScenarioFileError
+
+        target = Path(path)
+        if target.suffix.lower() not in (".lp", ".mps"):
+            raise ScenarioFileError([Problem("", "the model file's name must end in .lp or .mps")], str(path))
+        if not target.parent.is_dir():
+            raise ScenarioFileError([Problem("", f"cannot write: folder {str(target.parent)!r} does not exist")],
+                                    str(path))
         status = self.h.writeModel(str(path))
         if status == highspy.HighsStatus.kError:
-            raise OSError(f"HiGHS could not write {path}")
+            raise ScenarioFileError([Problem("", "cannot write: HiGHS could not write the model there (is the "
+                                                 "folder writable?)")], str(path))
 
     def set_cost(self, cols: np.ndarray, cost: np.ndarray) -> None:
         self.form.cost[cols] = cost
@@ -217,6 +248,8 @@ class HighsModel:
     def solve(self, *, progress=None, cancel=None, duals: bool = True) -> SolveOutcome:
         self._progress, self._cancel = progress, cancel
         self._started = time.perf_counter()
+        self._out_of_time = False
+        self.h.setOptionValue("time_limit", max(MIN_RUN_S, self._seconds_left()))
         self.h.run()
         secs = time.perf_counter() - self._started
         model_status = self.h.getModelStatus()
@@ -234,7 +267,7 @@ class HighsModel:
         elif model_status == ms.kTimeLimit:
             status = "time_limit"
         elif model_status == ms.kInterrupt:
-            status = "cancelled"
+            status = "time_limit" if self._out_of_time else "cancelled"
         else:
             status = "error"
         out = SolveOutcome(status, obj, bound, gap, x, highs_seconds=secs, message=self.h.modelStatusToString(model_status))
@@ -252,8 +285,11 @@ class HighsModel:
     def duals_with_integers_fixed(self, x: np.ndarray) -> np.ndarray | None:
         """Row duals of the LP with every integer variable fixed at its value in ``x``."""
         f = self.form
+        left = self._seconds_left()
+        if left < MIN_RUN_S:
+            return None   # no time left: the plan stands, its shadow prices are not reported
         lp = new_highs()
-        lp.setOptionValue("time_limit", max(5.0, self._time_limit))
+        lp.setOptionValue("time_limit", left)
         lo, up = f.col_lower.copy(), f.col_upper.copy()
         ints = np.flatnonzero(f.integer)
         lo[ints] = up[ints] = np.round(x[ints])
@@ -302,8 +338,11 @@ class HighsModel:
         cost = np.concatenate([np.zeros(n_col), np.ones(rows.size)])
         lo = np.concatenate([f.col_lower, np.zeros(rows.size)])
         up = np.concatenate([f.col_upper, np.full(rows.size, INF)])
+        left = self._seconds_left()
+        if left < MIN_RUN_S:
+            return {}
         e = new_highs()
-        e.setOptionValue("time_limit", self._time_limit)
+        e.setOptionValue("time_limit", left)
         e.passModel(n_col + rows.size, n_row, int(new_start[-1]), 2, 1, 0.0, cost, lo, up, f.row_lower, f.row_upper,
                     new_start, idx, val, np.zeros(n_col + rows.size, dtype=np.int32))
         e.run()

@@ -18,7 +18,7 @@ from minerplan.months import add_months, month_index
 from minerplan.scenario import Conversion, Scenario
 
 from .decisions import DecisionSpace, build_decision_space
-from .highs_backend import HighsModel, SolveOutcome, to_matrix_form
+from .highs_backend import MIN_RUN_S, HighsModel, SolveOutcome, to_matrix_form
 from .model import USD_M, BuiltModel, build_model
 from .settings import OptimizerSettings
 
@@ -77,22 +77,44 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
     st = settings or OptimizerSettings()
     timings: dict[str, float] = {}
 
-    step = progress_step(progress, cancel)
     t0 = time.perf_counter()
-    step(0.0, "preparing decisions")
-    space = build_decision_space(sc, st, progress=lambda f, s: step(0.3 * f, s))
-    timings["coefficients_s"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    step(0.3, "building the model")
-    built = build_model(space, st.risk_aversion, st.cvar_level)
-    step(0.32, "handing the model to HiGHS")
-    form = to_matrix_form(built.model)
-    step(0.34, "loading HiGHS")
-    hm = HighsModel(form, time_limit_s=st.time_limit_s, mip_gap=st.mip_gap)
-    hm.soft_blocks = {"capacity", "budget", "crews", "convertible", "cash_floor"}
-    timings["build_s"] = time.perf_counter() - t1
-    if write_model:
-        hm.write(write_model)
+    # The time limit is the whole run's: preparing, building and every HiGHS run end by this
+    # deadline (results are read after it, in well under a second).
+    deadline = t0 + st.time_limit_s
+
+    def stop() -> bool:
+        return (cancel is not None and cancel()) or time.perf_counter() > deadline
+
+    step = progress_step(progress, stop)
+    try:
+        step(0.0, "preparing decisions")
+        space = build_decision_space(sc, st, progress=lambda f, s: step(0.3 * f, s))
+        timings["coefficients_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        step(0.3, "building the model")
+        built = build_model(space, st.risk_aversion, st.cvar_level)
+        step(0.32, "handing the model to HiGHS")
+        form = to_matrix_form(built.model)
+        step(0.34, "loading HiGHS")
+        hm = HighsModel(form, time_limit_s=st.time_limit_s, mip_gap=st.mip_gap)
+        hm.soft_blocks = {"capacity", "budget", "crews", "convertible", "cash_floor"}
+        hm.deadline = deadline
+        timings["build_s"] = time.perf_counter() - t1
+        if write_model:
+            hm.write(write_model)
+        if time.perf_counter() > deadline - MIN_RUN_S:
+            raise Cancelled("time limit")
+    except Cancelled:
+        if cancel is not None and cancel():
+            raise
+        # Out of time before the search began: say so in business words, not as a plan found in no time.
+        res = _no_plan("time_limit", st, ())
+        res.explanation = [f"Preparing and building the model took the whole time limit of {st.time_limit_s:g} s "
+                           f"({st.n_paths:,} price paths), leaving no time to search for a plan. Raise the time "
+                           "limit or use fewer price paths."]
+        res.timings_s = {**timings, "total_s": time.perf_counter() - t0}
+        return res
+    step = progress_step(progress, cancel)
     step(0.35, "solving with HiGHS")
 
     def solve_progress(frac, text):
@@ -116,17 +138,26 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
     return result
 
 
-def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveOutcome,
-            st: OptimizerSettings) -> OptimizationResult:
-    base = dict(allocation=_empty(["site", "month", "mining_mw", "ai_mw", "idle_mw"]),
+def _no_plan(status: str, st: OptimizerSettings, notes) -> OptimizationResult:
+    """A result without a plan (infeasible, out of time, solver error), with empty tables."""
+    return OptimizationResult(status, None, None, None, None, None, plan_scenario=None, settings=st,
+                              notes=list(notes), **_empty_tables())
+
+
+def _empty_tables() -> dict[str, pd.DataFrame]:
+    return dict(allocation=_empty(["site", "month", "mining_mw", "ai_mw", "idle_mw"]),
                 conversions=_empty(["site", "start_month", "ready_month", "critical_mw", "gross_mw", "capex_usd",
                                     "business_model", "committed"]),
                 purchases=_empty(["site", "month", "model", "units", "mw", "capex_usd"]),
                 retirements=_empty(["site", "cohort", "model", "month", "units", "mw", "salvage_usd"]),
                 shadow_prices=_empty(["kind", "name", "value_usd", "unit"]))
+
+
+def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveOutcome,
+            st: OptimizerSettings) -> OptimizationResult:
+    base = _empty_tables()
     if out.x is None or out.status not in ("optimal", "time_limit"):
-        res = OptimizationResult(out.status, None, None, None, None, None, plan_scenario=None, settings=st,
-                                 notes=list(space.notes), **base)
+        res = _no_plan(out.status, st, space.notes)
         if out.status == "infeasible":
             res.explanation = explain_infeasibility(space, built, hm, out.iis_rows, out.slack)
         return res

@@ -29,10 +29,20 @@ def _m(usd: float) -> str:
     return f"${usd / 1e6:,.1f}M"
 
 
+#: Why there is no plan, in words a CFO reads (``{limit}``: the time limit, s).
+_NO_PLAN = {
+    "time_limit": "No plan: no feasible plan was found within the time limit of {limit:g} s. Raise the time limit, "
+                  "use fewer price paths or accept a larger MIP gap.",
+    "infeasible": "No plan: the constraints cannot all be met together.",
+    "error": "No plan: the solver stopped with an error; try again with fewer price paths or a longer time limit.",
+}
+
+
 def recommendation(res: OptimizationResult) -> list[str]:
     """Sentences a CFO can take to the board, e.g. "Convert 40 MW at Texas from 2026-03"."""
     if not res.ok:
-        return [f"No plan: the model is {res.status.replace('_', ' ')}."] + res.explanation
+        return [_NO_PLAN.get(res.status, f"No plan: the solver stopped ({res.status.replace('_', ' ')}).")
+                .format(limit=res.settings.time_limit_s)] + res.explanation
     sc = res.plan_scenario
     lines = []
     conv = res.conversions

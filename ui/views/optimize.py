@@ -750,7 +750,7 @@ class OptimizeView(QWidget):
             self._set_state("done", f"Done: {res.status.replace('_', ' ')} in {res.timings_s.get('total_s', 0):.1f} s "
                                     f"(HiGHS {res.timings_s.get('highs_s', 0):.1f} s).")
         else:
-            self._set_state("no_plan", f"No plan: the model is {res.status.replace('_', ' ')}.")
+            self._set_state("no_plan", recommendation(res)[0])
 
     def show_result(self, res: OptimizationResult, out: RunOutput | None = None) -> None:
         """Fill the results panel with ``res`` (a run's result or a frontier point's plan)."""
