@@ -184,10 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     fm.add_argument("--api-url", default="https://mempool.space", metavar="URL",
                     help="API base URL (default https://mempool.space)")
     fm.add_argument("--cache", metavar="FILE", help="cache file (default: ~/.cache/minerplan/market.json)")
-    fm.add_argument("--timeout", type=_positive_float, default=10.0, help="seconds per request (default 10)")
+    fm.add_argument("--timeout", type=_positive_float, default=10.0,
+                    help="deadline for each request, wall-clock seconds: connecting, headers and body included "
+                         "(default 10; up to five requests)")
     fm.add_argument("--json", action="store_true", help="print one JSON object")
     fm.add_argument("--into", metavar="SCENARIO.json",
-                    help="also write these values into a scenario's market section")
+                    help="also write these values into a scenario's market section (nothing is written when "
+                         "the live answer fails its checks)")
     fm.add_argument("--output", metavar="OUT.json", help="with --into: write the result here instead")
 
     bt = sub.add_parser("backtest-network", help="replay realized BTC prices through the supply network model and "
@@ -654,7 +657,8 @@ def _cmd_fetch_market(args) -> int:
     into, out = _import_target(args)
     sc = load_scenario(into)   # a bad scenario is reported before any network traffic
     try:
-        snap, warnings = update_market(args.api_url, args.cache, args.timeout)
+        # a live answer refused by the checks is an error here, not a fallback: nothing is written
+        snap, warnings = update_market(args.api_url, args.cache, args.timeout, on_refused="raise")
     except MarketDataError as e:
         print(f"minerplan: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

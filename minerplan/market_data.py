@@ -1,21 +1,24 @@
 """Live market data: BTC price, difficulty, hashrate, block height and fees from mempool.space.
 
 :func:`fetch_market` reads the public mempool.space API (standard library HTTP only),
-checks every field of the untrusted answers for type and plausible range, and returns a
-:class:`MarketSnapshot`. :func:`update_market` adds the fallbacks: on success it saves a
-cache file (atomically); when the live fetch fails it uses the cache, and without a usable
-cache the snapshot shipped in ``assets/market_snapshot.json``, and says in its warnings which
-one it used, how old it is and why the live fetch failed. :func:`run_fetch_market` is what
-the CLI's ``fetch-market`` command calls.
+checks every field of the untrusted answers for type and plausible range, cross-checks the
+answers against each other (hashrate against difficulty, the fee statistics' blocks against the
+tip) and returns a :class:`MarketSnapshot`. :func:`update_market` compares the live price with
+the previous snapshot (the cache, else the shipped one) and adds the fallbacks: on success it
+saves a cache file (atomically); when the live fetch fails or is refused it uses the cache, and
+without a usable cache the snapshot shipped in ``assets/market_snapshot.json``, and says in its
+warnings which one it used, how old it is and why the live data was not used. A cache or
+snapshot dated in the future is refused, never shown as "0 s old". :func:`run_fetch_market` is
+what the CLI's ``fetch-market`` command calls.
+
+Every request has a wall-clock deadline (``timeout_s``): resolving the host, connecting,
+sending, the status line, every header line and the body must all be done within it, so a
+server that trickles its answer a byte or a header line at a time cannot hold a fetch longer.
 
 Every failure is a :class:`MarketDataError` with a one-line message that names the endpoint
 and the field (``/api/v1/prices: USD: expected a number, got 'abc'``) or what went wrong
 on the way (timeout, HTTP 429, offline). Text taken from a response or a file is escaped
 before it reaches a message. Nothing is ever evaluated.
-
-Every request has a wall-clock deadline (``timeout_s``): resolving the host, connecting,
-sending, the status line, every header line and the body must all be done within it, so a
-server that trickles its answer a byte or a header line at a time cannot hold a fetch longer.
 """
 
 from __future__ import annotations
@@ -68,7 +71,13 @@ EP_REWARDS = f"/api/v1/mining/reward-stats/{FEE_WINDOW_BLOCKS}"
 EP_ADJUSTMENT = "/api/v1/difficulty-adjustment"
 
 # Plausible ranges: anything outside is a broken or hostile answer, not a market move.
-PRICE_RANGE_USD = (100.0, 10_000_000.0)
+#: BTC price band, USD. The floor: BTC has closed above $1,000 every day since April 2017 and above
+#: $3,000 since 2018 (Coin Metrics ``PriceUSD`` daily closes, the history docs/sources.md cites); a live
+#: price under $1,000 would be a 99 % fall from late 2025's ~$91,000 and is far likelier a broken or
+#: hostile feed (the fuzzing pass of issue 11 got $150 cached) than a market to plan from - a price that
+#: low can still be typed into a scenario, which takes $1..$100M. The ceiling: ~80x the all-time high of
+#: ~$126,000 (October 2025), a tenth of the scenario's own cap of $100,000,000 (``scenario.BtcPriceUsd``).
+PRICE_RANGE_USD = (1_000.0, 10_000_000.0)
 DIFFICULTY_RANGE = (1e9, 1e18)
 HASHRATE_RANGE_HS = (1e15, 1e24)
 HEIGHT_RANGE = (800_000, 5_000_000)
@@ -77,6 +86,35 @@ RETARGET_CHANGE_RANGE_PCT = (-75.0, 300.0)  # the protocol clamps a retarget to 
 RETARGET_BLOCKS_RANGE = (0, 2016)
 # estimatedRetargetDate in ms since the epoch: 2009-01-03 .. 2200-01-01.
 RETARGET_DATE_RANGE_MS = (1_230_940_800_000, 7_258_118_400_000)
+
+# Cross-checks between answers, and with the previous snapshot.
+#: Hashes per unit of difficulty, and the block interval the difficulty targets: a block takes
+#: difficulty x 2^32 hashes on average and the protocol retargets to one block per 600 s, so the
+#: hashrate a difficulty implies is difficulty x 2^32 / 600 s (the relation scenario.Market uses).
+HASHES_PER_DIFFICULTY = 2.0**32
+BLOCK_INTERVAL_S = 600.0
+#: A reported hashrate outside 0.5x..2x of what the difficulty implies is refused: the same band the
+#: scenario accepts for a hashrate given beside a difficulty (``scenario.Market``). The hashrate online
+#: differs from what the difficulty implies only by the retargets' lag: a few percent in 2024-2025 (the
+#: recorded answer in tests/data/mempool is 0.986x), -28 % at the largest retarget of the last decade
+#: (July 2021, after China's mining ban). 900x (issue 11) is a broken answer.
+HASHRATE_VS_DIFFICULTY_RANGE = (0.5, 2.0)
+#: The fee statistics must end at the tip: at most this many blocks before or after the height the
+#: tip endpoint gave. The two are separate requests (a block or two can arrive in between, and the
+#: statistics can lag the tip by a block); 6 blocks is about an hour at 600 s per block. Blocks that end
+#: 125,000 below the tip (issue 11) are somebody else's statistics.
+REWARDS_TIP_SLACK_BLOCKS = 6
+#: A live price more than PRICE_MOVE_FACTOR times the previous snapshot's, or below 1/PRICE_MOVE_FACTOR
+#: of it, is refused while that snapshot is under PRICE_MOVE_WINDOW_DAYS old. BTC's largest 30-day moves
+#: since 2017 stayed inside that: a rise of just under 3x (mid-November to mid-December 2017) and falls of
+#: about -50 % (November-December 2018, February-March 2020) (Coin Metrics daily closes); with an annual
+#: volatility of 50-80 %, ln 3 = 1.10 is 4.8 or more standard deviations of a 30-day log return. An older
+#: snapshot says too little about today to refuse anything; the sanity band PRICE_RANGE_USD still applies.
+PRICE_MOVE_FACTOR = 3.0
+PRICE_MOVE_WINDOW_DAYS = 30.0
+#: How far in the future a cache or snapshot may be dated before it is refused: clocks of two machines
+#: (the one that wrote the cache, this one) disagree by seconds when synchronised and by minutes when not.
+CLOCK_SKEW_S = 600.0
 
 Source = Literal["live", "cache", "snapshot"]
 
@@ -703,11 +741,24 @@ def _parse_price(raw: bytes) -> float:
     return _number(EP_PRICES, doc, "USD", *PRICE_RANGE_USD, "USD")
 
 
+def implied_hashrate_hs(difficulty: float) -> float:
+    """The hashrate a difficulty implies, H/s: difficulty x 2^32 hashes per block, one block per 600 s."""
+    return difficulty * HASHES_PER_DIFFICULTY / BLOCK_INTERVAL_S
+
+
 def _parse_hashrate(raw: bytes) -> tuple[float, float]:
-    """(difficulty, hashrate in H/s)."""
+    """(difficulty, hashrate in H/s); a hashrate outside HASHRATE_VS_DIFFICULTY_RANGE of what the
+    difficulty implies is refused (the two fields of one answer must describe one network)."""
     doc = _parse_json(EP_HASHRATE, raw)
     difficulty = _number(EP_HASHRATE, doc, "currentDifficulty", *DIFFICULTY_RANGE)
     hashrate = _number(EP_HASHRATE, doc, "currentHashrate", *HASHRATE_RANGE_HS, "H/s")
+    implied = implied_hashrate_hs(difficulty)
+    ratio = hashrate / implied
+    lo, hi = HASHRATE_VS_DIFFICULTY_RANGE
+    if not lo <= ratio <= hi:
+        raise _bad(EP_HASHRATE, "currentHashrate",
+                   f"{_fmt_num(hashrate)} H/s is {ratio:.3g}x the {_fmt_num(implied)} H/s that currentDifficulty "
+                   f"{_fmt_num(difficulty)} implies (difficulty x 2^32 / 600 s); expected {lo:g}x..{hi:g}x")
     return difficulty, hashrate
 
 
@@ -728,8 +779,9 @@ def _parse_height(raw: bytes) -> int:
     return height
 
 
-def _parse_rewards(raw: bytes) -> float:
-    """Average fees per block over the block range, BTC."""
+def _parse_rewards(raw: bytes, tip: int) -> float:
+    """Average fees per block over the block range, BTC; the range must end within
+    REWARDS_TIP_SLACK_BLOCKS of ``tip`` (the height from /api/blocks/tip/height)."""
     doc = _parse_json(EP_REWARDS, raw)
     end = _number(EP_REWARDS, doc, "endBlock", *HEIGHT_RANGE, integer=True)
     start = _number(EP_REWARDS, doc, "startBlock", 0, HEIGHT_RANGE[1], integer=True)
@@ -737,6 +789,11 @@ def _parse_rewards(raw: bytes) -> float:
     if not 1 <= blocks <= 10_000:
         raise _bad(EP_REWARDS, "startBlock", f"block range {start:,}..{end:,} holds {blocks:,} blocks; "
                                              "expected 1..10,000")
+    if abs(end - tip) > REWARDS_TIP_SLACK_BLOCKS:
+        raise _bad(EP_REWARDS, "endBlock", f"blocks {start:,}..{end:,} end {abs(end - tip):,} blocks "
+                                           f"{'before' if end < tip else 'after'} the tip {tip:,} "
+                                           f"({EP_HEIGHT}); expected the last blocks, ending within "
+                                           f"{REWARDS_TIP_SLACK_BLOCKS} of the tip")
     total_fee_sats = _satoshis(EP_REWARDS, doc, "totalFee")
     fees = total_fee_sats / blocks / 1e8
     lo, hi = FEES_RANGE_BTC
@@ -770,7 +827,9 @@ def fetch_market(api_url: str = DEFAULT_API_URL, *, timeout_s: float = DEFAULT_T
     currentHashrate in H/s), ``/api/blocks/tip/height`` and ``/api/v1/mining/reward-stats/144``
     (totalFee over startBlock..endBlock), stopping at the first failure; then
     ``/api/v1/difficulty-adjustment``, whose failure only leaves the retarget fields empty
-    (and says so in ``notes``).
+    (and says so in ``notes``). Besides each field's range, the answers must agree: the
+    hashrate within 0.5x..2x of what the difficulty implies, the fee statistics ending at
+    the tip (:data:`HASHRATE_VS_DIFFICULTY_RANGE`, :data:`REWARDS_TIP_SLACK_BLOCKS`).
 
     ``timeout_s`` is a wall-clock deadline for each request (name lookup, connecting, the
     status line, the headers and the body together), so the whole fetch takes at most five
@@ -786,7 +845,7 @@ def fetch_market(api_url: str = DEFAULT_API_URL, *, timeout_s: float = DEFAULT_T
     price = _parse_price(get(EP_PRICES))
     difficulty, hashrate_hs = _parse_hashrate(get(EP_HASHRATE))
     height = _parse_height(get(EP_HEIGHT, "text/plain"))
-    fees = _parse_rewards(get(EP_REWARDS))
+    fees = _parse_rewards(get(EP_REWARDS), height)
     change = blocks = retarget_at = None
     notes: list[str] = []
     try:
@@ -926,7 +985,8 @@ def _read_small_file(path: Path, label: str) -> bytes:
 def read_market_file(path: str | os.PathLike, *, source: Source = "cache",
                      now: datetime | None = None) -> MarketSnapshot:
     """Read and validate a cache file or the shipped snapshot; raises MarketDataError
-    (``kind == 'missing'`` when there is no such file)."""
+    (``kind == 'missing'`` when there is no such file). A file dated more than CLOCK_SKEW_S
+    after ``now`` is refused."""
     p = Path(path)
     label = escape_control(str(p))
     now_utc = _utc_now(now)
@@ -948,7 +1008,13 @@ def read_market_file(path: str | os.PathLike, *, source: Source = "cache",
     change = _number(label, doc, "next_retarget_change_pct", *RETARGET_CHANGE_RANGE_PCT, "%", optional=True)
     blocks = _number(label, doc, "next_retarget_blocks", *RETARGET_BLOCKS_RANGE, integer=True, optional=True)
     retarget_at = _utc_field(label, doc, "next_retarget_at", optional=True)
-    age = max(0.0, (now_utc - _parse_utc(fetched_at)).total_seconds())
+    age = (now_utc - _parse_utc(fetched_at)).total_seconds()
+    if age < -CLOCK_SKEW_S:
+        # A cache cannot come from the future: either this computer's clock or the file is wrong, and
+        # an age of "0 s" would pass years-old (or made-up) values off as fresh.
+        raise _bad(label, "fetched_at", f"{fetched_at} is later than now ({_iso_utc(now_utc)} by this computer's "
+                                        "clock); refused (is the clock wrong?)")
+    age = max(0.0, age)       # a few minutes ahead: clocks disagree a little
     return MarketSnapshot(
         btc_price_usd=price, difficulty=difficulty, network_hashrate_ehs=hashrate_ehs, block_height=height,
         fees_btc_per_block=fees, fetched_at=fetched_at, source=source,
@@ -965,23 +1031,79 @@ def load_shipped_snapshot(now: datetime | None = None, path: str | os.PathLike |
 
 # --------------------------------------------------------------------------- live, else cache, else snapshot
 
+def check_price_move(snap: MarketSnapshot, previous: MarketSnapshot | None) -> None:
+    """Refuse a live price more than PRICE_MOVE_FACTOR times (or below 1/PRICE_MOVE_FACTOR of) the
+    ``previous`` snapshot's when that is less than PRICE_MOVE_WINDOW_DAYS older; MarketDataError naming
+    both prices and their times. A range check alone lets a broken feed's $150 through the day after
+    $91,000 was cached; the previous snapshot is the one thing this side knows the price was."""
+    if previous is None:
+        return
+    elapsed_s = (snap.fetched_at_datetime - previous.fetched_at_datetime).total_seconds()
+    if elapsed_s >= PRICE_MOVE_WINDOW_DAYS * 86400.0:
+        return
+    ratio = snap.btc_price_usd / previous.btc_price_usd
+    if 1.0 / PRICE_MOVE_FACTOR <= ratio <= PRICE_MOVE_FACTOR:
+        return
+    what = "market cache" if previous.source == "cache" else "shipped snapshot"
+    raise _bad(EP_PRICES, "USD",
+               f"{_fmt_num(snap.btc_price_usd)} USD at {_format_utc(snap.fetched_at_datetime)} is {ratio:.3g}x the "
+               f"{_fmt_num(previous.btc_price_usd)} USD of the {what} from {_format_utc(previous.fetched_at_datetime)}; "
+               f"a move beyond {PRICE_MOVE_FACTOR:g}x either way within {PRICE_MOVE_WINDOW_DAYS:g} days is refused "
+               "as a broken answer")
+
+
 def update_market(api_url: str = DEFAULT_API_URL, cache_path: str | os.PathLike | None = None,
                   timeout_s: float = DEFAULT_TIMEOUT_S, now: datetime | None = None, *,
-                  snapshot_path: str | os.PathLike | None = None) -> tuple[MarketSnapshot, list[str]]:
+                  snapshot_path: str | os.PathLike | None = None,
+                  on_refused: Literal["fallback", "raise"] = "fallback") -> tuple[MarketSnapshot, list[str]]:
     """Live data (saved to the cache), else the cache, else the shipped snapshot.
 
     Returns the snapshot and warnings for people: why live failed, which fallback was used
-    and how old it is, a corrupt cache that was skipped, a cache that could not be saved.
-    A cache older than the shipped snapshot loses to it. Raises MarketDataError
-    (``kind='unavailable'``) only when nothing at all can be read.
+    and how old it is, a corrupt or future-dated cache that was skipped, a cache that could not
+    be saved. A cache older than the shipped snapshot loses to it. The live price is compared
+    with the newer of the two (:func:`check_price_move`) before anything is saved.
+
+    Live data that arrived but was refused (a field out of range, answers that disagree, a price
+    move too large: ``kind == 'invalid'``) is never saved; with ``on_refused='raise'`` that
+    refusal is raised instead of falling back (``fetch-market --into`` writes nothing then: the
+    person asked for today's market, and the source of it needs looking at). Otherwise raises
+    MarketDataError (``kind='unavailable'``) only when nothing at all can be read.
     """
+    if on_refused not in ("fallback", "raise"):
+        raise ValueError(f"on_refused must be 'fallback' or 'raise', got {on_refused!r}")
     now_utc = _utc_now(now)
     cache = Path(cache_path) if cache_path is not None else default_cache_path()
     cache_label = escape_control(str(cache))
     warnings: list[str] = []
+
+    cached: MarketSnapshot | None = None
+    cache_error: str | None = None
+    try:
+        cached = read_market_file(cache, source="cache", now=now_utc)
+    except MarketDataError as e:
+        if e.kind == "missing":
+            cache_error = f"no market cache at {cache_label} yet"
+        else:
+            cache_error = f"ignored the market cache: {e}"
+    except Exception as e:  # noqa: BLE001 - a corrupt cache must never crash the fallback
+        cache_error = f"ignored the market cache {cache_label}: unexpected {type(e).__name__}"
+
+    shipped: MarketSnapshot | None = None
+    shipped_error: str | None = None
+    try:
+        shipped = load_shipped_snapshot(now_utc, snapshot_path)
+    except MarketDataError as e:
+        shipped_error = str(e)
+    newest = cached if cached is not None and (
+        shipped is None or cached.fetched_at_datetime >= shipped.fetched_at_datetime) else shipped
+
     try:
         snap = fetch_market(api_url, timeout_s=timeout_s, now=now_utc)
+        check_price_move(snap, newest)
     except MarketDataError as e:
+        if on_refused == "raise" and e.kind == "invalid":
+            raise MarketDataError(f"refused the live market data: {e}", endpoint=e.endpoint, field=e.field,
+                                  kind=e.kind) from None
         live_error = str(e)
     else:
         warnings.extend(snap.notes)
@@ -993,28 +1115,9 @@ def update_market(api_url: str = DEFAULT_API_URL, cache_path: str | os.PathLike 
         return snap, warnings
 
     warnings.append(f"live market data unavailable: {live_error}")
-    cached: MarketSnapshot | None = None
-    cache_error: str | None = None
-    try:
-        cached = read_market_file(cache, source="cache", now=now_utc)
-    except MarketDataError as e:
-        if e.kind == "missing":
-            cache_error = f"no market cache at {cache_label} yet"
-        else:
-            cache_error = f"ignored the market cache: {e}"
+    if cache_error:
         warnings.append(cache_error)
-    except Exception as e:  # noqa: BLE001 - a corrupt cache must never crash the fallback
-        cache_error = f"ignored the market cache {cache_label}: unexpected {type(e).__name__}"
-        warnings.append(cache_error)
-
-    shipped: MarketSnapshot | None = None
-    shipped_error: str | None = None
-    try:
-        shipped = load_shipped_snapshot(now_utc, snapshot_path)
-    except MarketDataError as e:
-        shipped_error = str(e)
-
-    if cached is not None and (shipped is None or cached.fetched_at_datetime >= shipped.fetched_at_datetime):
+    if cached is not None and newest is cached:
         if shipped_error:
             warnings.append(f"the shipped market snapshot is unreadable: {shipped_error}")
         warnings.append(f"using the {cached.describe()}")
