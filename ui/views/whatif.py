@@ -13,6 +13,7 @@ An edit afterwards marks those results stale; they are only recomputed on reques
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -199,7 +200,7 @@ class SliderSpin(QWidget):
         try:
             self.spin.setValue(v)
             if silent:
-                self.slider.setValue(round(v / self.step))
+                self.slider.setValue(self._position(v))
         finally:
             if silent:
                 self.spin.blockSignals(False)
@@ -208,9 +209,23 @@ class SliderSpin(QWidget):
     def _from_slider(self, i: int) -> None:
         self.spin.setValue(i * self.step)     # emits through _from_spin
 
+    def _position(self, v: float) -> int:
+        """The slider position showing ``v``, clamped to the slider's range before it becomes an int.
+
+        The box takes any valid value, the slider only the usual range: a value far outside it (a price
+        at the schema's cap, a scenario from before a cap) must pin the slider to its end, not reach
+        QSlider.setValue as a number past a C int, which raised OverflowError inside the slot and left
+        the view's refresh half-done.
+        """
+        lo, hi = self.slider.minimum(), self.slider.maximum()
+        x = v / self.step
+        if math.isnan(x):
+            return lo
+        return int(round(min(max(x, float(lo)), float(hi))))
+
     def _from_spin(self, v: float) -> None:
         self.slider.blockSignals(True)
-        self.slider.setValue(round(v / self.step))
+        self.slider.setValue(self._position(v))
         self.slider.blockSignals(False)
         self.valueChanged.emit(float(v))
 
@@ -487,7 +502,7 @@ class WhatIfView(QWidget):
         box = QGroupBox("What-if inputs (not edits: the scenario changes only with \"Apply to scenario\")")
         grid = QGridLayout(box)
         self.controls = {
-            "btc": SliderSpin(40_000, 200_000, 500, 1_000, 10_000_000, 0, " USD/BTC"),
+            "btc": SliderSpin(40_000, 200_000, 500, 1, 100_000_000, 0, " USD/BTC"),   # the schema's range
             "growth": SliderSpin(-5, 10, 0.1, -50, 50, 2, " %/month"),
             "build": SliderSpin(0.3, 5, 0.05, 0.01, 50, 2, " USD/W"),
             "power": SliderSpin(25, 300, 1, 0, 1_000, 0, " % of contract"),
