@@ -180,8 +180,11 @@ def load_dated_values_csv(path: str | os.PathLike, *, value_columns: Sequence[st
     ``date``, ``timestamp``, ``time`` or ``day``) and a value column (one of
     ``value_columns``, the first present is used; for prices ``close``,
     ``adj close``, ``price`` or ``usd``), case-insensitive; other columns are
-    ignored. Delimiter: comma, or ``;`` or tab when the header uses it. Text must
-    be UTF-8 (a BOM is fine). Values must be plain positive numbers (zero too with
+    ignored. Delimiter: comma, or ``;`` or tab when the header uses it. A row with
+    a value right of the last named header is refused (an unquoted ``48,172`` is
+    two fields, and reading on would take a close of 48). Text must be UTF-8 (a
+    BOM is fine), or UTF-16 with a byte order mark (see
+    :func:`minerplan.table_import.decode_text`). Values must be plain positive numbers (zero too with
     ``allow_zero``); dates ISO (``2025-11-30``, ``2025-11``, with an optional
     time). Dates must strictly increase (no duplicates), and at least
     ``min_observations`` values are needed. Rows are numbered as lines of the
@@ -195,24 +198,27 @@ def load_dated_values_csv(path: str | os.PathLike, *, value_columns: Sequence[st
     def fail(row: int | None, message: str, column: str | None = None) -> PriceHistoryError:
         return PriceHistoryError([Problem(_where(name, row, column), message)])
 
+    from .table_import import TextDecodeError, decode_text, split_fields_hint  # one answer for a file in both readers
+
+    empty = f"the file is empty; expected a header row naming the columns date and {kind}"
     if data.strip() == b"":
-        raise fail(1, f"the file is empty; expected a header row naming the columns date and {kind}")
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        raise fail(_row_of_byte(data, nul), f"not a text file (a NUL byte at byte {nul}); "
-                                             f"expected CSV text with columns date and {kind}")
+        raise fail(1, empty)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        hint = " (it looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
-        raise fail(_row_of_byte(data, e.start), f"not UTF-8 text (byte {e.start}){hint}; save it as CSV UTF-8") \
-            from None
+        text = decode_text(data)
+    except TextDecodeError as e:
+        row = _row_of_byte(data, e.offset) if e.offset is not None else None
+        what = f"; expected CSV text with columns date and {kind}" if str(e).startswith("not a text file") else ""
+        raise fail(row, f"{e}{what}") from None
+    if text.strip() == "":
+        raise fail(1, empty)
 
     first_line = next((ln for ln in text.splitlines() if ln.strip()), "")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_guess_delimiter(first_line))
+    delimiter = _guess_delimiter(first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     problems: list[Problem] = []
     header: list[str] | None = None
     header_row = 0
+    width = 0      # fields up to the last named header
     date_col = price_col = -1
     rows: list[int] = []
     dates: list[dt.datetime] = []
@@ -225,8 +231,19 @@ def load_dated_values_csv(path: str | os.PathLike, *, value_columns: Sequence[st
             if header is None:
                 header, header_row = [_norm_header(c) for c in record], row
                 date_col, price_col = _find_columns(header, name, row, kind, tuple(value_columns), error)
+                width = max(i + 1 for i, h in enumerate(header) if h)
                 continue
             ok = True
+            extra = [i for i in range(width, len(record)) if record[i].strip()]
+            if extra:
+                # "2021-03-31,48,172" under "date,close": reading on would take a close of 48
+                hint = split_fields_hint(record[width - 1:extra[-1] + 1], delimiter)
+                problems.append(Problem(_where(name, row, None),
+                                        f"the row has {len(record)} fields but the header has {width} (the last is "
+                                        f"{header[width - 1]!r}): field {extra[0] + 1} holds {_show(record[extra[0]])} "
+                                        f"under no header, so the row's values cannot be matched to their "
+                                        f"columns{hint}"))
+                ok = False
             values = []
             for col, what in ((date_col, "date"), (price_col, "value")):
                 label = header[col]

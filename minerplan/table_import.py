@@ -419,6 +419,55 @@ def _read_bytes(path: Path, source: str) -> bytes:
     return data
 
 
+class TextDecodeError(ValueError):
+    """Bytes that are not text this module reads; ``offset`` is the byte where that shows, if one does."""
+
+    def __init__(self, message: str, offset: int | None = None):
+        super().__init__(message)
+        self.offset = offset
+
+
+def _looks_like_utf16(data: bytes) -> bool:
+    """NUL bytes at every other position and (almost) never at the others: UTF-16 without a BOM
+    (each ASCII character is its byte and a NUL). Binary data has NULs at both."""
+    sample = data[:4096]
+    half = len(sample) // 2
+    even, odd = sample[0:2 * half:2].count(0), sample[1:2 * half:2].count(0)
+    hi, lo = max(even, odd), min(even, odd)
+    return hi >= max(2, half // 4) and lo * 10 <= hi
+
+
+def decode_text(data: bytes) -> str:
+    """CSV bytes as text: UTF-8 (a BOM is fine), or UTF-16/UTF-32 when a byte order mark says so
+    (Excel's "Unicode Text" is UTF-16 with a BOM). Raises TextDecodeError saying what the file is.
+
+    UTF-16 without a BOM is not guessed at (its byte order is a guess); it is named, with the fix
+    (save as UTF-8). Text holding a NUL is not a CSV file. The fleet import and the price
+    history reader share this, so a file gets the same answer from both.
+    """
+    for bom, codec in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                       (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError as e:
+                raise TextDecodeError(f"not valid {codec.upper()} text (byte {e.start}) although it starts with a "
+                                      f"{codec.upper()} byte order mark; save it as 'CSV UTF-8'", e.start) from None
+            if "\x00" in text:
+                raise TextDecodeError(f"not a text file (a NUL character in the {codec.upper()} text)")
+            return text
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        if _looks_like_utf16(data):
+            raise TextDecodeError("looks like UTF-16 text without a byte order mark (a NUL byte at every other "
+                                  "position); save it as UTF-8 ('CSV UTF-8' in Excel)")
+        raise TextDecodeError(f"not a text file (a NUL byte at byte {nul})", nul)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise TextDecodeError(f"not UTF-8 text (byte {e.start}); save it as 'CSV UTF-8'", e.start) from None
+
+
 def _check_suffix(path: Path, source: str) -> str:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -429,18 +478,17 @@ def _check_suffix(path: Path, source: str) -> str:
 
 
 def _csv_records(data: bytes, source: str, layout: tuple[Column, ...]) -> tuple[dict[int, list[str]], str]:
-    """(the non-blank records of CSV text by row number, the delimiter); UTF-8 with or without BOM,
-    comma (or ; or tab, whichever the header uses).
+    """(the non-blank records of CSV text by row number, the delimiter); text as :func:`decode_text`
+    reads it, comma (or ; or tab, whichever the header uses).
 
     Reading stops after the header and one row more than a table may hold (that is enough
     to say the table is too long), so a 20 MB file of short lines never becomes millions of
     lists in memory; blank rows are counted, not kept.
     """
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        hint = " (it looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
-        raise _fail(source, f"not UTF-8 text (byte {e.start}){hint}; save it as 'CSV UTF-8'") from None
+        text = decode_text(data)
+    except TextDecodeError as e:
+        raise _fail(source, str(e)) from None
     if text.strip() == "":
         raise _fail(source, "the file is empty")
     delimiter = _guess_delimiter(text, layout)
@@ -666,9 +714,22 @@ def _collect_rows(table: _Table, problems: list[Problem]) -> None:
             "the table has no data rows (they start right below the header row)"))
 
 
+def split_fields_hint(fields: list[str], delimiter: str = ",") -> str:
+    """Why a CSV row may have more fields than its header, from its fields under the last header
+    and right of it: ``['1', '200']`` is the number 1,200 split at its thousands separator."""
+    if delimiter != ",":
+        return ""
+    joined = ",".join(f.strip() for f in fields)
+    if re.fullmatch(r"[+-]?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?", joined):
+        parts = " and ".join(repr(f.strip()) for f in fields)
+        commas = "its comma" if len(fields) == 2 else "its commas"
+        return f" ({parts} look like the number {joined} split at {commas}): write {joined.replace(',', '')}"
+    return (" (a number with a thousands separator splits in two at the comma: write 1200, not 1,200)")
+
+
 def _check_extra_fields(table: _Table, problems: list[Problem]) -> None:
-    """A CSV row with a value right of the last header is refused (the first such row of each
-    length is named, with its cell): its fields cannot all be where the header says.
+    """A CSV row with a value right of the last header is refused, naming the row and the
+    first such field: its fields cannot all be where the header says.
 
     The usual cause is a number with a thousands separator left unquoted (``...,3645,1,200``
     under ``...,Salvage``): the reader sees 1 and 200, and reading on would import a salvage
@@ -680,19 +741,17 @@ def _check_extra_fields(table: _Table, problems: list[Problem]) -> None:
     header = grid.records.get(table.header_row, [])
     width = max((i + 1 for i, v in enumerate(header) if not is_blank(v)), default=0)
     last_header = " ".join(str(header[width - 1]).split()) if width else ""
-    comma = grid.delimiter == ","
     for row, _ in table.rows:
         record = grid.records.get(row, [])
         extra = [i + 1 for i in range(width, len(record)) if not is_blank(record[i])]
         if not extra:
             continue
         col = extra[0]
-        hint = (" A number with a thousands separator splits in two where the comma is: write 1200, not 1,200."
-                if comma else "")
+        hint = split_fields_hint(record[max(width - 1, 0):extra[-1]], grid.delimiter)
         problems.append(grid.place(row).problem(
             f"the row has {len(record)} fields but the header has {width} (the last is {last_header!r}): field "
-            f"{col} (column {column_letter(col)} in a spreadsheet) holds {_show(record[col - 1])} under no header; "
-            f"the row's values cannot be matched to their columns.{hint}"))
+            f"{col} (column {column_letter(col)} in a spreadsheet) holds {_show(record[col - 1])} under no header, "
+            f"so the row's values cannot be matched to their columns{hint}"))
 
 
 def _parse_row(table: _Table, row: int, raw: dict[str, Any], layout: tuple[Column, ...],

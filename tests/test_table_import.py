@@ -312,8 +312,8 @@ def test_cli_refuses_a_csv_row_with_more_fields_than_the_header(tmp_path, capsys
     assert main(["import-fleet", str(path), "--into", str(scenario)]) == 2
     err = capsys.readouterr().err
     assert ("fleet.csv row 7: the row has 14 fields but the header has 13 (the last is 'Salvage [USD per unit]'): "
-            "field 14 (column N in a spreadsheet) holds '200' under no header") in err
-    assert "write 1200, not 1,200" in err
+            "field 14 (column N in a spreadsheet) holds '200' under no header, so the row's values cannot be "
+            "matched to their columns ('1' and '200' look like the number 1,200 split at its comma): write 1200") in err
     assert scenario.read_bytes() == before
     path.write_text(_fleet_csv_text("1200"), encoding="utf-8")
     assert main(["import-fleet", str(path), "--into", str(scenario)]) == 0
@@ -329,7 +329,13 @@ def test_extra_fields_only_count_when_they_hold_something(tmp_path):
     text = problems_of(lambda: read_fleet(write_csv(tmp_path / "f.csv", [FLEET_HEADERS[:5],
                                                                          ["S21", "Texas", "1", "200", "3", "500"]])))
     assert ("f.csv row 2: the row has 6 fields but the header has 5 (the last is 'Power [W per unit]'): field 6 "
-            "(column F in a spreadsheet) holds '500' under no header") in text
+            "(column F in a spreadsheet) holds '500' under no header, so the row's values cannot be matched to their "
+            "columns ('3' and '500' look like the number 3,500 split at its comma): write 3500") in text
+    text = problems_of(lambda: read_fleet(write_csv(tmp_path / "g.csv", [FLEET_HEADERS[:5],
+                                                                         ["S21", "Texas", "1", "200", "3500", "x"]])))
+    assert ("field 6 (column F in a spreadsheet) holds 'x' under no header, so the row's values cannot be matched "
+            "to their columns (a number with a thousands separator splits in two at the comma: write 1200, "
+            "not 1,200)") in text
     # Tab-separated: no comma splits a number, so no thousands hint.
     text = problems_of(lambda: read_fleet(write_csv(tmp_path / "t.csv", [FLEET_HEADERS[:5],
                                                                          ["S21", "Texas", "1", "200", "3500", "x"]],
@@ -386,6 +392,33 @@ def test_semicolon_csv_refuses_dot_grouped_numbers(tmp_path):
     assert text.count("expected") == 1
     path = write_csv(tmp_path / "fleet.csv", [header, ["S21", "Texas", "18.000", "200", "3500", "97.5"]])
     assert read_fleet(path)[0]["count"] == 18.0
+
+
+# --------------------------------------------------------------------------- text encodings (issue 11)
+
+UTF16_NO_BOM = ("looks like UTF-16 text without a byte order mark (a NUL byte at every other position); "
+                "save it as UTF-8 ('CSV UTF-8' in Excel)")
+
+
+@pytest.mark.parametrize("encoding, bom", [("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff")])
+def test_utf16_csv_with_a_byte_order_mark_is_read(tmp_path, encoding, bom):
+    """Excel's "Unicode Text": tab-separated UTF-16 with a BOM, read like the UTF-8 file."""
+    text = "Model\tSite\tUnits\tHashrate [TH/s per unit]\tPower [W per unit]\r\nS21 Pro\tTexas\t12\t234\t3510\r\n"
+    (tmp_path / "fleet.csv").write_bytes(bom + text.encode(encoding))
+    assert read_fleet(tmp_path / "fleet.csv") == [{"model": "S21 Pro", "site": "Texas", "count": 12,
+                                                   "hashrate_ths": 234, "power_w": 3510}]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_csv_without_a_byte_order_mark_gets_the_same_answer_as_the_price_reader(tmp_path, encoding):
+    from minerplan.calibration import load_price_history_csv
+
+    (tmp_path / "fleet.csv").write_bytes("Model,Site,Units\r\nS21,Texas,1\r\n".encode(encoding))
+    assert f"fleet.csv: cannot import: {UTF16_NO_BOM}" in problems_of(lambda: read_fleet(tmp_path / "fleet.csv"))
+    (tmp_path / "prices.csv").write_bytes("date,close\n2024-01-31,42000\n".encode(encoding))
+    with pytest.raises(ScenarioError) as info:
+        load_price_history_csv(tmp_path / "prices.csv")
+    assert f"prices.csv: {UTF16_NO_BOM}" in str(info.value)
 
 
 # --------------------------------------------------------------------------- the malformed corpus
@@ -520,6 +553,8 @@ CORPUS = {
     "empty csv": (lambda t: _raw(t, "fleet.csv", b""), ["fleet.csv: cannot import: the file is empty"]),
     "not utf-8 csv": (lambda t: _raw(t, "fleet.csv", "Model,Site\nMünchen".encode("cp1252")),
                       ["fleet.csv: cannot import: not UTF-8 text", "CSV UTF-8"]),
+    "binary csv": (lambda t: _raw(t, "fleet.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00"),
+                   ["fleet.csv: cannot import: not a text file (a NUL byte at byte 8)"]),
     "wrong extension": (lambda t: _raw(t, "fleet.txt", b"Model,Site\n"), ["fleet.txt", "cannot import a .txt file"]),
     "binary garbage xlsx": (lambda t: _raw(t, "fleet.xlsx", bytes(range(256)) * 40),
                             ["fleet.xlsx: cannot import: not an .xlsx workbook"]),
