@@ -3,6 +3,9 @@
 What-if: a value far outside a slider's usual range pins the slider to its end instead of raising
 OverflowError inside a Qt slot (pytest-qt fails a test on any exception raised in a slot), and the
 refresh still runs to the end.
+
+Undo: 1,500 edits keep at most ``UNDO_MAX_STEPS`` steps, and big scenarios fewer, within the memory
+budget; undo still works to the oldest step kept, and the saved state stays right after trimming.
 """
 
 import math
@@ -86,3 +89,98 @@ def test_slider_clamps_values_past_a_c_int(qtbot):
         assert box.slider.value() == end
     assert len(seen) == 8 and all(1 <= x <= 100_000_000 for x in seen)
     assert box._position(math.nan) == box.slider.minimum()
+
+
+# --------------------------------------------------------------------------- the undo history's memory
+
+def _fee(i: int) -> float:
+    return (i % 100) / 10
+
+
+def _edit(doc, i: int) -> None:
+    doc.edit_dict(lambda d: d["finance"].update(pool_fee_pct=_fee(i)), f"Edit pool fee {i}")
+
+
+def _live_scenarios() -> int:
+    import gc
+
+    from minerplan.scenario import Scenario
+
+    gc.collect()
+    return sum(isinstance(o, Scenario) for o in gc.get_objects())
+
+
+def test_undo_history_is_capped_and_undo_still_works(qtbot):
+    from ui.document import UNDO_BUDGET_BYTES, UNDO_MAX_STEPS, scenario_bytes
+
+    doc = ScenarioDocument.open("default")
+    step = scenario_bytes(doc.scenario)
+    assert step * UNDO_MAX_STEPS <= UNDO_BUDGET_BYTES      # the shipped scenario: the step count is the cap
+    before = _live_scenarios()
+    for i in range(1500):
+        _edit(doc, i)
+        if i == 1200:
+            doc.undo_stack.setClean()                      # as a save does (no file needed)
+    stack = doc.undo_stack
+    assert stack.count() == UNDO_MAX_STEPS and doc.undo_bytes() <= UNDO_BUDGET_BYTES
+    assert _live_scenarios() - before <= UNDO_MAX_STEPS + 1   # the dropped steps let go of their scenarios
+    # undo back to the saved state: clean again; then on to the oldest step that is kept
+    for _ in range(1499 - 1200):
+        stack.undo()
+    assert not doc.dirty and doc.scenario.finance.pool_fee_pct == _fee(1200)
+    while stack.canUndo():
+        stack.undo()
+    assert stack.index() == 0 and doc.dirty and doc.scenario.finance.pool_fee_pct == _fee(1500 - UNDO_MAX_STEPS - 1)
+    stack.redo()
+    assert doc.scenario.finance.pool_fee_pct == _fee(1500 - UNDO_MAX_STEPS)
+    doc.undo_stack.setClean()
+
+
+def test_big_scenarios_keep_fewer_steps_within_the_budget(qtbot, monkeypatch):
+    from ui import document
+    from ui.document import UNDO_MIN_STEPS, scenario_bytes
+
+    doc = ScenarioDocument.open("default")
+    budget = 30 * scenario_bytes(doc.scenario)             # as if each scenario were 1/30 of the budget
+    monkeypatch.setattr(document, "UNDO_BUDGET_BYTES", budget)
+    for i in range(200):
+        _edit(doc, i)
+        if i == 190:
+            doc.undo_stack.setClean()
+    stack = doc.undo_stack
+    assert UNDO_MIN_STEPS <= stack.count() <= 30 and doc.undo_bytes() <= budget
+    assert stack.undoText() == "Edit pool fee 199" and stack.canUndo() and not stack.canRedo()
+    for _ in range(199 - 190):                             # the saved state survived the trimming
+        stack.undo()
+    assert not doc.dirty and doc.scenario.finance.pool_fee_pct == _fee(190)
+    while stack.canRedo():
+        stack.redo()
+    assert doc.dirty and doc.scenario.finance.pool_fee_pct == _fee(199)
+    for i in range(200, 260):                              # the saved step is trimmed away: never clean again
+        _edit(doc, i)
+    assert stack.count() <= 30 and doc.undo_bytes() <= budget
+    while stack.canUndo():
+        stack.undo()
+        assert doc.dirty
+    assert doc.scenario.finance.pool_fee_pct == _fee(259 - stack.count())
+    # a budget smaller than the minimum still keeps UNDO_MIN_STEPS steps
+    monkeypatch.setattr(document, "UNDO_BUDGET_BYTES", 5 * scenario_bytes(doc.scenario))
+    for i in range(300, 340):
+        _edit(doc, i)
+    assert stack.count() == UNDO_MIN_STEPS and stack.undoText() == "Edit pool fee 339"
+    doc.undo_stack.setClean()
+
+
+def test_loading_a_file_starts_the_budget_again(qtbot, tmp_path, monkeypatch):
+    from ui import document
+    from ui.document import UNDO_MAX_STEPS, scenario_bytes
+
+    doc = ScenarioDocument.open("default")
+    monkeypatch.setattr(document, "UNDO_BUDGET_BYTES", 25 * scenario_bytes(doc.scenario))
+    for i in range(60):
+        _edit(doc, i)
+    assert doc.undo_stack.undoLimit() < UNDO_MAX_STEPS
+    path = tmp_path / "plan.json"
+    doc.save(str(path))
+    doc.load(str(path))
+    assert doc.undo_stack.count() == 0 and doc.undo_stack.undoLimit() == UNDO_MAX_STEPS and not doc.dirty
