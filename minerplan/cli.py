@@ -330,7 +330,7 @@ def _format_hedge(h: dict, n_paths: int) -> str:
 
 
 def _cmd_calibrate(args) -> int:
-    from .calibration import fit_gbm_moments, fit_merton_mle, load_price_history_csv, monthly_log_returns
+    from .calibration import fit_price_model, load_price_history_csv
 
     if args.output and not args.into:
         print("minerplan: calibrate: --output needs --into", file=sys.stderr)
@@ -349,19 +349,14 @@ def _cmd_calibrate(args) -> int:
         args.history = args.api_url.rstrip("/") + EP_PRICE_HISTORY
     else:
         series = load_price_history_csv(args.history)
-    returns = monthly_log_returns(series)
-    if args.model == "gbm":
-        fit, model = fit_gbm_moments(returns), "gbm"
-    else:
-        merton = fit_merton_mle(returns)
-        fit, model = merton, "merton"
-        if args.model == "auto" and merton.gbm.aic <= merton.aic:
-            fit, model = merton.gbm, "gbm"   # the jumps do not earn their three extra parameters
-        shown = merton
+    # Too few returns, constant prices or two closes in a month are bad input (exit 2), said in words.
+    chosen = fit_price_model(series, args.model, str(args.history) if args.fetch else os.path.basename(args.history))
+    returns, fit, model = chosen.returns, chosen.fit, chosen.model
     params = {"model": model, **fit.factor_kwargs()}
     doc = {"history": str(args.history), "observations": int(len(series)), "monthly_returns": int(len(returns)),
            "from": str(series.index[0].date()), "to": str(series.index[-1].date()),
-           "log_likelihood": fit.log_likelihood, "aic": fit.aic, "monte_carlo": params}
+           "log_likelihood": fit.log_likelihood, "aic": fit.aic, "monte_carlo": params,
+           "model_reason": chosen.reason}
     if args.into:
         from .scenario_io import load_scenario, save_scenario, scenario_from_dict
 
@@ -379,8 +374,8 @@ def _cmd_calibrate(args) -> int:
         return 0
     print(f"{escape_control(str(args.history))}: {doc['observations']:,} closes from {doc['from']} to {doc['to']}, "
           f"{doc['monthly_returns']:,} monthly log returns")
-    print((shown if args.model != "gbm" else fit).describe())
-    print(f"model kept: {model}" + (" (lower AIC)" if args.model == "auto" else ""))
+    print(chosen.shown.describe())
+    print(f"model kept: {model}" + (f" ({chosen.reason})" if args.model == "auto" else ""))
     if args.into:
         print(f"wrote monte_carlo model {model!r} with these parameters into {escape_control(str(doc['written_to']))}")
     return 0

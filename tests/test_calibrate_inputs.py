@@ -116,3 +116,82 @@ def test_binary_file_is_still_not_a_text_file(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00")
     with pytest.raises(PriceHistoryError, match=r"prices.csv row 3: .*not a text file \(a NUL byte at byte 8\)"):
         load_price_history_csv(path)
+
+
+# --------------------------------------------------------------------------- histories too short or flat for a fit
+
+def _daily_rows(n: int = 430, start: str = "2023-01-01", price=None) -> list[str]:
+    """``n`` daily closes; by default 48172 through even calendar months (from January 2023) and
+    52989.2 through odd ones, so the month-end closes alternate like the monthly history."""
+    days = pd.date_range(start, periods=n, freq="D")
+    price = price or (lambda d: 48172 if (d.year * 12 + d.month - 1) % 2 == 0 else 52989.2)
+    return [f"{d.date()},{price(d)}" for d in days]
+
+
+def test_auto_with_too_few_returns_for_merton_falls_back_to_gbm_and_says_why(tmp_path, capsys):
+    """Issue 11: 430 daily closes in auto mode were an internal error ("a Merton fit needs at least
+    20 returns"). 2023-01-01 + 429 days = 2024-03-05: the complete months are January 2023 to
+    February 2024 (14 month-end closes, 13 returns: 7 up, 6 down), so the GBM is fitted:
+    sd = a sqrt((13 - 1/13) / 12), volatility = sd sqrt(12)."""
+    path = _csv(tmp_path, _daily_rows())
+    code, out, err = _calibrate(capsys, path, "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["observations"], doc["monthly_returns"], doc["to"]) == (430, 13, "2024-03-05")
+    assert doc["monte_carlo"]["model"] == "gbm"
+    assert doc["monte_carlo"]["volatility_pct_per_year"] == pytest.approx(
+        100 * A * math.sqrt((13 - 1 / 13) / 12) * math.sqrt(12), rel=1e-12)
+    assert doc["model_reason"] == "only 13 monthly returns: a Merton fit needs at least 20, so the GBM was fitted"
+    code, out, err = _calibrate(capsys, path)
+    assert code == 0 and err == ""
+    assert "GBM, fitted by moments to 13 log returns" in out
+    assert out.rstrip().endswith("model kept: gbm (only 13 monthly returns: a Merton fit needs at least 20, "
+                                 "so the GBM was fitted)")
+
+
+def test_merton_with_too_few_returns_is_bad_input(tmp_path, capsys):
+    code, out, err = _calibrate(capsys, _csv(tmp_path, _daily_rows()), "--model", "merton")
+    assert (code, out) == (2, "")
+    assert err == ("minerplan: cannot read price history: prices.csv: 13 monthly log returns from 430 closes "
+                   "(2023-01-01 to 2024-03-05); a Merton fit needs at least 20 (a GBM needs 12): give a longer "
+                   "history or fit the GBM (--model gbm)\n")
+
+
+@pytest.mark.parametrize("model", ["auto", "gbm", "merton"])
+def test_too_few_returns_for_any_fit_is_bad_input(tmp_path, capsys, model):
+    """40 daily closes (2024-01-01 to 2024-02-09): January is the only complete month, no return."""
+    code, _, err = _calibrate(capsys, _csv(tmp_path, _daily_rows(40, "2024-01-01")), "--model", model)
+    assert code == 2
+    assert ("prices.csv: 0 monthly log returns from 40 closes (2024-01-01 to 2024-02-09); a fit needs at least "
+            "12 (a GBM; a Merton fit 20)") in err
+    assert "internal error" not in err
+
+
+@pytest.mark.parametrize("model", ["auto", "gbm", "merton"])
+def test_constant_prices_are_bad_input(tmp_path, capsys, model):
+    """Issue 11: constant prices were an internal error ("returns have no variation")."""
+    path = _csv(tmp_path, [f"{d},100" for d in _month_ends(40, "2020-01-31")])
+    code, _, err = _calibrate(capsys, path, "--model", model)
+    assert code == 2
+    assert ("prices.csv: the 39 monthly log returns from 40 closes (2020-01-31 to 2023-04-30) are all 0: the "
+            "closes do not change; a price model needs returns that vary (the volatility would be 0)") in err
+    # Doubling every month: every return is ln 2 = 0.693147, no variation either.
+    path = _csv(tmp_path, [f"{d},{2 ** i}" for i, d in enumerate(_month_ends(30, "2020-01-31"))])
+    code, _, err = _calibrate(capsys, path, "--model", model)
+    assert code == 2 and "are all +0.693147: the closes change at one fixed rate" in err
+
+
+def test_two_closes_in_one_month_name_the_rows(tmp_path, capsys):
+    """Issue 11: monthly data with two closes in May 2020 was an internal error. Monthly closes
+    from 2020-01-01 (rows 2-6 for January-May), an extra 2020-05-20 close is row 7."""
+    rows = [f"{d.date()},{30000 + 100 * i}" for i, d in enumerate(pd.date_range("2020-01-01", periods=40,
+                                                                                   freq="MS"))]
+    rows.insert(5, "2020-05-20,30450")
+    code, out, err = _calibrate(capsys, _csv(tmp_path, rows))
+    assert (code, out) == (2, "")
+    assert err == ("minerplan: cannot read price history: prices.csv rows 6 and 7, column date: 2020-05-01 and "
+                   "2020-05-20 are both in 2020-05: monthly closes need one close per calendar month; delete all "
+                   "but the month's last close (or give daily closes)\n")
+    del rows[4]                                    # 2020-05-01 gone: one close in May, the file fits
+    code, out, err = _calibrate(capsys, _csv(tmp_path, rows), "--model", "gbm", "--json")
+    assert code == 0 and json.loads(out)["monthly_returns"] == 39

@@ -57,3 +57,33 @@ def test_calibrate_fetch_offline_exits_2(closed_port, capsys):
 def test_calibrate_needs_a_file_or_fetch(capsys, tmp_path):
     assert main(["calibrate"]) == 2
     assert "one of them" in capsys.readouterr().err
+
+
+def test_fetched_short_history_auto_fits_gbm_merton_is_bad_input(fake, capsys):
+    """Issue 11 through --fetch: 430 daily closes from 2015-01-01 end on 2016-03-05, so the complete
+    months are January 2015 to February 2016: 14 month-end closes, 13 returns. Auto fits the GBM and
+    says why (it was an internal error); --model merton is bad input (exit 2) naming the source."""
+    fake.set(EP_PRICE_HISTORY, _history_body(n_days=430))
+    assert main(["calibrate", "--fetch", "--api-url", fake.url, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["observations"], doc["monthly_returns"], doc["to"]) == (430, 13, "2016-03-05")
+    assert doc["monte_carlo"]["model"] == "gbm"
+    assert doc["model_reason"] == "only 13 monthly returns: a Merton fit needs at least 20, so the GBM was fitted"
+    assert main(["calibrate", "--fetch", "--api-url", fake.url, "--model", "merton"]) == 2
+    err = capsys.readouterr().err
+    source = fake.url.rstrip("/") + EP_PRICE_HISTORY
+    assert (f"{source}: 13 monthly log returns from 430 closes (2015-01-01 to 2016-03-05); a Merton fit needs "
+            "at least 20 (a GBM needs 12)") in err
+    assert "internal error" not in err
+
+
+def test_fetched_constant_history_is_bad_input(fake, capsys):
+    """400 days of a price of 100 from 2015-01-01 (to 2016-02-04): 13 complete months, 12 returns, all 0."""
+    start = 1_420_070_400
+    prices = [{"time": start + 86_400 * i, "USD": 100, "EUR": 90} for i in range(400)]
+    fake.set(EP_PRICE_HISTORY, json.dumps({"prices": prices, "exchangeRates": {"USDEUR": 0.9}}))
+    for model in ("auto", "gbm", "merton"):
+        assert main(["calibrate", "--fetch", "--api-url", fake.url, "--model", model]) == 2
+        err = capsys.readouterr().err
+        assert ("the 12 monthly log returns from 400 closes (2015-01-01 to 2016-02-04) are all 0: the closes do not "
+                "change") in err, err
