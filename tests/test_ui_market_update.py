@@ -7,6 +7,11 @@ temporary folder (MINERPLAN_CACHE_DIR), never in ~/.cache.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -208,16 +213,118 @@ def test_the_gui_stays_responsive_during_a_slow_fetch(market, qtbot, fake, monke
         "Edit market.hashrate_growth_pct_per_month", "Update market data (live)"]
 
 
-def test_closing_the_view_during_a_fetch_waits_and_drops_the_result(market, qtbot, fake, monkeypatch):
+def _probe(job) -> list:
+    """Everything the job sends from now on (plain callables: they outlive any widget)."""
+    got: list = []
+    job.finished.connect(lambda snap, warnings: got.append("finished"))
+    job.failed.connect(lambda message: got.append("failed"))
+    job.done.connect(lambda: got.append("done"))
+    return got
+
+
+def _held_fetch(qtbot, fake, monkeypatch, start) -> tuple[Gate, object]:
+    """A fetch provably in flight: the fake holds its first answer until the test opens the gate."""
+    monkeypatch.setattr(market_update, "TIMEOUT_S", 60.0)       # only the gate may end the held request
+    gate = Gate()
+    fake.set(P_PRICES, (Path(__file__).parent / "data" / "mempool" / "prices.json").read_bytes(), hold=gate)
+    job = start()
+    qtbot.waitUntil(gate.reached.is_set, timeout=15_000)       # the worker waits for the answer now
+    return gate, job
+
+
+# The fake holds the answer until the test opens the gate (at most HOLD_S = 30 s): a shutdown that waited for
+# the fetch would return only when the gate gives up, so "the gate still holds after shutdown returned" shows
+# it did not wait, on any machine. The time bound is a generous second witness (issue 11: 45 s).
+SHUTDOWN_BOUND_S = 10.0
+
+
+def test_closing_the_view_during_a_fetch_returns_at_once_and_drops_the_result(market, qtbot, fake, monkeypatch):
     view, doc, ev = market
     use_url(monkeypatch, fake.url)
-    fake.set(P_PRICES, (Path(__file__).parent / "data" / "mempool" / "prices.json").read_bytes(), delay_s=0.5)
-    job = view.update_market_data()
-    view.shutdown()
-    assert not job.running and job.state == "done"
-    assert not job._task.running                               # its thread has ended: nothing more can come
-    deliver_posted_events()                                    # and what it sent before has been handled
+    gate, job = _held_fetch(qtbot, fake, monkeypatch, view.update_market_data)
+    got = _probe(job)
+    try:
+        t0 = time.monotonic()
+        view.shutdown()                                        # MarketView passes ms=60_000: never used
+        elapsed = time.monotonic() - t0
+        assert gate.holding and job.thread_alive and job.running    # returned while the fetch is in flight
+        assert elapsed < SHUTDOWN_BOUND_S
+    finally:
+        gate.open()
+    qtbot.waitUntil(lambda: not job.thread_alive, timeout=15_000)
+    deliver_posted_events()                                    # what the thread sent before it ended
+    assert job.state == "done" and job.snapshot.source == "live"     # it finished on its own ...
+    assert got == []                                           # ... and sent nothing to anyone
     assert doc.undo_stack.count() == 0 and doc.scenario.market.btc_price_usd == DEFAULT_PRICE
+    qtbot.waitUntil(lambda: job not in market_update._live, timeout=5_000)   # let go on the GUI thread
+
+
+def test_closing_the_app_during_a_fetch_does_not_wait_and_nothing_reaches_the_deleted_window(
+        qtbot, fake, monkeypatch, tmp_path):
+    from shiboken6 import delete, isValid
+
+    from ui import main_window as mw
+
+    monkeypatch.setattr(mw, "autosave_dir", lambda: tmp_path / "autosave")
+    (tmp_path / "autosave").mkdir()
+    use_url(monkeypatch, fake.url)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = mw.MainWindow("default", settings=settings, check_recovery=False)
+    w.evaluation.mc.paths = 1
+    view = w.ensure_view("Market")
+    gate, job = _held_fetch(qtbot, fake, monkeypatch, view.update_market_data)
+    got = _probe(job)
+    try:
+        t0 = time.monotonic()
+        assert w.close()                                       # closeEvent: every view's shutdown, then accept
+        elapsed = time.monotonic() - t0
+        assert gate.holding and job.thread_alive               # the close did not wait for the fetch
+        assert elapsed < SHUTDOWN_BOUND_S
+        w.evaluation.wait_idle()
+        delete(w)                                              # the window and its views are gone ...
+        assert not isValid(view)
+    finally:
+        gate.open()                                            # ... before the answer arrives
+    qtbot.waitUntil(lambda: not job.thread_alive, timeout=15_000)
+    deliver_posted_events()
+    qtbot.waitUntil(lambda: job not in market_update._live, timeout=5_000)
+    # a slot of the deleted view would have raised (pytest-qt fails the test on an exception in a slot)
+    assert got == [] and job.state == "done"
+
+
+def test_the_process_exits_at_once_with_a_fetch_in_flight(tmp_path):
+    # Quitting the app while the worker waits on a server that never answers: the process ends cleanly and
+    # promptly (a QThread still running at exit would abort it; waiting would take the 60 s deadline).
+    script = textwrap.dedent("""
+        import socket, sys
+        from PySide6.QtWidgets import QApplication
+        from ui import market_update
+
+        app = QApplication([])
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        server.settimeout(30)
+        url = "http://127.0.0.1:%d" % server.getsockname()[1]
+        job = market_update.MarketUpdateJob(url, sys.argv[1], timeout_s=60.0).start()
+        conn, _ = server.accept()          # the request is on its way; no answer will ever come
+        conn.recv(4096)
+        job.shutdown()
+        assert job.thread_alive
+        app.quit()
+        print("exiting", flush=True)
+        sys.exit(0)
+    """)
+    cache = tmp_path / "market.json"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "MINERPLAN_CACHE_DIR": str(tmp_path)}
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script, str(cache)], cwd=Path(__file__).resolve().parent.parent,
+                          env=env, capture_output=True, text=True, timeout=120)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "exiting\n" and "QThread" not in proc.stderr
+    assert not cache.exists()
+    assert elapsed < 45                                        # not the 60 s deadline of the request
 
 
 # --------------------------------------------------------------------------- errors

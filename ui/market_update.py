@@ -1,8 +1,8 @@
 """Update market data in the app: mempool.space (or the cache, or the shipped snapshot) in the background.
 
 The work is :func:`minerplan.market_data.update_market`; this module is the Qt side. A
-:class:`MarketUpdateJob` runs it in a :class:`~ui.workers.Task` (never on the GUI thread) and
-hands back the snapshot and its warnings, or the one-line message of a
+:class:`MarketUpdateJob` runs it on a daemon thread (never on the GUI thread, and never waited
+for when the window closes) and hands back the snapshot and its warnings, or the one-line message of a
 :class:`~minerplan.market_data.MarketDataError` when not even the shipped snapshot can be read.
 The Market view turns the result into one undoable edit of the scenario's ``market`` section,
 named after where the values came from (:func:`edit_text`), or into no edit at all when the
@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 from shiboken6 import isValid
 
@@ -32,7 +34,6 @@ from minerplan.scenario import Scenario
 from minerplan.scenario_io import scenario_from_dict, scenario_to_dict
 
 from .excel_actions import show_message, show_status
-from .workers import Task, wait_while
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ SETTINGS_KEY = "market/api_url"
 DEFAULT_API_URL = md.DEFAULT_API_URL
 ORG, APP = "MinerPlan", "MinerPlan"     # the app's QSettings, as in ui.main_window
 TITLE = "Update market data"
-#: Seconds each HTTP request may take (update_market makes up to five).
+#: Deadline of each HTTP request, wall-clock seconds (update_market makes up to five).
 TIMEOUT_S: float = md.DEFAULT_TIMEOUT_S
 #: The shipped snapshot file; None = assets/market_snapshot.json.
 SNAPSHOT_PATH: str | Path | None = None
@@ -152,22 +153,32 @@ class _Outcome:
     snapshot: MarketSnapshot | None = None
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    expected: bool = True       # a MarketDataError (one line for people), not a crash
 
 
-_live: set["MarketUpdateJob"] = set()     # running jobs, kept alive until they finish
+_live: set["MarketUpdateJob"] = set()     # running jobs, kept alive (on the GUI thread) until they finish
 
 
 class MarketUpdateJob(QObject):
     """One ``update_market`` call on a background thread.
 
     ``state`` goes idle -> running -> done | failed. ``finished(snapshot, warnings)`` or
-    ``failed(message)`` then ``done``; a discarded job (its window closes) emits neither result.
-    update_market cannot be interrupted, but each request is bounded by ``timeout_s``.
+    ``failed(message)`` then ``done``. A discarded job (:meth:`shutdown`: its window closes) emits
+    nothing at all, and nobody waits for it.
+
+    The work runs on a daemon ``threading.Thread``, not a QThread: update_market cannot be
+    interrupted (each request has a deadline, but five requests of ``timeout_s`` each can take
+    a while), and closing the app must not wait for it (issue 11: 45 s). A QThread still
+    running when its object is destroyed aborts the process; a daemon thread is simply
+    abandoned at exit. The thread touches Qt once, emitting ``_result``, whose queued
+    connection runs :meth:`_on_result` on the GUI thread; the job stays in ``_live`` (so
+    alive) until then, and is let go on the GUI thread.
     """
 
     finished = Signal(object, object)   # MarketSnapshot, list[str]
     failed = Signal(str)                # one message for people, no traceback
     done = Signal()
+    _result = Signal(object)            # _Outcome, from the worker thread
 
     def __init__(self, url: str, cache: str | Path, timeout_s: float = md.DEFAULT_TIMEOUT_S,
                  snapshot_path: str | Path | None = None, owner: QWidget | None = None):
@@ -182,47 +193,62 @@ class MarketUpdateJob(QObject):
         self.warnings: list[str] = []
         self.error = ""
         self._discarded = threading.Event()
-        self._task = Task(self._work(), self)
-        self._task.finished.connect(self._on_finished)
-        self._task.failed.connect(self._on_failed)
-        self._task.cancelled.connect(lambda: self._on_failed("cancelled"))
+        self._thread: threading.Thread | None = None
+        self._result.connect(self._on_result, Qt.ConnectionType.QueuedConnection)
 
-    def _work(self):
-        url, cache, timeout_s, snapshot_path = self.url, self.cache, self.timeout_s, self.snapshot_path
+    # ---- the worker thread (no Qt but the one emit)
+    def _work(self) -> _Outcome:
+        try:
+            snap, warnings = md.update_market(self.url, self.cache, self.timeout_s, snapshot_path=self.snapshot_path)
+        except MarketDataError as e:
+            return _Outcome(error=str(e))
+        except Exception as e:  # noqa: BLE001 - shown to the user without the traceback, logged with it
+            return _Outcome(error=f"{type(e).__name__}: {e}\n\n{traceback.format_exc()}", expected=False)
+        return _Outcome(snap, list(warnings))
 
-        def work(_progress, _cancel) -> _Outcome:
-            try:
-                snap, warnings = md.update_market(url, cache, timeout_s, snapshot_path=snapshot_path)
-            except MarketDataError as e:
-                return _Outcome(error=str(e))
-            return _Outcome(snap, list(warnings))
-        return work
+    def _run(self) -> None:
+        out = self._work()
+        self._result.emit(out)      # queued: _on_result runs on the GUI thread
 
     # ---- control
     def start(self) -> "MarketUpdateJob":
         self.state = "running"
         _live.add(self)
-        self._task.start()
+        self._thread = threading.Thread(target=self._run, name="minerplan-market-update", daemon=True)
+        self._thread.start()
         return self
 
     @property
     def running(self) -> bool:
+        """Started and its result not yet handled on the GUI thread."""
         return self.state == "running"
 
+    @property
+    def thread_alive(self) -> bool:
+        """The worker thread is still inside update_market (or about to hand over its result)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def discard(self) -> None:
-        """Forget the result when it comes (the owner is going away)."""
+        """Forget the result when it comes, and send nothing more (the owner is going away)."""
         self._discarded.set()
 
     def wait(self, ms: int = 60_000) -> bool:
-        """Turn the event loop until the job has ended (the Task's thread quits from a queued slot on this
-        thread, so a plain blocking wait would sit out its timeout); False when it is still running."""
-        return wait_while(self._task, lambda: self.running, ms)
+        """Turn the event loop until the job has ended (its result is handled on this thread); False when
+        it is still running after ``ms``. For tests and callers that want the result: closing never waits."""
+        deadline = time.monotonic() + ms / 1000.0
+        while self.running and time.monotonic() < deadline:
+            if self._thread is not None:
+                self._thread.join(0.02)
+            QCoreApplication.sendPostedEvents()
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        return not self.running
 
-    def shutdown(self, ms: int = 60_000) -> None:
-        """Drop the result and wait for the thread (before the owner window closes)."""
-        if self.running:
-            self.discard()
-            self.wait(ms)
+    def shutdown(self, ms: int = 0) -> None:
+        """Drop the result and return at once (before the owner window closes): the fetch goes on on its
+        daemon thread until its deadline and its result is thrown away; nothing is sent to the owner.
+        ``ms`` is accepted for callers written when this waited for the thread; it is not used."""
+        del ms
+        self.discard()
 
     # ---- results (GUI thread)
     def _deliver(self) -> bool:
@@ -230,18 +256,19 @@ class MarketUpdateJob(QObject):
 
     def _close(self, state: str) -> None:
         self.state = state
-        # let go on the next turn of the event loop, not while the Task is still emitting
+        # let go on the next turn of the event loop, not while this slot is still running
         QTimer.singleShot(0, lambda: _live.discard(self))
 
-    def _on_finished(self, out: _Outcome) -> None:
+    def _on_result(self, out: _Outcome) -> None:
         if out.error is not None:
-            self._on_failed(out.error, expected=True)
+            self._on_failed(out.error, expected=out.expected)
             return
         self.snapshot, self.warnings = out.snapshot, out.warnings
         self._close("done")
         if self._deliver():
             self.finished.emit(out.snapshot, out.warnings)
-        self.done.emit()
+        if not self._discarded.is_set():
+            self.done.emit()
 
     def _on_failed(self, message: str, expected: bool = False) -> None:
         if not expected:
@@ -250,7 +277,8 @@ class MarketUpdateJob(QObject):
         self._close("failed")
         if self._deliver():
             self.failed.emit(self.error)
-        self.done.emit()
+        if not self._discarded.is_set():
+            self.done.emit()
 
 
 def start_update(owner: QWidget | None = None) -> MarketUpdateJob:
@@ -260,7 +288,8 @@ def start_update(owner: QWidget | None = None) -> MarketUpdateJob:
     return MarketUpdateJob(api_url(owner), cache_path(), TIMEOUT_S, SNAPSHOT_PATH, owner=owner).start()
 
 
-def shutdown_updates(owner: QWidget, ms: int = 60_000) -> None:
-    """Drop the results of the updates started from ``owner`` and wait for their threads."""
+def shutdown_updates(owner: QWidget, ms: int = 0) -> None:
+    """Drop the results of the updates started from ``owner``, without waiting for them (closing the app must
+    not wait on the network; ``ms`` is not used, see :meth:`MarketUpdateJob.shutdown`)."""
     for job in [j for j in _live if j.owner is owner]:
         job.shutdown(ms)
