@@ -229,3 +229,66 @@ def test_the_deadline_object():
     d.at = time.monotonic() - 0.001
     with pytest.raises(TimeoutError):
         d.remaining()
+
+
+# --------------------------------------------------------------------------- HTTPS (mempool.space is HTTPS)
+
+@pytest.fixture(scope="module")
+def tls_cert(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 (made with the openssl command; skipped without it)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+@pytest.fixture
+def tls(tls_cert, monkeypatch):
+    """A server-side TLS context; the client trusts the certificate through SSL_CERT_FILE."""
+    import ssl
+
+    cert, key = tls_cert
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    return ctx
+
+
+def test_https_answers_come_through(tls):
+    from tests.test_market_data import HEIGHT, FakeMempool
+
+    server = FakeMempool()
+    server.httpd.socket = tls.wrap_socket(server.httpd.socket, server_side=True)
+    try:
+        snap = fetch_market(f"https://127.0.0.1:{server.port}", timeout_s=5, now=NOW)
+    finally:
+        server.close()
+    assert snap.block_height == HEIGHT and snap.notes == ()
+
+
+def test_https_trickled_headers_end_at_the_deadline(tls, trickle):
+    trickle.sock = tls.wrap_socket(trickle.sock, server_side=True)
+    e, elapsed = _timed(fetch_market, f"https://127.0.0.1:{trickle.port}", timeout_s=2, now=NOW)
+    assert str(e) == f"{trickle.host} did not answer within 2 s (GET {P_PRICES})"
+    assert trickle.completed == 0 and elapsed < BOUND_S
+
+
+def test_a_silent_tls_handshake_ends_at_the_deadline(tls):
+    # accepted (by the kernel's backlog) but never answered: the handshake waits, the deadline ends it
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    port = silent.getsockname()[1]
+    try:
+        e, elapsed = _timed(fetch_market, f"https://127.0.0.1:{port}", timeout_s=2, now=NOW)
+    finally:
+        silent.close()
+    assert str(e) == f"127.0.0.1:{port} did not answer within 2 s (GET {P_PRICES})"
+    assert e.kind == "timeout" and elapsed < BOUND_S
