@@ -85,9 +85,14 @@ def test_autosave_and_recovery(window, qtbot, tmp_path, monkeypatch):
     window.autosave()
     saved = list((tmp_path / "autosave").glob("*.json"))
     assert len(saved) == 1
-    # A new window finds it and, on Yes, recovers the edit.
+    # The window's process "crashes": its file now names a process that has ended.
+    payload = json.loads(saved[0].read_text())
+    payload["pid"] = _ended_pid()
+    saved[0].write_text(json.dumps(payload))
+    window._autosave_id = "gone"                     # the crashed window must not touch the file again
+    # A new window finds it and, on Recover, recovers the edit.
     from ui import main_window as mw
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(mw, "ask_recovery", lambda *a, **k: mw.RECOVER)
     settings = QSettings(str(tmp_path / "settings2.ini"), QSettings.Format.IniFormat)
     w2 = mw.MainWindow("default", settings=settings, check_recovery=False)
     w2.evaluation.mc.paths = 1
@@ -95,8 +100,19 @@ def test_autosave_and_recovery(window, qtbot, tmp_path, monkeypatch):
     w2.offer_recovery()
     assert w2.doc.scenario.finance.pool_fee_pct == 7.5
     assert w2.doc.dirty
-    assert not list((tmp_path / "autosave").glob("*.json"))
+    assert not saved[0].exists()
+    assert list((tmp_path / "autosave").glob("*.json")) == [w2.autosave_path()]   # the recovered work, autosaved
     w2.doc.undo_stack.setClean()
+    assert not w2.autosave_path().exists()
+
+
+def _ended_pid() -> int:
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    return p.pid
 
 
 def test_close_prompt_cancel_keeps_window(window, monkeypatch):

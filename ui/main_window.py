@@ -1,4 +1,12 @@
-"""The MinerPlan main window: views in tabs, files, undo, settings, autosave and presentation mode."""
+"""The MinerPlan main window: views in tabs, files, undo, settings, autosave and presentation mode.
+
+Autosave is per window: each window writes its unsaved work, every ``AUTOSAVE_MS`` while the document
+is dirty, to its own file in :func:`autosave_dir`, naming the document (its file, or the scenario's
+name when untitled), the time and the process. The file goes as soon as the document is clean again
+(saved, or undone back to the saved state) and when the window closes. So after a crash every file
+left by a process that is no longer running is unsaved work: the next start offers each of them,
+newest first, and deletes one only when the user has answered for it (recovered or discarded).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,7 @@ import json
 import os
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
@@ -15,6 +24,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, Q
 
 from minerplan.errors import ScenarioError
 from minerplan.report import format_usd
+from minerplan.scenario import Scenario
 from minerplan.scenario_io import atomic_write_text, scenario_from_json, scenario_to_json
 
 from . import excel_actions
@@ -27,13 +37,26 @@ MAX_RECENT = 8
 AUTOSAVE_MS = 30_000
 
 
+#: Autosave ids of this process's open windows: their files are not orphans, though written by this pid.
+_LIVE_WINDOWS: set[str] = set()
+
+#: The answers to "Recover unsaved work" (see :func:`ask_recovery`).
+RECOVER, DISCARD, LATER = "recover", "discard", "later"
+
+
 def _owned_by_live_process(path: Path) -> bool:
-    """True when another running MinerPlan wrote this autosave (its work is not lost: leave it alone)."""
+    """True when a running MinerPlan wrote this autosave (its work is not lost: leave it alone).
+
+    Another process that is still running; or this process, when the window that wrote it is still
+    open (a file with this pid from a closed window is a leftover of an earlier process that had it).
+    """
     try:
         pid = int(json.loads(path.read_text(encoding="utf-8")).get("pid", 0))
     except (ValueError, OSError, AttributeError, TypeError):
         return False
-    if pid <= 0 or pid == os.getpid():
+    if pid == os.getpid():
+        return path.stem in _LIVE_WINDOWS
+    if pid <= 0:
         return False
     try:
         os.kill(pid, 0)
@@ -49,6 +72,31 @@ def autosave_dir() -> Path:
     d = Path(base) / "autosave"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+@dataclass(frozen=True)
+class Autosave:
+    """One autosave file: the scenario, the document it was (file path, or None when untitled), when."""
+
+    path: Path
+    scenario: Scenario
+    original_path: str | None
+    document: str                  # as the window's title named it: the file's name, or "<scenario> (unsaved)"
+    saved_at: float                # time.time()
+
+
+def ask_recovery(parent: QWidget, text: str, detail: str) -> str:
+    """Ask about one autosave: RECOVER, DISCARD or LATER (also Escape or closing the box: nothing is lost)."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Recover unsaved work", text, parent=parent)
+    box.setInformativeText(detail)
+    recover = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
+    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    later = box.addButton("Decide later", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(recover)
+    box.setEscapeButton(later)
+    box.exec()
+    clicked = box.clickedButton()
+    return RECOVER if clicked == recover else DISCARD if clicked == discard else LATER
 
 
 VIEWS = [("Overview", "overview", "OverviewView"), ("Fleet", "fleet", "FleetView"),
@@ -76,6 +124,9 @@ class MainWindow(QMainWindow):
         self.evaluation = Evaluation(self.doc, self)
         self._restore_monte_carlo()
         self._autosave_id = uuid.uuid4().hex[:12]
+        _LIVE_WINDOWS.add(self._autosave_id)
+        self.destroyed.connect(lambda _=None, i=self._autosave_id: _LIVE_WINDOWS.discard(i))
+        self.recovered_windows: list[MainWindow] = []     # opened for autosaves this window could not take
         self.tabs = QTabWidget()
         self.views: dict[str, QWidget] = {}
         self._factories: dict[str, tuple[str, str]] = {}
@@ -107,6 +158,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self._mc_bar)
         self.statusBar().addPermanentWidget(self._mc_cancel)
         self.doc.dirty_changed.connect(lambda _: self._update_title())
+        self.doc.dirty_changed.connect(self._on_dirty_changed)
         self.doc.path_changed.connect(lambda _: self._update_title())
         self.doc.changed.connect(lambda _: self._update_title())
         self.evaluation.updated.connect(self._on_evaluated)
@@ -306,12 +358,17 @@ class MainWindow(QMainWindow):
         return autosave_dir() / f"{self._autosave_id}.json"
 
     def autosave(self) -> None:
-        """Write unsaved work aside (atomically), so a crash loses at most ``AUTOSAVE_MS``."""
+        """Write unsaved work aside (atomically), so a crash loses at most ``AUTOSAVE_MS``; nothing while clean."""
         if not self.doc.dirty:
             return
-        payload = {"saved_at": time.time(), "original_path": self.doc.path, "pid": os.getpid(),
-                   "scenario": json.loads(scenario_to_json(self.doc.scenario))}
+        payload = {"saved_at": time.time(), "pid": os.getpid(), "document": self.doc.title,
+                   "original_path": self.doc.path, "scenario": json.loads(scenario_to_json(self.doc.scenario))}
         atomic_write_text(self.autosave_path(), json.dumps(payload, indent=1))
+
+    def _on_dirty_changed(self, dirty: bool) -> None:
+        # Clean again (saved, or undone back to the saved state): what the autosave holds is saved.
+        if not dirty:
+            self._clear_autosave()
 
     def _clear_autosave(self) -> None:
         try:
@@ -319,28 +376,89 @@ class MainWindow(QMainWindow):
         except FileNotFoundError:
             pass
 
+    def orphaned_autosaves(self) -> list[Autosave]:
+        """Autosaves left by processes that are no longer running, newest first.
+
+        A file that cannot be read as an autosave is left where it is: it cannot be offered, so it is
+        not deleted either.
+        """
+        found = []
+        for f in autosave_dir().glob("*.json"):
+            if f == self.autosave_path() or _owned_by_live_process(f):
+                continue
+            try:
+                payload = json.loads(f.read_text(encoding="utf-8"))
+                sc = scenario_from_json(json.dumps(payload["scenario"]), str(f))
+                saved_at = float(payload.get("saved_at") or f.stat().st_mtime)
+                orig = payload.get("original_path")
+                if orig is not None and not isinstance(orig, str):
+                    raise TypeError("original_path")
+            except (ValueError, KeyError, TypeError, AttributeError, ScenarioError, OSError):
+                continue
+            name = payload.get("document")
+            if not isinstance(name, str) or not name:
+                name = Path(orig).name if orig else f"{sc.name} (unsaved)"
+            found.append(Autosave(f, sc, orig, name, saved_at))
+        found.sort(key=lambda a: a.saved_at, reverse=True)
+        return found
+
     def offer_recovery(self) -> None:
-        """After a crash, offer the newest autosaved scenario (then remove the files)."""
-        files = sorted(autosave_dir().glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-        files = [f for f in files if f != self.autosave_path() and not _owned_by_live_process(f)]
-        if not files:
-            return
-        newest = files[0]
-        try:
-            payload = json.loads(newest.read_text(encoding="utf-8"))
-            sc = scenario_from_json(json.dumps(payload["scenario"]), str(newest))
-        except (ValueError, KeyError, TypeError, ScenarioError, OSError):
-            newest.unlink(missing_ok=True)
-            return
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(payload.get("saved_at", newest.stat().st_mtime)))
-        answer = QMessageBox.question(self, "Recover unsaved work",
-                                      f"MinerPlan closed unexpectedly. Recover '{sc.name}' autosaved at {when}?")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.doc.replace(sc, "Recover autosaved work")
-            self.doc.path = payload.get("original_path")
-            self._update_title()
-        for f in files:
-            f.unlink(missing_ok=True)
+        """After a crash, offer every orphaned autosave, newest first, one at a time.
+
+        Recover opens the work (in this window while it is as it started, else in a new window) and
+        Discard drops it; either way that autosave is deleted. "Decide later" (or Escape) keeps it and
+        every one not yet asked about for the next start.
+        """
+        entries = self.orphaned_autosaves()
+        for i, a in enumerate(entries, 1):
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(a.saved_at))
+            here = self._fresh_for(a)
+            text = (f"MinerPlan closed unexpectedly. Unsaved changes to {a.document} were autosaved at {when}."
+                    + (f"\n\nFile: {a.original_path}" if a.original_path else "") + "\n\nRecover them?")
+            detail = (f"Recover opens them in {'this window' if here else 'a new window'}; Discard deletes them; "
+                      "Decide later keeps them for the next start"
+                      + (f" (autosave {i} of {len(entries)}, newest first)." if len(entries) > 1 else "."))
+            answer = ask_recovery(self, text, detail)
+            if answer == LATER:
+                return
+            if answer == RECOVER:
+                (self if here else self._new_window()).recover(a)
+            a.path.unlink(missing_ok=True)
+
+    def _fresh_for(self, a: Autosave) -> bool:
+        """This window can take ``a``: nothing edited or recovered here yet, and no other file open."""
+        return (self.doc.undo_stack.count() == 0 and not self.doc.dirty
+                and (self.doc.path is None or self.doc.path == a.original_path))
+
+    def _new_window(self) -> "MainWindow":
+        w = MainWindow("default", settings=self.settings, check_recovery=False)
+        self.recovered_windows.append(w)
+        w.show()
+        return w
+
+    def recover(self, a: Autosave) -> None:
+        """Take autosaved work into this window, unsaved. Work on a file that still opens is recovered
+        against that file (undo returns to what is saved in it; Save writes to it); else it is untitled."""
+        orig, sc = a.original_path, a.scenario
+        against = None
+        if orig and Path(orig).is_file():
+            try:
+                self.doc.load(orig)
+                against = orig
+            except ScenarioError:
+                pass
+        self.doc.replace(sc, "Recover autosaved work")
+        if against is None:
+            self.doc.path = None
+            self.doc.path_changed.emit("")
+        else:
+            self._add_recent(against)
+        self._update_title()
+        self.autosave()            # protected at once: the orphan it came from is deleted next
+        if orig and against is None:
+            self._status.setText(f"Recovered; {orig} could not be opened, so this is untitled: Save As to keep it")
+        else:
+            self._status.setText(f"Recovered unsaved work on {self.doc.title}: save it to keep it")
 
     # ---- layout, presentation ----
     def _restore_layout(self) -> None:
@@ -402,6 +520,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("mc_paths", self.evaluation.mc.paths)
         self.settings.setValue("mc_seed", self.evaluation.mc.seed)
         self._clear_autosave()
+        _LIVE_WINDOWS.discard(self._autosave_id)
         for view in self.views.values():
             if hasattr(view, "shutdown"):
                 view.shutdown()
