@@ -1045,9 +1045,10 @@ def check_price_move(snap: MarketSnapshot, previous: MarketSnapshot | None) -> N
     if 1.0 / PRICE_MOVE_FACTOR <= ratio <= PRICE_MOVE_FACTOR:
         return
     what = "market cache" if previous.source == "cache" else "shipped snapshot"
+    then = _format_utc(previous.fetched_at_datetime)
     raise _bad(EP_PRICES, "USD",
                f"{_fmt_num(snap.btc_price_usd)} USD at {_format_utc(snap.fetched_at_datetime)} is {ratio:.3g}x the "
-               f"{_fmt_num(previous.btc_price_usd)} USD of the {what} from {_format_utc(previous.fetched_at_datetime)}; "
+               f"{_fmt_num(previous.btc_price_usd)} USD of the {what} from {then}; "
                f"a move beyond {PRICE_MOVE_FACTOR:g}x either way within {PRICE_MOVE_WINDOW_DAYS:g} days is refused "
                "as a broken answer")
 

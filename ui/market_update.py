@@ -207,8 +207,11 @@ class MarketUpdateJob(QObject):
         return _Outcome(snap, list(warnings))
 
     def _run(self) -> None:
-        out = self._work()
-        self._result.emit(out)      # queued: _on_result runs on the GUI thread
+        out = _Outcome(error="the market data update stopped unexpectedly", expected=False)
+        try:
+            out = self._work()
+        finally:
+            self._result.emit(out)      # queued: _on_result runs on the GUI thread
 
     # ---- control
     def start(self) -> "MarketUpdateJob":
