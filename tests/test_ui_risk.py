@@ -182,3 +182,81 @@ def test_gui_thread_keeps_ticking_while_evaluating(view, qtbot, monkeypatch):
     qtbot.waitUntil(lambda: view.state != "running", timeout=WAIT_MS)
     assert view.state == "done" and not gate.timed_out
     assert view.progress.value() == 1000 and view.results.paths == 200
+
+
+def _arrays_held_by(view) -> list:
+    """Every numpy array reachable from the view's own Python objects (its widgets, chart items, results,
+    job), not through the document or the app's evaluation, which the view shares with the others."""
+    import gc
+    import types
+
+    import numpy as np
+
+    shared = {id(view.doc), id(view.evaluation)}
+    seen, todo, found = set(), [view], []
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or id(obj) in shared:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            found.append(obj)
+            continue
+        if isinstance(obj, (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType, str, bytes)):
+            continue
+        todo.extend(gc.get_referents(obj))
+    return found
+
+
+def test_a_big_run_leaves_only_what_the_view_shows(view, qtbot):
+    # Issue 11 (a 100,000-path run kept its arrays): what the view keeps must not grow with the paths. No
+    # array longer than the chart's curve (before: two [path] arrays in the results, two in the job, and
+    # the chart's), the job's reference dropped, and the memory left behind far below what the run used.
+    import gc
+    import tracemalloc
+
+    import numpy as np
+
+    from ui.views.risk import CURVE_POINTS
+
+    paths = 5_000                                       # more paths than CURVE_POINTS: the curves are thinned
+    view.evaluation.wait_idle()                         # the app's own fan (60 paths) is done before measuring
+    deliver_posted_events()
+    view.evaluation.mc.paths = paths
+    view.model.add("btc_put")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        evaluate(view, qtbot)
+        assert not view.job._task.running
+        deliver_posted_events()
+        gc.collect()
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert view.results.paths == paths and view.job.result is None
+    arrays = _arrays_held_by(view)
+    assert arrays and max(a.nbytes for a in arrays) <= CURVE_POINTS * 8
+    used = peak - before                                # the engine's [path, month] arrays while it ran
+    assert used > 20_000_000 and kept - before < used / 20
+    # the curves still span every path, worst to best
+    x, npv = view.chart._series[0][1], view.chart._series[0][2]
+    assert x.size == CURVE_POINTS and x[0] == pytest.approx(50 / paths) and x[-1] == pytest.approx(100 - 50 / paths)
+    unhedged = view.results.comparison["unhedged"]
+    assert np.all(np.diff(npv) >= 0) and npv[0] < unhedged["p5_usd"] < npv[CURVE_POINTS // 2] < unhedged["p95_usd"]
+
+
+def test_distribution_curve_keeps_the_extremes_and_the_order():
+    import numpy as np
+
+    from ui.views.risk import distribution_curve
+
+    rng = np.random.default_rng(3)
+    npv = rng.normal(size=10_007)
+    x, y = distribution_curve(npv, points=101)
+    ranked = np.sort(npv)
+    assert x.size == y.size == 101 and y[0] == ranked[0] and y[-1] == ranked[-1] and np.all(np.diff(y) >= 0)
+    assert np.all(np.isin(y, ranked))                  # order statistics, not interpolated values
+    x, y = distribution_curve(npv[:50], points=101)    # fewer paths than points: every path
+    assert np.array_equal(y, np.sort(npv[:50])) and np.allclose(x, (np.arange(50) + 0.5) / 50 * 100)

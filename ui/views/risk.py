@@ -6,12 +6,17 @@ scenario's months); a problem shows in the status line naming the field (``hedge
 and disables Evaluate. "Evaluate" runs the engine on the app's Monte Carlo settings and
 :func:`~minerplan.hedges.compare` off the GUI thread (:mod:`ui.hedge_job`), with progress and
 Cancel. Results turn stale (grey) when the scenario or the hedge table changes afterwards.
+
+A run on up to 100,000 paths is big while it runs; afterwards the view keeps only what it shows
+(:class:`RiskResults`: the comparison's figures and the two sorted-NPV curves, thinned to at most
+``CURVE_POINTS`` points each), so what stays in memory does not grow with the number of paths.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,6 +41,10 @@ from ..workers import show_progress
 from .whatif import _cell, _table
 
 RISK_STALE_TEXT = "(scenario or hedges changed: evaluate again)"
+
+#: The most points each NPV-distribution curve keeps: more than a chart can show across its width, and
+#: 16 kB per curve however many paths were run.
+CURVE_POINTS = 2_001
 _GREY = "#9aa0a6"
 _INK = "#202124"
 
@@ -292,20 +301,54 @@ def _problem_cell(path: str) -> tuple[int, str] | None:
     return None
 
 
+# --------------------------------------------------------------------------- what a run leaves
+
+def distribution_curve(npv: np.ndarray, points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
+    """(share of paths in %, NPV in USD) of the paths sorted worst to best, at most ``points`` of them.
+
+    With more paths than ``points``, the curve keeps the order statistics at evenly spaced ranks, the
+    worst and the best path included: the same curve as every path drawn, at the chart's resolution.
+    """
+    ranked = np.sort(np.asarray(npv, float))
+    n = ranked.size
+    idx = np.arange(n) if n <= points else np.unique(np.round(np.linspace(0, n - 1, points)).astype(np.int64))
+    return (idx + 0.5) / n * 100.0, ranked[idx].copy()
+
+
+@dataclass(frozen=True)
+class RiskResults:
+    """What the view shows of a finished run (no per-path arrays: those go with the run)."""
+
+    scenario: Scenario
+    book: HedgeBook
+    paths: int
+    seed: int | None
+    preset: str | None
+    comparison: dict[str, Any]                       # hedges.compare(...): figures only
+    unhedged_curve: tuple[np.ndarray, np.ndarray]    # distribution_curve of the unhedged NPVs
+    hedged_curve: tuple[np.ndarray, np.ndarray]
+    seconds: float = 0.0
+
+    @classmethod
+    def of(cls, res: HedgeResults) -> "RiskResults":
+        return cls(res.scenario, res.book, res.paths, res.seed, res.preset, res.comparison,
+                   distribution_curve(res.unhedged_npv), distribution_curve(res.hedged_npv), res.seconds)
+
+
 # --------------------------------------------------------------------------- the view
 
 class RiskView(QWidget):
     """Hedge table, background evaluation (progress, Cancel), hedged-vs-unhedged table and chart."""
 
     state_changed = Signal(str)
-    evaluated = Signal(object)        # HedgeResults
+    evaluated = Signal(object)        # RiskResults
 
     def __init__(self, doc, evaluation, parent: QWidget | None = None):
         super().__init__(parent)
         self.doc = doc
         self.evaluation = evaluation
         self.state = "idle"
-        self.results: HedgeResults | None = None
+        self.results: RiskResults | None = None
         self.job: HedgeJob | None = None
         self.book: HedgeBook | None = HedgeBook(schema_version=1, hedges=[])
         self.error = ""
@@ -551,8 +594,11 @@ class RiskView(QWidget):
     def _on_progress(self, frac: float, text: str) -> None:
         show_progress(self.progress, frac, text)
 
-    def _on_finished(self, res: HedgeResults) -> None:
-        self.results = res
+    def _on_finished(self, full: HedgeResults) -> None:
+        # Keep what is shown; the run's per-path arrays go with ``full`` (the job lets go of it too).
+        self.results = res = RiskResults.of(full)
+        if self.job is not None and self.job.result is full:
+            self.job.result = None
         self.progress.setValue(1000)
         self.progress.setFormat("%p%  done")
         self._fill(res)
@@ -573,7 +619,7 @@ class RiskView(QWidget):
         self._set_state("failed", "Evaluation failed: " + message.splitlines()[0], error=True)
 
     # ---- results
-    def _fill(self, res: HedgeResults) -> None:
+    def _fill(self, res: RiskResults) -> None:
         cmp = res.comparison
         t = self.summary_table
         t.setRowCount(len(METRICS))
@@ -596,10 +642,8 @@ class RiskView(QWidget):
                                   "forwards have no premium" if prem is None else "", right=True))
             t.setItem(r, 3, _cell(format_usd(row["mean_pv_after_tax_usd"]), row["mean_pv_after_tax_usd"], right=True))
         self.chart.clear()
-        n = res.unhedged_npv.size
-        x = (np.arange(n) + 0.5) / n * 100.0 if n else np.zeros(0)
-        self.chart.line("Unhedged", x, np.sort(res.unhedged_npv), 0)
-        self.chart.line("Hedged", x, np.sort(res.hedged_npv), 1)
+        self.chart.line("Unhedged", *res.unhedged_curve, 0)
+        self.chart.line("Hedged", *res.hedged_curve, 1)
         self.chart.item.setLabel("bottom", "share of paths (%), worst to best")
         self.chart.hline(0.0, "NPV 0", i=6)
 
@@ -621,4 +665,5 @@ class RiskView(QWidget):
                         item.setForeground(ink)
 
 
-__all__ = ["RiskView", "HedgeTableModel", "RISK_STALE_TEXT", "scenario_defaults", "default_hedge", "format_metric"]
+__all__ = ["RiskView", "RiskResults", "HedgeTableModel", "RISK_STALE_TEXT", "CURVE_POINTS", "distribution_curve",
+           "scenario_defaults", "default_hedge", "format_metric"]
