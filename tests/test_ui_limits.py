@@ -184,3 +184,28 @@ def test_loading_a_file_starts_the_budget_again(qtbot, tmp_path, monkeypatch):
     doc.save(str(path))
     doc.load(str(path))
     assert doc.undo_stack.count() == 0 and doc.undo_stack.undoLimit() == UNDO_MAX_STEPS and not doc.dirty
+
+
+def test_the_fan_keeps_percentiles_not_paths(qtbot):
+    # Reproduction: a 100,000-path Monte Carlo kept 1.5 GB after the run (the full engine result,
+    # ~18 kB a path, held for the Overview and Market fans). Now the worker reduces it to P5/P50/P95
+    # per month, so what stays is independent of the number of paths.
+    import numpy as np
+
+    from ui.evaluation import MonteCarloFan
+
+    doc = ScenarioDocument.open("default")
+    ev = Evaluation(doc)
+    ev.mc.paths = 400
+    with qtbot.waitSignal(ev.mc_updated, timeout=120_000):
+        ev.refresh()
+    fan = ev.mc_result
+    assert isinstance(fan, MonteCarloFan) and fan.n_paths == 400 and fan.scenario is doc.scenario
+    months = doc.scenario.horizon_months
+    arrays = [v for v in vars(fan).values() if isinstance(v, np.ndarray)]
+    assert arrays and all(a.shape == (3, months) for a in arrays)
+    # percentiles in order, and the median fan of a flat entered path is that path's price at month 0
+    assert np.all(fan.btc_price_usd_q[0] <= fan.btc_price_usd_q[1])
+    assert np.all(fan.btc_price_usd_q[1] <= fan.btc_price_usd_q[2])
+    assert fan.btc_price_usd_q[1][0] == pytest.approx(doc.scenario.market.btc_price_usd)
+    assert not any(isinstance(v, np.ndarray) and v.size > 3 * months for v in vars(ev).values())

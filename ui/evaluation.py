@@ -38,6 +38,26 @@ def fan_summary(res: EngineResult, seed: int | None = None) -> dict:
             "percentiles": {"npv_usd": {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2])}}}
 
 
+@dataclass(frozen=True)
+class MonteCarloFan:
+    """What the views draw of a Monte Carlo run: P5/P50/P95 per month of BTC price and hashprice.
+
+    The run's full ``[path, month, ...]`` arrays (about 18 kB per path for the shipped scenario,
+    so 1.8 GB at 100,000 paths) are reduced to these in the worker and then dropped, so nothing
+    of that size outlives the run.
+    """
+
+    scenario: Scenario
+    n_paths: int
+    btc_price_usd_q: np.ndarray                 # [3, month]: P5, P50, P95, USD
+    hashprice_usd_per_ph_day_q: np.ndarray      # [3, month]: P5, P50, P95, USD per PH/s per day
+
+    @classmethod
+    def of(cls, res: EngineResult) -> "MonteCarloFan":
+        return cls(res.scenario, res.n_paths, np.percentile(res.btc_price_usd, [5, 50, 95], axis=0),
+                   np.percentile(res.hashprice_usd_per_th_day * 1000.0, [5, 50, 95], axis=0))
+
+
 @dataclass
 class MonteCarloSettings:
     paths: int = 500
@@ -47,7 +67,7 @@ class MonteCarloSettings:
 
 class Evaluation(QObject):
     updated = Signal(object, object)        # EngineResult (1 path), summary dict
-    mc_updated = Signal(object, object)     # EngineResult (N paths), summary dict
+    mc_updated = Signal(object, object)     # MonteCarloFan (N paths), summary dict
     mc_progress = Signal(float, str)
     mc_failed = Signal(str)
 
@@ -57,7 +77,7 @@ class Evaluation(QObject):
         self.mc = MonteCarloSettings()
         self.result: EngineResult | None = None
         self.summary: dict | None = None
-        self.mc_result: EngineResult | None = None
+        self.mc_result: MonteCarloFan | None = None
         self.mc_summary: dict | None = None
         self._task: Task | None = None
         doc.changed.connect(self.refresh)
@@ -79,7 +99,7 @@ class Evaluation(QObject):
 
         def work(progress, cancel):
             res = run_engine(sc, n_paths=mc.paths, seed=mc.seed, preset=mc.preset, progress=progress, cancel=cancel)
-            return res, fan_summary(res, seed=mc.seed)
+            return MonteCarloFan.of(res), fan_summary(res, seed=mc.seed)   # the full arrays die here
 
         task = Task(work, self)
         task.progress.connect(self.mc_progress)

@@ -21,13 +21,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QForm
                                QHeaderView, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QSplitter,
                                QTableView, QVBoxLayout, QWidget)
 
-from minerplan.engine import EngineResult
 from minerplan.errors import ScenarioError
 from minerplan.months import add_months, month_index
 from minerplan.prices import PRESETS, deterministic_path
 from minerplan.scenario import PricePath, PricePoint, Scenario
 
 from .. import market_update
+from ..evaluation import MonteCarloFan
 from ..lazy import when_shown
 from ..charts import Chart, color, month_ts
 
@@ -376,7 +376,7 @@ class MarketView(QWidget):
         net_box = QGroupBox("Network at the start month")
         nf = QFormLayout(net_box)
         for path, label, tip in (
-                ("market.btc_price_usd", "BTC price now (USD)", "BTC spot price at the start month, USD (> 0)"),
+                ("market.btc_price_usd", "BTC price now (USD)", "BTC spot price at the start month, USD ($1 to $100M)"),
                 ("market.block_height", "Block height (blocks)", "Current block height (whole number)"),
                 ("market.fees_btc_per_block", "Fees (BTC per block)", "Average transaction fees per block, BTC (>= 0)"),
                 ("market.hashrate_growth_pct_per_month", "Hashrate trend (% per month)",
@@ -493,7 +493,7 @@ class MarketView(QWidget):
         self.fields["market.hashrate_growth_pct_per_month"].setEnabled(sc.market.network_model != "supply")
         self._draw()
 
-    def _current_mc(self) -> EngineResult | None:
+    def _current_mc(self) -> MonteCarloFan | None:
         mc = self.evaluation.mc_result
         if mc is None or mc.scenario is not self.doc.scenario or mc.n_paths <= 1 or self.evaluation.mc.paths <= 1:
             return None
@@ -506,7 +506,7 @@ class MarketView(QWidget):
         ch.clear()
         mc = self._current_mc()
         if mc is not None:
-            q = np.percentile(mc.btc_price_usd, [5, 50, 95], axis=0)
+            q = mc.btc_price_usd_q
             ch.fan(f"BTC price, {mc.n_paths:,} paths (USD)", x, q[0], q[1], q[2], 1)
             self.mc_status.setText(f"fan: {mc.n_paths:,} paths, P5-P95 shaded")
         path = deterministic_path(sc)

@@ -11,6 +11,7 @@ import pyqtgraph as pg
 from minerplan.engine import EngineResult, site_price_matrix
 from minerplan.report import cohort_breakevens, format_usd
 
+from ..evaluation import MonteCarloFan
 from ..lazy import when_shown
 from ..charts import Chart, month_ts
 
@@ -183,7 +184,7 @@ class OverviewView(QWidget):
             return  # a fan is on screen and a new one is computing: draw once, when it arrives
         self._draw(res, None)
 
-    def on_mc(self, res: EngineResult, doc: dict) -> None:
+    def on_mc(self, res: MonteCarloFan, doc: dict) -> None:
         p = doc["percentiles"]["npv_usd"]
         lo, hi = doc["expected_npv_ci95_usd"]
         self.cards["npv"].set(f"{usd(doc['npv_usd'])} median", f"expected (mean of {doc['paths']:,} paths) "
@@ -192,13 +193,12 @@ class OverviewView(QWidget):
                                                               f"P(NPV < 0) {doc['p_npv_negative'] * 100:.0f}%")
         self._draw(self.evaluation.result, res)
 
-    def _draw(self, res: EngineResult, mc: EngineResult | None) -> None:
+    def _draw(self, res: EngineResult, mc: MonteCarloFan | None) -> None:
         """Rebuild the charts when their layout changes, else only move the data (fast on every edit)."""
         x = month_ts(res.months)
         breakevens = cohort_breakeven_hashprice_usd_per_ph_day(res)[:8]
         if mc is not None:
-            hp_q = np.percentile(mc.hashprice_usd_per_th_day * 1000.0, [5, 50, 95], axis=0)
-            px_q = np.percentile(mc.btc_price_usd, [5, 50, 95], axis=0)
+            hp_q, px_q = mc.hashprice_usd_per_ph_day_q, mc.btc_price_usd_q
         sig = (mc is not None, tuple(n for n, _ in breakevens), len(res.months))
         if sig != getattr(self, "_sig", None):
             self._sig = sig
