@@ -5,8 +5,16 @@ Miners keep their fleet in Excel. This module reads the table laid out by
 use), checks every cell by the kind of its column and reports *every* problem
 at once, each naming the sheet, row and column the user sees
 (``Fleet!D7 (Hashrate [TH/s per unit]): expected a number, got 'fast'``).
-Nothing is evaluated: formulas are never computed (``data_only=True`` reads
-the values Excel cached), and text that looks like a formula stays text.
+Nothing is evaluated: formulas are never computed (the values Excel stored are
+read), and text that looks like a formula stays text.
+
+An import reads exactly what the table holds or refuses (issue 11): a blank row
+with data below it, a CSV row with more fields than the header and a number
+typed with thousands separators or a decimal comma are refused, with the fix in
+the message. An .xlsx is streamed, one pass over each imported sheet and nothing
+of the others, and refused as soon as it passes a limit (a value below row
+20,031, a million cells), so a large workbook costs seconds and megabytes, not
+minutes and gigabytes.
 
 The result is validated with the scenario schema before anything is written,
 and the schema's own messages (``fleet[3].site``) are translated back to the
@@ -20,9 +28,9 @@ import datetime as dt
 import io
 import math
 import os
+import posixpath
 import re
 import stat
-import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +51,22 @@ MAX_DATA_ROWS = 20_000
 #: The header row is looked for in this many rows at the top of a sheet (title and notes come first).
 HEADER_SEARCH_ROWS = 30
 #: Header cells further right than this are not looked at (a stray cell in column XFD
-#: would otherwise make openpyxl create 16,384 cells per row scanned).
+#: would otherwise mean 16,384 cells per row scanned).
 MAX_SCAN_COLUMNS = 1000
+#: A sheet holding a value below this row is refused while it is streamed, before anything is
+#: kept: a header in the first 30 rows and 20,000 data rows end above it (the one row more lets
+#: the table check say "more than 20,000 data rows").
+MAX_SHEET_ROWS = HEADER_SEARCH_ROWS + MAX_DATA_ROWS + 1
+#: Cells (with a value or only formatted) one sheet may have: a full 20,000-site table with the
+#: export's derived columns has 640,000.
+MAX_SHEET_CELLS = 1_000_000
+#: Row elements one sheet may have, formatted empty ones included (Excel's own limit).
+MAX_SHEET_ROW_ELEMENTS = 1_048_576
+#: XML elements read from one sheet (a cell is 2-4 of them): bounds the time a damaged sheet takes.
+MAX_SHEET_ELEMENTS = 5 * MAX_SHEET_CELLS
+#: Parts of a workbook parsed whole (the workbook part, its relationships, the styles and the
+#: shared text): a larger one is refused, so a small zip cannot become a long parse.
+MAX_PART_BYTES = 30 * 1024 * 1024
 SUFFIXES = (".csv", ".xlsx")
 
 #: The hourly price sheet as columns: Site, calendar month, H00..H23.
@@ -369,25 +391,25 @@ class _CsvGrid(_Grid):
 
 
 class _SheetGrid(_Grid):
+    """A worksheet's values as :func:`_read_xlsx` streamed them: row -> column -> value, only
+    cells holding something (an :class:`Uncalculated` for a formula without a stored value)."""
+
     csv = False
 
-    def __init__(self, ws, formulas_ws=None):
-        self.ws, self.name = ws, ws.title
-        self.formulas = formulas_ws   # the same sheet read with formulas, to tell "blank" from "never calculated"
-        self.max_row = ws.max_row
-        self.max_col = min(ws.max_column, MAX_SCAN_COLUMNS)
+    def __init__(self, name: str, cells: dict[int, dict[int, Any]]):
+        self.name, self.cells = name, cells
+        self.max_row = max(cells, default=0)
+        self.max_col = min(max((max(row) for row in cells.values() if row), default=0), MAX_SCAN_COLUMNS)
 
     def value(self, row: int, col: int) -> Any:
-        v = self.ws.cell(row=row, column=col).value
-        if v is None and self.formulas is not None:
-            f = self.formulas.cell(row=row, column=col)
-            if f.data_type == "f" and f.value is not None:
-                return Uncalculated(f.value)
-        return v
+        return self.cells.get(row, {}).get(col)
 
     def header_rows(self) -> Iterable[int]:
         """A sheet may open with a title and notes (the template and the export do)."""
         return range(1, min(self.max_row, HEADER_SEARCH_ROWS) + 1)
+
+    def rows_holding_values(self, start: int) -> Iterable[int]:
+        return sorted(r for r in self.cells if r >= start)
 
 
 # --------------------------------------------------------------------------- opening files
@@ -522,31 +544,372 @@ def _guess_delimiter(text: str, layout: tuple[Column, ...]) -> str:
     return best
 
 
-def _open_workbook(data: bytes, source: str, data_only: bool = True):
-    """An openpyxl workbook (cached values, or formulas); refuses non-zip files and zip bombs."""
+def _local(tag: str) -> str:
+    """``{namespace}row`` -> ``row`` (transitional and strict OOXML name their elements alike)."""
+    return tag.rpartition("}")[2]
+
+
+def _has_part(zf: zipfile.ZipFile, name: str, source: str) -> bool:
+    """Whether the workbook has part ``name``; one too large to parse whole is refused (MAX_PART_BYTES)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            unzipped = sum(info.file_size for info in zf.infolist())
+        size = zf.getinfo(name).file_size
+    except KeyError:
+        return False
+    if size > MAX_PART_BYTES:
+        raise _fail(source, f"cannot read the workbook: its part {name} unpacks to {size:,} bytes; the limit "
+                            f"is {MAX_PART_BYTES:,} (copy the sheets to import into a new workbook)")
+    return True
+
+
+def _part_xml(zf: zipfile.ZipFile, name: str, source: str, *, optional: bool = False):
+    """A workbook part parsed whole, or None if it is absent and ``optional``."""
+    from xml.etree.ElementTree import fromstring
+
+    if not _has_part(zf, name, source):
+        if optional:
+            return None
+        raise _fail(source, f"cannot read the workbook: it has no {name} (save it again from Excel)")
+    return fromstring(zf.read(name))
+
+
+def _relationships(zf: zipfile.ZipFile, part: str, source: str) -> dict[str, tuple[str, str]]:
+    """The relationships of ``part``: id -> (type, target part name)."""
+    folder, _, base = part.rpartition("/")
+    root = _part_xml(zf, f"{folder + '/' if folder else ''}_rels/{base}.rels", source, optional=True)
+    rels = {}
+    for rel in root if root is not None else ():
+        target = rel.get("Target", "")
+        if rel.get("TargetMode") == "External":
+            continue
+        target = target[1:] if target.startswith("/") else posixpath.join(folder, target)
+        rels[rel.get("Id", "")] = (rel.get("Type", "").rpartition("/")[2], posixpath.normpath(target))
+    return rels
+
+
+@dataclass
+class _Workbook:
+    """What of an .xlsx the import needs: its sheets' parts by name, the shared text part, the
+    style indices that hold dates (and durations), and the date system."""
+
+    zf: zipfile.ZipFile
+    source: str
+    sheets: dict[str, str]              # sheet name -> part name
+    shared_strings: str | None
+    date_styles: set[int]
+    duration_styles: set[int]
+    epoch: dt.datetime
+
+
+def _open_workbook(data: bytes, source: str) -> _Workbook:
+    """The workbook's structure; refuses non-zip files, zip bombs and oversized parts.
+
+    Nothing of a sheet is read here: openpyxl's ``load_workbook`` would load every sheet
+    (twice, for values and formulas) before a row could be counted, which took 107 s and
+    3.9 GB for a 980,000-row sheet; :func:`_stream_sheet` reads only the sheets imported.
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        unzipped = sum(info.file_size for info in zf.infolist())
     except (zipfile.BadZipFile, ValueError, OSError):
         raise _fail(source, "not an .xlsx workbook (the file is not a zip archive; an old .xls or a "
                             "password-protected workbook must be saved again as .xlsx)") from None
     if unzipped > MAX_UNZIPPED_BYTES:
         raise _fail(source, f"the workbook unpacks to {unzipped:,} bytes; the limit is {MAX_UNZIPPED_BYTES:,}")
-    from openpyxl import load_workbook  # lazy: reading a CSV does not need openpyxl
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
 
+    package = _relationships(zf, "", source)
+    book = next((target for kind, target in package.values() if kind == "officeDocument"), "xl/workbook.xml")
+    root = _part_xml(zf, book, source)
+    rels = _relationships(zf, book, source)
+    sheets: dict[str, str] = {}
+    epoch = CALENDAR_WINDOWS_1900
+    for el in root.iter():
+        tag = _local(el.tag)
+        if tag == "workbookPr" and el.get("date1904", "").lower() in ("1", "true"):
+            epoch = CALENDAR_MAC_1904
+        elif tag == "sheet":
+            rid = next((v for k, v in el.attrib.items() if k.startswith("{") and _local(k) == "id"), "")
+            kind, target = rels.get(rid, ("", ""))
+            if kind == "worksheet":
+                sheets[el.get("name", "")] = target
+    shared = next((target for kind, target in rels.values() if kind == "sharedStrings"), None)
+    styles = next((target for kind, target in rels.values() if kind == "styles"), None)
+    date_styles, duration_styles = set(), set()
+    styles_root = _part_xml(zf, styles, source, optional=True) if styles else None
+    if styles_root is not None:
+        custom = {el.get("numFmtId"): el.get("formatCode", "") for el in styles_root.iter()
+                  if _local(el.tag) == "numFmt"}
+        xfs = next((el for el in styles_root if _local(el.tag) == "cellXfs"), ())
+        for i, xf in enumerate(x for x in xfs if _local(x.tag) == "xf"):
+            fid = xf.get("numFmtId", "0")
+            code = custom.get(fid) if fid in custom else BUILTIN_FORMATS.get(int(fid) if fid.isdigit() else -1)
+            if code and is_date_format(code):
+                date_styles.add(i)
+                if is_timedelta_format(code):
+                    duration_styles.add(i)
+    return _Workbook(zf, source, sheets, shared, date_styles, duration_styles, epoch)
+
+
+def _find_sheet(wb: _Workbook, name: str) -> str | None:
+    """The name of the sheet called ``name`` (ignoring case and surrounding spaces), or None."""
+    wanted = name.strip().casefold()
+    return next((title for title in wb.sheets if title.strip().casefold() == wanted), None)
+
+
+def _rich_text(el) -> str:
+    """The text of a shared or inline string: its ``t``, or its runs' ``t`` (phonetic runs left out)."""
+    parts = []
+    for child in el:
+        tag = _local(child.tag)
+        if tag == "t":
+            parts.append(child.text or "")
+        elif tag == "r":
+            parts.extend(g.text or "" for g in child if _local(g.tag) == "t")
+    return "".join(parts)
+
+
+def _shared_strings(wb: _Workbook, wanted: set[int]) -> dict[int, str]:
+    """The shared strings the imported sheets use, read until the last one of them is passed."""
+    from xml.etree.ElementTree import iterparse
+
+    if not wanted:
+        return {}
+    if wb.shared_strings is None or not _has_part(wb.zf, wb.shared_strings, wb.source):
+        raise _fail(wb.source, "cannot read the workbook: its cells refer to shared text, but it has none "
+                               "(save it again from Excel)")
+    last = max(wanted)
+    out: dict[int, str] = {}
+    index, root = 0, None
+    with wb.zf.open(wb.shared_strings) as stream:
+        for event, el in iterparse(stream, events=("start", "end")):
+            if event == "start":
+                root = el if root is None else root
+                continue
+            if _local(el.tag) != "si":
+                continue
+            if index in wanted:
+                out[index] = _rich_text(el).replace("x005F_", "")   # as openpyxl reads them
+            index += 1
+            root.clear()
+            if index > last:
+                break
+    return out
+
+
+_CELL_REF_RE = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
+
+
+def _column_index(ref: str | None) -> int | None:
+    m = _CELL_REF_RE.fullmatch(ref or "")
+    if m is None:
+        return None
+    index = 0
+    for ch in m.group(1).upper():
+        index = index * 26 + ord(ch) - 64
+    return index
+
+
+@dataclass
+class _RawCell:
+    """A cell as stored: its type (``t``), style index, stored value, inline text and formula."""
+
+    kind: str
+    style: int
+    value: str | None
+    formula: str | None
+
+
+def _stream_sheet(wb: _Workbook, title: str) -> tuple[dict[int, dict[int, _RawCell]], set[int]]:
+    """One pass over a worksheet's XML: (row -> column -> cell for cells holding something in the
+    first MAX_SCAN_COLUMNS columns, the shared string indices they use).
+
+    The limits are checked as the rows stream past, so a sheet too long is refused after
+    20,032 rows whatever its size: a value below MAX_SHEET_ROWS, more than MAX_SHEET_CELLS
+    cells or MAX_SHEET_ROW_ELEMENTS rows, or rows out of order (Excel writes them in order;
+    reading one out of order could overwrite another). Reading stops at the end of the cell
+    data; nothing after it (merged ranges, formatting rules) is parsed.
+    """
+    from xml.etree.ElementTree import iterparse
+
+    part = wb.sheets[title]
+    place = Place(title)
+    rows: dict[int, dict[int, _RawCell]] = {}
+    wanted: set[int] = set()
+    masters: dict[str, tuple[str, str]] = {}    # shared formula id -> (formula, its cell)
+    n_rows = n_cells = row_no = 0
+    sheet_data = None
+
+    def refuse(message: str) -> TableImportError:
+        return TableImportError([place.problem(message)], wb.source)
+
+    root = None
+    depth = elements = 0
+    with wb.zf.open(part) as stream:
+        for event, el in iterparse(stream, events=("start", "end")):
+            tag = _local(el.tag)
+            if event == "start":
+                depth += 1
+                root = el if root is None else root
+                if tag == "sheetData":
+                    sheet_data = el
+                continue
+            depth -= 1
+            elements += 1
+            if elements > MAX_SHEET_ELEMENTS:
+                raise refuse(f"the sheet's XML has more than {MAX_SHEET_ELEMENTS:,} elements; copy the table to "
+                             "import into a new sheet")
+            if tag == "sheetData":
+                break
+            if depth == 1:
+                root.clear()     # a finished part of the sheet before its cells (column widths, views ...)
+            if tag != "row":
+                continue
+            n_rows += 1
+            r = el.get("r")
+            number = int(r) if r and r.isdigit() else row_no + 1
+            if number <= row_no:
+                raise refuse(f"row {number:,} comes after row {row_no:,} in the file (rows out of order: not as "
+                             "Excel writes a workbook; open it in Excel or LibreOffice and save it again)")
+            row_no = number
+            col_no = 0
+            kept: dict[int, _RawCell] = {}
+            for c in el:
+                if _local(c.tag) != "c":
+                    continue
+                n_cells += 1
+                col_no = _column_index(c.get("r")) or col_no + 1
+                kind = c.get("t", "n")
+                value = formula = None
+                for child in c:
+                    ctag = _local(child.tag)
+                    if ctag == "v":
+                        value = child.text or ""
+                    elif ctag == "is":
+                        value = _rich_text(child)
+                    elif ctag == "f":
+                        formula = _formula(child, c.get("r") or "", masters)
+                if value is None and formula is None:
+                    continue      # formatted, empty
+                if kind == "s" and value:
+                    if not value.isdigit():
+                        raise refuse(f"cell {c.get('r') or col_no} refers to shared text {value[:20]!r}, "
+                                     "which is not an index (the workbook is damaged)")
+                    wanted.add(int(value))
+                if col_no <= MAX_SCAN_COLUMNS:
+                    style = c.get("s", "0")
+                    kept[col_no] = _RawCell(kind, int(style) if style.isdigit() else 0, value, formula)
+            if n_cells > MAX_SHEET_CELLS:
+                raise refuse(f"the sheet has more than {MAX_SHEET_CELLS:,} cells (formatted empty ones included); "
+                             "copy the table to import into a new sheet")
+            if n_rows > MAX_SHEET_ROW_ELEMENTS:
+                raise refuse(f"the sheet has more than {MAX_SHEET_ROW_ELEMENTS:,} rows, more than Excel allows "
+                             "(the workbook is damaged)")
+            if kept:
+                if row_no > MAX_SHEET_ROWS:
+                    raise refuse(f"row {row_no:,} holds a value, below the last row an import reads "
+                                 f"({MAX_SHEET_ROWS:,}: at most {MAX_DATA_ROWS:,} data rows under a header in the "
+                                 f"first {HEADER_SEARCH_ROWS} rows); split the table or delete the rows below it")
+                rows[row_no] = kept
+            el.clear()
+            if sheet_data is not None:
+                sheet_data.clear()   # the rows read so far: nothing of a long sheet stays in memory
+    return rows, wanted
+
+
+def _formula(f, ref: str, masters: dict[str, tuple[str, str]]) -> str:
+    """A cell's formula as ``=...``; a shared formula's dependent cell gets the master's formula moved to it."""
+    text = f.text or ""
+    si = f.get("si")
+    if f.get("t") == "shared" and si is not None:
+        if text:
+            masters[si] = (text, ref)
+        elif si in masters:
+            from openpyxl.formula.translate import Translator
+
+            master, origin = masters[si]
+            try:
+                return Translator("=" + master, origin=origin).translate_formula(ref)
+            except Exception:  # noqa: BLE001 - a formula only shown in a message
+                return "=" + master
+    return "=" + text
+
+
+def _cell_value(cell: _RawCell, wb: _Workbook, strings: dict[int, str]) -> Any:
+    """The value openpyxl's ``data_only`` reading gives a cell (the value Excel stored, never a
+    computed one), or an :class:`Uncalculated` for a formula with no stored value.
+
+    An empty stored value is no value (openpyxl writes ``<v/>`` for every formula), except for a
+    formula of text type (``t="str"``): its empty result was calculated and reads as blank.
+    """
+    from openpyxl.utils.datetime import from_excel, from_ISO8601
+
+    kind, v = cell.kind, cell.value
+    if kind in ("inlineStr", "str") and v is not None:
+        return v
+    if not v:
+        return Uncalculated(cell.formula) if cell.formula is not None else None
+    if kind == "e":
+        return v
+    if kind == "s":
+        if int(v) not in strings:
+            raise _CellError(f"refers to shared text number {v}, which the workbook does not have")
+        return strings[int(v)]
+    if kind == "b":
+        return v.strip() not in ("0", "")
+    if kind == "d":
+        return from_ISO8601(v)
+    number = float(v) if "." in v or "e" in v or "E" in v else int(v)
+    if cell.style in wb.date_styles:
+        try:
+            return from_excel(number, wb.epoch, timedelta=cell.style in wb.duration_styles)
+        except (OverflowError, ValueError):
+            return "#VALUE!"
+    return number
+
+
+def _read_sheet(wb: _Workbook, title: str, raw: dict[int, dict[int, _RawCell]], strings: dict[int, str]) -> _SheetGrid:
+    cells: dict[int, dict[int, Any]] = {}
+    for row, found in raw.items():
+        values = {}
+        for col, cell in found.items():
+            try:
+                value = _cell_value(cell, wb, strings)
+            except ValueError as e:
+                raise TableImportError([Place(title, row, col).problem(
+                    f"cannot read the cell ({e}); open the workbook in Excel or LibreOffice and save it again")],
+                    wb.source) from None
+            if value is not None:
+                values[col] = value
+        if values:
+            cells[row] = values
+    return _SheetGrid(title, cells)
+
+
+def _read_xlsx(data: bytes, source: str, main_sheet: str, extra_sheet: str | None) -> tuple[_Grid, _Grid | None]:
+    """The grids of the main sheet and of the optional extra one, each streamed once."""
+    if not data:
+        raise _fail(source, "the file is empty")
+    wb = None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "extension is not supported" and the like
-            return load_workbook(io.BytesIO(data), read_only=False, data_only=data_only, keep_links=False)
-    except Exception as e:  # noqa: BLE001 - a damaged workbook can fail anywhere inside openpyxl
+        wb = _open_workbook(data, source)
+        title = _find_sheet(wb, main_sheet)
+        if title is None:
+            sheets = ", ".join(repr(t) for t in list(wb.sheets)[:20])
+            raise _fail(source, f"no sheet named {main_sheet!r} (the workbook has {sheets or 'no sheets'})")
+        titles = [title] + [t for t in [_find_sheet(wb, extra_sheet) if extra_sheet else None] if t is not None]
+        streamed = [_stream_sheet(wb, t) for t in titles]
+        strings = _shared_strings(wb, set().union(*(wanted for _, wanted in streamed)))
+        grids = [_read_sheet(wb, t, raw, strings) for t, (raw, _) in zip(titles, streamed)]
+    except TableImportError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a damaged workbook can fail anywhere in its XML
         detail = escape_control(str(e))[:200]
         raise _fail(source, f"cannot read the workbook: {type(e).__name__}: {detail}") from None
-
-
-def _find_sheet(wb, name: str):
-    """The sheet called ``name`` (ignoring case and surrounding spaces), or None."""
-    wanted = name.strip().casefold()
-    return next((ws for ws in wb.worksheets if ws.title.strip().casefold() == wanted), None)
+    finally:
+        if wb is not None:
+            wb.zf.close()
+    return grids[0], (grids[1] if len(grids) > 1 else None)
 
 
 def _open_grids(path: str | os.PathLike, main_sheet: str, layout: tuple[Column, ...],
@@ -558,18 +921,7 @@ def _open_grids(path: str | os.PathLike, main_sheet: str, layout: tuple[Column, 
     data = _read_bytes(p, source)
     if suffix == ".csv":
         return source, _CsvGrid(p.name, *_csv_records(data, source, layout)), None
-    if not data:
-        raise _fail(source, "the file is empty")
-    wb = _open_workbook(data, source)
-    ws = _find_sheet(wb, main_sheet)
-    if ws is None:
-        sheets = ", ".join(repr(w.title) for w in wb.worksheets[:20])
-        raise _fail(source, f"no sheet named {main_sheet!r} (the workbook has {sheets or 'no sheets'})")
-    extra = _find_sheet(wb, extra_sheet) if extra_sheet else None
-    fwb = _open_workbook(data, source, data_only=False)
-    fws = _find_sheet(fwb, main_sheet)
-    fextra = _find_sheet(fwb, extra_sheet) if extra_sheet else None
-    return source, _SheetGrid(ws, fws), (_SheetGrid(extra, fextra) if extra is not None else None)
+    return (source, *_read_xlsx(data, source, main_sheet, extra_sheet))
 
 
 # --------------------------------------------------------------------------- tables

@@ -233,9 +233,11 @@ def test_cli_refuses_a_fleet_with_a_blank_row_and_keeps_the_scenario(tmp_path, c
     used to replace the fleet with the first 3 and say nothing."""
     table = _with_blanks(fleet_table(), 3)
     if kind == "xlsx":   # header row 4, cohorts 1-3 in rows 5-7, the blank row 8, cohorts 4-6 in rows 9-11
-        path, where = default_workbook(tmp_path / "plan.xlsx", fleet=table), "Fleet row 8: this row is blank but rows 9-11"
+        path = default_workbook(tmp_path / "plan.xlsx", fleet=table)
+        where = "Fleet row 8: this row is blank but rows 9-11"
     else:                # header line 1, cohorts in rows 2-4, blank row 5, cohorts in rows 6-8
-        path, where = write_csv(tmp_path / "fleet.csv", _csv_rows(table)), "fleet.csv row 5: this row is blank but rows 6-8"
+        path = write_csv(tmp_path / "fleet.csv", _csv_rows(table))
+        where = "fleet.csv row 5: this row is blank but rows 6-8"
     scenario = _scenario_file(tmp_path)
     before = scenario.read_bytes()
     assert main(["import-fleet", str(path), "--into", str(scenario)]) == 2
@@ -264,11 +266,13 @@ BLANK_CASES = {
     "hourly sheet": (lambda t: read_sites(default_workbook(t / "p.xlsx", hourly=_with_blanks(hourly_table(), 6))),
                      "Hourly prices row 11: this row is blank but rows 12-17 below it hold data"),
     # Cohort 1 in row 5, blanks in rows 6-7, cohorts 2-4 in rows 8-10, blank row 11, cohorts 5-6 in rows 12-13.
-    "several blank rows": (lambda t: read_fleet(default_workbook(t / "p.xlsx", fleet=_with_blanks(fleet_table(), 1, 1, 4))),
+    "several blank rows": (lambda t: read_fleet(default_workbook(t / "p.xlsx",
+                                                                 fleet=_with_blanks(fleet_table(), 1, 1, 4))),
                            "Fleet row 6: this row (and rows 7, 11) is blank but rows 8-10, 12-13 below it hold data: "
                            "delete the blank rows"),
     # A blank row right below the header (row 5): the cohorts in rows 6-11 are not "no data".
-    "blank row under the header": (lambda t: read_fleet(default_workbook(t / "p.xlsx", fleet=_with_blanks(fleet_table(), 0))),
+    "blank row under the header": (lambda t: read_fleet(default_workbook(t / "p.xlsx",
+                                                                         fleet=_with_blanks(fleet_table(), 0))),
                                    "Fleet row 5: this row is blank but rows 6-11 below it hold data"),
     # A totals line in the table's own columns below a blank row is data below a blank row too.
     "totals in the table's columns": (
@@ -724,3 +728,293 @@ def test_cli_template_write_failure_exit_2(tmp_path, capsys):
     assert "cannot write" in capsys.readouterr().err
     assert main(["template"]) == 2
     capsys.readouterr()
+
+
+# --------------------------------------------------------------------------- bounded work on large files (issue 11)
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+# ~200 bytes a row; the cells after B carry no reference (optional in the format: they follow B).
+_FLEET_ROW = ('<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>Antminer S21 XP</t></is></c>'
+              '<c r="B{r}" t="inlineStr"><is><t>Texas</t></is></c><c><v>18000</v></c>'
+              '<c><v>270</v></c><c><v>3645</v></c><c><v>97</v></c></row>')
+
+
+def _sheet_xml_chunks(n_rows: int, dimension: bool = True):
+    """A Fleet sheet's XML in pieces: the header in row 4 (five required columns and Uptime),
+    then ``n_rows`` cohorts from row 5. Written by hand: openpyxl would take minutes for 980,000 rows."""
+    head = f'<worksheet xmlns="{_MAIN_NS}">'
+    if dimension:
+        head += f'<dimension ref="A1:F{n_rows + 4}"/>'
+    headers = "".join(f'<c r="{chr(65 + i)}4" t="inlineStr"><is><t>{h}</t></is></c>'
+                      for i, h in enumerate(FLEET_HEADERS[:6]))
+    yield (head + '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>big</t></is></c></row>'
+           + f'<row r="4">{headers}</row>')
+    for start in range(5, n_rows + 5, 20_000):
+        yield "".join(_FLEET_ROW.format(r=r) for r in range(start, min(start + 20_000, n_rows + 5)))
+    yield "</sheetData></worksheet>"
+
+
+def write_streamed_xlsx(path: Path, sheets: dict[str, tuple[int, bool] | str]) -> Path:
+    """An .xlsx with a fleet-like sheet per name: {name: (data rows, with a <dimension> element)},
+    each sheet's XML streamed into the zip; or {name: the sheetData's rows as XML text}."""
+    import zipfile
+
+    names = list(sheets)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+            'spreadsheetml.sheet.main+xml"/>'
+            + "".join(f'<Override PartName="/xl/worksheets/sheet{i + 1}.xml" ContentType="application/'
+                      f'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>' for i in range(len(names)))
+            + "</Types>"))
+        zf.writestr("_rels/.rels", f'<Relationships xmlns="{_PKG_NS}"><Relationship Id="rId1" Type="{_R_NS}/'
+                                   'officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        zf.writestr("xl/workbook.xml", f'<workbook xmlns="{_MAIN_NS}" xmlns:r="{_R_NS}"><sheets>'
+                    + "".join(f'<sheet name="{n}" sheetId="{i + 1}" r:id="rId{i + 1}"/>' for i, n in enumerate(names))
+                    + "</sheets></workbook>")
+        zf.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{_PKG_NS}">'
+                    + "".join(f'<Relationship Id="rId{i + 1}" Type="{_R_NS}/worksheet" '
+                              f'Target="worksheets/sheet{i + 1}.xml"/>' for i in range(len(names)))
+                    + "</Relationships>")
+        for i, spec in enumerate(sheets.values()):
+            chunks = ([f'<worksheet xmlns="{_MAIN_NS}"><sheetData>{spec}</sheetData></worksheet>']
+                      if isinstance(spec, str) else _sheet_xml_chunks(*spec))
+            with zf.open(f"xl/worksheets/sheet{i + 1}.xml", "w", force_zip64=True) as out:
+                for chunk in chunks:
+                    out.write(chunk.encode())
+    return path
+
+
+@pytest.fixture
+def opened_parts(monkeypatch):
+    """Bytes read from each part of a zip, by part name (counting work, not time)."""
+    import zipfile
+
+    counts: dict[str, int] = {}
+    real_open = zipfile.ZipFile.open
+
+    class Counting:
+        def __init__(self, stream, name):
+            self.stream, self.name = stream, name
+            counts.setdefault(name, 0)
+
+        def read(self, n=-1):
+            data = self.stream.read(n)
+            counts[self.name] += len(data)
+            return data
+
+        def close(self):
+            self.stream.close()
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.stream.close()
+
+        def __getattr__(self, attr):
+            return getattr(self.stream, attr)
+
+    def counting_open(zf, name, mode="r", *args, **kwargs):
+        stream = real_open(zf, name, mode, *args, **kwargs)
+        part = name.filename if hasattr(name, "filename") else name
+        return Counting(stream, part) if mode == "r" else stream
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", counting_open)
+    return counts
+
+
+def test_a_980000_row_sheet_is_refused_while_streaming(tmp_path, opened_parts):
+    """Issue 11: an .xlsx under both size limits (about 15 MB, 196 MB unzipped, 980,000 rows) took
+    107 s and 3.9 GB to refuse, because openpyxl loaded the sheet twice before rows were counted.
+    Now the sheet is streamed and refused at the first value below row 20,031 (a header in the
+    first 30 rows and 20,000 data rows end above it): a fraction of the sheet is read and little
+    memory is used. (Time is only bounded generously; the work is what is counted.)"""
+    import time
+    import tracemalloc
+    import zipfile
+
+    path = write_streamed_xlsx(tmp_path / "big.xlsx", {"Fleet": (980_000, True)})
+    with zipfile.ZipFile(path) as zf:
+        unzipped = zf.getinfo("xl/worksheets/sheet1.xml").file_size
+    assert path.stat().st_size < 20 * 1024 * 1024 and 190e6 < unzipped < 200 * 1024 * 1024   # under both limits
+    opened_parts.clear()
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        text = problems_of(lambda: read_fleet(path))
+        seconds = time.perf_counter() - t0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert ("big.xlsx: cannot import: Fleet: row 20,032 holds a value, below the last row an import reads "
+            "(20,031: at most 20,000 data rows under a header in the first 30 rows); split the table or delete "
+            "the rows below it") in text
+    # Rows 1-20,032 are ~20,030 x 200 bytes = 4 MB of the 196 MB; the stream reads ahead in small blocks.
+    assert opened_parts["xl/worksheets/sheet1.xml"] < 0.05 * unzipped
+    assert peak < 500 * 1024 * 1024
+    assert seconds < 60
+
+
+def test_a_full_table_of_20000_rows_is_read(tmp_path):
+    """The limit is the table's, not less: 20,000 cohorts under the header in row 4 import (rows 5-20,004)."""
+    path = write_streamed_xlsx(tmp_path / "full.xlsx", {"Fleet": (20_000, False)})
+    rows = read_fleet(path)
+    assert len(rows) == 20_000 and rows.origin.row_numbers[-1] == 20_004
+    assert rows[-1] == {"model": "Antminer S21 XP", "site": "Texas", "count": 18000, "hashrate_ths": 270,
+                        "power_w": 3645, "uptime_pct": 97}
+    path = write_streamed_xlsx(tmp_path / "over.xlsx", {"Fleet": (20_001, False)})
+    assert "Fleet row 20005: the table has more than 20,000 data rows" in problems_of(lambda: read_fleet(path))
+
+
+def test_only_the_imported_sheets_are_read_and_each_once(tmp_path, opened_parts):
+    """A large other sheet (here 200,000 rows without a <dimension>, which openpyxl's reader would
+    parse whole just to size it) is never opened; the fleet sheet is streamed once."""
+    path = write_streamed_xlsx(tmp_path / "two.xlsx", {"Fleet": (3, True), "Data": (200_000, False)})
+    opened_parts.clear()
+    assert len(read_fleet(path)) == 3
+    assert "xl/worksheets/sheet2.xml" not in opened_parts
+    with __import__("zipfile").ZipFile(path) as zf:
+        assert opened_parts["xl/worksheets/sheet1.xml"] == zf.getinfo("xl/worksheets/sheet1.xml").file_size
+    # A workbook with all three sheets: Sites and Hourly prices are read once each, Fleet not at all.
+    book = default_workbook(tmp_path / "plan.xlsx")
+    import zipfile
+    with zipfile.ZipFile(book) as zf:
+        sizes = {i.filename: i.file_size for i in zf.infolist()}
+    opened_parts.clear()
+    assert len(read_sites(book)) == 3
+    read = {name: n for name, n in opened_parts.items() if name.startswith("xl/worksheets/")}
+    assert read == {"xl/worksheets/sheet2.xml": sizes["xl/worksheets/sheet2.xml"],
+                    "xl/worksheets/sheet3.xml": sizes["xl/worksheets/sheet3.xml"]}
+
+
+def test_a_long_csv_is_refused_without_keeping_every_line(tmp_path):
+    """500,000 short lines (10 MB): reading stops after the header and 20,001 rows, so memory stays
+    a few times the file (keeping all lines as lists took about 170 MB)."""
+    import tracemalloc
+
+    path = tmp_path / "fleet.csv"
+    path.write_text("Model,Site,Units,Hashrate [TH/s per unit],Power [W per unit]\n"
+                    + "S21,Texas,1,200,3500\n" * 500_000, encoding="utf-8")
+    tracemalloc.start()
+    try:
+        text = problems_of(lambda: read_fleet(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "fleet.csv row 20002: the table has more than 20,000 data rows" in text
+    assert peak < 100 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------- the .xlsx reader on its own
+
+def _header_row(r=4, columns=5) -> str:
+    return f'<row r="{r}">' + "".join(f'<c r="{chr(65 + i)}{r}" t="inlineStr"><is><t>{h}</t></is></c>'
+                                      for i, h in enumerate(FLEET_HEADERS[:columns])) + "</row>"
+
+
+def _text(ref, text):
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
+def test_shared_formulas_without_values_name_their_own_formula(tmp_path):
+    """Excel stores a filled-down formula once (a shared formula); a cell of it with no stored
+    value is named with the formula moved to that cell, as Excel shows it."""
+    rows = _header_row() + "".join(
+        f'<row r="{r}">{_text(f"A{r}", "S21")}{_text(f"B{r}", "Texas")}<c r="C{r}"><v>1</v></c>'
+        f'<c r="D{r}"><v>200</v></c><c r="E{r}">' + ('<f t="shared" ref="E5:E6" si="0">D5*17.5</f>' if r == 5 else
+                                                  '<f t="shared" si="0"/>') + "</c></row>" for r in (5, 6))
+    path = write_streamed_xlsx(tmp_path / "f.xlsx", {"Fleet": rows})
+    text = problems_of(lambda: read_fleet(path))
+    assert "Fleet!E5 (Power [W per unit]): holds the formula '=D5*17.5' with no calculated value" in text
+    assert "Fleet!E6 (Power [W per unit]): holds the formula '=D6*17.5' with no calculated value" in text
+
+
+def test_stored_formula_results_are_read_and_empty_text_results_are_blank(tmp_path):
+    """A formula with a stored value reads as that value; a text formula whose stored result is
+    empty (LibreOffice writes <v></v>) was calculated: a blank cell, not "no calculated value"."""
+    rows = (_header_row(columns=6) + '<row r="5">' + _text("A5", "S21")
+            + '<c r="B5" t="str"><f>"Tex"&amp;"as"</f><v>Texas</v></c>'
+            '<c r="C5"><f>2*3</f><v>6</v></c><c r="D5"><v>200</v></c><c r="E5"><v>3500</v></c>'
+            '<c r="F5" t="str"><f>IF(1,"","x")</f><v></v></c></row>')   # F: Uptime [%], blank -> the default
+    path = write_streamed_xlsx(tmp_path / "f.xlsx", {"Fleet": rows})
+    assert read_fleet(path) == [{"model": "S21", "site": "Texas", "count": 6, "hashrate_ths": 200, "power_w": 3500}]
+
+
+def test_rows_out_of_order_are_refused(tmp_path):
+    rows = _header_row() + "".join(f'<row r="{r}">{_text(f"A{r}", "S21")}</row>' for r in (6, 5))
+    path = write_streamed_xlsx(tmp_path / "f.xlsx", {"Fleet": rows})
+    assert "Fleet: row 5 comes after row 6 in the file (rows out of order" in problems_of(lambda: read_fleet(path))
+
+
+def test_1904_date_system_reads_the_same_months(tmp_path):
+    """A workbook in the 1904 date system (old Mac Excel) stores dates 1,462 days lower; the months read the same."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    fleet = [FLEET_HEADERS, ["A", "Texas", 1, 100, 3000, None, None, None, None, None, dt.datetime(2026, 3, 1),
+                             dt.datetime(2027, 4, 1)]]
+    path = write_xlsx(tmp_path / "m.xlsx", {"Fleet": sheet_rows(fleet)})
+    wb = openpyxl.load_workbook(path)
+    wb.epoch = CALENDAR_MAC_1904
+    wb.save(path)
+    import zipfile
+    with zipfile.ZipFile(path) as zf:
+        assert b'date1904="1"' in zf.read("xl/workbook.xml")
+    rows = read_fleet(path)
+    assert (rows[0]["purchase_month"], rows[0]["retire_month"]) == ("2026-03", "2027-04")
+
+
+def test_sheet_and_part_limits_are_named(tmp_path, monkeypatch):
+    import minerplan.table_import as ti
+
+    path = default_workbook(tmp_path / "plan.xlsx")
+    monkeypatch.setattr(ti, "MAX_SHEET_CELLS", 50)   # the Fleet sheet has 1 + 1 + 13 + 6 x 13 = 93 cells
+    assert ("plan.xlsx: cannot import: Fleet: the sheet has more than 50 cells (formatted empty ones included)"
+            in problems_of(lambda: read_fleet(path)))
+    monkeypatch.setattr(ti, "MAX_SHEET_CELLS", 1_000_000)
+    monkeypatch.setattr(ti, "MAX_PART_BYTES", 2000)   # the relationships and xl/workbook.xml are smaller
+    assert ("plan.xlsx: cannot import: cannot read the workbook: its part xl/styles.xml unpacks to 2,631 bytes; "
+            "the limit is 2,000") in problems_of(lambda: read_fleet(path))
+
+
+def test_shared_strings_are_read_up_to_the_last_one_used(tmp_path, opened_parts):
+    """Excel keeps text in one shared table (openpyxl writes text inline, so this workbook is
+    made by hand): rich text runs join, phonetic guides are left out, and the table is read only
+    as far as the last entry the sheet uses (here entry 6, the 7th of 100,007)."""
+    import zipfile
+
+    strings = ["Model", "Site", "Units", "Hashrate [TH/s per unit]", "Power [W per unit]", "Texas"]
+    shared = "".join(f"<si><t>{t}</t></si>" for t in strings)
+    shared += "<si><r><t>Antminer </t></r><r><rPr><b/></rPr><t>S21</t></r><rPh sb=\"0\" eb=\"1\"><t>x</t></rPh></si>"
+    shared += "<si><t>unused</t></si>" * 100_000
+    rows = ('<row r="1">' + "".join(f'<c r="{chr(65 + i)}1" t="s"><v>{i}</v></c>' for i in range(5)) + "</row>"
+            '<row r="2"><c r="A2" t="s"><v>6</v></c><c r="B2" t="s"><v>5</v></c><c r="C2"><v>2</v></c>'
+            '<c r="D2"><v>200</v></c><c r="E2"><v>3500</v></c></row>')
+    path = write_streamed_xlsx(tmp_path / "s.xlsx", {"Fleet": rows})
+    with zipfile.ZipFile(path, "a") as zf:   # add the table and point the workbook at it
+        zf.writestr("xl/sharedStrings.xml", f'<sst xmlns="{_MAIN_NS}">{shared}</sst>')
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode()
+    rels = rels.replace("</Relationships>", f'<Relationship Id="rId9" Type="{_R_NS}/sharedStrings" '
+                                            'Target="sharedStrings.xml"/></Relationships>')
+    _replace_in_zip(path, "xl/_rels/workbook.xml.rels", rels)
+    opened_parts.clear()
+    assert read_fleet(path) == [{"model": "Antminer S21", "site": "Texas", "count": 2, "hashrate_ths": 200,
+                                 "power_w": 3500}]
+    with zipfile.ZipFile(path) as zf:
+        assert opened_parts["xl/sharedStrings.xml"] < 0.1 * zf.getinfo("xl/sharedStrings.xml").file_size
+
+
+def _replace_in_zip(path: Path, name: str, text: str) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    parts[name] = text.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for part, data in parts.items():
+            zf.writestr(part, data)
