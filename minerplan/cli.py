@@ -784,5 +784,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def entry() -> int:
+    """The ``minerplan`` console command: :func:`main`, then exit without waiting for a HiGHS run
+    that was stopped at its time limit or by Ctrl-C and is still finishing on its native thread
+    (it holds nothing anyone needs, and the interpreter cannot safely shut down under it)."""
+    code = main()
+    solvers = sys.modules.get("solvers.highs_backend")
+    if solvers is not None and solvers.solver_threads_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(entry())

@@ -11,7 +11,9 @@ writing the exact model passed to HiGHS (MPS or LP).
 from __future__ import annotations
 
 import math
+import threading
 import time
+import weakref
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Callable
@@ -145,6 +147,22 @@ class SolveOutcome:
 
 #: The shortest run worth starting, s: with less time left before the deadline, a run is skipped.
 MIN_RUN_S = 0.05
+#: How often the watcher looks at the deadline and Cancel while HiGHS runs, and how long past the
+#: deadline it waits for HiGHS to stop by itself before returning without it, s.
+WATCH_POLL_S = 0.02
+WATCH_GRACE_S = 0.25
+#: HiGHS runs that were stopped from outside and have not reached their next check yet.
+_RUNNING: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
+
+
+def solver_threads_running() -> bool:
+    """True while a HiGHS run stopped at a deadline or by Cancel is still finishing on its thread.
+
+    Such a thread holds no result anyone waits for; a command line tool may exit without it
+    (``os._exit``), since letting the interpreter shut down under a native thread that may still
+    call back into Python is not safe.
+    """
+    return any(t.is_alive() for t in list(_RUNNING))
 
 
 class HighsModel:
@@ -173,6 +191,11 @@ class HighsModel:
         #: re-solve together stay within the user's time limit.
         self.deadline: float | None = None
         self._out_of_time = False
+        self._abandoned = False
+        self._runner: threading.Thread | None = None
+        self._incumbent: np.ndarray | None = None   # best plan so far (original columns), from the callback
+        self._incumbent_obj: float | None = None
+        self._bound: float | None = None             # best bound HiGHS reported while searching
         h.cbSimplexInterrupt += self._interrupt
         h.cbIpmInterrupt += self._interrupt
         h.cbMipInterrupt += self._interrupt
@@ -183,9 +206,13 @@ class HighsModel:
         return bool(self.form.integer.any())
 
     def _interrupt(self, e) -> None:
-        if self._cancel is not None and self._cancel():
+        if self._abandoned or (self._cancel is not None and self._cancel()):
             e.interrupt()
             return
+        if e.callback_type == highspy.cb.HighsCallbackType.kCallbackMipInterrupt:
+            bound = e.data_out.mip_dual_bound
+            if math.isfinite(bound):
+                self._bound = float(bound)
         # HiGHS checks its own time_limit only between phases (presolve, the root LP): past the
         # deadline, stop at the next poll so the run ends within the user's limit.
         if self.deadline is not None and time.perf_counter() > self.deadline:
@@ -208,9 +235,15 @@ class HighsModel:
                              f"gap {gap * 100:.2f}%, {int(d.mip_node_count):,} nodes")
 
     def _improved(self, e) -> None:
+        d = e.data_out
+        # Kept so a run stopped from outside (deadline, Cancel) still has its best plan: HiGHS hands
+        # the incumbent over in the original model's columns.
+        self._incumbent = np.array(d.mip_solution, dtype=float)
+        self._incumbent_obj = float(d.objective_function_value)
+        if math.isfinite(d.mip_dual_bound):
+            self._bound = float(d.mip_dual_bound)
         if self._progress is None:
             return
-        d = e.data_out
         gap = d.mip_gap if math.isfinite(d.mip_gap) else None
         elapsed = time.perf_counter() - self._started
         frac = min(elapsed / self._time_limit, 0.99)
@@ -247,11 +280,18 @@ class HighsModel:
 
     def solve(self, *, progress=None, cancel=None, duals: bool = True) -> SolveOutcome:
         self._progress, self._cancel = progress, cancel
+        if self._runner is not None:
+            self._runner.join()   # an earlier run stopped from outside: let HiGHS reach its next poll
+            self._runner = None
         self._started = time.perf_counter()
         self._out_of_time = False
+        self._abandoned = False
+        self._incumbent = self._incumbent_obj = self._bound = None
         self.h.setOptionValue("time_limit", max(MIN_RUN_S, self._seconds_left()))
-        self.h.run()
+        stopped = self._run_watched(cancel)
         secs = time.perf_counter() - self._started
+        if stopped is not None:
+            return self._stopped_outcome(stopped, secs)
         model_status = self.h.getModelStatus()
         ms = highspy.HighsModelStatus
         info = self.h.getInfo()
@@ -281,6 +321,54 @@ class HighsModel:
         if duals and x is not None and status in ("optimal", "time_limit"):
             out.row_dual = self.duals_with_integers_fixed(x) if self.has_integers else np.array(self.h.getSolution().row_dual)
         return out
+
+    def _run_watched(self, cancel) -> str | None:
+        """``h.run()`` on a worker thread while this one watches the deadline and Cancel.
+
+        HiGHS checks its time limit and our interrupt callback only at certain points: its MIP
+        presolve and some root-node work run for seconds without a check (HiGHS issues #1501,
+        #2021), which made ``--time-limit 2`` take 4.9 s and Cancel wait. highspy releases the
+        GIL while HiGHS works, so the watcher here returns within ``WATCH_GRACE_S`` of the deadline
+        or of Cancel; HiGHS stops on its own at its next check (the interrupt flag is set) and its
+        thread ends then. Returns None when HiGHS finished, else ``"time_limit"`` / ``"cancelled"``.
+        """
+        done = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.h.run()
+            except BaseException as e:  # noqa: BLE001 - handed to the caller below
+                failure.append(e)
+            finally:
+                done.set()
+
+        runner = threading.Thread(target=run, name="highs-run", daemon=True)
+        runner.start()
+        stopped = None
+        while not done.wait(WATCH_POLL_S):
+            if cancel is not None and cancel():
+                stopped = "cancelled"
+            elif self.deadline is not None and time.perf_counter() > self.deadline + WATCH_GRACE_S:
+                stopped = "time_limit"
+            if stopped is not None:
+                self._abandoned = True
+                self._runner = runner
+                _RUNNING.add(runner)
+                return stopped
+        if failure:
+            raise failure[0]
+        return None
+
+    def _stopped_outcome(self, status: str, secs: float) -> SolveOutcome:
+        """What a run stopped from outside found: its best plan so far (from the callback) and bound."""
+        x, obj, bound = self._incumbent, self._incumbent_obj, self._bound
+        gap = None
+        if obj is not None and bound is not None:
+            gap = abs(bound - obj) / max(abs(obj), 1e-9)
+        why = "stopped at the time limit" if status == "time_limit" else "cancelled"
+        return SolveOutcome(status, obj, bound, gap, x, highs_seconds=secs,
+                            message=f"{why} while HiGHS was still working (its last check was further away)")
 
     def duals_with_integers_fixed(self, x: np.ndarray) -> np.ndarray | None:
         """Row duals of the LP with every integer variable fixed at its value in ``x``."""

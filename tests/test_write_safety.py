@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import types
 import zipfile
 
@@ -141,3 +142,65 @@ def test_no_highs_run_starts_after_the_deadline():
     hm.deadline = time.perf_counter() - 1.0      # the whole limit is spent
     assert hm.duals_with_integers_fixed(np.array([1.0])) is None
     assert hm.elastic_slacks({"cap"}) == {}
+
+
+class _BlockingHighs:
+    """Stands in for highspy.Highs: ``run()`` holds (releasing the GIL) until the test lets it go,
+    like HiGHS's MIP presolve, which checks neither the time limit nor our interrupt callback."""
+
+    def __init__(self, on_start=None):
+        self.started, self.release = threading.Event(), threading.Event()
+        self.on_start = on_start
+
+    def setOptionValue(self, *args):  # noqa: N802 - highspy's name
+        pass
+
+    def run(self):
+        if self.on_start is not None:
+            self.on_start()
+        self.started.set()
+        self.release.wait(30)
+
+
+def _tiny_model():
+    import numpy as np
+
+    from solvers.highs_backend import HighsModel, MatrixForm
+
+    form = MatrixForm(col_vars=[None], col_lower=np.array([0.0]), col_upper=np.array([1.0]),
+                      integer=np.array([True]), cost=np.array([1.0]), offset=0.0, row_lower=np.array([-np.inf]),
+                      row_upper=np.array([1.0]), a_start=np.array([0, 1], dtype=np.int32),
+                      a_index=np.array([0], dtype=np.int32), a_value=np.array([1.0]), row_block=[("cap", 0)])
+    return HighsModel(form, time_limit_s=60)
+
+
+def test_cancel_returns_while_highs_is_busy_and_highs_stops_later():
+    from solvers.highs_backend import solver_threads_running
+
+    hm = _tiny_model()
+    fake = hm.h = _BlockingHighs()
+    out = hm.solve(cancel=fake.started.is_set, duals=False)   # Cancel pressed once HiGHS is inside run()
+    assert out.status == "cancelled" and out.x is None
+    assert not fake.release.is_set() and solver_threads_running()   # returned while HiGHS still held
+    fake.release.set()
+    hm._runner.join(30)
+    assert not solver_threads_running()
+
+
+def test_the_deadline_returns_the_best_plan_found_so_far():
+    import time
+
+    import numpy as np
+
+    hm = _tiny_model()
+
+    def found_a_plan():   # what the improving-solution callback records
+        hm._incumbent, hm._incumbent_obj, hm._bound = np.array([1.0]), 1.0, 1.25
+
+    fake = hm.h = _BlockingHighs(on_start=found_a_plan)
+    hm.deadline = time.perf_counter() - 1.0
+    out = hm.solve(duals=True)
+    assert out.status == "time_limit" and out.x.tolist() == [1.0] and out.objective == 1.0
+    assert out.mip_gap == pytest.approx(0.25) and out.row_dual is None   # no time left for the duals
+    fake.release.set()
+    hm._runner.join(30)
