@@ -209,3 +209,4 @@ def test_the_fan_keeps_percentiles_not_paths(qtbot):
     assert np.all(fan.btc_price_usd_q[1] <= fan.btc_price_usd_q[2])
     assert fan.btc_price_usd_q[1][0] == pytest.approx(doc.scenario.market.btc_price_usd)
     assert not any(isinstance(v, np.ndarray) and v.size > 3 * months for v in vars(ev).values())
+

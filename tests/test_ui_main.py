@@ -190,3 +190,14 @@ def test_margin_card_puts_mining_and_ai_on_the_same_footing():
     # North Dakota lease: ($140 - $20) per kW-month x 1,000 kW x 0.7 critical per gross MW = $84,000
     assert ai == pytest.approx(84_000)
     assert 0 < mining < ai          # late-2025 hashprice: mining earns far less per MW than the lease
+
+
+def test_values_beyond_their_plausible_range_are_named_in_the_status_bar(window):
+    # Plausibility (issue 11): a soft-range value loads, and the window says which field and why.
+    label = window._plausibility
+    assert label.isHidden()                                   # the shipped scenario is plausible
+    assert window.doc.try_edit(lambda d: d["market"].update(btc_price_usd=3_000_000.0), "price") is None
+    assert not label.isHidden() and "1 value outside the plausible range" in label.text()
+    assert "market.btc_price_usd: 3,000,000 USD is above the plausible range" in label.toolTip()
+    window.doc.undo_stack.undo()
+    assert label.isHidden()

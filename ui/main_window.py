@@ -154,13 +154,20 @@ class MainWindow(QMainWindow):
         self._mc_cancel.setToolTip("Stop the Monte Carlo run (the fan keeps its last result)")
         self._mc_cancel.clicked.connect(self._cancel_mc)
         self._mc_cancel.hide()
+        # Values beyond their plausible (soft) range load, but the user is told which and why.
+        self._plausibility = QLabel("")
+        self._plausibility.setStyleSheet("QLabel { color: #8a5a00; background: #fff4d6; padding: 1px 6px; }")
+        self._plausibility.hide()
         self.statusBar().addWidget(self._status, 1)
+        self.statusBar().addPermanentWidget(self._plausibility)
         self.statusBar().addPermanentWidget(self._mc_bar)
         self.statusBar().addPermanentWidget(self._mc_cancel)
         self.doc.dirty_changed.connect(lambda _: self._update_title())
         self.doc.dirty_changed.connect(self._on_dirty_changed)
         self.doc.path_changed.connect(lambda _: self._update_title())
         self.doc.changed.connect(lambda _: self._update_title())
+        self.doc.changed.connect(self._check_plausibility)
+        self._check_plausibility(self.doc.scenario)
         self.evaluation.updated.connect(self._on_evaluated)
         self.evaluation.mc_progress.connect(self._on_mc_progress)
         self.evaluation.mc_updated.connect(lambda *_: self._hide_mc())
@@ -176,6 +183,20 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.offer_recovery)
         if startup_error:
             QTimer.singleShot(0, lambda: self.show_error("Cannot open scenario", startup_error))
+
+    def _check_plausibility(self, sc) -> None:
+        """Show how many values lie beyond their plausible range; the tooltip names each one."""
+        from minerplan.errors import escape_control
+        from minerplan.plausibility import scenario_warnings
+
+        problems = scenario_warnings(sc)
+        self._plausibility.setVisible(bool(problems))
+        if problems:
+            n = len(problems)
+            self._plausibility.setText(f"\u26a0 {n} value{'s' if n != 1 else ''} outside the plausible range")
+            shown = [escape_control(str(p)) for p in problems[:20]]
+            more = [f"... and {n - 20} more"] if n > 20 else []
+            self._plausibility.setToolTip("\n".join(shown + more))
 
     def ensure_view(self, title: str) -> QWidget:
         """The view of tab ``title``, built on first use."""
