@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench screenshots clean
+.PHONY: run test fuzz bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The whole fuzz corpus (tests/fuzz): prints tried / clear / traceback / wrong-exit / silent-acceptance.
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz/run.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine.py
