@@ -112,12 +112,22 @@ _YMD_RE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
 _TZ_SUFFIX_RE = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
 
 
-def _parse_price(text: str, allow_zero: bool = False) -> float:
+#: The largest value each kind of series may hold: the scenario's hard bounds (minerplan.scenario),
+#: so a history file cannot feed a fit (or a backtest) a close of 1e300.
+VALUE_MAX = {"close": (100_000_000.0, "USD"), "difficulty": (1e17, ""), "block_height": (50_000_000.0, ""),
+             "fees_btc_per_block": (100.0, "BTC per block")}
+
+
+def _parse_price(text: str, allow_zero: bool = False, kind: str = "close") -> float:
     t = text.strip()
     if t == "":
         raise ValueError("expected a positive number, the cell is empty")
     if len(t) <= 40 and _NUMBER_RE.fullmatch(t):
         x = float(t)
+        top, unit = VALUE_MAX.get(kind, (math.inf, ""))
+        if math.isfinite(x) and x > top:
+            top_text = f"{top:,.0f}" if top < 1e12 else f"{top:.3g}"
+            raise ValueError(f"{_show(t)} is above the largest plausible {kind} ({top_text}{' ' + unit if unit else ''})")
         if math.isfinite(x) and (x > 0 or (allow_zero and x == 0)):
             return x
         if not math.isfinite(x):
@@ -256,7 +266,7 @@ def load_dated_values_csv(path: str | os.PathLike, *, value_columns: Sequence[st
                     ok = False
                     continue
                 try:
-                    values.append(_parse_date(cell) if what == "date" else _parse_price(cell, allow_zero))
+                    values.append(_parse_date(cell) if what == "date" else _parse_price(cell, allow_zero, kind))
                 except ValueError as e:
                     problems.append(Problem(_where(name, row, label), str(e)))
                     ok = False

@@ -499,6 +499,9 @@ def _check_suffix(path: Path, source: str) -> str:
     return suffix
 
 
+NEWLINE = b"\n"
+
+
 def _csv_records(data: bytes, source: str, layout: tuple[Column, ...]) -> tuple[dict[int, list[str]], str]:
     """(the non-blank records of CSV text by row number, the delimiter); text as :func:`decode_text`
     reads it, comma (or ; or tab, whichever the header uses).
@@ -510,7 +513,9 @@ def _csv_records(data: bytes, source: str, layout: tuple[Column, ...]) -> tuple[
     try:
         text = decode_text(data)
     except TextDecodeError as e:
-        raise _fail(source, str(e)) from None
+        # Say where, as the price reader does: "row 5" finds a stray NUL in a name at once.
+        where = f"row {data[:e.offset].count(NEWLINE) + 1}: " if e.offset is not None else ""
+        raise _fail(source, f"{where}{e}") from None
     if text.strip() == "":
         raise _fail(source, "the file is empty")
     delimiter = _guess_delimiter(text, layout)

@@ -176,7 +176,7 @@ def test_constant_prices_are_bad_input(tmp_path, capsys, model):
     assert ("prices.csv: the 39 monthly log returns from 40 closes (2020-01-31 to 2023-04-30) are all 0: the "
             "closes do not change; a price model needs returns that vary (the volatility would be 0)") in err
     # Doubling every month: every return is ln 2 = 0.693147, no variation either.
-    path = _csv(tmp_path, [f"{d},{2 ** i}" for i, d in enumerate(_month_ends(30, "2020-01-31"))])
+    path = _csv(tmp_path, [f"{d},{2 ** i}" for i, d in enumerate(_month_ends(26, "2020-01-31"))])  # to 2^25 < $100M
     code, _, err = _calibrate(capsys, path, "--model", model)
     assert code == 2 and "are all +0.693147: the closes change at one fixed rate" in err
 
@@ -195,3 +195,16 @@ def test_two_closes_in_one_month_name_the_rows(tmp_path, capsys):
     del rows[4]                                    # 2020-05-01 gone: one close in May, the file fits
     code, out, err = _calibrate(capsys, _csv(tmp_path, rows), "--model", "gbm", "--json")
     assert code == 0 and json.loads(out)["monthly_returns"] == 39
+
+
+# --------------------------------------------------------------------------- magnitudes (found by the fuzz corpus)
+
+@pytest.mark.parametrize("close", ["1e300", "1e200", "100000001"])
+def test_a_close_above_the_scenarios_price_cap_is_bad_input(tmp_path, capsys, close):
+    # Found by tests/fuzz: a close of 1e300 in row 5 raised OverflowError inside the fit (exit 1).
+    rows = _alternating_rows()
+    rows[3] = f"{rows[3].split(',')[0]},{close}"
+    code, out, err = _calibrate(capsys, _csv(tmp_path, rows), "--json")
+    assert code == 2 and out == ""
+    assert "prices.csv row 5" in err and "above the largest plausible close (100,000,000 USD)" in err
+    assert "internal error" not in err
