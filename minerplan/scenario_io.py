@@ -570,6 +570,20 @@ def clean_stale_temps(path: str | os.PathLike) -> list[Path]:
     return removed
 
 
+def clean_stale_temps_in(directory: str | os.PathLike) -> list[Path]:
+    """:func:`clean_stale_temps` for every file of ``directory`` (the app's autosave folder, whose
+    files are named per window, so no later write of the same name would find a killed one's temp)."""
+    removed: list[Path] = []
+    try:
+        names = {m.group("name") for f in Path(directory).iterdir()
+                 if (m := _TEMP_RE.match(f.name)) is not None}
+    except OSError:
+        return removed
+    for name in sorted(names):
+        removed += clean_stale_temps(Path(directory) / name)
+    return removed
+
+
 def glob_escape(name: str) -> str:
     """``name`` with glob's special characters escaped ([, *, ?)."""
     return re.sub(r"([\[\]*?])", r"[\1]", name)

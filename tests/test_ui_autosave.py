@@ -232,3 +232,15 @@ def test_the_question_names_its_buttons_and_escape_keeps_the_file(qtbot, monkeyp
     qtbot.addWidget(parent)
     assert mw.ask_recovery(parent, "Recover?", "details") == answer
     assert sorted(seen["buttons"]) == ["Decide later", "Discard", "Recover"] and seen["escape"] == "Decide later"
+
+
+def test_a_killed_autosaves_temp_file_is_removed_at_the_next_start(app, answers):
+    # kill -9 while an autosave was being written leaves ".<window>.json.<pid>.<random>.tmp"; no later
+    # write has that window's name, so the next start's recovery pass removes it (a live one stays).
+    w = app()
+    stale = app.folder / f".0123456789ab.json.{dead_pid()}.k9_x.tmp"
+    stale.write_text("half an autosave")
+    live = app.folder / f".ba9876543210.json.{os.getpid()}.busy.tmp"
+    live.write_text("being written")
+    w.offer_recovery()
+    assert not stale.exists() and live.exists()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, Q
 from minerplan.errors import ScenarioError
 from minerplan.report import format_usd
 from minerplan.scenario import Scenario
-from minerplan.scenario_io import atomic_write_text, scenario_from_json, scenario_to_json
+from minerplan.scenario_io import atomic_write_text, clean_stale_temps_in, scenario_from_json, scenario_to_json
 
 from . import excel_actions
 from .dialogs import error_box
@@ -430,6 +430,7 @@ class MainWindow(QMainWindow):
         Discard drops it; either way that autosave is deleted. "Decide later" (or Escape) keeps it and
         every one not yet asked about for the next start.
         """
+        clean_stale_temps_in(autosave_dir())   # temp files of autosaves a killed process was writing
         entries = self.orphaned_autosaves()
         for i, a in enumerate(entries, 1):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(a.saved_at))
