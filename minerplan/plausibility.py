@@ -42,10 +42,11 @@ class Soft:
     why: str
 
     def problem(self, path: str, value: float) -> Problem | None:
+        """The warning for ``value`` at ``path``, or None when it lies in the range."""
         if self.lo is not None and value < self.lo:
-            side, bound = "below", self.lo
+            side = "below"
         elif self.hi is not None and value > self.hi:
-            side, bound = "above", self.hi
+            side = "above"
         else:
             return None
         return Problem(path, f"{self._with_unit(value)} is {side} the plausible range "
