@@ -203,10 +203,37 @@ def test_the_fan_keeps_percentiles_not_paths(qtbot):
     assert isinstance(fan, MonteCarloFan) and fan.n_paths == 400 and fan.scenario is doc.scenario
     months = doc.scenario.horizon_months
     arrays = [v for v in vars(fan).values() if isinstance(v, np.ndarray)]
-    assert arrays and all(a.shape == (3, months) for a in arrays)
+    assert arrays and all(a.shape in ((3, months), (months,)) for a in arrays)
+    assert np.all(fan.btc_price_usd_q[1] <= fan.btc_price_usd_p75)
+    assert np.all(fan.btc_price_usd_p75 <= fan.btc_price_usd_q[2])
     # percentiles in order, and the median fan of a flat entered path is that path's price at month 0
     assert np.all(fan.btc_price_usd_q[0] <= fan.btc_price_usd_q[1])
     assert np.all(fan.btc_price_usd_q[1] <= fan.btc_price_usd_q[2])
     assert fan.btc_price_usd_q[1][0] == pytest.approx(doc.scenario.market.btc_price_usd)
     assert not any(isinstance(v, np.ndarray) and v.size > 3 * months for v in vars(ev).values())
 
+
+
+@pytest.mark.parametrize("view_name", ["overview", "market"])
+def test_the_fan_views_draw_from_the_percentiles(qtbot, view_name):
+    # The Overview read the run's full BTC price array for its axis (P75): with only percentiles kept,
+    # drawing must still work. Shown, so the views redraw when the fan arrives.
+    from ui.views.market import MarketView
+    from ui.views.overview import OverviewView
+
+    doc = ScenarioDocument.open("default")
+    ev = Evaluation(doc)
+    ev.mc.paths = 200
+    view = OverviewView(ev) if view_name == "overview" else MarketView(doc, ev)
+    qtbot.addWidget(view)
+    view.show()
+    with qtbot.waitSignal(ev.mc_updated, timeout=120_000):
+        ev.refresh()
+    qtbot.waitUntil(lambda: ev.mc_result is not None)
+    if view_name == "overview":
+        p75 = float(ev.mc_result.btc_price_usd_p75.max())
+        top = view.price_chart.item.getViewBox().viewRange()[1][1]
+        assert top == pytest.approx(max(110_000.0, p75 * 1.05))
+    else:
+        assert f"{ev.mc_result.n_paths:,} paths" in view.mc_status.text()
+    ev.wait_idle()

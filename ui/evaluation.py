@@ -51,11 +51,13 @@ class MonteCarloFan:
     n_paths: int
     btc_price_usd_q: np.ndarray                 # [3, month]: P5, P50, P95, USD
     hashprice_usd_per_ph_day_q: np.ndarray      # [3, month]: P5, P50, P95, USD per PH/s per day
+    btc_price_usd_p75: np.ndarray               # [month]: P75, USD (the Overview's price axis stops there)
 
     @classmethod
     def of(cls, res: EngineResult) -> "MonteCarloFan":
-        return cls(res.scenario, res.n_paths, np.percentile(res.btc_price_usd, [5, 50, 95], axis=0),
-                   np.percentile(res.hashprice_usd_per_th_day * 1000.0, [5, 50, 95], axis=0))
+        px = np.percentile(res.btc_price_usd, [5, 50, 95, 75], axis=0)
+        return cls(res.scenario, res.n_paths, px[:3],
+                   np.percentile(res.hashprice_usd_per_th_day * 1000.0, [5, 50, 95], axis=0), px[3])
 
 
 @dataclass

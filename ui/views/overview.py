@@ -241,5 +241,5 @@ class OverviewView(QWidget):
         # Keep the board's attention on the levels that matter: the upper tail would squash them.
         top = max(110_000.0, float(px_q[1:].max()) * 1.05 if mc is not None else float(res.btc_price_usd.max()) * 1.15)
         if mc is not None:
-            top = max(110_000.0, float(np.percentile(mc.btc_price_usd, 75, axis=0).max()) * 1.05)
+            top = max(110_000.0, float(mc.btc_price_usd_p75.max()) * 1.05)
         pc.item.setYRange(0, top, padding=0)
