@@ -696,13 +696,14 @@ def _cmd_import(args) -> int:
 
     into, out = _import_target(args)
     sc = load_scenario(into)
+    notes: list[str] = []
     if args.command == "import-fleet":
         rows = read_fleet(args.file)
-        new = import_fleet_into(sc, rows)
+        new = import_fleet_into(sc, rows, notes)
         what = f"{len(new.fleet)} cohort{'s' * (len(new.fleet) != 1)}"
     else:
         rows = read_sites(args.file)
-        new = import_sites_into(sc, rows)
+        new = import_sites_into(sc, rows, notes)
         given = sum("hourly_price_usd_per_mwh" in r for r in rows)
         kept = sum(s.hourly_price_usd_per_mwh is not None for s in new.sites) - given
         what = f"{len(new.sites)} site{'s' * (len(new.sites) != 1)}"
@@ -713,6 +714,8 @@ def _cmd_import(args) -> int:
         save_scenario(new, out)
     based = f" (based on {escape_control(str(into))})" if str(into) != str(out) else ""
     print(f"imported {what} from {escape_control(Path(args.file).name)} into {escape_control(str(out))}{based}")
+    for note in notes:
+        print(f"  note: {escape_control(note)}")
     return 0
 
 

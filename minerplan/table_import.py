@@ -1355,20 +1355,89 @@ def _validated(scenario: Scenario, key: str, items: list[dict], origin: TableOri
         raise TableImportError(_translate(e.problems, key, origin), source) from None
 
 
-def import_fleet_into(scenario: Scenario, rows: list[dict]) -> Scenario:
+def _present_fields(rows) -> set[str] | None:
+    """The fields the file has a column for (None when the rows came from elsewhere: all of them)."""
+    origin = getattr(rows, "origin", None)
+    return None if origin is None or origin.table is None else set(origin.table.columns)
+
+
+def _set_dotted(d: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        d = d.setdefault(part, {})
+    d[leaf] = value
+
+
+def _keep_absent_columns(items: list[dict], old: list, key, layout: tuple[Column, ...], present: set[str] | None,
+                         what: str, notes: list[str] | None) -> None:
+    """Fill the fields the file has no column for from the scenario's matching entry.
+
+    A table without, say, a Take-or-pay column says nothing about take-or-pay; importing it must
+    not quietly reset every site's contract (or every cohort's salvage) to the default. Entries
+    are matched by ``key`` (a site's name; a cohort's model and site when that pair is unique);
+    unmatched ones take the defaults, and ``notes`` says which columns were missing and what happened.
+    """
+    if present is None:
+        return
+    absent = [c for c in layout if c.field not in present]
+    if not absent:
+        return
+    by_key: dict[Any, list] = {}
+    for o in old:
+        by_key.setdefault(key(o), []).append(o)
+    no_ai_columns = not any(f.startswith("ai.") for f in present)
+    kept = defaulted = 0
+    for item in items:
+        match = by_key.get(key(item), [])
+        if len(match) != 1:
+            defaulted += 1
+            continue
+        kept += 1
+        src = match[0]
+        for c in absent:
+            if c.field.startswith("ai.") and no_ai_columns:
+                continue
+            value = _attr(src, c.field)
+            if value is not None:
+                _set_dotted(item, c.field, value)
+        if no_ai_columns and getattr(src, "ai", None) is not None:
+            item["ai"] = src.ai.model_dump(mode="json", exclude_none=True)   # the whole AI/HPC section
+    if notes is not None:
+        headers = [c.header for c in absent if not (no_ai_columns and c.field.startswith("ai."))]
+        if no_ai_columns and any(c.field.startswith("ai.") for c in layout):
+            headers.append("the AI/HPC columns")
+        cols = ", ".join(headers[:6]) + (f" and {len(headers) - 6} more" if len(headers) > 6 else "")
+        parts = [f"kept the scenario's values for {kept} {what}"] if kept else []
+        if defaulted:
+            parts.append(f"{defaulted} {what} not in the scenario (or not matched one to one) take the defaults")
+        notes.append(f"the file has no column for {cols}: " + "; ".join(parts))
+
+
+def import_fleet_into(scenario: Scenario, rows: list[dict], notes: list[str] | None = None) -> Scenario:
     """``scenario`` with its fleet replaced by ``rows`` (from :func:`read_fleet`), validated.
 
+    Columns the file lacks keep each cohort's values where its model and site match exactly one
+    cohort of the scenario (see :func:`_keep_absent_columns`; ``notes`` gets what happened).
     Raises TableImportError; problems in imported rows name their sheet cell.
     """
-    return _validated(scenario, "fleet", list(rows), getattr(rows, "origin", None))
+    items = [dict(r) for r in rows]
+    _keep_absent_columns(items, scenario.fleet, _cohort_key, FLEET_COLUMNS, _present_fields(rows), "cohorts",
+                         notes)
+    return _validated(scenario, "fleet", items, getattr(rows, "origin", None))
 
 
-def import_sites_into(scenario: Scenario, sites: list[dict]) -> Scenario:
+def _cohort_key(c) -> tuple:
+    get = c.get if isinstance(c, dict) else lambda k: getattr(c, k, None)
+    return get("model"), get("site")
+
+
+def import_sites_into(scenario: Scenario, sites: list[dict], notes: list[str] | None = None) -> Scenario:
     """``scenario`` with its sites replaced by ``sites`` (from :func:`read_sites`), validated.
 
     When the file held no hourly price table (a CSV, or a workbook without the sheet), a
     site keeps the hourly profile the scenario already has under the same name: a CSV
-    cannot carry one, and dropping it would quietly change the site's power cost.
+    cannot carry one, and dropping it would quietly change the site's power cost. Likewise a
+    column the file lacks (take-or-pay, the AI/HPC section ...) keeps the same-named site's values.
     """
     origin = getattr(sites, "origin", None)
     items = [dict(s) for s in sites]
@@ -1377,7 +1446,12 @@ def import_sites_into(scenario: Scenario, sites: list[dict]) -> Scenario:
         for item in items:
             if "hourly_price_usd_per_mwh" not in item and item.get("name") in kept:
                 item["hourly_price_usd_per_mwh"] = kept[item["name"]]
+    _keep_absent_columns(items, scenario.sites, _site_key, SITE_COLUMNS, _present_fields(sites), "sites", notes)
     return _validated(scenario, "sites", items, origin)
+
+
+def _site_key(s) -> Any:
+    return s.get("name") if isinstance(s, dict) else s.name
 
 
 # --------------------------------------------------------------------------- the template

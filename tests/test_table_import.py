@@ -611,7 +611,11 @@ def test_cli_import_fleet_csv(tmp_path, capsys):
     csv_path = write_csv(tmp_path / "fleet.csv", [FLEET_HEADERS[:5], ["S21", "Texas", "100", "200", "3500"],
                                                   ["S19", "Georgia", "10", "95", "3250"]])
     assert main(["import-fleet", str(csv_path), "--into", str(scenario)]) == 0
-    assert capsys.readouterr().out.strip() == f"imported 2 cohorts from fleet.csv into {scenario}"
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0] == f"imported 2 cohorts from fleet.csv into {scenario}"
+    assert out[1] == ("  note: the file has no column for Uptime [%], Degradation [%/yr], Unit price [USD], Age at "
+                      "start [months], Useful life [months], Delivery month [YYYY-MM] and 2 more: 2 cohorts not in "
+                      "the scenario (or not matched one to one) take the defaults")
     doc = json.loads(scenario.read_text())
     assert [(c["model"], c["count"]) for c in doc["fleet"]] == [("S21", 100.0), ("S19", 10.0)]
     assert load_scenario(scenario).sites == DEFAULT.sites
@@ -1018,3 +1022,44 @@ def _replace_in_zip(path: Path, name: str, text: str) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for part, data in parts.items():
             zf.writestr(part, data)
+
+
+# --------------------------------------------------------------------------- columns the file does not have
+
+def test_a_sites_table_without_some_columns_keeps_the_scenarios_values(tmp_path, capsys):
+    # Found while building the fuzz corpus: a sites CSV with only name, capacity, price and PUE
+    # silently reset Georgia's 40,000 MWh/month take-or-pay to 0 and dropped North Dakota's AI/HPC
+    # section (exit 0). A column the file lacks says nothing about that field: the value stays.
+    d = json.loads(DEFAULT_SCENARIO_PATH.read_text())
+    d["conversion_plan"] = []
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps(d))
+    rows = [["Site", "Capacity [MW]", "Power price [USD/MWh]", "PUE"]] + \
+        [[s["name"], str(s["capacity_mw"]), str(s["power_price_usd_per_mwh"]), str(s.get("pue", 1.05))]
+         for s in d["sites"]]
+    rows[2][1] = "130"                                       # the one change the file makes: Georgia's capacity
+    assert main(["import-sites", str(write_csv(tmp_path / "sites.csv", rows)), "--into", str(scenario)]) == 0
+    out = capsys.readouterr().out
+    assert "no column for Curtailment credit [USD/MWh], Can curtail [yes/no], Take-or-pay [MWh/month], Mining " \
+           "opex [USD/MW-month], the AI/HPC columns: kept the scenario's values for 3 sites" in out
+    new = {s.name: s for s in load_scenario(scenario).sites}
+    old = {s.name: s for s in scenario_from_dict(d, "before").sites}
+    assert new["Georgia"].capacity_mw == 130
+    assert new["Georgia"].take_or_pay_mwh_per_month == old["Georgia"].take_or_pay_mwh_per_month == 40_000
+    assert new["North Dakota"].ai == old["North Dakota"].ai is not None
+    assert new["Georgia"].model_copy(update={"capacity_mw": old["Georgia"].capacity_mw}) == old["Georgia"]
+    assert new["Texas"] == old["Texas"] and new["North Dakota"] == old["North Dakota"]
+
+
+def test_a_fleet_table_without_salvage_keeps_each_matched_cohorts_salvage(tmp_path):
+    d = json.loads(DEFAULT_SCENARIO_PATH.read_text())
+    d["fleet"][0]["salvage_usd"] = 1234.0
+    sc = scenario_from_dict(d, "t")
+    header = [c.header for c in FLEET_COLUMNS if c.field != "salvage_usd"]
+    fields = [c.field for c in FLEET_COLUMNS if c.field != "salvage_usd"]
+    body = [[("" if getattr(c, f) is None else str(getattr(c, f))) for f in fields] for c in sc.fleet]
+    notes: list[str] = []
+    new = import_fleet_into(sc, read_fleet(write_csv(tmp_path / "fleet.csv", [header] + body)), notes)
+    assert new.fleet[0].salvage_usd == 1234.0
+    assert new.fleet == sc.fleet
+    assert notes == ["the file has no column for Salvage [USD per unit]: kept the scenario's values for 6 cohorts"]

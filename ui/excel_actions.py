@@ -418,10 +418,11 @@ def import_table(window, kind: str, path: str | None = None) -> bool:
         remember_dir(window, path)
     read, into = (ti.read_fleet, ti.import_fleet_into) if kind == "fleet" else (ti.read_sites, ti.import_sites_into)
     doc = window.doc
+    notes: list[str] = []
     try:
         with _busy():
             rows = read(path)
-            new = into(doc.scenario, rows)
+            new = into(doc.scenario, rows, notes)
     except ScenarioError as e:
         show_message(window, f"Cannot import {what}", e.describe())
         return False
@@ -430,7 +431,8 @@ def import_table(window, kind: str, path: str | None = None) -> bool:
         show_message(window, f"Cannot import {what}", f"{Path(path).name}: {type(e).__name__}: {e}")
         return False
     doc.replace(new, f"Import {what} from {Path(path).name}")
-    show_status(window, f"Imported {len(rows)} {rows_word} from {path} (Edit > Undo restores the previous {what})")
+    show_status(window, f"Imported {len(rows)} {rows_word} from {path} (Edit > Undo restores the previous {what})"
+                        + "".join(f"; {n}" for n in notes))
     return True
 
 
