@@ -42,7 +42,9 @@ def irr_annual(cash_flows: np.ndarray, *, iterations: int = 200) -> np.ndarray:
     """
     cf = np.atleast_2d(np.asarray(cash_flows, dtype=float))
     t = np.arange(cf.shape[1]) + 1.0
-    grid = _IRR_GRID
+    # Rates so negative that (1 + r)^-T overflows (beyond 1e300) are left out of the scan: over a
+    # 600-month horizon that is below -68%/month, where no business IRR lives.
+    grid = _IRR_GRID[_IRR_GRID >= 10.0 ** (-300.0 / t[-1]) - 1.0]
     values = cf @ ((1.0 + grid)[None, :] ** -t[:, None])                     # [path, grid]
     signs = np.sign(values)
     change = (signs[:, :-1] * signs[:, 1:] < 0) | (signs[:, :-1] == 0)        # [path, grid - 1]; 0: a root

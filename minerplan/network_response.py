@@ -169,6 +169,10 @@ class _OnlineTable:
         return self.table[i] + u * self.slope[i]
 
 
+#: The smallest share of the installed base taken to be online at the start (see simulate_responsive_network).
+MIN_START_ONLINE_SHARE = 0.25
+
+
 def simulate_responsive_network(*, start_month: str, horizon_months: int, difficulty: float, block_height: int,
                                 prices_usd: np.ndarray, fees_btc_per_block: np.ndarray | float,
                                 hashrate_growth_pct_per_month: float, tiers: tuple[Tier, ...] = DEFAULT_TIERS,
@@ -195,7 +199,11 @@ def simulate_responsive_network(*, start_month: str, horizon_months: int, diffic
     btc_per_th_day_per_btc_reward = SECONDS_PER_DAY * 1e12 / TWO_32   # x (subsidy + fees) / D
 
     hp0 = btc_per_th_day_per_btc_reward / d * (_subsidy_btc(height) + fees[:, 0]) * prices[:, 0] * net_share
-    online = online_share(hp0, tiers, switch_width_pct)
+    # A start price far below the network's cash costs (a typed $200) would make the observed hashrate
+    # a sliver of an installed base 100x larger, which then floods back as difficulty falls; no
+    # market has had more than a few times its online hashrate idle, so the base is at most
+    # 1 / MIN_START_ONLINE_SHARE times what is online.
+    online = np.maximum(online_share(hp0, tiers, switch_width_pct), MIN_START_ONLINE_SHARE)
     target_online = _OnlineTable(tiers, switch_width_pct)
     online_hs = hashrate_ehs * 1e18 if hashrate_ehs is not None else hashrate_hs_from_difficulty(difficulty)
     installed0 = online_hs / online

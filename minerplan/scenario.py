@@ -159,10 +159,12 @@ class Market(_Strict):
         0.02, ge=0, le=100, allow_inf_nan=False, description="average transaction fees per block, BTC")
     block_height: Annotated[int, Soft(500_000, 1_500_000, "", "the tip was ~925,000 in late 2025")] = Field(
         ge=0, le=50_000_000, description="current block height")
-    hashrate_growth_pct_per_month: float = Field(
+    hashrate_growth_pct_per_month: Annotated[float, Soft(-3, 6, "% per month", "the network grew 2-5% a month "
+                                                                              "on average in 2019-2025")] = Field(
         1.0, ge=-50, le=50, allow_inf_nan=False,
         description="trend growth of network hashrate, % per month (compounded)")
-    fee_growth_pct_per_month: float = Field(
+    fee_growth_pct_per_month: Annotated[float, Soft(-10, 10, "% per month", "a sustained trend beyond 10% a "
+                                                                            "month compounds 3x a year")] = Field(
         0.0, ge=-50, le=50, allow_inf_nan=False, description="growth of fees per block, % per month")
     hashrate_response: HashrateResponse | None = Field(
         None, description="switch-off parameters of the capitulation model (network_model 'capitulation')")
@@ -227,7 +229,9 @@ class PricePath(_Strict):
     """
 
     kind: Literal["flat", "growth", "points"] = "flat"
-    growth_pct_per_month: float = Field(0.0, ge=-50, le=50, allow_inf_nan=False)
+    growth_pct_per_month: Annotated[float, Soft(-5, 5, "% per month", "BTC rose ~5% a month on average from "
+                                                                      "2015 to 2025, with long falls")] = Field(
+        0.0, ge=-50, le=50, allow_inf_nan=False)
     points: list[PricePoint] = Field(default_factory=list, max_length=1200)
 
     # kind 'points' without points is reported by check_consistency at price_path.points.
@@ -251,7 +255,9 @@ class MonteCarlo(_Strict):
         None, ge=-200, le=200, allow_inf_nan=False,
         description="growth of the MEAN price, %/yr; absent: the drift that makes the entered price path the "
                     "median path (see median_drift_pct_per_year)")
-    volatility_pct_per_year: float = Field(50.0, ge=0, le=500, allow_inf_nan=False)
+    volatility_pct_per_year: Annotated[float, Soft(10, 150, "%/yr", "BTC's realized volatility was 40-80%/yr "
+                                                                    "in 2019-2025")] = Field(
+        50.0, ge=0, le=500, allow_inf_nan=False)
     jump_intensity_per_year: float = Field(3.0, ge=0, le=100, allow_inf_nan=False,
                                            description="expected jumps per year (merton)")
     jump_mean_pct: float = Field(-8.0, gt=-100, le=500, allow_inf_nan=False,
@@ -395,7 +401,8 @@ class Cohort(_Strict):
     """A batch of identical ASICs at one site."""
 
     model: Name
-    count: float = Field(ge=0, le=10_000_000, allow_inf_nan=False,
+    count: Annotated[float, Soft(None, 1_000_000, "units", "the largest public fleets run ~300,000-400,000 "
+                                                         "machines")] = Field(ge=0, le=10_000_000, allow_inf_nan=False,
                          description="units; may be fractional when an optimizer plan splits a cohort")
     hashrate_ths: Annotated[float, Soft(1, 2_000, "TH/s", "sold ASICs make 13.5 (S9) to 860 TH/s (S21e XP Hyd "
                                                           "3U)")] = Field(
@@ -513,6 +520,16 @@ def check_consistency(sc: Scenario) -> list[Problem]:
             problems.append(Problem(f"sites[{i}].ai.convertible_gross_mw",
                                     f"{site.ai.convertible_gross_mw:g} MW exceeds capacity_mw "
                                     f"({site.capacity_mw:g} MW)"))
+    if sc.price_path.kind == "growth" and sc.price_path.growth_pct_per_month != 0:
+        # The path must stay within the bounds the start price has (a growth of 50% a month for 600
+        # months reaches 1e105 USD, which the engine would turn into an NPV of the same size).
+        g = sc.price_path.growth_pct_per_month
+        end = sc.market.btc_price_usd * (1 + g / 100) ** (sc.horizon_months - 1)
+        if not 1.0 <= end <= 100_000_000:
+            problems.append(Problem("price_path.growth_pct_per_month",
+                                    f"at {g:g}% a month the price path reaches {end:,.4g} USD by "
+                                    f"{add_months(sc.start_month, sc.horizon_months - 1)}; BTC prices must stay "
+                                    "within 1 to 100,000,000 USD"))
     if sc.price_path.kind == "points" and not sc.price_path.points:
         problems.append(Problem("price_path.points", "kind 'points' needs at least one entry in points"))
     for i, pt in enumerate(sc.price_path.points):
@@ -565,6 +582,16 @@ def check_consistency(sc: Scenario) -> list[Problem]:
                                 else "market.network_hashrate_ehs",
                                 f"the network's {network_ths / 1e6:,.4g} EH/s is less than the fleet owned at the "
                                 f"start ({fleet_ths / 1e6:,.4g} EH/s), which is part of it"))
+    elif sc.market.network_model != "supply" and sc.market.hashrate_growth_pct_per_month < 0:
+        # An exogenous trend that shrinks the network below the fleet (every machine it will own counted).
+        all_ths = sum(c.count * c.hashrate_ths for c in sc.fleet)
+        g = sc.market.hashrate_growth_pct_per_month
+        end_ths = network_ths * (1 + g / 100) ** (sc.horizon_months - 1)
+        if all_ths >= end_ths:
+            problems.append(Problem("market.hashrate_growth_pct_per_month",
+                                    f"at {g:g}% a month the network falls to {end_ths / 1e6:,.4g} EH/s by "
+                                    f"{add_months(sc.start_month, sc.horizon_months - 1)}, below the fleet's "
+                                    f"{all_ths / 1e6:,.4g} EH/s, which is part of it"))
 
     converted: dict[str, float] = {}
     for i, cv in enumerate(sc.conversion_plan):

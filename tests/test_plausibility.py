@@ -259,3 +259,67 @@ def test_soft_marker_survives_optional_fields():
     assert soft_bound(Market, "difficulty").hi == 1.5e15
     assert soft_bound(Market, "btc_price_usd").lo == 5_000
     assert isinstance(soft_bound(Market, "network_model"), types.NoneType)
+
+
+# --------------------------------------------------------------------------- totals that cannot happen (review of issue 11)
+
+def _default_dict() -> dict:
+    return json.loads(DEFAULT_SCENARIO_PATH.read_text())
+
+
+def test_a_trend_that_shrinks_the_network_below_the_fleet_is_refused():
+    # Reproduction: trend -20%/month mined 213.7 million BTC (more than will ever exist), NPV $13.5T, exit 0.
+    d = _default_dict()
+    d["market"].update(network_model="trend", hashrate_growth_pct_per_month=-20)
+    with pytest.raises(ScenarioError) as e:
+        scenario_from_dict(d, "t")
+    [p] = e.value.problems
+    assert p.path == "market.hashrate_growth_pct_per_month"
+    assert "falls to 0.001992 EH/s by 2030-11, below the fleet's 15.36 EH/s" in p.message
+
+
+def test_a_price_path_beyond_the_price_bounds_is_refused():
+    # Reproduction: 600 months at +50%/month gave an NPV of ~1e100.
+    d = _default_dict()
+    d.update(horizon_months=600, price_path={"kind": "growth", "growth_pct_per_month": 50})
+    with pytest.raises(ScenarioError) as e:
+        scenario_from_dict(d, "t")
+    assert [p.path for p in e.value.problems] == ["price_path.growth_pct_per_month"]
+    assert "reaches 2.755e+110 USD by 2075-11" in e.value.problems[0].message
+
+
+def test_growth_rates_have_soft_ranges():
+    d = _default_dict()
+    d["market"].update(network_model="trend", hashrate_growth_pct_per_month=-4)
+    d["price_path"] = {"kind": "growth", "growth_pct_per_month": 6}
+    paths = [p.path for p in scenario_warnings(scenario_from_dict(d, "t"))]
+    assert paths == ["market.hashrate_growth_pct_per_month", "price_path.growth_pct_per_month"]
+
+
+def test_a_start_price_far_below_costs_does_not_invent_an_installed_base():
+    # Reproduction: capitulation at $200 read the 1,040 EH/s online as a sliver of a base 100x larger,
+    # which then came online: 3,146 EH/s in month 0, 1.4e10 EH/s at $20. At most 4x what is online now.
+    from minerplan.engine import run_engine
+    from minerplan.network_response import MIN_START_ONLINE_SHARE
+
+    d = _default_dict()
+    d["market"].update(network_model="capitulation", btc_price_usd=200)
+    res = run_engine(scenario_from_dict(d, "t"))
+    growth = (1 + d["market"]["hashrate_growth_pct_per_month"] / 100) ** d["horizon_months"]
+    assert res.network.network_hashrate_ehs.max() <= d["market"]["network_hashrate_ehs"] / MIN_START_ONLINE_SHARE * growth
+
+
+def test_a_600_month_irr_raises_no_overflow_warning():
+    # Reproduction: a 600-month horizon printed numpy "overflow encountered in matmul" from the IRR scan.
+    import warnings
+
+    from minerplan.finance import irr_annual
+
+    cf = np.full((1, 600), 1.0)
+    cf[0, 0] = -100.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = irr_annual(cf)
+    # hand check, flows at month ends 1..600: -100/(1+m) + sum_{t=2..600} 1/(1+m)^t = 0 at the monthly rate m
+    m = (1 + r[0]) ** (1 / 12) - 1
+    assert sum((1 + m) ** -t for t in range(2, 601)) == pytest.approx(100 / (1 + m), rel=1e-9)
