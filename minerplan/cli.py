@@ -246,9 +246,8 @@ def _cmd_backtest_network(args) -> int:
     params = DEFAULT_SUPPLY
     if args.scenario:
         from .engine import supply_params
-        from .scenario_io import load_scenario
 
-        params = supply_params(load_scenario(args.scenario))
+        params = supply_params(_load(args.scenario))
     shocks = () if args.no_shocks else load_shocks(args.shocks or SHOCKS_CSV)
     params = replace(params, shocks=shocks)
     fitted = None
@@ -367,6 +366,7 @@ def _cmd_calibrate(args) -> int:
         new = scenario_from_dict(data, f"{into} with the fitted price model")
         with _writing(out):
             save_scenario(new, out)
+            _warn_written(new, out)
         doc["written_to"] = str(out)
     if args.json:
         json.dump(doc, sys.stdout, allow_nan=False)
@@ -575,6 +575,14 @@ def _load(path):
     return sc
 
 
+def _warn_written(sc, path) -> None:
+    """The plausibility warnings of a scenario this command has just written (an import, a fit,
+    live market data): the values came from another file, so say what looks wrong in them."""
+    from .plausibility import scenario_warnings
+
+    _warn(scenario_warnings(sc), path)
+
+
 def _warn(problems, source) -> None:
     for p in problems:
         print(f"minerplan: warning: {escape_control(str(source))}: {p}", file=sys.stderr)
@@ -664,6 +672,7 @@ def _cmd_fetch_market(args) -> int:
     new = scenario_from_dict(data, f"{into} with market data")
     with _writing(out):
         save_scenario(new, out)
+        _warn_written(new, out)
     if args.json:
         json.dump({**snap.to_dict(), "warnings": list(warnings), "written_to": str(out)}, sys.stdout,
                   allow_nan=False)
@@ -712,6 +721,7 @@ def _cmd_import(args) -> int:
         what += f" ({'; '.join(extras)})" if extras else ""
     with _writing(out):
         save_scenario(new, out)
+        _warn_written(new, out)
     based = f" (based on {escape_control(str(into))})" if str(into) != str(out) else ""
     print(f"imported {what} from {escape_control(Path(args.file).name)} into {escape_control(str(out))}{based}")
     for note in notes:

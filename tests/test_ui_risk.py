@@ -260,3 +260,19 @@ def test_distribution_curve_keeps_the_extremes_and_the_order():
     assert np.all(np.isin(y, ranked))                  # order statistics, not interpolated values
     x, y = distribution_curve(npv[:50], points=101)    # fewer paths than points: every path
     assert np.array_equal(y, np.sort(npv[:50])) and np.allclose(x, (np.arange(50) + 0.5) / 50 * 100)
+
+
+def test_a_hedge_beyond_its_plausible_range_is_named_but_allowed(view, tmp_path):
+    # Plausibility (issue 11): a fixed hashprice of $900/PH/day (the 2021-2025 range was ~$35-400)
+    # loads and can be evaluated, and the panel names the field and the range in amber.
+    view.model.add("hashprice_forward")
+    assert view.book is not None and "Check:" not in view.validation_label.text()
+    doc = view.book.model_dump(mode="json")
+    doc["hedges"][0]["fixed_usd_per_ph_day"] = 900
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps(doc))
+    assert view.load_file(str(path))
+    text = view.validation_label.text()
+    assert view.book is not None and view.evaluate_button.isEnabled()
+    assert "Check: hedges[0].fixed_usd_per_ph_day: 900 USD per PH/s per day is above the plausible range" in text
+    assert "8a5a00" in view.validation_label.styleSheet()

@@ -112,15 +112,6 @@ def _model_field(parts: tuple):
     return None
 
 
-def _hard_hi(info) -> float | None:
-    from annotated_types import Le, Lt
-
-    for m in list(info.metadata):
-        if isinstance(m, (Le, Lt)):
-            return float(getattr(m, "le", getattr(m, "lt", None)))
-    return None
-
-
 def scenario_cases() -> Iterator[Case]:
     from minerplan.plausibility import _soft_of
 
@@ -150,23 +141,27 @@ def scenario_cases() -> Iterator[Case]:
             continue
         cls, fname, info = found
         soft = _soft_of(info)
-        if soft is None or soft.hi is None:
+        if soft is None:
             continue
-        value = soft.hi * 3
-        hard = _hard_hi(info)
-        if hard is not None and value > hard:
-            continue
-        if isinstance(base_value(base, parts), int) and float(value).is_integer():
-            value = int(value)
-        d = copy.deepcopy(base)
-        _set(d, parts, value)
-        if parts in (("market", "difficulty"), ("market", "network_hashrate_ehs")):
-            factor = value / base_value(base, parts)       # the two describe one network: move both
-            other = "network_hashrate_ehs" if parts[1] == "difficulty" else "difficulty"
-            d["market"][other] = base["market"][other] * factor
-        _fit_capacity(d)
-        yield Case(f"scenario/{name}/above_soft_range", ["validate", "{d}/s.json"], {"s.json": _dump(d)}, "warn",
-                   (name,))
+        for side, value in (("above", None if soft.hi is None else _beyond(soft.hi, +1)),
+                            ("below", None if soft.lo is None else _beyond(soft.lo, -1))):
+            if value is None or not _within_hard(info, value):
+                continue
+            if info.annotation is int:               # an integer field (a block height)
+                value = int(round(value))
+            d = copy.deepcopy(base)
+            _set(d, parts, value)
+            if parts in (("market", "difficulty"), ("market", "network_hashrate_ehs")):
+                factor = value / base_value(base, parts)       # the two describe one network: move both
+                other = "network_hashrate_ehs" if parts[1] == "difficulty" else "difficulty"
+                d["market"][other] = base["market"][other] * factor
+            if parts == ("market", "hashrate_growth_pct_per_month"):
+                d["market"]["network_model"] = "trend"         # the growth rate is read by the trend model
+            if parts == ("price_path", "growth_pct_per_month"):
+                d["price_path"]["kind"] = "growth"
+            _fit_capacity(d)
+            yield Case(f"scenario/{name}/{side}_soft_range", ["validate", "{d}/s.json"], {"s.json": _dump(d)},
+                       "warn", (name,))
 
     # names with control characters, for every name field
     for parts in [("name",)] + [("sites", i, "name") for i in range(len(base["sites"]))] + \
@@ -207,6 +202,24 @@ def scenario_cases() -> Iterator[Case]:
                                                                             '"horizon_months": 61').encode()}.items():
         names = {"nan": ("NaN",), "duplicate_key": ("horizon_months",)}.get(kind, ("JSON", "empty"))
         yield Case(f"scenario/file/{kind}", ["validate", "{d}/s.json"], {"s.json": raw}, "bad", names)
+
+
+def _beyond(bound: float, direction: int) -> float:
+    """A value clearly past a soft bound: 3x above an upper one, a third of a positive lower one
+    (a negative or zero lower bound: that much further down)."""
+    if direction > 0:
+        return bound * 3 if bound > 0 else bound + max(abs(bound) / 3, 1)
+    return bound / 3 if bound > 0 else bound - max(abs(bound) / 3, 1)
+
+
+def _within_hard(info, value: float) -> bool:
+    from annotated_types import Ge, Gt, Le, Lt
+
+    for m in info.metadata:
+        if (isinstance(m, Le) and value > m.le) or (isinstance(m, Lt) and value >= m.lt) or \
+                (isinstance(m, Ge) and value < m.ge) or (isinstance(m, Gt) and value <= m.gt):
+            return False
+    return True
 
 
 def base_value(d: Any, parts: tuple) -> Any:
@@ -303,6 +316,20 @@ def import_cases() -> Iterator[Case]:
                 yield Case(f"{kind}.csv/blank_row_after_{line}", argv,
                            {"s.json": scenario_file, "in.csv": _csv(header, blank)}, "bad",
                            (f"row {line + 1}",))
+        if kind == "fleet":
+            col = header.index("Salvage [USD per unit]")
+            odd = copy.deepcopy(rows)
+            odd[0][col] = "60000"
+            yield Case("fleet.csv/row2/salvage_above_soft_range", argv,
+                       {"s.json": scenario_file, "in.csv": _csv(header, odd)}, "warn", ("fleet[0].salvage_usd",),
+                       may_write=True)
+        else:
+            col = header.index("Power price [USD/MWh]")
+            odd = copy.deepcopy(rows)
+            odd[0][col] = "900"
+            yield Case("sites.csv/row2/power_price_above_soft_range", argv,
+                       {"s.json": scenario_file, "in.csv": _csv(header, odd)}, "warn",
+                       ("sites[0].power_price_usd_per_mwh",), may_write=True)
         yield Case(f"{kind}.csv/utf16", argv, {"s.json": scenario_file,
                                                "in.csv": _csv(header, rows).decode().encode("utf-16-le")},
                    "bad", ("UTF-16",))
@@ -361,6 +388,11 @@ def hedge_cases() -> Iterator[Case]:
          "expiry_month": "2026-12", "implied_vol_pct": 50, "risk_free_pct": 4}]}
     yield Case("hedges/unchanged", ["evaluate", "default", "--hedge", "{d}/h.json", "--paths", "20"],
                {"h.json": _dump(book)}, "ok", ())
+    odd = copy.deepcopy(book)
+    odd["hedges"][0]["fixed_usd_per_ph_day"] = 900
+    yield Case("hedges/hedges[0].fixed_usd_per_ph_day/above_soft_range",
+               ["evaluate", "default", "--hedge", "{d}/h.json", "--paths", "20"], {"h.json": _dump(odd)}, "warn",
+               ("hedges[0].fixed_usd_per_ph_day",))
     for i, h in enumerate(book["hedges"]):
         for k, v in h.items():
             if not isinstance(v, (int, float)) or isinstance(v, bool):
@@ -480,6 +512,10 @@ def market_cases() -> Iterator[Case]:
             yield Case(f"api{path}/{kind}", argv, {"s.json": scenario_file}, _api_expect(path), (path,),
                        api={**base, path: raw}, may_write=_api_expect(path) == "warn")
 
+    prices = json.loads(base["/api/v1/prices"])
+    yield Case("api/price_9m_written_with_a_warning", argv, {"s.json": scenario_file}, "warn",
+               ("market.btc_price_usd",), api={**base, "/api/v1/prices": json.dumps({**prices, "USD": 9e6}).encode()},
+               may_write=True)
     # the reproductions: a $150 price, a hashrate 900x the difficulty's, reward stats far from the tip
     prices = json.loads(base["/api/v1/prices"])
     yield Case("api/price_150", argv, {"s.json": scenario_file}, "bad", ("/api/v1/prices",),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import re
 import shutil
 import tempfile
 import threading
@@ -90,8 +91,8 @@ def run_case(case: Case) -> Outcome:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 code = main(argv)
-            except SystemExit as e:
-                code = e.code if isinstance(e.code, int) else 2
+            except SystemExit as e:   # as the interpreter would exit: None is 0, a message is 1
+                code = 0 if e.code is None else e.code if isinstance(e.code, int) else 1
             except BaseException as e:  # noqa: BLE001 - the verdict for anything that escapes
                 code, escaped = None, e
         after = _snapshot(folder)
@@ -106,7 +107,7 @@ def run_case(case: Case) -> Outcome:
             verdict = "silent_acceptance"
         elif code != (2 if case.expect == "bad" else 0):
             verdict = "wrong_exit"
-        elif not any(n in stderr for n in case.names):
+        elif not any(re.search(re.escape(n) + r"(?![0-9])", stderr) for n in case.names):   # "row 2", not "row 20"
             verdict = "unclear"
         elif after != before and not case.may_write:
             verdict = "wrote_output"

@@ -759,5 +759,6 @@ class MarketView(QWidget):
         self.update_market_btn.setEnabled(True)
 
     def shutdown(self, ms: int = 60_000) -> None:
-        """Drop a running market update's result and wait for its thread (before the window closes)."""
+        """Drop a running market update's result (before the window closes); never waits for the fetch.
+        ``ms`` is ignored (kept for callers): the update's thread ends on its own after its deadline."""
         market_update.shutdown_updates(self, ms)

@@ -26,8 +26,9 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroup
                                QLabel, QProgressBar, QPushButton, QSplitter, QStyledItemDelegate,
                                QTableView, QVBoxLayout, QWidget)
 
-from minerplan.errors import ScenarioError
+from minerplan.errors import ScenarioError, escape_control
 from minerplan.hedges import HEDGE_SCHEMA_VERSION, HedgeBook, hedges_from_dict, load_hedges
+from minerplan.plausibility import hedge_warnings
 from minerplan.months import add_months
 from minerplan.prices import deterministic_path
 from minerplan.report import format_usd
@@ -529,10 +530,15 @@ class RiskView(QWidget):
             self.book, self.error = book, ""
             self.model.set_errors({})
             n = len(book.hedges)
-            self.validation_label.setText(f"{n} hedge{'s' if n != 1 else ''}; tax on hedge P&L at the scenario's "
-                                          f"rate ({self.doc.scenario.finance.tax_rate_pct:g}%), linearly."
-                                          if n else "No hedges: add a row or load a hedge file.")
-            self.validation_label.setStyleSheet("")
+            text = (f"{n} hedge{'s' if n != 1 else ''}; tax on hedge P&L at the scenario's "
+                    f"rate ({self.doc.scenario.finance.tax_rate_pct:g}%), linearly."
+                    if n else "No hedges: add a row or load a hedge file.")
+            # Values beyond their plausible range are allowed, and named (amber) so a typo is seen.
+            warnings = hedge_warnings(book)
+            if warnings:
+                text += "\n" + "\n".join(f"Check: {escape_control(str(w))}" for w in warnings[:10])
+            self.validation_label.setText(text)
+            self.validation_label.setStyleSheet("color: #8a5a00;" if warnings else "")
         self._update_buttons()
 
     def _update_buttons(self) -> None:
