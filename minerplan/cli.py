@@ -777,6 +777,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args.command, args.scenario = "gui", "default"
     try:
+        from .scenario_io import clean_pending_writes
+
+        clean_pending_writes()   # temp files of writes a killed MinerPlan left behind
         return COMMANDS[args.command](args)
     except ScenarioError as e:
         # describe() escapes control characters in paths, values and names from the file,

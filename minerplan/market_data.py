@@ -910,20 +910,11 @@ def fetch_price_history(api_url: str = DEFAULT_API_URL, *, timeout_s: float = 30
 # --------------------------------------------------------------------------- cache and shipped snapshot files
 
 def default_cache_path() -> Path:
-    """``$MINERPLAN_CACHE_DIR/market.json``, else ``$XDG_CACHE_HOME/minerplan/market.json``,
-    else ``~/.cache/minerplan/market.json``."""
-    own = os.environ.get("MINERPLAN_CACHE_DIR")
-    if own:
-        return Path(own) / CACHE_FILE_NAME
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg and os.path.isabs(xdg):  # the XDG spec says to ignore relative paths
-        return Path(xdg) / "minerplan" / CACHE_FILE_NAME
-    try:
-        home = Path.home()
-    except RuntimeError:  # no home directory at all
-        import tempfile
-        return Path(tempfile.gettempdir()) / "minerplan-cache" / CACHE_FILE_NAME
-    return home / ".cache" / "minerplan" / CACHE_FILE_NAME
+    """``market.json`` in :func:`minerplan.user_dirs.cache_dir` (``$MINERPLAN_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/minerplan``, else ``~/.cache/minerplan``)."""
+    from .user_dirs import cache_dir
+
+    return cache_dir() / CACHE_FILE_NAME
 
 
 def snapshot_to_file_dict(snap: MarketSnapshot) -> dict[str, Any]:

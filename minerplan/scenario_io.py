@@ -589,6 +589,60 @@ def glob_escape(name: str) -> str:
     return re.sub(r"([\[\]*?])", r"[\1]", name)
 
 
+def _pending_dir() -> Path:
+    from .user_dirs import cache_dir
+
+    return cache_dir() / "pending-writes"
+
+
+def _register_pending(tmp: str) -> Path | None:
+    """Note ``tmp`` (an atomic write's temp file) in the register of writes in progress, so a
+    later start can remove it if this process is killed first. Best effort: None if it cannot."""
+    try:
+        d = _pending_dir()
+        d.mkdir(parents=True, exist_ok=True)
+        fd, entry = tempfile.mkstemp(prefix=f"{os.getpid()}.", suffix=".txt", dir=d)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(os.path.abspath(tmp))
+        return Path(entry)
+    except OSError:
+        return None
+
+
+def clean_pending_writes() -> list[Path]:
+    """Remove the temp files of atomic writes whose process died (``kill -9``, a power cut) and
+    their register entries; called when the command or the app starts. Returns the files removed.
+
+    Only a file named like an atomic write's temp (``.<name>.<pid>.<random>.tmp``, with that dead
+    pid) is removed, so a damaged or forged entry cannot delete anything else.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(_pending_dir().glob("*.txt"))
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            pid = int(entry.name.split(".", 1)[0])
+        except ValueError:
+            continue
+        if _pid_alive(pid):
+            continue
+        try:
+            if entry.stat().st_size <= 4096:
+                tmp = Path(entry.read_text(encoding="utf-8").strip())
+                m = _TEMP_RE.match(tmp.name)
+                if tmp.is_absolute() and m is not None and int(m.group("pid")) == pid:
+                    for leftover in (tmp, Path(str(tmp) + ".splice")):
+                        if leftover.is_file() and not leftover.is_symlink():
+                            leftover.unlink()
+                            removed.append(leftover)
+            entry.unlink()
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue   # best effort: a start must never fail over a leftover
+    return removed
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     """Write ``path`` through a temp file in the same folder and a rename.
 
@@ -596,14 +650,16 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
     crash mid-write leaves either the old file or the new one, never half of
     one; the new file gets the mode a plain write would have given it
     (mkstemp's private 0600 would surprise whoever shares the file). Ctrl-C
-    removes the temp file at once; after ``kill -9`` the next write of the same
-    file removes it (its name carries the dead writer's pid).
+    removes the temp file at once; after ``kill -9`` the next start of MinerPlan
+    removes it (:func:`clean_pending_writes`), as does the next write of the same
+    file (its name carries the dead writer's pid).
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     clean_stale_temps(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory)
     os.close(fd)
+    entry = _register_pending(tmp)
     try:
         write(tmp)
         with open(tmp, "rb+") as fh:
@@ -617,6 +673,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> None:
             except FileNotFoundError:
                 pass
         raise
+    finally:
+        if entry is not None:
+            try:
+                entry.unlink()
+            except OSError:
+                pass
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

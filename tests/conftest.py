@@ -7,6 +7,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 faulthandler.enable()
+# MinerPlan's own files (market cache, the register of writes in progress) go to a folder of this
+# run, never the user's ~/.cache; tests that need another set MINERPLAN_CACHE_DIR themselves.
+if "MINERPLAN_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["MINERPLAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="minerplan-test-cache-")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

@@ -53,6 +53,52 @@ def test_kill_9_during_a_save_leaves_a_temp_that_the_next_save_removes(tmp_path)
     assert _hidden(tmp_path) == []
 
 
+def test_kill_9_during_a_one_off_export_is_cleaned_by_the_next_start(tmp_path, monkeypatch):
+    # Reviewer's reproduction: `export --xlsx k2.xlsx` killed with -9 left `.k2.xlsx.<pid>.*.tmp`
+    # for good (only another write of k2.xlsx removed it). Every write is noted in a register in
+    # the cache folder, so the next start of any command removes what a dead process left.
+    from minerplan.cli import main
+
+    monkeypatch.setenv("MINERPLAN_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "exports"
+    out.mkdir()
+    code = textwrap.dedent(f"""
+        import time
+        from minerplan.scenario_io import atomic_write
+        def write(tmp):
+            open(tmp, "w").write("half a workbook")
+            open(tmp + ".splice", "w").write("half a splice")
+            print("inside", flush=True)
+            time.sleep(600)
+        atomic_write({str(out / "k2.xlsx")!r}, write)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "MINERPLAN_CACHE_DIR": str(tmp_path / "cache")})
+    try:
+        assert child.stdout.readline().strip() == "inside"
+        assert main(["validate", "default"]) == 0          # a start while the writer lives: nothing removed
+        assert len(_hidden(out)) == 2
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=60)
+    assert len(_hidden(out)) == 2 and len(list((tmp_path / "cache" / "pending-writes").iterdir())) == 1
+    assert main(["validate", "default"]) == 0              # the next start
+    assert _hidden(out) == [] and list((tmp_path / "cache" / "pending-writes").iterdir()) == []
+
+
+def test_a_register_entry_never_deletes_anything_but_a_temp_file(tmp_path, monkeypatch):
+    from minerplan.scenario_io import clean_pending_writes
+
+    monkeypatch.setenv("MINERPLAN_CACHE_DIR", str(tmp_path / "cache"))
+    reg = tmp_path / "cache" / "pending-writes"
+    reg.mkdir(parents=True)
+    precious = tmp_path / "budget.xlsx"
+    precious.write_text("the CFO's workbook")
+    (reg / "999999.forged.txt").write_text(str(precious))               # a damaged or forged entry
+    assert clean_pending_writes() == [] and precious.exists()
+    assert list(reg.iterdir()) == []                                    # the entry itself is dropped
+
+
 def test_a_live_writers_temp_is_left_alone(tmp_path):
     target = tmp_path / "S.json"
     mine = tmp_path / f".S.json.{os.getpid()}.abc_1.tmp"
