@@ -322,7 +322,7 @@ class HighsModel:
             out.row_dual = self.duals_with_integers_fixed(x) if self.has_integers else np.array(self.h.getSolution().row_dual)
         return out
 
-    def _run_watched(self, cancel) -> str | None:
+    def _run_watched(self, cancel, h=None) -> str | None:
         """``h.run()`` on a worker thread while this one watches the deadline and Cancel.
 
         HiGHS checks its time limit and our interrupt callback only at certain points: its MIP
@@ -337,7 +337,7 @@ class HighsModel:
 
         def run() -> None:
             try:
-                self.h.run()
+                (h or self.h).run()
             except BaseException as e:  # noqa: BLE001 - handed to the caller below
                 failure.append(e)
             finally:
@@ -352,8 +352,9 @@ class HighsModel:
             elif self.deadline is not None and time.perf_counter() > self.deadline + WATCH_GRACE_S:
                 stopped = "time_limit"
             if stopped is not None:
-                self._abandoned = True
-                self._runner = runner
+                if h is None:
+                    self._abandoned = True   # our callbacks interrupt HiGHS at its next check
+                    self._runner = runner
                 _RUNNING.add(runner)
                 return stopped
         if failure:
@@ -384,7 +385,8 @@ class HighsModel:
         n_row, n_col, nnz = f.shape
         lp.passModel(n_col, n_row, nnz, 2, -1 if f.maximize else 1, f.offset, f.cost, lo, up, f.row_lower,
                      f.row_upper, f.a_start, f.a_index, f.a_value, np.zeros(n_col, dtype=np.int32))
-        lp.run()
+        if self._run_watched(None, lp) is not None:
+            return None   # out of time inside its presolve: the plan stands without shadow prices
         if lp.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         return np.array(lp.getSolution().row_dual)
@@ -433,7 +435,8 @@ class HighsModel:
         e.setOptionValue("time_limit", left)
         e.passModel(n_col + rows.size, n_row, int(new_start[-1]), 2, 1, 0.0, cost, lo, up, f.row_lower, f.row_upper,
                     new_start, idx, val, np.zeros(n_col + rows.size, dtype=np.int32))
-        e.run()
+        if self._run_watched(None, e) is not None:
+            return {}
         if e.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return {}
         sol = np.array(e.getSolution().col_value)[n_col:]
