@@ -141,6 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also trace the efficient frontier (expected NPV vs CVaR over risk weights)")
     op.add_argument("--no-purchases", action="store_true", help="do not buy ASICs")
     op.add_argument("--no-retirements", action="store_true", help="do not retire ASICs")
+    op.add_argument("--replications", type=_int_in(0, 100), default=10,
+                    help="independent re-solves on fresh paths for the sampling gap and the decisions' "
+                         "stability (default 10; 0 = skip)")
+    op.add_argument("--oos-paths", type=_int_in(0, 1_000_000), default=10_000,
+                    help="fresh price paths the plan is evaluated on by the engine (default 10,000; 0 = skip)")
     op.add_argument("--json", action="store_true")
     op.add_argument("--write-model", metavar="FILE", help="write the model passed to HiGHS (.mps or .lp)")
 
@@ -550,6 +555,16 @@ def _cmd_optimize(args) -> int:
         check = run_engine(res.plan_scenario, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
         engine_npv = float(check.npv_usd.mean())
     doc = result_to_json(res, engine_npv)
+    confidence = None
+    if res.ok and (args.replications or args.oos_paths):
+        from solvers.confidence import assess_plan, describe
+
+        confidence = assess_plan(sc, res, st, out_of_sample_paths=args.oos_paths, replications=args.replications,
+                                 progress=progress)
+        if progress is not None:
+            print("", file=sys.stderr)
+        doc.update(confidence.to_json())
+        doc["confidence"] = describe(confidence, res)
     if args.frontier and res.ok:
         from solvers.optimize import efficient_frontier
 
@@ -562,6 +577,8 @@ def _cmd_optimize(args) -> int:
         sys.stdout.write("\n")
     else:
         _print_text(format_result(doc))
+        if confidence is not None:
+            _print_text("\nConfidence\n" + "\n".join(f"  - {line}" for line in doc["confidence"]))
     return 0 if res.ok else 3
 
 
