@@ -555,6 +555,10 @@ def _cmd_optimize(args) -> int:
         check = run_engine(res.plan_scenario, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
         engine_npv = float(check.npv_usd.mean())
     doc = result_to_json(res, engine_npv)
+    from solvers.baseline import compare
+
+    baseline = compare(sc, res, st)   # doing nothing, on the same paths
+    doc.update(baseline.to_json())
     confidence = None
     if res.ok and (args.replications or args.oos_paths):
         from solvers.confidence import assess_plan, describe
@@ -577,6 +581,13 @@ def _cmd_optimize(args) -> int:
         sys.stdout.write("\n")
     else:
         _print_text(format_result(doc))
+        if res.ok:
+            inc = baseline.incremental_expected_npv_usd
+            _print_text(f"\nAgainst doing nothing (the scenario as entered, on the same {st.n_paths:,} paths): "
+                        f"status quo expected NPV ${baseline.expected_npv_usd / 1e6:,.1f}M; the plan adds "
+                        f"{'-' if inc < 0 else '+'}${abs(inc) / 1e6:,.1f}M"
+                        + ("  WARNING: the plan is worse than doing nothing by more than its MIP gap"
+                           if baseline.worse_than_status_quo else ""))
         if confidence is not None:
             _print_text("\nConfidence\n" + "\n".join(f"  - {line}" for line in doc["confidence"]))
     return 0 if res.ok else 3
