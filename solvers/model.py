@@ -31,9 +31,12 @@ class BuiltModel:
     row_labels: dict[str, list[tuple]] = field(default_factory=dict)   # block name -> key per row
     risk_aversion: float = 0.0
     cvar_level: float = 0.95
-    top_terms: list = field(default_factory=list)   # take-or-pay (y vars, s vars, y value, s value), USD M
+    top_terms: list = field(default_factory=list)   # take-or-pay (y vars, s vars, y value, s value), USD M per share (see top_scales)
     credit_vars: list = field(default_factory=list)  # credit drawn per (view, month), USD M
     tax_vars: list = field(default_factory=list)     # K[p, y], cumulative tax paid, USD M (carry-forward mode)
+    #: Per take-or-pay block, the units of its variables: y counts shares of the slot's installed
+    #: units (``[month, slot]`` units per 1.0 of y) and s shares of ``need`` MWh (a float).
+    top_scales: list = field(default_factory=list)
 
 
 def _csr(dense_rows: list[np.ndarray]):
@@ -243,8 +246,13 @@ def _cvar_rows(a: np.ndarray, n_p: int, extra: list):
 def _add_take_or_pay(m, built: BuiltModel, space: DecisionSpace, xs: list) -> list:
     """Variables and rows for each take-or-pay site; returns objective/CVaR terms in USD millions.
 
-    y[p, m, k] + (units of the slot's fleet row retired by month m) <= installed units (= when
-    curtailment is off); s[p, m] + sum_k energy[m, k] y[p, m, k] + AI draw(x) >= minimum.
+    In units (U[m, k] installed units of the slot, N MWh the largest minimum):
+    U y[p, m, k] + (units of the slot's fleet row retired by month m) <= U (= when curtailment
+    is off); N s[p, m] + sum_k energy[m, k] U y[p, m, k] + AI draw(x) >= minimum. The variables
+    are shares (y of the installed units, s of N), not units and MWh, and each row is divided by
+    its scale: one unit's monthly margin on one path is a few cents in USD millions / paths, below
+    HiGHS's optimality tolerance (1e-7), while a whole slot's is not. (The plan's value is computed
+    from the exact dispatch afterwards, :func:`solvers.optimize.take_or_pay_dispatch`.)
     """
     terms = []
     if not space.top_blocks:
@@ -267,8 +275,11 @@ def _add_take_or_pay(m, built: BuiltModel, space: DecisionSpace, xs: list) -> li
         n_y = n_p * n_m * k
         rows_r, rows_c, rows_v, upper = [np.arange(n_y)], [np.arange(n_y)], [np.ones(n_y)], []
         c_of_slot = blk.cohorts[blk.slot_cohort]                                   # [K] fleet row
-        ub = blk.units_base[:, blk.slot_cohort]                                    # [M, K]
-        upper = np.tile(ub.ravel(), n_p)
+        ub = blk.units_base[:, blk.slot_cohort].astype(float)                      # [M, K]
+        unit = np.where(ub > 0, ub, 1.0)                                           # units per 1.0 of y
+        need_unit = max(float(np.max(np.abs(blk.need_mwh), initial=0.0)), 1.0)    # MWh per 1.0 of s
+        built.top_scales.append((unit, need_unit))
+        upper = np.tile((ub / unit).ravel(), n_p)
         for j in np.flatnonzero(ret):
             slots = np.flatnonzero(c_of_slot == cohort[j])
             if slots.size == 0:
@@ -278,12 +289,13 @@ def _add_take_or_pay(m, built: BuiltModel, space: DecisionSpace, xs: list) -> li
             rr = (np.arange(n_p)[:, None] * (n_m * k) + local[None, :]).ravel()
             rows_r.append(rr)
             rows_c.append(np.full(rr.size, n_y + j))
-            rows_v.append(np.ones(rr.size))
+            rows_v.append(np.tile(1.0 / unit[mm][:, slots].ravel(), n_p))
         data, idx, ptr = _coo_to_csr(np.concatenate(rows_r), np.concatenate(rows_c), np.concatenate(rows_v), n_y)
         lower = upper.tolist() if not blk.can_curtail else [None] * n_y
         setattr(m, f"top_units_{b}", MatrixConstraint(data, idx, ptr, lower, upper.tolist(), yv + xs))
         built.row_labels[f"top_units_{b}"] = [(blk.site,)] * n_y
-        # shortfall rows: s[p, m] + sum_k e[m, k] y[p, m, k] + sum_j ai[j, m] x_j >= need[m]
+        # shortfall rows: s[p, m] + sum_k e[m, k] y[p, m, k] + sum_j ai[j, m] x_j >= need[m], in y and s
+        # shares and divided by N: s' + sum_k (e U / N) y' + sum_j (ai / N) x_j >= need / N
         n_s_rows = n_p * n_m
         rr = [np.arange(n_s_rows)]
         cc = [np.arange(n_s_rows)]
@@ -291,19 +303,19 @@ def _add_take_or_pay(m, built: BuiltModel, space: DecisionSpace, xs: list) -> li
         pm = np.arange(n_s_rows)
         rr.append(np.repeat(pm, k))
         cc.append(n_s_rows + np.arange(n_y))
-        vv.append(np.tile(blk.energy.ravel(), n_p))
+        vv.append(np.tile((blk.energy * unit).ravel() / need_unit, n_p))
         ai_nz = np.nonzero(blk.ai_energy.T)                                        # (month, var)
         if ai_nz[0].size:
             mm_, jj = ai_nz
             rr.append((np.arange(n_p)[:, None] * n_m + mm_[None, :]).ravel())
             cc.append(np.tile(n_s_rows + n_y + jj, n_p))
-            vv.append(np.tile(blk.ai_energy.T[mm_, jj], n_p))
+            vv.append(np.tile(blk.ai_energy.T[mm_, jj] / need_unit, n_p))
         data, idx, ptr = _coo_to_csr(np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), n_s_rows)
-        setattr(m, f"top_shortfall_{b}", MatrixConstraint(data, idx, ptr, np.tile(blk.need_mwh, n_p).tolist(),
+        setattr(m, f"top_shortfall_{b}", MatrixConstraint(data, idx, ptr, np.tile(blk.need_mwh / need_unit, n_p).tolist(),
                                                            [None] * n_s_rows, sv + yv + xs))
         built.row_labels[f"top_shortfall_{b}"] = [(blk.site,)] * n_s_rows
-        yval = (1 - r) * blk.value * df[None, :, None] / USD_M                     # [P, M, K]
-        sval = -(1 - r) * blk.contract_usd_per_mwh * df / USD_M                    # [M]
+        yval = (1 - r) * blk.value * unit[None] * df[None, :, None] / USD_M        # [P, M, K] per share
+        sval = -(1 - r) * blk.contract_usd_per_mwh * need_unit * df / USD_M        # [M] per share
         terms.append((yv, sv, yval.reshape(n_p, n_m * k), sval))
     return terms
 
@@ -343,7 +355,7 @@ def _add_carryforward_tax(m, built: BuiltModel, space: DecisionSpace, xs: list, 
         m.tax_top = pyo.Var(range(n_p * n_y), domain=pyo.Reals)
         tt_vars = [m.tax_top[i] for i in range(n_p * n_y)]
         rr, cc, vv, cols = [np.arange(n_p * n_y)], [np.arange(n_p * n_y)], [np.full(n_p * n_y, -1.0)], list(tt_vars)
-        for (yv, sv, _, _), blk in zip(top_terms, space.top_blocks):
+        for (yv, sv, _, _), blk, (unit, need_unit) in zip(top_terms, space.top_blocks, built.top_scales):
             k = blk.energy.shape[1]
             y0 = len(cols)
             cols += yv
@@ -353,12 +365,12 @@ def _add_carryforward_tax(m, built: BuiltModel, space: DecisionSpace, xs: list, 
             m_idx = np.tile(np.repeat(np.arange(n_m), k), n_p)
             rr.append(p_idx * n_y + ym[m_idx])
             cc.append(y0 + np.arange(n_p * n_m * k))
-            vv.append(blk.value.ravel() / USD_M)
+            vv.append((blk.value * unit[None]).ravel() / USD_M)
             p2 = np.repeat(np.arange(n_p), n_m)
             m2 = np.tile(np.arange(n_m), n_p)
             rr.append(p2 * n_y + ym[m2])
             cc.append(s0 + np.arange(n_p * n_m))
-            vv.append(np.full(n_p * n_m, -blk.contract_usd_per_mwh / USD_M))
+            vv.append(np.full(n_p * n_m, -blk.contract_usd_per_mwh * need_unit / USD_M))
         data, idx, ptr = _coo_to_csr(np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), n_p * n_y)
         m.tax_top_def = MatrixConstraint(data, idx, ptr, [0.0] * (n_p * n_y), [0.0] * (n_p * n_y), cols)
         built.row_labels["tax_top_def"] = [(p, y) for p in range(n_p) for y in range(n_y)]
@@ -423,7 +435,7 @@ def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_te
         tc = [m.top_cash[i] for i in range(n_w * n_m)]
         rr, cc, vv, cols = [], [], [], list(tc)
         r = space.tax_rate
-        for (yv, sv, _, _), blk in zip(top_terms, space.top_blocks):
+        for (yv, sv, _, _), blk, (unit, need_unit) in zip(top_terms, space.top_blocks, built.top_scales):
             k = blk.energy.shape[1]
             y0, s0 = len(cols), len(cols) + len(yv)
             cols += yv + sv
@@ -433,10 +445,10 @@ def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_te
                     mm = np.repeat(np.arange(n_m), k)
                     rr.append(w * n_m + mm)
                     cc.append(y0 + p * n_m * k + np.arange(n_m * k))
-                    vv.append(-(1 - r) * wt * blk.value[p].ravel() / USD_M)
+                    vv.append(-(1 - r) * wt * (blk.value[p] * unit).ravel() / USD_M)
                     rr.append(w * n_m + np.arange(n_m))
                     cc.append(s0 + p * n_m + np.arange(n_m))
-                    vv.append(np.full(n_m, (1 - r) * wt * blk.contract_usd_per_mwh / USD_M))
+                    vv.append(np.full(n_m, (1 - r) * wt * blk.contract_usd_per_mwh * need_unit / USD_M))
         rr.append(np.arange(n_w * n_m))
         cc.append(np.arange(n_w * n_m))
         vv.append(np.ones(n_w * n_m))

@@ -17,7 +17,7 @@ from minerplan.engine import Cancelled, progress_step
 from minerplan.months import add_months, month_index
 from minerplan.scenario import Conversion, Scenario
 
-from .decisions import DecisionSpace, build_decision_space
+from .decisions import DecisionSpace, TopBlock, build_decision_space
 from .highs_backend import MIN_RUN_S, HighsModel, SolveOutcome, to_matrix_form
 from .model import USD_M, BuiltModel, build_model
 from .settings import OptimizerSettings
@@ -62,10 +62,94 @@ class OptimizationResult:
     notes: list[str] = field(default_factory=list)
     explanation: list[str] = field(default_factory=list)
     cash: pd.DataFrame | None = None   # liquidity views: view, month, cash_usd (before credit), credit_usd
+    #: The best bound HiGHS proved on the objective (USD): no plan is worth more. None without one
+    #: (an LP stopped early, a run stopped before its first bound).
+    bound_usd: float | None = None
+    #: HiGHS's own outcome; ``status`` differs from it only when the engine check failed.
+    solver_status: str | None = None
+    check: "EngineCheck | None" = None   # the engine's valuation of the plan (see check_plan)
 
     @property
     def ok(self) -> bool:
+        """A plan to show as the answer: solved (optimal or time-limited) and, if checked, agreeing with the
+        engine. A time-limited plan is ``ok`` but never unlabelled: see :func:`solvers.report.plan_label`."""
         return self.status in ("optimal", "time_limit") and self.plan_scenario is not None
+
+
+#: How closely the engine must reproduce the optimizer's valuation of its plan: 1e-6 of the total
+#: cash flow (see :class:`EngineCheck`). Beyond it the result is an error (status ``check_failed``).
+CHECK_RTOL = 1e-6
+
+
+@dataclass(frozen=True)
+class EngineCheck:
+    """``minerplan evaluate`` of the plan against the optimizer's own valuation, on the same paths (USD).
+
+    *Total cash flow* of a path: the sum over months of the absolute net cash flow plus the absolute
+    present value of the value past the horizon, as the engine computes them for the plan; the
+    scale of a plan's money, which (unlike its NPV) is not near zero when inflows and outflows
+    cancel. The plan passes when every path's NPV difference is within ``CHECK_RTOL`` of that
+    path's total cash flow and the expected NPVs are within ``CHECK_RTOL`` of the mean total cash
+    flow (``tolerance_usd``).
+    """
+
+    optimizer_npv_usd: float          # expected NPV, the optimizer's valuation
+    engine_npv_usd: float             # expected NPV, the engine's
+    difference_usd: float             # optimizer - engine
+    total_cash_flow_usd: float        # mean over paths
+    tolerance_usd: float              # CHECK_RTOL x total_cash_flow_usd
+    worst_path: int                   # the path with the largest difference relative to its cash flow
+    worst_path_difference_usd: float
+    worst_path_tolerance_usd: float
+    ok: bool
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "optimizer_expected_npv_usd": self.optimizer_npv_usd,
+                "engine_expected_npv_usd": self.engine_npv_usd, "difference_usd": self.difference_usd,
+                "tolerance_usd": self.tolerance_usd, "relative_tolerance": CHECK_RTOL,
+                "total_cash_flow_usd": self.total_cash_flow_usd, "worst_path": self.worst_path,
+                "worst_path_difference_usd": self.worst_path_difference_usd,
+                "worst_path_tolerance_usd": self.worst_path_tolerance_usd}
+
+
+def compare_with_engine(npv_by_path_usd: np.ndarray, engine) -> EngineCheck:
+    """The check of an optimizer valuation (per path, USD) against an engine result of its plan."""
+    opt = np.asarray(npv_by_path_usd, dtype=float)
+    eng = np.asarray(engine.npv_usd, dtype=float)
+    scale = (np.abs(engine.net_cash_flow_usd).sum(axis=1)
+             + np.abs(np.broadcast_to(engine.terminal_value_pv_usd, eng.shape)))          # [path]
+    diff = opt - eng
+    tol_p = CHECK_RTOL * scale
+    worst = int(np.argmax(np.abs(diff) - tol_p)) if diff.size else 0
+    mean_scale = float(scale.mean()) if scale.size else 0.0
+    d_mean = float(opt.mean() - eng.mean()) if diff.size else 0.0
+    ok = bool(diff.size == eng.size and np.all(np.isfinite(diff)) and np.all(np.abs(diff) <= tol_p)
+              and abs(d_mean) <= CHECK_RTOL * mean_scale)
+    return EngineCheck(float(opt.mean()), float(eng.mean()), d_mean, mean_scale, CHECK_RTOL * mean_scale, worst,
+                       float(diff[worst]) if diff.size else 0.0, float(tol_p[worst]) if diff.size else 0.0, ok)
+
+
+def check_plan(res: "OptimizationResult", *, cancel: CancelFn | None = None) -> EngineCheck | None:
+    """Evaluate ``res``'s plan with the engine on the optimizer's own paths and compare (see EngineCheck).
+
+    Records the check in ``res.check``; when it fails, ``res.status`` becomes ``"check_failed"``
+    (``res.solver_status`` keeps HiGHS's outcome) and ``res.ok`` is False: the plan is not shown
+    as an answer. :func:`optimize` calls it on every plan it finds; a result without a plan is
+    left alone (returns None).
+    """
+    if not res.ok or res.npv_by_path_usd is None:
+        return None
+    from minerplan.engine import run_engine
+
+    st = res.settings
+    engine = run_engine(res.plan_scenario, n_paths=st.n_paths, seed=st.seed, preset=st.preset, cancel=cancel)
+    check = compare_with_engine(res.npv_by_path_usd, engine)
+    res.check = check
+    if res.solver_status is None:
+        res.solver_status = res.status
+    if not check.ok:
+        res.status = "check_failed"
+    return check
 
 
 def _empty(cols) -> pd.DataFrame:
@@ -73,7 +157,9 @@ def _empty(cols) -> pd.DataFrame:
 
 
 def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progress: ProgressFn | None = None,
-             cancel: CancelFn | None = None, write_model: str | None = None) -> OptimizationResult:
+             cancel: CancelFn | None = None, write_model: str | None = None, check: bool = True) -> OptimizationResult:
+    """The plan for ``sc``; with ``check`` (the default) the engine evaluates it on the same paths
+    and a disagreement makes the result an error (:func:`check_plan`), outside the time limit."""
     st = settings or OptimizerSettings()
     timings: dict[str, float] = {}
 
@@ -134,6 +220,11 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
                     "decisions": space.n_var}
     if out.status == "cancelled":
         raise Cancelled("optimization cancelled")
+    if check and result.ok:
+        step(0.96, "checking the plan with the engine")
+        t3 = time.perf_counter()
+        check_plan(result, cancel=cancel)
+        timings["check_s"] = time.perf_counter() - t3
     step(1.0, "done")
     return result
 
@@ -141,7 +232,7 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
 def _no_plan(status: str, st: OptimizerSettings, notes) -> OptimizationResult:
     """A result without a plan (infeasible, out of time, solver error), with empty tables."""
     return OptimizationResult(status, None, None, None, None, None, plan_scenario=None, settings=st,
-                              notes=list(notes), **_empty_tables())
+                              notes=list(notes), solver_status=status, **_empty_tables())
 
 
 def _empty_tables() -> dict[str, pd.DataFrame]:
@@ -161,40 +252,36 @@ def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveO
         if out.status == "infeasible":
             res.explanation = explain_infeasibility(space, built, hm, out.iis_rows, out.slack)
         return res
-    cols = {id(v): i for i, v in enumerate(hm.form.col_vars)}
-    x = np.array([out.x[cols[id(built.model.x[j])]] for j in range(space.n_var)]) if space.n_var else np.zeros(0)
-    x = np.where(np.abs(x) < 1e-9, 0.0, x)
-    t = space.table
-    ints = t["integer"].to_numpy() if space.n_var else np.zeros(0, bool)
-    x[ints] = np.round(x[ints])
-    npv = space.base_npv + space.coef_path @ x + _top_npv(built, hm, out.x) - _tax_npv(space, built, hm, out.x, x)
+    x = plan_x(space, built, hm, out.x)
+    dispatch = take_or_pay_dispatch(space, x)
+    npv = plan_npv_by_path(space, x, dispatch)
     exp_npv = float(npv.mean())
     cvar = cvar_of_loss(npv, st.cvar_level)
     objective = exp_npv - st.risk_aversion * cvar
-    res = OptimizationResult(out.status, objective, exp_npv, cvar, out.mip_gap, npv, plan_scenario=None,
+    gap, bound = out.mip_gap, out.bound
+    if out.status == "time_limit" and not hm.has_integers:
+        gap = bound = None   # an LP stopped early proves no bound
+    res = OptimizationResult(out.status, objective, exp_npv, cvar, gap, npv, plan_scenario=None,
                              settings=st, notes=list(space.notes), **base)
+    res.bound_usd = None if bound is None or not np.isfinite(bound) else float(bound) * USD_M
+    res.solver_status = out.status
     res.conversions, res.purchases, res.retirements = _decision_tables(space, x)
     res.plan_scenario = plan_scenario(space, x)
     res.allocation = _allocation(space, x)
     res.shadow_prices = _shadow_prices(space, built, hm, out)
-    res.cash = _cash_table(space, built, hm, out.x, x)
+    res.cash = _cash_table(space, x, dispatch)
     return res
 
 
-def _cash_table(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np.ndarray, x: np.ndarray):
+def _cash_table(space: DecisionSpace, x: np.ndarray, dispatch: list) -> pd.DataFrame:
     """Cash balance per liquidity view and month (USD), before and with the credit line."""
     st = space.settings
     n_w, n_m, _ = space.cf_x.shape
     cf = space.cf_base + (space.cf_x @ x if space.n_var else 0.0)                      # [W, M]
-    cf = cf - space.cash_weights @ tax_paid_by_month(space, built, hm, sol, x)
-    col = {id(v): i for i, v in enumerate(hm.form.col_vars)}
-    for (yv, sv, _, _), blk in zip(built.top_terms, space.top_blocks):
-        n_p = space.prices.shape[0]
-        y = sol[[col[id(v)] for v in yv]].reshape(n_p, n_m, -1)
-        s_ = sol[[col[id(v)] for v in sv]].reshape(n_p, n_m)
-        per_path = (1 - space.tax_rate) * ((blk.value * y).sum(axis=2) - blk.contract_usd_per_mwh * s_)   # [P, M]
-        # (pre-tax in carry-forward mode, where tax_rate is 0 and the tax is subtracted above)
-        cf = cf + space.cash_weights @ per_path
+    cf = cf - space.cash_weights @ tax_paid_by_month(space, x, dispatch)
+    # Take-or-pay dispatch, after tax in linear mode (pre-tax in carry-forward mode, where tax_rate
+    # is 0 and the tax is subtracted above).
+    cf = cf + space.cash_weights @ ((1 - space.tax_rate) * _top_income_by_month(space, dispatch))
     # The LP only needs some feasible credit balance; report the least that keeps the floor, month by month.
     i_m = (1 + st.credit_line_rate_pct / 100.0) ** (1 / 12) - 1
     floor = st.min_cash_usd if st.min_cash_usd is not None else -np.inf
@@ -212,36 +299,70 @@ def _cash_table(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np
                          "cash_flow_usd": cf.ravel(), "cash_usd": cash.ravel(), "credit_usd": credit.ravel()})
 
 
-def _top_npv(built: BuiltModel, hm: HighsModel, sol: np.ndarray) -> np.ndarray:
-    """Per-path NPV (USD) of the take-or-pay sites' dispatch variables in a solution."""
-    n_p = built.space.prices.shape[0]
-    total = np.zeros(n_p)
-    if not built.top_terms:
-        return total
-    col = {id(v): i for i, v in enumerate(hm.form.col_vars)}
-    for yv, sv, yval, sval in built.top_terms:
-        y = sol[[col[id(v)] for v in yv]].reshape(n_p, -1)
-        s_ = sol[[col[id(v)] for v in sv]].reshape(n_p, -1)
-        total += (yval * y).sum(axis=1) + s_ @ sval
-    return total * USD_M
+def _units_available(space: DecisionSpace, blk: TopBlock, x: np.ndarray) -> np.ndarray:
+    """Units of each slot's fleet row installed in each month under plan ``x``, ``[month, slot]``."""
+    u = blk.units_base[:, blk.slot_cohort].astype(float)                          # [M, K]
+    if not space.n_var:
+        return u
+    t = space.table
+    retire = (t["kind"] == "retire").to_numpy() & (x > 0)
+    cohort, month = t["cohort"].to_numpy(), t["month_idx"].to_numpy()
+    row_of_slot = blk.cohorts[blk.slot_cohort]
+    for j in np.flatnonzero(retire):
+        u[month[j]:, row_of_slot == cohort[j]] -= x[j]
+    return np.maximum(u, 0.0)
 
 
-def _top_income_by_month(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np.ndarray) -> np.ndarray:
-    """Pre-tax income of the take-or-pay dispatch, ``[path, month]`` USD (0 without such sites)."""
-    n_p, n_m = space.prices.shape
-    out = np.zeros((n_p, n_m))
-    if not built.top_terms:
-        return out
-    col = {id(v): i for i, v in enumerate(hm.form.col_vars)}
-    for (yv, sv, _, _), blk in zip(built.top_terms, space.top_blocks):
-        y = sol[[col[id(v)] for v in yv]].reshape(n_p, n_m, -1)
-        s_ = sol[[col[id(v)] for v in sv]].reshape(n_p, n_m)
-        out += (blk.value * y).sum(axis=2) - blk.contract_usd_per_mwh * s_
+def take_or_pay_dispatch(space: DecisionSpace, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each take-or-pay site's best dispatch under plan ``x``, per block: units running in each slot
+    ``y [path, month, slot]`` and MWh short of the minimum ``s [path, month]``.
+
+    This is the engine's rule (:mod:`minerplan.engine`: the LP optimum of each path, month and
+    site), computed exactly as a fractional knapsack: every slot with a positive value runs;
+    while the energy drawn is below the minimum, slots whose loss per MWh is below the contract
+    price (prepaid energy) run too, best value per MWh first, the last in part. The plan's value
+    is computed from this dispatch, never from HiGHS's dispatch variables: their objective
+    coefficients are tiny (one path's share of a unit's monthly margin, in USD millions), so
+    within HiGHS's tolerances a slot worth a few cents a unit may be left off; at 500 paths that
+    under-valued the shipped scenario's plan by $475,000 against the engine.
+    """
+    out = []
+    for blk in space.top_blocks:
+        u = _units_available(space, blk, x)                                          # [M, K]
+        need = blk.need_mwh - (blk.ai_energy.T @ x if space.n_var else 0.0)          # [M]
+        v, e = blk.value, blk.energy                                                 # [P, M, K], [M, K]
+        if not blk.can_curtail:
+            y = np.broadcast_to(u, v.shape).copy()
+        else:
+            y = np.where(v > 0, u[None], 0.0)
+            short = np.maximum(need[None, :] - (y * e[None]).sum(axis=2), 0.0)      # [P, M] MWh
+            with np.errstate(divide="ignore", invalid="ignore"):
+                per_mwh = np.where(e[None] > 0, v / e[None], -np.inf)               # USD per MWh drawn
+            fill = (v <= 0) & (per_mwh > -blk.contract_usd_per_mwh)                   # worth running on prepaid energy
+            order = np.argsort(np.where(fill, -per_mwh, np.inf), axis=2, kind="stable")
+            room = np.where(fill, (u * e)[None], 0.0)                                 # MWh each such slot can draw
+            room_sorted = np.take_along_axis(room, order, axis=2)
+            before = np.cumsum(room_sorted, axis=2) - room_sorted
+            take = np.clip(short[:, :, None] - before, 0.0, room_sorted)
+            share_sorted = np.divide(take, room_sorted, out=np.zeros_like(take), where=room_sorted > 0)
+            share = np.empty_like(share_sorted)
+            np.put_along_axis(share, order, share_sorted, axis=2)
+            y = y + share * u[None]
+        s = np.maximum(need[None, :] - (y * e[None]).sum(axis=2), 0.0)
+        out.append((y, s))
     return out
 
 
-def tax_paid_by_month(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np.ndarray,
-                      x: np.ndarray) -> np.ndarray:
+def _top_income_by_month(space: DecisionSpace, dispatch: list) -> np.ndarray:
+    """Pre-tax income of the take-or-pay dispatch, ``[path, month]`` USD (0 without such sites)."""
+    n_p, n_m = space.prices.shape
+    out = np.zeros((n_p, n_m))
+    for (y, s), blk in zip(dispatch, space.top_blocks):
+        out += (blk.value * y).sum(axis=2) - blk.contract_usd_per_mwh * s
+    return out
+
+
+def tax_paid_by_month(space: DecisionSpace, x: np.ndarray, dispatch: list) -> np.ndarray:
     """Carry-forward tax of the plan per path, paid in each calendar year's last month, ``[path, month]`` USD."""
     n_p, n_m = space.prices.shape
     if not space.carryforward:
@@ -250,7 +371,7 @@ def tax_paid_by_month(space: DecisionSpace, built: BuiltModel, hm: HighsModel, s
     n_y = int(ym.max()) + 1
     onehot = (ym[:, None] == np.arange(n_y)[None, :]).astype(float)
     income = space.taxable_base + (space.taxable_x @ x if space.n_var else 0.0) \
-        + _top_income_by_month(space, built, hm, sol) @ onehot                    # [P, Y]
+        + _top_income_by_month(space, dispatch) @ onehot                          # [P, Y]
     cum = np.cumsum(income, axis=1)
     paid = space.tax_rate_statutory * np.maximum.accumulate(np.maximum(cum, 0.0), axis=1)
     tax_y = np.diff(paid, axis=1, prepend=0.0)
@@ -259,10 +380,31 @@ def tax_paid_by_month(space: DecisionSpace, built: BuiltModel, hm: HighsModel, s
     return out
 
 
-def _tax_npv(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np.ndarray, x: np.ndarray) -> np.ndarray:
-    if not space.carryforward:
-        return np.zeros(space.prices.shape[0])
-    return tax_paid_by_month(space, built, hm, sol, x) @ space.discount
+def plan_npv_by_path(space: DecisionSpace, x: np.ndarray, dispatch: list | None = None) -> np.ndarray:
+    """Each path's NPV (USD) of plan ``x``: the coefficient algebra of :mod:`solvers.decisions`,
+    the exact take-or-pay dispatch and the exact carry-forward tax (what ``minerplan evaluate``
+    of :func:`plan_scenario` computes)."""
+    dispatch = take_or_pay_dispatch(space, x) if dispatch is None else dispatch
+    npv = space.base_npv + (space.coef_path @ x if space.n_var else 0.0)
+    npv = npv + ((1 - space.tax_rate) * _top_income_by_month(space, dispatch)) @ space.discount
+    if space.carryforward:
+        npv = npv - tax_paid_by_month(space, x, dispatch) @ space.discount
+    return np.asarray(npv, dtype=float)
+
+
+def plan_x(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np.ndarray) -> np.ndarray:
+    """The decisions of a HiGHS solution, cleaned for the plan: within their bounds, integers
+    rounded, specks below 1e-9 dropped (so the plan, its tables and its value agree)."""
+    if not space.n_var:
+        return np.zeros(0)
+    cols = {id(v): i for i, v in enumerate(hm.form.col_vars)}
+    x = np.array([sol[cols[id(built.model.x[j])]] for j in range(space.n_var)], dtype=float)
+    t = space.table
+    x = np.clip(x, t["lb"].to_numpy(float), t["ub"].to_numpy(float))
+    x = np.where(np.abs(x) < 1e-9, 0.0, x)
+    ints = t["integer"].to_numpy(bool)
+    x[ints] = np.round(x[ints])
+    return x
 
 
 def _decision_tables(space: DecisionSpace, x: np.ndarray):
@@ -479,9 +621,8 @@ def efficient_frontier(sc: Scenario, settings: OptimizerSettings, weights=(0.0, 
         if out.x is None:
             rows.append(dict(risk_aversion=w, status=out.status, expected_npv_usd=None, cvar_usd=None, seconds=secs))
             continue
-        x = np.array([out.x[col[id(built.model.x[j])]] for j in range(space.n_var)])
-        x[space.table["integer"].to_numpy()] = np.round(x[space.table["integer"].to_numpy()])
-        npv = space.base_npv + space.coef_path @ x + _top_npv(built, hm, out.x) - _tax_npv(space, built, hm, out.x, x)
+        x = plan_x(space, built, hm, out.x)
+        npv = plan_npv_by_path(space, x)
         rows.append(dict(risk_aversion=w, status=out.status, expected_npv_usd=float(npv.mean()),
                          cvar_usd=cvar_of_loss(npv, st.cvar_level), seconds=secs, plan_x=x))
         if progress is not None:
