@@ -26,23 +26,102 @@ def _quarter(month: str) -> str:
 
 
 def _m(usd: float) -> str:
-    return f"${usd / 1e6:,.1f}M"
+    """USD millions with one decimal, the sign before the dollar: ``-$91.5M``."""
+    return f"{'-' if usd < 0 else ''}${abs(usd) / 1e6:,.1f}M"
 
 
-#: Why there is no plan, in words a CFO reads (``{limit}``: the time limit, s).
+def _pct(share: float) -> str:
+    """A gap as a percentage: ``426%``, ``12.5%``, ``0.06%``."""
+    pct = share * 100
+    return f"{pct:,.0f}%" if pct >= 100 else (f"{pct:.1f}%" if pct >= 10 else f"{pct:.2f}%")
+
+
+#: A plan whose MIP gap is above this share is a *draft*: the best plan may be worth this much more
+#: than it (the gap is relative to the plan's objective), too much to take to a board as "the"
+#: plan. Such a plan is labelled a draft wherever it is shown and each recommendation line starts
+#: with ``DRAFT_PREFIX``. A time-limited plan at or below it is labelled "not proven optimal" with
+#: its gap and bound; a time-limited plan without a known gap (no bound yet, or an LP stopped early)
+#: is a draft. A plan HiGHS proved within the requested gap, at or below this, carries no label.
+DRAFT_GAP = 0.05
+DRAFT_PREFIX = "DRAFT: "
+
+#: Why there is no plan, in words a CFO reads, with what to change (``{limit}``: the time limit, s).
 _NO_PLAN = {
     "time_limit": "No plan: no feasible plan was found within the time limit of {limit:g} s. Raise the time limit, "
                   "use fewer price paths or accept a larger MIP gap.",
-    "infeasible": "No plan: the constraints cannot all be met together.",
+    "infeasible": "No plan: the constraints cannot all be met together. Relax the limits named below by at least "
+                  "the amounts shown (budget, cash floor or credit line, crews, capacity), or change the signed "
+                  "commitments or fixed decisions that need them.",
     "error": "No plan: the solver stopped with an error; try again with fewer price paths or a longer time limit.",
 }
 
 
+def plan_quality(res: OptimizationResult) -> str:
+    """``"none"`` (no plan to show), ``"proven"`` (HiGHS proved it within the requested gap, at most
+    ``DRAFT_GAP``), ``"not_proven"`` (stopped at the time limit, gap at most ``DRAFT_GAP``) or ``"draft"``."""
+    if not res.ok:
+        return "none"
+    gap = res.mip_gap
+    if gap is None:
+        return "draft" if res.status == "time_limit" else "proven"
+    if gap > DRAFT_GAP:
+        return "draft"
+    return "not_proven" if res.status == "time_limit" else "proven"
+
+
+def plan_label(res: OptimizationResult) -> str | None:
+    """The sentence a time-limited or gapped plan carries wherever it is shown; None for a proven plan
+    (and for no plan: :func:`recommendation` says why there is none)."""
+    quality = plan_quality(res)
+    if quality in ("none", "proven"):
+        return None
+    st = res.settings
+    if res.mip_gap is None:
+        gap = "its gap is unknown (HiGHS had no bound yet)"
+    elif res.bound_usd is not None:
+        gap = f"gap {_pct(res.mip_gap)} (best bound {_m(res.bound_usd)}: no plan can beat that)"
+    else:
+        gap = f"gap {_pct(res.mip_gap)}"
+    if res.status == "time_limit":
+        head = f"Plan found within the time limit of {st.time_limit_s:g} s, NOT proven optimal: {gap}"
+        change = "For a proven plan raise the time limit or use fewer price paths."
+    else:
+        head = f"Plan within the requested MIP gap of {_pct(st.mip_gap)}, NOT proven optimal: {gap}"
+        change = "For a proven plan lower the MIP gap (e.g. 0.5%)."
+    if quality == "draft":
+        return f"{head} - treat as a draft, not a recommendation. {change}"
+    return f"{head}. {change}"
+
+
+def check_failure(res: OptimizationResult) -> str:
+    """Why a plan that failed the engine check is not shown as the answer, in plain words."""
+    c = res.check
+    return (f"No plan: the engine check failed. The optimizer values its plan at {_m(c.optimizer_npv_usd)} expected "
+            f"NPV, but the engine (minerplan evaluate of the same plan on the same {res.settings.n_paths:,} price "
+            f"paths) gives {_m(c.engine_npv_usd)}; they differ by ${abs(c.difference_usd):,.0f} (path "
+            f"{c.worst_path + 1}: ${abs(c.worst_path_difference_usd):,.0f}), beyond the ${c.tolerance_usd:,.0f} "
+            f"allowed (1e-6 of the plan's total cash flow). One of the two is wrong, so the plan must not be used: "
+            f"this is a fault in MinerPlan, not in the scenario. Report it with the scenario file and these "
+            f"settings; a run with another number of price paths may avoid it.")
+
+
 def recommendation(res: OptimizationResult) -> list[str]:
-    """Sentences a CFO can take to the board, e.g. "Convert 40 MW at Texas from 2026-03"."""
+    """Sentences a CFO can take to the board, e.g. "Convert 40 MW at Texas from 2026-03".
+
+    A time-limited or gapped plan starts with its label (:func:`plan_label`); a draft's lines start
+    with ``DRAFT_PREFIX``. Without a plan: why, and what to change.
+    """
+    if res.status == "check_failed" and res.check is not None:
+        return [check_failure(res)]
     if not res.ok:
         return [_NO_PLAN.get(res.status, f"No plan: the solver stopped ({res.status.replace('_', ' ')}).")
                 .format(limit=res.settings.time_limit_s)] + res.explanation
+    label = plan_label(res)
+    prefix = DRAFT_PREFIX if plan_quality(res) == "draft" else ""
+    return ([label] if label else []) + [prefix + line for line in _plan_lines(res)]
+
+
+def _plan_lines(res: OptimizationResult) -> list[str]:
     sc = res.plan_scenario
     lines = []
     conv = res.conversions
@@ -83,8 +162,21 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def result_to_json(res: OptimizationResult, engine_npv_usd: float | None = None) -> dict[str, Any]:
+    """The result for scripts. ``status``: ``optimal``, ``time_limit`` (a plan, not proven optimal),
+    ``check_failed`` (the engine disagrees with the optimizer's value of its plan: an error, no plan to
+    use), ``infeasible`` or ``error``; ``solver_status`` is HiGHS's own. ``plan_quality`` (proven,
+    not_proven, draft, none) and ``label`` say how far to trust a plan; ``mip_gap`` and ``bound_usd``
+    (the best bound on the objective) measure it. ``engine_check`` holds both valuations.
+    ``engine_npv_usd``: an engine valuation from elsewhere, used only when ``res`` has no check."""
+    check = res.check
+    if check is not None:
+        engine_npv_usd = check.engine_npv_usd
     doc: dict[str, Any] = {
         "status": res.status,
+        "solver_status": res.solver_status or res.status,
+        "plan_quality": plan_quality(res),
+        "draft": plan_quality(res) == "draft",
+        "label": plan_label(res) if res.status != "check_failed" or check is None else check_failure(res),
         "objective_usd": _num(res.objective_usd),
         "expected_npv_usd": _num(res.expected_npv_usd),
         "cvar_usd": _num(res.cvar_usd),
@@ -92,6 +184,8 @@ def result_to_json(res: OptimizationResult, engine_npv_usd: float | None = None)
         "risk_aversion": res.settings.risk_aversion,
         "settings_min_cash_usd": res.settings.min_cash_usd,
         "mip_gap": _num(res.mip_gap),
+        "bound_usd": _num(res.bound_usd),
+        "draft_gap": DRAFT_GAP,
         "paths": res.settings.n_paths,
         "seed": res.settings.seed,
         "preset": res.settings.preset,
@@ -110,20 +204,39 @@ def result_to_json(res: OptimizationResult, engine_npv_usd: float | None = None)
     }
     if engine_npv_usd is not None:
         doc["engine_expected_npv_usd"] = _num(engine_npv_usd)
+    doc["engine_check"] = ({k: (_num(v) if isinstance(v, float) else v) for k, v in check.to_json().items()}
+                           if check is not None else None)
     return doc
 
 
 def format_result(doc: dict[str, Any]) -> str:
-    lines = [f"Optimizer: {doc['status']}  ({doc['paths']:,} price paths, risk aversion {doc['risk_aversion']:g}, "
-             f"CVaR level {doc['cvar_level']:g})"]
+    """The report as text. Its first line says what the answer is when it is not a proven plan: the
+    plan's label (time limit, gap, draft) or, for a failed engine check, the error."""
+    lines = []
+    if doc["status"] == "check_failed":
+        lines.append("ERROR: " + (doc.get("label") or "the engine check failed: the plan must not be used."))
+    elif doc.get("label"):
+        lines.append(("DRAFT - " if doc.get("draft") else "WARNING: ") + doc["label"])
+    status = doc["status"].replace("_", " ")
+    if doc.get("solver_status") and doc["solver_status"] != doc["status"]:
+        status += f" (HiGHS: {doc['solver_status'].replace('_', ' ')})"
+    lines.append(f"Optimizer: {status}  ({doc['paths']:,} price paths, risk aversion {doc['risk_aversion']:g}, "
+                 f"CVaR level {doc['cvar_level']:g})")
     if doc["expected_npv_usd"] is not None:
         lines.append(f"  expected NPV        {_m(doc['expected_npv_usd'])}")
         lines.append(f"  CVaR of NPV loss    {_m(doc['cvar_usd'])}  (mean loss over the worst "
                      f"{(1 - doc['cvar_level']) * 100:g}% of paths)")
-        if doc.get("engine_expected_npv_usd") is not None:
+        chk = doc.get("engine_check")
+        if chk is not None:
+            verdict = (f"agrees within ${chk['tolerance_usd']:,.0f}" if chk["ok"] else
+                       f"DISAGREES by ${abs(chk['difference_usd']):,.0f} (allowed ${chk['tolerance_usd']:,.0f})")
+            lines.append(f"  engine check        {_m(chk['engine_expected_npv_usd'])} (minerplan evaluate of the "
+                         f"plan): {verdict}")
+        elif doc.get("engine_expected_npv_usd") is not None:
             lines.append(f"  engine check        {_m(doc['engine_expected_npv_usd'])} (minerplan evaluate of the plan)")
         if doc["mip_gap"] is not None:
-            lines.append(f"  MIP gap             {doc['mip_gap'] * 100:.3f} %")
+            bound = f"  (best bound {_m(doc['bound_usd'])})" if doc.get("bound_usd") is not None else ""
+            lines.append(f"  MIP gap             {doc['mip_gap'] * 100:.3f} %{bound}")
     lines.append("")
     lines.append("Recommendation")
     lines += [f"  - {s}" for s in doc["recommendation"]]
