@@ -596,6 +596,10 @@ def efficient_frontier(sc: Scenario, settings: OptimizerSettings, weights=(0.0, 
                        progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> pd.DataFrame:
     """Expected NPV against CVaR over risk weights, re-solved warm in one HiGHS instance.
 
+    One row per weight: status, expected NPV and CVaR (USD, from the exact valuation of the plan),
+    the MIP gap and best bound of that weight's objective, the plan's decisions (``plan_x``) and its
+    NPV per path.
+
     The model is built once with the CVaR rows; each weight only changes the
     objective costs of eta and z (HiGHS keeps its basis between solves).
     """
@@ -623,8 +627,12 @@ def efficient_frontier(sc: Scenario, settings: OptimizerSettings, weights=(0.0, 
             continue
         x = plan_x(space, built, hm, out.x)
         npv = plan_npv_by_path(space, x)
+        gap, bound = out.mip_gap, out.bound
+        if out.status == "time_limit" and not hm.has_integers:
+            gap = bound = None   # an LP stopped early proves no bound
         rows.append(dict(risk_aversion=w, status=out.status, expected_npv_usd=float(npv.mean()),
-                         cvar_usd=cvar_of_loss(npv, st.cvar_level), seconds=secs, plan_x=x))
+                         cvar_usd=cvar_of_loss(npv, st.cvar_level), seconds=secs, plan_x=x, mip_gap=gap,
+                         bound_usd=None if bound is None else float(bound) * USD_M, npv_by_path_usd=npv))
         if progress is not None:
             progress((k + 1) / len(weights), f"risk weight {w:g}")
     return pd.DataFrame(rows)

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from dataclasses import replace
+from types import SimpleNamespace
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,215 @@ def test_highs_values_the_take_or_pay_dispatch_right():
     assert out.status == "optimal"
     eng = run_engine(_result(space, built, hm, out, st).plan_scenario, n_paths=60, seed=1)
     assert out.objective * 1e6 == pytest.approx(eng.npv_usd.mean(), abs=1e-6 * total_cash_flow(eng).mean())
+
+
+# --------------------------------------------------------------------------- the engine check
+
+def _engine(npv, cash=1e9):
+    """A stand-in engine result: per-path NPV, and a total cash flow of ``cash`` USD per path."""
+    npv = np.asarray(npv, float)
+    flows = np.zeros((npv.size, 12))
+    flows[:, 0] = cash
+    return SimpleNamespace(npv_usd=npv, net_cash_flow_usd=flows, terminal_value_pv_usd=np.zeros(npv.size))
+
+
+def test_check_tolerance_is_1e6_of_each_paths_total_cash_flow():
+    from solvers.optimize import CHECK_RTOL, compare_with_engine
+
+    eng = _engine([100.0, 200.0, 300.0], cash=1e9)          # tolerance $1,000 a path
+    assert CHECK_RTOL == 1e-6
+    ok = compare_with_engine(np.array([100.0, 200.0 + 999.0, 300.0]), eng)
+    assert ok.ok and ok.tolerance_usd == pytest.approx(1000.0) and ok.total_cash_flow_usd == pytest.approx(1e9)
+    bad = compare_with_engine(np.array([100.0, 200.0 + 1001.0, 300.0]), eng)
+    assert not bad.ok and bad.worst_path == 1 and bad.worst_path_difference_usd == pytest.approx(1001.0)
+    assert bad.optimizer_npv_usd == pytest.approx(200.0 + 1001.0 / 3) and bad.engine_npv_usd == pytest.approx(200.0)
+    # cancelling errors on two paths still fail: every path must agree, not only the mean
+    assert not compare_with_engine(np.array([100.0 + 5e3, 200.0 - 5e3, 300.0]), eng).ok
+    assert not compare_with_engine(np.array([np.nan, 200.0, 300.0]), eng).ok
+
+
+@pytest.fixture(scope="module")
+def small():
+    """The shipped scenario at 5 paths: the model, HiGHS's answer, and the checked result."""
+    from solvers.decisions import build_decision_space
+    from solvers.highs_backend import HighsModel, to_matrix_form
+    from solvers.model import build_model
+
+    sc, st = load_scenario("default"), OptimizerSettings(n_paths=5, seed=2)
+    space = build_decision_space(sc, st)
+    built = build_model(space, st.risk_aversion, st.cvar_level)
+    hm = HighsModel(to_matrix_form(built.model), time_limit_s=60, mip_gap=st.mip_gap)
+    out = hm.solve(duals=False)
+    assert out.status == "optimal"
+    return SimpleNamespace(sc=sc, st=st, space=space, built=built, hm=hm, out=out, res=optimize(sc, st))
+
+
+def test_every_plan_is_checked_against_the_engine(small):
+    res = small.res
+    assert res.status == res.solver_status == "optimal" and res.ok
+    c = res.check
+    assert c is not None and c.ok and abs(c.difference_usd) <= c.tolerance_usd
+    assert c.optimizer_npv_usd == pytest.approx(res.expected_npv_usd, rel=1e-12)
+    eng = run_engine(res.plan_scenario, n_paths=5, seed=2)
+    assert c.engine_npv_usd == pytest.approx(eng.npv_usd.mean(), rel=1e-12)
+    assert "check_s" in res.timings_s
+
+
+def _faulty(res, offset_usd=5e6):
+    """``res`` as if the optimizer had valued its plan ``offset_usd`` too high on every path (a modelling fault)."""
+    from solvers.optimize import check_plan
+
+    bad = replace(res, npv_by_path_usd=res.npv_by_path_usd + offset_usd,
+                  expected_npv_usd=res.expected_npv_usd + offset_usd, check=None, solver_status=None)
+    check_plan(bad)
+    return bad
+
+
+def test_a_disagreement_is_an_error_with_both_numbers(small):
+    from solvers.report import format_result, recommendation, result_to_json
+
+    bad = _faulty(small.res)
+    assert bad.status == "check_failed" and bad.solver_status == "optimal" and not bad.ok
+    lines = recommendation(bad)
+    assert len(lines) == 1 and lines[0].startswith("No plan: the engine check failed")
+    c = bad.check
+    assert f"${c.optimizer_npv_usd / 1e6:,.1f}M" in lines[0] and f"${c.engine_npv_usd / 1e6:,.1f}M" in lines[0]
+    assert "must not be used" in lines[0]
+    doc = result_to_json(bad)
+    assert doc["status"] == "check_failed" and doc["solver_status"] == "optimal"
+    assert doc["plan_quality"] == "none" and doc["recommendation"] == lines
+    chk = doc["engine_check"]
+    assert chk["ok"] is False and chk["difference_usd"] == pytest.approx(5e6)
+    assert chk["optimizer_expected_npv_usd"] == pytest.approx(small.res.expected_npv_usd + 5e6)
+    assert doc["engine_expected_npv_usd"] == pytest.approx(small.res.expected_npv_usd)
+    json.dumps(doc, allow_nan=False)
+    text = format_result(doc).splitlines()
+    assert text[0].startswith("ERROR: No plan: the engine check failed")
+    assert any("DISAGREES by $5,000,000" in t for t in text)
+
+
+def test_cli_exits_3_when_the_engine_check_fails(monkeypatch, capsys):
+    import solvers.optimize as opt
+    from minerplan.cli import main
+
+    real = opt.plan_npv_by_path
+    monkeypatch.setattr(opt, "plan_npv_by_path", lambda *a, **k: real(*a, **k) + 5e6)   # a wrong valuation
+    args = ["optimize", "default", "--paths", "5", "--seed", "2", "--replications", "0", "--oos-paths", "0"]
+    assert main(args + ["--json"]) == 3
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"] == "check_failed" and doc["engine_check"]["ok"] is False
+    assert doc["engine_check"]["difference_usd"] == pytest.approx(5e6)
+    assert main(args) == 3
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("ERROR: No plan: the engine check failed")
+
+
+# --------------------------------------------------------------------------- time-limited and gapped plans
+
+def _outcome(small, status, gap, bound_factor=None):
+    """HiGHS's answer dressed as another outcome (a stand-in: no run is timed)."""
+    from solvers.highs_backend import SolveOutcome
+    from solvers.optimize import _result
+
+    out = small.out
+    bound = None if bound_factor is None else out.objective * bound_factor
+    return _result(small.space, small.built, small.hm, SolveOutcome(status, out.objective, bound, gap, out.x),
+                   small.st)
+
+
+def test_time_limited_plan_at_a_huge_gap_is_a_labelled_draft(small):
+    from solvers.report import DRAFT_PREFIX, format_result, plan_quality, recommendation, result_to_json
+
+    res = _outcome(small, "time_limit", 4.26, bound_factor=5.26)
+    assert res.ok and res.status == "time_limit" and plan_quality(res) == "draft"
+    assert res.bound_usd == pytest.approx(small.out.objective * 5.26 * 1e6)
+    lines = recommendation(res)
+    assert lines[0].startswith("Plan found within the time limit of 60 s, NOT proven optimal: gap 426% "
+                               f"(best bound ${res.bound_usd / 1e6:,.1f}M")
+    assert "treat as a draft, not a recommendation" in lines[0] and "raise the time limit" in lines[0]
+    assert len(lines) > 2 and all(line.startswith(DRAFT_PREFIX) for line in lines[1:])
+    doc = result_to_json(res)
+    assert doc["status"] == "time_limit" and doc["draft"] is True and doc["plan_quality"] == "draft"
+    assert doc["mip_gap"] == pytest.approx(4.26) and doc["bound_usd"] == pytest.approx(res.bound_usd)
+    assert doc["label"] == lines[0]
+    text = format_result(doc).splitlines()
+    assert text[0] == "DRAFT - " + lines[0]
+    assert f"- {DRAFT_PREFIX}Keep Texas mining." in "\n".join(text)
+
+
+def test_time_limited_plan_within_5_percent_is_labelled_not_proven(small):
+    from solvers.report import DRAFT_PREFIX, format_result, plan_quality, recommendation, result_to_json
+
+    res = _outcome(small, "time_limit", 0.012, bound_factor=1.012)
+    assert plan_quality(res) == "not_proven"
+    lines = recommendation(res)
+    assert lines[0].startswith("Plan found within the time limit of 60 s, NOT proven optimal: gap 1.20% (best bound")
+    assert "draft" not in lines[0] and not any(line.startswith(DRAFT_PREFIX) for line in lines)
+    doc = result_to_json(res)
+    assert doc["draft"] is False and doc["plan_quality"] == "not_proven"
+    assert format_result(doc).splitlines()[0] == "WARNING: " + lines[0]
+
+
+def test_optimal_within_a_large_requested_gap_is_a_draft(small):
+    from solvers.report import plan_quality, recommendation
+
+    res = _outcome(small, "optimal", 0.2, bound_factor=1.2)
+    assert plan_quality(res) == "draft"
+    assert recommendation(res)[0].startswith("Plan within the requested MIP gap of 0.50%, NOT proven optimal: gap 20.0%")
+
+
+def test_time_limited_plan_without_a_bound_is_a_draft(small):
+    from solvers.report import plan_quality, recommendation
+
+    res = _outcome(small, "time_limit", None)
+    assert plan_quality(res) == "draft" and res.bound_usd is None
+    assert "its gap is unknown" in recommendation(res)[0]
+
+
+def test_proven_plan_carries_no_label(small):
+    from solvers.report import format_result, plan_label, plan_quality, recommendation, result_to_json
+
+    res = small.res
+    assert plan_quality(res) == "proven" and plan_label(res) is None
+    assert not any("DRAFT" in line or "NOT proven" in line for line in recommendation(res))
+    doc = result_to_json(res)
+    assert doc["label"] is None and doc["draft"] is False and doc["bound_usd"] is not None
+    assert format_result(doc).startswith("Optimizer: optimal")
+
+
+def test_cli_labels_a_time_limited_plan(monkeypatch, capsys):
+    """The issue's reproduction, with the time limit faked: a plan at a 426% gap is a labelled draft."""
+    import solvers.highs_backend as hb
+    from minerplan.cli import main
+
+    real = hb.HighsModel.solve
+
+    def stopped_early(self, **kw):
+        out = real(self, **kw)
+        return replace(out, status="time_limit", mip_gap=4.26, bound=out.objective * 5.26)
+
+    monkeypatch.setattr(hb.HighsModel, "solve", stopped_early)
+    args = ["optimize", "default", "--paths", "5", "--seed", "2", "--replications", "0", "--oos-paths", "0"]
+    assert main(args) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert text[0].startswith("DRAFT - Plan found within the time limit of 60 s, NOT proven optimal: gap 426% "
+                              "(best bound $")
+    rec = text[text.index("Recommendation") + 1:]
+    assert rec[0].startswith("  - Plan found within the time limit") and rec[1].startswith("  - DRAFT: ")
+    assert main(args + ["--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["status"] == "time_limit" and doc["draft"] is True and doc["mip_gap"] == pytest.approx(4.26)
+    assert doc["bound_usd"] == pytest.approx(doc["objective_usd"] * 5.26, rel=1e-3)
+    assert doc["engine_check"]["ok"] is True
+
+
+# --------------------------------------------------------------------------- no plan, in business terms
+
+def test_infeasible_says_why_and_what_to_change():
+    from solvers.report import recommendation
+
+    res = optimize(load_scenario("default"), OptimizerSettings(n_paths=5, capex_budget_usd_per_year=50e6))
+    assert res.status == "infeasible" and res.check is None
+    lines = recommendation(res)
+    assert "cannot all be met" in lines[0] and "Relax the limits named below" in lines[0]
+    assert any("capex budget 2026" in line and "more" in line for line in lines[1:])

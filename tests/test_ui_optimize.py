@@ -361,3 +361,87 @@ def test_shutdown_mid_run_stops_the_thread(qtbot, view, monkeypatch):
     assert not task.running
     assert gate.passed.is_set() and not gate.timed_out and not gate.opened.is_set()   # let go by the cancel
     qtbot.waitUntil(lambda: view.state == "cancelled", timeout=10_000)
+
+
+# --------------------------------------------------------------------------- labelled and failed plans
+def _dressed_optimize(monkeypatch, dress) -> None:
+    """The view's optimize() runs for real, then its result is dressed as another outcome (a stand-in:
+    time limits are faked, never measured)."""
+    original = optimize_view.optimize
+
+    def dressed(sc, st, progress=None, cancel=None, **kwargs):
+        return dress(original(sc, st, progress=progress, cancel=cancel, **kwargs))
+    monkeypatch.setattr(optimize_view, "optimize", dressed)
+
+
+def test_time_limited_plan_at_a_huge_gap_is_labelled_a_draft_everywhere(qtbot, view, monkeypatch):
+    from dataclasses import replace
+
+    _dressed_optimize(monkeypatch, lambda res: replace(res, status="time_limit", mip_gap=4.26,
+                                                       bound_usd=res.objective_usd * 5.26))
+    small(view)
+    run_and_wait(qtbot, view)
+    assert view.state == "done"
+    status = view.status_label.text()
+    assert "NOT proven optimal: gap 426%" in status and "treat as a draft" in status
+    assert view.kpi_label.text().startswith("DRAFT, NOT a recommendation")
+    assert "MIP gap 426.00 % (best bound $" in view.kpi_label.text()
+    rec = view.recommendation_label.text().splitlines()
+    assert rec[0].startswith("- Plan found within the time limit of 30 s, NOT proven optimal: gap 426%")
+    plan_lines = [line for line in rec[1:] if line.startswith("- ")]
+    assert plan_lines and all(line.startswith("- DRAFT: ") for line in plan_lines)
+    assert "#b3261e" in view.recommendation_label.styleSheet()      # in red
+    assert view.apply_button.isEnabled()                             # a draft may still be applied, labelled
+
+
+def test_time_limited_plan_within_5_percent_is_labelled_not_proven(qtbot, view, monkeypatch):
+    from dataclasses import replace
+
+    _dressed_optimize(monkeypatch, lambda res: replace(res, status="time_limit", mip_gap=0.012,
+                                                       bound_usd=res.objective_usd * 1.012))
+    small(view)
+    run_and_wait(qtbot, view)
+    assert "NOT proven optimal: gap 1.20%" in view.status_label.text()
+    assert view.kpi_label.text().startswith("NOT proven optimal")
+    assert "DRAFT" not in view.recommendation_label.text()
+
+
+def test_failed_engine_check_is_an_error_not_a_plan(qtbot, view, monkeypatch):
+    from dataclasses import replace
+
+    from solvers.optimize import check_plan
+
+    def wrong_value(res):
+        bad = replace(res, npv_by_path_usd=res.npv_by_path_usd + 5e6, expected_npv_usd=res.expected_npv_usd + 5e6,
+                      check=None, solver_status=None)
+        check_plan(bad)
+        return bad
+
+    _dressed_optimize(monkeypatch, wrong_value)
+    small(view)
+    run_and_wait(qtbot, view)
+    assert view.state == "failed"
+    assert view.status_label.text().startswith("Engine check failed")
+    box = view._error_box
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert "No plan: the engine check failed" in box.detailedText() and "must not be used" in box.detailedText()
+    assert view.recommendation_label.text().startswith("- No plan: the engine check failed")
+    assert view.kpi_label.text().startswith("ENGINE CHECK FAILED")
+    assert not view.apply_button.isEnabled() and not view.export_plan_button.isEnabled()
+    box.close()
+
+
+def test_board_pack_note_carries_the_draft_label():
+    """The plan exported to Excel (the board pack) says what the view says: a draft is a draft."""
+    from dataclasses import replace
+
+    from solvers.optimize import optimize
+    from solvers.settings import OptimizerSettings
+    from ui.excel_actions import plan_note
+
+    res = optimize(load_scenario("default"), OptimizerSettings(n_paths=5, seed=2))
+    draft = replace(res, status="time_limit", mip_gap=4.26, bound_usd=res.objective_usd * 5.26)
+    note = plan_note(draft)
+    assert "Plan found within the time limit of 60 s, NOT proven optimal: gap 426%" in note
+    assert "DRAFT: " in note
+    assert "NOT proven" not in plan_note(res) and "DRAFT" not in plan_note(res)

@@ -26,9 +26,9 @@ from minerplan.engine import run_engine
 from minerplan.errors import ScenarioError
 from minerplan.scenario import Scenario
 from solvers.decisions import DecisionSpace, build_decision_space
-from solvers.optimize import (OptimizationResult, _allocation, _decision_tables, efficient_frontier, optimize,
-                              plan_scenario)
-from solvers.report import recommendation
+from solvers.optimize import (OptimizationResult, _allocation, _decision_tables, check_plan, efficient_frontier,
+                              optimize, plan_scenario)
+from solvers.report import check_failure, plan_label, plan_quality, recommendation
 from solvers.settings import OptimizerSettings
 
 from ..charts import Chart, color, month_ts
@@ -289,13 +289,22 @@ def frontier_result(out: FrontierOutput, k: int) -> OptimizationResult:
     st_k = replace(st, risk_aversion=float(row["risk_aversion"]))
     conv, buys, rets = _decision_tables(out.space, x)
     exp_npv, cvar = float(row["expected_npv_usd"]), float(row["cvar_usd"])
+    gap, bound = _optional(row, "mip_gap"), _optional(row, "bound_usd")
+    npv = row["npv_by_path_usd"] if "npv_by_path_usd" in row.index else None
     res = OptimizationResult(
         status=str(row["status"]), objective_usd=exp_npv - st_k.risk_aversion * cvar, expected_npv_usd=exp_npv,
-        cvar_usd=cvar, mip_gap=None, npv_by_path_usd=None, allocation=_allocation(out.space, x), conversions=conv,
-        purchases=buys, retirements=rets,
+        cvar_usd=cvar, mip_gap=gap, npv_by_path_usd=None if npv is None else np.asarray(npv, float),
+        allocation=_allocation(out.space, x), conversions=conv, purchases=buys, retirements=rets,
         shadow_prices=pd.DataFrame(columns=["kind", "name", "value_usd", "unit"]),
-        plan_scenario=plan_scenario(out.space, x), settings=st_k, notes=list(out.space.notes))
+        plan_scenario=plan_scenario(out.space, x), settings=st_k, notes=list(out.space.notes),
+        bound_usd=bound, solver_status=str(row["status"]))
     return res
+
+
+def _optional(row, key: str) -> float | None:
+    """A number from a frontier row, None when the row has none (missing or NaN)."""
+    v = row[key] if key in row.index else None
+    return None if v is None or not math.isfinite(float(v)) else float(v)
 
 
 # ---------------------------------------------------------------- the view
@@ -602,8 +611,17 @@ class OptimizeView(QWidget):
 
     def _set_label_fonts(self) -> None:
         big = self._presentation
-        self.kpi_label.setStyleSheet(f"font-size: {20 if big else 14}px; font-weight: 600; color: #1f4e79;")
-        self.recommendation_label.setStyleSheet(f"font-size: {20 if big else 13}px;")
+        res = self.result
+        warn = None
+        if res is not None:
+            if res.status == "check_failed" or plan_quality(res) == "draft":
+                warn = "#b3261e"
+            elif plan_quality(res) == "not_proven":
+                warn = "#8a6100"
+        self.kpi_label.setStyleSheet(f"font-size: {20 if big else 14}px; font-weight: 600; "
+                                     f"color: {warn or '#1f4e79'};")
+        self.recommendation_label.setStyleSheet(f"font-size: {20 if big else 13}px;"
+                                                + (f" color: {warn};" if warn else ""))
 
     # ------------------------------------------------------------ state
     def _set_state(self, state: str, text: str) -> None:
@@ -747,8 +765,15 @@ class OptimizeView(QWidget):
         self.show_result(out.result, out)
         res = out.result
         if res.ok:
-            self._set_state("done", f"Done: {res.status.replace('_', ' ')} in {res.timings_s.get('total_s', 0):.1f} s "
-                                    f"(HiGHS {res.timings_s.get('highs_s', 0):.1f} s).")
+            label = plan_label(res)
+            took = f"in {res.timings_s.get('total_s', 0):.1f} s (HiGHS {res.timings_s.get('highs_s', 0):.1f} s)"
+            self._set_state("done", f"Done {took}: {label}" if label else
+                            f"Done: {res.status.replace('_', ' ')} {took}.")
+        elif res.status == "check_failed" and res.check is not None:
+            # An error, not a footnote: the plan and the engine disagree, so there is no plan to use.
+            self._set_state("failed", "Engine check failed: the optimizer's value of its plan and the engine's "
+                                      "disagree; the plan must not be used (details in the results).")
+            self._show_error("The engine check of the optimizer's plan failed", check_failure(res))
         else:
             self._set_state("no_plan", recommendation(res)[0])
 
@@ -767,6 +792,7 @@ class OptimizeView(QWidget):
         if res.notes:
             text += "\n\n" + "\n".join(f"Note: {n}" for n in res.notes)
         self.recommendation_label.setText(text)
+        self._set_label_fonts()     # a draft's or a failed check's text in red, a time-limited plan's in amber
         self.kpi_label.setText(self._kpi_text(res, out))
         self.shadow_model.set_frame(res.shadow_prices)
         self.conversion_model.set_frame(res.conversions)
@@ -783,12 +809,23 @@ class OptimizeView(QWidget):
     def _kpi_text(self, res: OptimizationResult, out: RunOutput | None) -> str:
         st = res.settings
         tail = f"{(1 - st.cvar_level) * 100:g}%"
+        if res.status == "check_failed" and res.check is not None:
+            return (f"ENGINE CHECK FAILED (no plan to use): optimizer {usd_m(res.check.optimizer_npv_usd)}, engine "
+                    f"{usd_m(res.check.engine_npv_usd)} expected NPV (USD)")
         if not res.ok:
             return f"Status: {res.status.replace('_', ' ')} (no plan)"
-        gap = "n/a (frontier point)" if res.mip_gap is None else f"{res.mip_gap * 100:.2f} %"
+        quality = plan_quality(res)
+        if res.mip_gap is None:
+            gap = "unknown" if quality == "draft" else "n/a (frontier point)"
+        else:
+            gap = f"{res.mip_gap * 100:.2f} %"
+        if res.bound_usd is not None and res.mip_gap is not None:
+            gap += f" (best bound {usd_m(res.bound_usd)})"
         origin = "" if out is not None and out.origin == "run" else \
             f"   |   frontier point, risk weight {st.risk_aversion:g}"
-        return (f"Expected NPV {usd_m(res.expected_npv_usd)} (USD)   |   CVaR of NPV loss, worst {tail} of paths "
+        head = {"draft": "DRAFT, NOT a recommendation   |   ",
+                "not_proven": "NOT proven optimal   |   "}.get(quality, "")
+        return (f"{head}Expected NPV {usd_m(res.expected_npv_usd)} (USD)   |   CVaR of NPV loss, worst {tail} of paths "
                 f"{usd_m(res.cvar_usd)} (USD)   |   MIP gap {gap}   |   status {res.status.replace('_', ' ')}"
                 f"{origin}")
 
@@ -895,6 +932,7 @@ class OptimizeView(QWidget):
             return
         try:
             res = frontier_result(self.frontier, k)
+            check_plan(res)          # the engine check, as for a plain run (the engine on the run's paths)
             months, capex = capex_by_month(res.plan_scenario)
         except Exception as e:  # noqa: BLE001 - shown to the user
             import traceback
@@ -905,8 +943,13 @@ class OptimizeView(QWidget):
         self.show_result(res, out)
         self.risk.setValue(res.settings.risk_aversion)
         self._draw_frontier()
+        if res.status == "check_failed" and res.check is not None:
+            self._set_state("failed", "Engine check failed for this frontier plan: it must not be used.")
+            self._show_error("The engine check of the frontier plan failed", check_failure(res))
+            return
+        label = plan_label(res)
         self.status_label.setText(f"Loaded the frontier plan at risk weight {res.settings.risk_aversion:g}. "
-                                  "Shadow prices need a full run: press Run.")
+                                  + (f"{label} " if label else "") + "Shadow prices need a full run: press Run.")
 
     # ------------------------------------------------------------ document
     def _on_doc_changed(self, sc: Scenario) -> None:
