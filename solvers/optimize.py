@@ -48,7 +48,7 @@ class OptimizationResult:
     objective_usd: float | None
     expected_npv_usd: float | None
     cvar_usd: float | None
-    mip_gap: float | None
+    mip_gap: float | None              # (best bound - objective) / |objective|; None: unknown (no bound)
     npv_by_path_usd: np.ndarray | None
     allocation: pd.DataFrame
     conversions: pd.DataFrame
@@ -258,12 +258,10 @@ def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveO
     exp_npv = float(npv.mean())
     cvar = cvar_of_loss(npv, st.cvar_level)
     objective = exp_npv - st.risk_aversion * cvar
-    gap, bound = out.mip_gap, out.bound
-    if out.status == "time_limit" and not hm.has_integers:
-        gap = bound = None   # an LP stopped early proves no bound
+    gap, bound_usd = _gap_and_bound(out, hm, objective)
     res = OptimizationResult(out.status, objective, exp_npv, cvar, gap, npv, plan_scenario=None,
                              settings=st, notes=list(space.notes), **base)
-    res.bound_usd = None if bound is None or not np.isfinite(bound) else float(bound) * USD_M
+    res.bound_usd = bound_usd
     res.solver_status = out.status
     res.conversions, res.purchases, res.retirements = _decision_tables(space, x)
     res.plan_scenario = plan_scenario(space, x)
@@ -271,6 +269,21 @@ def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveO
     res.shadow_prices = _shadow_prices(space, built, hm, out)
     res.cash = _cash_table(space, x, dispatch)
     return res
+
+
+def _gap_and_bound(out: SolveOutcome, hm: HighsModel, objective_usd: float) -> tuple[float | None, float | None]:
+    """The MIP gap and best bound (USD) of a plan whose objective is ``objective_usd``.
+
+    The gap is (bound - objective) / |objective| with HiGHS's proven bound and the plan's exact
+    objective, so it is the gap between the two numbers reported (HiGHS's own gap uses its valuation
+    of its incumbent, which for a heuristic plan can be far below the plan's worth). Without a bound
+    (an LP stopped at the time limit proves none, a run stopped before its first bound) both are None.
+    """
+    bound = out.bound
+    if bound is None or not np.isfinite(bound) or (out.status == "time_limit" and not hm.has_integers):
+        return (None, None) if out.status == "time_limit" else (out.mip_gap, None)
+    bound_usd = float(bound) * USD_M
+    return max(bound_usd - objective_usd, 0.0) / max(abs(objective_usd), 1.0), bound_usd
 
 
 def _cash_table(space: DecisionSpace, x: np.ndarray, dispatch: list) -> pd.DataFrame:
@@ -627,12 +640,10 @@ def efficient_frontier(sc: Scenario, settings: OptimizerSettings, weights=(0.0, 
             continue
         x = plan_x(space, built, hm, out.x)
         npv = plan_npv_by_path(space, x)
-        gap, bound = out.mip_gap, out.bound
-        if out.status == "time_limit" and not hm.has_integers:
-            gap = bound = None   # an LP stopped early proves no bound
-        rows.append(dict(risk_aversion=w, status=out.status, expected_npv_usd=float(npv.mean()),
-                         cvar_usd=cvar_of_loss(npv, st.cvar_level), seconds=secs, plan_x=x, mip_gap=gap,
-                         bound_usd=None if bound is None else float(bound) * USD_M, npv_by_path_usd=npv))
+        cvar = cvar_of_loss(npv, st.cvar_level)
+        gap, bound_usd = _gap_and_bound(out, hm, float(npv.mean()) - w * cvar)
+        rows.append(dict(risk_aversion=w, status=out.status, expected_npv_usd=float(npv.mean()), cvar_usd=cvar,
+                         seconds=secs, plan_x=x, mip_gap=gap, bound_usd=bound_usd, npv_by_path_usd=npv))
         if progress is not None:
             progress((k + 1) / len(weights), f"risk weight {w:g}")
     return pd.DataFrame(rows)

@@ -189,15 +189,23 @@ def test_cli_exits_3_when_the_engine_check_fails(monkeypatch, capsys):
 
 # --------------------------------------------------------------------------- time-limited and gapped plans
 
-def _outcome(small, status, gap, bound_factor=None):
+def _outcome(small, status, gap, bound_factor=None, objective=None):
     """HiGHS's answer dressed as another outcome (a stand-in: no run is timed)."""
     from solvers.highs_backend import SolveOutcome
     from solvers.optimize import _result
 
     out = small.out
     bound = None if bound_factor is None else out.objective * bound_factor
-    return _result(small.space, small.built, small.hm, SolveOutcome(status, out.objective, bound, gap, out.x),
-                   small.st)
+    obj = out.objective if objective is None else objective
+    return _result(small.space, small.built, small.hm, SolveOutcome(status, obj, bound, gap, out.x), small.st)
+
+
+def test_gap_is_between_the_plans_worth_and_the_bound(small):
+    """A heuristic incumbent HiGHS values $50M below its worth: the gap reported is the plan's, against the bound."""
+    res = _outcome(small, "time_limit", 9.9, bound_factor=1.1, objective=small.out.objective - 50.0)
+    assert res.objective_usd == pytest.approx(small.out.objective * 1e6, rel=1e-9)    # the plan's exact worth
+    assert res.mip_gap == pytest.approx(0.1, rel=1e-6)
+    assert res.bound_usd == pytest.approx(small.out.objective * 1.1e6)
 
 
 def test_time_limited_plan_at_a_huge_gap_is_a_labelled_draft(small):
