@@ -53,6 +53,21 @@ def breakeven_take_or_pay(n_months: int = 24):
     return scenario_from_dict(d)
 
 
+def hourly_take_or_pay():
+    """The same machines at a site with a 12 x 24 price profile around breakeven, a binding take-or-pay
+    minimum and the carry-forward tax: the dispatch is a fractional knapsack over hours on every path."""
+    sc = breakeven_take_or_pay(12)
+    d = sc.model_dump(mode="json", exclude_none=True)
+    rev_mwh = HP_BTC_PER_TH_DAY * 100 * PRICE / 0.072
+    shape = np.array([0.75] * 6 + [0.9, 1.15, 1.2, 1.0, 0.95, 0.95, 1.0, 1.0, 1.05, 1.1, 1.2, 1.45, 1.6, 1.5,
+                                   1.3, 1.05, 0.9, 0.8])
+    d["sites"][0]["hourly_price_usd_per_mwh"] = [[round(float(rev_mwh * f * (1 + 0.02 * m)), 2) for f in shape]
+                                                 for m in range(12)]
+    d["sites"][0]["take_or_pay_mwh_per_month"] = 20000
+    d["finance"].update(tax_rate_pct=21, tax_mode="carryforward")
+    return scenario_from_dict(d)
+
+
 BREAKEVEN_SETTINGS = OptimizerSettings(n_paths=60, seed=1, hall_critical_mw=None, allow_purchases=False)
 
 
@@ -63,6 +78,16 @@ def test_plan_at_breakeven_round_trips_on_every_path():
     res = optimize(breakeven_take_or_pay(), BREAKEVEN_SETTINGS, check=False)
     assert res.status == "optimal"
     eng = run_engine(res.plan_scenario, n_paths=60, seed=1)
+    diff = np.abs(res.npv_by_path_usd - eng.npv_usd)
+    assert np.all(diff <= 1e-6 * total_cash_flow(eng)), (diff.max(), total_cash_flow(eng)[diff.argmax()])
+
+
+def test_hourly_take_or_pay_plan_round_trips_on_every_path():
+    res = optimize(hourly_take_or_pay(), replace(BREAKEVEN_SETTINGS, n_paths=20), check=False)
+    assert res.status == "optimal"
+    eng = run_engine(res.plan_scenario, n_paths=20, seed=1)
+    drawn = eng.mining_energy_mwh.sum(axis=2)                                  # [path, month] MWh
+    assert np.isclose(drawn, 20000).any() and eng.curtailed_energy_mwh.sum() > 0  # filled to the minimum, by hour
     diff = np.abs(res.npv_by_path_usd - eng.npv_usd)
     assert np.all(diff <= 1e-6 * total_cash_flow(eng)), (diff.max(), total_cash_flow(eng)[diff.argmax()])
 
