@@ -343,27 +343,41 @@ def take_or_pay_dispatch(space: DecisionSpace, x: np.ndarray) -> list[tuple[np.n
     for blk in space.top_blocks:
         u = _units_available(space, blk, x)                                          # [M, K]
         need = blk.need_mwh - (blk.ai_energy.T @ x if space.n_var else 0.0)          # [M]
-        v, e = blk.value, blk.energy                                                 # [P, M, K], [M, K]
-        if not blk.can_curtail:
-            y = np.broadcast_to(u, v.shape).copy()
-        else:
-            y = np.where(v > 0, u[None], 0.0)
-            short = np.maximum(need[None, :] - (y * e[None]).sum(axis=2), 0.0)      # [P, M] MWh
-            with np.errstate(divide="ignore", invalid="ignore"):
-                per_mwh = np.where(e[None] > 0, v / e[None], -np.inf)               # USD per MWh drawn
-            fill = (v <= 0) & (per_mwh > -blk.contract_usd_per_mwh)                   # worth running on prepaid energy
-            order = np.argsort(np.where(fill, -per_mwh, np.inf), axis=2, kind="stable")
-            room = np.where(fill, (u * e)[None], 0.0)                                 # MWh each such slot can draw
-            room_sorted = np.take_along_axis(room, order, axis=2)
-            before = np.cumsum(room_sorted, axis=2) - room_sorted
-            take = np.clip(short[:, :, None] - before, 0.0, room_sorted)
-            share_sorted = np.divide(take, room_sorted, out=np.zeros_like(take), where=room_sorted > 0)
-            share = np.empty_like(share_sorted)
-            np.put_along_axis(share, order, share_sorted, axis=2)
-            y = y + share * u[None]
-        s = np.maximum(need[None, :] - (y * e[None]).sum(axis=2), 0.0)
+        n_p, n_m, k = blk.value.shape
+        y = np.empty((n_p, n_m, k))
+        step = max(1, DISPATCH_CHUNK // max(n_m * k, 1))                               # paths at a time
+        for lo in range(0, n_p, step):
+            y[lo:lo + step] = _knapsack(blk.value[lo:lo + step], blk.energy, u, need, blk.contract_usd_per_mwh,
+                                        blk.can_curtail)
+        s = np.maximum(need[None, :] - (y * blk.energy[None]).sum(axis=2), 0.0)
         out.append((y, s))
     return out
+
+
+#: Entries (path x month x slot) of the take-or-pay dispatch computed at once: bounds its temporaries.
+DISPATCH_CHUNK = 1_000_000
+
+
+def _knapsack(v: np.ndarray, e: np.ndarray, u: np.ndarray, need: np.ndarray, contract: float,
+              can_curtail: bool) -> np.ndarray:
+    """Units running per slot, ``[path, month, slot]``, for slot values ``v`` (USD per unit), energy ``e``
+    (MWh per unit), units ``u`` and the minimum ``need`` (MWh); see :func:`take_or_pay_dispatch`."""
+    if not can_curtail:
+        return np.broadcast_to(u, v.shape).copy()
+    y = np.where(v > 0, u[None], 0.0)
+    short = np.maximum(need[None, :] - (y * e[None]).sum(axis=2), 0.0)             # [P, M] MWh
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_mwh = np.where(e[None] > 0, v / e[None], -np.inf)                      # USD per MWh drawn
+    fill = (v <= 0) & (per_mwh > -contract)                                          # worth it on prepaid energy
+    order = np.argsort(np.where(fill, -per_mwh, np.inf), axis=2, kind="stable")
+    room = np.where(fill, (u * e)[None], 0.0)                                        # MWh each such slot can draw
+    room_sorted = np.take_along_axis(room, order, axis=2)
+    before = np.cumsum(room_sorted, axis=2) - room_sorted
+    take = np.clip(short[:, :, None] - before, 0.0, room_sorted)
+    share_sorted = np.divide(take, room_sorted, out=np.zeros_like(take), where=room_sorted > 0)
+    share = np.empty_like(share_sorted)
+    np.put_along_axis(share, order, share_sorted, axis=2)
+    return y + share * u[None]
 
 
 def _top_income_by_month(space: DecisionSpace, dispatch: list) -> np.ndarray:
