@@ -648,8 +648,8 @@ def _cmd_export(args) -> int:
 
         res = optimize(sc, OptimizerSettings(n_paths=args.optimizer_paths, seed=args.seed))
         if not res.ok:
-            print(f"minerplan: export: the optimizer found no plan ({res.status}); "
-                  + " ".join(res.explanation or res.notes), file=sys.stderr)
+            lines = recommendation(res)   # why, in business words (no plan, or a failed engine check)
+            print("minerplan: export: " + " ".join(lines[:1] + (res.explanation or [])), file=sys.stderr)
             return 3
         note = " ".join(recommendation(res))
         plan = plan_decisions(sc, res.plan_scenario, note=note)
