@@ -1,20 +1,9 @@
 """The monthly miner-economics engine, vectorized over BTC price paths.
 
-Shapes: ``[path, month, site]`` for results, ``[month, site, slot]`` for the
-deterministic operating slots. A *slot* is one cohort in one hour-of-day
-bucket at one site (one bucket when the site has a flat price, 24 with an
-hourly profile). Each slot has a breakeven hashprice (USD per TH/s per day):
-it runs when the path's hashprice is at or above it, otherwise it is
-curtailed and earns the site's curtailment credit. Sorting the slots of each
-(month, site) row by breakeven turns the per-path dispatch into one
-``searchsorted`` plus cumulative sums, with no Python loop over months or paths.
-
-Take-or-pay: energy below the contract minimum is paid for anyway. A second
-dispatch treats it as prepaid (breakevens shifted down by the contract price);
-where even that draws less than the minimum it is optimal, where the plain
-dispatch already draws the minimum that one is, and in between the optimum
-draws exactly the minimum, cheapest slots first (``_fill_to_minimum``). This
-is the LP optimum of each (path, month, site), so curtailment never lowers margin.
+Shapes: ``[path, month, site]`` for results. The dispatch (which cohort runs in
+which hour bucket on each path, with take-or-pay minimums filled exactly) is in
+:mod:`minerplan.dispatch`; this module turns it into revenue, costs, taxes and
+value, with no Python loop over months or paths.
 """
 
 from __future__ import annotations
@@ -25,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from .ai import AIArrays, ai_arrays
+from .dispatch import mining_dispatch
 from .finance import annual_tax_with_carryforward, discount_factors, tax_year_index
 from .fleet import FleetArrays, fleet_arrays
 from .months import calendar_month_numbers
@@ -254,70 +244,6 @@ def site_price_matrix(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
     return prices, buckets
 
 
-def _monotone_key(x: np.ndarray) -> np.ndarray:
-    """Map [-inf, inf] monotonically into [0, 1] so rows can be offset into one sorted array."""
-    return 0.5 + np.arctan(x) / np.pi
-
-
-class _SlotTable:
-    """Slots sorted by breakeven hashprice, with cumulative quantities, answering per-path dispatch.
-
-    All sites' slots of a month are merged into one sorted list, so a path's
-    hashprice is looked up once per month (not once per site); the cumulative
-    sums keep one column per site. When that layout would be too large (many
-    sites with hourly profiles) each (month, site) row is searched instead.
-    """
-
-    MERGED_MAX_FLOATS = 40_000_000
-
-    def __init__(self, breakeven: np.ndarray, quantities: np.ndarray):
-        # breakeven [M, S, K]; quantities [M, S, K, Q]
-        n_m, n_s, k = breakeven.shape
-        n_q = quantities.shape[3]
-        self.shape = (n_m, n_s, k)
-        self.merged = n_m * (n_s * k + 1) * n_q * n_s <= self.MERGED_MAX_FLOATS
-        if self.merged:
-            sk = n_s * k
-            flat_be = breakeven.reshape(n_m, sk)
-            order = np.argsort(flat_be, axis=1, kind="stable")
-            sorted_be = np.take_along_axis(flat_be, order, axis=1)
-            q_sorted = np.take_along_axis(quantities.reshape(n_m, sk, n_q), order[..., None], axis=1)
-            contrib = np.zeros((n_m, sk, n_q, n_s))
-            mm, pp = np.meshgrid(np.arange(n_m), np.arange(sk), indexing="ij")
-            contrib[mm, pp, :, order // k] = q_sorted
-            cum = np.concatenate([np.zeros((n_m, 1, n_q, n_s)), np.cumsum(contrib, axis=1)], axis=1)
-            # one contiguous [row, site] table per quantity, so each result is contiguous too
-            self.cum = [np.ascontiguousarray(cum[:, :, i, :].reshape(n_m * (sk + 1), n_s)) for i in range(n_q)]
-            self.keys = (2.0 * np.arange(n_m)[:, None] + _monotone_key(sorted_be)).ravel()
-        else:
-            order = np.argsort(breakeven, axis=2, kind="stable")
-            sorted_be = np.take_along_axis(breakeven, order, axis=2)
-            q_sorted = np.take_along_axis(quantities, order[..., None], axis=2)
-            cum = np.concatenate([np.zeros((n_m, n_s, 1, n_q)), np.cumsum(q_sorted, axis=2)], axis=2)
-            self.cum = cum.reshape(n_m * n_s * (k + 1), n_q)
-            rows = np.arange(n_m * n_s, dtype=float).reshape(n_m, n_s, 1)
-            self.keys = (2.0 * rows + _monotone_key(sorted_be)).ravel()
-
-    def running_totals(self, hashprice: np.ndarray) -> list[np.ndarray]:
-        """Sums of each quantity over slots whose breakeven <= hashprice; ``hashprice`` is [path, month].
-
-        Returns one contiguous ``[path, month, site]`` array per quantity.
-        """
-        n_m, n_s, k = self.shape
-        n_p = hashprice.shape[0]
-        if self.merged:
-            months = np.arange(n_m)
-            q = 2.0 * months[None, :] + _monotone_key(hashprice)
-            pos = np.searchsorted(self.keys, q.ravel(), side="right").reshape(n_p, n_m)
-            idx = pos + months[None, :]  # month m's slots start at m*S*K in keys and at m*(S*K+1) in cum
-            return [c[idx] for c in self.cum]
-        rows = np.arange(n_m * n_s).reshape(n_m, n_s, 1)
-        q = 2.0 * rows + _monotone_key(hashprice.T)[:, None, :]
-        pos = np.searchsorted(self.keys, q.ravel(), side="right").reshape(n_m, n_s, n_p)
-        out = self.cum[(pos + rows).ravel()].reshape(n_m, n_s, n_p, -1)   # row r: index = pos + r
-        return [np.ascontiguousarray(out[..., i].transpose(2, 0, 1)) for i in range(out.shape[3])]
-
-
 def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: str | None = None,
                prices: np.ndarray | None = None, fees_btc_per_block: np.ndarray | None = None,
                gpu_rate_factor: np.ndarray | None = None, progress: ProgressFn | None = None,
@@ -364,40 +290,13 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
     mwh_per_th_day = np.divide(energy_mwh, th_days, out=np.zeros_like(energy_mwh), where=th_days > 0)
 
     hour_price, buckets = site_price_matrix(sc)
-    step(0.2, "operating slots")
-    slots = _build_slots(sc, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets, fee, credit, contract,
-                         can_curtail)
-
     hp_usd = prices * net.hashprice_btc_per_th_day  # [path, month], USD per TH/s per day
-    step(0.4, "dispatch")
-    th_run, e_run, cost_run = slots.table_a.running_totals(hp_usd)  # each [path, month, site]
-    if np.any(top_mwh > 0):
-        step(0.5, "take-or-pay dispatch")
-        # Energy the mining load must draw to avoid paying for unused take-or-pay energy.
-        need_mwh = np.where(top_mwh[None, :] > 0, top_mwh[None, :] - ai.energy_mwh, -np.inf)   # [M, S]
-        prepaid = _SlotTable(slots.breakeven_prepaid, slots.quantities).running_totals(hp_usd)
-        use_b = prepaid[1] <= need_mwh[None]  # still short with every prepaid-worthy slot running: optimal
-        for a, b in zip((th_run, e_run, cost_run), prepaid):
-            np.copyto(a, b, where=use_b)
-        binding = (e_run < need_mwh[None]) & ~use_b
-        flat = (slots.buckets == 1) & (top_mwh > 0)
-        if (binding & flat[None, None, :]).any():
-            # Flat price: the fill (most efficient first, to exactly the minimum) is the same on every path.
-            fixed = np.zeros((n_m, n_s, 3))
-            for site in np.flatnonzero(flat):
-                fixed[:, site] = _fill_fixed_order(slots, site, need_mwh[:, site])
-            where = binding & flat[None, None, :]
-            for i, a in enumerate((th_run, e_run, cost_run)):
-                np.copyto(a, np.broadcast_to(fixed[None, :, :, i], a.shape), where=where)
-        hourly = binding & ~flat[None, None, :]
-        if hourly.any():
-            p_i, m_i, s_i = np.nonzero(hourly)
-            filled = _fill_to_minimum(slots, (p_i, m_i, s_i), hp_usd, need_mwh[m_i, s_i], fee, credit)
-            for i, a in enumerate((th_run, e_run, cost_run)):
-                a[p_i, m_i, s_i] = filled[:, i]
+    th_run, e_run, cost_run, energy_total = mining_dispatch(  # each [path, month, site]; [month, site]
+        n_m, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets, fee, credit, contract, can_curtail,
+        top_mwh, ai.energy_mwh, hp_usd, step)
     btc = th_run * net.hashprice_btc_per_th_day[:, :, None] * (1.0 - fee)   # [1 or path, month]
     revenue = btc * prices[:, :, None]
-    curtailed = np.maximum(slots.energy_total[None, :, :] - e_run, 0.0)
+    curtailed = np.maximum(energy_total[None, :, :] - e_run, 0.0)
     credit_usd = curtailed * credit[None, None, :]
     shortfall_usd = (np.maximum(top_mwh[None, None, :] - e_run - ai.energy_mwh[None, :, :], 0.0)
                      * contract[None, None, :])
@@ -454,129 +353,3 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
         npv_usd=npv, ai_revenue_path_usd=ai_revenue, terminal_value_pv_usd=terminal_pv,
         random_fees_btc_per_block=None if fees_btc_per_block is None else np.asarray(fees_btc_per_block, dtype=float),
         gpu_rate_factor=None if gpu_rate_factor is None else np.asarray(gpu_rate_factor, dtype=float))
-
-
-@dataclass(frozen=True)
-class _Slots:
-    """Operating slots per (month, site) row, padded to ``K`` slots: ``[month, site, K]`` arrays."""
-
-    table_a: _SlotTable
-    breakeven_prepaid: np.ndarray   # breakeven hashprice when energy is prepaid at the contract price
-    quantities: np.ndarray          # [month, site, K, (TH-days, MWh, energy USD)] if the slot runs
-    price_usd_per_mwh: np.ndarray   # energy price of the slot's hours
-    mwh_per_th_day: np.ndarray      # 0 for padding
-    energy_total: np.ndarray        # [month, site] MWh if every slot ran
-    contract_usd_per_mwh: np.ndarray  # [site]
-    n_slots: np.ndarray             # [site] real (unpadded) slots per row
-    buckets: np.ndarray             # [site] hour buckets (1 for a flat price, 24 with a profile)
-
-
-def _build_slots(sc, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets, fee, credit, contract,
-                 can_curtail) -> _Slots:
-    """Breakevens and quantities of every (cohort, hour bucket) slot, per (month, site)."""
-    n_m, n_s = sc.horizon_months, len(sc.sites)
-    per_site = [np.flatnonzero(fl.site == s) for s in range(n_s)]
-    k = max([len(idx) * buckets[s] for s, idx in enumerate(per_site)] + [1])
-    be_a = np.full((n_m, n_s, k), np.inf)
-    be_b = np.full((n_m, n_s, k), np.inf)
-    qty = np.zeros((n_m, n_s, k, 3))
-    slot_price = np.zeros((n_m, n_s, k))  # for ordering a take-or-pay fill only
-    slot_e_th = np.zeros((n_m, n_s, k))
-    energy_total = np.zeros((n_m, n_s))
-    net_share = 1.0 - fee
-    for s, idx in enumerate(per_site):
-        if idx.size == 0:
-            continue
-        nb = buckets[s]
-        p = hour_price[:, s, :nb]                                  # [M, B]
-        th = th_days[:, idx][:, :, None] / nb                       # [M, C, 1]
-        e = energy_mwh[:, idx][:, :, None] / nb
-        e_th = mwh_per_th_day[:, idx][:, :, None]
-        shape = (n_m, idx.size, nb)
-        valid = np.broadcast_to(th > 0, shape)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            be = np.where(valid, (p[:, None, :] + credit[s]) * e_th / net_share, np.inf)
-            be2 = np.where(valid, (p[:, None, :] - contract[s] + credit[s]) * e_th / net_share, np.inf)
-        if not can_curtail[s]:
-            be = be2 = np.where(valid, -np.inf, np.inf)
-        n = idx.size * nb
-        be_a[:, s, :n] = be.reshape(n_m, n)
-        be_b[:, s, :n] = be2.reshape(n_m, n)
-        qty[:, s, :n, 0] = np.broadcast_to(th, shape).reshape(n_m, n)
-        qty[:, s, :n, 1] = np.broadcast_to(e, shape).reshape(n_m, n)
-        qty[:, s, :n, 2] = (e * p[:, None, :]).reshape(n_m, n)
-        slot_price[:, s, :n] = np.broadcast_to(p[:, None, :], shape).reshape(n_m, n)
-        slot_e_th[:, s, :n] = np.where(valid, np.broadcast_to(e_th, shape), 0.0).reshape(n_m, n)
-        if not can_curtail[s]:
-            slot_price[:, s, :n] = -np.inf  # runs whatever the price: first in any take-or-pay fill
-        energy_total[:, s] = energy_mwh[:, idx].sum(axis=1)
-    n_slots = np.array([len(idx) * buckets[s] for s, idx in enumerate(per_site)])
-    return _Slots(_SlotTable(be_a, qty), be_b, qty, slot_price, slot_e_th, energy_total, np.asarray(contract),
-                  n_slots, np.asarray(buckets))
-
-
-def _fill_to_minimum(slots: _Slots, where: tuple[np.ndarray, ...], hp_usd: np.ndarray, need_mwh: np.ndarray,
-                     fee: float, credit: np.ndarray, batch: int = 8_192) -> np.ndarray:
-    """Exact dispatch where take-or-pay binds at an hourly-priced site: cheapest slots first, to the minimum.
-
-    A slot's net cost of running, per MWh, is ``price + credit - revenue per MWh``; below the
-    take-or-pay minimum each MWh drawn also saves the contract price. Where running
-    everything worth it at the contract price would overshoot the minimum
-    but the plain dispatch falls short of it, the optimum (a fractional
-    knapsack) draws exactly the minimum, cheapest slots first, the last in part.
-    The order depends on the path's hashprice, so these entries are sorted, in
-    batches. Returns ``[entry, (TH-days, MWh, energy USD)]``.
-    """
-    p_idx, m_idx, s_idx = where
-    out = np.empty((p_idx.size, 3))
-    for site in np.unique(s_idx):  # per site, so rows are only as wide as that site's slots
-        k = max(int(slots.n_slots[site]), 1)
-        rows = np.flatnonzero(s_idx == site)
-        need = need_mwh[rows]
-        for lo in range(0, rows.size, batch):
-            sel = rows[lo:lo + batch]
-            out[sel] = _fill_sorted(slots, site, k, p_idx[sel], m_idx[sel], need[lo:lo + batch], hp_usd, fee,
-                                    credit[site])
-    return out
-
-
-def _fill_fixed_order(slots: _Slots, site: int, need: np.ndarray) -> np.ndarray:
-    """Fill to ``need`` MWh per month at a flat-price site, ``[month, 3]``.
-
-    Every slot pays the same price there, so the cheapest slots to run are the
-    most efficient machines (lowest MWh per TH-day) on every path.
-    """
-    k = max(int(slots.n_slots[site]), 1)
-    e_th = slots.mwh_per_th_day[:, site, :k]                               # [M, k]
-    order = np.argsort(np.where(e_th > 0, e_th, np.inf), axis=1, kind="stable")
-    q = np.take_along_axis(slots.quantities[:, site, :k], order[..., None], axis=1)   # [M, k, 3]
-    cum = np.concatenate([np.zeros((q.shape[0], 1, 3)), np.cumsum(q, axis=1)], axis=1)  # [M, k+1, 3]
-    months = np.arange(q.shape[0])
-    j = np.minimum((cum[:, 1:, 1] <= need[:, None]).sum(axis=1), k - 1)   # the slot run in part
-    before = cum[months, j]
-    part = q[months, j]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(part[:, 1] > 0, np.clip((need - before[:, 1]) / part[:, 1], 0.0, 1.0), 0.0)
-    return before + frac[:, None] * part
-
-
-def _fill_sorted(slots: _Slots, site: int, k: int, p: np.ndarray, m: np.ndarray, need: np.ndarray,
-                 hp_usd: np.ndarray, fee: float, credit: float) -> np.ndarray:
-    e_th = slots.mwh_per_th_day[m, site, :k]                               # [n, k]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cost = np.where(e_th > 0, slots.price_usd_per_mwh[m, site, :k] + credit
-                        - hp_usd[p, m][:, None] * (1.0 - fee) / e_th, np.inf)
-    q = slots.quantities[m, site, :k]                                      # [n, k, 3]
-    e = q[..., 1]
-    order = np.argsort(cost, axis=1)
-    cum_e = np.cumsum(np.take_along_axis(e, order, axis=1), axis=1)
-    j = np.minimum((cum_e < need[:, None]).sum(axis=1), k - 1)             # first slot reaching the minimum
-    lam = np.take_along_axis(cost, np.take_along_axis(order, j[:, None], axis=1), axis=1)  # [n, 1]
-    full = cost < lam
-    tied = cost == lam                                                     # equal cost: share the remainder
-    e_full = (full * e).sum(axis=1)
-    e_tied = (tied * e).sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(e_tied > 0, np.clip((need - e_full) / e_tied, 0.0, 1.0), 0.0)
-    w = full + frac[:, None] * tied
-    return np.einsum("nk,nkq->nq", w, q)
