@@ -35,6 +35,7 @@ def view(qtbot, doc):
     ev = Evaluation(doc)
     ev.mc.paths = 1          # no Monte Carlo task in the background of these tests
     v = OptimizeView(doc, ev)
+    v.confidence_paths = v.confidence_replications = 0   # on only in the tests of the confidence tab
     qtbot.addWidget(v)
     v.resize(1400, 900)
     v.show()
@@ -445,3 +446,46 @@ def test_board_pack_note_carries_the_draft_label():
     assert "Plan found within the time limit of 60 s, NOT proven optimal: gap 426%" in note
     assert "DRAFT: " in note
     assert "NOT proven" not in plan_note(res) and "DRAFT" not in plan_note(res)
+
+
+# --------------------------------------------------------------------------- how far to trust it (issue 12, item 2)
+
+def test_after_a_plan_the_confidence_tab_says_how_far_to_trust_it(view, qtbot):
+    small(view, paths=10)
+    view.confidence_paths, view.confidence_replications = 300, 2
+    with qtbot.waitSignal(view.state_changed, timeout=120_000, check_params_cb=lambda s: s != "running"):
+        view.run()
+    assert view.state == "done"
+    qtbot.waitUntil(lambda: not view.confidence_running, timeout=120_000)
+    conf = view.confidence
+    assert conf is not None and conf.out_of_sample_paths == 300
+    text = view.confidence_label.text()
+    assert text.startswith("- This plan is worth $") and "mean of 300 fresh price paths" in text
+    assert "re-solves" in text and "Checked on 300 fresh paths and" in view.confidence_status.text()
+
+
+def test_stop_ends_the_confidence_check_and_a_new_run_cancels_it(view, qtbot, monkeypatch):
+    from tests.gate import Gate
+    from ui.views import optimize as optimize_view
+
+    gate = Gate()
+
+    def held(sc, res, st, *, out_of_sample_paths, replications, progress, cancel):
+        progress(0.1, "plan on fresh paths")
+        gate.hold(cancel)
+        from minerplan.engine import Cancelled
+        if cancel():
+            raise Cancelled("stopped")
+        raise AssertionError("the gate should have been cancelled")
+
+    monkeypatch.setattr(optimize_view, "assess_plan", held)
+    small(view, paths=10)
+    view.confidence_paths, view.confidence_replications = 100, 1
+    with qtbot.waitSignal(view.state_changed, timeout=120_000, check_params_cb=lambda s: s != "running"):
+        view.run()
+    qtbot.waitUntil(lambda: gate.holding, timeout=60_000)
+    assert view.confidence_running and view.confidence_stop.isEnabled()
+    view.confidence_stop.click()
+    qtbot.waitUntil(lambda: view.confidence_status.text() == "Confidence check stopped.", timeout=60_000)
+    assert view.confidence is None
+    assert not view.confidence_stop.isEnabled()

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from minerplan.engine import run_engine
 from minerplan.errors import ScenarioError
 from minerplan.scenario import Scenario
+from solvers.confidence import OUT_OF_SAMPLE_PATHS, REPLICATIONS, PlanConfidence, assess_plan
+from solvers.confidence import describe as describe_confidence
 from solvers.decisions import DecisionSpace, build_decision_space
 from solvers.optimize import (OptimizationResult, _allocation, _decision_tables, check_plan, efficient_frontier,
                               optimize, plan_scenario)
@@ -589,6 +591,7 @@ class OptimizeView(QWidget):
             tables.addTab(v, title)
             self.tables[key] = v
         self.table_tabs = tables
+        self._build_confidence(tables)
 
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(rec_scroll)
@@ -599,6 +602,88 @@ class OptimizeView(QWidget):
         lay.addWidget(self.stale_label)
         lay.addWidget(split, 1)
         self.results_box = box
+
+    def _build_confidence(self, tables: QTabWidget) -> None:
+        """The "How far to trust it" tab: after each plan, the plan on fresh paths, the sampling gap and
+        the decisions' stability (solvers.confidence), computed in the background; Stop ends it."""
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        head = QHBoxLayout()
+        self.confidence_status = QLabel("Runs after each plan: the plan on 10,000 fresh price paths and 10 "
+                                        "re-solves on fresh samples.")
+        self.confidence_status.setWordWrap(True)
+        self.confidence_stop = QPushButton("Stop")
+        self.confidence_stop.setToolTip("Stop the confidence check (the plan itself is not affected)")
+        self.confidence_stop.clicked.connect(self.cancel_confidence)
+        self.confidence_stop.setEnabled(False)
+        head.addWidget(self.confidence_status, 1)
+        head.addWidget(self.confidence_stop)
+        self.confidence_label = QLabel("")
+        self.confidence_label.setWordWrap(True)
+        self.confidence_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.confidence_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.confidence_label)
+        lay.addLayout(head)
+        lay.addWidget(scroll, 1)
+        tables.addTab(box, "How far to trust it")
+        self.confidence: PlanConfidence | None = None
+        self._conf_task: Task | None = None
+        #: what the check runs (solvers.confidence's defaults; 0 and 0 turn it off)
+        self.confidence_paths = OUT_OF_SAMPLE_PATHS
+        self.confidence_replications = REPLICATIONS
+
+    def start_confidence(self, out: RunOutput) -> None:
+        """Assess ``out``'s plan in the background (cancels an assessment still running)."""
+        self.cancel_confidence()
+        res, source = out.result, out.source
+        self.confidence = None
+        self.confidence_label.setText("")
+        paths, reps = self.confidence_paths, self.confidence_replications
+        if not paths and not reps:
+            self.confidence_status.setText("The confidence check is off.")
+            return
+
+        def work(progress, cancel):
+            return assess_plan(source, res, res.settings, out_of_sample_paths=paths, replications=reps,
+                               progress=progress, cancel=cancel)
+
+        task = Task(work, self)
+        task.progress.connect(lambda f, what: self.confidence_status.setText(
+            f"Checking how far to trust this plan: {what} ({f * 100:.0f}%)"))
+        task.finished.connect(lambda conf, res=res: self._on_confidence(res, conf))
+        task.failed.connect(lambda msg: self._confidence_ended(
+            f"The confidence check failed: {msg.strip().splitlines()[0] if msg.strip() else 'unknown error'}"))
+        task.cancelled.connect(lambda: self._confidence_ended("Confidence check stopped."))
+        self._conf_task = task
+        self.confidence_stop.setEnabled(True)
+        self.confidence_status.setText("Checking how far to trust this plan...")
+        task.start()
+
+    def _on_confidence(self, res: OptimizationResult, conf: PlanConfidence) -> None:
+        if res is not self.result:         # a newer plan is shown: this assessment is of an old one
+            self._confidence_ended("")
+            return
+        self.confidence = conf
+        self._confidence_for = res
+        self.confidence_label.setText("\n".join(f"- {line}" for line in describe_confidence(conf, res)))
+        self._confidence_ended(f"Checked on {conf.out_of_sample_paths:,} fresh paths and {conf.replications} "
+                               "re-solves.")
+
+    def _confidence_ended(self, text: str) -> None:
+        self.confidence_stop.setEnabled(False)
+        if text:
+            self.confidence_status.setText(text)
+
+    def cancel_confidence(self) -> None:
+        if self._conf_task is not None and self._conf_task.running:
+            self._conf_task.cancel()
+
+    @property
+    def confidence_running(self) -> bool:
+        return self._conf_task is not None and self._conf_task.running
 
     def charts(self) -> list[Chart]:
         return [self.allocation_chart, self.capex_chart, self.frontier_chart]
@@ -699,6 +784,7 @@ class OptimizeView(QWidget):
         if st is None:
             self._set_state(self.state if self.state != "running" else "idle", "Fix the settings first.")
             return
+        self.cancel_confidence()            # a new plan is coming: the old one's check is moot
         self._start("run", _run_work(self.doc.scenario, st), self._on_run_done)
 
     def _checked_settings(self) -> OptimizerSettings | None:
@@ -743,6 +829,12 @@ class OptimizeView(QWidget):
         """Cancel a running task and wait for its thread (call before the window closes)."""
         from ..excel_actions import shutdown_exports
         shutdown_exports(self, ms)          # a plan export started here
+        self.cancel_confidence()
+        conf = self._conf_task
+        deadline = time.monotonic() + ms / 1000.0
+        while conf is not None and conf.running and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+            conf.wait(20)
         task = self._task
         if task is None or not task.running:
             return
@@ -769,6 +861,7 @@ class OptimizeView(QWidget):
             took = f"in {res.timings_s.get('total_s', 0):.1f} s (HiGHS {res.timings_s.get('highs_s', 0):.1f} s)"
             self._set_state("done", f"Done {took}: {label}" if label else
                             f"Done: {res.status.replace('_', ' ')} {took}.")
+            self.start_confidence(out)
         elif res.status == "check_failed" and res.check is not None:
             # An error, not a footnote: the plan and the engine disagree, so there is no plan to use.
             self._set_state("failed", "Engine check failed: the optimizer's value of its plan and the engine's "
@@ -781,6 +874,11 @@ class OptimizeView(QWidget):
         """Fill the results panel with ``res`` (a run's result or a frontier point's plan)."""
         self.result = res
         self.output = out
+        if getattr(self, "_confidence_for", None) is not None and res is not self._confidence_for:
+            self.confidence_label.setText("")
+            self.confidence_status.setText("The check above was for another plan; run the optimizer to check "
+                                           "this one.")
+            self._confidence_for = None
         lines = recommendation(res)
         if not res.ok and not res.explanation:
             if res.status == "time_limit":
