@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from minerplan.months import month_index
 from minerplan.scenario_io import scenario_to_dict
 
 from .optimize import OptimizationResult
@@ -148,8 +149,32 @@ def _plan_lines(res: OptimizationResult) -> list[str]:
                          f"({g.mw.sum():,.1f} MW, capex {_m(g.capex_usd.sum())}).")
     for site in sc.sites:
         if site.name not in converted_sites:
-            lines.append(f"Keep {site.name} mining.")
+            lines.append(_mining_line(sc, site.name))
     return lines
+
+
+def _mining_line(sc, site: str) -> str:
+    """What the plan leaves mining at an unconverted site, so the words agree with the plan's
+    retirements ("Keep Georgia mining" for a plan that retires every Georgia machine was wrong)."""
+    last = month_index(sc.start_month, sc.months[-1])
+    units = mw = 0.0
+    stop_month = None
+    for c in sc.fleet:
+        if c.site != site:
+            continue
+        start = month_index(sc.start_month, c.purchase_month) if c.purchase_month else 0
+        end = month_index(sc.start_month, c.retire_month) if c.retire_month else last + 1
+        if start <= last < end:
+            units += c.count
+            mw += c.count * c.power_w / 1e6
+        elif c.retire_month and (stop_month is None or c.retire_month > stop_month):
+            stop_month = c.retire_month
+    if units > 0:
+        return f"Keep {site} mining ({units:,.0f} machines, {mw:,.1f} MW at the horizon's end)."
+    if stop_month is not None:
+        return (f"{site} stops mining in {_quarter(stop_month)}: the plan retires every machine there and "
+                "nothing replaces them.")
+    return f"{site} has no machines in the plan."
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:

@@ -250,7 +250,7 @@ def test_time_limited_plan_at_a_huge_gap_is_a_labelled_draft(small):
     assert doc["label"] == lines[0]
     text = format_result(doc).splitlines()
     assert text[0] == "DRAFT - " + lines[0]
-    assert f"- {DRAFT_PREFIX}Keep Texas mining." in "\n".join(text)
+    assert f"- {DRAFT_PREFIX}Keep Texas mining (" in "\n".join(text)
 
 
 def test_time_limited_plan_within_5_percent_is_labelled_not_proven(small):
@@ -329,3 +329,21 @@ def test_infeasible_says_why_and_what_to_change():
     lines = recommendation(res)
     assert "cannot all be met" in lines[0] and "Relax the limits named below" in lines[0]
     assert any("capex budget 2026" in line and "more" in line for line in lines[1:])
+
+
+def test_the_words_for_a_site_agree_with_its_retirements():
+    # Issue 12: "Keep Georgia mining" in a plan that retires every Georgia machine in 2030-Q3.
+    from solvers.report import _mining_line
+    from tests.builders import base_dict
+    from minerplan.scenario_io import scenario_from_dict
+
+    d = base_dict(horizon_months=24)
+    d["fleet"][0]["retire_month"] = "2027-03"
+    sc = scenario_from_dict(d, "t")
+    assert _mining_line(sc, "A") == ("A stops mining in 2027-Q1: the plan retires every machine there and "
+                                     "nothing replaces them.")
+    d["fleet"].append({**d["fleet"][0], "retire_month": None, "count": 250})
+    d["fleet"][1].pop("retire_month")
+    sc = scenario_from_dict(d, "t")
+    # 250 units x 3,000 W = 0.75 MW still running at the end
+    assert _mining_line(sc, "A") == "Keep A mining (250 machines, 0.8 MW at the horizon's end)."
