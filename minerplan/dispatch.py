@@ -8,10 +8,10 @@ curtailed and earns the site's curtailment credit.
 
 Plain dispatch (:class:`_SlotTable`): the paths of a month are sorted by
 hashprice once; each slot is placed among them with one ``searchsorted`` (the
-first path whose hashprice reaches its breakeven), its quantities are added
-to that position of its (month, site) row, and a cumulative sum along the
-sorted paths gives every path's totals. No slot sorting, no Python loop over
-months or paths.
+first path whose hashprice reaches its breakeven; one call per month, over all
+the month's slots), its quantities are added at that position of its (month,
+site) row, and a cumulative sum along the sorted paths gives every path's
+totals. No slot is sorted and no path is visited in Python.
 
 Take-or-pay: energy below the contract minimum is paid for anyway. A second
 dispatch treats it as prepaid (breakevens shifted down by the contract price);
@@ -27,25 +27,27 @@ depends on the path's hashprice; :func:`_fill_hourly` finds it without sorting
 every slot of every binding entry:
 
 * A slot's net cost per MWh is ``a_h - hp (1 - fee) / e_c`` (hour ``h``'s
-  price plus the credit, cohort ``c``'s MWh per TH/s-day). Sorted by price,
-  each cohort's costs rise with the hour, so the slots run in full, tied at the
-  margin, or curtailed are, per cohort, a prefix, a run and the rest of the
-  price-sorted hours: a *configuration* is two counts per cohort.
-* The margin ``lam(hp)`` (the cost of the slot run in part) never rises with
-  the hashprice, and every slot's cost falls with it. So two entries of the
-  same (site, month) with hashprices ``hp_lo <= hp_hi`` bracket every entry in
-  between: a slot dearer than ``lam(hp_hi)`` even at ``hp_lo`` runs in full, one
-  cheaper than ``lam(hp_lo)`` only at ``hp_hi`` is curtailed, and only the
-  others are sorted, per entry.
-* When the two have the same configuration every entry between them has it
-  too (the costs are linear in ``hp``) and gets the same quantities.
+  price plus the credit; cohort ``c``'s MWh per TH/s-day). With the hours
+  sorted by price each cohort's costs rise with the hour, so the slots run in
+  full, at the margin (in part) and curtailed are, per cohort, a prefix, a run
+  and the rest of the hours: a *configuration* is two counts per cohort.
+  Whether an entry has a given configuration is checked at the edges of those
+  runs, in O(cohorts) (:func:`_verify`).
+* The margin ``lam(hp)`` never rises with the hashprice, and every slot's
+  cost falls with it. Two entries of a (site, month) with hashprices
+  ``hp_lo <= hp_hi`` have the same configuration only if every entry between
+  them has it too (costs are linear in ``hp``), and the margin of any entry
+  between them lies in ``[lam(hp_hi), lam(hp_lo)]``.
 
-The entries of each (site, month) are sorted by hashprice; the ends are solved
-first, then each interval between solved entries is either copied, solved
-entry by entry among its few uncertain slots, or split at a few entries that
-are solved first. Every cost is computed with the same floating-point
-operations as the plain formula, so the result is the one a full sort of every
-entry's slots gives (to rounding of the sums).
+The entries of each (site, month) are taken in hashprice order and the lowest
+and highest are solved first. Then, repeatedly, each interval between solved
+entries whose ends share a configuration is copied; the others are split at
+their middle entry, which most often has the configuration of one of the ends
+(verified, then copied); when it has neither it is solved: the cells its
+margin bracket leaves open are narrowed by bisection on their costs and the
+few that remain are sorted. Every cost is computed with the same
+floating-point operations as the plain formula, so the result is the one a
+full sort of every entry's slots gives (to rounding of the sums).
 """
 
 from __future__ import annotations
@@ -278,14 +280,14 @@ def _fill_to_minimum(sites: list[_SiteSlots], where: tuple[np.ndarray, ...], hp_
     out = np.empty((p_idx.size, N_QUANTITIES))
     hpf = hp_usd[p_idx, m_idx] * (1.0 - fee)       # revenue per TH/s-day after the pool fee, as in the cost formula
     todo = np.unique(s_idx)
-    hourly = [s for s in todo if sites[s].can_curtail]
+    hourly = [s for s in todo if sites[s].can_curtail and sites[s].buckets > 1]
     if hourly:
         rows = np.flatnonzero(np.isin(s_idx, hourly))
         hours = _Hours([sites[s] for s in hourly], [credit[s] for s in hourly])
         group = np.searchsorted(hourly, s_idx[rows]) * hours.n_months + m_idx[rows]
         out[rows] = _fill_hourly(hours, group, hpf[rows], need_mwh[rows])
     for s in todo:
-        if not sites[s].can_curtail:   # never binding (every slot always runs); kept for completeness
+        if s not in hourly:   # a site that cannot curtail never binds (every slot runs in both dispatches)
             rows = np.flatnonzero(s_idx == s)
             out[rows] = _fill_sorted(sites[s], credit[s], m_idx[rows], hpf[rows], need_mwh[rows])
     return out

@@ -546,3 +546,18 @@ def test_fill_to_any_minimum_matches_the_former_fill(seed):
         scale = np.abs(old[:, 1:2]) * np.abs(hour_price[:, s]).max()
         for i in range(3):
             assert worst_relative(new[:, i], old[:, i], scale=scale[:, 0] if i == 2 else 0.0) <= RTOL, (s, i)
+
+
+def test_one_path_repeated_paths_and_a_minimum_without_machines(monkeypatch):
+    sc, prices = random_scenario(15)
+    d = {"schema_version": 1, "name": "edge", "start_month": sc.start_month, "horizon_months": sc.horizon_months,
+         "market": sc.market.model_dump(), "finance": sc.finance.model_dump(),
+         "sites": [s.model_dump() for s in sc.sites] + [
+             {"name": "Empty", "capacity_mw": 10.0, "power_price_usd_per_mwh": 40.0,
+              "take_or_pay_mwh_per_month": 3_000.0, "hourly_price_usd_per_mwh": [[40.0] * 24] * 12}],
+         "fleet": [c.model_dump() for c in sc.fleet]}
+    edge = scenario_from_dict(d)
+    for p in (prices[:1], np.repeat(prices[7:8], 400, axis=0), prices):
+        new, old = run_both(edge, p, monkeypatch)
+        assert_same_results(new, old)
+        assert np.all(new.take_or_pay_shortfall_usd[..., -1] > 0)
