@@ -65,6 +65,8 @@ class OptimizationResult:
     #: The best bound HiGHS proved on the objective (USD): no plan is worth more. None without one
     #: (an LP stopped early, a run stopped before its first bound).
     bound_usd: float | None = None
+    #: objective of the plan in whole machines minus that of the solver's fractional one (USD, see whole_units)
+    rounding_value_usd: float = 0.0
     #: HiGHS's own outcome; ``status`` differs from it only when the engine check failed.
     solver_status: str | None = None
     check: "EngineCheck | None" = None   # the engine's valuation of the plan (see check_plan)
@@ -252,16 +254,28 @@ def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveO
         if out.status == "infeasible":
             res.explanation = explain_infeasibility(space, built, hm, out.iis_rows, out.slack)
         return res
-    x = plan_x(space, built, hm, out.x)
+    x_solved = plan_x(space, built, hm, out.x)
+    x = whole_units(space, x_solved)
     dispatch = take_or_pay_dispatch(space, x)
     npv = plan_npv_by_path(space, x, dispatch)
     exp_npv = float(npv.mean())
     cvar = cvar_of_loss(npv, st.cvar_level)
     objective = exp_npv - st.risk_aversion * cvar
+    rounding_usd = 0.0
+    if not np.array_equal(x, x_solved):
+        # What whole machines cost against the solver's fractional plan (usually a few dollars).
+        npv_f = plan_npv_by_path(space, x_solved, take_or_pay_dispatch(space, x_solved))
+        objective_f = float(npv_f.mean()) - st.risk_aversion * cvar_of_loss(npv_f, st.cvar_level)
+        rounding_usd = objective - objective_f
     gap, bound_usd = _gap_and_bound(out, hm, objective)
     res = OptimizationResult(out.status, objective, exp_npv, cvar, gap, npv, plan_scenario=None,
                              settings=st, notes=list(space.notes), **base)
     res.bound_usd = bound_usd
+    res.rounding_value_usd = rounding_usd
+    if rounding_usd:
+        res.notes.append(f"Whole machines: the solver's fractional purchases and retirements are rounded (purchases "
+                         f"down, retirements up, so no site goes over capacity); that changes the plan's objective "
+                         f"by {'-' if rounding_usd < 0 else '+'}${abs(rounding_usd):,.0f}.")
     res.solver_status = out.status
     res.conversions, res.purchases, res.retirements = _decision_tables(space, x)
     res.plan_scenario = plan_scenario(space, x)
@@ -417,6 +431,33 @@ def plan_npv_by_path(space: DecisionSpace, x: np.ndarray, dispatch: list | None 
     if space.carryforward:
         npv = npv - tax_paid_by_month(space, x, dispatch) @ space.discount
     return np.asarray(npv, dtype=float)
+
+
+def whole_units(space: DecisionSpace, x: np.ndarray) -> np.ndarray:
+    """``x`` with machine purchases and retirements in whole units (issue 12: "1,348.19 units").
+
+    Purchases round down and retirements up, so the plan never draws more than a site's capacity
+    nor spends more than its budget; a cohort's retirements stay within its units (taken in month
+    order). The optimizer keeps these continuous (whole-number variables would make a large MIP
+    for a difference of a few dollars); the value of rounding is reported with the plan.
+    """
+    if not space.n_var:
+        return x
+    t = space.table
+    out = x.copy()
+    kind = t["kind"].to_numpy()
+    units = t["unit"].to_numpy() == "units"
+    buy = np.flatnonzero((kind == "buy") & units)
+    out[buy] = np.floor(out[buy] + 1e-6)
+    retire = np.flatnonzero((kind == "retire") & units)
+    left: dict = {}
+    for j in sorted(retire, key=lambda j: (t["site_idx"].iat[j], t["cohort"].iat[j], t["month_idx"].iat[j])):
+        key = (t["site_idx"].iat[j], t["cohort"].iat[j])
+        avail = left.setdefault(key, float(t["ub"].iat[j]))
+        r = min(float(np.ceil(out[j] - 1e-6)), np.floor(avail + 1e-6)) if out[j] > 1e-9 else 0.0
+        out[j] = max(r, 0.0)
+        left[key] = avail - out[j]
+    return out
 
 
 def plan_x(space: DecisionSpace, built: BuiltModel, hm: HighsModel, sol: np.ndarray) -> np.ndarray:
@@ -652,7 +693,7 @@ def efficient_frontier(sc: Scenario, settings: OptimizerSettings, weights=(0.0, 
         if out.x is None:
             rows.append(dict(risk_aversion=w, status=out.status, expected_npv_usd=None, cvar_usd=None, seconds=secs))
             continue
-        x = plan_x(space, built, hm, out.x)
+        x = whole_units(space, plan_x(space, built, hm, out.x))
         npv = plan_npv_by_path(space, x)
         cvar = cvar_of_loss(npv, st.cvar_level)
         gap, bound_usd = _gap_and_bound(out, hm, float(npv.mean()) - w * cvar)

@@ -210,6 +210,7 @@ def result_to_json(res: OptimizationResult, engine_npv_usd: float | None = None)
         "settings_min_cash_usd": res.settings.min_cash_usd,
         "mip_gap": _num(res.mip_gap),
         "bound_usd": _num(res.bound_usd),
+        "rounding_value_usd": _num(res.rounding_value_usd),
         "draft_gap": DRAFT_GAP,
         "paths": res.settings.n_paths,
         "seed": res.settings.seed,

@@ -103,8 +103,11 @@ def test_binding_site_cap_shadow_price_is_the_marginal_margin_per_mw():
     margin_per_unit = 100 * 31 * BTC_PER_TH_DAY_REF * 91_500 - 3 * 0.744 * 40
     sp = res.shadow_prices.set_index(["kind", "name"]).value_usd
     assert sp[("site_capacity", "A")] == pytest.approx(margin_per_unit * 1000 / 3, rel=1e-6)
-    assert res.retirements.mw.sum() == pytest.approx(2.0, rel=1e-6)      # 666.7 machines sold
-    assert res.retirements.units.sum() == pytest.approx(2000 / 3, rel=1e-6)
+    # 2 MW over capacity = 666.7 machines; whole machines: 667 sold (rounded up, so the site fits)
+    assert res.retirements.units.sum() == 667
+    assert res.retirements.mw.sum() == pytest.approx(667 * 3000 / 1e6, rel=1e-9)
+    # the 0.33 extra machine sold gives up one third of a month's margin per month left (hand check)
+    assert res.rounding_value_usd == pytest.approx(-(667 - 2000 / 3) * margin_per_unit, rel=1e-3)
 
 
 def test_risk_aversion_never_raises_cvar():
@@ -135,8 +138,10 @@ def test_written_model_resolves_to_the_same_objective(tmp_path):
         h.readModel(str(path))
         h.run()
         assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        # the model is in USD millions; the objective includes the constant expected base NPV
-        assert h.getInfo().objective_function_value * 1e6 == pytest.approx(res.objective_usd, rel=1e-6)
+        # the model is in USD millions; the objective includes the constant expected base NPV; the plan
+        # reported is the solver's in whole machines, whose value differs by rounding_value_usd
+        assert h.getInfo().objective_function_value * 1e6 == pytest.approx(res.objective_usd - res.rounding_value_usd,
+                                                                           rel=1e-6)
 
 
 def test_infeasible_budget_is_explained_in_business_terms():
