@@ -133,24 +133,44 @@ def _plan_lines(res: OptimizationResult) -> list[str]:
                          f"(from {r.start_month}, ready {r.ready_month}).")
         else:
             lines.append(f"Convert {r.gross_mw:,.1f} MW at {r.site} from {r.start_month} ({r.critical_mw:,.1f} MW "
-                         f"critical, ready {r.ready_month}) and {what}; capex {_m(r.capex_usd)}.")
+                         f"critical, ready {r.ready_month}) and {what}; capex {_m(r.capex_usd)}."
+                         + _horizon_flag(sc, r.start_month, r.ready_month))
     converted_sites = set(conv.site) if len(conv) else set()
     retired = res.retirements
     if len(retired):
         retired = retired.assign(quarter=retired.month.map(_quarter))
         for (site, model, q), g in retired.groupby(["site", "model", "quarter"], sort=False):
             lines.append(f"Retire {g.units.sum():,.0f} {model} at {site} in {q} "
-                         f"({g.mw.sum():,.1f} MW, salvage {_m(g.salvage_usd.sum())}).")
+                         f"({g.mw.sum():,.1f} MW, salvage {_m(g.salvage_usd.sum())})."
+                         + _horizon_flag(sc, g.month.min(), None))
     buys = res.purchases
     if len(buys):
         for (site, model), g in buys.groupby(["site", "model"], sort=False):
             first = g.month.min()
             lines.append(f"Buy {g.units.sum():,.0f} {model} for {site} from {first} "
-                         f"({g.mw.sum():,.1f} MW, capex {_m(g.capex_usd.sum())}).")
+                         f"({g.mw.sum():,.1f} MW, capex {_m(g.capex_usd.sum())})."
+                         + _horizon_flag(sc, g.month.max(), None))
     for site in sc.sites:
         if site.name not in converted_sites:
             lines.append(_mining_line(sc, site.name))
     return lines
+
+
+#: Decisions in the horizon's last this many months are flagged: their value leans on what the
+#: model assumes after the horizon (terminal and residual values), not on cash inside it.
+HORIZON_END_MONTHS = 6
+
+
+def _horizon_flag(sc, month: str, ready_month: str | None) -> str:
+    """A warning for a decision that may exist only because the horizon ends (issue 12)."""
+    last = sc.months[-1]
+    if ready_month is not None and month_index(last, ready_month) > 0:
+        return (f" [Check: ready after the horizon ends ({last}), so its whole value is the value assumed "
+                "after the horizon; re-run with a longer horizon before acting on it.]")
+    if month_index(month, last) < HORIZON_END_MONTHS:
+        return (f" [Check: in the horizon's last {HORIZON_END_MONTHS} months, so it may exist only because the "
+                "horizon ends; re-run with a longer horizon before acting on it.]")
+    return ""
 
 
 def _mining_line(sc, site: str) -> str:

@@ -349,3 +349,18 @@ def test_the_words_for_a_site_agree_with_its_retirements():
     sc = scenario_from_dict(d, "t")
     # 250 units x 3,000 W = 0.75 MW still running at the end
     assert _mining_line(sc, "A") == "Keep A mining (250 machines, 0.8 MW at the horizon's end)."
+
+
+def test_decisions_the_horizon_end_explains_are_flagged():
+    # Issue 12: "retirements in the horizon's last months that only the horizon's end explains", and a
+    # conversion ready after the horizon (its whole value is the terminal value), must not read as advice.
+    from solvers.report import HORIZON_END_MONTHS, _horizon_flag
+    from tests.builders import base_dict
+    from minerplan.scenario_io import scenario_from_dict
+
+    sc = scenario_from_dict(base_dict(horizon_months=24), "t")        # 2026-01 .. 2027-12
+    assert HORIZON_END_MONTHS == 6
+    assert _horizon_flag(sc, "2027-06", None) == ""                   # 6 months before the last
+    assert "in the horizon's last 6 months" in _horizon_flag(sc, "2027-07", None)
+    assert "ready after the horizon ends (2027-12)" in _horizon_flag(sc, "2027-01", "2028-01")
+    assert _horizon_flag(sc, "2026-01", "2027-12") == ""
