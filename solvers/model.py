@@ -13,11 +13,14 @@ expression system and keeps the build time small.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pyomo.core as pyo  # not pyomo.environ: its contrib plugins trip PySide6's import hook (see solvers/__init__.py)
 from pyomo.core.base.matrix_constraint import MatrixConstraint
 from pyomo.core.expr.numeric_expr import LinearExpression
+
+from minerplan.engine import Cancelled
 
 from .decisions import DecisionSpace
 
@@ -55,7 +58,8 @@ def _csr_from_matrix(mat: np.ndarray):
     return mat[rows, cols], cols, indptr
 
 
-def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -> BuiltModel:
+def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float,
+                cancel: Callable[[], bool] | None = None) -> BuiltModel:
     sc, st, t = space.scenario, space.settings, space.table
     n_var = space.n_var
     m = pyo.ConcreteModel(name="minerplan_capital_allocation")
@@ -140,12 +144,21 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float) -
         labels.append((c,))
     add_block("retire_limit", rows, [None] * len(rows), upper, labels)
 
+    def stop_if_asked(what: str) -> None:
+        # Building 2,000 paths takes ~1 s: Cancel (or the deadline) is looked at between the blocks.
+        if cancel is not None and cancel():
+            raise Cancelled(what)
+
     # Take-or-pay sites: per-path dispatch variables (see decisions.TopBlock).
+    stop_if_asked("building the take-or-pay rows")
     top_terms = _add_take_or_pay(m, built, space, xs)   # per block: (y vars, s vars, y value [P, n_y/P], s value)
 
+    stop_if_asked("building the tax rows")
     tax_terms = _add_carryforward_tax(m, built, space, xs, top_terms) if space.carryforward else None
     if st.min_cash_usd is not None:
+        stop_if_asked("building the cash floor")
         _add_cash_floor(m, built, space, xs, top_terms, tax_terms)
+    stop_if_asked("building the objective")
 
     # Objective and risk.
     n_p = space.prices.shape[0]

@@ -180,7 +180,7 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
         timings["coefficients_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         step(0.3, "building the model")
-        built = build_model(space, st.risk_aversion, st.cvar_level)
+        built = build_model(space, st.risk_aversion, st.cvar_level, cancel=stop)
         step(0.32, "handing the model to HiGHS")
         form = to_matrix_form(built.model)
         step(0.34, "loading HiGHS")

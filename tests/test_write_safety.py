@@ -250,3 +250,21 @@ def test_the_deadline_returns_the_best_plan_found_so_far():
     assert out.mip_gap == pytest.approx(0.25) and out.row_dual is None   # no time left for the duals
     fake.release.set()
     hm._runner.join(30)
+
+
+def test_cancel_is_looked_at_while_the_model_is_built():
+    # Issue 12: Cancel acts within a second at any stage, build included (2,000 paths build in ~1 s).
+    from minerplan.engine import Cancelled
+    from solvers.decisions import build_decision_space
+    from solvers.model import build_model
+    from solvers.settings import OptimizerSettings
+
+    space = build_decision_space(load_scenario(DEFAULT_SCENARIO_PATH), OptimizerSettings(n_paths=3))
+    asked = []
+
+    def cancel():
+        asked.append(True)
+        return len(asked) >= 2          # pressed after the first block
+
+    with pytest.raises(Cancelled, match="building the tax rows"):
+        build_model(space, 0.0, 0.95, cancel=cancel)
