@@ -151,6 +151,8 @@ MIN_RUN_S = 0.05
 #: deadline it waits for HiGHS to stop by itself before returning without it, s.
 WATCH_POLL_S = 0.02
 WATCH_GRACE_S = 0.25
+#: The longest a new run on the same model waits for a stopped run's HiGHS to reach its next check, s.
+RUNNER_JOIN_S = 120.0
 #: HiGHS runs that were stopped from outside and have not reached their next check yet.
 _RUNNING: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
 
@@ -281,7 +283,11 @@ class HighsModel:
     def solve(self, *, progress=None, cancel=None, duals: bool = True) -> SolveOutcome:
         self._progress, self._cancel = progress, cancel
         if self._runner is not None:
-            self._runner.join()   # an earlier run stopped from outside: let HiGHS reach its next poll
+            # An earlier run stopped from outside: let HiGHS reach its next check (bounded, never a hang).
+            self._runner.join(RUNNER_JOIN_S)
+            if self._runner.is_alive():
+                raise RuntimeError(f"HiGHS did not stop within {RUNNER_JOIN_S:g} s of being interrupted; "
+                                   "start a new optimization")
             self._runner = None
         self._started = time.perf_counter()
         self._out_of_time = False
