@@ -87,7 +87,7 @@ def _soft_of(info) -> Soft | None:
 
 def soft_bound(model: type[BaseModel], field: str) -> Soft | None:
     """The soft range declared for ``model.field`` (None when it has none)."""
-    return _soft_of(type.__getattribute__(model, "model_fields")[field])
+    return _soft_of(model.model_fields[field])
 
 
 def _walk(model: BaseModel, path: str) -> Iterator[Problem]:
@@ -131,8 +131,7 @@ def scenario_warnings(sc: Any) -> list[Problem]:
             out.append(Problem(f"sites[{i}].take_or_pay_mwh_per_month",
                                f"{_num(s.take_or_pay_mwh_per_month)} MWh a month is more than the site can draw "
                                f"at full capacity ({_num(s.capacity_mw)} MW x 744 h = {_num(full_mwh)} MWh)"))
-    fleet_ths = sum(c.count * c.hashrate_ths for c in sc.fleet if not c.purchase_month)
-    network_ths = sc.market.online_hashrate_ehs * 1e6
+    fleet_ths, network_ths = sc.fleet_owned_at_start_ths, sc.market.online_hashrate_ehs * 1e6
     if network_ths > 0 and fleet_ths > FLEET_SHARE_OF_NETWORK_MAX * network_ths:
         out.append(Problem("fleet", f"the fleet owned at the start ({_num(fleet_ths / 1e6)} EH/s) is "
                                     f"{fleet_ths / network_ths:.0%} of the network's {_num(network_ths / 1e6)} EH/s; "

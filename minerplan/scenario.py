@@ -503,6 +503,11 @@ class Scenario(_Strict):
     def months(self) -> list[str]:
         return [add_months(self.start_month, i) for i in range(self.horizon_months)]
 
+    @property
+    def fleet_owned_at_start_ths(self) -> float:
+        """Nameplate hashrate of the cohorts owned at the start (none bought in the horizon), TH/s."""
+        return sum(c.count * c.hashrate_ths for c in self.fleet if not c.purchase_month)
+
     def site_index(self) -> dict[str, int]:
         return {s.name: i for i, s in enumerate(self.sites)}
 
@@ -575,7 +580,7 @@ def check_consistency(sc: Scenario) -> list[Problem]:
                 f" (in {peak_month}), above its capacity of {site.capacity_mw:,.2f} MW"))
 
     # A fleet larger than the network would earn more than every block's reward.
-    fleet_ths = sum(c.count * c.hashrate_ths for c in sc.fleet if not c.purchase_month)
+    fleet_ths = sc.fleet_owned_at_start_ths
     network_ths = sc.market.online_hashrate_ehs * 1e6
     if fleet_ths >= network_ths:
         problems.append(Problem("market.difficulty" if sc.market.network_hashrate_ehs is None

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from minerplan.engine import Cancelled, progress_step, run_engine
+from minerplan.engine import progress_step, run_engine
 from minerplan.scenario import Scenario
 
 from .optimize import OptimizationResult, cvar_of_loss, optimize
@@ -178,10 +178,7 @@ def assess_plan(sc: Scenario, res: OptimizationResult, settings: OptimizerSettin
             if progress is not None:
                 progress(oos_share + (1 - oos_share) * (m + f) / replications, f"re-solve {m + 1}: {what}")
 
-        try:
-            rep = optimize(sc, rst, progress=sub_progress, cancel=cancel)
-        except Cancelled:
-            raise
+        rep = optimize(sc, rst, progress=sub_progress, cancel=cancel)   # Cancelled propagates
         if not rep.ok or rep.npv_by_path_usd is None:
             failed += 1
             continue

@@ -303,6 +303,19 @@ def frontier_result(out: FrontierOutput, k: int) -> OptimizationResult:
     return res
 
 
+def _scrolling_text() -> tuple[QLabel, QScrollArea]:
+    """A selectable plain-text label, top-left aligned, in a scroll area (recommendation, confidence)."""
+    label = QLabel("")
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(label)
+    return label, scroll
+
+
 def _optional(row, key: str) -> float | None:
     """A number from a frontier row, None when the row has none (missing or NaN)."""
     v = row[key] if key in row.index else None
@@ -517,14 +530,7 @@ class OptimizeView(QWidget):
         self.kpi_label = QLabel(_EMPTY)
         self.kpi_label.setWordWrap(True)
         self.kpi_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.recommendation_label = QLabel("")
-        self.recommendation_label.setWordWrap(True)
-        self.recommendation_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.recommendation_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.recommendation_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        rec_scroll = QScrollArea()
-        rec_scroll.setWidgetResizable(True)
-        rec_scroll.setWidget(self.recommendation_label)
+        self.recommendation_label, rec_scroll = _scrolling_text()
         rec_scroll.setMinimumHeight(90)
         self.stale_label = QLabel("")
         self.stale_label.setWordWrap(True)
@@ -609,8 +615,8 @@ class OptimizeView(QWidget):
         box = QWidget()
         lay = QVBoxLayout(box)
         head = QHBoxLayout()
-        self.confidence_status = QLabel("Runs after each plan: the plan on 10,000 fresh price paths and 10 "
-                                        "re-solves on fresh samples.")
+        self.confidence_status = QLabel(f"Runs after each plan: the plan on {OUT_OF_SAMPLE_PATHS:,} fresh price "
+                                        f"paths and {REPLICATIONS} re-solves on fresh samples.")
         self.confidence_status.setWordWrap(True)
         self.confidence_stop = QPushButton("Stop")
         self.confidence_stop.setToolTip("Stop the confidence check (the plan itself is not affected)")
@@ -618,14 +624,7 @@ class OptimizeView(QWidget):
         self.confidence_stop.setEnabled(False)
         head.addWidget(self.confidence_status, 1)
         head.addWidget(self.confidence_stop)
-        self.confidence_label = QLabel("")
-        self.confidence_label.setWordWrap(True)
-        self.confidence_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.confidence_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.confidence_label)
+        self.confidence_label, scroll = _scrolling_text()
         lay.addLayout(head)
         lay.addWidget(scroll, 1)
         tables.addTab(box, "How far to trust it")
