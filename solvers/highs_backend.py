@@ -198,6 +198,7 @@ class HighsModel:
         self._incumbent: np.ndarray | None = None   # best plan so far (original columns), from the callback
         self._incumbent_obj: float | None = None
         self._bound: float | None = None             # best bound HiGHS reported while searching
+        self._relaxed = False                        # integers relaxed for the next runs (relax_integers)
         h.cbSimplexInterrupt += self._interrupt
         h.cbIpmInterrupt += self._interrupt
         h.cbMipInterrupt += self._interrupt
@@ -205,7 +206,8 @@ class HighsModel:
 
     @property
     def has_integers(self) -> bool:
-        return bool(self.form.integer.any())
+        """True when the next run is a MIP (the form has integers and they are not relaxed)."""
+        return bool(self.form.integer.any()) and not self._relaxed
 
     def _interrupt(self, e) -> None:
         if self._abandoned or (self._cancel is not None and self._cancel()):
@@ -275,6 +277,67 @@ class HighsModel:
         if status == highspy.HighsStatus.kError:
             raise ScenarioFileError([Problem("", "cannot write: HiGHS could not write the model there (is the "
                                                  "folder writable?)")], str(path))
+
+    def add_rows(self, block: str, lower: np.ndarray, upper: np.ndarray, start: np.ndarray, index: np.ndarray,
+                 value: np.ndarray) -> None:
+        """Append rows (CSR over the model's columns) to HiGHS and to ``form`` (so a re-solve of the
+        form, such as the duals' LP, sees them), labelled ``(block, k)``."""
+        f = self.form
+        n_new = len(lower)
+        if n_new == 0:
+            return
+        lower = np.where(np.isfinite(lower), lower, -INF).astype(float)
+        upper = np.where(np.isfinite(upper), upper, INF).astype(float)
+        start = np.asarray(start, dtype=np.int32)
+        index = np.asarray(index, dtype=np.int32)
+        value = np.asarray(value, dtype=float)
+        status = self.h.addRows(n_new, lower, upper, len(value), start[:-1], index, value)
+        if status == highspy.HighsStatus.kError:
+            raise RuntimeError("HiGHS rejected the added rows")
+        first = sum(1 for b, _ in f.row_block if b == block)
+        f.row_lower = np.concatenate([f.row_lower, lower])
+        f.row_upper = np.concatenate([f.row_upper, upper])
+        f.a_start = np.concatenate([f.a_start, f.a_start[-1] + start[1:]]).astype(np.int32)
+        f.a_index = np.concatenate([f.a_index, index]).astype(np.int32)
+        f.a_value = np.concatenate([f.a_value, value])
+        f.row_block = f.row_block + [(block, first + k) for k in range(n_new)]
+
+    def delete_rows(self, rows: np.ndarray) -> None:
+        """Remove rows (indices into the current model) from HiGHS and from ``form``."""
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        if rows.size == 0:
+            return
+        f = self.form
+        status = self.h.deleteRows(rows.size, rows.astype(np.int32))
+        if status == highspy.HighsStatus.kError:
+            raise RuntimeError("HiGHS could not delete the rows")
+        keep = np.ones(len(f.row_lower), dtype=bool)
+        keep[rows] = False
+        counts = np.diff(f.a_start)
+        entry_keep = np.repeat(keep, counts)
+        f.a_index = f.a_index[entry_keep]
+        f.a_value = f.a_value[entry_keep]
+        f.a_start = np.concatenate([[0], np.cumsum(counts[keep])]).astype(np.int32)
+        f.row_lower, f.row_upper = f.row_lower[keep], f.row_upper[keep]
+        f.row_block = [b for b, k in zip(f.row_block, keep) if k]
+
+    def row_activity(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Row values and duals of the last LP solve, or None without a valid solution."""
+        sol = self.h.getSolution()
+        if not sol.value_valid:
+            return None
+        return np.array(sol.row_value), (np.array(sol.row_dual) if sol.dual_valid else None)
+
+    def relax_integers(self, relax: bool) -> None:
+        """Solve the next runs as the LP relaxation (``True``) or with the form's integers again."""
+        ints = np.flatnonzero(self.form.integer)
+        if ints.size:
+            kind = np.zeros(ints.size, dtype=np.int32) if relax else np.ones(ints.size, dtype=np.int32)
+            self.h.changeColsIntegrality(ints.size, ints.astype(np.int32), kind)
+        self._relaxed = bool(relax and ints.size)
+
+    def set_mip_gap(self, gap: float) -> None:
+        self.h.setOptionValue("mip_rel_gap", float(gap))
 
     def set_cost(self, cols: np.ndarray, cost: np.ndarray) -> None:
         self.form.cost[cols] = cost

@@ -40,6 +40,8 @@ class BuiltModel:
     #: Per take-or-pay block, the units of its variables: y counts shares of the slot's installed
     #: units (``[month, slot]`` units per 1.0 of y) and s shares of ``need`` MWh (a float).
     top_scales: list = field(default_factory=list)
+    #: theta[p], each path's recourse (USD M) in the decomposition's master problem; empty otherwise.
+    theta_vars: list = field(default_factory=list)
 
 
 def _csr(dense_rows: list[np.ndarray]):
@@ -59,7 +61,13 @@ def _csr_from_matrix(mat: np.ndarray):
 
 
 def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float,
-                cancel: Callable[[], bool] | None = None) -> BuiltModel:
+                cancel: Callable[[], bool] | None = None, recourse: str = "extensive") -> BuiltModel:
+    """The model of ``space``. ``recourse="extensive"`` writes every path's take-or-pay dispatch and
+    carry-forward tax as rows; ``"cuts"`` builds the master problem of the decomposition instead
+    (:mod:`solvers.benders`): one variable ``theta[p]`` per path (USD millions) stands for that
+    path's recourse and is bounded by cuts added while solving."""
+    if recourse not in ("extensive", "cuts"):
+        raise ValueError(f"recourse must be 'extensive' or 'cuts', got {recourse!r}")
     sc, st, t = space.scenario, space.settings, space.table
     n_var = space.n_var
     m = pyo.ConcreteModel(name="minerplan_capital_allocation")
@@ -150,18 +158,27 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float,
             raise Cancelled(what)
 
     # Take-or-pay sites: per-path dispatch variables (see decisions.TopBlock).
-    stop_if_asked("building the take-or-pay rows")
-    top_terms = _add_take_or_pay(m, built, space, xs)   # per block: (y vars, s vars, y value [P, n_y/P], s value)
+    n_p = space.prices.shape[0]
+    if recourse == "cuts":
+        if st.min_cash_usd is not None:
+            raise ValueError("the decomposition does not model a cash floor: build the extensive form")
+        from .recourse import recourse_upper_bound
 
-    stop_if_asked("building the tax rows")
-    tax_terms = _add_carryforward_tax(m, built, space, xs, top_terms) if space.carryforward else None
+        ub_theta = recourse_upper_bound(space) / USD_M
+        m.theta = pyo.Var(range(n_p), domain=pyo.Reals, bounds=lambda _, p: (None, float(ub_theta[p])))
+        built.theta_vars = [m.theta[p] for p in range(n_p)]
+        top_terms, tax_terms = [], None
+    else:
+        stop_if_asked("building the take-or-pay rows")
+        top_terms = _add_take_or_pay(m, built, space, xs)   # per block: (y vars, s vars, y value [P, n_y/P], s value)
+        stop_if_asked("building the tax rows")
+        tax_terms = _add_carryforward_tax(m, built, space, xs, top_terms) if space.carryforward else None
     if st.min_cash_usd is not None:
         stop_if_asked("building the cash floor")
         _add_cash_floor(m, built, space, xs, top_terms, tax_terms)
     stop_if_asked("building the objective")
 
     # Objective and risk.
-    n_p = space.prices.shape[0]
     coef_mean = space.coef_path.mean(axis=0) / USD_M if n_var else np.zeros(0)
     const = float(space.base_npv.mean() / USD_M)
     obj_terms = [coef_mean]
@@ -173,6 +190,9 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float,
         kv, gk = tax_terms                      # K[p, y] vars (path-major), -g_y per USD M of K
         obj_terms.append(np.tile(gk, n_p) / n_p)
         obj_vars += kv
+    if built.theta_vars:
+        obj_terms.append(np.full(n_p, 1.0 / n_p))
+        obj_vars += built.theta_vars
     if risk_aversion > 0:
         m.P = pyo.RangeSet(0, n_p - 1)
         m.eta = pyo.Var(domain=pyo.Reals)
@@ -202,6 +222,10 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float,
             parts.append(("s", base_col, gk.size, gk))
             cols += kv
             base_col += gk.size * n_p
+        if built.theta_vars:
+            parts.append(("s", base_col, 1, np.ones(1)))
+            cols += built.theta_vars
+            base_col += n_p
         data, idx, ptr = _cvar_rows(a, n_p, parts[1:])
         m.cvar = MatrixConstraint(data, idx, ptr, (-space.base_npv / USD_M).tolist(), [None] * n_p, cols)
         built.row_labels["cvar"] = [(p,) for p in range(n_p)]

@@ -17,6 +17,7 @@ from minerplan.engine import Cancelled, progress_step
 from minerplan.months import add_months, month_index
 from minerplan.scenario import Conversion, Scenario
 
+from .benders import solve_decomposed
 from .decisions import DecisionSpace, TopBlock, build_decision_space
 from .highs_backend import MIN_RUN_S, HighsModel, SolveOutcome, to_matrix_form
 from .model import USD_M, BuiltModel, build_model
@@ -70,6 +71,8 @@ class OptimizationResult:
     #: HiGHS's own outcome; ``status`` differs from it only when the engine check failed.
     solver_status: str | None = None
     check: "EngineCheck | None" = None   # the engine's valuation of the plan (see check_plan)
+    #: How the decomposition ran (rounds, cuts, final gap), None when the extensive form was solved.
+    decomposition: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -180,7 +183,11 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
         timings["coefficients_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         step(0.3, "building the model")
-        built = build_model(space, st.risk_aversion, st.cvar_level, cancel=stop)
+        # A written model is the whole extensive form (the file an independent solver re-solves to the
+        # same objective), so that run solves the extensive form too.
+        decompose = uses_decomposition(space) and not write_model
+        built = build_model(space, st.risk_aversion, st.cvar_level, cancel=stop,
+                            recourse="cuts" if decompose else "extensive")
         step(0.32, "handing the model to HiGHS")
         form = to_matrix_form(built.model)
         step(0.34, "loading HiGHS")
@@ -209,10 +216,16 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
         if progress is not None:
             progress(0.35 + 0.6 * frac, text)
 
-    out = hm.solve(progress=solve_progress, cancel=cancel)
+    decomposition = None
+    if decompose:
+        out, decomposition = solve_decomposed(space, built, hm, mip_gap=st.mip_gap, risk_aversion=st.risk_aversion,
+                                              cvar_level=st.cvar_level, progress=solve_progress, cancel=cancel)
+    else:
+        out = hm.solve(progress=solve_progress, cancel=cancel)
     timings["highs_s"] = out.highs_seconds
     t2 = time.perf_counter()
     result = _result(space, built, hm, out, st)
+    result.decomposition = decomposition.to_json() if decomposition is not None else None
     timings["results_s"] = time.perf_counter() - t2
     timings["total_s"] = time.perf_counter() - t0
     result.timings_s = timings
@@ -229,6 +242,15 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
         timings["check_s"] = time.perf_counter() - t3
     step(1.0, "done")
     return result
+
+
+def uses_decomposition(space: DecisionSpace) -> bool:
+    """Whether :func:`optimize` solves ``space`` by the L-shaped decomposition (solvers/benders.py):
+    there is per-path recourse (take-or-pay sites or carry-forward tax), no cash floor (its rows
+    need each path's dispatch month by month) and the settings do not ask for the extensive form."""
+    st = space.settings
+    return (st.method == "auto" and st.min_cash_usd is None and space.n_var > 0
+            and (bool(space.top_blocks) or space.carryforward))
 
 
 def _no_plan(status: str, st: OptimizerSettings, notes) -> OptimizationResult:

@@ -59,6 +59,10 @@ class OptimizerSettings:
     time_limit_s: float = 60.0
     mip_gap: float = 0.005
     fixed: tuple[FixedDecision, ...] = field(default_factory=tuple)
+    #: How the per-path recourse (take-or-pay dispatch, carry-forward tax) is solved: ``auto`` uses
+    #: the L-shaped decomposition (solvers/benders.py) when there is recourse and no cash floor,
+    #: ``extensive`` writes every path's rows into one model (the reference the tests compare with).
+    method: Literal["auto", "extensive"] = "auto"
 
     def check(self) -> None:
         """Raise ScenarioError naming every setting out of range."""
@@ -88,6 +92,7 @@ class OptimizerSettings:
         need(self.purchase_lead_time_months >= 0, "purchase_lead_time_months", "must be >= 0")
         need(0 < self.purchase_uptime_pct <= 100, "purchase_uptime_pct", "must be in (0, 100]")
         need(0 <= self.purchase_degradation_pct_per_year < 100, "purchase_degradation_pct_per_year", "must be in [0, 100)")
+        need(self.method in ("auto", "extensive"), "method", f"must be auto or extensive, got {self.method!r}")
         need(self.purchase_useful_life_months >= 1, "purchase_useful_life_months", "must be >= 1")
         if p:
             raise ScenarioError(p, "optimizer settings")

@@ -1,0 +1,135 @@
+"""The L-shaped decomposition (solvers/benders.py) and its closed-form recourse (solvers/recourse.py).
+
+The recourse is checked against the exact plan valuation and against concavity (a cut that cuts
+off any feasible plan's true value would let the optimizer miss the optimum); the decomposition is
+checked against the extensive form, which HiGHS solves whole, on the same paths.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from minerplan.engine import Cancelled
+from minerplan.scenario_io import load_scenario, scenario_from_dict, scenario_to_dict
+from solvers.decisions import build_decision_space
+from solvers.optimize import optimize, plan_npv_by_path, uses_decomposition
+from solvers.recourse import recourse, recourse_upper_bound
+from solvers.settings import OptimizerSettings
+
+
+def variant(tax_mode: str = "carryforward", curtail: bool = True):
+    d = scenario_to_dict(load_scenario("default"))
+    d["finance"]["tax_mode"] = tax_mode
+    for s in d["sites"]:
+        if s["name"] == "Georgia":
+            s["curtailment_enabled"] = curtail
+    return scenario_from_dict(d)
+
+
+def feasible_random_plans(space, sc, rng, n):
+    """Random plans within the decisions' bounds and each fleet row's units (what the master allows)."""
+    t = space.table
+    ub = t["ub"].to_numpy(float)
+    ub = np.where(np.isfinite(ub), ub, 50.0)
+    ret = (t["kind"] == "retire").to_numpy()
+    cohort = t["cohort"].to_numpy()
+    out = []
+    for _ in range(n):
+        x = rng.uniform(0, 1, space.n_var) * ub * (rng.uniform(size=space.n_var) < 0.15)
+        for c in np.unique(cohort[ret]):
+            sel = ret & (cohort == c)
+            total, units = x[sel].sum(), sc.fleet[int(c)].count
+            if total > units:
+                x[sel] *= units / total
+        out.append(x)
+    return out
+
+
+@pytest.mark.parametrize("tax_mode,curtail", [("carryforward", True), ("linear", True), ("carryforward", False)])
+def test_recourse_is_the_exact_value_and_its_cuts_never_cut_off_a_plan(tax_mode, curtail):
+    sc = variant(tax_mode, curtail)
+    space = build_decision_space(sc, OptimizerSettings(n_paths=30, seed=4, hall_critical_mw=10.0))
+    assert space.top_blocks, "Georgia's take-or-pay gives the default scenario a recourse"
+    rng = np.random.default_rng(11)
+    plans = feasible_random_plans(space, sc, rng, 40)
+    ub = recourse_upper_bound(space)
+    for x0 in plans[:6]:
+        q0, g0 = recourse(space, x0)
+        exact = plan_npv_by_path(space, x0) - space.base_npv - space.coef_path @ x0
+        np.testing.assert_allclose(q0, exact, rtol=1e-9, atol=1e-3)
+        assert np.all(q0 <= ub + 1e-3)
+        for x1 in plans:
+            q1, _ = recourse(space, x1, gradient=False)
+            # concave: the tangent at x0 lies above the value everywhere (to rounding, USD)
+            assert np.all(q1 <= q0 + (x1 - x0) @ g0.T + 1e-4 * (1 + np.abs(q1))), "a cut would cut off a plan"
+
+
+def test_supergradient_is_the_slope_where_the_value_is_smooth():
+    sc = variant()
+    space = build_decision_space(sc, OptimizerSettings(n_paths=10, seed=4, hall_critical_mw=10.0))
+    x0 = feasible_random_plans(space, sc, np.random.default_rng(3), 1)[0]
+    q0, g0 = recourse(space, x0)
+    t = space.table
+    checked = 0
+    for j in np.flatnonzero((t["kind"] == "retire").to_numpy())[:12]:
+        h = 1e-3   # a thousandth of a machine: no kink in between on almost every path
+        up, down = x0.copy(), x0.copy()
+        up[j] += h
+        down[j] = max(down[j] - h, 0.0)
+        qu, _ = recourse(space, up, gradient=False)
+        qd, _ = recourse(space, down, gradient=False)
+        right, left = (qu - q0) / h, (q0 - qd) / max(x0[j] - down[j], 1e-12)
+        smooth = np.abs(right - left) <= 1e-6 * (1 + np.abs(right))
+        if x0[j] > h and smooth.any():
+            np.testing.assert_allclose(g0[smooth, j], right[smooth], rtol=1e-5, atol=1e-3)
+            checked += 1
+    assert checked >= 1
+
+
+@pytest.mark.parametrize("kw", [dict(hall_critical_mw=10.0), dict(hall_critical_mw=None),
+                                dict(hall_critical_mw=10.0, risk_aversion=0.5)])
+def test_decomposition_finds_the_extensive_forms_optimum(kw):
+    sc = load_scenario("default")
+    st = OptimizerSettings(n_paths=40, seed=7, mip_gap=1e-4, time_limit_s=120, **kw)
+    space = build_decision_space(sc, st)
+    assert uses_decomposition(space)
+    dec = optimize(sc, st)
+    ext = optimize(sc, replace(st, method="extensive"))
+    assert dec.decomposition is not None and ext.decomposition is None
+    assert dec.status == ext.status == "optimal"
+    assert dec.check.ok and ext.check.ok
+    tol = 2e-4 * abs(ext.objective_usd) + 1.0
+    assert dec.objective_usd == pytest.approx(ext.objective_usd, abs=tol)
+    # each method's bound holds for the other's plan
+    assert dec.bound_usd >= ext.objective_usd - tol and ext.bound_usd >= dec.objective_usd - tol
+
+
+def test_linear_tax_with_take_or_pay_uses_decomposition_and_agrees():
+    sc = variant("linear")
+    st = OptimizerSettings(n_paths=30, seed=2, mip_gap=1e-4, hall_critical_mw=10.0)
+    dec = optimize(sc, st)
+    ext = optimize(sc, replace(st, method="extensive"))
+    assert dec.decomposition is not None
+    assert dec.objective_usd == pytest.approx(ext.objective_usd, rel=2e-4)
+
+
+def test_a_cash_floor_is_solved_in_the_extensive_form():
+    sc = load_scenario("default")
+    st = OptimizerSettings(n_paths=10, seed=1, min_cash_usd=-1e12)
+    assert not uses_decomposition(build_decision_space(sc, st))
+
+
+def test_cancel_stops_the_decomposition():
+    sc = load_scenario("default")
+    seen = []
+
+    def progress(frac, text):
+        seen.append(text)
+
+    def cancel():
+        return any(t.startswith("decomposition") for t in seen)
+
+    with pytest.raises(Cancelled):
+        optimize(sc, OptimizerSettings(n_paths=30, seed=1), progress=progress, cancel=cancel)
+    assert any(t.startswith("decomposition, LP round 1") for t in seen)
