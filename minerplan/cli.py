@@ -127,11 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--budget-usd-per-year", type=_nonneg_float, default=None, help="capex cap per calendar year")
     op.add_argument("--max-conversion-mw-per-month", type=_nonneg_float, default=None,
                     help="gross MW that may start conversion in one month (crews)")
-    op.add_argument("--starting-cash-usd", type=_nonneg_float, default=0.0, help="cash on hand at the start")
+    op.add_argument("--starting-cash-usd", type=_nonneg_float, default=None,
+                    help="cash on hand at the start (default: the scenario's finance.starting_cash_usd)")
     op.add_argument("--min-cash-usd", type=float, default=None,
-                    help="cash floor on expected cash and on the P10 price path (default: none)")
-    op.add_argument("--credit-line-usd", type=_nonneg_float, default=0.0, help="revolving credit line limit")
-    op.add_argument("--credit-line-rate-pct", type=_nonneg_float, default=10.0, help="annual interest on credit drawn")
+                    help="cash floor on expected cash and on the P10 price path (default: the scenario's "
+                         "finance.min_cash_usd, 0, when it states its starting cash; else none)")
+    op.add_argument("--no-cash-floor", action="store_true", help="no liquidity constraint, whatever the scenario says")
+    op.add_argument("--credit-line-usd", type=_nonneg_float, default=None,
+                    help="revolving credit line limit (default: the scenario's finance.credit_line_usd)")
+    op.add_argument("--credit-line-rate-pct", type=_nonneg_float, default=None,
+                    help="annual interest on credit drawn (default: the scenario's, 10)")
     op.add_argument("--purchase-model", action="append", metavar="MODEL",
                     help="catalog model the optimizer may buy (repeatable; default Antminer S21 XP)")
     op.add_argument("--fix", metavar="FILE.json",
@@ -544,7 +549,7 @@ def _cmd_optimize(args) -> int:
                            allow_purchases=not args.no_purchases, allow_retirements=not args.no_retirements,
                            starting_cash_usd=args.starting_cash_usd, min_cash_usd=args.min_cash_usd,
                            credit_line_usd=args.credit_line_usd, credit_line_rate_pct=args.credit_line_rate_pct,
-                           fixed=fixed, **extra)
+                           cash_floor=not args.no_cash_floor, fixed=fixed, **extra)
     def show_progress(frac, text):
         print(f"\r{frac * 100:5.1f}%  {text[:60]:<60}", end="", file=sys.stderr, flush=True)
 

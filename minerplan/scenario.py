@@ -475,6 +475,19 @@ class Finance(_Strict):
         "ai_residual", description="AI/HPC value beyond the horizon, after tax: none; contracted_ai (colocation "
                                    "cash still under contract); ai_residual (that, the lease renewed with its "
                                    "probability until the facility's life ends, and GPUs' remaining life)")
+    # Liquidity: with a starting cash the optimizer keeps cash at or above min_cash_usd by default
+    # (issue 12: without a floor a plan could spend $210M the company does not have).
+    starting_cash_usd: Annotated[float | None, Soft(None, 20_000_000_000, "USD", "the largest public miners "
+                                                    "hold ~$1-2B of cash")] = Field(
+        None, ge=0, le=1e12, allow_inf_nan=False,
+        description="cash and equivalents at the start, USD; with it the optimizer keeps cash at or above "
+                    "min_cash_usd in every month (drawing the credit line first); absent: no cash floor")
+    min_cash_usd: float = Field(0.0, ge=-1e12, le=1e12, allow_inf_nan=False,
+                                description="the cash floor, USD (0: never spend cash the company does not have)")
+    credit_line_usd: float = Field(0.0, ge=0, le=1e12, allow_inf_nan=False,
+                                   description="a revolving credit line that may cover cash below the floor, USD")
+    credit_line_rate_pct: float = Field(10.0, ge=0, le=100, allow_inf_nan=False,
+                                        description="annual interest on credit drawn, paid monthly from cash, %")
 
 
 class Scenario(_Strict):

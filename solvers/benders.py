@@ -15,8 +15,9 @@ the master over-values it, and the run stops when the best plan is within the us
 master's proven bound (a valid bound: cuts never cut off the true recourse, which is concave).
 The plan reported is the best one valued exactly, so the gap printed is the gap of that plan.
 
-Not used with a cash floor (whose rows need each path's dispatch cash month by month): the model
-is then solved in its extensive form (see :func:`solvers.optimize.optimize`).
+A cash floor is cut the same way: each liquidity view's recourse cash through each month is a
+variable ``rho[w, t]`` of the master, cut by :func:`solvers.recourse.cash_recourse`; a plan counts as
+an answer only when its exact cash (the report's cash table) keeps the floor.
 
 ``mpi-sppy`` (Sandia) implements L-shaped and progressive hedging over Pyomo, but solves each
 path's recourse as its own Pyomo LP, which here is a closed-form numpy computation 1,000x
@@ -34,7 +35,7 @@ import numpy as np
 from .decisions import DecisionSpace
 from .highs_backend import MIN_RUN_S, HighsModel, SolveOutcome
 from .model import USD_M, BuiltModel
-from .recourse import recourse
+from .recourse import _Evaluation, cash_recourse, recourse
 
 #: Relative gap at which the LP phase hands over to the MIP phase.
 LP_GAP = 1e-4
@@ -72,24 +73,39 @@ def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *,
     col = {id(v): i for i, v in enumerate(form.col_vars)}
     xcols = np.array([col[id(built.model.x[j])] for j in range(space.n_var)], dtype=np.int64)
     tcols = np.array([col[id(v)] for v in built.theta_vars], dtype=np.int64)
+    rcols = np.array([col[id(v)] for v in built.rho_vars], dtype=np.int64)    # cash floor: rho[w, t]
     lb_x, ub_x = form.col_lower[xcols], form.col_upper[xcols]
     ints = form.integer[xcols]
     log = DecompositionLog()
     started = time.perf_counter()
 
     def value(x: np.ndarray):
+        """(exact objective, or -inf when the plan breaks the cash floor; the cuts' data)."""
         t0 = time.perf_counter()
-        q, g = recourse(space, x)
+        ev = _Evaluation(space, x)
+        q, g = recourse(space, x, evaluation=ev)
+        cash = cash_recourse(space, x, evaluation=ev) if rcols.size else None
         log.recourse_s += time.perf_counter() - t0
         npv = space.base_npv + (space.coef_path @ x if space.n_var else 0.0) + q
         obj = float(npv.mean())
         if risk_aversion > 0:
             obj -= risk_aversion * cvar_of_loss(npv, cvar_level)
-        return obj, q, g
+        if cash is not None and not _keeps_cash_floor(space, x, ev):
+            obj = -np.inf
+        return obj, (q, g, cash)
 
-    def add_cuts(x: np.ndarray, q: np.ndarray, g: np.ndarray, theta: np.ndarray | None) -> int:
+    def add_cuts(x: np.ndarray, data, full: np.ndarray | None) -> int:
+        q, g, cash = data
+        n = _cuts(x, q, g, tcols, None if full is None else full[tcols])
+        if cash is not None:
+            r, h = cash
+            n += _cuts(x, r.ravel(), h.reshape(-1, space.n_var), rcols, None if full is None else full[rcols])
+        return n
+
+    def _cuts(x, q, g, vcols, current) -> int:
+        """Rows var - g . x <= q - g . x_k (USD M) where the master's ``current`` value is above ``q``."""
         qm = q / USD_M
-        sel = np.arange(q.size) if theta is None else np.flatnonzero(theta - qm > CUT_TOL * (1.0 + np.abs(qm)))
+        sel = np.arange(q.size) if current is None else np.flatnonzero(current - qm > CUT_TOL * (1.0 + np.abs(qm)))
         if sel.size == 0:
             return 0
         gm = g[sel] / USD_M                                                          # [cuts, n_var]
@@ -100,7 +116,7 @@ def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *,
         val = np.empty(start[-1])
         r, c = np.nonzero(nz)
         pos = start[:-1][r] + 1 + (np.arange(r.size) - np.concatenate([[0], np.cumsum(nz.sum(axis=1))])[:-1][r])
-        index[start[:-1]] = tcols[sel]
+        index[start[:-1]] = vcols[sel]
         val[start[:-1]] = 1.0
         index[pos] = xcols[c]
         val[pos] = -gm[r, c]
@@ -119,8 +135,8 @@ def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *,
 
     # Start from the status quo: one cut per path there (the master is bounded from the first round).
     x0 = np.clip(np.zeros(space.n_var), lb_x, ub_x)
-    _, q0, g0 = value(x0)
-    add_cuts(x0, q0, g0, None)
+    _, data0 = value(x0)
+    add_cuts(x0, data0, None)
 
     best_obj, best_full, bound = -np.inf, None, np.inf
     last: SolveOutcome | None = None
@@ -157,7 +173,7 @@ def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *,
             x = np.clip(full[xcols], lb_x, ub_x)
             if phase == "mip":
                 x[ints] = np.round(x[ints])
-            obj, q, g = value(x)
+            obj, data = value(x)
             # A bound holds from an LP solved to optimality, and from any MIP run's dual bound.
             if out.bound is not None and np.isfinite(out.bound) and (phase == "mip" or out.status == "optimal"):
                 bound = min(bound, float(out.bound) * USD_M)
@@ -165,18 +181,18 @@ def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *,
             if whole and obj > best_obj:
                 best_obj, best_full = obj, full
             ref = best_obj if whole else obj
-            gap = max(bound - ref, 0.0) / max(abs(ref), 1.0)
+            gap = max(bound - ref, 0.0) / max(abs(ref), 1.0) if np.isfinite(ref) else np.inf
             log.gaps.append(gap)
             report(min(0.95, 0.02 + 0.9 * rounds / 60),
                    f"decomposition, {'LP' if phase == 'lp' else 'MIP'} round {rounds + 1}: "
-                   f"plan ${obj / 1e6:,.1f}M, bound ${bound / 1e6:,.1f}M, gap {gap * 100:.3f}%, {log.cuts:,} cuts")
+                   f"plan {_money(obj)}, bound ${bound / 1e6:,.1f}M, gap {gap * 100:.3f}%, {log.cuts:,} cuts")
             if out.status == "time_limit":
                 if phase == "mip" or not has_ints:
                     status = "time_limit"
                 break                                   # the LP phase hands over what it has to the MIP phase
             if gap <= target:
                 break
-            if add_cuts(x, q, g, full[tcols]) == 0:
+            if add_cuts(x, data, full) == 0:
                 break   # the master values every path as the recourse does: this plan is its optimum
         if status != "optimal":
             break
@@ -220,6 +236,21 @@ def _prune_cuts(hm: HighsModel) -> int:
     rows = np.flatnonzero(loose)
     hm.delete_rows(rows)
     return int(rows.size)
+
+
+def _money(usd: float) -> str:
+    return f"${usd / 1e6:,.1f}M" if np.isfinite(usd) else "below the cash floor"
+
+
+def _keeps_cash_floor(space: DecisionSpace, x: np.ndarray, ev: _Evaluation) -> bool:
+    """Whether plan ``x`` keeps every liquidity view's cash at or above the floor, drawing on the
+    credit line where needed (the exact rule of the report's cash table), to $1 and 1e-9."""
+    from .optimize import _cash_table
+
+    table = _cash_table(space, x, ev.dispatch)
+    floor = space.settings.min_cash_usd
+    have = table["cash_usd"].to_numpy() + table["credit_usd"].to_numpy()
+    return bool(np.all(have >= floor - 1.0 - 1e-9 * np.abs(have).max(initial=0.0)))
 
 
 def _lp_duals(hm: HighsModel, full: np.ndarray) -> np.ndarray | None:

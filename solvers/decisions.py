@@ -110,6 +110,7 @@ def _grid(start: int, step: int, n: int, extra=()) -> list[int]:
 
 
 def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> DecisionSpace:
+    st = st.for_scenario(sc)   # liquidity fields left None come from the scenario
     st.check()
     n_m, n_s = sc.horizon_months, len(sc.sites)
     fin = sc.finance

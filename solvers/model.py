@@ -42,6 +42,8 @@ class BuiltModel:
     top_scales: list = field(default_factory=list)
     #: theta[p], each path's recourse (USD M) in the decomposition's master problem; empty otherwise.
     theta_vars: list = field(default_factory=list)
+    #: rho[w, t], the recourse's cash through month t on view w (USD M) in the master's cash floor rows.
+    rho_vars: list = field(default_factory=list)
 
 
 def _csr(dense_rows: list[np.ndarray]):
@@ -160,8 +162,6 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float,
     # Take-or-pay sites: per-path dispatch variables (see decisions.TopBlock).
     n_p = space.prices.shape[0]
     if recourse == "cuts":
-        if st.min_cash_usd is not None:
-            raise ValueError("the decomposition does not model a cash floor: build the extensive form")
         from .recourse import recourse_upper_bound
 
         ub_theta = recourse_upper_bound(space) / USD_M
@@ -175,7 +175,7 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float,
         tax_terms = _add_carryforward_tax(m, built, space, xs, top_terms) if space.carryforward else None
     if st.min_cash_usd is not None:
         stop_if_asked("building the cash floor")
-        _add_cash_floor(m, built, space, xs, top_terms, tax_terms)
+        _add_cash_floor(m, built, space, xs, top_terms, tax_terms, cuts=recourse == "cuts")
     stop_if_asked("building the objective")
 
     # Objective and risk.
@@ -474,12 +474,15 @@ def _add_carryforward_tax(m, built: BuiltModel, space: DecisionSpace, xs: list, 
     return kv, -g
 
 
-def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_terms: list, tax_terms=None) -> None:
+def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_terms: list, tax_terms=None,
+                   cuts: bool = False) -> None:
     """Cash balance >= floor in every month, on each liquidity view, with an optional credit line.
 
     cash_t = start + sum_{tau<=t} CF_tau(x) - monthly interest on credit drawn before t; the row is
     cash_t + D_t >= floor with 0 <= D_t <= credit line. Interest is financing: it reduces cash but
-    not the (unlevered) NPV. USD millions.
+    not the (unlevered) NPV. USD millions. With ``cuts`` (the decomposition's master) the recourse's
+    cash through month t (take-or-pay dispatch less carry-forward tax, :func:`solvers.recourse.cash_recourse`)
+    is one variable ``rho[w, t]`` per row, bounded by cuts while solving.
     """
     st = space.settings
     n_w, n_m, n_var = space.cf_x.shape
@@ -515,6 +518,12 @@ def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_te
         m.top_cash_def = MatrixConstraint(data, idx, ptr, [0.0] * (n_w * n_m), [0.0] * (n_w * n_m), cols)
         built.row_labels["top_cash_def"] = [(w, t) for w in range(n_w) for t in range(n_m)]
         tc_vars = tc
+    rho = []
+    if cuts:
+        ub = _rho_upper_bound(space) / USD_M                                         # [W, M]
+        m.rho = pyo.Var(range(n_w * n_m), domain=pyo.Reals, bounds=lambda _, i: (None, float(ub.ravel()[i])))
+        rho = [m.rho[i] for i in range(n_w * n_m)]
+        built.rho_vars = rho
     # Floor rows: cumulative cash flow of x (dense over x), cumulative take-or-pay cash, credit and interest.
     cum_x = np.cumsum(space.cf_x, axis=1) / USD_M                                    # [W, M, n_var]
     rows = []
@@ -546,10 +555,24 @@ def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_te
                     kmat[w * n_m + t_, np.arange(n_p) * n_y + done[-1]] = -space.cash_weights[w]
         mat = np.concatenate([mat, kmat], axis=1)
         cols = cols + kv
+    if rho:
+        mat = np.concatenate([mat, np.eye(n_w * n_m)], axis=1)
+        cols = cols + rho
     data, idx, ptr = _csr_from_matrix(mat)
     m.cash_floor = MatrixConstraint(data, idx, ptr, lower, [None] * len(lower), cols)
     built.row_labels["cash_floor"] = [(space.cash_views[w], t) for w in range(n_w) for t in range(n_m)]
     built.credit_vars = dv
+
+
+def _rho_upper_bound(space: DecisionSpace) -> np.ndarray:
+    """``[W, M]`` USD: no plan's recourse cash through month t exceeds every profitable slot running
+    all its units with no shortfall and no tax (bounds the master's ``rho``)."""
+    n_w, n_m = space.cash_weights.shape[0], space.prices.shape[1]
+    out = np.zeros((space.prices.shape[0], n_m))
+    for blk in space.top_blocks:
+        units = blk.units_base[:, blk.slot_cohort].astype(float)
+        out += (1.0 - space.tax_rate) * (np.maximum(blk.value, 0.0) * units[None]).sum(axis=2)
+    return space.cash_weights @ np.cumsum(out, axis=1) if n_w else np.zeros((0, n_m))
 
 
 def _coo_to_csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int):

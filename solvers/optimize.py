@@ -165,7 +165,7 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
              cancel: CancelFn | None = None, write_model: str | None = None, check: bool = True) -> OptimizationResult:
     """The plan for ``sc``; with ``check`` (the default) the engine evaluates it on the same paths
     and a disagreement makes the result an error (:func:`check_plan`), outside the time limit."""
-    st = settings or OptimizerSettings()
+    st = (settings or OptimizerSettings()).for_scenario(sc)
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
@@ -246,11 +246,10 @@ def optimize(sc: Scenario, settings: OptimizerSettings | None = None, *, progres
 
 def uses_decomposition(space: DecisionSpace) -> bool:
     """Whether :func:`optimize` solves ``space`` by the L-shaped decomposition (solvers/benders.py):
-    there is per-path recourse (take-or-pay sites or carry-forward tax), no cash floor (its rows
-    need each path's dispatch month by month) and the settings do not ask for the extensive form."""
+    there is per-path recourse (take-or-pay sites or carry-forward tax) and the settings do not ask
+    for the extensive form. A cash floor is cut too (:func:`solvers.recourse.cash_recourse`)."""
     st = space.settings
-    return (st.method == "auto" and st.min_cash_usd is None and space.n_var > 0
-            and (bool(space.top_blocks) or space.carryforward))
+    return st.method == "auto" and space.n_var > 0 and (bool(space.top_blocks) or space.carryforward)
 
 
 def _no_plan(status: str, st: OptimizerSettings, notes) -> OptimizationResult:
@@ -693,7 +692,7 @@ def efficient_frontier(sc: Scenario, settings: OptimizerSettings, weights=(0.0, 
     The model is built once with the CVaR rows; each weight only changes the
     objective costs of eta and z (HiGHS keeps its basis between solves).
     """
-    st = settings
+    st = settings.for_scenario(sc)
     space = build_decision_space(sc, st)
     first = max(w for w in weights) or 1.0
     built = build_model(space, first, st.cvar_level)

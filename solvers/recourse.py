@@ -33,76 +33,173 @@ import numpy as np
 from .decisions import DecisionSpace
 
 
-def recourse(space: DecisionSpace, x: np.ndarray, *, gradient: bool = True):
-    """``(Q [path] USD, G [path, n_var] USD per unit or None)`` of plan ``x`` (see the module)."""
-    from .optimize import _top_income_by_month, take_or_pay_dispatch
+class _Evaluation:
+    """The exact recourse of one plan and the pieces of its duals, shared by the NPV and cash cuts."""
 
-    n_p, n_m = space.prices.shape
-    n_var = space.n_var
-    x = np.asarray(x, dtype=float)
-    dispatch = take_or_pay_dispatch(space, x)
-    income = _top_income_by_month(space, dispatch)                                   # [P, M] pre-tax USD
-    df = space.discount
-    keep = 1.0 - space.tax_rate                                                      # linear mode: after tax
-    q = (keep * income) @ df
-    grad = np.zeros((n_p, n_var)) if gradient else None
-    weight = np.broadcast_to(keep * df, (n_p, n_m)).copy() if gradient else None     # NPV per USD of income
-    if space.carryforward:
-        ym = space.year_of_month
-        n_y = int(ym.max()) + 1
-        onehot = (ym[:, None] == np.arange(n_y)[None, :]).astype(float)
-        inc_y = space.taxable_base + (space.taxable_x @ x if n_var else 0.0) + income @ onehot   # [P, Y]
-        cum = np.cumsum(inc_y, axis=1)
-        rate = space.tax_rate_statutory
-        last = np.array([np.flatnonzero(ym == y)[-1] for y in range(n_y)])
-        df_end = df[last]
-        g = df_end - np.concatenate([df_end[1:], [0.0]])                             # >= 0
-        paid = rate * np.maximum.accumulate(np.maximum(cum, 0.0), axis=1)            # K[p, y], cumulative
-        q = q - paid @ g
-        if gradient:
-            gamma = np.zeros((n_p, n_y))                                             # d(tax NPV)/d(rate C[p, y])
+    def __init__(self, space: DecisionSpace, x: np.ndarray):
+        from .optimize import _top_income_by_month, take_or_pay_dispatch
+
+        self.space = space
+        self.x = x = np.asarray(x, dtype=float)
+        n_p, n_m = space.prices.shape
+        self.dispatch = take_or_pay_dispatch(space, x)
+        self.income = _top_income_by_month(space, self.dispatch)                    # [P, M] pre-tax USD
+        self.keep = 1.0 - space.tax_rate                                            # linear mode: after tax
+        self.paid = None                                                            # K[p, y] USD, cumulative
+        self.arg = None                                                             # [P, Y] year of max(0, C)
+        if space.carryforward:
+            ym = space.year_of_month
+            n_y = int(ym.max()) + 1
+            onehot = (ym[:, None] == np.arange(n_y)[None, :]).astype(float)
+            inc_y = space.taxable_base + (space.taxable_x @ x if space.n_var else 0.0) + self.income @ onehot
+            cum = np.cumsum(inc_y, axis=1)
+            self.paid = space.tax_rate_statutory * np.maximum.accumulate(np.maximum(cum, 0.0), axis=1)
+            arg = np.full((n_p, n_y), -1)
             best = np.zeros(n_p)
-            arg = np.full(n_p, -1)
-            rows = np.arange(n_p)
+            run = np.full(n_p, -1)
             for y in range(n_y):                     # years, not paths: the running argmax of max(0, C)
                 new = cum[:, y] > best
                 best = np.where(new, cum[:, y], best)
-                arg = np.where(new, y, arg)
-                has = arg >= 0
-                np.add.at(gamma, (rows[has], arg[has]), g[y])
+                run = np.where(new, y, run)
+                arg[:, y] = run
+            self.arg = arg
+        # Dispatch duals per unit of income weight: beta [P, M] USD per MWh of the minimum,
+        # alpha [P, M, K] USD per available unit of each slot (see the module).
+        self.duals = []
+        for blk, (y, s) in zip(space.top_blocks, self.dispatch):
+            v, e, c = blk.value, blk.energy[None], blk.contract_usd_per_mwh
+            need = blk.need_mwh - (blk.ai_energy.T @ x if space.n_var else 0.0)
+            short = s > 1e-9 * max(1.0, float(np.max(np.abs(need), initial=0.0)))
+            if blk.can_curtail:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    loss_per_mwh = np.where(e > 0, -v / e, 0.0)
+                filled = (v <= 0) & (y > 1e-12)                                      # run only to meet the minimum
+                beta = np.where(short, c, np.max(np.where(filled, loss_per_mwh, 0.0), axis=2, initial=0.0))
+                alpha = np.maximum(v + beta[:, :, None] * e, 0.0)
+            else:
+                beta = np.where(short, c, 0.0)
+                alpha = v + beta[:, :, None] * e
+            self.duals.append((beta, alpha))
+
+    def dispatch_gradient(self, weight: np.ndarray) -> np.ndarray:
+        """d/dx of sum_{p, m} weight[p, m] x income[p, m] (USD per unit of each decision), ``[P, n_var]``."""
+        space = self.space
+        n_p = weight.shape[0]
+        grad = np.zeros((n_p, space.n_var))
+        t = space.table
+        retire = np.flatnonzero((t["kind"] == "retire").to_numpy())
+        cohort, month = t["cohort"].to_numpy(), t["month_idx"].to_numpy()
+        for blk, (beta, alpha) in zip(space.top_blocks, self.duals):
+            grad += (beta * weight) @ blk.ai_energy.T                                # AI draw lowers the need
+            after = np.cumsum((alpha * weight[:, :, None])[:, ::-1], axis=1)[:, ::-1]  # months >= m
+            row_of_slot = blk.cohorts[blk.slot_cohort]
+            for j in retire:                                                          # decisions, not paths
+                slots = np.flatnonzero(row_of_slot == cohort[j])
+                if slots.size:
+                    grad[:, j] -= after[:, month[j]][:, slots].sum(axis=1)
+        return grad
+
+
+def recourse(space: DecisionSpace, x: np.ndarray, *, gradient: bool = True, evaluation: _Evaluation | None = None):
+    """``(Q [path] USD, G [path, n_var] USD per unit or None)`` of plan ``x`` (see the module)."""
+    ev = evaluation if evaluation is not None else _Evaluation(space, x)
+    n_p, n_m = space.prices.shape
+    df = space.discount
+    q = (ev.keep * ev.income) @ df
+    weight = np.broadcast_to(ev.keep * df, (n_p, n_m)).copy()                       # NPV per USD of income
+    direct = np.zeros((n_p, space.n_var))
+    if space.carryforward:
+        ym = space.year_of_month
+        n_y = ev.paid.shape[1]
+        last = np.array([np.flatnonzero(ym == y)[-1] for y in range(n_y)])
+        df_end = df[last]
+        g = df_end - np.concatenate([df_end[1:], [0.0]])                             # >= 0
+        q = q - ev.paid @ g
+        if gradient:
+            rate = space.tax_rate_statutory
+            gamma = np.zeros((n_p, n_y))                                             # d(tax NPV)/d(rate C[p, y])
+            rows = np.arange(n_p)
+            for y in range(n_y):
+                has = ev.arg[:, y] >= 0
+                np.add.at(gamma, (rows[has], ev.arg[has, y]), g[y])
             big_gamma = np.cumsum(gamma[:, ::-1], axis=1)[:, ::-1]                   # income in year y -> all C[y' >= y]
-            if n_var:
-                grad -= rate * np.einsum("py,pyj->pj", big_gamma, space.taxable_x)
+            if space.n_var:
+                direct = -rate * np.einsum("py,pyj->pj", big_gamma, space.taxable_x)
             weight -= rate * big_gamma[:, ym]
-    if not gradient or not n_var:
-        return q, grad
+    if not gradient:
+        return q, None
+    if not space.n_var:
+        return q, direct
+    return q, direct + ev.dispatch_gradient(weight)
+
+
+def cash_recourse(space: DecisionSpace, x: np.ndarray, evaluation: _Evaluation | None = None):
+    """The recourse's part of each liquidity view's cumulative cash by month, and its supergradient.
+
+    ``R[w, t]`` (USD) = sum_p weight[w, p] (take-or-pay dispatch income through month t, after tax in
+    linear mode, less the carry-forward tax paid by then); ``H[w, t, n_var]`` a supergradient (it is
+    concave in the plan for the reason the NPV recourse is: more dispatch income never lowers cash,
+    as tax takes at most the rate of it). The decomposition cuts the cash floor's ``rho[w, t]`` with it.
+    """
+    ev = evaluation if evaluation is not None else _Evaluation(space, x)
+    n_p, n_m = space.prices.shape
+    wts = space.cash_weights                                                         # [W, P]
+    n_w = wts.shape[0]
+    cum_inc = np.cumsum(ev.keep * ev.income, axis=1)                                 # [P, M]
+    value = wts @ cum_inc                                                            # [W, M]
+    grad = np.zeros((n_w, n_m, space.n_var))
+    # The last calendar year whose tax is paid by month t (-1: none yet); tax is paid in a year's last month.
+    if space.carryforward:
+        ym = space.year_of_month
+        n_y = ev.paid.shape[1]
+        ends = np.array([np.flatnonzero(ym == y)[-1] for y in range(n_y)])
+        done = np.array([int(np.flatnonzero(ends <= t)[-1]) if (ends <= t).any() else -1 for t in range(n_m)])
+    else:
+        done = np.full(n_m, -1)
+    rate = space.tax_rate_statutory
+    cumtx = np.cumsum(space.taxable_x, axis=1) if space.carryforward and space.n_var else None   # [P, Y, n_var]
+    for yd in np.unique(done):
+        months = np.flatnonzero(done == yd)
+        weight = np.full((n_p, n_m), ev.keep)
+        direct = np.zeros((n_w, space.n_var))
+        if yd >= 0:
+            value[:, months] -= (wts @ ev.paid[:, yd])[:, None]
+            a = ev.arg[:, yd]                                                        # [P] year of the max, -1 none
+            taxed = (a[:, None] >= 0) & (ym[None, :] <= a[:, None])                  # income counted in K[p, yd]
+            weight = weight - rate * taxed
+            if cumtx is not None:
+                has = a >= 0
+                direct = -rate * (wts[:, has] @ cumtx[np.flatnonzero(has), a[has]])  # [W, n_var]
+        for w in range(n_w):
+            per_month = np.zeros((n_m, space.n_var))
+            if space.n_var and space.top_blocks:
+                # the dispatch gradient of months <= t is a running sum over months of a path-weighted sum
+                wm = wts[w][:, None] * weight                                        # [P, M]
+                per_month = _cumulative_dispatch_gradient(ev, wm)                    # [M, n_var]
+            grad[w, months] = per_month[months] + direct[w][None, :]
+    return value, grad
+
+
+def _cumulative_dispatch_gradient(ev: _Evaluation, wm: np.ndarray) -> np.ndarray:
+    """``[M, n_var]``: row t is d/dx of sum_p sum_{m <= t} wm[p, m] x income[p, m]."""
+    space = ev.space
+    n_m = wm.shape[1]
+    out = np.zeros((n_m, space.n_var))
     t = space.table
     retire = np.flatnonzero((t["kind"] == "retire").to_numpy())
-    cohort = t["cohort"].to_numpy()
-    month = t["month_idx"].to_numpy()
-    for blk, (y, s) in zip(space.top_blocks, dispatch):
-        v, e, c = blk.value, blk.energy[None], blk.contract_usd_per_mwh              # [P, M, K], [1, M, K]
-        need = blk.need_mwh - blk.ai_energy.T @ x                                    # [M] MWh
-        short = s > 1e-9 * max(1.0, float(np.max(np.abs(need), initial=0.0)))
-        if blk.can_curtail:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                loss_per_mwh = np.where(e > 0, -v / e, 0.0)
-            filled = (v <= 0) & (y > 1e-12)                                          # run only to meet the minimum
-            beta = np.where(short, c, np.max(np.where(filled, loss_per_mwh, 0.0), axis=2, initial=0.0))
-            alpha = np.maximum(v + beta[:, :, None] * e, 0.0)
-        else:
-            beta = np.where(short, c, 0.0)
-            alpha = v + beta[:, :, None] * e
-        beta = beta * weight                                                          # NPV per MWh of need
-        alpha = alpha * weight[:, :, None]                                            # NPV per available unit
-        grad += beta @ blk.ai_energy.T                                               # AI draw lowers the need
-        after = np.cumsum(alpha[:, ::-1], axis=1)[:, ::-1]                           # sum over months >= m
+    cohort, month = t["cohort"].to_numpy(), t["month_idx"].to_numpy()
+    for blk, (beta, alpha) in zip(space.top_blocks, ev.duals):
+        b = (beta * wm).sum(axis=0)                                                  # [M]
+        out += np.cumsum(b[:, None] * blk.ai_energy.T, axis=0)                       # [M, n_var]
+        a = np.cumsum((alpha * wm[:, :, None]).sum(axis=0), axis=0)                  # [M, K], months <= t
         row_of_slot = blk.cohorts[blk.slot_cohort]
-        for j in retire:                                                              # decisions, not paths
+        for j in retire:
             slots = np.flatnonzero(row_of_slot == cohort[j])
             if slots.size:
-                grad[:, j] -= after[:, month[j]][:, slots].sum(axis=1)
-    return q, grad
+                through = a[:, slots].sum(axis=1)                                    # [M]
+                before = through[month[j] - 1] if month[j] > 0 else 0.0
+                out[month[j]:, j] -= through[month[j]:] - before
+    return out
 
 
 def recourse_upper_bound(space: DecisionSpace) -> np.ndarray:

@@ -51,10 +51,13 @@ class OptimizerSettings:
     purchase_useful_life_months: int = 36
     allow_retirements: bool = True
     retire_step_months: int = 3           # retirement months considered: every N months (plus commitment starts)
-    starting_cash_usd: float = 0.0        # cash on hand at the start
-    min_cash_usd: float | None = None     # cash floor; None: no liquidity constraint
-    credit_line_usd: float = 0.0          # a revolving credit line that may cover a shortfall below the floor
-    credit_line_rate_pct: float = 10.0    # annual interest on drawn credit (paid monthly from cash)
+    # Liquidity. None takes the scenario's finance fields (:meth:`for_scenario`): the floor is on by
+    # default whenever the scenario states its starting cash.
+    starting_cash_usd: float | None = None     # cash on hand at the start
+    min_cash_usd: float | None = None          # cash floor
+    credit_line_usd: float | None = None       # a revolving credit line that may cover a shortfall below the floor
+    credit_line_rate_pct: float | None = None  # annual interest on drawn credit (paid monthly from cash)
+    cash_floor: bool = True                    # False: no liquidity constraint, whatever the scenario says
     liquidity_quantile: float | None = 0.10  # besides expected cash: the path at this quantile of average BTC price
     time_limit_s: float = 60.0
     mip_gap: float = 0.005
@@ -63,6 +66,27 @@ class OptimizerSettings:
     #: the L-shaped decomposition (solvers/benders.py) when there is recourse and no cash floor,
     #: ``extensive`` writes every path's rows into one model (the reference the tests compare with).
     method: Literal["auto", "extensive"] = "auto"
+
+    def for_scenario(self, sc) -> "OptimizerSettings":
+        """These settings with every liquidity field the caller left None taken from ``sc.finance``.
+
+        The floor applies when the settings give one, or when the scenario states its starting cash
+        (then at the scenario's ``min_cash_usd``, 0 unless set); ``cash_floor=False`` turns it off.
+        """
+        from dataclasses import replace
+
+        fin = sc.finance
+        start = self.starting_cash_usd if self.starting_cash_usd is not None else (fin.starting_cash_usd or 0.0)
+        floor = self.min_cash_usd
+        if floor is None and fin.starting_cash_usd is not None:
+            floor = fin.min_cash_usd
+        if not self.cash_floor:
+            floor = None
+        return replace(self, starting_cash_usd=float(start), min_cash_usd=floor,
+                       credit_line_usd=float(self.credit_line_usd if self.credit_line_usd is not None
+                                             else fin.credit_line_usd),
+                       credit_line_rate_pct=float(self.credit_line_rate_pct if self.credit_line_rate_pct is not None
+                                                  else fin.credit_line_rate_pct))
 
     def check(self) -> None:
         """Raise ScenarioError naming every setting out of range."""
@@ -83,8 +107,10 @@ class OptimizerSettings:
              "max_conversion_mw_per_month", "must be >= 0 MW")
         need(self.time_limit_s > 0, "time_limit_s", f"must be > 0 s, got {self.time_limit_s}")
         need(0 <= self.mip_gap < 1, "mip_gap", f"must be between 0 and 1 (e.g. 0.005), got {self.mip_gap}")
-        need(self.credit_line_usd >= 0, "credit_line_usd", "must be >= 0 USD")
-        need(0 <= self.credit_line_rate_pct <= 100, "credit_line_rate_pct", "must be in [0, 100] %/yr")
+        need(self.credit_line_usd is None or self.credit_line_usd >= 0, "credit_line_usd", "must be >= 0 USD")
+        need(self.credit_line_rate_pct is None or 0 <= self.credit_line_rate_pct <= 100, "credit_line_rate_pct",
+             "must be in [0, 100] %/yr")
+        need(self.starting_cash_usd is None or self.starting_cash_usd >= 0, "starting_cash_usd", "must be >= 0 USD")
         need(self.liquidity_quantile is None or 0 <= self.liquidity_quantile <= 1, "liquidity_quantile",
              "must be in [0, 1]")
         need(self.purchase_step_months >= 1, "purchase_step_months", "must be >= 1")

@@ -114,10 +114,41 @@ def test_linear_tax_with_take_or_pay_uses_decomposition_and_agrees():
     assert dec.objective_usd == pytest.approx(ext.objective_usd, rel=2e-4)
 
 
-def test_a_cash_floor_is_solved_in_the_extensive_form():
+@pytest.mark.parametrize("tax_mode", ["carryforward", "linear"])
+def test_cash_recourse_is_exact_and_concave(tax_mode):
+    from solvers.optimize import _top_income_by_month, take_or_pay_dispatch, tax_paid_by_month
+    from solvers.recourse import cash_recourse
+
+    sc = variant(tax_mode)
+    space = build_decision_space(sc, OptimizerSettings(n_paths=20, seed=4, cash_floor=False))
+    plans = feasible_random_plans(space, sc, np.random.default_rng(5), 30)
+    for x0 in plans[:4]:
+        v0, h0 = cash_recourse(space, x0)
+        d = take_or_pay_dispatch(space, x0)
+        per_month = (1 - space.tax_rate) * _top_income_by_month(space, d) - tax_paid_by_month(space, x0, d)
+        np.testing.assert_allclose(v0, space.cash_weights @ np.cumsum(per_month, axis=1), rtol=1e-9, atol=1e-3)
+        for x1 in plans:
+            v1, _ = cash_recourse(space, x1)
+            assert np.all(v1 <= v0 + np.einsum("wmj,j->wm", h0, x1 - x0) + 1e-4 * (1 + np.abs(v1)))
+
+
+def test_the_shipped_scenario_keeps_its_cash_floor_by_default_and_both_methods_agree():
     sc = load_scenario("default")
-    st = OptimizerSettings(n_paths=10, seed=1, min_cash_usd=-1e12)
-    assert not uses_decomposition(build_decision_space(sc, st))
+    assert sc.finance.starting_cash_usd == 250e6 and sc.finance.credit_line_usd == 100e6
+    st = OptimizerSettings(n_paths=40, seed=1, mip_gap=1e-4)
+    assert st.for_scenario(sc).min_cash_usd == 0.0                           # on by default
+    assert OptimizerSettings(cash_floor=False).for_scenario(sc).min_cash_usd is None
+    dec = optimize(sc, st)
+    ext = optimize(sc, replace(st, method="extensive"))
+    assert dec.decomposition is not None and dec.status == ext.status == "optimal"
+    assert dec.objective_usd == pytest.approx(ext.objective_usd, rel=2e-4)
+    for res in (dec, ext):
+        have = res.cash["cash_usd"] + res.cash["credit_usd"]
+        assert have.min() >= -1.0                                              # the floor, after credit
+        assert res.cash["credit_usd"].max() <= 100e6 + 1.0
+    free = optimize(sc, replace(st, cash_floor=False))
+    assert (free.cash["cash_usd"] + free.cash["credit_usd"]).min() < -1e6     # without it, cash goes negative
+    assert free.objective_usd >= dec.objective_usd - 2e-4 * abs(dec.objective_usd)
 
 
 def test_cancel_stops_the_decomposition():

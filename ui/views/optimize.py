@@ -413,12 +413,14 @@ class OptimizeView(QWidget):
                            "(e.g. 150000000, 150e6 or 150M); blank = no budget")
         self.crews = line("", "blank = no cap",
                           "Most gross MW that may start conversion in one month (construction crews); blank = no cap")
-        self.start_cash = line(f"{d.starting_cash_usd:,.0f}", "0", "Cash on hand at the start, USD")
-        self.floor = line("", "blank = no cash floor",
-                          "Cash may not fall below this (USD), on expected cash and on a low-price path; "
-                          "blank = no liquidity constraint")
-        self.credit = line(f"{d.credit_line_usd:,.0f}", "0",
-                           "A revolving credit line (USD) that may cover a shortfall below the cash floor")
+        self.start_cash = line("", "blank = the scenario's",
+                               "Cash on hand at the start, USD; blank = the scenario's finance.starting_cash_usd")
+        self.floor = line("", "blank = the scenario's",
+                          "Cash may not fall below this (USD), on expected cash and on a low-price path; blank = "
+                          "the scenario's floor (0) when the scenario states its starting cash, else none")
+        self.credit = line("", "blank = the scenario's",
+                           "A revolving credit line (USD) that may cover a shortfall below the cash floor; "
+                           "blank = the scenario's finance.credit_line_usd")
         self.purchases = QCheckBox("Allow ASIC purchases")
         self.purchases.setChecked(d.allow_purchases)
         self.purchases.setToolTip(f"Let the optimizer buy {', '.join(d.purchase_models)} (catalog price, "
@@ -507,9 +509,9 @@ class OptimizeView(QWidget):
             max_conversion_mw_per_month=self._field(lambda t: parse_optional_float(t, "Max converted"), self.crews,
                                                     "Max converted"),
             allow_purchases=self.purchases.isChecked(), allow_retirements=self.retirements.isChecked(),
-            starting_cash_usd=start_cash or 0.0,
+            starting_cash_usd=start_cash,
             min_cash_usd=self._field(parse_usd, self.floor, "Cash floor"),
-            credit_line_usd=credit or 0.0,
+            credit_line_usd=credit,
             time_limit_s=float(self.time_limit.value()), mip_gap=float(self.gap.value()) / 100.0)
         st.check()
         return st
