@@ -590,7 +590,71 @@ def _allocation(space: DecisionSpace, x: np.ndarray) -> pd.DataFrame:
     idle = np.maximum(cap - mining - ai, 0.0)
     months = [add_months(sc.start_month, m) for m in range(n_m)]
     return pd.DataFrame({"site": np.repeat(space.site_names, n_m), "month": months * len(sc.sites),
-                         "mining_mw": mining.ravel(), "ai_mw": ai.ravel(), "idle_mw": idle.ravel()})
+                         "mining_mw": mining.ravel(), "ai_mw": ai.ravel(), "idle_mw": idle.ravel(),
+                         "idle_reason": _idle_reasons(space, x, ai, idle, months)})
+
+
+def _idle_reasons(space: DecisionSpace, x: np.ndarray, ai: np.ndarray, idle: np.ndarray,
+                  months: list[str]) -> list[str | None]:
+    """Why each site-month's idle MW (``idle``, gross MW ``[site, month]``) stand idle under plan ``x``
+    (:func:`solvers.idle.explain_idle`), site-major like the allocation table; None where at most
+    ``IDLE_MIN_MW`` are idle. Purchase candidates are valued as one more unit added to this plan
+    (expected NPV in USD, the take-or-pay dispatch and carry-forward tax included)."""
+    from .idle import IDLE_MIN_MW, explain_idle, idle_by_month
+
+    if not (idle > IDLE_MIN_MW).any():
+        return [None] * idle.size
+    t = space.table
+    idle_sites = np.flatnonzero((idle > IDLE_MIN_MW).any(axis=1))
+    cands = (np.flatnonzero((t["kind"].to_numpy() == "buy") & np.isin(t["site_idx"].to_numpy(), idle_sites))
+             if space.n_var else np.zeros(0, int))
+    dispatch = take_or_pay_dispatch(space, x)
+    value, tail = _purchase_margins(space, x, dispatch, cands)
+    headroom = None
+    st = space.settings
+    if st.min_cash_usd is not None and cands.size:
+        cash = _cash_table(space, x, dispatch)
+        n_w = len(space.cash_views)
+        bal = cash["cash_usd"].to_numpy(float).reshape(n_w, -1)
+        headroom = bal + (st.credit_line_usd or 0.0) - st.min_cash_usd   # USD above the floor, credit line undrawn
+    runs = explain_idle(space, x, ai, idle, value, tail, headroom)
+    return idle_by_month(runs, space.site_names, months)
+
+
+def _purchase_margins(space: DecisionSpace, x: np.ndarray, dispatch: list,
+                      cands: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What one more unit of each purchase candidate in ``cands`` adds to plan ``x``'s NPV (USD):
+    ``(expected, tail)`` arrays ``[n_var]``, NaN outside ``cands``; ``tail`` is the mean over the plan's
+    worst ``1 - cvar_level`` of paths. Exact: purchases never change the take-or-pay dispatch
+    (none at those sites), and the carry-forward tax is recomputed with the unit's taxable income."""
+    value = np.full(space.n_var, np.nan)
+    tail = np.full(space.n_var, np.nan)
+    if not len(cands):
+        return value, tail
+    npv = plan_npv_by_path(space, x, dispatch)
+    n_p = npv.size
+    worst = np.argsort(npv, kind="stable")[:max(int(np.ceil((1 - space.settings.cvar_level) * n_p)), 1)]
+    if space.carryforward:
+        ym = space.year_of_month
+        n_y = int(ym.max()) + 1
+        onehot = (ym[:, None] == np.arange(n_y)[None, :]).astype(float)
+        income = space.taxable_base + space.taxable_x @ x + _top_income_by_month(space, dispatch) @ onehot  # [P, Y]
+        df_y = space.discount[[np.flatnonzero(ym == y)[-1] for y in range(n_y)]]
+        rate = space.tax_rate_statutory
+
+        def tax_pv(inc: np.ndarray) -> np.ndarray:
+            """Discounted carry-forward tax of each path (USD), as tax_paid_by_month computes it."""
+            paid = rate * np.maximum.accumulate(np.maximum(np.cumsum(inc, axis=1), 0.0), axis=1)
+            return np.diff(paid, axis=1, prepend=0.0) @ df_y
+
+        base_tax = tax_pv(income)
+    for j in cands:
+        delta = space.coef_path[:, j]
+        if space.carryforward:
+            delta = delta - (tax_pv(income + space.taxable_x[:, :, j]) - base_tax)
+        value[j] = float(delta.mean())
+        tail[j] = float(delta[worst].mean())
+    return value, tail
 
 
 def _shadow_prices(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveOutcome) -> pd.DataFrame:

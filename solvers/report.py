@@ -11,6 +11,7 @@ import pandas as pd
 from minerplan.months import month_index
 from minerplan.scenario_io import scenario_to_dict
 
+from .idle import merge_idle
 from .optimize import OptimizationResult
 
 
@@ -206,12 +207,41 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def idle_capacity(res: OptimizationResult) -> pd.DataFrame:
+    """Where the plan leaves MW idle and why: ``site``, ``from_month``, ``to_month`` (YYYY-MM, inclusive),
+    ``idle_mw`` (gross MW, mean over those months) and ``reason``, one row per run of consecutive
+    months with the same reason and similar MW (:func:`solvers.idle.merge_idle` of the allocation
+    table's ``idle_reason``). Empty without a plan or without idle MW."""
+    return merge_idle(res.allocation)
+
+
+def _idle_records(res: OptimizationResult) -> list[dict[str, Any]]:
+    """The idle-capacity rows for JSON, with each row's length in months."""
+    out = []
+    for r in _records(idle_capacity(res)):
+        r["duration_months"] = month_index(r["from_month"], r["to_month"]) + 1
+        out.append(r)
+    return out
+
+
+def _idle_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The text report's "Idle capacity" lines: site, months, MW, reason."""
+    lines = []
+    for r in rows:
+        n = r.get("duration_months") or month_index(r["from_month"], r["to_month"]) + 1
+        when = r["from_month"] if n == 1 else f"{r['from_month']} to {r['to_month']} ({n} months)"
+        lines.append(f"  {r['site']}, {when}: {r['idle_mw']:,.1f} MW - {r['reason']}")
+    return lines
+
+
 def result_to_json(res: OptimizationResult, engine_npv_usd: float | None = None) -> dict[str, Any]:
     """The result for scripts. ``status``: ``optimal``, ``time_limit`` (a plan, not proven optimal),
     ``check_failed`` (the engine disagrees with the optimizer's value of its plan: an error, no plan to
     use), ``infeasible`` or ``error``; ``solver_status`` is HiGHS's own. ``plan_quality`` (proven,
     not_proven, draft, none) and ``label`` say how far to trust a plan; ``mip_gap`` and ``bound_usd``
     (the best bound on the objective) measure it. ``engine_check`` holds both valuations.
+    ``idle_capacity``: where MW stand idle and why (site, from_month, to_month, duration_months,
+    idle_mw in gross MW, reason; see :func:`idle_capacity`).
     ``engine_npv_usd``: an engine valuation from elsewhere, used only when ``res`` has no check."""
     check = res.check
     if check is not None:
@@ -237,6 +267,7 @@ def result_to_json(res: OptimizationResult, engine_npv_usd: float | None = None)
         "preset": res.settings.preset,
         "recommendation": recommendation(res),
         "allocation": _records(res.allocation),
+        "idle_capacity": _idle_records(res),
         "conversions": _records(res.conversions),
         "purchases": _records(res.purchases),
         "retirements": _records(res.retirements),
@@ -286,6 +317,10 @@ def format_result(doc: dict[str, Any]) -> str:
     lines.append("")
     lines.append("Recommendation")
     lines += [f"  - {s}" for s in doc["recommendation"]]
+    if doc.get("idle_capacity"):
+        lines.append("")
+        lines.append("Idle capacity (gross MW neither mining nor AI/HPC, and why)")
+        lines += _idle_lines(doc["idle_capacity"])
     if doc["shadow_prices"]:
         lines.append("")
         lines.append("Shadow prices")
