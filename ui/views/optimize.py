@@ -30,7 +30,7 @@ from solvers.confidence import describe as describe_confidence
 from solvers.decisions import DecisionSpace, build_decision_space
 from solvers.optimize import (OptimizationResult, _allocation, _decision_tables, check_plan, efficient_frontier,
                               optimize, plan_scenario)
-from solvers.report import check_failure, plan_label, plan_quality, recommendation
+from solvers.report import check_failure, idle_capacity, plan_label, plan_quality, recommendation
 from solvers.settings import OptimizerSettings
 
 from ..charts import Chart, color, month_ts
@@ -226,6 +226,22 @@ RETIREMENT_COLUMNS = (
     Column("site", "Site"), Column("cohort", "Fleet row (index)", "text"), Column("model", "ASIC model"),
     Column("month", "Retire (month)"), Column("units", "Units (machines)", "units"), Column("mw", "Power (MW)", "mw"),
     Column("salvage_usd", "Salvage (USD M)", "usd_m"))
+IDLE_COLUMNS = (
+    Column("site", "Site"), Column("from_month", "From (month)"), Column("to_month", "To (month)"),
+    Column("idle_mw", "Idle (MW, gross)", "mw", tip="Mean over the months: capacity neither mining nor AI/HPC"),
+    Column("reason", "Why idle", tip="What emptied the MW and why the plan does not fill them"))
+
+
+class IdleModel(FrameModel):
+    """Idle capacity (solvers.report.idle_capacity): a reason's tooltip is the whole reason."""
+
+    COLUMNS = IDLE_COLUMNS
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if (role == Qt.ItemDataRole.ToolTipRole and index.isValid() and 0 <= index.row() < len(self._rows)
+                and 0 <= index.column() < len(self.columns) and self.columns[index.column()].key == "reason"):
+            return self.display(self.columns[index.column()], self._rows[index.row()][index.column()]) or None
+        return super().data(index, role)
 
 
 # ---------------------------------------------------------------- work run in the background
@@ -569,7 +585,23 @@ class OptimizeView(QWidget):
         sel.addWidget(self.site_combo)
         sel.addStretch(1)
         al.addLayout(sel)
-        al.addWidget(self.allocation_chart, 1)
+        # Under the chart: where MW stand idle and why (solvers.idle), for the site chosen above.
+        self.idle_model = IdleModel(parent=self)
+        self.idle_frame: pd.DataFrame | None = None
+        self.idle_table = QTableView()
+        self.idle_table.setModel(self.idle_model)
+        self.idle_table.setAlternatingRowColors(True)
+        head = self.idle_table.horizontalHeader()
+        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(len(IDLE_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)   # reasons wrap
+        self.idle_table.setWordWrap(True)
+        self.idle_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.idle_table.verticalHeader().setVisible(False)
+        alloc_split = QSplitter(Qt.Orientation.Vertical)
+        alloc_split.addWidget(self.allocation_chart)
+        alloc_split.addWidget(self.idle_table)
+        alloc_split.setSizes([300, 110])
+        al.addWidget(alloc_split, 1)
         charts = QTabWidget()
         charts.addTab(alloc_box, "MW by use")
         charts.addTab(self.capex_chart, "Capex schedule")
@@ -900,6 +932,7 @@ class OptimizeView(QWidget):
         for key, view in self.tables.items():
             view.resizeColumnsToContents()
         self._fill_sites(res)
+        self.idle_frame = idle_capacity(res)
         self._draw_allocation()
         self._draw_capex(out)
         self._update_apply()
@@ -960,6 +993,15 @@ class OptimizeView(QWidget):
         c.title.setText(f"Capacity by use: {site}" if months else "Capacity by use")
         if months:
             c.stacked(month_ts(months), series)
+        self.idle_model.set_frame(self.idle_rows(site))
+
+    def idle_rows(self, site: str | None = None) -> pd.DataFrame:
+        """Where the plan shown leaves MW idle and why (``solvers.report.idle_capacity``): site, from/to
+        month, idle MW (gross, mean over the months), reason; for ``site`` (None or All sites: every site)."""
+        idle = self.idle_frame
+        if idle is None or not len(idle) or not site or site == ALL_SITES:
+            return idle
+        return idle[idle["site"] == site]
 
     def _draw_capex(self, out: RunOutput | None) -> None:
         c = self.capex_chart
