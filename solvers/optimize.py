@@ -736,7 +736,10 @@ def explain_infeasibility(space: DecisionSpace, built: BuiltModel, hm: HighsMode
         worst_m, worst = max(items, key=lambda it: it[1] or 0.0)
         span = (f"in {len(months)} months from {add_months(sc.start_month, months[0])} to "
                 f"{add_months(sc.start_month, months[-1])}") if len(months) > 1 else f"in {add_months(sc.start_month, months[0])}"
-        amount = f", at worst ${worst:,.1f}M short in {add_months(sc.start_month, worst_m)}" if worst else ""
+        # Solved by decomposition, the master only knows the recourse's cash from above (its cuts), so
+        # the shortfall it finds is a lower bound.
+        least = "at least " if built.theta_vars else ""
+        amount = f", at worst {least}${worst:,.1f}M short in {add_months(sc.start_month, worst_m)}" if worst else ""
         msgs.append(f"cash floor, {view}: cash falls below the ${st.min_cash_usd / 1e6:,.1f}M floor {span}{amount}, "
                     f"even with the ${st.credit_line_usd / 1e6:,.1f}M credit line and the best plan")
     msgs = list(dict.fromkeys(msgs))  # one line per distinct reason, in order
