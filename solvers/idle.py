@@ -4,7 +4,7 @@
 month with more than ``IDLE_MIN_MW`` idle, :func:`explain_idle` says why, from the plan and the
 decision space (:class:`solvers.decisions.DecisionSpace`):
 
-- what emptied the MW: machines the plan retires (not worth running), machines the scenario
+- what emptied the MW: machines the plan retires (not worth running, or fixed by hand), machines the scenario
   itself retires (``retire_month``), MW the plan frees for an AI/HPC conversion (machines retired
   in the ``retire_step_months`` before it starts: they leave on that grid, so up to that early);
   MW of a conversion under construction count as AI/HPC MW from its start month, never as idle;
@@ -95,6 +95,9 @@ def explain_idle(space: DecisionSpace, x: np.ndarray, ai_mw: np.ndarray, idle_mw
     slack = cap - use                                                                          # MW free
     ret = kind == "retire"
     retired = -np.tensordot(x[ret], space.cap_use[ret], axes=(0, 0)) if ret.any() else np.zeros((n_s, n_m))
+    by_hand = ret & (t["lb"].to_numpy(float) > 0) if n_var else ret           # retirements fixed by hand
+    retired_by_hand = (-np.tensordot(x[by_hand], space.cap_use[by_hand], axes=(0, 0)) if by_hand.any()
+                       else np.zeros((n_s, n_m)))
     ai_signed = np.zeros((n_s, n_m))
     for cv in sc.conversion_plan:
         ai_signed[space.site_names.index(cv.site), month_index(sc.start_month, cv.start_month):] += cv.gross_mw
@@ -175,7 +178,9 @@ def explain_idle(space: DecisionSpace, x: np.ndarray, ai_mw: np.ndarray, idle_mw
                 held = max(min(idle, float(ai_start[s, t_c]), float(freed)), 0.0)
             if held > IDLE_MIN_MW:
                 parts.append(("reserved", t_c))
-            if retired[s, m] - held > IDLE_MIN_MW:
+            if retired_by_hand[s, m] > IDLE_MIN_MW:
+                parts.append(("retired_by_hand",))
+            if retired[s, m] - retired_by_hand[s, m] - held > IDLE_MIN_MW:
                 parts.append(("retired",))
             if left_own[s, m] > IDLE_MIN_MW:
                 parts.append(("scenario_retired",))
@@ -200,6 +205,8 @@ def _words(space: DecisionSpace, part: tuple, s: int, ms: list[int], per_mw, run
         return f"reserved for the AI/HPC conversion starting {months[part[1]]}"
     if what == "retired":
         return "machines retired (not worth running)"
+    if what == "retired_by_hand":
+        return "machines retired (fixed by hand)"
     if what == "scenario_retired":
         return "machines retired in the scenario (their retire_month)"
     if what == "take_or_pay":

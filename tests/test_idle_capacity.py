@@ -149,13 +149,17 @@ def test_mw_freed_ahead_of_a_conversion_are_reserved_for_it():
 
 
 def test_retired_machines_and_the_merge_rules():
-    """At $90/MWh the S19j Pro lose money: the plan retires them, and nothing replaces them."""
-    res = optimize(scenario_from_dict(spare_site(90)), settings(allow_retirements=True, allow_purchases=False))
-    assert len(res.retirements) > 0
+    """The S19j Pro are retired in 2026-07 (fixed by hand): from then the whole 10 MW stand idle."""
+    from solvers.settings import FixedDecision
+    fix = (FixedDecision(kind="retire", cohort=0, month="2026-07", value=1630),)
+    res = optimize(scenario_from_dict(spare_site(40)), settings(allow_retirements=True, allow_purchases=False,
+                                                                fixed=fix))
+    assert res.retirements["month"].tolist() == ["2026-07"]
     table = idle_capacity(res)
-    assert table["reason"].str.contains("purchases disabled").all()
-    retired_rows = table[table["reason"].str.startswith("machines retired (not worth running); ")]
-    assert len(retired_rows) >= 1 and retired_rows["idle_mw"].max() == pytest.approx(10.0, abs=0.01)
+    assert table[["from_month", "to_month", "reason"]].values.tolist() == [
+        ["2026-01", "2026-06", "purchases disabled (optimizer settings)"],
+        ["2026-07", "2026-12", "machines retired (fixed by hand); purchases disabled (optimizer settings)"]]
+    assert table["idle_mw"].tolist() == pytest.approx([4.99916, 10.0])
     # the rows cover every idle month exactly once, in order
     months = [add_months(r.from_month, k) for r in table.itertuples()
               for k in range(1 + (int(r.to_month[:4]) - int(r.from_month[:4])) * 12
