@@ -328,6 +328,13 @@ class HighsModel:
             return None
         return np.array(sol.row_value), (np.array(sol.row_dual) if sol.dual_valid else None)
 
+    def set_start(self, x: np.ndarray) -> None:
+        """A starting point for the next run (a MIP start when feasible; HiGHS ignores it otherwise)."""
+        sol = highspy.HighsSolution()
+        sol.col_value = np.clip(np.asarray(x, dtype=float), self.form.col_lower, self.form.col_upper).tolist()
+        sol.value_valid = True
+        self.h.setSolution(sol)
+
     def relax_integers(self, relax: bool) -> None:
         """Solve the next runs as the LP relaxation (``True``) or with the form's integers again."""
         ints = np.flatnonzero(self.form.integer)
