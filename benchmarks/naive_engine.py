@@ -42,7 +42,12 @@ The rules, as documented in ``minerplan/engine.py``:
   revenue minus AI opex, summed over sites, minus G&A; taxable = EBITDA -
   depreciation + salvage, summed per calendar year and taxed at the year's last month with an unlimited loss carry-forward (no
   carry-back), or at the flat rate every month (losses credited at once) when
-  ``finance.tax_mode`` is ``"linear"``; net cash = EBITDA - capex + salvage - tax. NPV discounts month
+  ``finance.tax_mode`` is ``"linear"``; net cash = EBITDA - capex + salvage - tax. Salvage: a cohort retired
+  in month ``t`` (after its delivery; a cohort owned at the start may retire in month 0) sells its units in
+  month ``t`` at ``TH/s per unit in month t x`` the
+  used-ASIC index's price per TH/s for its J/TH against the frontier of month ``t``, at month ``t``'s
+  hashprice on the path, times ``salvage_usd / (the same value of one unit in the first month)`` when the
+  cohort has a quote (``salvage_usd > 0``). NPV discounts month
   ``t`` by ``(1 + r_m)^-(t+1)`` with ``r_m = (1 + r)^(1/12) - 1`` and adds the
   after-tax terminal value (contracted AI leases past the horizon) discounted
   like the last month.
@@ -176,7 +181,6 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
     ths_unit = fleet.hashrate_ths_per_unit.tolist()
     f_capex = fleet.capex_usd.tolist()
     f_dep = fleet.depreciation_usd.tolist()
-    f_salvage = fleet.salvage_usd.tolist()
     ai_rev = ai.revenue_usd.tolist()
     ai_opex = ai.opex_usd.tolist()
     ai_meter = ai.energy_mwh.tolist()
@@ -191,7 +195,6 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
     opex = [[0.0] * n_s for _ in range(n_m)]
     capex = [[0.0] * n_s for _ in range(n_m)]
     depreciation = [[0.0] * n_s for _ in range(n_m)]
-    salvage = [[0.0] * n_s for _ in range(n_m)]
     for m in range(n_m):
         cal = _calendar_month(sc.start_month, m)
         for s, site in enumerate(sc.sites):
@@ -211,7 +214,6 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
                     continue
                 capex[m][s] += f_capex[m][c]
                 depreciation[m][s] += f_dep[m][c]
-                salvage[m][s] += f_salvage[m][c]
                 installed = count[c] * (1.0 if active[m][c] else 0.0) * placed[m][c]
                 load_mw = installed * power_w[c] * site.pue / 1e6
                 opex[m][s] += load_mw * site.mining_opex_usd_per_mw_month
@@ -271,6 +273,16 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
     from minerplan.valuation import asic_market_value_usd_per_th
 
     frontier_end = float(frontier_j_per_th(add_months(sc.start_month, n_m))[0])
+    frontier = [float(frontier_j_per_th(add_months(sc.start_month, m))[0]) for m in range(n_m)]
+    bought_at = [month_index(sc.start_month, co.purchase_month) if co.purchase_month else -1 for co in sc.fleet]
+    retire_at = [month_index(sc.start_month, co.retire_month) if co.retire_month else None for co in sc.fleet]
+
+    def quote_scale(p: int, c: int) -> float:
+        """The cohort's salvage quote over the index's value of one of its units in the first month (1: none)."""
+        co = sc.fleet[c]
+        ths0 = float(fleet.hashrate_ths_per_unit[0, c])
+        v0 = ths0 * float(asic_market_value_usd_per_th(co.power_w / ths0, frontier[0], price_rows[p][0] * hp_btc[0]))
+        return co.salvage_usd / v0 if co.salvage_usd > 0 and v0 > 0 else 1.0
 
     # Calendar year of each month (carry-forward tax is assessed per calendar year, paid in its last month).
     first_year, first_month = (int(x) for x in sc.start_month.split("-"))
@@ -289,7 +301,6 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
             gross = abs(g_and_a)
             capex_m = 0.0
             dep_m = 0.0
-            salvage_m = 0.0
             for s, site in enumerate(sc.sites):
                 credit = site.curtailment_credit_usd_per_mwh
                 contract = site.power_price_usd_per_mwh
@@ -336,8 +347,13 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
                           + abs(ai_power) + abs(opex[m][s]) + abs(ai_opex[m][s]) + credit * full_energy[m][s])
                 capex_m += capex[m][s]
                 dep_m += depreciation[m][s]
-                salvage_m += salvage[m][s]
 
+            salvage_m = 0.0
+            for c, co in enumerate(sc.fleet):
+                if retire_at[c] == m and m > bought_at[c]:
+                    ths = float(fleet.hashrate_ths_per_unit[m, c])
+                    salvage_m += co.count * ths * float(asic_market_value_usd_per_th(
+                        co.power_w / ths, frontier[m], btc_price * hp_btc[m])) * quote_scale(p, c)
             taxable = ebitda - dep_m + salvage_m
             tax_m = 0.0
             if tax_mode == "linear":
@@ -373,12 +389,10 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
             start = month_index(sc.start_month, co.purchase_month) if co.purchase_month else None
             age_end = (n_m - start) if start is not None else (co.age_months + n_m)
             book = co.count * co.purchase_price_usd * min(max(1.0 - age_end / co.useful_life_months, 0.0), 1.0)
-            if mode == "salvage":
-                resale = co.count * co.salvage_usd
-            else:
-                ths = float(fleet.hashrate_ths_per_unit[n_m - 1, c])
-                resale = co.count * ths * float(asic_market_value_usd_per_th(
-                    co.power_w / ths, frontier_end, price_rows[p][n_m - 1] * hp_btc[n_m - 1]))
+            # market and salvage alike: the index at the end, times the cohort's quote scale
+            ths = float(fleet.hashrate_ths_per_unit[n_m - 1, c])
+            resale = co.count * ths * float(asic_market_value_usd_per_th(
+                co.power_w / ths, frontier_end, price_rows[p][n_m - 1] * hp_btc[n_m - 1])) * quote_scale(p, c)
             terminal += resale - tax_rate * (resale - book)
         last = (1.0 + monthly) ** -float(n_m)
         npv[p] = value + terminal * last + ai_value

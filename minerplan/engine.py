@@ -72,7 +72,7 @@ class EngineResult:
     ai_power_cost_usd: np.ndarray        # [month, site] AI/HPC energy the miner pays (flat-load average price)
     asic_capex_usd: np.ndarray           # [month, site]
     asic_depreciation_usd: np.ndarray    # [month, site]
-    salvage_usd: np.ndarray              # [month, site]
+    salvage_usd: np.ndarray              # [path, month, site] proceeds of retired ASICs (used-market price index)
     ebitda_usd: np.ndarray               # [path, month, site]
     capex_usd: np.ndarray                # [month, site]
     g_and_a_usd: np.ndarray              # [month]
@@ -193,40 +193,101 @@ def supply_params(sc: Scenario):
 
 
 def asic_residual_after_tax_by_row(sc: Scenario, fl: FleetArrays, tax_rate: float,
-                                   hashprice_end_usd_per_th_day: np.ndarray) -> np.ndarray:
+                                   hashprice_usd_per_th_day: np.ndarray) -> np.ndarray:
     """Per path and fleet row, ``[path or 1, row]``: what the units left at the horizon's end sell for, less
     tax on the gain over book value (USD).
 
-    ``finance.asic_residual_value``: ``market`` (the default) prices each unit at the used-market price of
-    its efficiency tier against the efficiency frontier at the horizon's end, scaled by that path's
-    hashprice in the last month (:func:`minerplan.valuation.asic_market_value_usd_per_th`); ``salvage``
-    at the row's ``salvage_usd``; ``none`` at nothing.
+    ``hashprice_usd_per_th_day`` is ``[path or 1, month]``. ``finance.asic_residual_value``: ``market`` (the
+    default) prices each unit at the used-market price of its efficiency tier against the efficiency
+    frontier at the horizon's end, scaled by that path's hashprice in the last month
+    (:func:`minerplan.valuation.asic_market_value_usd_per_th`), and by the row's salvage quote when it has
+    one (:func:`asic_quote_scale`), like a sale at retirement; ``salvage`` is the same (kept so older files
+    load: a row's salvage follows the index now); ``none`` at nothing.
     """
     mode = sc.finance.asic_residual_value
     n_rows = fl.count.size
     if mode == "none" or n_rows == 0:
         return np.zeros((1, n_rows))
-    if mode == "salvage":
-        value = fl.residual_usd[None, :]
-    else:
-        value = asic_market_residual_usd(sc, fl, hashprice_end_usd_per_th_day)
+    hp = np.atleast_2d(np.asarray(hashprice_usd_per_th_day, dtype=float))
+    value = asic_market_residual_usd(sc, fl, hp[:, -1]) * asic_quote_scale(sc, fl, hp)
     return value - tax_rate * (value - fl.residual_book_usd[None, :])
 
 
 def asic_market_residual_usd(sc: Scenario, fl: FleetArrays, hashprice_end_usd_per_th_day) -> np.ndarray:
-    """Used-market value (USD) of the units installed at the horizon's end, ``[path, row]``."""
-    from .months import add_months
-    from .network_supply import frontier_j_per_th
-    from .valuation import asic_market_value_usd_per_th
+    """Used-market value (USD) at the index alone of the units installed at the horizon's end, ``[path, row]``."""
+    from .valuation import asic_unit_value_usd
 
     n_m = sc.horizon_months
     at_end = fl.active[-1] if n_m else np.zeros(fl.count.size, dtype=bool)
     ths = fl.hashrate_ths_per_unit[-1]
-    eff = fl.power_w_per_unit / ths
-    frontier = float(frontier_j_per_th(add_months(sc.start_month, n_m))[0])
+    frontier = float(asic_frontier_by_month(sc)[n_m])
     hp = np.atleast_1d(np.asarray(hashprice_end_usd_per_th_day, dtype=float))[:, None]
-    per_th = asic_market_value_usd_per_th(eff[None, :], frontier, hp)
-    return np.where(at_end[None, :], fl.count[None, :] * ths[None, :] * per_th, 0.0)
+    per_unit = asic_unit_value_usd(fl.power_w_per_unit[None, :], ths[None, :], frontier, hp)
+    return np.where(at_end[None, :], fl.count[None, :] * per_unit, 0.0)
+
+
+def asic_frontier_by_month(sc: Scenario) -> np.ndarray:
+    """The efficiency frontier (J/TH) the used-ASIC price index is judged against, ``[month 0 .. horizon]``.
+
+    Entry ``horizon_months`` is the horizon's end (the terminal residual's frontier).
+    """
+    from .months import add_months
+    from .network_supply import frontier_j_per_th
+
+    return frontier_j_per_th([add_months(sc.start_month, i) for i in range(sc.horizon_months + 1)])
+
+
+def asic_quote_scale(sc: Scenario, fl: FleetArrays, hashprice_usd_per_th_day: np.ndarray) -> np.ndarray:
+    """Each row's salvage quote over the index's value of its unit at the start month, ``[path or 1, row]``
+    (1 for a row without a quote): the quote is honoured at the start and follows the index after.
+
+    The start value is one unit as it is in the first month (its degraded TH/s then, the frontier then,
+    the path's first-month hashprice ``hashprice_usd_per_th_day[:, 0]``).
+    """
+    from .valuation import asic_unit_value_usd, salvage_quote_scale
+
+    hp = np.atleast_2d(np.asarray(hashprice_usd_per_th_day, dtype=float))
+    if fl.count.size == 0 or sc.horizon_months == 0:
+        return np.ones((1, fl.count.size))
+    if not (fl.salvage_quote_usd > 0).any():
+        return np.ones((1, fl.count.size))
+    v0 = asic_unit_value_usd(fl.power_w_per_unit[None, :], fl.hashrate_ths_per_unit[0][None, :],
+                             float(asic_frontier_by_month(sc)[0]), hp[:, :1])
+    return salvage_quote_scale(fl.salvage_quote_usd[None, :], v0)
+
+
+def asic_salvage_by_row(sc: Scenario, fl: FleetArrays, hashprice_usd_per_th_day: np.ndarray) -> np.ndarray:
+    """What each fleet row's units sell for when retired, USD ``[path or 1, row]`` (0 for rows not sold).
+
+    The sale is in the row's retirement month ``t = fl.retire_index`` (inside the horizon, after its
+    delivery): units x the TH/s a unit makes in month t (degraded) x the index's price per TH/s of its
+    tier (its J/TH against the frontier of month t) at month t's hashprice on the path
+    (``hashprice_usd_per_th_day`` ``[path or 1, month]``, USD per TH/s per day), x the row's quote scale
+    (:func:`asic_quote_scale`). See :mod:`minerplan.valuation` for the index and the age decline.
+    """
+    from .valuation import asic_unit_value_usd
+
+    hp = np.atleast_2d(np.asarray(hashprice_usd_per_th_day, dtype=float))
+    n_c = fl.count.size
+    sold = fl.retire_index >= 0
+    if not sold.any():
+        return np.zeros((1, n_c))
+    t = np.where(sold, fl.retire_index, 0)
+    ths = fl.hashrate_ths_per_unit[t, np.arange(n_c)]
+    frontier = asic_frontier_by_month(sc)[t]
+    per_unit = asic_unit_value_usd(fl.power_w_per_unit[None, :], ths[None, :], frontier[None, :], hp[:, t])
+    return np.where(sold[None, :], fl.count[None, :] * per_unit * asic_quote_scale(sc, fl, hp), 0.0)
+
+
+def salvage_by_month(fl: FleetArrays, salvage_by_row: np.ndarray, n_months: int, groups: np.ndarray,
+                     n_groups: int) -> np.ndarray:
+    """Salvage of :func:`asic_salvage_by_row` ``[path, row]`` put in each row's retirement month and summed by
+    ``groups`` (e.g. ``fl.site``), USD ``[path, month, group]``."""
+    out = np.zeros((salvage_by_row.shape[0], n_months, n_groups))
+    rows = np.flatnonzero(fl.retire_index >= 0)
+    if rows.size:
+        np.add.at(out, (slice(None), fl.retire_index[rows], np.asarray(groups)[rows]), salvage_by_row[:, rows])
+    return out
 
 
 def site_price_matrix(sc: Scenario) -> tuple[np.ndarray, np.ndarray]:
@@ -312,7 +373,8 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
     mining_opex = by_site(placed_load_mw) * opex_per_mw[None, :]
     asic_capex = by_site(fl.capex_usd)
     asic_dep = by_site(fl.depreciation_usd)
-    salvage = by_site(fl.salvage_usd)
+    salvage = salvage_by_month(fl, asic_salvage_by_row(sc, fl, hp_usd), n_m, fl.site, n_s)     # [path, month, site]
+    salvage = np.broadcast_to(salvage, (prices.shape[0], n_m, n_s)).copy()
     ai_power_usd = ai.energy_paid_by_miner_mwh * hour_price.mean(axis=2)
     g_and_a = np.full(n_m, sc.finance.g_and_a_usd_per_month)
 
@@ -324,19 +386,19 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
     capex = asic_capex + ai.capex_usd
     depreciation = asic_dep + ai.depreciation_usd
     ebitda_total = ebitda.sum(axis=2) - g_and_a[None, :]
-    taxable = ebitda_total - depreciation.sum(axis=1)[None, :] + salvage.sum(axis=1)[None, :]
+    taxable = ebitda_total - depreciation.sum(axis=1)[None, :] + salvage.sum(axis=2)
     rate = sc.finance.tax_rate_pct / 100.0
     if sc.finance.tax_mode == "carryforward":
         # Calendar-year tax, paid in each year's last modelled month; losses carry forward.
         tax = annual_tax_with_carryforward(taxable, tax_year_index(sc.start_month, n_m)[0], rate)
     else:
         tax = rate * taxable
-    net_cf = ebitda_total - capex.sum(axis=1)[None, :] + salvage.sum(axis=1)[None, :] - tax
+    net_cf = ebitda_total - capex.sum(axis=1)[None, :] + salvage.sum(axis=2) - tax
     # Value past the horizon, at the horizon's end (after tax at the statutory rate).
     factors = discount_factors(sc.finance.discount_rate_pct / 100.0, n_m)
     class_adj, ai_terminal, ai_terminal_pv = ai_class_values(ai, factors, hour_price.mean(axis=2), rate,
                                                              gpu_rate_factor)
-    asic_terminal = asic_residual_after_tax_by_row(sc, fl, rate, hp_usd[:, -1]).sum(axis=1)     # [path or 1]
+    asic_terminal = asic_residual_after_tax_by_row(sc, fl, rate, hp_usd).sum(axis=1)     # [path or 1]
     n_p = prices.shape[0]
     terminal = np.broadcast_to(asic_terminal + ai_terminal, (n_p,)).astype(float)
     terminal_pv = np.broadcast_to(asic_terminal * factors[-1] + ai_terminal_pv, (n_p,)).astype(float)

@@ -28,9 +28,9 @@ class FleetArrays:
     uptime: np.ndarray                # [cohort] fraction
     capex_usd: np.ndarray             # [month, cohort] purchases delivered in the horizon
     depreciation_usd: np.ndarray      # [month, cohort] incl. write-off of book value at retirement
-    salvage_usd: np.ndarray           # [month, cohort] resale proceeds at retirement
-    residual_usd: np.ndarray          # [cohort] resale value of units still installed at the horizon's end
-    residual_book_usd: np.ndarray     # [cohort] their book value then
+    retire_index: np.ndarray          # [cohort] month the units are sold at retirement (-1: no sale in the horizon)
+    salvage_quote_usd: np.ndarray     # [cohort] Cohort.salvage_usd: a resale quote per unit at the start (0: none)
+    residual_book_usd: np.ndarray     # [cohort] book value of the units still installed at the horizon's end
 
     @property
     def running_units(self) -> np.ndarray:
@@ -51,7 +51,7 @@ def fleet_arrays(sc: Scenario, mining_capacity_mw: np.ndarray) -> FleetArrays:
     degr = np.array([c.degradation_pct_per_year / 100.0 for c in sc.fleet])
     price = np.array([c.purchase_price_usd for c in sc.fleet])
     life = np.array([c.useful_life_months for c in sc.fleet], dtype=float)
-    salvage_unit = np.array([c.salvage_usd for c in sc.fleet])
+    quote = np.array([c.salvage_usd for c in sc.fleet], dtype=float)
     buy = np.array([month_index(sc.start_month, c.purchase_month) if c.purchase_month else -1 for c in sc.fleet])
     retire = np.array([month_index(sc.start_month, c.retire_month) if c.retire_month else 10**6
                        for c in sc.fleet])
@@ -59,8 +59,8 @@ def fleet_arrays(sc: Scenario, mining_capacity_mw: np.ndarray) -> FleetArrays:
     if n_c == 0:
         empty = np.zeros((n_m, 0))
         none = np.zeros(0)
-        return FleetArrays(site, empty.astype(bool), empty, empty, power, count, uptime, empty, empty, empty, none,
-                           none)
+        return FleetArrays(site, empty.astype(bool), empty, empty, power, count, uptime, empty, empty,
+                           np.zeros(0, dtype=int), none, none)
 
     bought = months >= np.maximum(buy, 0)[None, :]
     active = bought & (months < retire[None, :])
@@ -75,17 +75,20 @@ def fleet_arrays(sc: Scenario, mining_capacity_mw: np.ndarray) -> FleetArrays:
     dep = np.where(in_life, monthly_dep[None, :], 0.0)
     age_at_retire = np.where(buy >= 0, retire - buy, age0 + retire)
     book_left = count * price * np.clip(1.0 - age_at_retire / life, 0.0, 1.0)
-    at_retire = (months == retire[None, :]) & (retire[None, :] > np.maximum(buy, 0)[None, :])
+    # Retired after delivery (a cohort owned at the start may be retired in the start month): its book value
+    # is written off and its units are sold in the retirement month, at the used-market price of that month
+    # on each path (minerplan.engine.asic_salvage_by_row; it depends on the path, so it is not an array here).
+    sells = (retire > buy) & (retire >= 0)
+    at_retire = (months == retire[None, :]) & sells[None, :]
     dep = dep + np.where(at_retire, book_left[None, :], 0.0)
-    salvage = np.where(at_retire, count * salvage_unit, 0.0)
+    retire_index = np.where(sells & (retire < n_m), retire, -1).astype(int)
 
     placed = _place_by_efficiency(sc, site, active, count, power, ths_unit, mining_capacity_mw)
     # Units installed in the last month could be sold at the horizon's end (the end of month n_m - 1).
     at_end = active[-1] if n_m else np.zeros(n_c, bool)
     age_end = np.where(buy >= 0, n_m - buy, age0 + n_m)
-    residual = np.where(at_end, count * salvage_unit, 0.0)
     residual_book = np.where(at_end, count * price * np.clip(1.0 - age_end / life, 0.0, 1.0), 0.0)
-    return FleetArrays(site, active, placed, ths_unit, power, count, uptime, capex, dep, salvage, residual,
+    return FleetArrays(site, active, placed, ths_unit, power, count, uptime, capex, dep, retire_index, quote,
                        residual_book)
 
 

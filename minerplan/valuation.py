@@ -17,6 +17,31 @@ company's. Residual values at the horizon's end: a colocation hall's
 contracted lease cash and, with the renewal probability, the lease cash until
 the facility's life ends; a GPU hall's installed GPUs over their remaining
 life; ASICs at their used-market price (:func:`asic_market_value_usd_per_th`).
+
+Salvage: machines a plan retires are sold at the same used-market price, in
+their retirement month, on each path (:func:`asic_unit_value_usd`), never at a
+constant. The price is Luxor's ASIC price index (Hashrate Index, "ASIC Price
+Index", https://data.hashrateindex.com/chart/asic-price-index): secondary-market
+and broker listings averaged per TH/s, grouped by efficiency tier, moving with
+hashprice (newest rigs fell from ~$60/TH to ~$20/TH between July 2022 and July
+2023 as hashprice fell, CoinDesk 2023-07-26 citing the index). A machine's value
+declines with age in two ways, and no other age factor is applied:
+
+* **obsolescence**: its J/TH is judged against the efficiency frontier of the
+  month it is sold (``minerplan.network_supply.frontier_j_per_th``), so as newer
+  machines ship it falls to cheaper tiers; the index itself adds a band when
+  more efficient hardware arrives and moves older machines down (Hashrate
+  Index, "We're adding a new band to the ASIC Price Index", 2021);
+* **wear**: it sells for the TH/s it still makes (the cohort's
+  ``degradation_pct_per_year``), and its J/TH worsens with it.
+
+The index prices used machines, so it already holds the discount of a used
+unit; the ~3-year straight-line depreciation public miners book (e.g. Cipher
+Mining, docs/sources.md) is book value, which taxes the gain on a sale, not a market price.
+
+A fleet row's ``salvage_usd``, when given (> 0), is a quote per unit at the start
+month: it is honoured then and moves with the index after
+(:func:`salvage_quote_scale`); without it the index alone prices the unit.
 """
 
 from __future__ import annotations
@@ -73,3 +98,26 @@ def asic_market_value_usd_per_th(efficiency_j_per_th, frontier_j_per_th, hashpri
     price = np.asarray(ASIC_TIER_USD_PER_TH)[tier]
     scale = np.maximum(np.asarray(hashprice_usd_per_th_day, dtype=float), 0.0) / ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY
     return price * scale
+
+
+def asic_unit_value_usd(power_w, hashrate_ths, frontier_j_per_th, hashprice_usd_per_th_day):
+    """Used-market value of one machine (USD): the TH/s it makes x the index's price per TH/s of its tier.
+
+    ``hashrate_ths`` is what the unit makes when sold (degraded); its J/TH (``power_w / hashrate_ths``)
+    is judged against ``frontier_j_per_th`` (:func:`asic_market_value_usd_per_th`). Broadcasts.
+    """
+    ths = np.asarray(hashrate_ths, dtype=float)
+    return ths * asic_market_value_usd_per_th(np.asarray(power_w, dtype=float) / ths, frontier_j_per_th,
+                                              hashprice_usd_per_th_day)
+
+
+def salvage_quote_scale(quote_usd, value_at_start_usd):
+    """What turns the index's value of a unit into its row's value: ``quote / index value at the start``.
+
+    A row without a quote (``salvage_usd`` 0), or whose unit the index values at nothing at the start
+    (a zero hashprice), is priced by the index alone (scale 1). Broadcasts.
+    """
+    quote = np.asarray(quote_usd, dtype=float)
+    v0 = np.asarray(value_at_start_usd, dtype=float)
+    ok = (quote > 0) & (v0 > 0)
+    return np.where(ok, quote / np.where(ok, v0, 1.0), 1.0)

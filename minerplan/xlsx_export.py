@@ -57,6 +57,16 @@ SOURCE_SCENARIO = "scenario file"
 SOURCE_PROTOCOL = "Bitcoin Core consensus rules (GetBlockSubsidy, pow.cpp)"
 
 
+def asic_unit_value(power_w: str, ths: str, frontier: str, hashprice: str) -> str:
+    """Formula text of :func:`minerplan.valuation.asic_unit_value_usd`: a unit's TH/s x the price per TH/s
+    of its efficiency tier (its J/TH over ``frontier``) at ``hashprice`` (USD per TH/s per day)."""
+    ratio = f"({power_w}/({ths}))/{frontier}"
+    tier = (f"IF({ratio}<=asic_tier1_upper_ratio,asic_tier1_usd_per_th,IF({ratio}<=asic_tier2_upper_ratio,"
+            f"asic_tier2_usd_per_th,IF({ratio}<=asic_tier3_upper_ratio,asic_tier3_usd_per_th,"
+            f"IF({ratio}<=asic_tier4_upper_ratio,asic_tier4_usd_per_th,asic_tier5_usd_per_th))))")
+    return f"({ths})*{tier}*MAX({hashprice},0)/asic_index_hashprice_usd_per_th_day"
+
+
 @dataclass
 class PlanDecisions:
     """Which rows of an optimized scenario are the optimizer's decisions (shown as inputs on the Plan sheet).
@@ -269,7 +279,8 @@ class _Export:
             "revenue)", fin.g_and_a_mining_share_pct, "%", FMT_NUM2)
         add("asic_residual_value", "ASIC residual value at the horizon", fin.asic_residual_value,
             "market/salvage/none", choices=("market", "salvage", "none"),
-            source=src + "; market: used-market price by efficiency tier (table below), moving with hashprice")
+            source=src + "; market: used-market price by efficiency tier (table below), moving with hashprice, "
+                         "from each cohort's salvage quote when it has one; salvage: the same (older files)")
         add("terminal_value_mode", "AI/HPC value past the horizon", fin.terminal_value,
             "none/contracted_ai/ai_residual", choices=("none", "contracted_ai", "ai_residual"),
             source=src + "; ai_residual: contracted lease cash, renewal until the facility's life ends, GPUs' "
@@ -288,10 +299,11 @@ class _Export:
                               "(docs/sources.md)")
         add("gpu_cloud_discount_rate_pct", "GPU cloud cash", fin.gpu_cloud_discount_rate_pct, "%/yr", FMT_NUM2,
             src + "; above CoreWeave's 9-9.25% notes: rental income is not contracted (docs/sources.md)")
-        heading("ASIC market residual (used-market price by efficiency tier)")
+        heading("ASIC used-market price (salvage at retirement, residual at the horizon's end)")
         add("asic_index_hashprice_usd_per_th_day", "Hashprice of the price index's month (Nov 2025)",
             ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, "USD per TH/s per day", "0.00000",
-            "Luxor Hashrate Index, November 2025 average ($39.82 per PH/s per day)")
+            "Luxor Hashrate Index, November 2025 average ($39.82 per PH/s per day); the tier prices move with "
+            "hashprice (Hashrate Index ASIC Price Index, data.hashrateindex.com/chart/asic-price-index)")
         from .network_supply import frontier_j_per_th
         from .months import add_months as _add_months
         add("frontier_end_j_per_th", "Efficiency frontier at the horizon's end",
@@ -497,6 +509,12 @@ class _Export:
                             lambda m, c: f"{c}{R['price']}*{c}{R['hp_btc']}", "0.000000")
         R["hp_usd_ph"] = t.row("Hashprice", None, "USD per PH/s per day",
                                lambda m, c: f"{c}{R['hp_usd']}*1000", FMT_USD2)
+        from .engine import asic_frontier_by_month
+
+        t.section("ASIC market", "the efficiency the used-ASIC price tiers are judged against (MinerPlan's "
+                                 "frontier, network_supply.FRONTIER; fixed at export)")
+        R["frontier"] = t.values_row("Efficiency frontier (best new machines)", None, "J/TH",
+                                     asic_frontier_by_month(self.sc)[:self.n], FMT_NUM2)
         self.R_net = R
         print_setup(t.ws, title_rows="4:7", title_cols="A:D")
 
@@ -591,7 +609,7 @@ class _Export:
         self.fleet_col = _input_table_header(
             ws, FLEET_COLUMNS, ("Cohort #", "Delivery index", "Retire index", "Nameplate [J/TH]", "Site row",
                                 "Site PUE", "Residual at horizon end [USD]", "Residual book value [USD]",
-                                "Residual after tax [USD]"), max_width=26, derived_width=16)
+                                "Residual after tax [USD]", "Salvage quote scale"), max_width=26, derived_width=16)
         nxt = len(FLEET_COLUMNS) + 1
         F = {f: col(self.fleet_col[f]) for f in self.fleet_col}
         plan_links = self.plan_fleet_links()
@@ -631,18 +649,23 @@ class _Export:
             # Market: the unit's hashrate in the last month (degraded), its J/TH against the frontier then,
             # the tier price, scaled by the last month's hashprice over the index's.
             ths_end = (f"{F['hashrate_ths']}{r}*(1-{F['degradation_pct_per_year']}{r}/100)^(MAX({age_end}-1,0)/12)")
-            ratio = f"({F['power_w']}{r}/({ths_end}))/frontier_end_j_per_th"
-            tier = (f"IF({ratio}<=asic_tier1_upper_ratio,asic_tier1_usd_per_th,IF({ratio}<=asic_tier2_upper_ratio,"
-                    f"asic_tier2_usd_per_th,IF({ratio}<=asic_tier3_upper_ratio,asic_tier3_usd_per_th,"
-                    f"IF({ratio}<=asic_tier4_upper_ratio,asic_tier4_usd_per_th,asic_tier5_usd_per_th))))")
             hp_end = f"Network!${month_col(self.n - 1)}${self.R_net['hp_usd']}"
-            market = f"{cnt}*{ths_end}*{tier}*MAX({hp_end},0)/asic_index_hashprice_usd_per_th_day"
-            put_formula(ws, r, nxt + 6, f'=IF({at_end},IF(asic_residual_value="market",{market},'
-                                        f'IF(asic_residual_value="salvage",{cnt}*{F["salvage_usd"]}{r},0)),0)', FMT_USD)
+            scale = f"{F['Salvage quote scale']}{r}"
+            market = f"{cnt}*{asic_unit_value(F['power_w'] + str(r), ths_end, 'frontier_end_j_per_th', hp_end)}*{scale}"
+            put_formula(ws, r, nxt + 6, f'=IF(AND({at_end},asic_residual_value<>"none"),{market},0)', FMT_USD)
             put_formula(ws, r, nxt + 7, f"=IF({at_end},{cnt}*{F['purchase_price_usd']}{r}*MIN(1,MAX(0,1-{age_end}/"
                                         f"{F['useful_life_months']}{r})),0)", FMT_USD)
             q, b = f"{F['Residual at horizon end [USD]']}{r}", f"{F['Residual book value [USD]']}{r}"
             put_formula(ws, r, nxt + 8, f"={q}-tax_rate*({q}-{b})", FMT_USD)
+            # The salvage quote (per unit, at the start) over the index's value of one unit in the first month:
+            # its TH/s then (degraded by its age at the start), the frontier then, the first month's hashprice.
+            ths0 = (f"{F['hashrate_ths']}{r}*(1-{F['degradation_pct_per_year']}{r}/100)^"
+                    f"(IF({buy}>=0,0,{F['age_months']}{r})/12)")
+            net = self.R_net
+            v0 = asic_unit_value(F["power_w"] + str(r), ths0, f"Network!${month_col(0)}${net['frontier']}",
+                                 f"Network!${month_col(0)}${net['hp_usd']}")
+            quote = f"{F['salvage_usd']}{r}"
+            put_formula(ws, r, nxt + 9, f"=IF(AND({quote}>0,{v0}>0),{quote}/({v0}),1)", FMT_NUM4)
         ws.freeze_panes = ws.cell(row=TABLE_FIRST_ROW, column=2)
         print_setup(ws, title_rows=f"{TABLE_HEADER_ROW}:{TABLE_HEADER_ROW}", title_cols="A:A")
 
@@ -721,15 +744,27 @@ class _Export:
         def dep(i, m, c):
             buy, ret, life = fc(i, "Delivery index"), fc(i, "Retire index"), fc(i, "useful_life_months")
             price = f"{fc(i, 'count')}*{fc(i, 'purchase_price_usd')}"
-            at_retire = f"AND({c}$5={ret},{ret}>MAX({buy},0))"
+            at_retire = f"AND({c}$5={ret},{ret}>{buy})"
             age_ret = f"IF({buy}>=0,{ret}-{buy},{fc(i, 'age_months')}+{ret})"
             return (f"IF(AND({c}{C['active'][i]}=1,{c}{C['age'][i]}<{life}),{price}/{life},0)"
                     f"+IF({at_retire},{price}*MIN(1,MAX(0,1-{age_ret}/{life})),0)")
 
         block("dep", "Depreciation (incl. write-off at retirement)", "USD", dep, FMT_USD, True)
+        t.section("Used-market value (salvage)")
+        net = self.R_net
+
+        def unit_value(i, m, c):
+            """One unit sold in this month: its TH/s (degraded) x the tier price of its J/TH against this
+            month's frontier at this month's hashprice, x the cohort's quote scale."""
+            index = asic_unit_value(fc(i, "power_w"), f"{c}{C['ths'][i]}", f"Network!{c}${net['frontier']}",
+                                    f"Network!{c}${net['hp_usd']}")
+            return f"{index}*{fc(i, 'Salvage quote scale')}"
+
+        block("unit_value", "Used-market value per unit (ASIC price index x quote scale)", "USD", unit_value,
+              FMT_USD2)
         block("salvage", "Salvage proceeds at retirement", "USD",
               lambda i, m, c: f"IF(AND({c}$5={fc(i, 'Retire index')},{fc(i, 'Retire index')}>"
-                              f"MAX({fc(i, 'Delivery index')},0)),{fc(i, 'count')}*{fc(i, 'salvage_usd')},0)",
+                              f"{fc(i, 'Delivery index')}),{fc(i, 'count')}*{c}{C['unit_value'][i]},0)",
               FMT_USD, True)
         self.C = C
         print_setup(ws, title_rows="4:7", title_cols="A:D")

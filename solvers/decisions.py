@@ -13,7 +13,8 @@ round-trip through ``minerplan evaluate`` exact.
 
 Decisions:
 - ``convert``: gross MW (or halls) of a site starting conversion in a month, per business model;
-- ``retire``: units of an existing fleet row sold at its salvage value in a month;
+- ``retire``: units of an existing fleet row sold in a month at the used-market price of that month on each
+  path (:func:`minerplan.engine.asic_salvage_by_row`);
 - ``buy``: units of a catalog model delivered at a site in a month.
 Sites with a take-or-pay contract are held as they are (their dispatch is
 not separable by machine); their value comes from the engine.
@@ -28,7 +29,8 @@ import pandas as pd
 
 from minerplan.ai import ai_arrays, conversion_effect
 from minerplan.catalog import load_catalog
-from minerplan.engine import ai_class_values, asic_residual_after_tax_by_row, scenario_network, site_price_matrix
+from minerplan.engine import (ai_class_values, asic_residual_after_tax_by_row, asic_salvage_by_row, salvage_by_month,
+                              scenario_network, site_price_matrix)
 from minerplan.errors import Problem, ScenarioError
 from minerplan.finance import discount_factors
 from minerplan.fleet import fleet_arrays
@@ -72,6 +74,8 @@ class DecisionSpace:
     year_of_month: np.ndarray | None = None                 # [month] index into years
     taxable_base: np.ndarray | None = None                  # [path, year] taxable income of the base plan (USD)
     taxable_x: np.ndarray | None = None                     # [path, year, n_var] per unit of each variable
+    salvage_unit_usd: np.ndarray | None = None              # [n_var] a retirement's proceeds per unit in its month,
+                                                            # expected over the paths (USD, before tax); 0 otherwise
 
     @property
     def n_var(self) -> int:
@@ -155,13 +159,18 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     if at_top.any():
         mining_unit[:, :, at_top] = (credit_s[fl.site][None, at_top] * e_unit[:, at_top] - opex_unit[:, at_top])[None]
     base_mining = np.einsum("pmc,mc,m->p", mining_unit, units_base, df)
-    hp_end = np.broadcast_to(prices[:, -1] * net.hashprice_btc_per_th_day[:, -1], (n_p,))   # USD per TH/s per day
+    hp_usd = np.broadcast_to(prices * net.hashprice_btc_per_th_day, (n_p, n_m))   # USD per TH/s per day
 
     def residual(f) -> np.ndarray:
         """After-tax resale value at the horizon's end per path and fleet row, discounted to today, [P, row]."""
-        return np.broadcast_to(asic_residual_after_tax_by_row(sc, f, r_tv, hp_end) * df[-1], (n_p, f.count.size))
+        return np.broadcast_to(asic_residual_after_tax_by_row(sc, f, r_tv, hp_usd) * df[-1], (n_p, f.count.size))
 
-    base_det = (df @ (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1) + (1 - r) * fl.salvage_usd.sum(1))
+    def salvage(f) -> np.ndarray:
+        """Proceeds of each row's sale at its retirement month on each path (USD, undiscounted), [P, row]."""
+        return np.broadcast_to(asic_salvage_by_row(sc, f, hp_usd), (n_p, f.count.size))
+
+    salv_base = salvage_by_month(fl, salvage(fl), n_m, np.zeros(fl.count.size, dtype=int), 1)[:, :, 0]  # [P, M]
+    base_det = (df @ (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1)) + (1 - r) * (salv_base @ df)
                 + residual(fl).sum(axis=1))                                                # [P]
     base_npv = (1 - r) * base_mining + base_det
     ai = ai_arrays(sc, days)
@@ -195,7 +204,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     W = np.array(W)
     n_w = len(views)
     cf_base = ((1 - r) * np.einsum("wp,pmc,mc->wm", W, mining_unit, units_base)
-               + (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1) + (1 - r) * fl.salvage_usd.sum(1))[None]
+               + (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1))[None] + (1 - r) * (W @ salv_base)
                + ((1 - r) * ai_ebitda + r * ai.depreciation_usd.sum(1) - ai.capex_usd.sum(1))[None]
                - (1 - r) * fin.g_and_a_usd_per_month)
     cf_cols: list[np.ndarray] = []
@@ -203,9 +212,9 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     ti_cols: list[np.ndarray] = []
     ti_base = None
     if carry:
-        ti_month = (np.einsum("pmc,mc->pm", mining_unit, units_base)
+        ti_month = (np.einsum("pmc,mc->pm", mining_unit, units_base) + salv_base
                     + (ai_ebitda - ai.depreciation_usd.sum(1) - fin.g_and_a_usd_per_month
-                       - fl.depreciation_usd.sum(1) + fl.salvage_usd.sum(1))[None])
+                       - fl.depreciation_usd.sum(1))[None])
         ti_base = ti_month @ to_year
     if gpu_dev is not None:
         # Random GPU rental prices: the scenario's own GPU halls earn more or less on each path.
@@ -217,6 +226,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
 
     month_labels = [add_months(sc.start_month, i) for i in range(n_m)]
     rows: list[dict] = []
+    salvage_unit: dict[int, float] = {}      # row -> a retirement's expected proceeds per unit
     coef_cols: list[np.ndarray] = []
     cap_cols: list[np.ndarray] = []
     capex_cols: list[np.ndarray] = []
@@ -289,22 +299,43 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             fb = fleet_arrays(sc.model_copy(update={"fleet": unit_base}), big_cap)
             fc = fleet_arrays(sc.model_copy(update={"fleet": cands}), big_cap)
             cidx = np.array([c for c, _ in cand_of])
-            det_base = r * fb.depreciation_usd - fb.capex_usd + (1 - r) * fb.salvage_usd       # [M, C]
-            det_cand = r * fc.depreciation_usd - fc.capex_usd + (1 - r) * fc.salvage_usd
+            det_base = r * fb.depreciation_usd - fb.capex_usd                                   # [M, C]
+            det_cand = r * fc.depreciation_usd - fc.capex_usd
+            # Sales at retirement: the candidate's in its month, less the row's own planned one (per unit).
+            s_base, s_cand = salvage(fb), salvage(fc)                                            # [P, C], [P, K]
+            t_base, t_cand = fb.retire_index, fc.retire_index
+            df0 = np.append(df, 0.0)                                                             # index -1: no sale
+            salv_npv = s_cand * df0[t_cand][None, :] - (s_base * df0[t_base][None, :])[:, cidx]
             # Mining value lost from the retirement month on: a reverse cumulative sum over months.
             disc = mining_unit * df[None, :, None]
             tail = np.flip(np.cumsum(np.flip(disc, axis=1), axis=1), axis=1)                   # [P, M, C]
             lost_active = fb.active[:, cidx] & ~fc.active                                       # [M, K]
             tidx = np.array([t for _, t in cand_of])
-            det = (df @ (det_cand - det_base[:, cidx]))[None, :] + residual(fc) - residual(fb)[:, cidx]   # [P, K]
+            det = ((df @ (det_cand - det_base[:, cidx]))[None, :] + (1 - r) * salv_npv
+                   + residual(fc) - residual(fb)[:, cidx])                                        # [P, K]
             coef = -(1 - r) * tail[:, tidx, cidx] + det                                            # [P, K]
             mu_w = np.einsum("wp,pmc->wmc", W, mining_unit)                                     # [view, M, C]
             det_month = det_cand - det_base[:, cidx]                                             # [M, K]
-            ti_det = (-fc.depreciation_usd + fc.salvage_usd) - (-fb.depreciation_usd + fb.salvage_usd)[:, cidx]  # [M, K]
+            ti_det = -fc.depreciation_usd + fb.depreciation_usd[:, cidx]                          # [M, K]
+            s_cand_w, s_base_w = W @ s_cand, W @ s_base                                          # [view, K], [view, C]
             for k, (c, t) in enumerate(cand_of):
-                cf_cols.append(-(1 - r) * mu_w[:, :, c] * lost_active[None, :, k] + det_month[None, :, k])
+                # The sale's proceeds per path (s_p) and per cash view (s_w), by month.
+                s_w = np.zeros((n_w, n_m))
+                if t_cand[k] >= 0:      # -1: no sale inside the horizon (fleet_arrays)
+                    s_w[:, t_cand[k]] += s_cand_w[:, k]
+                if t_base[c] >= 0:
+                    s_w[:, t_base[c]] -= s_base_w[:, c]
+                cf_cols.append(-(1 - r) * mu_w[:, :, c] * lost_active[None, :, k] + det_month[None, :, k]
+                               + (1 - r) * s_w)
                 if carry:
-                    ti_cols.append((-mining_unit[:, :, c] * lost_active[None, :, k] + ti_det[None, :, k]) @ to_year)
+                    s_p = np.zeros((n_p, n_m))
+                    if t_cand[k] >= 0:
+                        s_p[:, t_cand[k]] += s_cand[:, k]
+                    if t_base[c] >= 0:
+                        s_p[:, t_base[c]] -= s_base[:, c]
+                    ti_cols.append((-mining_unit[:, :, c] * lost_active[None, :, k] + ti_det[None, :, k] + s_p)
+                                   @ to_year)
+                salvage_unit[len(rows)] = float(s_cand[:, k].mean())
                 co = sc.fleet[c]
                 rows.append(dict(kind="retire", site=co.site, site_idx=int(fl.site[c]), month_idx=t,
                                  month=month_labels[t], business_model="", cohort=c, model=co.model,
@@ -381,6 +412,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         space.taxable_base = ti_base
         space.taxable_x = np.stack(ti_cols, axis=2) if n_var else np.zeros((n_p, len(years), 0))
     space.cf_x = np.stack(cf_cols, axis=2) if n_var else np.zeros((n_w, n_m, 0))
+    space.salvage_unit_usd = np.array([salvage_unit.get(j, 0.0) for j in range(n_var)])
     if has_top.any():
         conv_energy = np.zeros((n_var, n_m))
         for j in np.flatnonzero((table["kind"] == "convert").to_numpy()):

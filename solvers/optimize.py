@@ -514,9 +514,9 @@ def _decision_tables(space: DecisionSpace, x: np.ndarray):
             buys.append(dict(site=row.site, month=row.month, model=row.model, units=x[j], mw=x[j] * row.scale_mw,
                              capex_usd=x[j] * spec.unit_price_usd))
         else:
-            co = sc.fleet[int(row.cohort)]
+            # Proceeds at the used-market price of the retirement month, expected over the optimizer's paths.
             rets.append(dict(site=row.site, cohort=int(row.cohort), model=row.model, month=row.month, units=x[j],
-                             mw=x[j] * row.scale_mw, salvage_usd=x[j] * co.salvage_usd))
+                             mw=x[j] * row.scale_mw, salvage_usd=x[j] * space.salvage_unit_usd[j]))
     conv = pd.DataFrame(conv_rows, columns=["site", "start_month", "ready_month", "critical_mw", "gross_mw",
                                             "capex_usd", "business_model", "committed"])
     return (conv.sort_values(["start_month", "site"], kind="stable").reset_index(drop=True),

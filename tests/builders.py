@@ -31,10 +31,10 @@ def base_dict(**top) -> dict:
         "sites": [{"name": "A", "capacity_mw": 10, "power_price_usd_per_mwh": 40, "pue": 1.0}],
         "fleet": [{"model": "X", "count": 1000, "hashrate_ths": 100, "power_w": 3000, "site": "A",
                    "uptime_pct": 100, "degradation_pct_per_year": 0}],
-        # No discounting of any cash-flow class, no terminal value, residual ASICs at their (zero) salvage.
+        # No discounting of any cash-flow class, no terminal value, no residual value of ASICs.
         "finance": {"pool_fee_pct": 0, "discount_rate_pct": 0, "lease_discount_rate_pct": 0,
                     "gpu_cloud_discount_rate_pct": 0, "tax_rate_pct": 0, "terminal_value": "none",
-                    "asic_residual_value": "salvage"},
+                    "asic_residual_value": "none"},
     }
     d.update(copy.deepcopy(top))
     return d

@@ -12,7 +12,7 @@ from minerplan.scenario_io import scenario_from_dict
 from solvers.baseline import compare
 from solvers.optimize import optimize
 from solvers.settings import OptimizerSettings
-from tests.builders import base_dict
+from tests.builders import HP_BTC_PER_TH_DAY, PRICE, base_dict
 
 
 def test_with_nothing_to_decide_the_plan_is_the_status_quo():
@@ -29,16 +29,21 @@ def test_with_nothing_to_decide_the_plan_is_the_status_quo():
 def test_a_retirement_that_pays_is_worth_its_saving_over_the_status_quo():
     # One site, power at $120/MWh: the machines (30 J/TH) never pay for their power at $91,500
     # (hashprice $0.038 per TH-day against $0.086 of power), so they sit curtailed, but the site pays
-    # $10,000 per MW-month of fixed opex on their 3 MW. Retiring them at the start (salvage 0, no
-    # tax, no discounting) saves 6 months x 3 MW x $10,000 = $180,000 over doing nothing.
+    # $10,000 per MW-month of fixed opex on their 3 MW. Retiring them at the start (no tax, no
+    # discounting) saves 6 months x 3 MW x $10,000 = $180,000 over doing nothing, and sells them at
+    # the start at the used-ASIC index: 30 J/TH is 2.41x the frontier of 2026-01 (12.47 J/TH), the
+    # 25-38 J/TH tier's $3.50 per TH/s at the index's hashprice ($0.03982), scaled by this market's.
     d = base_dict(horizon_months=6)
     d["sites"][0].update(power_price_usd_per_mwh=120, mining_opex_usd_per_mw_month=10_000)
     sc = scenario_from_dict(d, "t")
     st = OptimizerSettings(n_paths=1, seed=0, allow_purchases=False)
     res = optimize(sc, st)
     b = compare(sc, res, st)
+    salvage = 1000 * 100 * 3.5 * PRICE * HP_BTC_PER_TH_DAY / 0.03982            # $334,749
+    assert res.retirements[["month", "units"]].values.tolist() == [["2026-01", 1000.0]]
+    assert res.retirements["salvage_usd"].sum() == pytest.approx(salvage, rel=1e-9)
     assert b.expected_npv_usd == pytest.approx(-180_000.0)
-    assert b.incremental_expected_npv_usd == pytest.approx(180_000.0)
+    assert b.incremental_expected_npv_usd == pytest.approx(180_000.0 + salvage)
     assert not b.worse_than_status_quo
 
 

@@ -39,7 +39,7 @@ def colocation_scenario(capacity_mw=10.0, convert_mw=5.0, terminal="none"):
                             "ai": ai}],
                     fleet=FLEET, conversion_plan=[{"site": "A", "gross_mw": convert_mw, "start_month": "2026-02"}],
                     finance={"pool_fee_pct": 0, "discount_rate_pct": 0, "lease_discount_rate_pct": 0,
-                             "tax_rate_pct": 0, "terminal_value": terminal, "asic_residual_value": "salvage"})
+                             "tax_rate_pct": 0, "terminal_value": terminal, "asic_residual_value": "none"})
 
 
 def irr_by_roots(flows) -> float:
@@ -192,7 +192,10 @@ def test_random_fees_are_shared_with_the_baseline():
 
 
 def test_increment_that_starts_with_income_has_no_irr():
-    # Machines losing money on an uncurtailable $60 contract, retired from 2026-03: the increment is savings.
+    # Machines losing money on an uncurtailable $60 contract, retired from 2026-03: the increment is savings,
+    # and the machines' sale in 2026-03 at the used-ASIC index: 30 J/TH is ~2.4x the frontier then (12.3 J/TH),
+    # the 25-38 J/TH tier's $3.50 per TH/s at the index's hashprice ($0.03982 per TH/s per day), scaled by
+    # this market's hashprice ($0.0380848).
     sc = scenario(horizon_months=12, market=MARKET,
                   sites=[{"name": "A", "capacity_mw": 10, "power_price_usd_per_mwh": 60, "pue": 1.0,
                           "curtailment_enabled": False}],
@@ -200,7 +203,8 @@ def test_increment_that_starts_with_income_has_no_irr():
     res = run_engine(sc)
     inc = incremental(res)
     loss_per_day = 3 * 24 * 60.0 - 1e5 * HP * PRICE
-    assert inc["npv_usd"] == pytest.approx(DAYS_2026_27[2:12].sum() * loss_per_day, rel=1e-9)
+    salvage = 1000 * 100 * 3.5 * HP * PRICE / 0.03982
+    assert inc["npv_usd"] == pytest.approx(DAYS_2026_27[2:12].sum() * loss_per_day + salvage, rel=1e-9)
     assert inc["irr"] is None and inc["payback_months"] is None and inc["payback_share_of_paths"] is None
     assert inc["irr_note"] == "the plan's extra cash flows do not start with an outlay"
     assert "the 1 retirement (1,000 x X at A from 2026-03, kept running)" in inc["baseline"]

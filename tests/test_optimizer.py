@@ -81,9 +81,13 @@ def test_high_btc_price_keeps_mining():
             "ai": {"convertible_gross_mw": 10, "lead_time_months": 3}}
     fleet = [{"model": "Antminer S21 XP", "count": 3000, "hashrate_ths": 270, "power_w": 3645, "site": "A",
               "uptime_pct": 100, "degradation_pct_per_year": 0}]
-    d = base_dict(horizon_months=36, sites=[site], fleet=fleet)
+    # 24 months, before the 2028 halving: past it, at $400k the machines would rather be sold at the used
+    # market's pre-halving price (the index follows the month's hashprice) than mine at half the subsidy.
+    d = base_dict(horizon_months=24, sites=[site], fleet=fleet)
     d["market"]["btc_price_usd"] = 400_000
-    d["finance"].update(tax_mode="linear")
+    # Machines kept to the end are worth their used-market price then, like machines sold before it
+    # (with no value at the end, selling before the horizon ends would always win).
+    d["finance"].update(tax_mode="linear", asic_residual_value="market")
     res = optimize(scenario_from_dict(d), settings(n_paths=1))
     assert len(res.conversions) == 0
     assert len(res.retirements) == 0
@@ -96,7 +100,9 @@ def test_binding_site_cap_shadow_price_is_the_marginal_margin_per_mw():
     fleet = [{"model": "X", "count": 4000, "hashrate_ths": 100, "power_w": 3000, "site": "A", "uptime_pct": 100,
               "degradation_pct_per_year": 0}]
     d = base_dict(sites=[{"name": "A", "capacity_mw": 12, "power_price_usd_per_mwh": 40, "pue": 1.0}], fleet=fleet)
-    d["finance"]["tax_mode"] = "linear"
+    # A machine kept is worth its used-market price at the end, the price it sells for at the start (same
+    # tier, same hashprice): a sale is worth no more than keeping it, so only the 2 MW over capacity go.
+    d["finance"].update(tax_mode="linear", asic_residual_value="market")
     sc = scenario_from_dict(d)
     sc = sc.model_copy(update={"sites": [sc.sites[0].model_copy(update={"capacity_mw": 10.0})]})
     res = optimize(sc, settings(n_paths=1))
@@ -274,12 +280,16 @@ def test_take_or_pay_site_with_conversion_round_trips():
 
 
 def test_frontier_points_equal_plain_runs_at_their_weight():
-    """Each frontier point is the plan a plain run at that risk weight finds (the warm re-solve is exact)."""
+    """Each frontier point is the plan a plain run at that risk weight finds (the warm re-solve is exact).
+
+    Both solve the extensive form: a plain run on its own would use the decomposition here (take-or-pay
+    at Georgia), which stops within its gap tolerance, not at 1e-6 of the optimum."""
     sc = linear_tax_default()
     st = OptimizerSettings(n_paths=30, seed=4, hall_critical_mw=None)
     fr = efficient_frontier(sc, st, weights=(0.0, 1.0, 4.0))
     for w, npv in zip(fr.risk_aversion, fr.expected_npv_usd):
-        plain = optimize(sc, OptimizerSettings(n_paths=30, seed=4, hall_critical_mw=None, risk_aversion=w))
+        plain = optimize(sc, OptimizerSettings(n_paths=30, seed=4, hall_critical_mw=None, risk_aversion=w,
+                                               method="extensive"))
         assert npv == pytest.approx(plain.expected_npv_usd, rel=1e-6, abs=1.0)
 
 

@@ -93,7 +93,7 @@ def test_breakeven_btc_price_meets_npv_zero_on_the_default(default_sc):
 
 def test_breakeven_btc_price_no_root_errors():
     d = base_dict()
-    d["fleet"][0]["salvage_usd"] = 100.0          # $100,000 resale at the end, whatever BTC does
+    d["sites"][0]["curtailment_credit_usd_per_mwh"] = 10.0   # curtailed energy earns $10/MWh, whatever BTC does
     with pytest.raises(NoRootError, match=r"positive even at a first-month BTC price of \$1"):
         breakeven_btc_price(scenario_from_dict(d))
     d = base_dict(fleet=[])

@@ -276,7 +276,8 @@ def test_frontier_risk_neutral_point_matches_a_plain_run(qtbot, view):
     npv0 = view.result.expected_npv_usd
     view.risk.setValue(0.0)
     run_and_wait(qtbot, view)
-    assert view.result.expected_npv_usd == pytest.approx(npv0, rel=1e-6)
+    # the plain run may solve by decomposition (take-or-pay at Georgia): proven within its gap, not to 1e-6
+    assert view.result.expected_npv_usd == pytest.approx(npv0, rel=max(1e-6, view.result.mip_gap))
 
 
 def test_task_failure_shows_message_box(qtbot, view, monkeypatch):

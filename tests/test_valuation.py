@@ -38,7 +38,7 @@ def lease_site(term_months: int, life_months: int, renewal_pct: float, **colo) -
 
 def finance(**kw) -> dict:
     base = {"pool_fee_pct": 0, "discount_rate_pct": 12, "tax_rate_pct": 0, "terminal_value": "ai_residual",
-            "asic_residual_value": "salvage"}
+            "asic_residual_value": "none"}
     return {**base, **kw}
 
 

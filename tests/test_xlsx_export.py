@@ -89,9 +89,14 @@ def _capitulation() -> dict:
 
 
 def _trend() -> dict:
-    """The trend network: the one network the workbook computes in live formulas (retargets, halvings)."""
+    """The trend network: the one network the workbook computes in live formulas (retargets, halvings).
+
+    With two retirements sold at the used-ASIC index: the S21s in 2028 (no quote: the index alone) and the
+    M50S++ (a $700 quote) in 2027, so the BTC price typed into the workbook ("edited") moves their salvage."""
     d = _default_dict()
     d["market"]["network_model"] = "trend"
+    d["fleet"][5]["retire_month"] = "2028-03"
+    d["fleet"][4]["retire_month"] = "2027-06"
     return d
 
 
@@ -275,7 +280,7 @@ def _engine_cash_rows(res) -> dict[str, np.ndarray]:
         "ASIC purchases": res.asic_capex_usd.sum(axis=1),
         "AI/HPC capex": res.ai.capex_usd.sum(axis=1),
         "Capex": res.capex_usd.sum(axis=1),
-        "ASIC salvage proceeds": res.salvage_usd.sum(axis=1),
+        "ASIC salvage proceeds": res.salvage_usd[p].sum(axis=1),
         "ASIC depreciation": res.asic_depreciation_usd.sum(axis=1),
         "AI/HPC depreciation": res.ai.depreciation_usd.sum(axis=1),
         "Tax": res.tax_usd[p],
@@ -347,6 +352,18 @@ def test_price_edit_changes_npv_the_way_the_engine_does(recalculated):
     npv_72 = books["edited"]["Summary"]["B5"].value
     assert npv_72 < npv_91 - 1e7
     _close(npv_72, float(run_engine(scenarios["edited"]).npv_usd[0]), "NPV at $72k")
+
+
+def test_salvage_follows_the_btc_price_typed_into_the_workbook(recalculated):
+    """Retired machines sell at the used-ASIC index, which moves with hashprice: the BTC price typed into the
+    workbook ($72k) lowers the S21s' and M50S++' proceeds, as the engine's do at $72k."""
+    scenarios, books, _ = recalculated
+    total = {}
+    for case in ("trend", "edited"):
+        ws = books[case]["Cash Flow"]
+        total[case] = ws.cell(row=_rows_by_label(ws)["ASIC salvage proceeds"], column=4).value
+        _close(total[case], float(run_engine(scenarios[case]).salvage_usd[0].sum()), f"{case} salvage")
+    assert 0 < total["edited"] < 0.9 * total["trend"]
 
 
 def test_user_text_stays_text(recalculated):
