@@ -423,7 +423,10 @@ class Cohort(_Strict):
     purchase_month: Month | None = Field(None, description="delivery month if bought during the horizon")
     retire_month: Month | None = Field(None, description="first month the cohort no longer runs")
     salvage_usd: Annotated[float, Soft(None, 50_000, "USD per unit", "used ASICs resell below new ones")] = Field(
-        0.0, ge=0, le=10_000_000, allow_inf_nan=False, description="resale value per unit at retirement, USD")
+        0.0, ge=0, le=10_000_000, allow_inf_nan=False,
+        description="optional resale quote per unit at the start month, USD: retired units sell at the used-ASIC "
+                    "price index (by efficiency tier, moving with hashprice); a quote is honoured at the start "
+                    "and follows the index after; 0: the index alone")
 
     @property
     def efficiency_j_per_th(self) -> float:
@@ -469,8 +472,9 @@ class Finance(_Strict):
         description="annual discount rate of GPU cloud cash (uncontracted rental income), %")
     asic_residual_value: Literal["market", "salvage", "none"] = Field(
         "market", description="machines still installed at the horizon's end: market (used-market price by "
-                              "efficiency tier, moving with hashprice), salvage (each cohort's salvage_usd), or "
-                              "nothing; taxed on the gain over book value")
+                              "efficiency tier, moving with hashprice, and with each cohort's salvage_usd quote "
+                              "when it has one, like a sale at retirement), salvage (the same; older files), "
+                              "or nothing; taxed on the gain over book value")
     terminal_value: Literal["none", "contracted_ai", "ai_residual"] = Field(
         "ai_residual", description="AI/HPC value beyond the horizon, after tax: none; contracted_ai (colocation "
                                    "cash still under contract); ai_residual (that, the lease renewed with its "

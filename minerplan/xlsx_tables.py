@@ -42,7 +42,8 @@ FLEET_COLUMNS: tuple[Column, ...] = (
     Column("useful_life_months", "Useful life [months]", "integer", note="straight-line depreciation"),
     Column("purchase_month", "Delivery month [YYYY-MM]", "month", note="blank if owned at the start"),
     Column("retire_month", "Retire month [YYYY-MM]", "month", note="first month it no longer runs; blank = never"),
-    Column("salvage_usd", "Salvage [USD per unit]", "number", note="resale value at retirement"),
+    Column("salvage_usd", "Salvage [USD per unit]", "number",
+           note="resale quote at the start, then follows the ASIC price index; 0: the index alone"),
 )
 
 SITE_COLUMNS: tuple[Column, ...] = (

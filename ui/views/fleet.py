@@ -506,7 +506,9 @@ class FleetTableModel(ScenarioTableModel):
         Column("purchase_price_usd", "Purchase price (USD/unit)", decimals=0,
                tip="price per unit, USD (capex when bought during the horizon)"),
         Column("age_months", "Age (months)", "int", tip="age at the start month, months"),
-        Column("salvage_usd", "Salvage (USD/unit)", decimals=0, tip="resale value per unit at retirement, USD"),
+        Column("salvage_usd", "Salvage (USD/unit)", decimals=0,
+               tip="resale quote per unit at the start, USD; retired units sell at the ASIC price index (by "
+                   "efficiency tier, moving with hashprice), from this quote when given; 0: the index alone"),
         Column("breakeven_power_usd_per_kwh", "Breakeven power (USD/kWh)", "computed", decimals=4,
                value=_breakeven("breakeven_power_usd_per_kwh"),
                tip="power price at which the cohort's first-month revenue (net of pool fee) pays only its "
