@@ -165,6 +165,13 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
 
     days = [float(x) for x in network.days[0]]
     hp_btc = [float(x) for x in network.hashprice_btc_per_th_day[0]]
+    # A used machine's sale price prices in a halving within SALE_FORESIGHT_MONTHS (loops, as this engine does).
+    from minerplan.valuation import SALE_FORESIGHT_MONTHS
+    subsidy = [float(x) for x in network.subsidy_btc[0]]
+    halving_ahead = []
+    for m in range(len(subsidy)):
+        window = subsidy[m:min(m + SALE_FORESIGHT_MONTHS, len(subsidy))]
+        halving_ahead.append(sum(window) / len(window) / subsidy[m] if subsidy[m] > 0 else 1.0)
     fee = sc.finance.pool_fee_pct / 100.0
     tax_rate = sc.finance.tax_rate_pct / 100.0
     tax_mode = getattr(sc.finance, "tax_mode", "carryforward")  # "linear" where the schema has it
@@ -268,20 +275,19 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
         ai_value += eff.after_horizon_usd * (1.0 - tax_rate) * (1.0 + cv.monthly_discount_rate) ** -float(n_m)
     g_and_a = sc.finance.g_and_a_usd_per_month
 
-    from minerplan.months import add_months
-    from minerplan.network_supply import frontier_j_per_th
     from minerplan.valuation import asic_market_value_usd_per_th
 
-    frontier_end = float(frontier_j_per_th(add_months(sc.start_month, n_m))[0])
-    frontier = [float(frontier_j_per_th(add_months(sc.start_month, m))[0]) for m in range(n_m)]
     bought_at = [month_index(sc.start_month, co.purchase_month) if co.purchase_month else -1 for co in sc.fleet]
     retire_at = [month_index(sc.start_month, co.retire_month) if co.retire_month else None for co in sc.fleet]
 
     def quote_scale(p: int, c: int) -> float:
-        """The cohort's salvage quote over the index's value of one of its units in the first month (1: none)."""
+        """The cohort's salvage quote over the market model's value of one of its units in the first month at
+        the index month's hashprice (1: none)."""
+        from minerplan.valuation import ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY
+
         co = sc.fleet[c]
         ths0 = float(fleet.hashrate_ths_per_unit[0, c])
-        v0 = ths0 * float(asic_market_value_usd_per_th(co.power_w / ths0, frontier[0], price_rows[p][0] * hp_btc[0]))
+        v0 = ths0 * float(asic_market_value_usd_per_th(co.power_w / ths0, ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY))
         return co.salvage_usd / v0 if co.salvage_usd > 0 and v0 > 0 else 1.0
 
     # Calendar year of each month (carry-forward tax is assessed per calendar year, paid in its last month).
@@ -353,7 +359,7 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
                 if retire_at[c] == m and m > bought_at[c]:
                     ths = float(fleet.hashrate_ths_per_unit[m, c])
                     salvage_m += co.count * ths * float(asic_market_value_usd_per_th(
-                        co.power_w / ths, frontier[m], btc_price * hp_btc[m])) * quote_scale(p, c)
+                        co.power_w / ths, btc_price * hp_btc[m] * halving_ahead[m])) * quote_scale(p, c)
             taxable = ebitda - dep_m + salvage_m
             tax_m = 0.0
             if tax_mode == "linear":
@@ -392,7 +398,7 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
             # market and salvage alike: the index at the end, times the cohort's quote scale
             ths = float(fleet.hashrate_ths_per_unit[n_m - 1, c])
             resale = co.count * ths * float(asic_market_value_usd_per_th(
-                co.power_w / ths, frontier_end, price_rows[p][n_m - 1] * hp_btc[n_m - 1])) * quote_scale(p, c)
+                co.power_w / ths, price_rows[p][n_m - 1] * hp_btc[n_m - 1])) * quote_scale(p, c)
             terminal += resale - tax_rate * (resale - book)
         last = (1.0 + monthly) ** -float(n_m)
         npv[p] = value + terminal * last + ai_value

@@ -3,8 +3,8 @@
 Each row names the public source of its spec and of its price (docs/sources.md
 lists them); prices marked ``est`` are estimates a user should override. Prices
 of machines older than the newest generation are used-market prices by
-efficiency tier (Luxor's ASIC price index, late 2025), the index retired
-machines sell at (:mod:`minerplan.valuation`).
+efficiency tier (Luxor's ASIC price index, late 2025), the tiers MinerPlan's
+used-ASIC market price is fitted to (:mod:`minerplan.valuation`).
 """
 
 from __future__ import annotations

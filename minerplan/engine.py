@@ -72,7 +72,7 @@ class EngineResult:
     ai_power_cost_usd: np.ndarray        # [month, site] AI/HPC energy the miner pays (flat-load average price)
     asic_capex_usd: np.ndarray           # [month, site]
     asic_depreciation_usd: np.ndarray    # [month, site]
-    salvage_usd: np.ndarray              # [path, month, site] proceeds of retired ASICs (used-market price index)
+    salvage_usd: np.ndarray              # [path, month, site] proceeds of retired ASICs (used-market price)
     ebitda_usd: np.ndarray               # [path, month, site]
     capex_usd: np.ndarray                # [month, site]
     g_and_a_usd: np.ndarray              # [month]
@@ -198,9 +198,8 @@ def asic_residual_after_tax_by_row(sc: Scenario, fl: FleetArrays, tax_rate: floa
     tax on the gain over book value (USD).
 
     ``hashprice_usd_per_th_day`` is ``[path or 1, month]``. ``finance.asic_residual_value``: ``market`` (the
-    default) prices each unit at the used-market price of its efficiency tier against the efficiency
-    frontier at the horizon's end, scaled by that path's hashprice in the last month
-    (:func:`minerplan.valuation.asic_market_value_usd_per_th`), and by the row's salvage quote when it has
+    default) prices each unit at the used-market price of its J/TH at that path's hashprice in the last
+    month (:func:`minerplan.valuation.asic_market_value_usd_per_th`), and by the row's salvage quote when it has
     one (:func:`asic_quote_scale`), like a sale at retirement; ``salvage`` is the same (kept so older files
     load: a row's salvage follows the index now); ``none`` at nothing.
     """
@@ -209,7 +208,7 @@ def asic_residual_after_tax_by_row(sc: Scenario, fl: FleetArrays, tax_rate: floa
     if mode == "none" or n_rows == 0:
         return np.zeros((1, n_rows))
     hp = np.atleast_2d(np.asarray(hashprice_usd_per_th_day, dtype=float))
-    value = asic_market_residual_usd(sc, fl, hp[:, -1]) * asic_quote_scale(sc, fl, hp)
+    value = asic_market_residual_usd(sc, fl, hp[:, -1]) * asic_quote_scale(sc, fl)
     return value - tax_rate * (value - fl.residual_book_usd[None, :])
 
 
@@ -220,63 +219,53 @@ def asic_market_residual_usd(sc: Scenario, fl: FleetArrays, hashprice_end_usd_pe
     n_m = sc.horizon_months
     at_end = fl.active[-1] if n_m else np.zeros(fl.count.size, dtype=bool)
     ths = fl.hashrate_ths_per_unit[-1]
-    frontier = float(asic_frontier_by_month(sc)[n_m])
     hp = np.atleast_1d(np.asarray(hashprice_end_usd_per_th_day, dtype=float))[:, None]
-    per_unit = asic_unit_value_usd(fl.power_w_per_unit[None, :], ths[None, :], frontier, hp)
+    per_unit = asic_unit_value_usd(fl.power_w_per_unit[None, :], ths[None, :], hp)
     return np.where(at_end[None, :], fl.count[None, :] * per_unit, 0.0)
 
 
-def asic_frontier_by_month(sc: Scenario) -> np.ndarray:
-    """The efficiency frontier (J/TH) the used-ASIC price index is judged against, ``[month 0 .. horizon]``.
+def asic_quote_scale(sc: Scenario, fl: FleetArrays) -> np.ndarray:
+    """Each row's salvage quote over the market model's value of its unit at the start, ``[1, row]`` (1 for a
+    row without a quote): the model's price of that machine is scaled to the quote.
 
-    Entry ``horizon_months`` is the horizon's end (the terminal residual's frontier).
+    The model's value is one unit as it is in the first month (its degraded TH/s then) at the hashprice of
+    the index's month (:data:`minerplan.valuation.ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY`, late 2025): a quote
+    is read as a price in that market, so a what-if at a lower BTC price lowers the quoted machine's price
+    with the market (a scale taken at the what-if's own start price would explode as its margin nears 0).
     """
-    from .months import add_months
-    from .network_supply import frontier_j_per_th
+    from .valuation import ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, asic_unit_value_usd, salvage_quote_scale
 
-    return frontier_j_per_th([add_months(sc.start_month, i) for i in range(sc.horizon_months + 1)])
-
-
-def asic_quote_scale(sc: Scenario, fl: FleetArrays, hashprice_usd_per_th_day: np.ndarray) -> np.ndarray:
-    """Each row's salvage quote over the index's value of its unit at the start month, ``[path or 1, row]``
-    (1 for a row without a quote): the quote is honoured at the start and follows the index after.
-
-    The start value is one unit as it is in the first month (its degraded TH/s then, the frontier then,
-    the path's first-month hashprice ``hashprice_usd_per_th_day[:, 0]``).
-    """
-    from .valuation import asic_unit_value_usd, salvage_quote_scale
-
-    hp = np.atleast_2d(np.asarray(hashprice_usd_per_th_day, dtype=float))
-    if fl.count.size == 0 or sc.horizon_months == 0:
-        return np.ones((1, fl.count.size))
-    if not (fl.salvage_quote_usd > 0).any():
+    if fl.count.size == 0 or sc.horizon_months == 0 or not (fl.salvage_quote_usd > 0).any():
         return np.ones((1, fl.count.size))
     v0 = asic_unit_value_usd(fl.power_w_per_unit[None, :], fl.hashrate_ths_per_unit[0][None, :],
-                             float(asic_frontier_by_month(sc)[0]), hp[:, :1])
+                             ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY)
     return salvage_quote_scale(fl.salvage_quote_usd[None, :], v0)
 
 
-def asic_salvage_by_row(sc: Scenario, fl: FleetArrays, hashprice_usd_per_th_day: np.ndarray) -> np.ndarray:
+def asic_salvage_by_row(sc: Scenario, fl: FleetArrays, hashprice_usd_per_th_day: np.ndarray,
+                        subsidy_btc_per_block: np.ndarray | None = None) -> np.ndarray:
     """What each fleet row's units sell for when retired, USD ``[path or 1, row]`` (0 for rows not sold).
 
     The sale is in the row's retirement month ``t = fl.retire_index`` (inside the horizon, after its
-    delivery): units x the TH/s a unit makes in month t (degraded) x the index's price per TH/s of its
-    tier (its J/TH against the frontier of month t) at month t's hashprice on the path
+    delivery): units x the TH/s a unit makes in month t (degraded) x the used-market price per TH/s of
+    its J/TH at month t's hashprice on the path
     (``hashprice_usd_per_th_day`` ``[path or 1, month]``, USD per TH/s per day), x the row's quote scale
-    (:func:`asic_quote_scale`). See :mod:`minerplan.valuation` for the index and the age decline.
+    (:func:`asic_quote_scale`). See :mod:`minerplan.valuation` for the index and the age decline. With
+    ``subsidy_btc_per_block`` ``[path or 1, month]`` the sale month's hashprice is what a buyer prices: x
+    :func:`minerplan.valuation.halving_ahead_factor` (a halving within the next 12 months is in the price).
     """
-    from .valuation import asic_unit_value_usd
+    from .valuation import asic_unit_value_usd, halving_ahead_factor
 
     hp = np.atleast_2d(np.asarray(hashprice_usd_per_th_day, dtype=float))
+    hp_sale = hp if subsidy_btc_per_block is None else hp * halving_ahead_factor(subsidy_btc_per_block)
     n_c = fl.count.size
     sold = fl.retire_index >= 0
     if not sold.any():
         return np.zeros((1, n_c))
     t = np.where(sold, fl.retire_index, 0)
     ths = fl.hashrate_ths_per_unit[t, np.arange(n_c)]
-    frontier = asic_frontier_by_month(sc)[t]
-    per_unit = asic_unit_value_usd(fl.power_w_per_unit[None, :], ths[None, :], frontier[None, :], hp[:, t])
-    return np.where(sold[None, :], fl.count[None, :] * per_unit * asic_quote_scale(sc, fl, hp), 0.0)
+    per_unit = asic_unit_value_usd(fl.power_w_per_unit[None, :], ths[None, :], hp_sale[:, t])
+    return np.where(sold[None, :], fl.count[None, :] * per_unit * asic_quote_scale(sc, fl), 0.0)
 
 
 def salvage_by_month(fl: FleetArrays, salvage_by_row: np.ndarray, n_months: int, groups: np.ndarray,
@@ -373,7 +362,7 @@ def run_engine(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset: 
     mining_opex = by_site(placed_load_mw) * opex_per_mw[None, :]
     asic_capex = by_site(fl.capex_usd)
     asic_dep = by_site(fl.depreciation_usd)
-    salvage = salvage_by_month(fl, asic_salvage_by_row(sc, fl, hp_usd), n_m, fl.site, n_s)     # [path, month, site]
+    salvage = salvage_by_month(fl, asic_salvage_by_row(sc, fl, hp_usd, net.subsidy_btc), n_m, fl.site, n_s)
     salvage = np.broadcast_to(salvage, (prices.shape[0], n_m, n_s)).copy()
     ai_power_usd = ai.energy_paid_by_miner_mwh * hour_price.mean(axis=2)
     g_and_a = np.full(n_m, sc.finance.g_and_a_usd_per_month)

@@ -424,9 +424,9 @@ class Cohort(_Strict):
     retire_month: Month | None = Field(None, description="first month the cohort no longer runs")
     salvage_usd: Annotated[float, Soft(None, 50_000, "USD per unit", "used ASICs resell below new ones")] = Field(
         0.0, ge=0, le=10_000_000, allow_inf_nan=False,
-        description="optional resale quote per unit at the start month, USD: retired units sell at the used-ASIC "
-                    "price index (by efficiency tier, moving with hashprice); a quote is honoured at the start "
-                    "and follows the index after; 0: the index alone")
+        description="optional resale quote per unit in the late-2025 market, USD: retired units sell at the "
+                    "used-ASIC market price (~22 months of their margin at a buyer's $0.05/kWh, on each month's "
+                    "hashprice); a quote scales that price for this machine; 0: the market price alone")
 
     @property
     def efficiency_j_per_th(self) -> float:
@@ -471,8 +471,8 @@ class Finance(_Strict):
         15.0, ge=0, le=100, allow_inf_nan=False,
         description="annual discount rate of GPU cloud cash (uncontracted rental income), %")
     asic_residual_value: Literal["market", "salvage", "none"] = Field(
-        "market", description="machines still installed at the horizon's end: market (used-market price by "
-                              "efficiency tier, moving with hashprice, and with each cohort's salvage_usd quote "
+        "market", description="machines still installed at the horizon's end: market (the used-ASIC market "
+                              "price at the last month's hashprice, scaled by each cohort's salvage_usd quote "
                               "when it has one, like a sale at retirement), salvage (the same; older files), "
                               "or nothing; taxed on the gain over book value")
     terminal_value: Literal["none", "contracted_ai", "ai_residual"] = Field(

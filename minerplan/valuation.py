@@ -20,18 +20,18 @@ life; ASICs at their used-market price (:func:`asic_market_value_usd_per_th`).
 
 Salvage: machines a plan retires are sold at the same used-market price, in
 their retirement month, on each path (:func:`asic_unit_value_usd`), never at a
-constant. The price is Luxor's ASIC price index (Hashrate Index, "ASIC Price
+constant. The price follows Luxor's ASIC price index (Hashrate Index, "ASIC Price
 Index", https://data.hashrateindex.com/chart/asic-price-index): secondary-market
 and broker listings averaged per TH/s, grouped by efficiency tier, moving with
 hashprice (newest rigs fell from ~$60/TH to ~$20/TH between July 2022 and July
-2023 as hashprice fell, CoinDesk 2023-07-26 citing the index). A machine's value
-declines with age in two ways, and no other age factor is applied:
+2023 as hashprice fell, CoinDesk 2023-07-26 citing the index). MinerPlan prices a
+machine as ~22 months of its margin at a buyer's $0.05/kWh (fitted to the index's
+late-2025 tiers, :data:`ASIC_MARGIN_DAYS`), with the halving of the next 22 months
+in the hashprice (:func:`halving_ahead_factor`). A machine's value declines with
+age in two ways, and no other age factor is applied:
 
-* **obsolescence**: its J/TH is judged against the efficiency frontier of the
-  month it is sold (``minerplan.network_supply.frontier_j_per_th``), so as newer
-  machines ship it falls to cheaper tiers; the index itself adds a band when
-  more efficient hardware arrives and moves older machines down (Hashrate
-  Index, "We're adding a new band to the ASIC Price Index", 2021);
+* **obsolescence**: as newer machines ship the network grows and hashprice
+  falls, and an inefficient machine's margin falls fastest (to scrap);
 * **wear**: it sells for the TH/s it still makes (the cohort's
   ``degradation_pct_per_year``), and its J/TH worsens with it.
 
@@ -56,16 +56,48 @@ from .finance import monthly_rate
 #: High yield: Applied Digital's $2.35B 9.25% notes due 2030 (Nov 2025) on CoreWeave leases.
 LEASE_DISCOUNT_RATE_PCT = {"investment_grade": 7.75, "high_yield": 9.25}
 
-#: Used-ASIC prices by efficiency relative to the best machine of the day (USD per TH/s), Luxor's ASIC price
-#: index in late 2025 when the frontier was ~13.5 J/TH and hashprice averaged $39.82 per PH/s per day
-#: (November 2025): under 19 J/TH $13-17 (midpoint 15), 19-25 J/TH $5-8 (6.5), 25-38 J/TH $2-5 (3.5); above
-#: that, scrap (~$0.50, a MinerPlan assumption); within 10% of the frontier ~$20 (estimate: below the $25.70
-#: of a new S21 XP). Upper bounds of each tier as a multiple of the frontier's J/TH: 1.1, 19/13.5, 25/13.5,
-#: 38/13.5.
-ASIC_TIER_UPPER_RATIO = (1.1, 19.0 / 13.5, 25.0 / 13.5, 38.0 / 13.5)
-ASIC_TIER_USD_PER_TH = (20.0, 15.0, 6.5, 3.5, 0.5)
+#: Used-ASIC prices (USD per TH/s) are what a buyer pays for the machine's margin: ``ASIC_MARGIN_DAYS`` days
+#: of (hashprice - ASIC_BUYER_POWER_USD_PER_KWH x 0.024 x J/TH), never below scrap. The two constants are
+#: the least-squares fit to Luxor's ASIC price index tiers in late 2025 at the index month's hashprice
+#: ($39.82 per PH/s per day, November 2025): under 19 J/TH $13-17 (midpoint 15, at ~16 J/TH), 19-25 J/TH
+#: $5-8 (6.5, at 22), 25-38 J/TH $2-5 (3.5, at 30) (Hashrate Index ASIC Price Index; docs/sources.md).
+#: Fit: 663 days (~22 months of margin) at $0.050/kWh; it gives $13.6, $8.9 and $2.5 per TH/s for those
+#: tiers (in-sample errors -1.4, +2.4, -1.0) and $15.6 for a 13.5 J/TH S21 XP (new: $25.70, Luxor
+#: 2025-11-03). Unlike a price per tier scaled by hashprice, a margin falls faster than hashprice, so a
+#: miner whose power is cheaper than the buyer's keeps machines the market values less than they earn
+#: (tests/test_salvage.py checks the fit against the published tiers).
+ASIC_MARGIN_DAYS = 663.0
+ASIC_BUYER_POWER_USD_PER_KWH = 0.050
+#: Scrap (parts, hash boards, metal) for a machine no buyer would run, USD per TH/s (MinerPlan assumption).
+ASIC_SCRAP_USD_PER_TH = 0.5
 #: Hashprice of the index's reference month (Luxor Hashrate Index, November 2025 average), USD per TH/s per day.
 ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY = 0.03982
+
+
+#: Months of block subsidy a buyer of a used machine prices in. The index's prices move with hashprice,
+#: but buyers know the halving schedule: ahead of the April 2024 halving used-ASIC prices fell while
+#: hashprice had not yet (Hashrate Index ASIC Price Index, Q1 2024), and a price tied to the current
+#: month's hashprice alone would let a plan sell a fleet just before a halving at pre-halving prices.
+#: The window is the margin a buyer pays for (ASIC_MARGIN_DAYS, ~22 months); docs/sources.md.
+SALE_FORESIGHT_MONTHS = 22
+
+
+def halving_ahead_factor(subsidy_btc_per_block) -> np.ndarray:
+    """``[path or 1, month]``: the mean block subsidy of the ``SALE_FORESIGHT_MONTHS`` months from each
+    month on (fewer at the horizon's end) over that month's; 1 where no halving is that close.
+
+    A used machine sold in month t is priced at hashprice(t) x this factor: the halving ahead, which
+    every buyer knows, is in the price; the path's future BTC price and network are not.
+    """
+    s = np.atleast_2d(np.asarray(subsidy_btc_per_block, dtype=float))
+    n = s.shape[1]
+    if n == 0:
+        return np.ones_like(s)
+    cs = np.concatenate([np.zeros((s.shape[0], 1)), np.cumsum(s, axis=1)], axis=1)
+    t = np.arange(n)
+    end = np.minimum(t + SALE_FORESIGHT_MONTHS, n)
+    mean = (cs[:, end] - cs[:, t]) / (end - t)
+    return np.divide(mean, s, out=np.ones_like(s), where=s > 0)
 
 
 def lease_discount_rate_pct(sc, site) -> float:
@@ -86,29 +118,23 @@ def conversion_monthly_rate(sc, site, model: str) -> float:
     return monthly_rate(conversion_discount_rate_pct(sc, site, model) / 100.0)
 
 
-def asic_market_value_usd_per_th(efficiency_j_per_th, frontier_j_per_th, hashprice_usd_per_th_day):
-    """Used-market price of an ASIC (USD per TH/s) by its efficiency relative to the frontier, scaled by hashprice.
+def asic_market_value_usd_per_th(efficiency_j_per_th, hashprice_usd_per_th_day):
+    """Used-market price of an ASIC (USD per TH/s): ``ASIC_MARGIN_DAYS`` days of its margin at a buyer's
+    power price (``ASIC_BUYER_POWER_USD_PER_KWH``) at ``hashprice_usd_per_th_day``, at least scrap.
 
-    The tier prices (:data:`ASIC_TIER_USD_PER_TH`) are the index's at $39.82 per PH/s per day; machine
-    prices move with hashprice (Luxor's index), so the price scales with ``hashprice / 0.03982``.
-    Broadcasts over its arguments.
+    0.024 kWh per TH/s per day per J/TH turns efficiency into energy. Broadcasts over its arguments.
     """
-    ratio = np.asarray(efficiency_j_per_th, dtype=float) / np.asarray(frontier_j_per_th, dtype=float)
-    tier = np.searchsorted(np.asarray(ASIC_TIER_UPPER_RATIO), ratio, side="left")
-    price = np.asarray(ASIC_TIER_USD_PER_TH)[tier]
-    scale = np.maximum(np.asarray(hashprice_usd_per_th_day, dtype=float), 0.0) / ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY
-    return price * scale
+    eff = np.asarray(efficiency_j_per_th, dtype=float)
+    hp = np.maximum(np.asarray(hashprice_usd_per_th_day, dtype=float), 0.0)
+    margin = hp - ASIC_BUYER_POWER_USD_PER_KWH * 0.024 * eff
+    return np.maximum(ASIC_MARGIN_DAYS * margin, ASIC_SCRAP_USD_PER_TH)
 
 
-def asic_unit_value_usd(power_w, hashrate_ths, frontier_j_per_th, hashprice_usd_per_th_day):
-    """Used-market value of one machine (USD): the TH/s it makes x the index's price per TH/s of its tier.
-
-    ``hashrate_ths`` is what the unit makes when sold (degraded); its J/TH (``power_w / hashrate_ths``)
-    is judged against ``frontier_j_per_th`` (:func:`asic_market_value_usd_per_th`). Broadcasts.
-    """
+def asic_unit_value_usd(power_w, hashrate_ths, hashprice_usd_per_th_day):
+    """Used-market value of one machine (USD): the TH/s it makes when sold (degraded) x the price per TH/s
+    of its J/TH (``power_w / hashrate_ths``) at that hashprice (:func:`asic_market_value_usd_per_th`)."""
     ths = np.asarray(hashrate_ths, dtype=float)
-    return ths * asic_market_value_usd_per_th(np.asarray(power_w, dtype=float) / ths, frontier_j_per_th,
-                                              hashprice_usd_per_th_day)
+    return ths * asic_market_value_usd_per_th(np.asarray(power_w, dtype=float) / ths, hashprice_usd_per_th_day)
 
 
 def salvage_quote_scale(quote_usd, value_at_start_usd):

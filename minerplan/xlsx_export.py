@@ -57,14 +57,12 @@ SOURCE_SCENARIO = "scenario file"
 SOURCE_PROTOCOL = "Bitcoin Core consensus rules (GetBlockSubsidy, pow.cpp)"
 
 
-def asic_unit_value(power_w: str, ths: str, frontier: str, hashprice: str) -> str:
-    """Formula text of :func:`minerplan.valuation.asic_unit_value_usd`: a unit's TH/s x the price per TH/s
-    of its efficiency tier (its J/TH over ``frontier``) at ``hashprice`` (USD per TH/s per day)."""
-    ratio = f"({power_w}/({ths}))/{frontier}"
-    tier = (f"IF({ratio}<=asic_tier1_upper_ratio,asic_tier1_usd_per_th,IF({ratio}<=asic_tier2_upper_ratio,"
-            f"asic_tier2_usd_per_th,IF({ratio}<=asic_tier3_upper_ratio,asic_tier3_usd_per_th,"
-            f"IF({ratio}<=asic_tier4_upper_ratio,asic_tier4_usd_per_th,asic_tier5_usd_per_th))))")
-    return f"({ths})*{tier}*MAX({hashprice},0)/asic_index_hashprice_usd_per_th_day"
+def asic_unit_value(power_w: str, ths: str, hashprice: str) -> str:
+    """Formula text of :func:`minerplan.valuation.asic_unit_value_usd`: a unit's TH/s x the used-market price
+    per TH/s of its J/TH at ``hashprice`` (USD per TH/s per day): days of margin at a buyer's power price."""
+    eff = f"({power_w}/({ths}))"
+    return (f"({ths})*MAX(asic_margin_days*(MAX({hashprice},0)-asic_buyer_power_usd_per_kwh*0.024*{eff}),"
+            f"asic_scrap_usd_per_th)")
 
 
 @dataclass
@@ -288,8 +286,8 @@ class _Export:
         heading("Discount rates by cash-flow class")
         add("lease_discount_rate_pct", "Colocation lease cash (blank: by the tenant's credit)",
             fin.lease_discount_rate_pct, "%/yr", FMT_NUM2)
-        from .valuation import ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, ASIC_TIER_UPPER_RATIO, ASIC_TIER_USD_PER_TH, \
-            LEASE_DISCOUNT_RATE_PCT
+        from .valuation import ASIC_BUYER_POWER_USD_PER_KWH, ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, ASIC_MARGIN_DAYS, \
+            ASIC_SCRAP_USD_PER_TH, LEASE_DISCOUNT_RATE_PCT
         add("lease_rate_investment_grade_pct", "Lease cash, investment-grade tenant",
             LEASE_DISCOUNT_RATE_PCT["investment_grade"], "%/yr", FMT_NUM2,
             "TeraWulf 7.75% senior secured notes due 2030 (Oct 2025), on a Google-backstopped lease "
@@ -302,20 +300,16 @@ class _Export:
         heading("ASIC used-market price (salvage at retirement, residual at the horizon's end)")
         add("asic_index_hashprice_usd_per_th_day", "Hashprice of the price index's month (Nov 2025)",
             ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, "USD per TH/s per day", "0.00000",
-            "Luxor Hashrate Index, November 2025 average ($39.82 per PH/s per day); the tier prices move with "
-            "hashprice (Hashrate Index ASIC Price Index, data.hashrateindex.com/chart/asic-price-index)")
-        from .network_supply import frontier_j_per_th
-        from .months import add_months as _add_months
-        add("frontier_end_j_per_th", "Efficiency frontier at the horizon's end",
-            float(frontier_j_per_th(_add_months(sc.start_month, sc.horizon_months))[0]), "J/TH", FMT_NUM2,
-            "MinerPlan's frontier (network_supply.FRONTIER, +10%/yr after 2025; fixed at export)", "fact")
-        bounds = list(ASIC_TIER_UPPER_RATIO) + [None]
-        for i, (upper, usd) in enumerate(zip(bounds, ASIC_TIER_USD_PER_TH)):
-            if upper is not None:
-                add(f"asic_tier{i + 1}_upper_ratio", f"Tier {i + 1}: up to this multiple of the frontier's J/TH",
-                    upper, "x", FMT_NUM4, "Luxor ASIC price index tiers, late 2025 (docs/sources.md)")
-            add(f"asic_tier{i + 1}_usd_per_th", f"Tier {i + 1}: price at the index's hashprice", usd, "USD per TH/s",
-                FMT_NUM2, "Luxor ASIC price index, late 2025 (docs/sources.md)")
+            "Luxor Hashrate Index, November 2025 average ($39.82 per PH/s per day); a cohort's salvage quote "
+            "is read as a price in that market (Hashrate Index ASIC Price Index, "
+            "data.hashrateindex.com/chart/asic-price-index)")
+        add("asic_margin_days", "Days of margin a buyer pays for", ASIC_MARGIN_DAYS, "days", FMT_NUM2,
+            "least-squares fit to the Hashrate Index ASIC Price Index tiers, late 2025, at the November 2025 "
+            "hashprice of $39.82 per PH/s per day (docs/sources.md)")
+        add("asic_buyer_power_usd_per_kwh", "Buyer's power price", ASIC_BUYER_POWER_USD_PER_KWH, "USD/kWh",
+            FMT_NUM4, "the same fit (docs/sources.md)")
+        add("asic_scrap_usd_per_th", "Scrap value", ASIC_SCRAP_USD_PER_TH, "USD per TH/s", FMT_NUM2,
+            "MinerPlan assumption (docs/sources.md)")
         heading("Monte Carlo (used for the Scenarios sheet values only)")
         mc = sc.monte_carlo
         add("mc_drift_pct_per_year", "Drift of the mean", mc.drift_value_pct_per_year, "%/yr", FMT_NUM2,
@@ -509,12 +503,19 @@ class _Export:
                             lambda m, c: f"{c}{R['price']}*{c}{R['hp_btc']}", "0.000000")
         R["hp_usd_ph"] = t.row("Hashprice", None, "USD per PH/s per day",
                                lambda m, c: f"{c}{R['hp_usd']}*1000", FMT_USD2)
-        from .engine import asic_frontier_by_month
+        from .valuation import SALE_FORESIGHT_MONTHS
 
-        t.section("ASIC market", "the efficiency the used-ASIC price tiers are judged against (MinerPlan's "
-                                 "frontier, network_supply.FRONTIER; fixed at export)")
-        R["frontier"] = t.values_row("Efficiency frontier (best new machines)", None, "J/TH",
-                                     asic_frontier_by_month(self.sc)[:self.n], FMT_NUM2)
+        n = self.n
+
+        def halving_ahead(m, c):
+            last = month_col(min(m + SALE_FORESIGHT_MONTHS, n) - 1)
+            sub = R["subsidy"]
+            return f"IF({c}{sub}>0,AVERAGE({c}{sub}:{last}{sub})/{c}{sub},1)"
+
+        R["halving_ahead"] = t.row(f"Halving ahead: mean subsidy of the next {SALE_FORESIGHT_MONTHS} months / "
+                                   "this month's", None, "x", halving_ahead, "0.0000")
+        R["hp_sale"] = t.row("Hashprice a used-ASIC buyer prices (x halving ahead)", None, "USD per TH/s per day",
+                             lambda m, c: f"{c}{R['hp_usd']}*{c}{R['halving_ahead']}", "0.000000")
         self.R_net = R
         print_setup(t.ws, title_rows="4:7", title_cols="A:D")
 
@@ -646,24 +647,22 @@ class _Export:
             at_end = f"AND(horizon_months-1>=MAX({buy},0),horizon_months-1<{ret})"
             cnt = f"{F['count']}{r}"
             age_end = f"IF({buy}>=0,horizon_months-{buy},{F['age_months']}{r}+horizon_months)"
-            # Market: the unit's hashrate in the last month (degraded), its J/TH against the frontier then,
-            # the tier price, scaled by the last month's hashprice over the index's.
+            # Market: the unit's hashrate in the last month (degraded) at the used-market price of its J/TH
+            # at the last month's hashprice.
             ths_end = (f"{F['hashrate_ths']}{r}*(1-{F['degradation_pct_per_year']}{r}/100)^(MAX({age_end}-1,0)/12)")
             hp_end = f"Network!${month_col(self.n - 1)}${self.R_net['hp_usd']}"
             scale = f"{F['Salvage quote scale']}{r}"
-            market = f"{cnt}*{asic_unit_value(F['power_w'] + str(r), ths_end, 'frontier_end_j_per_th', hp_end)}*{scale}"
+            market = f"{cnt}*{asic_unit_value(F['power_w'] + str(r), ths_end, hp_end)}*{scale}"
             put_formula(ws, r, nxt + 6, f'=IF(AND({at_end},asic_residual_value<>"none"),{market},0)', FMT_USD)
             put_formula(ws, r, nxt + 7, f"=IF({at_end},{cnt}*{F['purchase_price_usd']}{r}*MIN(1,MAX(0,1-{age_end}/"
                                         f"{F['useful_life_months']}{r})),0)", FMT_USD)
             q, b = f"{F['Residual at horizon end [USD]']}{r}", f"{F['Residual book value [USD]']}{r}"
             put_formula(ws, r, nxt + 8, f"={q}-tax_rate*({q}-{b})", FMT_USD)
             # The salvage quote (per unit, at the start) over the index's value of one unit in the first month:
-            # its TH/s then (degraded by its age at the start), the frontier then, the first month's hashprice.
+            # its TH/s then (degraded by its age at the start) at the index month's hashprice (late 2025).
             ths0 = (f"{F['hashrate_ths']}{r}*(1-{F['degradation_pct_per_year']}{r}/100)^"
                     f"(IF({buy}>=0,0,{F['age_months']}{r})/12)")
-            net = self.R_net
-            v0 = asic_unit_value(F["power_w"] + str(r), ths0, f"Network!${month_col(0)}${net['frontier']}",
-                                 f"Network!${month_col(0)}${net['hp_usd']}")
+            v0 = asic_unit_value(F["power_w"] + str(r), ths0, "asic_index_hashprice_usd_per_th_day")
             quote = f"{F['salvage_usd']}{r}"
             put_formula(ws, r, nxt + 9, f"=IF(AND({quote}>0,{v0}>0),{quote}/({v0}),1)", FMT_NUM4)
         ws.freeze_panes = ws.cell(row=TABLE_FIRST_ROW, column=2)
@@ -754,13 +753,12 @@ class _Export:
         net = self.R_net
 
         def unit_value(i, m, c):
-            """One unit sold in this month: its TH/s (degraded) x the tier price of its J/TH against this
-            month's frontier at this month's hashprice, x the cohort's quote scale."""
-            index = asic_unit_value(fc(i, "power_w"), f"{c}{C['ths'][i]}", f"Network!{c}${net['frontier']}",
-                                    f"Network!{c}${net['hp_usd']}")
+            """One unit sold in this month: its TH/s (degraded) x the used-market price of its J/TH at the
+            hashprice a buyer prices this month (the halving ahead in it), x the cohort's quote scale."""
+            index = asic_unit_value(fc(i, "power_w"), f"{c}{C['ths'][i]}", f"Network!{c}${net['hp_sale']}")
             return f"{index}*{fc(i, 'Salvage quote scale')}"
 
-        block("unit_value", "Used-market value per unit (ASIC price index x quote scale)", "USD", unit_value,
+        block("unit_value", "Used-market value per unit (margin price x quote scale)", "USD", unit_value,
               FMT_USD2)
         block("salvage", "Salvage proceeds at retirement", "USD",
               lambda i, m, c: f"IF(AND({c}$5={fc(i, 'Retire index')},{fc(i, 'Retire index')}>"

@@ -43,7 +43,7 @@ FLEET_COLUMNS: tuple[Column, ...] = (
     Column("purchase_month", "Delivery month [YYYY-MM]", "month", note="blank if owned at the start"),
     Column("retire_month", "Retire month [YYYY-MM]", "month", note="first month it no longer runs; blank = never"),
     Column("salvage_usd", "Salvage [USD per unit]", "number",
-           note="resale quote at the start, then follows the ASIC price index; 0: the index alone"),
+           note="resale quote in the late-2025 market; scales the used-ASIC market price; 0: the market alone"),
 )
 
 SITE_COLUMNS: tuple[Column, ...] = (

@@ -167,7 +167,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
 
     def salvage(f) -> np.ndarray:
         """Proceeds of each row's sale at its retirement month on each path (USD, undiscounted), [P, row]."""
-        return np.broadcast_to(asic_salvage_by_row(sc, f, hp_usd), (n_p, f.count.size))
+        return np.broadcast_to(asic_salvage_by_row(sc, f, hp_usd, net.subsidy_btc), (n_p, f.count.size))
 
     salv_base = salvage_by_month(fl, salvage(fl), n_m, np.zeros(fl.count.size, dtype=int), 1)[:, :, 0]  # [P, M]
     base_det = (df @ (r * fl.depreciation_usd.sum(1) - fl.capex_usd.sum(1)) + (1 - r) * (salv_base @ df)

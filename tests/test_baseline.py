@@ -31,15 +31,15 @@ def test_a_retirement_that_pays_is_worth_its_saving_over_the_status_quo():
     # (hashprice $0.038 per TH-day against $0.086 of power), so they sit curtailed, but the site pays
     # $10,000 per MW-month of fixed opex on their 3 MW. Retiring them at the start (no tax, no
     # discounting) saves 6 months x 3 MW x $10,000 = $180,000 over doing nothing, and sells them at
-    # the start at the used-ASIC index: 30 J/TH is 2.41x the frontier of 2026-01 (12.47 J/TH), the
-    # 25-38 J/TH tier's $3.50 per TH/s at the index's hashprice ($0.03982), scaled by this market's.
+    # the start at the used-ASIC market price: 663 days of margin at a buyer's $0.05/kWh,
+    # 663 x (0.0380848 - 0.05 x 0.024 x 30) = $1.382 per TH/s.
     d = base_dict(horizon_months=6)
     d["sites"][0].update(power_price_usd_per_mwh=120, mining_opex_usd_per_mw_month=10_000)
     sc = scenario_from_dict(d, "t")
     st = OptimizerSettings(n_paths=1, seed=0, allow_purchases=False)
     res = optimize(sc, st)
     b = compare(sc, res, st)
-    salvage = 1000 * 100 * 3.5 * PRICE * HP_BTC_PER_TH_DAY / 0.03982            # $334,749
+    salvage = 1000 * 100 * 663.0 * (PRICE * HP_BTC_PER_TH_DAY - 0.05 * 0.024 * 30)   # $138,224
     assert res.retirements[["month", "units"]].values.tolist() == [["2026-01", 1000.0]]
     assert res.retirements["salvage_usd"].sum() == pytest.approx(salvage, rel=1e-9)
     assert b.expected_npv_usd == pytest.approx(-180_000.0)

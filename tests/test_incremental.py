@@ -193,9 +193,8 @@ def test_random_fees_are_shared_with_the_baseline():
 
 def test_increment_that_starts_with_income_has_no_irr():
     # Machines losing money on an uncurtailable $60 contract, retired from 2026-03: the increment is savings,
-    # and the machines' sale in 2026-03 at the used-ASIC index: 30 J/TH is ~2.4x the frontier then (12.3 J/TH),
-    # the 25-38 J/TH tier's $3.50 per TH/s at the index's hashprice ($0.03982 per TH/s per day), scaled by
-    # this market's hashprice ($0.0380848).
+    # and the machines' sale in 2026-03 at the used-ASIC market price: 663 days of margin at a buyer's
+    # $0.05/kWh on this market's hashprice ($0.0380848): 663 x (0.0380848 - 0.05 x 0.024 x 30) per TH/s.
     sc = scenario(horizon_months=12, market=MARKET,
                   sites=[{"name": "A", "capacity_mw": 10, "power_price_usd_per_mwh": 60, "pue": 1.0,
                           "curtailment_enabled": False}],
@@ -203,7 +202,7 @@ def test_increment_that_starts_with_income_has_no_irr():
     res = run_engine(sc)
     inc = incremental(res)
     loss_per_day = 3 * 24 * 60.0 - 1e5 * HP * PRICE
-    salvage = 1000 * 100 * 3.5 * HP * PRICE / 0.03982
+    salvage = 1000 * 100 * 663.0 * (HP * PRICE - 0.05 * 0.024 * 30)
     assert inc["npv_usd"] == pytest.approx(DAYS_2026_27[2:12].sum() * loss_per_day + salvage, rel=1e-9)
     assert inc["irr"] is None and inc["payback_months"] is None and inc["payback_share_of_paths"] is None
     assert inc["irr_note"] == "the plan's extra cash flows do not start with an outlay"

@@ -128,24 +128,22 @@ def test_gpu_hall_residual_is_its_installed_gpus_remaining_life():
     assert float(res.terminal_value_usd[0]) == pytest.approx(value * 0.79, rel=1e-12)
 
 
-def test_asic_market_residual_by_tier_and_hashprice():
-    """1,000 units of 100 TH/s at 2,000 W (20 J/TH) still installed at the end. The frontier at the horizon's
-    end (2027-01) is 12.8 x 0.9^(3/12) = 12.475 J/TH; 20 / 12.475 = 1.60, the 19-25 J/TH tier of late 2025
-    ($6.50/TH at $39.82 per PH/s per day), scaled by the flat network's hashprice. No tax, so the value is
-    the price; its present value at 12%/yr."""
+def test_asic_market_residual_by_efficiency_and_hashprice():
+    """1,000 units of 100 TH/s at 2,000 W (20 J/TH) still installed at the end, priced at 663 days of their
+    margin at a buyer's $0.05/kWh (the fit to the late-2025 index tiers) on the flat network's hashprice.
+    No tax, so the value is the price; its present value at 12%/yr."""
     fleet = [{"model": "X", "count": 1000, "hashrate_ths": 100, "power_w": 2000, "site": "A", "uptime_pct": 100,
               "degradation_pct_per_year": 0}]
     sc = scenario(horizon_months=12, market=TREND, fleet=fleet, finance=finance(asic_residual_value="market"))
     res = run_engine(sc)
     hp = HP_BTC_PER_TH_DAY * PRICE                          # USD per TH/s per day, every month
     assert res.hashprice_usd_per_th_day[0, -1] == pytest.approx(hp, rel=1e-9)
-    frontier = 12.8 * 0.9 ** (3 / 12)                        # FRONTIER ends at 2025-10 with 12.8 J/TH
-    assert 19 / 13.5 < 20 / frontier <= 25 / 13.5
-    want = 1000 * 100 * 6.5 * hp / 0.03982
+    # 663 days of margin at a buyer's $0.05/kWh: 663 x (0.0380848 - 0.05 x 0.024 x 20) = $9.338 per TH/s
+    want = 1000 * 100 * 663.0 * (hp - 0.05 * 0.024 * 20.0)
     assert float(res.terminal_value_usd[0]) == pytest.approx(want, rel=1e-6)
     assert float(res.terminal_value_pv_usd[0]) == pytest.approx(want / 1.12, rel=1e-6)
-    assert asic_market_value_usd_per_th(13.0, 13.0, 0.03982) == 20.0        # frontier-class
-    assert asic_market_value_usd_per_th(50.0, 13.0, 0.03982) == 0.5         # scrap
+    assert asic_market_value_usd_per_th(13.5, 0.03982) == pytest.approx(663.0 * (0.03982 - 0.0162))   # S21 XP
+    assert asic_market_value_usd_per_th(50.0, 0.03982) == 0.5         # scrap
 
 
 # --------------------------------------------------------------------------- statistics

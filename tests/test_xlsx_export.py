@@ -91,12 +91,13 @@ def _capitulation() -> dict:
 def _trend() -> dict:
     """The trend network: the one network the workbook computes in live formulas (retargets, halvings).
 
-    With two retirements sold at the used-ASIC index: the S21s in 2028 (no quote: the index alone) and the
-    M50S++ (a $700 quote) in 2027, so the BTC price typed into the workbook ("edited") moves their salvage."""
+    With two retirements sold at the used-ASIC market price: the S21s in 2026-06 (no quote: the market
+    alone) and the M50S++ (a $700 quote) in 2026-09, while their margins (and so their prices) are above
+    scrap at $91.5k and at $72k, so the BTC price typed into the workbook ("edited") moves their salvage."""
     d = _default_dict()
     d["market"]["network_model"] = "trend"
-    d["fleet"][5]["retire_month"] = "2028-03"
-    d["fleet"][4]["retire_month"] = "2027-06"
+    d["fleet"][5]["retire_month"] = "2026-06"
+    d["fleet"][4]["retire_month"] = "2026-09"
     return d
 
 

@@ -507,8 +507,9 @@ class FleetTableModel(ScenarioTableModel):
                tip="price per unit, USD (capex when bought during the horizon)"),
         Column("age_months", "Age (months)", "int", tip="age at the start month, months"),
         Column("salvage_usd", "Salvage (USD/unit)", decimals=0,
-               tip="resale quote per unit at the start, USD; retired units sell at the ASIC price index (by "
-                   "efficiency tier, moving with hashprice), from this quote when given; 0: the index alone"),
+               tip="resale quote per unit in the late-2025 market, USD; retired units sell at the used-ASIC "
+                   "market price (~22 months of margin at a buyer's $0.05/kWh), scaled by this quote when "
+                   "given; 0: the market price alone"),
         Column("breakeven_power_usd_per_kwh", "Breakeven power (USD/kWh)", "computed", decimals=4,
                value=_breakeven("breakeven_power_usd_per_kwh"),
                tip="power price at which the cohort's first-month revenue (net of pool fee) pays only its "
