@@ -144,7 +144,10 @@ def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *,
     status = "optimal"
     for phase in (("lp", "mip") if has_ints else ("lp",)):
         hm.relax_integers(phase == "lp")
-        hm.set_mip_gap(max(mip_gap * 0.5, 1e-9))
+        # The master MIP stops at 80% of the user's gap: the LP phase leaves the cuts exact near the
+        # optimum, so the rest covers the recourse at the MIP's plan. At half the gap, HiGHS spent 4 of its
+        # 5 s on the shipped scenario (500 paths, seed 1) in sub-MIP heuristics closing 0.35% to 0.25%.
+        hm.set_mip_gap(max(mip_gap * 0.8, 1e-9))
         # HiGHS's MIP presolve on the master (thousands of dense cuts) took 2.5 s of a 2.8 s solve on the
         # shipped scenario at 500 paths; without it the same MIP solves in 0.9 s to the same plan and bound.
         hm.h.setOptionValue("presolve", "off" if phase == "mip" else "choose")
