@@ -59,7 +59,8 @@ class DecompositionLog:
     def to_json(self) -> dict:
         return {"method": "L-shaped (multi-cut)", "lp_rounds": self.lp_rounds, "mip_rounds": self.mip_rounds,
                 "cuts": self.cuts, "recourse_s": self.recourse_s,
-                "final_gap": self.gaps[-1] if self.gaps else None}
+                # the last round's gap (None when it had no plan above the cash floor: JSON has no infinity)
+                "final_gap": float(self.gaps[-1]) if self.gaps and np.isfinite(self.gaps[-1]) else None}
 
 
 def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *, mip_gap: float,

@@ -248,6 +248,8 @@ def result_to_json(res: OptimizationResult, engine_npv_usd: float | None = None)
         engine_npv_usd = check.engine_npv_usd
     doc: dict[str, Any] = {
         "status": res.status,
+        # how the model was solved: the L-shaped decomposition's rounds and cuts, or None (extensive form)
+        "decomposition": res.decomposition,
         "solver_status": res.solver_status or res.status,
         "plan_quality": plan_quality(res),
         "draft": plan_quality(res) == "draft",

@@ -54,3 +54,5 @@ def test_cli_reports_the_baseline(capsys):
                                                                 - doc["baseline"]["expected_npv_usd"])
     assert doc["incremental_expected_npv_usd"] >= -doc["mip_gap"] * abs(doc["objective_usd"])
     assert doc["worse_than_status_quo"] is False
+    # the shipped scenario is solved by the decomposition, which says how it ran
+    assert doc["decomposition"]["method"] == "L-shaped (multi-cut)" and doc["decomposition"]["cuts"] > 0
