@@ -742,6 +742,13 @@ def explain_infeasibility(space: DecisionSpace, built: BuiltModel, hm: HighsMode
         amount = f", at worst {least}${worst:,.1f}M short in {add_months(sc.start_month, worst_m)}" if worst else ""
         msgs.append(f"cash floor, {view}: cash falls below the ${st.min_cash_usd / 1e6:,.1f}M floor {span}{amount}, "
                     f"even with the ${st.credit_line_usd / 1e6:,.1f}M credit line and the best plan")
+    if cash_short:
+        fin = sc.finance
+        if fin.starting_cash_usd is not None and st.starting_cash_usd == fin.starting_cash_usd:
+            msgs.append(f"the cash floor comes from the scenario: it starts with ${st.starting_cash_usd / 1e6:,.1f}M "
+                        f"(finance.starting_cash_usd) and keeps cash at or above ${st.min_cash_usd / 1e6:,.1f}M "
+                        "(finance.min_cash_usd); raise the starting cash or the credit line, lower the floor, or "
+                        "plan without it (minerplan optimize --no-cash-floor)")
     msgs = list(dict.fromkeys(msgs))  # one line per distinct reason, in order
     if len(msgs) > 12:
         msgs = msgs[:12] + [f"... and {len(msgs) - 12} more"]

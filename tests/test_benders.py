@@ -164,3 +164,17 @@ def test_cancel_stops_the_decomposition():
     with pytest.raises(Cancelled):
         optimize(sc, OptimizerSettings(n_paths=30, seed=1), progress=progress, cancel=cancel)
     assert any(t.startswith("decomposition, LP round 1") for t in seen)
+
+
+def test_a_cash_floor_the_commitments_break_is_explained_with_the_scenarios_cash():
+    """The signed conversion alone needs more than $250M and the $100M line: no plan, and the reason names
+    the scenario's fields and what to change (the shortfall is a lower bound under the decomposition)."""
+    d = scenario_to_dict(load_scenario("default"))
+    d["finance"]["starting_cash_usd"] = 50e6
+    d["finance"]["credit_line_usd"] = 0.0
+    res = optimize(scenario_from_dict(d), OptimizerSettings(n_paths=10, seed=1))
+    assert res.status == "infeasible" and not res.ok
+    text = " ".join(res.explanation)
+    assert "cash floor, expected: cash falls below the $0.0M floor" in text and "at least $" in text
+    assert "starts with $50.0M (finance.starting_cash_usd)" in text and "--no-cash-floor" in text
+    assert optimize(scenario_from_dict(d), OptimizerSettings(n_paths=10, seed=1, cash_floor=False)).ok
