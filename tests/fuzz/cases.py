@@ -118,7 +118,7 @@ def scenario_cases() -> Iterator[Case]:
     base = _scenario()
     yield Case("scenario/unchanged", ["validate", "{d}/s.json"], {"s.json": _dump(base)}, "ok", ())
     optional_null_ok = {"difficulty", "network_hashrate_ehs", "drift_pct_per_year", "g_and_a_mining_share_pct",
-                        "lease_discount_rate_pct", "pipeline_growth_pct_per_month"}
+                        "lease_discount_rate_pct", "pipeline_growth_pct_per_month", "starting_cash_usd"}
     for parts in _numeric_leaves(base):
         name = _path_text(parts)
         for kind, value in _NEVER_VALID.items():
