@@ -356,7 +356,9 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
 
             salvage_m = 0.0
             for c, co in enumerate(sc.fleet):
-                if retire_at[c] == m and m > bought_at[c]:
+                if retire_at[c] == m and m > bought_at[c] and co.sale_price_usd is not None:
+                    salvage_m += co.count * co.sale_price_usd          # a stated sale price
+                elif retire_at[c] == m and m > bought_at[c]:
                     ths = float(fleet.hashrate_ths_per_unit[m, c])
                     salvage_m += co.count * ths * float(asic_market_value_usd_per_th(
                         co.power_w / ths, btc_price * hp_btc[m] * halving_ahead[m])) * quote_scale(p, c)

@@ -250,7 +250,8 @@ def asic_salvage_by_row(sc: Scenario, fl: FleetArrays, hashprice_usd_per_th_day:
     delivery): units x the TH/s a unit makes in month t (degraded) x the used-market price per TH/s of
     its J/TH at month t's hashprice on the path
     (``hashprice_usd_per_th_day`` ``[path or 1, month]``, USD per TH/s per day), x the row's quote scale
-    (:func:`asic_quote_scale`). See :mod:`minerplan.valuation` for the index and the age decline. With
+    (:func:`asic_quote_scale`); a row with a stated ``sale_price_usd`` sells at it instead (a signed sale,
+    or an optimizer plan's move at book value). See :mod:`minerplan.valuation` for the price. With
     ``subsidy_btc_per_block`` ``[path or 1, month]`` the sale month's hashprice is what a buyer prices: x
     :func:`minerplan.valuation.halving_ahead_factor` (a halving within the next 12 months is in the price).
     """
@@ -265,7 +266,10 @@ def asic_salvage_by_row(sc: Scenario, fl: FleetArrays, hashprice_usd_per_th_day:
     t = np.where(sold, fl.retire_index, 0)
     ths = fl.hashrate_ths_per_unit[t, np.arange(n_c)]
     per_unit = asic_unit_value_usd(fl.power_w_per_unit[None, :], ths[None, :], hp_sale[:, t])
-    return np.where(sold[None, :], fl.count[None, :] * per_unit * asic_quote_scale(sc, fl), 0.0)
+    market = fl.count[None, :] * per_unit * asic_quote_scale(sc, fl)
+    stated = fl.sale_price_usd if fl.sale_price_usd is not None else np.full(n_c, np.nan)
+    value = np.where(np.isfinite(stated)[None, :], fl.count[None, :] * np.nan_to_num(stated)[None, :], market)
+    return np.where(sold[None, :], value, 0.0)
 
 
 def salvage_by_month(fl: FleetArrays, salvage_by_row: np.ndarray, n_months: int, groups: np.ndarray,

@@ -31,6 +31,8 @@ class FleetArrays:
     retire_index: np.ndarray          # [cohort] month the units are sold at retirement (-1: no sale in the horizon)
     salvage_quote_usd: np.ndarray     # [cohort] Cohort.salvage_usd: a resale quote per unit at the start (0: none)
     residual_book_usd: np.ndarray     # [cohort] book value of the units still installed at the horizon's end
+    #: [cohort] Cohort.sale_price_usd: a stated price per unit at retirement (NaN: the market price)
+    sale_price_usd: np.ndarray = None
 
     @property
     def running_units(self) -> np.ndarray:
@@ -52,6 +54,7 @@ def fleet_arrays(sc: Scenario, mining_capacity_mw: np.ndarray) -> FleetArrays:
     price = np.array([c.purchase_price_usd for c in sc.fleet])
     life = np.array([c.useful_life_months for c in sc.fleet], dtype=float)
     quote = np.array([c.salvage_usd for c in sc.fleet], dtype=float)
+    sale = np.array([np.nan if c.sale_price_usd is None else c.sale_price_usd for c in sc.fleet], dtype=float)
     buy = np.array([month_index(sc.start_month, c.purchase_month) if c.purchase_month else -1 for c in sc.fleet])
     retire = np.array([month_index(sc.start_month, c.retire_month) if c.retire_month else 10**6
                        for c in sc.fleet])
@@ -60,7 +63,7 @@ def fleet_arrays(sc: Scenario, mining_capacity_mw: np.ndarray) -> FleetArrays:
         empty = np.zeros((n_m, 0))
         none = np.zeros(0)
         return FleetArrays(site, empty.astype(bool), empty, empty, power, count, uptime, empty, empty,
-                           np.zeros(0, dtype=int), none, none)
+                           np.zeros(0, dtype=int), none, none, none)
 
     bought = months >= np.maximum(buy, 0)[None, :]
     active = bought & (months < retire[None, :])
@@ -89,7 +92,7 @@ def fleet_arrays(sc: Scenario, mining_capacity_mw: np.ndarray) -> FleetArrays:
     age_end = np.where(buy >= 0, n_m - buy, age0 + n_m)
     residual_book = np.where(at_end, count * price * np.clip(1.0 - age_end / life, 0.0, 1.0), 0.0)
     return FleetArrays(site, active, placed, ths_unit, power, count, uptime, capex, dep, retire_index, quote,
-                       residual_book)
+                       residual_book, sale)
 
 
 def _place_by_efficiency(sc: Scenario, site, active, count, power, ths_unit, capacity_mw) -> np.ndarray:

@@ -762,7 +762,8 @@ class _Export:
               FMT_USD2)
         block("salvage", "Salvage proceeds at retirement", "USD",
               lambda i, m, c: f"IF(AND({c}$5={fc(i, 'Retire index')},{fc(i, 'Retire index')}>"
-                              f"{fc(i, 'Delivery index')}),{fc(i, 'count')}*{c}{C['unit_value'][i]},0)",
+                              f"{fc(i, 'Delivery index')}),{fc(i, 'count')}*IF(ISNUMBER({fc(i, 'sale_price_usd')}),"
+                              f"{fc(i, 'sale_price_usd')},{c}{C['unit_value'][i]}),0)",
               FMT_USD, True)
         self.C = C
         print_setup(ws, title_rows="4:7", title_cols="A:D")

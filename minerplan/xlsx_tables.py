@@ -42,6 +42,8 @@ FLEET_COLUMNS: tuple[Column, ...] = (
     Column("useful_life_months", "Useful life [months]", "integer", note="straight-line depreciation"),
     Column("purchase_month", "Delivery month [YYYY-MM]", "month", note="blank if owned at the start"),
     Column("retire_month", "Retire month [YYYY-MM]", "month", note="first month it no longer runs; blank = never"),
+    Column("sale_price_usd", "Sale price [USD per unit]", "number",
+           note="a stated price for the units retired (a signed sale, or a move at book value); blank = market"),
     Column("salvage_usd", "Salvage [USD per unit]", "number",
            note="resale quote in the late-2025 market; scales the used-ASIC market price; 0: the market alone"),
 )

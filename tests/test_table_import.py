@@ -299,7 +299,7 @@ def test_rows_below_a_blank_row_are_still_checked(tmp_path):
 # --------------------------------------------------------------------------- separators inside numbers (issue 11)
 
 def _fleet_csv_text(last_salvage: str) -> str:
-    """The default fleet as CSV text (13 columns, Salvage last), the last cohort's salvage typed as given."""
+    """The default fleet as CSV text (14 columns, Salvage last), the last cohort's salvage typed as given."""
     lines = [",".join(FLEET_HEADERS)]
     for row in _csv_rows(fleet_table())[1:]:
         lines.append(",".join(str(v) for v in row))
@@ -315,8 +315,8 @@ def test_cli_refuses_a_csv_row_with_more_fields_than_the_header(tmp_path, capsys
     before = scenario.read_bytes()
     assert main(["import-fleet", str(path), "--into", str(scenario)]) == 2
     err = capsys.readouterr().err
-    assert ("fleet.csv row 7: the row has 14 fields but the header has 13 (the last is 'Salvage [USD per unit]'): "
-            "field 14 (column N in a spreadsheet) holds '200' under no header, so the row's values cannot be "
+    assert ("fleet.csv row 7: the row has 15 fields but the header has 14 (the last is 'Salvage [USD per unit]'): "
+            "field 15 (column O in a spreadsheet) holds '200' under no header, so the row's values cannot be "
             "matched to their columns ('1' and '200' look like the number 1,200 split at its comma): write 1200") in err
     assert scenario.read_bytes() == before
     path.write_text(_fleet_csv_text("1200"), encoding="utf-8")
@@ -614,7 +614,7 @@ def test_cli_import_fleet_csv(tmp_path, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert out[0] == f"imported 2 cohorts from fleet.csv into {scenario}"
     assert out[1] == ("  note: the file has no column for Uptime [%], Degradation [%/yr], Unit price [USD], Age at "
-                      "start [months], Useful life [months], Delivery month [YYYY-MM] and 2 more: 2 cohorts not in "
+                      "start [months], Useful life [months], Delivery month [YYYY-MM] and 3 more: 2 cohorts not in "
                       "the scenario (or not matched one to one) take the defaults")
     doc = json.loads(scenario.read_text())
     assert [(c["model"], c["count"]) for c in doc["fleet"]] == [("S21", 100.0), ("S19", 10.0)]
@@ -698,7 +698,7 @@ def test_template_layout_and_formatting(tmp_path, capsys):
                      "U5": '"investment_grade,high_yield"'}
     hourly = wb["Hourly prices"]
     assert [hourly.cell(row=r, column=2).value for r in range(5, 17)] == list(range(1, 13))
-    assert (tmp_path / "fleet.csv").read_text().splitlines()[1] == "Antminer S21 XP,Texas,18000,270,3645,97,2,6939,6,36,,,0"
+    assert (tmp_path / "fleet.csv").read_text().splitlines()[1] == "Antminer S21 XP,Texas,18000,270,3645,97,2,6939,6,36,,,,0"
 
 
 def test_template_reads_back_to_the_first_cohort_and_site(tmp_path):
