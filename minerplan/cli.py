@@ -146,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also trace the efficient frontier (expected NPV vs CVaR over risk weights)")
     op.add_argument("--no-purchases", action="store_true", help="do not buy ASICs")
     op.add_argument("--no-retirements", action="store_true", help="do not retire ASICs")
+    op.add_argument("--no-moves", action="store_true", help="do not move ASICs between sites")
+    op.add_argument("--move-cost-usd-per-unit", type=_nonneg_float, default=150.0,
+                    help="cost of moving one machine to another site (packing, freight, re-racking; default 150)")
+    op.add_argument("--move-downtime-months", type=_nonneg_int, default=1,
+                    help="months a moved machine is offline in transit (default 1)")
     op.add_argument("--replications", type=_int_in(0, 100), default=10,
                     help="independent re-solves on fresh paths for the sampling gap and the decisions' "
                          "stability (default 10; 0 = skip)")
@@ -549,7 +554,9 @@ def _cmd_optimize(args) -> int:
                            allow_purchases=not args.no_purchases, allow_retirements=not args.no_retirements,
                            starting_cash_usd=args.starting_cash_usd, min_cash_usd=args.min_cash_usd,
                            credit_line_usd=args.credit_line_usd, credit_line_rate_pct=args.credit_line_rate_pct,
-                           cash_floor=not args.no_cash_floor, fixed=fixed, **extra)
+                           cash_floor=not args.no_cash_floor, allow_moves=not args.no_moves,
+                           move_cost_usd_per_unit=args.move_cost_usd_per_unit,
+                           move_downtime_months=args.move_downtime_months, fixed=fixed, **extra)
     def show_progress(frac, text):
         print(f"\r{frac * 100:5.1f}%  {text[:60]:<60}", end="", file=sys.stderr, flush=True)
 

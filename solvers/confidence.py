@@ -114,6 +114,10 @@ def plan_decisions(res: OptimizationResult) -> set[tuple[str, str, str, str]]:
     for r in res.retirements.itertuples():
         if r.units > 0:
             out.add(("retire", str(r.site), _quarter(r.month), str(r.model)))
+    if res.moves is not None:
+        for r in res.moves.itertuples():
+            if r.units > 0:   # the site of a move is "from -> to"
+                out.add(("move", f"{r.from_site} -> {r.to_site}", _quarter(r.month), str(r.model)))
     return out
 
 
@@ -236,4 +240,7 @@ def _decision_words(r) -> str:
         return f"convert {r.site} in {r.quarter}"
     if r.decision == "buy":
         return f"buy {r.model} for {r.site} in {r.quarter}"
+    if r.decision == "move":
+        frm, to = str(r.site).split(" -> ")
+        return f"move {r.model} from {frm} to {to} in {r.quarter}"
     return f"retire {r.model} at {r.site} in {r.quarter}"

@@ -74,6 +74,10 @@ class DecisionSpace:
     year_of_month: np.ndarray | None = None                 # [month] index into years
     taxable_base: np.ndarray | None = None                  # [path, year] taxable income of the base plan (USD)
     taxable_x: np.ndarray | None = None                     # [path, year, n_var] per unit of each variable
+    #: move-in row -> the moved machine as delivered at its destination (count 1); move-out row -> the book
+    #: value per unit it leaves its site at (USD). See build_decision_space's moves.
+    move_arrivals: dict = field(default_factory=dict)
+    move_sale_usd: dict = field(default_factory=dict)
     salvage_unit_usd: np.ndarray | None = None              # [n_var] a retirement's proceeds per unit in its month,
                                                             # expected over the paths (USD, before tax); 0 otherwise
 
@@ -227,6 +231,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     month_labels = [add_months(sc.start_month, i) for i in range(n_m)]
     rows: list[dict] = []
     salvage_unit: dict[int, float] = {}      # row -> a retirement's expected proceeds per unit
+    move_out_rows: list[tuple] = []          # (row, fleet row, month, destination site, book value per unit)
     coef_cols: list[np.ndarray] = []
     cap_cols: list[np.ndarray] = []
     capex_cols: list[np.ndarray] = []
@@ -272,7 +277,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                                    else ti_conv[t][None, :] + extra @ to_year)
                 rows.append(dict(kind="convert", site=site.name, site_idx=s, month_idx=t, month=month_labels[t],
                                  business_model=model, cohort=-1, model="", unit="halls" if gross_per_hall else "MW",
-                                 scale_mw=scale, lb=0.0, ub=float(ub), integer=bool(gross_per_hall)))
+                                 scale_mw=scale, lb=0.0, ub=float(ub), integer=bool(gross_per_hall), dest="", link=-1))
                 coef_cols.append(np.full(n_p, npv[t] * scale) if extra is None
                                  else npv[t] * scale + (1 - r) * (extra @ df) + extra @ (df_class - df))
                 cap = np.zeros((n_s, n_m))
@@ -280,11 +285,18 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                 cap_cols.append(cap)
                 capex_cols.append(capex_y[t])
 
-    # ---- retirements of existing fleet rows ----
-    if st.allow_retirements and len(sc.fleet):
+    # ---- retirements of existing fleet rows, and moves of their units to another site ----
+    # A move of a unit from its site in month t is, in the engine's terms, a sale at its book value in t
+    # (no gain, no loss) and the delivery at the other site in t + downtime of the same machine (its TH/s
+    # degraded by then) at that book value plus the move's cost, depreciated over its remaining life; the
+    # book value is carried at the company's rate over the downtime, so only the move's cost is spent.
+    move_book: dict[int, float] = {}          # candidate k (move-out) -> the unit's book value when it leaves
+    if (st.allow_retirements or st.allow_moves) and len(sc.fleet):
         if progress:
-            progress(0.3, "retirement options")
-        cands, cand_of = [], []
+            progress(0.3, "retirement and move options")
+        cands, cand_of = [], []               # cand_of: (fleet row, month, destination site or -1 for a sale)
+        # Not to or from a take-or-pay site: its dispatch, path by path, is per fleet row installed there.
+        destinations = [d for d in range(n_s) if decided[d] and not has_top[d]] if st.allow_moves else []
         for c, co in enumerate(sc.fleet):
             if not decided[fl.site[c]] or co.count <= 0:
                 continue
@@ -292,13 +304,25 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             for t in _grid(0, st.retire_step_months, n_m, commit_starts):
                 if not fl.active[t, c] or t <= bought:
                     continue
-                cands.append(co.model_copy(update={"count": 1.0, "retire_month": month_labels[t]}))
-                cand_of.append((c, t))
+                if st.allow_retirements:
+                    cands.append(co.model_copy(update={"count": 1.0, "retire_month": month_labels[t]}))
+                    cand_of.append((c, t, -1))
+                if t + st.move_downtime_months >= n_m or has_top[fl.site[c]]:
+                    continue
+                held = (t - bought) if bought >= 0 else (co.age_months + t)           # months of depreciation
+                book = co.purchase_price_usd * min(max(1.0 - held / co.useful_life_months, 0.0), 1.0)
+                for d_site in destinations:
+                    if d_site == fl.site[c]:
+                        continue
+                    move_book[len(cands)] = book
+                    cands.append(co.model_copy(update={"count": 1.0, "retire_month": month_labels[t],
+                                                       "sale_price_usd": book}))
+                    cand_of.append((c, t, d_site))
         if cands:
             unit_base = [sc.fleet[c].model_copy(update={"count": 1.0}) for c in range(len(sc.fleet))]
             fb = fleet_arrays(sc.model_copy(update={"fleet": unit_base}), big_cap)
             fc = fleet_arrays(sc.model_copy(update={"fleet": cands}), big_cap)
-            cidx = np.array([c for c, _ in cand_of])
+            cidx = np.array([c for c, _, _ in cand_of])
             det_base = r * fb.depreciation_usd - fb.capex_usd                                   # [M, C]
             det_cand = r * fc.depreciation_usd - fc.capex_usd
             # Sales at retirement: the candidate's in its month, less the row's own planned one (per unit).
@@ -310,7 +334,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             disc = mining_unit * df[None, :, None]
             tail = np.flip(np.cumsum(np.flip(disc, axis=1), axis=1), axis=1)                   # [P, M, C]
             lost_active = fb.active[:, cidx] & ~fc.active                                       # [M, K]
-            tidx = np.array([t for _, t in cand_of])
+            tidx = np.array([t for _, t, _ in cand_of])
             det = ((df @ (det_cand - det_base[:, cidx]))[None, :] + (1 - r) * salv_npv
                    + residual(fc) - residual(fb)[:, cidx])                                        # [P, K]
             coef = -(1 - r) * tail[:, tidx, cidx] + det                                            # [P, K]
@@ -318,7 +342,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             det_month = det_cand - det_base[:, cidx]                                             # [M, K]
             ti_det = -fc.depreciation_usd + fb.depreciation_usd[:, cidx]                          # [M, K]
             s_cand_w, s_base_w = W @ s_cand, W @ s_base                                          # [view, K], [view, C]
-            for k, (c, t) in enumerate(cand_of):
+            for k, (c, t, d_site) in enumerate(cand_of):
                 # The sale's proceeds per path (s_p) and per cash view (s_w), by month.
                 s_w = np.zeros((n_w, n_m))
                 if t_cand[k] >= 0:      # -1: no sale inside the horizon (fleet_arrays)
@@ -335,16 +359,45 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                         s_p[:, t_base[c]] -= s_base[:, c]
                     ti_cols.append((-mining_unit[:, :, c] * lost_active[None, :, k] + ti_det[None, :, k] + s_p)
                                    @ to_year)
-                salvage_unit[len(rows)] = float(s_cand[:, k].mean())
                 co = sc.fleet[c]
-                rows.append(dict(kind="retire", site=co.site, site_idx=int(fl.site[c]), month_idx=t,
-                                 month=month_labels[t], business_model="", cohort=c, model=co.model,
-                                 unit="units", scale_mw=float(load_mw[c]), lb=0.0, ub=float(co.count), integer=False))
+                if d_site < 0:
+                    salvage_unit[len(rows)] = float(s_cand[:, k].mean())
+                else:
+                    move_out_rows.append((len(rows), c, t, d_site, move_book[k]))
+                rows.append(dict(kind="retire" if d_site < 0 else "move_out", site=co.site, site_idx=int(fl.site[c]),
+                                 month_idx=t, month=month_labels[t], business_model="", cohort=c, model=co.model,
+                                 unit="units", scale_mw=float(load_mw[c]), lb=0.0, ub=float(co.count), integer=False,
+                                 dest=sc.sites[d_site].name if d_site >= 0 else "", link=-1))
                 coef_cols.append(coef[:, k])
                 cap = np.zeros((n_s, n_m))
                 cap[fl.site[c]] = -load_mw[c] * lost_active[:, k]
                 cap_cols.append(cap)
                 capex_cols.append(np.zeros(len(years)))  # selling machines needs no capex
+
+    def new_machine_columns(cohorts: list) -> list[dict]:
+        """Per cohort of machines delivered in the horizon (count 1): its NPV per path, cash per view and
+        month, taxable income per path and year, capacity use, capex by year and MW per unit."""
+        if not cohorts:
+            return []
+        fnew = fleet_arrays(sc.model_copy(update={"fleet": cohorts}), big_cap)
+        spec_n = UnitSpec(fnew.site, fnew.power_w_per_unit, fnew.uptime, fnew.hashrate_ths_per_unit, fnew.active)
+        umn = unit_margins(sc, spec_n, net, prices, margin_only=True)
+        opex_n = (opex_mw[fnew.site] * fnew.power_w_per_unit * pue[fnew.site] / 1e6)[None, :] * fnew.active
+        mining_n = np.einsum("pmk,m->pk", umn.margin_usd - opex_n[None], df)
+        det_n = (df @ (r * fnew.depreciation_usd - fnew.capex_usd))[None, :] + residual(fnew)      # [P, K]
+        load_n = fnew.power_w_per_unit * pue[fnew.site] / 1e6
+        mn_w = np.einsum("wp,pmk->wmk", W, umn.margin_usd - opex_n[None])                  # [view, M, K]
+        det_n_month = r * fnew.depreciation_usd - fnew.capex_usd                             # [M, K]
+        out = []
+        for k in range(len(cohorts)):
+            cap = np.zeros((n_s, n_m))
+            cap[fnew.site[k]] = load_n[k] * fnew.active[:, k]
+            out.append(dict(cf=(1 - r) * mn_w[:, :, k] + det_n_month[None, :, k],
+                            ti=(((umn.margin_usd[:, :, k] - opex_n[None, :, k]) - fnew.depreciation_usd[None, :, k])
+                                @ to_year) if carry else None,
+                            coef=(1 - r) * mining_n[:, k] + det_n[:, k], cap=cap,
+                            capex_year=fnew.capex_usd[:, k] @ to_year, load_mw=float(load_n[k])))
+        return out
 
     # ---- purchases from the catalog ----
     if st.allow_purchases and st.purchase_models:
@@ -369,34 +422,68 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                                        useful_life_months=st.purchase_useful_life_months,
                                        purchase_month=add_months(sc.start_month, t)))
                     buy_of.append((s, model, t))
-        if buys:
-            sb = sc.model_copy(update={"fleet": buys})
-            fbuy = fleet_arrays(sb, big_cap)
-            spec_b = UnitSpec(fbuy.site, fbuy.power_w_per_unit, fbuy.uptime, fbuy.hashrate_ths_per_unit, fbuy.active)
-            umb = unit_margins(sc, spec_b, net, prices, margin_only=True)
-            opex_b = (opex_mw[fbuy.site] * fbuy.power_w_per_unit * pue[fbuy.site] / 1e6)[None, :] * fbuy.active
-            mining_b = np.einsum("pmk,m->pk", umb.margin_usd - opex_b[None], df)
-            det_b = (df @ (r * fbuy.depreciation_usd - fbuy.capex_usd))[None, :] + residual(fbuy)      # [P, K]
-            load_b = fbuy.power_w_per_unit * pue[fbuy.site] / 1e6
-            mb_w = np.einsum("wp,pmk->wmk", W, umb.margin_usd - opex_b[None])                  # [view, M, K]
-            det_b_month = r * fbuy.depreciation_usd - fbuy.capex_usd                             # [M, K]
-            for k, (s, model, t) in enumerate(buy_of):
-                cf_cols.append((1 - r) * mb_w[:, :, k] + det_b_month[None, :, k])
-                if carry:
-                    ti_cols.append(((umb.margin_usd[:, :, k] - opex_b[None, :, k])
-                                    - fbuy.depreciation_usd[None, :, k]) @ to_year)
-                site = sc.sites[s]
-                rows.append(dict(kind="buy", site=site.name, site_idx=s, month_idx=t, month=add_months(sc.start_month, t),
-                                 business_model="", cohort=-1, model=model, unit="units", scale_mw=float(load_b[k]),
-                                 lb=0.0, ub=float(site.capacity_mw / load_b[k]), integer=False))
-                coef_cols.append((1 - r) * mining_b[:, k] + det_b[:, k])
-                cap = np.zeros((n_s, n_m))
-                cap[s] = load_b[k] * fbuy.active[:, k]
-                cap_cols.append(cap)
-                capex_cols.append(fbuy.capex_usd[:, k] @ to_year)
+        for k, col_k in enumerate(new_machine_columns(buys)):
+            s, model, t = buy_of[k]
+            site = sc.sites[s]
+            cf_cols.append(col_k["cf"])
+            if carry:
+                ti_cols.append(col_k["ti"])
+            rows.append(dict(kind="buy", site=site.name, site_idx=s, month_idx=t, month=add_months(sc.start_month, t),
+                             business_model="", cohort=-1, model=model, unit="units", scale_mw=col_k["load_mw"],
+                             lb=0.0, ub=float(site.capacity_mw / col_k["load_mw"]), integer=False, dest="", link=-1))
+            coef_cols.append(col_k["coef"])
+            cap_cols.append(col_k["cap"])
+            capex_cols.append(col_k["capex_year"])
+
+    # ---- the arrival side of each move: the same machines delivered at the destination ----
+    move_arrivals: dict[int, Cohort] = {}     # move-in row -> its cohort (count 1), for the plan
+    move_sale: dict[int, float] = {}           # move-out row -> the book value per unit it leaves at
+    if move_out_rows:
+        from minerplan.valuation import ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, asic_unit_value_usd
+
+        i_m = (1.0 + fin.discount_rate_pct / 100.0) ** (1.0 / 12.0) - 1.0
+        wait = st.move_downtime_months
+        arrivals = []
+        for j_out, c, t, d_site, book in move_out_rows:
+            co = sc.fleet[c]
+            bought = month_index(sc.start_month, co.purchase_month) if co.purchase_month else -1
+            age = ((t + wait - bought) if bought >= 0 else (co.age_months + t + wait))    # physical, at arrival
+            held = (t - bought) if bought >= 0 else (co.age_months + t)
+            ths_arrive = co.hashrate_ths * (1.0 - co.degradation_pct_per_year / 100.0) ** (age / 12.0)
+            quote = co.salvage_usd
+            if quote > 0:   # the row's quote, moved to the machine as it arrives (the same scale on the market)
+                ths0 = float(fl.hashrate_ths_per_unit[0, c]) if n_m else co.hashrate_ths
+                v_src = float(asic_unit_value_usd(co.power_w, ths0, ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY))
+                v_arr = float(asic_unit_value_usd(co.power_w, ths_arrive, ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY))
+                quote = quote * v_arr / v_src if v_src > 0 else quote
+            arrivals.append(Cohort(model=co.model, count=1.0, hashrate_ths=ths_arrive, power_w=co.power_w,
+                                   site=sc.sites[d_site].name, uptime_pct=co.uptime_pct,
+                                   degradation_pct_per_year=co.degradation_pct_per_year,
+                                   purchase_price_usd=book * (1.0 + i_m) ** wait + st.move_cost_usd_per_unit,
+                                   useful_life_months=max(int(round(co.useful_life_months - held)), 1),
+                                   purchase_month=month_labels[t + wait], salvage_usd=quote))
+        cost_year = np.zeros((len(move_out_rows), len(years)))
+        for k, col_k in enumerate(new_machine_columns(arrivals)):
+            j_out, c, t, d_site, book = move_out_rows[k]
+            link = k
+            rows[j_out]["link"] = link
+            move_sale[j_out] = book
+            move_arrivals[len(rows)] = arrivals[k]
+            cf_cols.append(col_k["cf"])
+            if carry:
+                ti_cols.append(col_k["ti"])
+            rows.append(dict(kind="move_in", site=sc.sites[d_site].name, site_idx=d_site, month_idx=t,
+                             month=month_labels[t], business_model="", cohort=c, model=sc.fleet[c].model,
+                             unit="units", scale_mw=col_k["load_mw"], lb=0.0, ub=float(sc.fleet[c].count),
+                             integer=False, dest=sc.sites[d_site].name, link=link))
+            coef_cols.append(col_k["coef"])
+            cap_cols.append(col_k["cap"])
+            # Capex of a move is its cost (the book value it arrives at is the one it left at).
+            cost_year[k, year_of[t + wait] - years[0]] = st.move_cost_usd_per_unit
+            capex_cols.append(cost_year[k])
 
     table = pd.DataFrame(rows, columns=["kind", "site", "site_idx", "month_idx", "month", "business_model", "cohort",
-                                        "model", "unit", "scale_mw", "lb", "ub", "integer"])
+                                        "model", "unit", "scale_mw", "lb", "ub", "integer", "dest", "link"])
     n_var = len(table)
     space = DecisionSpace(
         scenario=sc, settings=st, prices=prices, table=table,
@@ -413,6 +500,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         space.taxable_x = np.stack(ti_cols, axis=2) if n_var else np.zeros((n_p, len(years), 0))
     space.cf_x = np.stack(cf_cols, axis=2) if n_var else np.zeros((n_w, n_m, 0))
     space.salvage_unit_usd = np.array([salvage_unit.get(j, 0.0) for j in range(n_var)])
+    space.move_arrivals, space.move_sale_usd = move_arrivals, move_sale
     if has_top.any():
         conv_energy = np.zeros((n_var, n_m))
         for j in np.flatnonzero((table["kind"] == "convert").to_numpy()):

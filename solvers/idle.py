@@ -14,7 +14,7 @@ decision space (:class:`solvers.decisions.DecisionSpace`):
   plan (its expected NPV per MW, as one more machine added to this plan, tax included). If a
   candidate is worth something, the limit that stops it: the site full in a later month, the
   capex budget of its delivery year, the cash floor, or the risk weight (CVaR); only when none
-  of these applies: moves between sites are not modelled.
+  of these applies: no limit of the model explains it (the plan may be within its MIP gap).
 
 Consecutive months with the same reason and similar idle MW (within ``SIMILAR_MW`` or
 ``SIMILAR_SHARE`` of the first month's) are one row. No Qt here; ``solvers.optimize._allocation``
@@ -258,7 +258,7 @@ def _words(space: DecisionSpace, part: tuple, s: int, ms: list[int], per_mw, run
         return (f"too risky at risk aversion {st.risk_aversion:g}: {cand} adds expected NPV but more to the CVaR "
                 "of loss")
     tail = f" ({cand} looks worth buying; the plan may be within its MIP gap)" if j is not None else ""
-    return f"moves between sites are not modelled, and no limit of the model explains it{tail}"
+    return f"no limit of the model explains it{tail}"
 
 
 def idle_by_month(runs: pd.DataFrame, site_names: list[str], months: list[str]) -> list[str | None]:

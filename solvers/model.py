@@ -144,8 +144,8 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float,
             labels.append((year,))
         add_block("budget", rows, [None] * len(rows), upper, labels)
 
-    # A fleet row cannot sell more units than it has.
-    ret = (t["kind"] == "retire").to_numpy()
+    # A fleet row cannot sell or move more units than it has.
+    ret = t["kind"].isin(["retire", "move_out"]).to_numpy() if n_var else np.zeros(0, bool)
     rows, upper, labels = [], [], []
     for c in sorted(set(t.loc[ret, "cohort"].tolist())):
         sel = ret & (t["cohort"].to_numpy() == c)
@@ -153,6 +153,19 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float,
         upper.append(float(sc.fleet[c].count))
         labels.append((c,))
     add_block("retire_limit", rows, [None] * len(rows), upper, labels)
+
+    # A move's two sides are the same units: those leaving equal those arriving.
+    if n_var and "link" in t and (t["kind"] == "move_in").any():
+        kind, link = t["kind"].to_numpy(), t["link"].to_numpy()
+        out_of = {int(link[j]): j for j in np.flatnonzero(kind == "move_out")}
+        rows, labels = [], []
+        for j in np.flatnonzero(kind == "move_in"):
+            row = np.zeros(n_var)
+            row[out_of[int(link[j])]] = 1.0
+            row[j] = -1.0
+            rows.append(row)
+            labels.append((int(link[j]),))
+        add_block("move_link", rows, [0.0] * len(rows), [0.0] * len(rows), labels)
 
     def stop_if_asked(what: str) -> None:
         # Building 2,000 paths takes ~1 s: Cancel (or the deadline) is looked at between the blocks.

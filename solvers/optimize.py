@@ -73,6 +73,8 @@ class OptimizationResult:
     check: "EngineCheck | None" = None   # the engine's valuation of the plan (see check_plan)
     #: How the decomposition ran (rounds, cuts, final gap), None when the extensive form was solved.
     decomposition: dict | None = None
+    #: Machines moved between sites (see _moves_table); empty without moves.
+    moves: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:
@@ -264,6 +266,8 @@ def _empty_tables() -> dict[str, pd.DataFrame]:
                                     "business_model", "committed"]),
                 purchases=_empty(["site", "month", "model", "units", "mw", "capex_usd"]),
                 retirements=_empty(["site", "cohort", "model", "month", "units", "mw", "salvage_usd"]),
+                moves=_empty(["from_site", "to_site", "cohort", "model", "month", "arrive_month", "units", "mw",
+                              "cost_usd", "book_value_usd_per_unit"]),
                 shadow_prices=_empty(["kind", "name", "value_usd", "unit"]))
 
 
@@ -299,6 +303,7 @@ def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveO
                          f"by {'-' if rounding_usd < 0 else '+'}${abs(rounding_usd):,.0f}.")
     res.solver_status = out.status
     res.conversions, res.purchases, res.retirements = _decision_tables(space, x)
+    res.moves = _moves_table(space, x)
     res.plan_scenario = plan_scenario(space, x)
     res.allocation = _allocation(space, x)
     res.shadow_prices = _shadow_prices(space, built, hm, out)
@@ -472,6 +477,16 @@ def whole_units(space: DecisionSpace, x: np.ndarray) -> np.ndarray:
     out[buy] = np.floor(out[buy] + 1e-6)
     retire = np.flatnonzero((kind == "retire") & units)
     left: dict = {}
+    # A move's two sides move the same whole units, rounded down (the destination never goes over capacity);
+    # they come off the fleet row's units before its retirements are rounded.
+    if "link" in t:
+        link = t["link"].to_numpy()
+        arrive = {int(link[j]): j for j in np.flatnonzero(kind == "move_in")}
+        for j in np.flatnonzero(kind == "move_out"):
+            whole = float(np.floor(out[j] + 1e-6))
+            out[j] = out[arrive[int(link[j])]] = whole
+            key = (t["site_idx"].iat[j], t["cohort"].iat[j])
+            left[key] = left.get(key, float(t["ub"].iat[j])) - whole
     for j in sorted(retire, key=lambda j: (t["site_idx"].iat[j], t["cohort"].iat[j], t["month_idx"].iat[j])):
         key = (t["site_idx"].iat[j], t["cohort"].iat[j])
         avail = left.setdefault(key, float(t["ub"].iat[j]))
@@ -513,7 +528,7 @@ def _decision_tables(space: DecisionSpace, x: np.ndarray):
             spec = load_catalog()[row.model]
             buys.append(dict(site=row.site, month=row.month, model=row.model, units=x[j], mw=x[j] * row.scale_mw,
                              capex_usd=x[j] * spec.unit_price_usd))
-        else:
+        elif row.kind == "retire":
             # Proceeds at the used-market price of the retirement month, expected over the optimizer's paths.
             rets.append(dict(site=row.site, cohort=int(row.cohort), model=row.model, month=row.month, units=x[j],
                              mw=x[j] * row.scale_mw, salvage_usd=x[j] * space.salvage_unit_usd[j]))
@@ -522,6 +537,27 @@ def _decision_tables(space: DecisionSpace, x: np.ndarray):
     return (conv.sort_values(["start_month", "site"], kind="stable").reset_index(drop=True),
             pd.DataFrame(buys, columns=["site", "month", "model", "units", "mw", "capex_usd"]),
             pd.DataFrame(rets, columns=["site", "cohort", "model", "month", "units", "mw", "salvage_usd"]))
+
+
+def _moves_table(space: DecisionSpace, x: np.ndarray) -> pd.DataFrame:
+    """The plan's moves of machines between sites: from, to, the month they leave and arrive, units, MW
+    (with the destination's PUE), the cost (USD) and the book value per unit they carry."""
+    t = space.table
+    cols = ["from_site", "to_site", "cohort", "model", "month", "arrive_month", "units", "mw", "cost_usd",
+            "book_value_usd_per_unit"]
+    if not space.n_var or "link" not in t:
+        return _empty(cols)
+    kind, link = t["kind"].to_numpy(), t["link"].to_numpy()
+    arrive = {int(link[j]): j for j in np.flatnonzero(kind == "move_in")}
+    st = space.settings
+    out = []
+    for j in np.flatnonzero((kind == "move_out") & (x > 1e-9)):
+        row, j_in = t.iloc[j], arrive[int(link[j])]
+        arrival = space.move_arrivals[j_in]
+        out.append(dict(from_site=row.site, to_site=row.dest, cohort=int(row.cohort), model=row.model, month=row.month,
+                        arrive_month=arrival.purchase_month, units=x[j], mw=x[j] * float(t["scale_mw"].iat[j_in]),
+                        cost_usd=x[j] * st.move_cost_usd_per_unit, book_value_usd_per_unit=space.move_sale_usd[j]))
+    return pd.DataFrame(out, columns=cols)
 
 
 def _conversion_row(sc: Scenario, site_name: str, start: int, gross_mw: float, model: str | None, committed: bool):
@@ -539,7 +575,7 @@ def plan_scenario(space: DecisionSpace, x: np.ndarray) -> Scenario:
     sc, t = space.scenario, space.table
     fleet = [c.model_copy() for c in sc.fleet]
     conversions = list(sc.conversion_plan)
-    retired: dict[int, list[tuple[str, float]]] = {}
+    retired: dict[int, list[tuple[str, float, float | None]]] = {}   # row -> (month, units, stated sale price)
     added = []
     for j in np.flatnonzero(x > 1e-9):
         row = t.iloc[j]
@@ -547,7 +583,13 @@ def plan_scenario(space: DecisionSpace, x: np.ndarray) -> Scenario:
             conversions.append(Conversion(site=row.site, gross_mw=float(x[j] * row.scale_mw), start_month=row.month,
                                           business_model=row.business_model))
         elif row.kind == "retire":
-            retired.setdefault(int(row.cohort), []).append((row.month, float(x[j])))
+            retired.setdefault(int(row.cohort), []).append((row.month, float(x[j]), None))
+        elif row.kind == "move_out":
+            # the units leave at their book value (a sale to the company itself: no gain, no loss) ...
+            retired.setdefault(int(row.cohort), []).append((row.month, float(x[j]), space.move_sale_usd[j]))
+        elif row.kind == "move_in":
+            # ... and arrive at the destination, degraded by their age, at that value plus the move's cost
+            added.append(space.move_arrivals[j].model_copy(update={"count": float(x[j])}))
         else:
             from minerplan.catalog import load_catalog
             spec = load_catalog()[row.model]
@@ -561,11 +603,11 @@ def plan_scenario(space: DecisionSpace, x: np.ndarray) -> Scenario:
     new_fleet = []
     for c, co in enumerate(fleet):
         parts = retired.get(c, [])
-        left = co.count - sum(u for _, u in parts)
+        left = co.count - sum(u for _, u, _ in parts)
         if left > 1e-9:
             new_fleet.append(co.model_copy(update={"count": left}))
-        for month, units in parts:
-            new_fleet.append(co.model_copy(update={"count": units, "retire_month": month}))
+        for month, units, sale in parts:
+            new_fleet.append(co.model_copy(update={"count": units, "retire_month": month, "sale_price_usd": sale}))
     data = sc.model_dump(mode="json", exclude_none=True)
     data["fleet"] = [c.model_dump(mode="json", exclude_none=True) for c in new_fleet + added]
     data["conversion_plan"] = [c.model_dump(mode="json", exclude_none=True) for c in conversions]

@@ -144,6 +144,13 @@ def _plan_lines(res: OptimizationResult) -> list[str]:
             lines.append(f"Retire {g.units.sum():,.0f} {model} at {site} in {q} "
                          f"({g.mw.sum():,.1f} MW, salvage {_m(g.salvage_usd.sum())})."
                          + _horizon_flag(sc, g.month.min(), None))
+    moves = res.moves if res.moves is not None else None
+    if moves is not None and len(moves):
+        moves = moves.assign(quarter=moves.month.map(_quarter))
+        for (frm, to, model, q), g in moves.groupby(["from_site", "to_site", "model", "quarter"], sort=False):
+            lines.append(f"Move {g.units.sum():,.0f} {model} from {frm} to {to} in {q} ({g.mw.sum():,.1f} MW at "
+                         f"{to}; offline until {g.arrive_month.max()}; cost ${g.cost_usd.sum():,.0f})."
+                         + _horizon_flag(sc, g.month.min(), None))
     buys = res.purchases
     if len(buys):
         for (site, model), g in buys.groupby(["site", "model"], sort=False):
@@ -180,6 +187,7 @@ def _mining_line(sc, site: str) -> str:
     last = month_index(sc.start_month, sc.months[-1])
     units = mw = 0.0
     stop_month = None
+    moved = False      # units that leave at a stated price: a plan's move (or a signed sale)
     for c in sc.fleet:
         if c.site != site:
             continue
@@ -190,10 +198,12 @@ def _mining_line(sc, site: str) -> str:
             mw += c.count * c.power_w / 1e6
         elif c.retire_month and (stop_month is None or c.retire_month > stop_month):
             stop_month = c.retire_month
+        moved = moved or (c.retire_month is not None and c.sale_price_usd is not None)
     if units > 0:
         return f"Keep {site} mining ({units:,.0f} machines, {mw:,.1f} MW at the horizon's end)."
     if stop_month is not None:
-        return (f"{site} stops mining in {_quarter(stop_month)}: the plan retires every machine there and "
+        how = "moves or retires" if moved else "retires"
+        return (f"{site} stops mining in {_quarter(stop_month)}: the plan {how} every machine there and "
                 "nothing replaces them.")
     return f"{site} has no machines in the plan."
 
@@ -273,6 +283,8 @@ def result_to_json(res: OptimizationResult, engine_npv_usd: float | None = None)
         "conversions": _records(res.conversions),
         "purchases": _records(res.purchases),
         "retirements": _records(res.retirements),
+        # machines moved between sites: from_site, to_site, month (they leave), arrive_month, units, mw, cost_usd
+        "moves": _records(res.moves) if res.moves is not None else [],
         "shadow_prices": _records(res.shadow_prices),
         "notes": res.notes,
         "explanation": res.explanation,

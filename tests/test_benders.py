@@ -178,3 +178,56 @@ def test_a_cash_floor_the_commitments_break_is_explained_with_the_scenarios_cash
     assert "cash floor, expected: cash falls below the $0.0M floor" in text and "at least $" in text
     assert "starts with $50.0M (finance.starting_cash_usd)" in text and "--no-cash-floor" in text
     assert optimize(scenario_from_dict(d), OptimizerSettings(n_paths=10, seed=1, cash_floor=False)).ok
+
+
+def _two_sites(**settings_kw):
+    """1,000 machines (100 TH/s, 2,000 W: 20 J/TH) at site A, whose $90/MWh power costs more than they earn
+    ($0.043 per TH/s-day against a $0.038 hashprice), and site B with 5 MW empty at $25/MWh (a margin of
+    $0.026 per TH/s-day: ~$950 a machine a year, against ~$930 for selling one now). Nothing to buy."""
+    from tests.builders import base_dict
+
+    d = base_dict(horizon_months=24)
+    d["sites"] = [{"name": "A", "capacity_mw": 5, "power_price_usd_per_mwh": 90, "pue": 1.0},
+                  {"name": "B", "capacity_mw": 5, "power_price_usd_per_mwh": 25, "pue": 1.0}]
+    d["fleet"][0].update(power_w=2000, site="A")
+    d["finance"].update(asic_residual_value="market")
+    sc = scenario_from_dict(d)
+    st = OptimizerSettings(n_paths=8, seed=3, allow_purchases=False, hall_critical_mw=None, **settings_kw)
+    return sc, st
+
+
+def test_a_move_between_sites_that_is_clearly_right_is_made_and_the_engine_agrees():
+    from minerplan.engine import run_engine
+
+    sc, st = _two_sites()
+    res = optimize(sc, st)
+    assert res.ok and res.check.ok
+    # every machine goes to B at once, is offline one month, and arrives in the second month
+    assert res.moves[["from_site", "to_site", "month", "arrive_month", "units"]].values.tolist() == \
+        [["A", "B", "2026-01", "2026-02", 1000.0]]
+    assert res.moves.cost_usd.sum() == pytest.approx(1000 * 150.0)
+    assert len(res.retirements) == 0
+    # the plan scenario: the machines leave A at their book value (no gain, no loss) and run at B
+    plan = res.plan_scenario
+    left = [c for c in plan.fleet if c.site == "A"]
+    arrived = [c for c in plan.fleet if c.site == "B"]
+    assert [(c.count, c.retire_month, c.sale_price_usd) for c in left] == [(1000.0, "2026-01", 0.0)]
+    assert [(c.count, c.purchase_month, c.hashrate_ths) for c in arrived] == [(1000.0, "2026-02", 100.0)]
+    eng = run_engine(plan, n_paths=8, seed=3)
+    np.testing.assert_allclose(eng.npv_usd, res.npv_by_path_usd, rtol=1e-9)
+    # worth more than selling them, and than leaving them at A (with moves off, the best is one of those)
+    stay_or_sell = optimize(sc, replace(st, allow_moves=False))
+    assert len(stay_or_sell.moves) == 0
+    assert res.expected_npv_usd > stay_or_sell.expected_npv_usd + 500_000
+
+
+def test_moves_are_in_the_json_and_the_recommendation():
+    from solvers.report import recommendation, result_to_json
+
+    sc, st = _two_sites()
+    res = optimize(sc, st)
+    lines = recommendation(res)
+    assert lines[0] == "Move 1,000 X from A to B in 2026-Q1 (2.0 MW at B; offline until 2026-02; cost $150,000)."
+    assert lines[1].startswith("A stops mining in 2026-Q1: the plan moves or retires every machine there")
+    doc = result_to_json(res)
+    assert doc["moves"][0]["from_site"] == "A" and doc["moves"][0]["units"] == 1000.0
