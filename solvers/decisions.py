@@ -295,8 +295,12 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         if progress:
             progress(0.3, "retirement and move options")
         cands, cand_of = [], []               # cand_of: (fleet row, month, destination site or -1 for a sale)
-        # Not to or from a take-or-pay site: its dispatch, path by path, is per fleet row installed there.
+        # Not to or from a take-or-pay site: its dispatch, path by path, is per fleet row installed there. Only to
+        # a site whose energy costs less (power x PUE + mining opex, USD per MWh drawn): a move to a dearer site
+        # only frees room, which a sale frees too, and the candidates grow with sites squared (10 sites: 5 GB).
+        all_in = avg_price.mean(axis=0) * pue + opex_mw / 730.5                      # [site] USD per MWh
         destinations = [d for d in range(n_s) if decided[d] and not has_top[d]] if st.allow_moves else []
+        move_months = set(_grid(0, st.move_step_months, n_m, commit_starts))
         for c, co in enumerate(sc.fleet):
             if not decided[fl.site[c]] or co.count <= 0:
                 continue
@@ -307,12 +311,12 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                 if st.allow_retirements:
                     cands.append(co.model_copy(update={"count": 1.0, "retire_month": month_labels[t]}))
                     cand_of.append((c, t, -1))
-                if t + st.move_downtime_months >= n_m or has_top[fl.site[c]]:
+                if t + st.move_downtime_months >= n_m or has_top[fl.site[c]] or t not in move_months:
                     continue
                 held = (t - bought) if bought >= 0 else (co.age_months + t)           # months of depreciation
                 book = co.purchase_price_usd * min(max(1.0 - held / co.useful_life_months, 0.0), 1.0)
                 for d_site in destinations:
-                    if d_site == fl.site[c]:
+                    if d_site == fl.site[c] or all_in[d_site] >= all_in[fl.site[c]]:
                         continue
                     move_book[len(cands)] = book
                     cands.append(co.model_copy(update={"count": 1.0, "retire_month": month_labels[t],

@@ -56,6 +56,7 @@ class OptimizerSettings:
     allow_moves: bool = True
     move_cost_usd_per_unit: float = 150.0
     move_downtime_months: int = 1
+    move_step_months: int = 12            # months a move may start: every N months (plus commitment starts)
     retire_step_months: int = 3           # retirement months considered: every N months (plus commitment starts)
     # Liquidity. None takes the scenario's finance fields (:meth:`for_scenario`): the floor is on by
     # default whenever the scenario states its starting cash.
@@ -123,6 +124,7 @@ class OptimizerSettings:
         need(self.retire_step_months >= 1, "retire_step_months", "must be >= 1")
         need(0 <= self.move_cost_usd_per_unit <= 1_000_000, "move_cost_usd_per_unit", "must be 0..1,000,000 USD")
         need(0 <= self.move_downtime_months <= 24, "move_downtime_months", "must be 0..24 months")
+        need(self.move_step_months >= 1, "move_step_months", "must be >= 1")
         need(self.purchase_lead_time_months >= 0, "purchase_lead_time_months", "must be >= 0")
         need(0 < self.purchase_uptime_pct <= 100, "purchase_uptime_pct", "must be in (0, 100]")
         need(0 <= self.purchase_degradation_pct_per_year < 100, "purchase_degradation_pct_per_year", "must be in [0, 100)")
