@@ -427,6 +427,8 @@ class Cohort(_Strict):
         description="optional resale quote per unit in the late-2025 market, USD: retired units sell at the "
                     "used-ASIC market price (~22 months of their margin at a buyer's $0.05/kWh, on each month's "
                     "hashprice); a quote scales that price for this machine; 0: the market price alone")
+    moved_from: Name | None = Field(None, description="the site these machines were moved from (an optimizer "
+                                                     "plan's move; a label: the engine does not read it)")
     sale_price_usd: float | None = Field(
         None, ge=0, le=10_000_000, allow_inf_nan=False,
         description="a stated price per unit for the units retired at retire_month (a signed sale, or an "

@@ -82,8 +82,9 @@ class PlanDecisions:
 def plan_decisions(original: Scenario, planned: Scenario, note: str = "") -> PlanDecisions:
     """Tell the optimizer's decisions apart from what the original scenario already held."""
     def key(c):
+        # a row the plan retires, or moves away at book value (sale_price_usd), is the original row
         return tuple(sorted((k, v) for k, v in c.model_dump(mode="json").items()
-                            if k not in ("count", "retire_month")))
+                            if k not in ("count", "retire_month", "sale_price_usd")))
 
     original_rows = {}
     for c in original.fleet:
@@ -1413,7 +1414,10 @@ class _Export:
                 ws.cell(row=r, column=6, value="gross MW")
             else:
                 co = sc.fleet[idx]
-                ws.cell(row=r, column=1, value="Retire ASICs" if kind == "retire" else "Buy ASICs")
+                label = ("Move ASICs away (at book value)" if kind == "retire" and co.sale_price_usd is not None
+                         else "Retire ASICs" if kind == "retire"
+                         else f"Receive ASICs moved from {co.moved_from}" if co.moved_from else "Buy ASICs")
+                ws.cell(row=r, column=1, value=label)
                 put_text(ws, r, 2, co.site)
                 put_text(ws, r, 3, co.model)
                 month = co.retire_month if kind == "retire" else co.purchase_month

@@ -465,7 +465,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                                    degradation_pct_per_year=co.degradation_pct_per_year,
                                    purchase_price_usd=book * (1.0 + i_m) ** wait + st.move_cost_usd_per_unit,
                                    useful_life_months=max(int(round(co.useful_life_months - held)), 1),
-                                   purchase_month=month_labels[t + wait], salvage_usd=quote))
+                                   purchase_month=month_labels[t + wait], salvage_usd=quote, moved_from=co.site))
         cost_year = np.zeros((len(move_out_rows), len(years)))
         for k, col_k in enumerate(new_machine_columns(arrivals)):
             j_out, c, t, d_site, book = move_out_rows[k]

@@ -101,8 +101,25 @@ def _trend() -> dict:
     return d
 
 
+def _moved() -> dict:
+    """A move as an optimizer plan writes it: 6,000 of North Dakota's M50S++ leave in 2026-01 at their book
+    value (sale_price_usd) and arrive at Texas in 2026-02, a month older, at that value plus $150 each;
+    and a signed sale of Georgia's S19 XPs in 2026-06 at a stated $400 each."""
+    d = _default_dict()
+    m50 = dict(d["fleet"][4])
+    d["fleet"][4]["count"] = 6000
+    book = 2500 * (1 - (24 + 1) / 36)
+    d["fleet"].append({**m50, "count": 6000, "retire_month": "2026-01", "sale_price_usd": round(book, 2)})
+    d["fleet"].append({**m50, "count": 6000, "site": "Texas", "moved_from": "North Dakota", "age_months": 0,
+                       "hashrate_ths": round(146 * 0.97 ** (26 / 12), 4), "purchase_month": "2026-02",
+                       "purchase_price_usd": round(book + 150, 2), "useful_life_months": 11, "salvage_usd": 0})
+    d["fleet"][3]["retire_month"] = "2026-06"
+    d["fleet"][3]["sale_price_usd"] = 400.0
+    return d
+
+
 CASES = {"default": _default_dict, "stress": _stress, "profit": _profit, "injection": _injection,
-         "capitulation": _capitulation, "trend": _trend}
+         "capitulation": _capitulation, "trend": _trend, "moved": _moved}
 
 
 def _optimized_plan():
@@ -222,7 +239,7 @@ SUMMARY_KEYS = {
 }
 
 
-ALL = ["default", "stress", "profit", "injection", "capitulation", "trend", "edited", "plan", "plan_edited",
+ALL = ["default", "stress", "profit", "injection", "capitulation", "trend", "moved", "edited", "plan", "plan_edited",
        "lease240", "no_terminal"]
 
 
