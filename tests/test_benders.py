@@ -231,3 +231,17 @@ def test_moves_are_in_the_json_and_the_recommendation():
     assert lines[1].startswith("A stops mining in 2026-Q1: the plan moves or retires every machine there")
     doc = result_to_json(res)
     assert doc["moves"][0]["from_site"] == "A" and doc["moves"][0]["units"] == 1000.0
+
+
+def test_the_optimize_view_lists_the_moves(qtbot):
+    """The Optimize view's Moves tab shows a plan's moves (from, to, months, units, cost)."""
+    from ui.views.optimize import MOVE_COLUMNS, FrameModel
+
+    sc, st = _two_sites()
+    res = optimize(sc, st)
+    model = FrameModel(MOVE_COLUMNS)
+    model.set_frame(res.moves)
+    assert model.rowCount() == 1
+    cells = [model.data(model.index(0, k)) for k in range(model.columnCount())]
+    assert cells[:5] == ["A", "B", "X", "2026-01", "2026-02"]
+    assert "150,000" in cells[-1]

@@ -28,8 +28,8 @@ from minerplan.scenario import Scenario
 from solvers.confidence import OUT_OF_SAMPLE_PATHS, REPLICATIONS, PlanConfidence, assess_plan
 from solvers.confidence import describe as describe_confidence
 from solvers.decisions import DecisionSpace, build_decision_space
-from solvers.optimize import (OptimizationResult, _allocation, _decision_tables, check_plan, efficient_frontier,
-                              optimize, plan_scenario)
+from solvers.optimize import (OptimizationResult, _allocation, _decision_tables, _moves_table, check_plan,
+                              efficient_frontier, optimize, plan_scenario)
 from solvers.report import check_failure, idle_capacity, plan_label, plan_quality, recommendation
 from solvers.settings import OptimizerSettings
 
@@ -226,6 +226,12 @@ RETIREMENT_COLUMNS = (
     Column("site", "Site"), Column("cohort", "Fleet row (index)", "text"), Column("model", "ASIC model"),
     Column("month", "Retire (month)"), Column("units", "Units (machines)", "units"), Column("mw", "Power (MW)", "mw"),
     Column("salvage_usd", "Salvage (USD M)", "usd_m"))
+MOVE_COLUMNS = (
+    Column("from_site", "From site"), Column("to_site", "To site"), Column("model", "ASIC model"),
+    Column("month", "Leave (month)"), Column("arrive_month", "Arrive (month)"),
+    Column("units", "Units (machines)", "units"), Column("mw", "Power at destination (MW)", "mw"),
+    Column("cost_usd", "Move cost (USD)", "usd", tip="Packing, freight and re-racking; the machines keep their "
+                                                    "book value"))
 IDLE_COLUMNS = (
     Column("site", "Site"), Column("from_month", "From (month)"), Column("to_month", "To (month)"),
     Column("idle_mw", "Idle (MW, gross)", "mw", tip="Mean over the months: capacity neither mining nor AI/HPC"),
@@ -313,7 +319,7 @@ def frontier_result(out: FrontierOutput, k: int) -> OptimizationResult:
         status=str(row["status"]), objective_usd=exp_npv - st_k.risk_aversion * cvar, expected_npv_usd=exp_npv,
         cvar_usd=cvar, mip_gap=gap, npv_by_path_usd=None if npv is None else np.asarray(npv, float),
         allocation=_allocation(out.space, x), conversions=conv, purchases=buys, retirements=rets,
-        shadow_prices=pd.DataFrame(columns=["kind", "name", "value_usd", "unit"]),
+        moves=_moves_table(out.space, x), shadow_prices=pd.DataFrame(columns=["kind", "name", "value_usd", "unit"]),
         plan_scenario=plan_scenario(out.space, x), settings=st_k, notes=list(out.space.notes),
         bound_usd=bound, solver_status=str(row["status"]))
     return res
@@ -615,12 +621,14 @@ class OptimizeView(QWidget):
         self.conversion_model = FrameModel(CONVERSION_COLUMNS, self)
         self.purchase_model = FrameModel(PURCHASE_COLUMNS, self)
         self.retirement_model = FrameModel(RETIREMENT_COLUMNS, self)
+        self.move_model = FrameModel(MOVE_COLUMNS, self)
         tables = QTabWidget()
         self.tables: dict[str, QTableView] = {}
         for key, title, model in (("shadow", "Shadow prices", self.shadow_proxy),
                                   ("conversions", "Conversions", self.conversion_model),
                                   ("purchases", "Purchases", self.purchase_model),
-                                  ("retirements", "Retirements", self.retirement_model)):
+                                  ("retirements", "Retirements", self.retirement_model),
+                                  ("moves", "Moves", self.move_model)):
             v = QTableView()
             v.setModel(model)
             v.setSortingEnabled(key == "shadow")
@@ -929,6 +937,10 @@ class OptimizeView(QWidget):
         self.conversion_model.set_frame(res.conversions)
         self.purchase_model.set_frame(res.purchases)
         self.retirement_model.set_frame(res.retirements)
+        if res.moves is not None:
+            self.move_model.set_frame(res.moves)
+        else:
+            self.move_model.set_frame(pd.DataFrame(columns=[c.field for c in MOVE_COLUMNS]))
         for key, view in self.tables.items():
             view.resizeColumnsToContents()
         self._fill_sites(res)
