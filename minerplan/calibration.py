@@ -9,7 +9,7 @@
 * :func:`fit_gbm_moments` fits a geometric Brownian motion by moments;
   :func:`fit_merton_mle` fits the Merton jump-diffusion of
   :func:`minerplan.stochastic.merton_factors` by maximum likelihood, with the
-  Nelder-Mead optimizer here (no scipy). Both return frozen dataclasses whose
+  Nelder-Mead optimizer (scipy's). Both return frozen dataclasses whose
   parameters are in the units of the factor functions' arguments (percent per
   year, jumps per year) and whose ``describe()`` is the fit shown to the user.
 
@@ -553,64 +553,29 @@ class NelderMeadResult:
 
 def nelder_mead(f: Callable[[np.ndarray], float], x0, *, step=0.5, xtol: float = 1e-7, ftol: float = 1e-10,
                 max_evals: int = 5000) -> NelderMeadResult:
-    """Minimize ``f`` by the Nelder-Mead simplex method with the adaptive coefficients
-    of Gao and Han (2012): reflection 1, expansion 1 + 2/n, contraction 0.75 - 1/(2n),
-    shrink 1 - 1/n. A ``nan`` value counts as ``+inf``. Stops when the simplex is
-    within ``xtol`` (each coordinate, from the best vertex) and its values within
-    ``ftol`` of the best, or after ``max_evals`` evaluations (``converged`` False).
+    """Minimize ``f`` by the Nelder-Mead simplex method with the adaptive coefficients of Gao and Han
+    (2012): scipy's implementation (``scipy.optimize.minimize``, ``adaptive=True``), started from the
+    simplex ``x0`` + ``step`` along each axis. A ``nan`` value counts as ``+inf``. Stops when the simplex
+    is within ``xtol`` (each coordinate, from the best vertex) and its values within ``ftol`` of the best,
+    or after ``max_evals`` evaluations (``converged`` False).
     """
+    from scipy.optimize import minimize
+
     x0 = np.asarray(x0, dtype=float).reshape(-1)
     n = x0.size
     if n < 1:
         raise ValueError("x0 must have at least one coordinate")
-    alpha, beta, gamma, delta = 1.0, 1.0 + 2.0 / n, 0.75 - 0.5 / n, 1.0 - 1.0 / n
-    if n == 1:
-        gamma, delta = 0.5, 0.5
-    evals = 0
 
     def fx(x: np.ndarray) -> float:
-        nonlocal evals
-        evals += 1
         v = float(f(x))
         return v if math.isfinite(v) else math.inf
 
     steps = np.broadcast_to(np.asarray(step, dtype=float), (n,))
     sim = np.vstack([x0] + [x0 + np.eye(n)[i] * (steps[i] if steps[i] != 0 else 0.05) for i in range(n)])
-    fs = np.array([fx(x) for x in sim])
-    converged = False
-    while evals < max_evals:
-        order = np.argsort(fs, kind="stable")
-        sim, fs = sim[order], fs[order]
-        if (np.max(np.abs(sim[1:] - sim[0])) <= xtol and np.max(np.abs(fs[1:] - fs[0])) <= ftol):
-            converged = True
-            break
-        centroid = sim[:-1].mean(axis=0)
-        xr = centroid + alpha * (centroid - sim[-1])
-        fr = fx(xr)
-        if fr < fs[0]:
-            xe = centroid + beta * (xr - centroid)
-            fe = fx(xe)
-            sim[-1], fs[-1] = (xe, fe) if fe < fr else (xr, fr)
-            continue
-        if fr < fs[-2]:
-            sim[-1], fs[-1] = xr, fr
-            continue
-        if fr < fs[-1]:
-            xc = centroid + gamma * (xr - centroid)
-            fc = fx(xc)
-            if fc <= fr:
-                sim[-1], fs[-1] = xc, fc
-                continue
-        else:
-            xc = centroid + gamma * (sim[-1] - centroid)
-            fc = fx(xc)
-            if fc < fs[-1]:
-                sim[-1], fs[-1] = xc, fc
-                continue
-        sim[1:] = sim[0] + delta * (sim[1:] - sim[0])
-        fs[1:] = [fx(x) for x in sim[1:]]
-    best = int(np.argmin(fs))
-    return NelderMeadResult(sim[best].copy(), float(fs[best]), evals, converged)
+    res = minimize(fx, x0, method="Nelder-Mead",
+                   options={"xatol": xtol, "fatol": ftol, "maxfev": max_evals, "maxiter": 10 * max_evals,
+                            "adaptive": True, "initial_simplex": sim})
+    return NelderMeadResult(np.asarray(res.x, dtype=float).copy(), float(res.fun), int(res.nfev), bool(res.success))
 
 
 # --------------------------------------------------------------------------- Merton MLE
