@@ -100,6 +100,18 @@ def tax_year_index(start_month: str, horizon_months: int) -> tuple[np.ndarray, l
     return year - years[0], years
 
 
+def year_onehot(year_of_month: np.ndarray) -> np.ndarray:
+    """``[month, year]`` 1 where the month is in the year: ``monthly @ year_onehot`` sums by calendar year."""
+    n_years = int(year_of_month.max()) + 1 if year_of_month.size else 0
+    return (year_of_month[:, None] == np.arange(n_years)[None, :]).astype(float)
+
+
+def year_end_months(year_of_month: np.ndarray) -> np.ndarray:
+    """``[year]`` the last modelled month of each calendar year (where its tax is paid)."""
+    n_years = int(year_of_month.max()) + 1 if year_of_month.size else 0
+    return np.array([np.flatnonzero(year_of_month == y)[-1] for y in range(n_years)], dtype=int)
+
+
 def annual_tax_with_carryforward(taxable_income: np.ndarray, year_of_month: np.ndarray, rate: float) -> np.ndarray:
     """Tax ``[path, month]`` assessed per calendar year and paid in that year's last modelled month.
 
@@ -107,13 +119,10 @@ def annual_tax_with_carryforward(taxable_income: np.ndarray, year_of_month: np.n
     without limit (no carry-back). The tax paid for year y is the increase of
     ``rate * max(0, max over years <= y of cumulative taxable income)``.
     """
-    n_years = int(year_of_month.max()) + 1 if year_of_month.size else 0
-    onehot = (year_of_month[:, None] == np.arange(n_years)[None, :]).astype(float)     # [month, year]
-    by_year = taxable_income @ onehot                                                 # [path, year]
+    by_year = taxable_income @ year_onehot(year_of_month)                              # [path, year]
     tax_year = tax_with_carryforward(by_year, rate)
-    last_month = np.array([np.flatnonzero(year_of_month == y)[-1] for y in range(n_years)], dtype=int)
     out = np.zeros_like(np.asarray(taxable_income, dtype=float))
-    out[..., last_month] = tax_year
+    out[..., year_end_months(year_of_month)] = tax_year
     return out
 
 
@@ -123,6 +132,11 @@ def tax_with_carryforward(taxable_income: np.ndarray, rate: float) -> np.ndarray
     Cumulative tax paid by period t equals ``rate * max(0, max_{s<=t} C_s)`` where
     C is cumulative taxable income, so each period's tax is its first difference.
     """
+    return np.diff(cumulative_tax_with_carryforward(taxable_income, rate), axis=-1, prepend=0.0)
+
+
+def cumulative_tax_with_carryforward(taxable_income: np.ndarray, rate: float) -> np.ndarray:
+    """Tax paid by the end of each period ``[path, period]``: ``rate * max(0, max_{s<=t} C_s)`` with C the
+    cumulative taxable income (unlimited loss carry-forward, no carry-back)."""
     cum = np.cumsum(taxable_income, axis=-1)
-    paid = rate * np.maximum.accumulate(np.maximum(cum, 0.0), axis=-1)
-    return np.diff(paid, axis=-1, prepend=0.0)
+    return rate * np.maximum.accumulate(np.maximum(cum, 0.0), axis=-1)

@@ -230,7 +230,7 @@ def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *,
                        message=f"L-shaped decomposition: {log.lp_rounds} LP and {log.mip_rounds} MIP rounds, "
                                f"{log.cuts:,} cuts")
     if status in ("optimal", "time_limit") and not stopped():
-        out.row_dual = hm.duals_with_integers_fixed(best_full) if has_ints else _lp_duals(hm, best_full)
+        out.row_dual = hm.duals_with_integers_fixed(best_full) if has_ints else _lp_duals(hm)
     return out, log
 
 
@@ -291,7 +291,7 @@ def _keeps_cash_floor(space: DecisionSpace, x: np.ndarray, ev: _Evaluation) -> b
     return bool(np.all(have >= floor - 1.0 - 1e-9 * np.abs(have).max(initial=0.0)))
 
 
-def _lp_duals(hm: HighsModel, full: np.ndarray) -> np.ndarray | None:
+def _lp_duals(hm: HighsModel) -> np.ndarray | None:
     """Row duals of the master LP (no integers) at its last optimum."""
     sol = hm.h.getSolution()
     return np.array(sol.row_dual) if sol.dual_valid else None

@@ -32,7 +32,7 @@ from minerplan.catalog import load_catalog
 from minerplan.engine import (ai_class_values, asic_residual_after_tax_by_row, asic_salvage_by_row, salvage_by_month,
                               scenario_network, site_price_matrix)
 from minerplan.errors import Problem, ScenarioError
-from minerplan.finance import discount_factors
+from minerplan.finance import discount_factors, year_end_months, year_onehot
 from minerplan.fleet import fleet_arrays
 from minerplan.months import add_months, month_index, parse_month
 from minerplan.prices import market_draw, with_preset_market
@@ -86,6 +86,28 @@ class DecisionSpace:
         return len(self.table)
 
     @property
+    def year_onehot(self) -> np.ndarray:
+        """``[month, year]``: ``monthly @ year_onehot`` sums by calendar year."""
+        return year_onehot(self.year_of_month)
+
+    @property
+    def year_ends(self) -> np.ndarray:
+        """``[year]`` each calendar year's last month, where its carry-forward tax is paid."""
+        return year_end_months(self.year_of_month)
+
+    @property
+    def tax_npv_weights(self) -> np.ndarray:
+        """``[year]`` g_y = df(end of y) - df(end of y + 1) (the last: df(end)): the NPV of the cumulative
+        carry-forward tax K[., y] is -sum_y g_y K[., y] (tax paid in y is K[y] - K[y - 1], at y's end)."""
+        df_end = self.discount[self.year_ends]
+        return df_end - np.concatenate([df_end[1:], [0.0]])
+
+    @property
+    def last_year_paid(self) -> np.ndarray:
+        """``[month]`` the last calendar year whose tax is paid by the end of that month (-1: none yet)."""
+        return np.searchsorted(self.year_ends, np.arange(self.year_of_month.size), side="right") - 1
+
+    @property
     def path_dependent(self) -> np.ndarray:
         """Variables whose NPV coefficient differs between paths (mining decisions)."""
         return (self.table["kind"] != "convert").to_numpy()
@@ -111,6 +133,22 @@ class TopBlock:
     contract_usd_per_mwh: float
     can_curtail: bool
     ai_energy: np.ndarray        # [n_var, M] MWh drawn by AI/HPC per unit of each decision
+
+
+def retirement_slots(space: DecisionSpace, blk: TopBlock) -> list[tuple[int, int, np.ndarray]]:
+    """The retirement decisions of a take-or-pay block's fleet rows: ``(variable, month, the block's
+    slots of that row)`` each; the units they retire leave those slots from that month on."""
+    if not space.n_var:
+        return []
+    t = space.table
+    cohort, month = t["cohort"].to_numpy(), t["month_idx"].to_numpy()
+    row_of_slot = blk.cohorts[blk.slot_cohort]
+    out = []
+    for j in np.flatnonzero((t["kind"] == "retire").to_numpy()):
+        slots = np.flatnonzero(row_of_slot == cohort[j])
+        if slots.size:
+            out.append((int(j), int(month[j]), slots))
+    return out
 
 
 def _grid(start: int, step: int, n: int, extra=()) -> list[int]:
@@ -231,7 +269,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     month_labels = [add_months(sc.start_month, i) for i in range(n_m)]
     rows: list[dict] = []
     salvage_unit: dict[int, float] = {}      # row -> a retirement's expected proceeds per unit
-    move_out_rows: list[tuple] = []          # (row, fleet row, month, destination site, book value per unit)
+    move_out_rows: list[tuple] = []          # (row, fleet row, month, destination, book value per unit, months held)
     coef_cols: list[np.ndarray] = []
     cap_cols: list[np.ndarray] = []
     capex_cols: list[np.ndarray] = []
@@ -290,7 +328,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     # (no gain, no loss) and the delivery at the other site in t + downtime of the same machine (its TH/s
     # degraded by then) at that book value plus the move's cost, depreciated over its remaining life; the
     # book value is carried at the company's rate over the downtime, so only the move's cost is spent.
-    move_book: dict[int, float] = {}          # candidate k (move-out) -> the unit's book value when it leaves
+    move_book: dict[int, tuple[float, int]] = {}   # candidate k (move-out) -> (book value per unit, months held)
     if (st.allow_retirements or st.allow_moves) and len(sc.fleet):
         if progress:
             progress(0.3, "retirement and move options")
@@ -318,7 +356,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                 for d_site in destinations:
                     if d_site == fl.site[c] or all_in[d_site] >= all_in[fl.site[c]]:
                         continue
-                    move_book[len(cands)] = book
+                    move_book[len(cands)] = (book, held)
                     cands.append(co.model_copy(update={"count": 1.0, "retire_month": month_labels[t],
                                                        "sale_price_usd": book}))
                     cand_of.append((c, t, d_site))
@@ -367,7 +405,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                 if d_site < 0:
                     salvage_unit[len(rows)] = float(s_cand[:, k].mean())
                 else:
-                    move_out_rows.append((len(rows), c, t, d_site, move_book[k]))
+                    move_out_rows.append((len(rows), c, t, d_site, *move_book[k]))
                 rows.append(dict(kind="retire" if d_site < 0 else "move_out", site=co.site, site_idx=int(fl.site[c]),
                                  month_idx=t, month=month_labels[t], business_model="", cohort=c, model=co.model,
                                  unit="units", scale_mw=float(load_mw[c]), lb=0.0, ub=float(co.count), integer=False,
@@ -448,11 +486,9 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
         i_m = (1.0 + fin.discount_rate_pct / 100.0) ** (1.0 / 12.0) - 1.0
         wait = st.move_downtime_months
         arrivals = []
-        for j_out, c, t, d_site, book in move_out_rows:
+        for j_out, c, t, d_site, book, held in move_out_rows:
             co = sc.fleet[c]
-            bought = month_index(sc.start_month, co.purchase_month) if co.purchase_month else -1
-            age = ((t + wait - bought) if bought >= 0 else (co.age_months + t + wait))    # physical, at arrival
-            held = (t - bought) if bought >= 0 else (co.age_months + t)
+            age = held + wait                                        # months old when it arrives
             ths_arrive = co.hashrate_ths * (1.0 - co.degradation_pct_per_year / 100.0) ** (age / 12.0)
             quote = co.salvage_usd
             if quote > 0:   # the row's quote, moved to the machine as it arrives (the same scale on the market)
@@ -466,11 +502,9 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
                                    purchase_price_usd=book * (1.0 + i_m) ** wait + st.move_cost_usd_per_unit,
                                    useful_life_months=max(int(round(co.useful_life_months - held)), 1),
                                    purchase_month=month_labels[t + wait], salvage_usd=quote, moved_from=co.site))
-        cost_year = np.zeros((len(move_out_rows), len(years)))
         for k, col_k in enumerate(new_machine_columns(arrivals)):
-            j_out, c, t, d_site, book = move_out_rows[k]
-            link = k
-            rows[j_out]["link"] = link
+            j_out, c, t, d_site, book, _ = move_out_rows[k]
+            rows[j_out]["link"] = k
             move_sale[j_out] = book
             move_arrivals[len(rows)] = arrivals[k]
             cf_cols.append(col_k["cf"])
@@ -479,12 +513,11 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
             rows.append(dict(kind="move_in", site=sc.sites[d_site].name, site_idx=d_site, month_idx=t,
                              month=month_labels[t], business_model="", cohort=c, model=sc.fleet[c].model,
                              unit="units", scale_mw=col_k["load_mw"], lb=0.0, ub=float(sc.fleet[c].count),
-                             integer=False, dest=sc.sites[d_site].name, link=link))
+                             integer=False, dest=sc.sites[d_site].name, link=k))
             coef_cols.append(col_k["coef"])
             cap_cols.append(col_k["cap"])
             # Capex of a move is its cost (the book value it arrives at is the one it left at).
-            cost_year[k, year_of[t + wait] - years[0]] = st.move_cost_usd_per_unit
-            capex_cols.append(cost_year[k])
+            capex_cols.append(st.move_cost_usd_per_unit * to_year[t + wait])
 
     table = pd.DataFrame(rows, columns=["kind", "site", "site_idx", "month_idx", "month", "business_model", "cohort",
                                         "model", "unit", "scale_mw", "lb", "ub", "integer", "dest", "link"])

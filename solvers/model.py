@@ -22,7 +22,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 
 from minerplan.engine import Cancelled
 
-from .decisions import DecisionSpace
+from .decisions import DecisionSpace, retirement_slots
 
 USD_M = 1e6  # the model works in USD millions for numerical scale
 
@@ -307,12 +307,8 @@ def _add_take_or_pay(m, built: BuiltModel, space: DecisionSpace, xs: list) -> li
     terms = []
     if not space.top_blocks:
         return terms
-    t = space.table
     n_p = space.prices.shape[0]
     df, r = space.discount, space.tax_rate
-    ret = (t["kind"] == "retire").to_numpy() if space.n_var else np.zeros(0, bool)
-    cohort = t["cohort"].to_numpy() if space.n_var else np.zeros(0, int)
-    month = t["month_idx"].to_numpy() if space.n_var else np.zeros(0, int)
     m.top = pyo.Block(range(len(space.top_blocks)))
     for b, blk in enumerate(space.top_blocks):
         n_m, k = blk.energy.shape
@@ -327,18 +323,14 @@ def _add_take_or_pay(m, built: BuiltModel, space: DecisionSpace, xs: list) -> li
         # writing those decisions into every path's row instead repeats ~10 terms per row, which at
         # 500 paths was 750k of the model's 1.3M nonzeros.
         n_y = n_p * n_m * k
-        c_of_slot = blk.cohorts[blk.slot_cohort]                                   # [K] fleet row
         ub = blk.units_base[:, blk.slot_cohort].astype(float)                      # [M, K]
         unit = np.where(ub > 0, ub, 1.0)                                           # units per 1.0 of y
         need_unit = max(float(np.max(np.abs(blk.need_mwh), initial=0.0)), 1.0)    # MWh per 1.0 of s
         built.top_scales.append((unit, need_unit))
         upper = np.tile((ub / unit).ravel(), n_p)
         q_r, q_c, q_v = [], [], []                                                 # q[m, k] = sum_j coef x_j
-        for j in np.flatnonzero(ret):
-            slots = np.flatnonzero(c_of_slot == cohort[j])
-            if slots.size == 0:
-                continue
-            mm = np.arange(month[j], n_m)
+        for j, month_j, slots in retirement_slots(space, blk):
+            mm = np.arange(month_j, n_m)
             q_r.append((mm[:, None] * k + slots[None, :]).ravel())
             q_c.append(np.full(mm.size * slots.size, j))
             q_v.append((1.0 / unit[mm][:, slots]).ravel())
@@ -405,9 +397,7 @@ def _add_carryforward_tax(m, built: BuiltModel, space: DecisionSpace, xs: list, 
     rate = space.tax_rate_statutory
     ym = space.year_of_month
     n_m = ym.size
-    last = np.array([np.flatnonzero(ym == y)[-1] for y in range(n_y)])
-    df_end = space.discount[last]
-    g = df_end - np.concatenate([df_end[1:], [0.0]])
+    g = space.tax_npv_weights
     m.K = pyo.Var(range(n_p * n_y), domain=pyo.NonNegativeReals)
     kv = [m.K[i] for i in range(n_p * n_y)]
     t = space.table
@@ -557,15 +547,13 @@ def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_te
     if tax_terms is not None:
         # Tax paid by the end of month t on a view: sum_p w_p K[p, last year ended by t].
         kv, _ = tax_terms
-        ym = space.year_of_month
-        n_y = int(ym.max()) + 1
-        ends = np.array([np.flatnonzero(ym == y)[-1] for y in range(n_y)])
+        n_y = space.year_ends.size
+        paid_year = space.last_year_paid
         kmat = np.zeros((n_w * n_m, n_p * n_y))
         for w in range(n_w):
             for t_ in range(n_m):
-                done = np.flatnonzero(ends <= t_)
-                if done.size:
-                    kmat[w * n_m + t_, np.arange(n_p) * n_y + done[-1]] = -space.cash_weights[w]
+                if paid_year[t_] >= 0:
+                    kmat[w * n_m + t_, np.arange(n_p) * n_y + paid_year[t_]] = -space.cash_weights[w]
         mat = np.concatenate([mat, kmat], axis=1)
         cols = cols + kv
     if rho:
@@ -580,12 +568,9 @@ def _add_cash_floor(m, built: BuiltModel, space: DecisionSpace, xs: list, top_te
 def _rho_upper_bound(space: DecisionSpace) -> np.ndarray:
     """``[W, M]`` USD: no plan's recourse cash through month t exceeds every profitable slot running
     all its units with no shortfall and no tax (bounds the master's ``rho``)."""
-    n_w, n_m = space.cash_weights.shape[0], space.prices.shape[1]
-    out = np.zeros((space.prices.shape[0], n_m))
-    for blk in space.top_blocks:
-        units = blk.units_base[:, blk.slot_cohort].astype(float)
-        out += (1.0 - space.tax_rate) * (np.maximum(blk.value, 0.0) * units[None]).sum(axis=2)
-    return space.cash_weights @ np.cumsum(out, axis=1) if n_w else np.zeros((0, n_m))
+    from .recourse import max_dispatch_income
+
+    return space.cash_weights @ np.cumsum(max_dispatch_income(space), axis=1)
 
 
 def _coo_to_csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n_rows: int):

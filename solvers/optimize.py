@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from minerplan.engine import Cancelled, progress_step
+from minerplan.finance import tax_with_carryforward
 from minerplan.months import add_months, month_index
 from minerplan.scenario import Conversion, Scenario
 
 from .benders import solve_decomposed
-from .decisions import DecisionSpace, TopBlock, build_decision_space
+from .decisions import DecisionSpace, TopBlock, build_decision_space, retirement_slots
 from .highs_backend import MIN_RUN_S, HighsModel, SolveOutcome, to_matrix_form
 from .model import USD_M, BuiltModel, build_model
 from .settings import OptimizerSettings
@@ -355,14 +356,9 @@ def _cash_table(space: DecisionSpace, x: np.ndarray, dispatch: list) -> pd.DataF
 def _units_available(space: DecisionSpace, blk: TopBlock, x: np.ndarray) -> np.ndarray:
     """Units of each slot's fleet row installed in each month under plan ``x``, ``[month, slot]``."""
     u = blk.units_base[:, blk.slot_cohort].astype(float)                          # [M, K]
-    if not space.n_var:
-        return u
-    t = space.table
-    retire = (t["kind"] == "retire").to_numpy() & (x > 0)
-    cohort, month = t["cohort"].to_numpy(), t["month_idx"].to_numpy()
-    row_of_slot = blk.cohorts[blk.slot_cohort]
-    for j in np.flatnonzero(retire):
-        u[month[j]:, row_of_slot == cohort[j]] -= x[j]
+    for j, month, slots in retirement_slots(space, blk):
+        if x[j] > 0:
+            u[month:, slots] -= x[j]
     return np.maximum(u, 0.0)
 
 
@@ -434,17 +430,17 @@ def tax_paid_by_month(space: DecisionSpace, x: np.ndarray, dispatch: list) -> np
     n_p, n_m = space.prices.shape
     if not space.carryforward:
         return np.zeros((n_p, n_m))
-    ym = space.year_of_month
-    n_y = int(ym.max()) + 1
-    onehot = (ym[:, None] == np.arange(n_y)[None, :]).astype(float)
-    income = space.taxable_base + (space.taxable_x @ x if space.n_var else 0.0) \
-        + _top_income_by_month(space, dispatch) @ onehot                          # [P, Y]
-    cum = np.cumsum(income, axis=1)
-    paid = space.tax_rate_statutory * np.maximum.accumulate(np.maximum(cum, 0.0), axis=1)
-    tax_y = np.diff(paid, axis=1, prepend=0.0)
+    income = taxable_income_by_year(space, x, _top_income_by_month(space, dispatch))
     out = np.zeros((n_p, n_m))
-    out[:, [np.flatnonzero(ym == y)[-1] for y in range(n_y)]] = tax_y
+    out[:, space.year_ends] = tax_with_carryforward(income, space.tax_rate_statutory)
     return out
+
+
+def taxable_income_by_year(space: DecisionSpace, x: np.ndarray, top_income: np.ndarray) -> np.ndarray:
+    """Plan ``x``'s taxable income per path and calendar year (carry-forward mode), ``[path, year]`` USD:
+    the decisions' linear part and the take-or-pay dispatch income ``top_income`` ``[path, month]``."""
+    return (space.taxable_base + (space.taxable_x @ x if space.n_var else 0.0)
+            + top_income @ space.year_onehot)
 
 
 def plan_npv_by_path(space: DecisionSpace, x: np.ndarray, dispatch: list | None = None) -> np.ndarray:
@@ -677,17 +673,12 @@ def _purchase_margins(space: DecisionSpace, x: np.ndarray, dispatch: list,
     n_p = npv.size
     worst = np.argsort(npv, kind="stable")[:max(int(np.ceil((1 - space.settings.cvar_level) * n_p)), 1)]
     if space.carryforward:
-        ym = space.year_of_month
-        n_y = int(ym.max()) + 1
-        onehot = (ym[:, None] == np.arange(n_y)[None, :]).astype(float)
-        income = space.taxable_base + space.taxable_x @ x + _top_income_by_month(space, dispatch) @ onehot  # [P, Y]
-        df_y = space.discount[[np.flatnonzero(ym == y)[-1] for y in range(n_y)]]
-        rate = space.tax_rate_statutory
+        income = taxable_income_by_year(space, x, _top_income_by_month(space, dispatch))   # [P, Y]
+        df_y = space.discount[space.year_ends]
 
         def tax_pv(inc: np.ndarray) -> np.ndarray:
             """Discounted carry-forward tax of each path (USD), as tax_paid_by_month computes it."""
-            paid = rate * np.maximum.accumulate(np.maximum(np.cumsum(inc, axis=1), 0.0), axis=1)
-            return np.diff(paid, axis=1, prepend=0.0) @ df_y
+            return tax_with_carryforward(inc, space.tax_rate_statutory) @ df_y
 
         base_tax = tax_pv(income)
     for j in cands:

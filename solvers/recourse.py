@@ -30,41 +30,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from .decisions import DecisionSpace
+from minerplan.finance import cumulative_tax_with_carryforward
+
+from .decisions import DecisionSpace, retirement_slots
 
 
 class _Evaluation:
     """The exact recourse of one plan and the pieces of its duals, shared by the NPV and cash cuts."""
 
     def __init__(self, space: DecisionSpace, x: np.ndarray):
-        from .optimize import _top_income_by_month, take_or_pay_dispatch
+        from .optimize import _top_income_by_month, take_or_pay_dispatch, taxable_income_by_year
 
         self.space = space
         self.x = x = np.asarray(x, dtype=float)
-        n_p, n_m = space.prices.shape
+        n_p = space.prices.shape[0]
         self.dispatch = take_or_pay_dispatch(space, x)
         self.income = _top_income_by_month(space, self.dispatch)                    # [P, M] pre-tax USD
         self.keep = 1.0 - space.tax_rate                                            # linear mode: after tax
         self.paid = None                                                            # K[p, y] USD, cumulative
         self.arg = None                                                             # [P, Y] year of max(0, C)
         if space.carryforward:
-            ym = space.year_of_month
-            n_y = int(ym.max()) + 1
-            onehot = (ym[:, None] == np.arange(n_y)[None, :]).astype(float)
-            inc_y = space.taxable_base + (space.taxable_x @ x if space.n_var else 0.0) + self.income @ onehot
+            inc_y = taxable_income_by_year(space, x, self.income)
+            self.paid = cumulative_tax_with_carryforward(inc_y, space.tax_rate_statutory)
             cum = np.cumsum(inc_y, axis=1)
-            self.paid = space.tax_rate_statutory * np.maximum.accumulate(np.maximum(cum, 0.0), axis=1)
-            arg = np.full((n_p, n_y), -1)
+            arg = np.full(inc_y.shape, -1)
             best = np.zeros(n_p)
             run = np.full(n_p, -1)
-            for y in range(n_y):                     # years, not paths: the running argmax of max(0, C)
+            for y in range(inc_y.shape[1]):          # years, not paths: the running argmax of max(0, C)
                 new = cum[:, y] > best
                 best = np.where(new, cum[:, y], best)
                 run = np.where(new, y, run)
                 arg[:, y] = run
             self.arg = arg
         # Dispatch duals per unit of income weight: beta [P, M] USD per MWh of the minimum,
-        # alpha [P, M, K] USD per available unit of each slot (see the module).
+        # alpha [P, M, K] USD per available unit of each slot (see the module); and each block's
+        # retirement decisions with the slots they empty.
         self.duals = []
         for blk, (y, s) in zip(space.top_blocks, self.dispatch):
             v, e, c = blk.value, blk.energy[None], blk.contract_usd_per_mwh
@@ -79,25 +79,30 @@ class _Evaluation:
             else:
                 beta = np.where(short, c, 0.0)
                 alpha = v + beta[:, :, None] * e
-            self.duals.append((beta, alpha))
+            self.duals.append((beta, alpha, retirement_slots(space, blk)))
 
     def dispatch_gradient(self, weight: np.ndarray) -> np.ndarray:
         """d/dx of sum_{p, m} weight[p, m] x income[p, m] (USD per unit of each decision), ``[P, n_var]``."""
-        space = self.space
-        n_p = weight.shape[0]
-        grad = np.zeros((n_p, space.n_var))
-        t = space.table
-        retire = np.flatnonzero((t["kind"] == "retire").to_numpy())
-        cohort, month = t["cohort"].to_numpy(), t["month_idx"].to_numpy()
-        for blk, (beta, alpha) in zip(space.top_blocks, self.duals):
+        grad = np.zeros((weight.shape[0], self.space.n_var))
+        for blk, (beta, alpha, retirements) in zip(self.space.top_blocks, self.duals):
             grad += (beta * weight) @ blk.ai_energy.T                                # AI draw lowers the need
             after = np.cumsum((alpha * weight[:, :, None])[:, ::-1], axis=1)[:, ::-1]  # months >= m
-            row_of_slot = blk.cohorts[blk.slot_cohort]
-            for j in retire:                                                          # decisions, not paths
-                slots = np.flatnonzero(row_of_slot == cohort[j])
-                if slots.size:
-                    grad[:, j] -= after[:, month[j]][:, slots].sum(axis=1)
+            for j, month, slots in retirements:                                       # decisions, not paths
+                grad[:, j] -= after[:, month][:, slots].sum(axis=1)
         return grad
+
+    def cumulative_dispatch_gradient(self, wm: np.ndarray) -> np.ndarray:
+        """``[M, n_var]``: row t is d/dx of sum_p sum_{m <= t} wm[p, m] x income[p, m]."""
+        out = np.zeros((wm.shape[1], self.space.n_var))
+        for blk, (beta, alpha, retirements) in zip(self.space.top_blocks, self.duals):
+            b = (beta * wm).sum(axis=0)                                              # [M]
+            out += np.cumsum(b[:, None] * blk.ai_energy.T, axis=0)                   # [M, n_var]
+            a = np.cumsum((alpha * wm[:, :, None]).sum(axis=0), axis=0)              # [M, K], months <= t
+            for j, month, slots in retirements:
+                through = a[:, slots].sum(axis=1)                                    # [M]
+                before = through[month - 1] if month > 0 else 0.0
+                out[month:, j] -= through[month:] - before
+        return out
 
 
 def recourse(space: DecisionSpace, x: np.ndarray, *, gradient: bool = True, evaluation: _Evaluation | None = None):
@@ -109,23 +114,19 @@ def recourse(space: DecisionSpace, x: np.ndarray, *, gradient: bool = True, eval
     weight = np.broadcast_to(ev.keep * df, (n_p, n_m)).copy()                       # NPV per USD of income
     direct = np.zeros((n_p, space.n_var))
     if space.carryforward:
-        ym = space.year_of_month
-        n_y = ev.paid.shape[1]
-        last = np.array([np.flatnonzero(ym == y)[-1] for y in range(n_y)])
-        df_end = df[last]
-        g = df_end - np.concatenate([df_end[1:], [0.0]])                             # >= 0
+        g = space.tax_npv_weights                                                    # >= 0
         q = q - ev.paid @ g
         if gradient:
             rate = space.tax_rate_statutory
-            gamma = np.zeros((n_p, n_y))                                             # d(tax NPV)/d(rate C[p, y])
+            gamma = np.zeros(ev.paid.shape)                                          # d(tax NPV)/d(rate C[p, y])
             rows = np.arange(n_p)
-            for y in range(n_y):
+            for y in range(g.size):
                 has = ev.arg[:, y] >= 0
                 np.add.at(gamma, (rows[has], ev.arg[has, y]), g[y])
             big_gamma = np.cumsum(gamma[:, ::-1], axis=1)[:, ::-1]                   # income in year y -> all C[y' >= y]
             if space.n_var:
                 direct = -rate * np.einsum("py,pyj->pj", big_gamma, space.taxable_x)
-            weight -= rate * big_gamma[:, ym]
+            weight -= rate * big_gamma[:, space.year_of_month]
     if not gradient:
         return q, None
     if not space.n_var:
@@ -145,17 +146,10 @@ def cash_recourse(space: DecisionSpace, x: np.ndarray, evaluation: _Evaluation |
     n_p, n_m = space.prices.shape
     wts = space.cash_weights                                                         # [W, P]
     n_w = wts.shape[0]
-    cum_inc = np.cumsum(ev.keep * ev.income, axis=1)                                 # [P, M]
-    value = wts @ cum_inc                                                            # [W, M]
+    value = wts @ np.cumsum(ev.keep * ev.income, axis=1)                             # [W, M]
     grad = np.zeros((n_w, n_m, space.n_var))
     # The last calendar year whose tax is paid by month t (-1: none yet); tax is paid in a year's last month.
-    if space.carryforward:
-        ym = space.year_of_month
-        n_y = ev.paid.shape[1]
-        ends = np.array([np.flatnonzero(ym == y)[-1] for y in range(n_y)])
-        done = np.array([int(np.flatnonzero(ends <= t)[-1]) if (ends <= t).any() else -1 for t in range(n_m)])
-    else:
-        done = np.full(n_m, -1)
+    done = space.last_year_paid if space.carryforward else np.full(n_m, -1)
     rate = space.tax_rate_statutory
     cumtx = np.cumsum(space.taxable_x, axis=1) if space.carryforward and space.n_var else None   # [P, Y, n_var]
     for yd in np.unique(done):
@@ -165,7 +159,7 @@ def cash_recourse(space: DecisionSpace, x: np.ndarray, evaluation: _Evaluation |
         if yd >= 0:
             value[:, months] -= (wts @ ev.paid[:, yd])[:, None]
             a = ev.arg[:, yd]                                                        # [P] year of the max, -1 none
-            taxed = (a[:, None] >= 0) & (ym[None, :] <= a[:, None])                  # income counted in K[p, yd]
+            taxed = (a[:, None] >= 0) & (space.year_of_month[None, :] <= a[:, None])  # income counted in K[p, yd]
             weight = weight - rate * taxed
             if cumtx is not None:
                 has = a >= 0
@@ -174,41 +168,22 @@ def cash_recourse(space: DecisionSpace, x: np.ndarray, evaluation: _Evaluation |
             per_month = np.zeros((n_m, space.n_var))
             if space.n_var and space.top_blocks:
                 # the dispatch gradient of months <= t is a running sum over months of a path-weighted sum
-                wm = wts[w][:, None] * weight                                        # [P, M]
-                per_month = _cumulative_dispatch_gradient(ev, wm)                    # [M, n_var]
+                per_month = ev.cumulative_dispatch_gradient(wts[w][:, None] * weight)   # [M, n_var]
             grad[w, months] = per_month[months] + direct[w][None, :]
     return value, grad
 
 
-def _cumulative_dispatch_gradient(ev: _Evaluation, wm: np.ndarray) -> np.ndarray:
-    """``[M, n_var]``: row t is d/dx of sum_p sum_{m <= t} wm[p, m] x income[p, m]."""
-    space = ev.space
-    n_m = wm.shape[1]
-    out = np.zeros((n_m, space.n_var))
-    t = space.table
-    retire = np.flatnonzero((t["kind"] == "retire").to_numpy())
-    cohort, month = t["cohort"].to_numpy(), t["month_idx"].to_numpy()
-    for blk, (beta, alpha) in zip(space.top_blocks, ev.duals):
-        b = (beta * wm).sum(axis=0)                                                  # [M]
-        out += np.cumsum(b[:, None] * blk.ai_energy.T, axis=0)                       # [M, n_var]
-        a = np.cumsum((alpha * wm[:, :, None]).sum(axis=0), axis=0)                  # [M, K], months <= t
-        row_of_slot = blk.cohorts[blk.slot_cohort]
-        for j in retire:
-            slots = np.flatnonzero(row_of_slot == cohort[j])
-            if slots.size:
-                through = a[:, slots].sum(axis=1)                                    # [M]
-                before = through[month[j] - 1] if month[j] > 0 else 0.0
-                out[month[j]:, j] -= through[month[j]:] - before
+def max_dispatch_income(space: DecisionSpace) -> np.ndarray:
+    """``[path, month]`` USD: the most any plan's take-or-pay dispatch earns (after tax in linear mode):
+    every slot with a positive value runs all its units and no shortfall is paid."""
+    out = np.zeros(space.prices.shape)
+    for blk in space.top_blocks:
+        units = blk.units_base[:, blk.slot_cohort].astype(float)                    # [M, K]
+        out += (1.0 - space.tax_rate) * (np.maximum(blk.value, 0.0) * units[None]).sum(axis=2)
     return out
 
 
 def recourse_upper_bound(space: DecisionSpace) -> np.ndarray:
-    """A value no plan's recourse exceeds on each path (USD): every slot with a positive value runs
-    all its units, no shortfall is paid and no tax is due. Bounds the master's recourse variables."""
-    n_p = space.prices.shape[0]
-    ub = np.zeros(n_p)
-    keep = 1.0 - space.tax_rate
-    for blk in space.top_blocks:
-        units = blk.units_base[:, blk.slot_cohort].astype(float)                    # [M, K]
-        ub += keep * (np.maximum(blk.value, 0.0) * units[None]).sum(axis=2) @ space.discount
-    return ub
+    """A value no plan's recourse exceeds on each path (USD): :func:`max_dispatch_income` with no tax due.
+    Bounds the master's recourse variables."""
+    return max_dispatch_income(space) @ space.discount
