@@ -57,3 +57,15 @@ def edit(d: dict, path: str, value) -> dict:
     else:
         cur[last] = value
     return d
+
+
+def catalog_cohort(model: str, count: int, site: str, **kw) -> dict:
+    """A fleet row of ``count`` units of a catalog ``model`` at ``site`` (its specs and price), plus ``kw``."""
+    from minerplan.catalog import load_catalog
+
+    spec = load_catalog()[model]
+    d = {"model": model, "count": count, "hashrate_ths": spec.hashrate_ths, "power_w": spec.power_w, "site": site,
+         "purchase_price_usd": round(spec.unit_price_usd, 2)}
+    d.update(kw)
+    return d
+

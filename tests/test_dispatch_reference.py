@@ -31,6 +31,7 @@ from minerplan.months import add_months
 from minerplan.prices import price_paths
 from minerplan.scenario import check_consistency
 from minerplan.scenario_io import scenario_from_dict
+from tests.builders import catalog_cohort as cohort
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -353,14 +354,6 @@ def assert_same_dispatch(sc, prices) -> float:
 
 
 # ---------------------------------------------------------------- scenarios
-
-def cohort(model: str, count: int, site: str, **kw) -> dict:
-    spec = CATALOG[model]
-    d = {"model": model, "count": count, "hashrate_ths": spec.hashrate_ths, "power_w": spec.power_w, "site": site,
-         "purchase_price_usd": round(spec.unit_price_usd, 2)}
-    d.update(kw)
-    return d
-
 
 def random_scenario(seed: int, *, n_paths: int = 300) -> tuple:
     """1-4 sites, most with a 12x24 profile and a take-or-pay minimum that binds on many paths; credits,

@@ -28,6 +28,7 @@ from minerplan.engine import run_engine
 from minerplan.months import add_months
 from minerplan.scenario import Finance, check_consistency
 from minerplan.scenario_io import scenario_from_dict
+from tests.builders import catalog_cohort as cohort
 
 RTOL = 1e-9
 TAKE_OR_PAY_RULE = "exact"
@@ -40,14 +41,6 @@ MINING_FIELDS = ("btc_mined", "mining_revenue_usd", "mining_power_cost_usd", "ta
 
 
 # ---------------------------------------------------------------- helpers
-
-def cohort(model: str, count: int, site: str, **kw) -> dict:
-    spec = CATALOG[model]
-    d = {"model": model, "count": count, "hashrate_ths": spec.hashrate_ths, "power_w": spec.power_w, "site": site,
-         "purchase_price_usd": round(spec.unit_price_usd, 2)}
-    d.update(kw)
-    return d
-
 
 def load_mw(fleet: list[dict], site: str) -> float:
     return sum(c["count"] * c["power_w"] / 1e6 for c in fleet if c["site"] == site)
