@@ -151,7 +151,7 @@ def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *,
         hm.set_mip_gap(max(mip_gap * 0.8, 1e-9))
         # HiGHS's MIP presolve on the master (thousands of dense cuts) took 2.5 s of a 2.8 s solve on the
         # shipped scenario at 500 paths; without it the same MIP solves in 0.9 s to the same plan and bound.
-        hm.h.setOptionValue("presolve", "off" if phase == "mip" else "choose")
+        hm.set_presolve(phase != "mip")
         target = LP_GAP if phase == "lp" and has_ints else mip_gap
         if phase == "lp" and not has_ints:
             target = min(mip_gap, LP_GAP)
@@ -230,7 +230,8 @@ def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *,
                        message=f"L-shaped decomposition: {log.lp_rounds} LP and {log.mip_rounds} MIP rounds, "
                                f"{log.cuts:,} cuts")
     if status in ("optimal", "time_limit") and not stopped():
-        out.row_dual = hm.duals_with_integers_fixed(best_full) if has_ints else _lp_duals(hm)
+        out.row_dual = (hm.duals_with_integers_fixed(best_full) if has_ints
+                        else (hm.row_activity() or (None, None))[1])   # the master LP's own duals
     return out, log
 
 
@@ -289,9 +290,3 @@ def _keeps_cash_floor(space: DecisionSpace, x: np.ndarray, ev: _Evaluation) -> b
     floor = space.settings.min_cash_usd
     have = table["cash_usd"].to_numpy() + table["credit_usd"].to_numpy()
     return bool(np.all(have >= floor - 1.0 - 1e-9 * np.abs(have).max(initial=0.0)))
-
-
-def _lp_duals(hm: HighsModel) -> np.ndarray | None:
-    """Row duals of the master LP (no integers) at its last optimum."""
-    sol = hm.h.getSolution()
-    return np.array(sol.row_dual) if sol.dual_valid else None

@@ -346,6 +346,10 @@ class HighsModel:
     def set_mip_gap(self, gap: float) -> None:
         self.h.setOptionValue("mip_rel_gap", float(gap))
 
+    def set_presolve(self, on: bool) -> None:
+        """HiGHS's presolve for the next runs ("choose" when on, its default)."""
+        self.h.setOptionValue("presolve", "choose" if on else "off")
+
     def set_cost(self, cols: np.ndarray, cost: np.ndarray) -> None:
         self.form.cost[cols] = cost
         self.h.changeColsCost(len(cols), cols.astype(np.int32), cost.astype(float))
