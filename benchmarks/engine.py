@@ -32,12 +32,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.naive_engine import engine_inputs, naive_net_cash_flow  # noqa: E402
-from minerplan.catalog import load_catalog  # noqa: E402
-from minerplan.engine import run_engine  # noqa: E402
-from minerplan.months import add_months  # noqa: E402
-from minerplan.prices import price_paths  # noqa: E402
-from minerplan.scenario import check_consistency  # noqa: E402
-from minerplan.scenario_io import scenario_from_dict  # noqa: E402
+from minerplan.scenario.catalog import load_catalog  # noqa: E402
+from minerplan.engine.evaluate import run_engine  # noqa: E402
+from minerplan.scenario.months import add_months  # noqa: E402
+from minerplan.markets.prices import price_paths  # noqa: E402
+from minerplan.scenario.model import check_consistency  # noqa: E402
+from minerplan.scenario.files import scenario_from_dict  # noqa: E402
 
 N_MONTHS = 60
 N_SITES = 10

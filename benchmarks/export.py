@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from minerplan.catalog import load_catalog  # noqa: E402
-from minerplan.scenario_io import scenario_from_dict  # noqa: E402
-from minerplan.xlsx_export import export_workbook  # noqa: E402
+from minerplan.scenario.catalog import load_catalog  # noqa: E402
+from minerplan.scenario.files import scenario_from_dict  # noqa: E402
+from minerplan.sheets.xlsx_export import export_workbook  # noqa: E402
 
 N_MONTHS = 60
 N_SITES = 10

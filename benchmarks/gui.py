@@ -87,7 +87,7 @@ def main() -> int:
 
     QStandardPaths.setTestModeEnabled(True)
     app = QApplication.instance() or QApplication([])
-    from minerplan.engine import run_engine
+    from minerplan.engine.evaluate import run_engine
     from ui.main_window import MainWindow
     from ui.views.whatif import WhatIfView, whatif_scenario
 

@@ -5,10 +5,10 @@ the fleet arrays, the AI/HPC arrays) comes from the engine's own helpers via
 :func:`engine_inputs`; everything else is re-derived here from the documented
 rules with ordinary Python loops over path, month, site, cohort and hour
 bucket, on Python floats. No numpy vectorization happens inside the loops, and
-nothing is copied from ``minerplan.engine``: this is meant to be slow, obvious
+nothing is copied from ``minerplan.engine.evaluate``: this is meant to be slow, obvious
 and independently written, so it can check the vectorized engine.
 
-The rules, as documented in ``minerplan/engine.py``:
+The rules, as documented in ``minerplan/engine/evaluate.py``:
 
 * A *slot* is one cohort in one hour bucket at one site: one bucket when the
   site has a flat price, 24 when it has a 12x24 hourly profile (each bucket
@@ -64,12 +64,12 @@ import math
 
 import numpy as np
 
-from minerplan.ai import AIArrays, ai_arrays
-from minerplan.engine import scenario_network
-from minerplan.fleet import FleetArrays, fleet_arrays
-from minerplan.months import month_index
-from minerplan.network import NetworkPath
-from minerplan.scenario import Scenario
+from minerplan.engine.ai import AIArrays, ai_arrays
+from minerplan.engine.evaluate import scenario_network
+from minerplan.engine.fleet import FleetArrays, fleet_arrays
+from minerplan.scenario.months import month_index
+from minerplan.engine.network import NetworkPath
+from minerplan.scenario.model import Scenario
 
 
 def engine_inputs(sc: Scenario) -> tuple[NetworkPath, FleetArrays, AIArrays]:
@@ -166,7 +166,7 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
     days = [float(x) for x in network.days[0]]
     hp_btc = [float(x) for x in network.hashprice_btc_per_th_day[0]]
     # A used machine's sale price prices in a halving within SALE_FORESIGHT_MONTHS (loops, as this engine does).
-    from minerplan.valuation import SALE_FORESIGHT_MONTHS
+    from minerplan.engine.valuation import SALE_FORESIGHT_MONTHS
     subsidy = [float(x) for x in network.subsidy_btc[0]]
     halving_ahead = []
     for m in range(len(subsidy)):
@@ -275,7 +275,7 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
         ai_value += eff.after_horizon_usd * (1.0 - tax_rate) * (1.0 + cv.monthly_discount_rate) ** -float(n_m)
     g_and_a = sc.finance.g_and_a_usd_per_month
 
-    from minerplan.valuation import asic_market_value_usd_per_th
+    from minerplan.engine.valuation import asic_market_value_usd_per_th
 
     bought_at = [month_index(sc.start_month, co.purchase_month) if co.purchase_month else -1 for co in sc.fleet]
     retire_at = [month_index(sc.start_month, co.retire_month) if co.retire_month else None for co in sc.fleet]
@@ -283,7 +283,7 @@ def naive_net_cash_flow(sc: Scenario, prices, network: NetworkPath, fleet: Fleet
     def quote_scale(p: int, c: int) -> float:
         """The cohort's salvage quote over the market model's value of one of its units in the first month at
         the index month's hashprice (1: none)."""
-        from minerplan.valuation import ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY
+        from minerplan.engine.valuation import ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY
 
         co = sc.fleet[c]
         ths0 = float(fleet.hashrate_ths_per_unit[0, c])

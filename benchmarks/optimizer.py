@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from minerplan.catalog import load_catalog  # noqa: E402
-from minerplan.scenario_io import scenario_from_dict  # noqa: E402
+from minerplan.scenario.catalog import load_catalog  # noqa: E402
+from minerplan.scenario.files import scenario_from_dict  # noqa: E402
 from solvers.optimize import optimize  # noqa: E402
 from solvers.settings import OptimizerSettings  # noqa: E402
 
@@ -123,7 +123,7 @@ def main() -> int:
     run("MIP (10 MW halls)", 5, 1, 10.0, tax_mode="carryforward")
     run("MIP (10 MW halls)", 10, 100, 10.0, tax_mode="carryforward")
     run("MIP (10 MW halls)", 10, 500, 10.0, target_total=30.0, tax_mode="carryforward")
-    from minerplan.scenario_io import DEFAULT_SCENARIO_PATH, load_scenario
+    from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, load_scenario
 
     shipped = load_scenario(DEFAULT_SCENARIO_PATH)
     print("the shipped scenario (issue 12: <= 5 s at 500 paths, <= 30 s at 2,000; time limit 180 s; its cash floor on):")

@@ -2,7 +2,7 @@
 
 Run with ``.venv/bin/python benchmarks/scenario_paths.py``.
 
-One run of :func:`minerplan.stochastic.market_paths` with the sourced defaults:
+One run of :func:`minerplan.markets.stochastic.market_paths` with the sourced defaults:
 4 correlated standard-normal arrays (price, fees, hashrate, GPU rates; Cholesky
 of the default correlation matrix), Merton BTC price factors with Poisson jumps,
 mean-reverting fees per block with a floor, and declining GPU rental rates with
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from minerplan.stochastic import (SERIES, correlated_normals, default_correlation, default_values,  # noqa: E402
+from minerplan.markets.stochastic import (SERIES, correlated_normals, default_correlation, default_values,  # noqa: E402
                                   fee_paths, gpu_rate_paths, market_paths, merton_factors, regime_factors)
 
 N_PATHS = 10_000
@@ -100,9 +100,9 @@ def main() -> int:
 
     # The engine's own inputs for the shipped scenario: its Monte Carlo draw (Merton price, random fees
     # correlated with it) and the network with miner capitulation simulated on every path.
-    from minerplan.engine import scenario_network
-    from minerplan.prices import market_draw
-    from minerplan.scenario_io import load_scenario, scenario_from_dict
+    from minerplan.engine.evaluate import scenario_network
+    from minerplan.markets.prices import market_draw
+    from minerplan.scenario.files import load_scenario, scenario_from_dict
 
     data = load_scenario("default").model_dump(mode="json", exclude_none=True)
     data["monte_carlo"].update(model="merton", fee_volatility_pct_per_month=30.0)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minerplan.engine import run_engine
-from minerplan.scenario import Scenario
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.model import Scenario
 
 from .confidence import objective_usd
 from .optimize import OptimizationResult

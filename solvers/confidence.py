@@ -33,8 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from minerplan.engine import progress_step, run_engine
-from minerplan.scenario import Scenario
+from minerplan.engine.evaluate import progress_step, run_engine
+from minerplan.scenario.model import Scenario
 
 from .optimize import OptimizationResult, cvar_of_loss, optimize
 from .settings import OptimizerSettings

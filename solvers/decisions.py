@@ -3,8 +3,8 @@
 The optimizer's model is built from tidy data (PyPSA's habit): one row per
 decision variable in ``DecisionSpace.table`` and numpy arrays of what one
 unit of each decision does, computed with the engine's own building blocks
-(:mod:`minerplan.unit_economics`, :func:`minerplan.fleet.fleet_arrays`,
-:func:`minerplan.ai.conversion_effect`). With taxes linear (every month's
+(:mod:`minerplan.engine.unit_economics`, :func:`minerplan.engine.fleet.fleet_arrays`,
+:func:`minerplan.engine.ai.conversion_effect`). With taxes linear (every month's
 income taxed at the rate, ``finance.tax_mode = "linear"``), no take-or-pay
 coupling at the sites where it decides, and every installed machine fitting
 its site (a constraint of the model), the engine's NPV of a plan is exactly
@@ -14,7 +14,7 @@ round-trip through ``minerplan evaluate`` exact.
 Decisions:
 - ``convert``: gross MW (or halls) of a site starting conversion in a month, per business model;
 - ``retire``: units of an existing fleet row sold in a month at the used-market price of that month on each
-  path (:func:`minerplan.engine.asic_salvage_by_row`);
+  path (:func:`minerplan.engine.evaluate.asic_salvage_by_row`);
 - ``buy``: units of a catalog model delivered at a site in a month.
 Sites with a take-or-pay contract are held as they are (their dispatch is
 not separable by machine); their value comes from the engine.
@@ -27,17 +27,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from minerplan.ai import ai_arrays, conversion_effect
-from minerplan.catalog import load_catalog
-from minerplan.engine import (ai_class_values, asic_residual_after_tax_by_row, asic_salvage_by_row, salvage_by_month,
+from minerplan.engine.ai import ai_arrays, conversion_effect
+from minerplan.scenario.catalog import load_catalog
+from minerplan.engine.evaluate import (ai_class_values, asic_residual_after_tax_by_row, asic_salvage_by_row, salvage_by_month,
                               scenario_network, site_price_matrix)
-from minerplan.errors import Problem, ScenarioError
-from minerplan.finance import discount_factors, year_end_months, year_onehot
-from minerplan.fleet import fleet_arrays
-from minerplan.months import add_months, month_index, parse_month
-from minerplan.prices import market_draw, with_preset_market
-from minerplan.scenario import Cohort, Scenario
-from minerplan.unit_economics import UnitSpec, unit_margins
+from minerplan.scenario.errors import Problem, ScenarioError
+from minerplan.engine.finance import discount_factors, year_end_months, year_onehot
+from minerplan.engine.fleet import fleet_arrays
+from minerplan.scenario.months import add_months, month_index, parse_month
+from minerplan.markets.prices import market_draw, with_preset_market
+from minerplan.scenario.model import Cohort, Scenario
+from minerplan.engine.unit_economics import UnitSpec, unit_margins
 
 from .settings import OptimizerSettings
 
@@ -481,7 +481,7 @@ def build_decision_space(sc: Scenario, st: OptimizerSettings, progress=None) -> 
     move_arrivals: dict[int, Cohort] = {}     # move-in row -> its cohort (count 1), for the plan
     move_sale: dict[int, float] = {}           # move-out row -> the book value per unit it leaves at
     if move_out_rows:
-        from minerplan.valuation import ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, asic_unit_value_usd
+        from minerplan.engine.valuation import ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, asic_unit_value_usd
 
         i_m = (1.0 + fin.discount_rate_pct / 100.0) ** (1.0 / 12.0) - 1.0
         wait = st.move_downtime_months

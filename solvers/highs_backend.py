@@ -265,7 +265,7 @@ class HighsModel:
 
     def write(self, path: str) -> None:
         """Write the exact model handed to HiGHS (format from the suffix: .mps or .lp)."""
-        from minerplan.errors import Problem, ScenarioFileError
+        from minerplan.scenario.errors import Problem, ScenarioFileError
 
         target = Path(path)
         if target.suffix.lower() not in (".lp", ".mps"):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from minerplan.months import add_months, month_index
+from minerplan.scenario.months import add_months, month_index
 
 from .decisions import DecisionSpace
 

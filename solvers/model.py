@@ -20,7 +20,7 @@ import pyomo.core as pyo  # not pyomo.environ: its contrib plugins trip PySide6'
 from pyomo.core.base.matrix_constraint import MatrixConstraint
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from minerplan.engine import Cancelled
+from minerplan.engine.evaluate import Cancelled
 
 from .decisions import DecisionSpace, retirement_slots
 
@@ -124,7 +124,7 @@ def build_model(space: DecisionSpace, risk_aversion: float, cvar_level: float,
     if st.max_conversion_mw_per_month is not None and conv.any():
         rows, upper, labels = [], [], []
         fixed_by_month = np.zeros(sc.horizon_months)
-        from minerplan.months import month_index
+        from minerplan.scenario.months import month_index
         for c in sc.conversion_plan:
             fixed_by_month[month_index(sc.start_month, c.start_month)] += c.gross_mw
         for mo in range(sc.horizon_months):

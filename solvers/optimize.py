@@ -13,10 +13,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from minerplan.engine import Cancelled, progress_step
-from minerplan.finance import tax_with_carryforward
-from minerplan.months import add_months, month_index
-from minerplan.scenario import Conversion, Scenario
+from minerplan.engine.evaluate import Cancelled, progress_step
+from minerplan.engine.finance import tax_with_carryforward
+from minerplan.scenario.months import add_months, month_index
+from minerplan.scenario.model import Conversion, Scenario
 
 from .benders import solve_decomposed
 from .decisions import DecisionSpace, TopBlock, build_decision_space, retirement_slots
@@ -147,7 +147,7 @@ def check_plan(res: "OptimizationResult", *, cancel: CancelFn | None = None) -> 
     """
     if not res.ok or res.npv_by_path_usd is None:
         return None
-    from minerplan.engine import run_engine
+    from minerplan.engine.evaluate import run_engine
 
     st = res.settings
     engine = run_engine(res.plan_scenario, n_paths=st.n_paths, seed=st.seed, preset=st.preset, cancel=cancel)
@@ -366,7 +366,7 @@ def take_or_pay_dispatch(space: DecisionSpace, x: np.ndarray) -> list[tuple[np.n
     """Each take-or-pay site's best dispatch under plan ``x``, per block: units running in each slot
     ``y [path, month, slot]`` and MWh short of the minimum ``s [path, month]``.
 
-    This is the engine's rule (:mod:`minerplan.engine`: the LP optimum of each path, month and
+    This is the engine's rule (:mod:`minerplan.engine.evaluate`: the LP optimum of each path, month and
     site), computed exactly as a fractional knapsack: every slot with a positive value runs;
     while the energy drawn is below the minimum, slots whose loss per MWh is below the contract
     price (prepaid energy) run too, best value per MWh first, the last in part. The plan's value
@@ -520,7 +520,7 @@ def _decision_tables(space: DecisionSpace, x: np.ndarray):
             conv_rows.append(_conversion_row(sc, row.site, int(row.month_idx), x[j] * row.scale_mw, row.business_model,
                                              committed=False))
         elif row.kind == "buy":
-            from minerplan.catalog import load_catalog
+            from minerplan.scenario.catalog import load_catalog
             spec = load_catalog()[row.model]
             buys.append(dict(site=row.site, month=row.month, model=row.model, units=x[j], mw=x[j] * row.scale_mw,
                              capex_usd=x[j] * spec.unit_price_usd))
@@ -587,10 +587,10 @@ def plan_scenario(space: DecisionSpace, x: np.ndarray) -> Scenario:
             # ... and arrive at the destination, degraded by their age, at that value plus the move's cost
             added.append(space.move_arrivals[j].model_copy(update={"count": float(x[j])}))
         else:
-            from minerplan.catalog import load_catalog
+            from minerplan.scenario.catalog import load_catalog
             spec = load_catalog()[row.model]
             st = space.settings
-            from minerplan.scenario import Cohort
+            from minerplan.scenario.model import Cohort
             added.append(Cohort(model=row.model, count=float(x[j]), hashrate_ths=spec.hashrate_ths,
                                 power_w=spec.power_w, site=row.site, uptime_pct=st.purchase_uptime_pct,
                                 degradation_pct_per_year=st.purchase_degradation_pct_per_year,
@@ -608,7 +608,7 @@ def plan_scenario(space: DecisionSpace, x: np.ndarray) -> Scenario:
     data["fleet"] = [c.model_dump(mode="json", exclude_none=True) for c in new_fleet + added]
     data["conversion_plan"] = [c.model_dump(mode="json", exclude_none=True) for c in conversions]
     data["name"] = f"{sc.name} (optimized plan)"
-    from minerplan.scenario_io import scenario_from_dict
+    from minerplan.scenario.files import scenario_from_dict
     return scenario_from_dict(data, "optimizer plan")
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minerplan.finance import cumulative_tax_with_carryforward
+from minerplan.engine.finance import cumulative_tax_with_carryforward
 
 from .decisions import DecisionSpace, retirement_slots
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from minerplan.months import month_index
-from minerplan.scenario_io import scenario_to_dict
+from minerplan.scenario.months import month_index
+from minerplan.scenario.files import scenario_to_dict
 
 from .idle import merge_idle
 from .optimize import OptimizationResult

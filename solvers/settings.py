@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from minerplan.errors import Problem, ScenarioError
+from minerplan.scenario.errors import Problem, ScenarioError
 
 
 @dataclass(frozen=True)

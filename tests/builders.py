@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-from minerplan.scenario_io import scenario_from_dict
+from minerplan.scenario.files import scenario_from_dict
 
 D_REF = 1.52e14
 # Hand calculation: H = D * 2^32 / 600 = 1.52e14 * 4294967296 / 600 = 1.0880583816533e21 H/s
@@ -61,7 +61,7 @@ def edit(d: dict, path: str, value) -> dict:
 
 def catalog_cohort(model: str, count: int, site: str, **kw) -> dict:
     """A fleet row of ``count`` units of a catalog ``model`` at ``site`` (its specs and price), plus ``kw``."""
-    from minerplan.catalog import load_catalog
+    from minerplan.scenario.catalog import load_catalog
 
     spec = load_catalog()[model]
     d = {"model": model, "count": count, "hashrate_ths": spec.hashrate_ths, "power_w": spec.power_w, "site": site,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from minerplan.cli import main
-from minerplan.engine import run_engine
-from minerplan.scenario_io import scenario_from_dict
+from minerplan.cli.main import main
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.files import scenario_from_dict
 from solvers.baseline import compare
 from solvers.optimize import optimize
 from solvers.settings import OptimizerSettings

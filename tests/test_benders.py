@@ -10,8 +10,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from minerplan.engine import Cancelled
-from minerplan.scenario_io import load_scenario, scenario_from_dict, scenario_to_dict
+from minerplan.engine.evaluate import Cancelled
+from minerplan.scenario.files import load_scenario, scenario_from_dict, scenario_to_dict
 from solvers.decisions import build_decision_space
 from solvers.optimize import optimize, plan_npv_by_path, uses_decomposition
 from solvers.recourse import recourse, recourse_upper_bound
@@ -197,7 +197,7 @@ def _two_sites(**settings_kw):
 
 
 def test_a_move_between_sites_that_is_clearly_right_is_made_and_the_engine_agrees():
-    from minerplan.engine import run_engine
+    from minerplan.engine.evaluate import run_engine
 
     sc, st = _two_sites()
     res = optimize(sc, st)

@@ -17,8 +17,8 @@ import math
 import pandas as pd
 import pytest
 
-from minerplan.calibration import PriceHistoryError, load_price_history_csv
-from minerplan.cli import main
+from minerplan.markets.calibration import PriceHistoryError, load_price_history_csv
+from minerplan.cli.main import main
 
 A = math.log(1.1)
 HAND_VOL_PCT = 100 * A * math.sqrt((37 - 1 / 37) / 36) * math.sqrt(12)   # 33.46 %/yr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from minerplan.cli import main
+from minerplan.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 MONTHLY_KEYS = {"month", "btc_price_usd", "network_hashrate_ehs", "hashprice_usd_per_ph_day", "btc_mined",
@@ -18,7 +18,7 @@ TOP_KEYS = {"hashprice_usd_per_ph_day", "hashprice_btc_per_ph_day", "network_has
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "minerplan.cli", *args], cwd=ROOT, capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-m", "minerplan.cli.main", *args], cwd=ROOT, capture_output=True, text=True)
 
 
 def test_evaluate_default_json(capsys):
@@ -56,7 +56,7 @@ def test_same_seed_same_answer(capsys):
 def test_stress_presets_order_under_one_network_model(capsys, tmp_path):
     """With miner capitulation in every story (so they share a network model): recovery > base > gamma flip
     > capitulation. (Against the trend network, capitulation's self-correcting hashrate would flatter it.)"""
-    from minerplan.scenario_io import load_scenario, save_scenario, scenario_from_dict
+    from minerplan.scenario.files import load_scenario, save_scenario, scenario_from_dict
 
     data = load_scenario("default").model_dump(mode="json", exclude_none=True)
     data["market"]["hashrate_response"] = {}
@@ -110,7 +110,7 @@ def test_presets_listing():
 
 
 def test_scenarios_list_and_show(capsys):
-    from minerplan.cli import main
+    from minerplan.cli.main import main
 
     assert main(["scenarios", "list", "--json"]) == 0
     names = [p["name"] for p in json.loads(capsys.readouterr().out)]
@@ -127,7 +127,7 @@ def test_scenarios_list_and_show(capsys):
 
 
 def test_evaluate_with_hedges_reports_both_distributions(tmp_path, capsys):
-    from minerplan.cli import main
+    from minerplan.cli.main import main
 
     hedge = tmp_path / "hedge.json"
     hedge.write_text(json.dumps({"schema_version": 1, "hedges": [
@@ -143,7 +143,7 @@ def test_evaluate_with_hedges_reports_both_distributions(tmp_path, capsys):
 
 
 def test_sensitivity_json(capsys):
-    from minerplan.cli import main
+    from minerplan.cli.main import main
 
     assert main(["sensitivity", "default", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)

@@ -9,10 +9,10 @@ import sys
 import pytest
 from openpyxl import load_workbook
 
-from minerplan.cli import main
-from minerplan.engine import Cancelled
-from minerplan.scenario_io import load_scenario, resolve_scenario_path
-from minerplan.xlsx_export import export_workbook
+from minerplan.cli.main import main
+from minerplan.engine.evaluate import Cancelled
+from minerplan.scenario.files import load_scenario, resolve_scenario_path
+from minerplan.sheets.xlsx_export import export_workbook
 
 SHEETS = ["Summary", "Inputs", "Network", "Retargets", "Fleet", "Cohorts", "Sites", "Hourly prices", "Dispatch",
           "Mining", "AI-HPC", "Terminal", "Cash Flow", "Scenarios", "Checks"]
@@ -22,7 +22,7 @@ def test_export_writes_the_workbook(tmp_path, capsys):
     out = tmp_path / "plan.xlsx"
     assert main(["export", "default", "--xlsx", str(out), "--paths", "20"]) == 0
     said = capsys.readouterr().out
-    from minerplan.engine import run_engine
+    from minerplan.engine.evaluate import run_engine
 
     npv = float(run_engine(load_scenario("default")).npv_usd[0])
     assert "wrote" in said and "15 sheets" in said and f"NPV {npv:,.0f} USD" in said
@@ -97,7 +97,7 @@ def test_an_existing_file_survives_a_failed_export(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("minerplan.xlsx_book._splice_sheet_data", boom)
+    monkeypatch.setattr("minerplan.sheets.xlsx_book._splice_sheet_data", boom)
     with pytest.raises(OSError):
         export_workbook(sc, out, n_paths=0)
     assert out.read_bytes() == b"previous version"
@@ -105,7 +105,7 @@ def test_an_existing_file_survives_a_failed_export(tmp_path, monkeypatch):
 
 
 def test_export_never_loads_pyomo_or_qt(tmp_path):
-    code = ("import sys; from minerplan.cli import main; "
+    code = ("import sys; from minerplan.cli.main import main; "
             f"rc = main(['export', 'default', '--xlsx', {str(tmp_path / 'p.xlsx')!r}, '--paths', '0']); "
             "bad = [m for m in ('pyomo', 'highspy', 'PySide6', 'solvers', 'ui') if m in sys.modules]; "
             "print(rc, bad)")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from minerplan.cli import main
-from minerplan.engine import run_engine
-from minerplan.scenario_io import DEFAULT_SCENARIO_PATH, load_scenario, scenario_from_dict
+from minerplan.cli.main import main
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, load_scenario, scenario_from_dict
 from solvers.confidence import (OUT_OF_SAMPLE_SEED, REPLICATION_SEED, assess_plan, describe, objective_usd,
                                 plan_decisions, stability_table)
 from solvers.optimize import optimize

@@ -1,4 +1,4 @@
-"""The dispatch (``minerplan/dispatch.py``) against the implementation it replaced.
+"""The dispatch (``minerplan/engine/dispatch.py``) against the implementation it replaced.
 
 The reference below is the engine's dispatch as it was before it was made fast
 (issue 12, item 5), kept verbatim: slots sorted by breakeven per (month, site),
@@ -23,14 +23,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import minerplan.engine as engine_module
-from minerplan import dispatch
-from minerplan.catalog import load_catalog
-from minerplan.engine import run_engine
-from minerplan.months import add_months
-from minerplan.prices import price_paths
-from minerplan.scenario import check_consistency
-from minerplan.scenario_io import scenario_from_dict
+import minerplan.engine.evaluate as engine_module
+from minerplan.engine import dispatch
+from minerplan.scenario.catalog import load_catalog
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.months import add_months
+from minerplan.markets.prices import price_paths
+from minerplan.scenario.model import check_consistency
+from minerplan.scenario.files import scenario_from_dict
 from tests.builders import catalog_cohort as cohort
 
 ROOT = Path(__file__).resolve().parent.parent

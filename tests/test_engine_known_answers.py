@@ -10,10 +10,10 @@ x 3,000 W = 3 MW, 100,000 TH/s; January has 31 days = 744 hours.
 import numpy as np
 import pytest
 
-from minerplan.engine import run_engine
-from minerplan.report import cohort_breakevens, summary
+from minerplan.engine.evaluate import run_engine
+from minerplan.analysis.report import cohort_breakevens, summary
 from tests.builders import base_dict, edit, scenario
-from minerplan.scenario_io import scenario_from_dict
+from minerplan.scenario.files import scenario_from_dict
 
 BTC_PER_TH_DAY = 144 * 3.145 / 1_088_058.3816533 / 1e3
 USD_PER_TH_DAY = BTC_PER_TH_DAY * 91_500          # 0.0380848
@@ -228,8 +228,8 @@ def test_annual_tax_with_loss_carryforward():
 
 def test_gpu_rental_price_declines_with_the_age_of_the_gpus():
     """H100-style: $2.00/GPU-hour new, 25%/yr decline; 24-month life, so the replacement earns $2.00 again."""
-    from minerplan.ai import ai_arrays
-    from minerplan.months import days_in_months
+    from minerplan.engine.ai import ai_arrays
+    from minerplan.scenario.months import days_in_months
 
     sc = scenario(horizon_months=40, sites=[{"name": "A", "capacity_mw": 10, "power_price_usd_per_mwh": 40,
                                               "pue": 1.0, "ai": {"convertible_gross_mw": 10, "lead_time_months": 0,

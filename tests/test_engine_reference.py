@@ -23,11 +23,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.naive_engine import engine_inputs, naive_net_cash_flow
-from minerplan.catalog import load_catalog
-from minerplan.engine import run_engine
-from minerplan.months import add_months
-from minerplan.scenario import Finance, check_consistency
-from minerplan.scenario_io import scenario_from_dict
+from minerplan.scenario.catalog import load_catalog
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.months import add_months
+from minerplan.scenario.model import Finance, check_consistency
+from minerplan.scenario.files import scenario_from_dict
 from tests.builders import catalog_cohort as cohort
 
 RTOL = 1e-9

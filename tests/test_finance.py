@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minerplan.finance import irr_annual, monthly_rate, npv, payback_months, tax_with_carryforward
+from minerplan.engine.finance import irr_annual, monthly_rate, npv, payback_months, tax_with_carryforward
 
 
 def test_monthly_rate():

@@ -1,4 +1,4 @@
-"""Hedges (minerplan.hedges) against hand calculations.
+"""Hedges (minerplan.analysis.hedges) against hand calculations.
 
 Reference market (tests/builders.py): 144 blocks a day of 3.145 BTC on 1,088,058.38 PH/s,
 so one PH/s earns 4.162277e-4 BTC a day, i.e. $37.46 at $90,000, whatever the month
@@ -15,12 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minerplan.engine import run_engine
-from minerplan.errors import ScenarioError, ScenarioFileError
-from minerplan.hedges import (BtcCollar, BtcPut, HashpriceForward, HedgeError, black_scholes, collar_payoff,
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.errors import ScenarioError, ScenarioFileError
+from minerplan.analysis.hedges import (BtcCollar, BtcPut, HashpriceForward, HedgeError, black_scholes, collar_payoff,
                               compare, hedge_cash_flows, hedged_npv, hedges_from_dict, hedges_from_json,
                               load_hedges, norm_cdf, option_premium_usd, risk_summary, tail_mean)
-from minerplan.scenario_io import scenario_from_dict
+from minerplan.scenario.files import scenario_from_dict
 from tests.builders import HP_BTC_PER_TH_DAY, base_dict
 
 BTC_PER_PH_DAY = 144 * 3.145 / 1_088_058.3816533          # hand: 4.162277e-4

@@ -8,9 +8,9 @@ import re
 import numpy as np
 import pytest
 
-from minerplan.cli import main
-from minerplan.months import add_months
-from minerplan.scenario_io import scenario_from_dict
+from minerplan.cli.main import main
+from minerplan.scenario.months import add_months
+from minerplan.scenario.files import scenario_from_dict
 from solvers.decisions import build_decision_space
 from solvers.idle import IDLE_COLUMNS, merge_idle
 from solvers.optimize import _purchase_margins, optimize, plan_npv_by_path, take_or_pay_dispatch

@@ -1,4 +1,4 @@
-"""The plan against its status quo (minerplan.incremental), by hand.
+"""The plan against its status quo (minerplan.analysis.incremental), by hand.
 
 Reference market (tests/builders.py) on the trend network: one TH/s earns
 HP = 4.162277e-7 BTC a day, $0.0380848 at $91,500. The fleet, 1,000 x 100 TH/s
@@ -15,10 +15,10 @@ rent less landlord opex 3,500 kW x ($140 - $20) = $420,000 a month from 2026-04
 import numpy as np
 import pytest
 
-from minerplan.engine import run_engine
-from minerplan.incremental import (baseline_description, incremental, path_fees, plan_decisions,
+from minerplan.engine.evaluate import run_engine
+from minerplan.analysis.incremental import (baseline_description, incremental, path_fees, plan_decisions,
                                    status_quo)
-from minerplan.report import summary
+from minerplan.analysis.report import summary
 from tests.builders import HP_BTC_PER_TH_DAY as HP
 from tests.builders import PRICE, scenario
 
@@ -180,7 +180,7 @@ def test_random_fees_are_shared_with_the_baseline():
     sc = colocation_scenario(capacity_mw=5.0, convert_mw=4.0)
     data = sc.model_dump(mode="json", exclude_none=True)
     data["monte_carlo"] = {"fee_volatility_pct_per_month": 30.0, "volatility_pct_per_year": 40.0}
-    from minerplan.scenario_io import scenario_from_dict
+    from minerplan.scenario.files import scenario_from_dict
 
     sc = scenario_from_dict(data)
     res = run_engine(sc, n_paths=4, seed=3)

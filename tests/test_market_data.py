@@ -1,4 +1,4 @@
-"""Live market data (minerplan.market_data) against a local fake mempool.space.
+"""Live market data (minerplan.markets.market_data) against a local fake mempool.space.
 
 The tests never touch the internet: a ThreadingHTTPServer on 127.0.0.1 serves the
 responses in tests/data/mempool/ (and, per test, broken variants), and an autouse guard
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from minerplan import market_data as md
-from minerplan.market_data import (MarketDataError, MarketSnapshot, fetch_market, format_age, read_market_file,
+from minerplan.markets import market_data as md
+from minerplan.markets.market_data import (MarketDataError, MarketSnapshot, fetch_market, format_age, read_market_file,
                                    run_fetch_market, update_market)
-from minerplan.network import block_subsidy_btc
-from minerplan.scenario_io import DEFAULT_SCENARIO_PATH, scenario_from_dict
+from minerplan.engine.network import block_subsidy_btc
+from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, scenario_from_dict
 from tests.gate import Gate
 
 DATA = Path(__file__).resolve().parent / "data" / "mempool"
@@ -748,7 +748,7 @@ def test_module_imports_no_qt_or_pyomo():
     import subprocess
     import sys
 
-    code = ("import sys, minerplan.market_data; bad = [m for m in sys.modules if m.split('.')[0] in "
+    code = ("import sys, minerplan.markets.market_data; bad = [m for m in sys.modules if m.split('.')[0] in "
             "('PySide6', 'pyqtgraph', 'pyomo', 'highspy', 'shiboken6')]; sys.exit(1 if bad else 0)")
     root = Path(__file__).resolve().parent.parent
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0
@@ -756,8 +756,8 @@ def test_module_imports_no_qt_or_pyomo():
 
 def test_cli_fetch_market_writes_the_values_into_a_scenario(fake, tmp_path, capsys):
     """``minerplan fetch-market --into`` puts the live values in the market section; the rest stays."""
-    from minerplan.cli import main
-    from minerplan.scenario_io import load_scenario
+    from minerplan.cli.main import main
+    from minerplan.scenario.files import load_scenario
 
     out = tmp_path / "now.json"
     rc = main(["fetch-market", "--api-url", fake.url, "--cache", str(tmp_path / "c.json"),
@@ -772,7 +772,7 @@ def test_cli_fetch_market_writes_the_values_into_a_scenario(fake, tmp_path, caps
 
 
 def test_cli_fetch_market_refuses_to_overwrite_the_shipped_default(fake, capsys):
-    from minerplan.cli import main
+    from minerplan.cli.main import main
 
     assert main(["fetch-market", "--api-url", fake.url, "--into", "default"]) == 2
     assert "not overwritten" in capsys.readouterr().err

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from minerplan import market_data as md
-from minerplan.market_data import MarketDataError, fetch_market, read_market_file, update_market
-from minerplan.scenario_io import DEFAULT_SCENARIO_PATH
+from minerplan.markets import market_data as md
+from minerplan.markets.market_data import MarketDataError, fetch_market, read_market_file, update_market
+from minerplan.scenario.files import DEFAULT_SCENARIO_PATH
 from tests.test_market_data import (HEIGHT, NOW, P_HASHRATE, P_PRICES, P_REWARDS, PRICE, closed_port,  # noqa: F401
                                     fake, only_loopback)
 
@@ -218,7 +218,7 @@ def test_a_shipped_snapshot_after_the_clock_is_refused_too(tmp_path, closed_port
 # --------------------------------------------------------------------------- the CLI: nothing refused is written
 
 def _cli(args: list[str], capsys) -> tuple[int, str, str]:
-    from minerplan.cli import main
+    from minerplan.cli.main import main
 
     rc = main(args)
     captured = capsys.readouterr()

@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from minerplan import market_data as md
-from minerplan.market_data import MarketDataError, fetch_market, fetch_price_history
+from minerplan.markets import market_data as md
+from minerplan.markets.market_data import MarketDataError, fetch_market, fetch_price_history
 from tests.test_market_data import NOW, P_PRICES, only_loopback  # noqa: F401 - the autouse loopback guard
 
 TRICKLE_S = 40.0         # how long the server would trickle header lines
@@ -119,7 +119,7 @@ def test_trickled_headers_end_at_the_deadline(trickle):
 
 
 def test_cli_fetch_market_with_timeout_2_falls_back_and_writes_no_cache(trickle, tmp_path, capsys):
-    from minerplan.cli import main
+    from minerplan.cli.main import main
 
     cache = tmp_path / "market.json"
     t0 = time.monotonic()

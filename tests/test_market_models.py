@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from minerplan.cli import main
-from minerplan.engine import run_engine
-from minerplan.errors import ScenarioError
-from minerplan.prices import deterministic_path, gbm_factors, market_draw
-from minerplan.scenario_io import load_scenario, scenario_from_dict
+from minerplan.cli.main import main
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.errors import ScenarioError
+from minerplan.markets.prices import deterministic_path, gbm_factors, market_draw
+from minerplan.scenario.files import load_scenario, scenario_from_dict
 
 
 def _default(**mc):
@@ -43,7 +43,7 @@ def test_merton_paths_have_fat_left_tails_and_the_same_mean():
     assert kurt(r_m) > 3.5
     # The entered (flat) path is the median path of both models; the mean grows at each model's drift
     # (GBM: sigma^2/2 = 12.5%/yr; Merton: sigma^2/2 + lam*k - lam*m_J, see median_drift_pct_per_year).
-    from minerplan.stochastic import median_drift_pct_per_year
+    from minerplan.markets.stochastic import median_drift_pct_per_year
 
     for p, sc in ((gbm, _default()), (mer, _default(model="merton", volatility_pct_per_year=40.0))):
         assert np.median(p[:, 12]) / p[0, 0] == pytest.approx(1.0, abs=0.02)

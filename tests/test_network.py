@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minerplan.network import (block_subsidy_btc, block_subsidy_sats, breakeven_power_usd_per_kwh,
+from minerplan.engine.network import (block_subsidy_btc, block_subsidy_sats, breakeven_power_usd_per_kwh,
                                hashprice_btc_per_ph_day, hashrate_hs_from_difficulty, simulate_network,
                                subsidy_sum_btc)
 from tests.builders import D_REF, HP_BTC_PER_TH_DAY

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from minerplan.engine import run_engine
-from minerplan.errors import ScenarioError
-from minerplan.network import hashrate_hs_from_difficulty
-from minerplan.network_response import DEFAULT_TIERS, Tier, online_share, simulate_responsive_network
-from minerplan.scenario_io import resolve_scenario_path, scenario_from_dict
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.errors import ScenarioError
+from minerplan.engine.network import hashrate_hs_from_difficulty
+from minerplan.markets.network_response import DEFAULT_TIERS, Tier, online_share, simulate_responsive_network
+from minerplan.scenario.files import resolve_scenario_path, scenario_from_dict
 
 OCT_2025 = dict(start_month="2025-10", difficulty=1.55e14, block_height=918_000, fees_btc_per_block=0.02,
                 hashrate_growth_pct_per_month=1.0, pool_fee_pct=2.0)

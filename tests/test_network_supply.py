@@ -9,15 +9,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from minerplan.cli import main
-from minerplan.engine import run_engine
-from minerplan.network import hashrate_hs_from_difficulty
-from minerplan.network_backtest import (DIFFICULTY_CSV, PRICES_CSV, HistoryError, load_history, load_shocks,
+from minerplan.cli.main import main
+from minerplan.engine.evaluate import run_engine
+from minerplan.engine.network import hashrate_hs_from_difficulty
+from minerplan.markets.network_backtest import (DIFFICULTY_CSV, PRICES_CSV, HistoryError, load_history, load_shocks,
                                         run_backtest)
-from minerplan.network_supply import (DEFAULT_SUPPLY, FRONTIER, entry_ratio, frontier_j_per_th,
+from minerplan.markets.network_supply import (DEFAULT_SUPPLY, FRONTIER, entry_ratio, frontier_j_per_th,
                                       installed_base_tiers, order_share, simulate_supply_network)
-from minerplan.scenario import NetworkSupply
-from minerplan.scenario_io import load_scenario, scenario_from_dict
+from minerplan.scenario.model import NetworkSupply
+from minerplan.scenario.files import load_scenario, scenario_from_dict
 
 START = dict(start_month="2025-12", difficulty=149.3e12, block_height=925_941, fees_btc_per_block=0.02,
              pool_fee_pct=1.5)
@@ -236,7 +236,7 @@ def test_npv_has_no_jumps_as_the_price_moves():
     """Retargets and halvings are applied at the exact block inside a step, so one landing at a step's end
     and one at the next step's start give the same network: NPV moves smoothly with the price (a jump here
     once broke the breakeven solver). 2,001 flat prices from $40k to $130k on the default scenario."""
-    from minerplan.prices import deterministic_path
+    from minerplan.markets.prices import deterministic_path
 
     sc = load_scenario("default")
     path = deterministic_path(sc)

@@ -9,8 +9,8 @@ import highspy
 import numpy as np
 import pytest
 
-from minerplan.engine import Cancelled, run_engine
-from minerplan.scenario_io import load_scenario, scenario_from_dict, scenario_to_dict
+from minerplan.engine.evaluate import Cancelled, run_engine
+from minerplan.scenario.files import load_scenario, scenario_from_dict, scenario_to_dict
 from solvers.optimize import cvar_of_loss, efficient_frontier, optimize
 from solvers.settings import OptimizerSettings
 from tests.builders import HP_BTC_PER_TH_DAY as BTC_PER_TH_DAY_REF, base_dict
@@ -180,7 +180,7 @@ def test_cvar_of_loss_hand_calculation():
 
 
 def test_cli_optimize_json():
-    out = subprocess.run([sys.executable, "-m", "minerplan.cli", "optimize", "default", "--paths", "20", "--json"],
+    out = subprocess.run([sys.executable, "-m", "minerplan.cli.main", "optimize", "default", "--paths", "20", "--json"],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
@@ -201,7 +201,7 @@ def test_solvers_import_after_pyside6():
 
 
 def test_optimize_is_not_loaded_by_evaluate():
-    code = ("import sys, io, contextlib\nfrom minerplan.cli import main\n"
+    code = ("import sys, io, contextlib\nfrom minerplan.cli.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()): main(['evaluate', 'default'])\n"
             "sys.exit(1 if 'solvers' in sys.modules or 'pyomo' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
@@ -240,7 +240,7 @@ def test_fixed_decisions_are_honoured(tmp_path):
     f.write_text(json.dumps([{"kind": "convert", "site": "A", "month": "2026-03", "value": 5}]))
     assert load_fixed_decisions(str(f))[0].value == 5.0
     f.write_text(json.dumps([{"kind": "sell", "month": "2026-03", "value": 5}]))
-    from minerplan.errors import ScenarioError
+    from minerplan.scenario.errors import ScenarioError
     with pytest.raises(ScenarioError, match=r"\[0\]\.kind"):
         load_fixed_decisions(str(f))
     with pytest.raises(ScenarioError, match="no convert option"):
@@ -250,7 +250,7 @@ def test_fixed_decisions_are_honoured(tmp_path):
 
 def test_cli_optimize_bad_settings_exit_2():
     for args in (["--cvar-level", "1.5"], ["--paths", "0"], ["--risk-aversion", "-1"], ["--fix", "/nonexistent.json"]):
-        out = subprocess.run([sys.executable, "-m", "minerplan.cli", "optimize", "default", *args], cwd=ROOT,
+        out = subprocess.run([sys.executable, "-m", "minerplan.cli.main", "optimize", "default", *args], cwd=ROOT,
                              capture_output=True, text=True)
         assert out.returncode == 2, (args, out.stderr)
         assert "Traceback" not in out.stderr
@@ -298,7 +298,7 @@ def test_round_trip_with_miner_capitulation():
     sc = load_scenario("default")
     data = sc.model_dump(mode="json", exclude_none=True)
     data["market"]["hashrate_response"] = {}
-    from minerplan.scenario_io import scenario_from_dict
+    from minerplan.scenario.files import scenario_from_dict
 
     sc = scenario_from_dict(data, "capitulation")
     res = optimize(sc, OptimizerSettings(n_paths=30, seed=2, hall_critical_mw=None))

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minerplan.engine import run_engine
-from minerplan.scenario_io import load_scenario, scenario_from_dict
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.files import load_scenario, scenario_from_dict
 from solvers.optimize import optimize
 from solvers.settings import OptimizerSettings
 from tests.builders import HP_BTC_PER_TH_DAY, PRICE, base_dict
@@ -201,7 +201,7 @@ def test_a_disagreement_is_an_error_with_both_numbers(small):
 
 def test_cli_exits_3_when_the_engine_check_fails(monkeypatch, capsys):
     import solvers.optimize as opt
-    from minerplan.cli import main
+    from minerplan.cli.main import main
 
     real = opt.plan_npv_by_path
     monkeypatch.setattr(opt, "plan_npv_by_path", lambda *a, **k: real(*a, **k) + 5e6)   # a wrong valuation
@@ -301,7 +301,7 @@ def test_proven_plan_carries_no_label(small):
 def test_cli_labels_a_time_limited_plan(monkeypatch, capsys):
     """The issue's reproduction, with the time limit faked: a plan at a 426% gap is a labelled draft."""
     import solvers.highs_backend as hb
-    from minerplan.cli import main
+    from minerplan.cli.main import main
 
     real = hb.HighsModel.solve
 
@@ -344,7 +344,7 @@ def test_the_words_for_a_site_agree_with_its_retirements():
     # Issue 12: "Keep Georgia mining" in a plan that retires every Georgia machine in 2030-Q3.
     from solvers.report import _mining_line
     from tests.builders import base_dict
-    from minerplan.scenario_io import scenario_from_dict
+    from minerplan.scenario.files import scenario_from_dict
 
     d = base_dict(horizon_months=24)
     d["fleet"][0]["retire_month"] = "2027-03"
@@ -363,7 +363,7 @@ def test_decisions_the_horizon_end_explains_are_flagged():
     # conversion ready after the horizon (its whole value is the terminal value), must not read as advice.
     from solvers.report import HORIZON_END_MONTHS, _horizon_flag
     from tests.builders import base_dict
-    from minerplan.scenario_io import scenario_from_dict
+    from minerplan.scenario.files import scenario_from_dict
 
     sc = scenario_from_dict(base_dict(horizon_months=24), "t")        # 2026-01 .. 2027-12
     assert HORIZON_END_MONTHS == 6

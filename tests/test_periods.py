@@ -1,4 +1,4 @@
-"""Period economics (minerplan.periods) against hand calculations.
+"""Period economics (minerplan.analysis.periods) against hand calculations.
 
 Reference market (tests/builders.py) on the trend network: 144 blocks a day,
 3.145 BTC per block, so one TH/s earns HP = 4.162277e-7 BTC a day whatever the
@@ -19,8 +19,8 @@ import json
 import numpy as np
 import pytest
 
-from minerplan.engine import run_engine
-from minerplan.periods import halving_year, period_rows_for, period_table
+from minerplan.engine.evaluate import run_engine
+from minerplan.analysis.periods import halving_year, period_rows_for, period_table
 from tests.builders import HP_BTC_PER_TH_DAY as HP
 from tests.builders import PRICE, scenario
 

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from builders import base_dict
-from minerplan.cli import main
-from minerplan.errors import ScenarioError
-from minerplan.hedges import hedges_from_dict
-from minerplan.plausibility import hedge_warnings, scenario_warnings
-from minerplan.scenario_io import (DEFAULT_SCENARIO_PATH, _short, load_scenario, parse_json_document,
+from minerplan.cli.main import main
+from minerplan.scenario.errors import ScenarioError
+from minerplan.analysis.hedges import hedges_from_dict
+from minerplan.scenario.plausibility import hedge_warnings, scenario_warnings
+from minerplan.scenario.files import (DEFAULT_SCENARIO_PATH, _short, load_scenario, parse_json_document,
                                    scenario_from_dict)
 
 
@@ -203,7 +203,7 @@ def test_text_output_never_carries_a_terminal_escape(tmp_path):
     d = base_dict(name="Plan\x1b]0;owned\x07\x1b[2J")
     path = _write(tmp_path, d)
     for cmd in (["evaluate", path], ["optimize", path, "--paths", "5"]):
-        r = subprocess.run([sys.executable, "-m", "minerplan.cli", *cmd], capture_output=True, text=True,
+        r = subprocess.run([sys.executable, "-m", "minerplan.cli.main", *cmd], capture_output=True, text=True,
                            timeout=300)
         assert r.returncode == 2
         assert "\x1b" not in r.stdout + r.stderr and "\x07" not in r.stdout + r.stderr
@@ -211,7 +211,7 @@ def test_text_output_never_carries_a_terminal_escape(tmp_path):
 
 
 def test_report_text_is_escaped_line_by_line(capsys):
-    from minerplan.cli import _print_text
+    from minerplan.cli.main import _print_text
 
     _print_text("a\x1b[2Jb\nc\x07")
     assert capsys.readouterr().out == "a\\x1b[2Jb\nc\\x07\n"
@@ -253,8 +253,8 @@ def test_numpy_values_are_shown_as_numbers():
 
 
 def test_soft_marker_survives_optional_fields():
-    from minerplan.plausibility import soft_bound
-    from minerplan.scenario import Market
+    from minerplan.scenario.plausibility import soft_bound
+    from minerplan.scenario.model import Market
 
     assert soft_bound(Market, "difficulty").hi == 1.5e15
     assert soft_bound(Market, "btc_price_usd").lo == 5_000
@@ -299,8 +299,8 @@ def test_growth_rates_have_soft_ranges():
 def test_a_start_price_far_below_costs_does_not_invent_an_installed_base():
     # Reproduction: capitulation at $200 read the 1,040 EH/s online as a sliver of a base 100x larger,
     # which then came online: 3,146 EH/s in month 0, 1.4e10 EH/s at $20. At most 4x what is online now.
-    from minerplan.engine import run_engine
-    from minerplan.network_response import MIN_START_ONLINE_SHARE
+    from minerplan.engine.evaluate import run_engine
+    from minerplan.markets.network_response import MIN_START_ONLINE_SHARE
 
     d = _default_dict()
     d["market"].update(network_model="capitulation", btc_price_usd=200)
@@ -313,7 +313,7 @@ def test_a_600_month_irr_raises_no_overflow_warning():
     # Reproduction: a 600-month horizon printed numpy "overflow encountered in matmul" from the IRR scan.
     import warnings
 
-    from minerplan.finance import irr_annual
+    from minerplan.engine.finance import irr_annual
 
     cf = np.full((1, 600), 1.0)
     cf[0, 0] = -100.0

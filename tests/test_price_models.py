@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from minerplan.calibration import (MIN_OBSERVATIONS, PriceHistoryError, fit_gbm_moments, fit_merton_mle,
+from minerplan.markets.calibration import (MIN_OBSERVATIONS, PriceHistoryError, fit_gbm_moments, fit_merton_mle,
                                    load_price_history_csv, merton_log_density, monthly_log_returns, nelder_mead)
-from minerplan.prices import gbm_factors
-from minerplan.stochastic import (SOURCED_DEFAULTS, correlated_normals, default_correlation, fee_paths,
+from minerplan.markets.prices import gbm_factors
+from minerplan.markets.stochastic import (SOURCED_DEFAULTS, correlated_normals, default_correlation, fee_paths,
                                   gpu_rate_paths, lease_rate_schedule, market_paths, merton_factors, regime_factors,
                                   stationary_stressed_share)
 
@@ -522,7 +522,7 @@ def test_loader_refuses_a_file_over_20_mb_and_odd_paths(tmp_path):
 # --------------------------------------------------------------------------- architecture
 
 def test_new_modules_load_no_qt_pyomo_or_scipy():
-    code = ("import sys, minerplan.stochastic, minerplan.calibration; bad = [m for m in sys.modules if "
+    code = ("import sys, minerplan.markets.stochastic, minerplan.markets.calibration; bad = [m for m in sys.modules if "
             "m.split('.')[0] in ('PySide6', 'pyqtgraph', 'pyomo', 'highspy', 'shiboken6', 'scipy')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

@@ -3,8 +3,8 @@
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from minerplan.engine import run_engine
-from minerplan.scenario_io import scenario_from_dict
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.files import scenario_from_dict
 from tests.builders import base_dict
 
 prices_st = st.floats(5_000, 400_000)

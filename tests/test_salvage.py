@@ -4,7 +4,7 @@ A row retired in month t sells its units in month t at: units x the TH/s a unit 
 used-market price per TH/s of its J/TH: ASIC_MARGIN_DAYS (663) days of margin at a buyer's power price
 (ASIC_BUYER_POWER_USD_PER_KWH, $0.050/kWh), margin = hashprice x (the halving ahead) - 0.05 x 0.024 x J/TH,
 at least scrap ($0.50 per TH/s); x salvage_usd / (the same value of a unit in the first month at the
-index month's hashprice, late 2025) when the row has a quote. The constants are a fit to Luxor's ASIC price index tiers (minerplan/valuation.py).
+index month's hashprice, late 2025) when the row has a quote. The constants are a fit to Luxor's ASIC price index tiers (minerplan/engine/valuation.py).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from minerplan.engine import run_engine
-from minerplan.scenario_io import load_scenario, scenario_from_dict
-from minerplan.valuation import (ASIC_BUYER_POWER_USD_PER_KWH, ASIC_MARGIN_DAYS, ASIC_SCRAP_USD_PER_TH,
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.files import load_scenario, scenario_from_dict
+from minerplan.engine.valuation import (ASIC_BUYER_POWER_USD_PER_KWH, ASIC_MARGIN_DAYS, ASIC_SCRAP_USD_PER_TH,
                                  SALE_FORESIGHT_MONTHS, asic_market_value_usd_per_th, halving_ahead_factor)
 from tests.builders import HP_BTC_PER_TH_DAY, PRICE, base_dict
 

@@ -24,10 +24,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from minerplan import scenario_io
-from minerplan.errors import Problem, ScenarioError
-from minerplan.scenario import Scenario
-from minerplan.scenario_io import (
+from minerplan.scenario import files as scenario_io
+from minerplan.scenario.errors import Problem, ScenarioError
+from minerplan.scenario.model import Scenario
+from minerplan.scenario.files import (
     DEFAULT_SCENARIO_PATH,
     load_scenario,
     save_scenario,
@@ -93,7 +93,7 @@ def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.pop("MINERPLAN_DEBUG", None)
     env.setdefault("PYTHONIOENCODING", "utf-8")
-    return subprocess.run([sys.executable, "-m", "minerplan.cli", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "minerplan.cli.main", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, errors="replace", timeout=120, **kwargs)
 
 
@@ -159,7 +159,7 @@ def test_cli_validate_endless_device_exits_2():
 
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     env.pop("MINERPLAN_DEBUG", None)
-    r = subprocess.run([sys.executable, "-m", "minerplan.cli", "validate", "/dev/zero"], cwd=ROOT, env=env,
+    r = subprocess.run([sys.executable, "-m", "minerplan.cli.main", "validate", "/dev/zero"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60, preexec_fn=limit_memory)
     assert "Traceback" not in r.stdout + r.stderr
     assert r.returncode == 2, r.stderr
@@ -340,7 +340,7 @@ def _doc_paths(doc, prefix=()):
 def test_problem_paths_never_drop_a_key():
     """Every problem path is the real path into the document (pydantic inserts no union
     or type tags for this schema), checked by putting wrong values into every field."""
-    from minerplan.scenario_io import format_loc
+    from minerplan.scenario.files import format_loc
 
     for path in _doc_paths(DEFAULT_DOC):
         for bad in BAD_VALUES:
@@ -468,7 +468,7 @@ finite_json_values = st.recursive(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_duplicate_key_is_located_exactly(data):
-    from minerplan.scenario_io import format_loc
+    from minerplan.scenario.files import format_loc
 
     value = data.draw(finite_json_values.filter(lambda v: isinstance(v, (dict, list))), label="doc")
     value = {"wrap": value}

@@ -1,4 +1,4 @@
-"""Tornado and breakeven solvers (minerplan.sensitivity) against hand calculations and engine runs.
+"""Tornado and breakeven solvers (minerplan.analysis.sensitivity) against hand calculations and engine runs.
 
 Reference (tests/builders.py, see test_engine_known_answers): one TH/s earns 4.162277e-7 BTC
 = $0.0380848 a day at $91,500; the test fleet (1,000 x 100 TH/s x 3,000 W, 30 J/TH) burns
@@ -13,10 +13,10 @@ import math
 import numpy as np
 import pytest
 
-from minerplan.engine import Cancelled, run_engine
-from minerplan.prices import deterministic_path
-from minerplan.scenario_io import load_scenario, scenario_from_dict, scenario_to_dict
-from minerplan.sensitivity import (TORNADO_INPUTS, NoRootError, breakeven_btc_price,
+from minerplan.engine.evaluate import Cancelled, run_engine
+from minerplan.markets.prices import deterministic_path
+from minerplan.scenario.files import load_scenario, scenario_from_dict, scenario_to_dict
+from minerplan.analysis.sensitivity import (TORNADO_INPUTS, NoRootError, breakeven_btc_price,
                                    conversion_breakeven_lease_rate, curtailment_power_price, find_root, tornado,
                                    with_flat_site_price)
 from tests.builders import base_dict

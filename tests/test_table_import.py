@@ -1,6 +1,6 @@
 """Fleet and site import from .csv/.xlsx (issue 5): round trips, a corpus of bad files, the CLI, the template.
 
-Workbooks are written here with plain openpyxl in the layout of minerplan.xlsx_tables
+Workbooks are written here with plain openpyxl in the layout of minerplan.sheets.xlsx_tables
 (title row 1, note row 2, headers row 4, data from row 5, as the export and the template
 lay them out), so the reader is checked against files it did not write itself.
 Expected cells are counted by hand from that layout: Fleet A Model, B Site, C Units,
@@ -18,12 +18,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from minerplan.cli import main
-from minerplan.errors import ScenarioError
-from minerplan.scenario_io import DEFAULT_SCENARIO_PATH, load_scenario, scenario_from_dict, scenario_to_dict
-from minerplan.table_import import (CellProblem, TableImportError, import_fleet_into, import_sites_into, put_text,
+from minerplan.cli.main import main
+from minerplan.scenario.errors import ScenarioError
+from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, load_scenario, scenario_from_dict, scenario_to_dict
+from minerplan.sheets.table_import import (CellProblem, TableImportError, import_fleet_into, import_sites_into, put_text,
                                     read_fleet, read_sites, write_template)
-from minerplan.xlsx_tables import FLEET_COLUMNS, HOURLY_HEADERS, SITE_COLUMNS
+from minerplan.sheets.xlsx_tables import FLEET_COLUMNS, HOURLY_HEADERS, SITE_COLUMNS
 
 DEFAULT = load_scenario("default")
 FLEET_HEADERS = [c.header for c in FLEET_COLUMNS]
@@ -415,7 +415,7 @@ def test_utf16_csv_with_a_byte_order_mark_is_read(tmp_path, encoding, bom):
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
 def test_utf16_csv_without_a_byte_order_mark_gets_the_same_answer_as_the_price_reader(tmp_path, encoding):
-    from minerplan.calibration import load_price_history_csv
+    from minerplan.markets.calibration import load_price_history_csv
 
     (tmp_path / "fleet.csv").write_bytes("Model,Site,Units\r\nS21,Texas,1\r\n".encode(encoding))
     assert f"fleet.csv: cannot import: {UTF16_NO_BOM}" in problems_of(lambda: read_fleet(tmp_path / "fleet.csv"))
@@ -974,7 +974,7 @@ def test_1904_date_system_reads_the_same_months(tmp_path):
 
 
 def test_sheet_and_part_limits_are_named(tmp_path, monkeypatch):
-    import minerplan.table_import as ti
+    import minerplan.sheets.table_import as ti
 
     path = default_workbook(tmp_path / "plan.xlsx")
     monkeypatch.setattr(ti, "MAX_SHEET_CELLS", 50)   # the Fleet sheet has 1 + 1 + 13 + 6 x 13 = 93 cells

@@ -13,7 +13,7 @@ import sys
 import pytest
 from PySide6.QtCore import QSettings, QStandardPaths
 
-from minerplan.scenario_io import load_scenario
+from minerplan.scenario.files import load_scenario
 
 QStandardPaths.setTestModeEnabled(True)
 

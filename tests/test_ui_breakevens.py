@@ -1,7 +1,7 @@
 """Breakevens on the What-if view as a CFO uses them (pytest-qt, offscreen).
 
 "What BTC price do we need?": the panel's numbers are checked against the solvers in
-minerplan.sensitivity called directly; the run must stay off the GUI thread, cancel cleanly,
+minerplan.analysis.sensitivity called directly; the run must stay off the GUI thread, cancel cleanly,
 and turn stale (not recompute) when the scenario is edited afterwards.
 """
 
@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from minerplan.scenario_io import load_scenario
-from minerplan.sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
+from minerplan.scenario.files import load_scenario
+from minerplan.analysis.sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
                                    curtailment_power_price)
 from tests.gate import Gate, deliver_posted_events, settle
 from ui.breakevens import LeaseCase, compute_breakevens, format_curtailment, lease_cases
@@ -157,7 +157,7 @@ def test_compute_breakevens_reports_progress_in_order_and_cancels():
     assert seen[-1] == 1.0 and all(0.0 <= f <= 1.0 for f in seen)
     assert seen == sorted(seen)                          # the bar never goes back
     assert res.scenario is sc and len(res.lease) == 1
-    from minerplan.engine import Cancelled
+    from minerplan.engine.evaluate import Cancelled
     with pytest.raises(Cancelled):
         compute_breakevens(sc, cancel=lambda: True)
 

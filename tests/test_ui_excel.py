@@ -14,7 +14,7 @@ from PySide6.QtCore import QSettings, QStandardPaths  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from minerplan.xlsx_tables import FLEET_COLUMNS, SITE_COLUMNS  # noqa: E402
+from minerplan.sheets.xlsx_tables import FLEET_COLUMNS, SITE_COLUMNS  # noqa: E402
 from tests.gate import Gate  # noqa: E402
 from ui import excel_actions  # noqa: E402
 
@@ -69,7 +69,7 @@ def write_fleet_csv(path, rows):
 
 # ---------------------------------------------------------------- export
 def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window, tmp_path, monkeypatch):
-    from minerplan import xlsx_export
+    from minerplan.sheets import xlsx_export
 
     folder = out_dir(tmp_path)
     asked = []
@@ -125,7 +125,7 @@ def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window,
 
 
 def test_export_cancelled_immediately_leaves_nothing(qtbot, window, tmp_path, messages, monkeypatch):
-    from minerplan import xlsx_export
+    from minerplan.sheets import xlsx_export
 
     folder = out_dir(tmp_path)
     window.evaluation.mc.paths = PATHS
@@ -148,7 +148,7 @@ def test_export_cancelled_immediately_leaves_nothing(qtbot, window, tmp_path, me
 
 
 def test_export_cancel_button_mid_run(qtbot, window, tmp_path, monkeypatch):
-    from minerplan import xlsx_export
+    from minerplan.sheets import xlsx_export
 
     folder = out_dir(tmp_path)
     window.evaluation.mc.paths = PATHS
@@ -334,7 +334,7 @@ def test_last_folder_is_remembered(window, tmp_path, monkeypatch):
 # ---------------------------------------------------------------- the optimizer's plan
 @pytest.fixture
 def optimize_view(qtbot):
-    from minerplan.scenario_io import load_scenario
+    from minerplan.scenario.files import load_scenario
     from ui.document import ScenarioDocument
     from ui.evaluation import Evaluation
     from ui.views.optimize import OptimizeView

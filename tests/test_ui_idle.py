@@ -8,7 +8,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from minerplan.scenario_io import scenario_from_dict  # noqa: E402
+from minerplan.scenario.files import scenario_from_dict  # noqa: E402
 from tests.test_idle_capacity import spare_site  # noqa: E402
 from ui.document import ScenarioDocument  # noqa: E402
 from ui.evaluation import Evaluation  # noqa: E402

@@ -104,7 +104,7 @@ def _edit(doc, i: int) -> None:
 def _live_scenarios() -> int:
     import gc
 
-    from minerplan.scenario import Scenario
+    from minerplan.scenario.model import Scenario
 
     gc.collect()
     return sum(isinstance(o, Scenario) for o in gc.get_objects())

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import QMessageBox
 
-from minerplan.scenario_io import load_scenario
+from minerplan.scenario.files import load_scenario
 
 QStandardPaths.setTestModeEnabled(True)
 
@@ -182,7 +182,7 @@ def test_settings_remember_layout_and_monte_carlo(qtbot, tmp_path, monkeypatch):
 
 
 def test_margin_card_puts_mining_and_ai_on_the_same_footing():
-    from minerplan.engine import run_engine
+    from minerplan.engine.evaluate import run_engine
     from ui.views.overview import margin_vs_ai_per_gross_mw_month
 
     sc = load_scenario("default")

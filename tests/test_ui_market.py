@@ -12,11 +12,11 @@ import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
 
-from minerplan.engine import run_engine
-from minerplan.months import add_months
-from minerplan.prices import PRESETS, deterministic_path
-from minerplan.report import summary
-from minerplan.scenario_io import DEFAULT_SCENARIO_PATH, load_scenario, scenario_from_dict, scenario_to_dict
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.months import add_months
+from minerplan.markets.prices import PRESETS, deterministic_path
+from minerplan.analysis.report import summary
+from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, load_scenario, scenario_from_dict, scenario_to_dict
 from tests.gate import settle
 from ui.charts import month_ts
 from ui.document import ScenarioDocument

@@ -3,8 +3,8 @@ buttons' layout (pytest-qt, offscreen)."""
 
 import pytest
 
-from minerplan.engine import run_engine
-from minerplan.prices import PRESETS
+from minerplan.engine.evaluate import run_engine
+from minerplan.markets.prices import PRESETS
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation
 
@@ -102,7 +102,7 @@ def test_network_model_choice_is_one_undoable_edit_and_moves_the_npv(market, qtb
 
 
 def test_widgets_follow_a_document_replace(market):
-    from minerplan.scenario_io import scenario_from_dict, scenario_to_dict
+    from minerplan.scenario.files import scenario_from_dict, scenario_to_dict
 
     view, doc, _ = market
     d = scenario_to_dict(doc.scenario)

@@ -18,7 +18,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from minerplan import market_data as md
+from minerplan.markets import market_data as md
 from tests.gate import Gate, deliver_posted_events
 from tests.test_market_data import (DIFFICULTY, FEES, HEIGHT, P_PRICES, PRICE, closed_port,  # noqa: F401 - fixtures
                                     fake, only_loopback)

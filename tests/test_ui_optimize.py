@@ -11,7 +11,7 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from minerplan.scenario_io import load_scenario  # noqa: E402
+from minerplan.scenario.files import load_scenario  # noqa: E402
 from tests.gate import Gate  # noqa: E402
 from ui.document import ScenarioDocument  # noqa: E402
 from ui.evaluation import Evaluation  # noqa: E402
@@ -260,7 +260,7 @@ def test_frontier_points_load_their_plan(qtbot, view, doc):
     assert doc.scenario is res.plan_scenario
     doc.undo_stack.undo()
     # the loaded plan is exact: the engine on the same paths reproduces the point's expected NPV
-    from minerplan.engine import run_engine
+    from minerplan.engine.evaluate import run_engine
     st = view.frontier.settings
     eng = run_engine(res.plan_scenario, n_paths=st.n_paths, seed=st.seed, preset=st.preset)
     assert float(eng.npv_usd.mean()) == pytest.approx(res.expected_npv_usd, rel=1e-6)
@@ -476,7 +476,7 @@ def test_stop_ends_the_confidence_check_and_a_new_run_cancels_it(view, qtbot, mo
     def held(sc, res, st, *, out_of_sample_paths, replications, progress, cancel):
         progress(0.1, "plan on fresh paths")
         gate.hold(cancel)
-        from minerplan.engine import Cancelled
+        from minerplan.engine.evaluate import Cancelled
         if cancel():
             raise Cancelled("stopped")
         raise AssertionError("the gate should have been cancelled")

@@ -1,6 +1,6 @@
 """The Risk view (pytest-qt, offscreen): hedge table, background evaluation, stale marking, hedge files.
 
-The numbers shown are checked against minerplan.hedges.compare on run_engine with the same
+The numbers shown are checked against minerplan.analysis.hedges.compare on run_engine with the same
 paths and seed; the run stays off the GUI thread and cancels cleanly.
 """
 
@@ -9,11 +9,11 @@ import threading
 
 import pytest
 
-from minerplan.engine import run_engine
-from minerplan.hedges import compare, hedges_from_dict, load_hedges
-from minerplan.months import add_months
-from minerplan.prices import deterministic_path
-from minerplan.report import format_usd
+from minerplan.engine.evaluate import run_engine
+from minerplan.analysis.hedges import compare, hedges_from_dict, load_hedges
+from minerplan.scenario.months import add_months
+from minerplan.markets.prices import deterministic_path
+from minerplan.analysis.report import format_usd
 from tests.gate import Gate, deliver_posted_events
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QLineEdit, QStyleOptionViewItem  # noqa: E402
 from pytestqt.modeltest import ModelTester  # noqa: E402
 
-from minerplan.catalog import load_catalog  # noqa: E402
+from minerplan.scenario.catalog import load_catalog  # noqa: E402
 from ui.charts import Chart  # noqa: E402
 from ui.document import ScenarioDocument  # noqa: E402
 from ui.evaluation import Evaluation  # noqa: E402

@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from minerplan.cli import main
-from minerplan.engine import run_engine
-from minerplan.months import days_in_months
-from minerplan.prices import market_draw
-from minerplan.report import summary
-from minerplan.scenario_io import load_scenario
-from minerplan.valuation import LEASE_DISCOUNT_RATE_PCT, asic_market_value_usd_per_th
+from minerplan.cli.main import main
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.months import days_in_months
+from minerplan.markets.prices import market_draw
+from minerplan.analysis.report import summary
+from minerplan.scenario.files import load_scenario
+from minerplan.engine.valuation import LEASE_DISCOUNT_RATE_PCT, asic_market_value_usd_per_th
 
 from tests.builders import HP_BTC_PER_TH_DAY, PRICE, scenario
 

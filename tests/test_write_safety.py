@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-from minerplan.scenario_io import (DEFAULT_SCENARIO_PATH, clean_stale_temps, load_scenario,
+from minerplan.scenario.files import (DEFAULT_SCENARIO_PATH, clean_stale_temps, load_scenario,
                                    save_scenario)
 
 
@@ -40,7 +40,7 @@ def test_kill_9_during_a_save_leaves_a_temp_that_the_next_save_removes(tmp_path)
     # A child process starts an atomic write, says so, and blocks inside it until killed.
     code = textwrap.dedent(f"""
         import sys, time
-        from minerplan.scenario_io import atomic_write
+        from minerplan.scenario.files import atomic_write
         def write(tmp):
             open(tmp, "w").write("half a file")
             print("inside", flush=True)
@@ -65,14 +65,14 @@ def test_kill_9_during_a_one_off_export_is_cleaned_by_the_next_start(tmp_path, m
     # Reviewer's reproduction: `export --xlsx k2.xlsx` killed with -9 left `.k2.xlsx.<pid>.*.tmp`
     # for good (only another write of k2.xlsx removed it). Every write is noted in a register in
     # the cache folder, so the next start of any command removes what a dead process left.
-    from minerplan.cli import main
+    from minerplan.cli.main import main
 
     monkeypatch.setenv("MINERPLAN_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "exports"
     out.mkdir()
     code = textwrap.dedent(f"""
         import time
-        from minerplan.scenario_io import atomic_write
+        from minerplan.scenario.files import atomic_write
         def write(tmp):
             open(tmp, "w").write("half a workbook")
             open(tmp + ".splice", "w").write("half a splice")
@@ -95,7 +95,7 @@ def test_kill_9_during_a_one_off_export_is_cleaned_by_the_next_start(tmp_path, m
 
 
 def test_a_register_entry_never_deletes_anything_but_a_temp_file(tmp_path, monkeypatch):
-    from minerplan.scenario_io import clean_pending_writes
+    from minerplan.scenario.files import clean_pending_writes
 
     monkeypatch.setenv("MINERPLAN_CACHE_DIR", str(tmp_path / "cache"))
     reg = tmp_path / "cache" / "pending-writes"
@@ -125,7 +125,7 @@ def test_ctrl_c_while_writing_leaves_nothing(tmp_path):
         open(tmp + ".splice", "w").write("y")
         raise KeyboardInterrupt
 
-    from minerplan.scenario_io import atomic_write
+    from minerplan.scenario.files import atomic_write
 
     with pytest.raises(KeyboardInterrupt):
         atomic_write(target, interrupted)
@@ -133,7 +133,7 @@ def test_ctrl_c_while_writing_leaves_nothing(tmp_path):
 
 
 def test_ctrl_c_during_the_export_splice_leaves_no_splice_file(tmp_path, monkeypatch):
-    from minerplan.xlsx_export import export_workbook
+    from minerplan.sheets.xlsx_export import export_workbook
 
     sc = load_scenario(DEFAULT_SCENARIO_PATH)
     real = zipfile.ZipFile.writestr
@@ -262,7 +262,7 @@ def test_the_deadline_returns_the_best_plan_found_so_far():
 
 def test_cancel_is_looked_at_while_the_model_is_built():
     # Issue 12: Cancel acts within a second at any stage, build included (2,000 paths build in ~1 s).
-    from minerplan.engine import Cancelled
+    from minerplan.engine.evaluate import Cancelled
     from solvers.decisions import build_decision_space
     from solvers.model import build_model
     from solvers.settings import OptimizerSettings

@@ -3,17 +3,17 @@
 Three answers for one scenario, on its deterministic price path:
 
 * the first-month BTC price at which the NPV is zero (the whole path scaled with it),
-  :func:`minerplan.sensitivity.breakeven_btc_price`;
+  :func:`minerplan.analysis.sensitivity.breakeven_btc_price`;
 * per site and cohort, the energy price (first month) above which the cohort curtails,
-  :func:`minerplan.sensitivity.curtailment_power_price`;
+  :func:`minerplan.analysis.sensitivity.curtailment_power_price`;
 * for each AI-capable site with convertible MW left, the colocation lease rate above which
   converting those MW (from the month after the start month) beats mining,
-  :func:`minerplan.sensitivity.conversion_breakeven_lease_rate`. The cases are the ones
+  :func:`minerplan.analysis.sensitivity.conversion_breakeven_lease_rate`. The cases are the ones
   ``minerplan sensitivity`` reports (see :func:`lease_cases`).
 
 :func:`compute_breakevens` does the work (no Qt) with progress and cancel;
 :class:`BreakevensJob` runs it in a :class:`~ui.workers.Task`. A breakeven that does not
-exist (:class:`~minerplan.sensitivity.NoRootError`) or cannot be asked for this scenario
+exist (:class:`~minerplan.analysis.sensitivity.NoRootError`) or cannot be asked for this scenario
 carries the reason as its ``note`` instead of a number.
 """
 
@@ -28,11 +28,11 @@ from typing import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 from shiboken6 import isValid
 
-from minerplan.engine import Cancelled
-from minerplan.errors import ScenarioError
-from minerplan.months import add_months
-from minerplan.scenario import Scenario
-from minerplan.sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
+from minerplan.engine.evaluate import Cancelled
+from minerplan.scenario.errors import ScenarioError
+from minerplan.scenario.months import add_months
+from minerplan.scenario.model import Scenario
+from minerplan.analysis.sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
                                    curtailment_power_price)
 
 from .workers import Task, wait_while

@@ -22,9 +22,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 from pydantic import BaseModel
 
-from minerplan.errors import ScenarioError
-from minerplan.scenario import Scenario
-from minerplan.scenario_io import load_scenario, save_scenario, scenario_from_dict, scenario_to_dict
+from minerplan.scenario.errors import ScenarioError
+from minerplan.scenario.model import Scenario
+from minerplan.scenario.files import load_scenario, save_scenario, scenario_from_dict, scenario_to_dict
 
 
 #: The undo history's memory budget (estimated with :func:`scenario_bytes`), and its bounds in steps.

@@ -14,9 +14,9 @@ import numpy as np
 
 from PySide6.QtCore import QObject, Signal
 
-from minerplan.engine import EngineResult, run_engine
-from minerplan.report import summary
-from minerplan.scenario import Scenario
+from minerplan.engine.evaluate import EngineResult, run_engine
+from minerplan.analysis.report import summary
+from minerplan.scenario.model import Scenario
 
 from .document import ScenarioDocument
 from .workers import Task
@@ -26,10 +26,10 @@ def fan_summary(res: EngineResult, seed: int | None = None) -> dict:
     """What the views show of a Monte Carlo run: median, expected (mean, with its 95% CI) and P5/P50/P95 of
     NPV (USD), and P(NPV < 0).
 
-    Deliberately smaller than :func:`minerplan.report.summary`, which also builds
+    Deliberately smaller than :func:`minerplan.analysis.report.summary`, which also builds
     monthly medians and per-path IRRs; the fan must follow edits quickly.
     """
-    from minerplan.report import npv_statistics, statistic_label
+    from minerplan.analysis.report import npv_statistics, statistic_label
 
     npv = res.npv_usd
     q = np.percentile(npv, [5, 50, 95])

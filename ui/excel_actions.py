@@ -1,6 +1,6 @@
 """Excel in the app: export the plan workbook in the background, import fleet and sites, write the template.
 
-The work lives in :mod:`minerplan.xlsx_export` and :mod:`minerplan.table_import`;
+The work lives in :mod:`minerplan.sheets.xlsx_export` and :mod:`minerplan.sheets.table_import`;
 this module is the Qt side. An export always runs in a :class:`~ui.workers.Task`
 with a progress dialog and a working Cancel (the GUI never waits on it); an
 import replaces the fleet or the sites through the document, so it is one
@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QHBoxLayout, 
                                QProgressBar, QPushButton, QVBoxLayout, QWidget)
 from shiboken6 import isValid
 
-from minerplan.errors import ScenarioError
-from minerplan.scenario import Scenario
+from minerplan.scenario.errors import ScenarioError
+from minerplan.scenario.model import Scenario
 
 from .workers import Task
 
@@ -240,7 +240,7 @@ class ExportJob(QObject):
         sc, path, cancel, writing = self.scenario, self.path, self._cancel, self._writing
 
         def work(progress, _task_cancel):
-            from minerplan.xlsx_export import export_workbook
+            from minerplan.sheets.xlsx_export import export_workbook
 
             def report(frac: float, what: str) -> None:
                 if frac >= WRITE_FRACTION:
@@ -378,7 +378,7 @@ def plan_note(res) -> str:
 
 def export_plan(view, path: str | None = None) -> ExportJob | None:
     """Optimize view > Export plan to Excel: the planned scenario with its decisions on the Plan sheet."""
-    from minerplan.xlsx_export import plan_decisions
+    from minerplan.sheets.xlsx_export import plan_decisions
 
     res = view.result
     if res is None or not res.ok or res.plan_scenario is None:
@@ -407,7 +407,7 @@ def import_table(window, kind: str, path: str | None = None) -> bool:
 
     A file with problems shows every one (sheet, row, column) and changes nothing.
     """
-    from minerplan import table_import as ti
+    from minerplan.sheets import table_import as ti
 
     what, rows_word = IMPORT_KINDS[kind]
     title = f"Import {what}"
@@ -438,7 +438,7 @@ def import_table(window, kind: str, path: str | None = None) -> bool:
 
 def save_template(window, path: str | None = None) -> Path | None:
     """File > Save import template: an .xlsx with Fleet, Sites and Hourly prices sheets and examples."""
-    from minerplan.table_import import write_template
+    from minerplan.sheets.table_import import write_template
 
     if path is None:
         path = _ask_xlsx(window, "Save import template", "minerplan_import_template", window.doc)

@@ -1,7 +1,7 @@
 """Hedged vs unhedged risk, computed off the GUI thread for the Risk view.
 
 :func:`evaluate_hedges` (no Qt) runs the engine on the app's Monte Carlo settings and then
-:func:`minerplan.hedges.compare`; :class:`HedgeJob` runs it in a background
+:func:`minerplan.analysis.hedges.compare`; :class:`HedgeJob` runs it in a background
 :class:`~ui.workers.Task` with progress and Cancel, exactly like
 :class:`~ui.breakevens.BreakevensJob` (whose life cycle it reuses: a cancelled run never
 delivers results, and results reach the owner only while it exists).
@@ -17,9 +17,9 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject
 
-from minerplan.engine import Cancelled, run_engine
-from minerplan.hedges import HedgeBook, compare, hedge_cash_flows, hedged_npv
-from minerplan.scenario import Scenario
+from minerplan.engine.evaluate import Cancelled, run_engine
+from minerplan.analysis.hedges import HedgeBook, compare, hedge_cash_flows, hedged_npv
+from minerplan.scenario.model import Scenario
 
 from .breakevens import BreakevensJob
 

@@ -22,10 +22,10 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
-from minerplan.errors import ScenarioError
-from minerplan.report import format_usd
-from minerplan.scenario import Scenario
-from minerplan.scenario_io import atomic_write_text, clean_stale_temps_in, scenario_from_json, scenario_to_json
+from minerplan.scenario.errors import ScenarioError
+from minerplan.analysis.report import format_usd
+from minerplan.scenario.model import Scenario
+from minerplan.scenario.files import atomic_write_text, clean_stale_temps_in, scenario_from_json, scenario_to_json
 
 from . import excel_actions
 from .dialogs import error_box
@@ -186,8 +186,8 @@ class MainWindow(QMainWindow):
 
     def _check_plausibility(self, sc) -> None:
         """Show how many values lie beyond their plausible range; the tooltip names each one."""
-        from minerplan.errors import escape_control
-        from minerplan.plausibility import scenario_warnings
+        from minerplan.scenario.errors import escape_control
+        from minerplan.scenario.plausibility import scenario_warnings
 
         problems = scenario_warnings(sc)
         self._plausibility.setVisible(bool(problems))

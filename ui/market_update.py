@@ -1,9 +1,9 @@
 """Update market data in the app: mempool.space (or the cache, or the shipped snapshot) in the background.
 
-The work is :func:`minerplan.market_data.update_market`; this module is the Qt side. A
+The work is :func:`minerplan.markets.market_data.update_market`; this module is the Qt side. A
 :class:`MarketUpdateJob` runs it on a daemon thread (never on the GUI thread, and never waited
 for when the window closes) and hands back the snapshot and its warnings, or the one-line message of a
-:class:`~minerplan.market_data.MarketDataError` when not even the shipped snapshot can be read.
+:class:`~minerplan.markets.market_data.MarketDataError` when not even the shipped snapshot can be read.
 The Market view turns the result into one undoable edit of the scenario's ``market`` section,
 named after where the values came from (:func:`edit_text`), or into no edit at all when the
 values are already the scenario's (:func:`updated_market`).
@@ -27,11 +27,11 @@ from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QSettings, Qt,
 from PySide6.QtWidgets import QWidget
 from shiboken6 import isValid
 
-from minerplan import market_data as md
-from minerplan.errors import ScenarioError, escape_control
-from minerplan.market_data import MarketDataError, MarketSnapshot, format_snapshot
-from minerplan.scenario import Scenario
-from minerplan.scenario_io import scenario_from_dict, scenario_to_dict
+from minerplan.markets import market_data as md
+from minerplan.scenario.errors import ScenarioError, escape_control
+from minerplan.markets.market_data import MarketDataError, MarketSnapshot, format_snapshot
+from minerplan.scenario.model import Scenario
+from minerplan.scenario.files import scenario_from_dict, scenario_to_dict
 
 from .excel_actions import show_message, show_status
 

@@ -136,7 +136,7 @@ def render_views() -> list[Path]:
 
 
 def main() -> int:
-    out = subprocess.run([sys.executable, "-m", "minerplan.cli", "evaluate", "default"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "minerplan.cli.main", "evaluate", "default"], capture_output=True,
                          text=True, check=True, cwd=ROOT).stdout
     target = DOCS / "cli-evaluate.png"
     render_text_png(out, target, title="minerplan evaluate default")

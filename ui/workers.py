@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal
 
-from minerplan.engine import Cancelled
-from minerplan.errors import ScenarioError
+from minerplan.engine.evaluate import Cancelled
+from minerplan.scenario.errors import ScenarioError
 
 
 class _Runner(QObject):

@@ -90,7 +90,7 @@ _NEVER_VALID = {
 
 def _model_field(parts: tuple):
     """The pydantic model class and field name at ``parts`` of a Scenario (None for list cells)."""
-    from minerplan.scenario import Scenario
+    from minerplan.scenario.model import Scenario
     from pydantic import BaseModel
 
     cls = Scenario
@@ -113,7 +113,7 @@ def _model_field(parts: tuple):
 
 
 def scenario_cases() -> Iterator[Case]:
-    from minerplan.plausibility import _soft_of
+    from minerplan.scenario.plausibility import _soft_of
 
     base = _scenario()
     yield Case("scenario/unchanged", ["validate", "{d}/s.json"], {"s.json": _dump(base)}, "ok", ())
@@ -239,9 +239,9 @@ def _fit_capacity(d: dict) -> None:
 
 def _table(kind: str) -> tuple[list[str], list[list[str]], list[int]]:
     """Header, rows (CSV text) and numeric column indexes of the shipped scenario's fleet or sites."""
-    from minerplan.scenario_io import load_scenario
-    from minerplan.table_import import _attr, _csv_cell
-    from minerplan.xlsx_tables import FLEET_COLUMNS, SITE_COLUMNS
+    from minerplan.scenario.files import load_scenario
+    from minerplan.sheets.table_import import _attr, _csv_cell
+    from minerplan.sheets.xlsx_tables import FLEET_COLUMNS, SITE_COLUMNS
 
     sc = load_scenario(DEFAULT)
     layout, items = (FLEET_COLUMNS, sc.fleet) if kind == "fleet" else (SITE_COLUMNS, sc.sites)

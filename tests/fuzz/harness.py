@@ -76,7 +76,7 @@ class _Api:
 
 
 def run_case(case: Case) -> Outcome:
-    from minerplan.cli import main
+    from minerplan.cli.main import main
 
     folder = Path(tempfile.mkdtemp(prefix="minerplan-fuzz-"))
     api = _Api(case.api) if case.api is not None else None

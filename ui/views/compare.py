@@ -18,11 +18,11 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem,
                                QMessageBox, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from minerplan.engine import EngineResult, run_engine
-from minerplan.errors import ScenarioError
-from minerplan.report import summary
-from minerplan.scenario import Scenario
-from minerplan.scenario_io import load_scenario
+from minerplan.engine.evaluate import EngineResult, run_engine
+from minerplan.scenario.errors import ScenarioError
+from minerplan.analysis.report import summary
+from minerplan.scenario.model import Scenario
+from minerplan.scenario.files import load_scenario
 
 from ..lazy import when_shown
 from ..charts import Chart, month_ts

@@ -24,10 +24,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter,
                                QStyledItemDelegate, QTableView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from minerplan.catalog import CatalogModel, load_catalog
-from minerplan.errors import Problem, ScenarioError
-from minerplan.report import cohort_breakevens
-from minerplan.scenario import Scenario
+from minerplan.scenario.catalog import CatalogModel, load_catalog
+from minerplan.scenario.errors import Problem, ScenarioError
+from minerplan.analysis.report import cohort_breakevens
+from minerplan.scenario.model import Scenario
 
 from ..lazy import when_shown
 from ..charts import Chart

@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QForm
                                QHeaderView, QLabel, QLineEdit, QPushButton, QScrollArea, QSpinBox, QSplitter,
                                QTableView, QVBoxLayout, QWidget)
 
-from minerplan.errors import ScenarioError
-from minerplan.months import add_months, month_index
-from minerplan.prices import PRESETS, deterministic_path
-from minerplan.scenario import PricePath, PricePoint, Scenario
+from minerplan.scenario.errors import ScenarioError
+from minerplan.scenario.months import add_months, month_index
+from minerplan.markets.prices import PRESETS, deterministic_path
+from minerplan.scenario.model import PricePath, PricePoint, Scenario
 
 from .. import market_update
 from ..evaluation import MonteCarloFan

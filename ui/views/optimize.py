@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QHeaderView, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QScrollArea,
                                QSpinBox, QSplitter, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
-from minerplan.engine import run_engine
-from minerplan.errors import ScenarioError
-from minerplan.scenario import Scenario
+from minerplan.engine.evaluate import run_engine
+from minerplan.scenario.errors import ScenarioError
+from minerplan.scenario.model import Scenario
 from solvers.confidence import OUT_OF_SAMPLE_PATHS, REPLICATIONS, PlanConfidence, assess_plan
 from solvers.confidence import describe as describe_confidence
 from solvers.decisions import DecisionSpace, build_decision_space
@@ -288,7 +288,7 @@ def _run_work(sc: Scenario, st: OptimizerSettings):
 
 
 def _frontier_work(sc: Scenario, st: OptimizerSettings, weights):
-    from minerplan.engine import Cancelled
+    from minerplan.engine.evaluate import Cancelled
 
     def work(progress, cancel) -> FrontierOutput:
         def prep(f, s):

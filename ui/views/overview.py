@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSplitter, QVBoxLayou
 
 import pyqtgraph as pg
 
-from minerplan.engine import EngineResult, site_price_matrix
-from minerplan.report import cohort_breakevens, format_usd
+from minerplan.engine.evaluate import EngineResult, site_price_matrix
+from minerplan.analysis.report import cohort_breakevens, format_usd
 
 from ..evaluation import MonteCarloFan
 from ..lazy import when_shown
@@ -82,7 +82,7 @@ def margin_vs_ai_per_gross_mw_month(res: EngineResult) -> tuple[float | None, fl
 
 def headline_years(res: EngineResult, doc: dict) -> tuple[dict | None, dict | None]:
     """The period rows the Overview shows: the first full calendar year, and the year after the halving."""
-    from minerplan.periods import halving_year
+    from minerplan.analysis.periods import halving_year
 
     years = [r for r in doc.get("periods") or [] if r.get("kind") == "year"]
     full = [r for r in years if r["months"] == 12] or years

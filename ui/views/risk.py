@@ -1,10 +1,10 @@
 """Risk: hedges (hashprice forwards, BTC puts and collars) and what they do to the NPV distribution.
 
-The hedge table edits a hedge book in the schema of :mod:`minerplan.hedges` (Load/Save as JSON).
-Every edit is validated with :func:`~minerplan.hedges.hedges_from_dict` (and against the
+The hedge table edits a hedge book in the schema of :mod:`minerplan.analysis.hedges` (Load/Save as JSON).
+Every edit is validated with :func:`~minerplan.analysis.hedges.hedges_from_dict` (and against the
 scenario's months); a problem shows in the status line naming the field (``hedges[1].strike_usd``)
 and disables Evaluate. "Evaluate" runs the engine on the app's Monte Carlo settings and
-:func:`~minerplan.hedges.compare` off the GUI thread (:mod:`ui.hedge_job`), with progress and
+:func:`~minerplan.analysis.hedges.compare` off the GUI thread (:mod:`ui.hedge_job`), with progress and
 Cancel. Results turn stale (grey) when the scenario or the hedge table changes afterwards.
 
 A run on up to 100,000 paths is big while it runs; afterwards the view keeps only what it shows
@@ -26,14 +26,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroup
                                QLabel, QProgressBar, QPushButton, QSplitter, QStyledItemDelegate,
                                QTableView, QVBoxLayout, QWidget)
 
-from minerplan.errors import ScenarioError, escape_control
-from minerplan.hedges import HEDGE_SCHEMA_VERSION, HedgeBook, hedges_from_dict, load_hedges
-from minerplan.plausibility import hedge_warnings
-from minerplan.months import add_months
-from minerplan.prices import deterministic_path
-from minerplan.report import format_usd
-from minerplan.scenario import Scenario
-from minerplan.scenario_io import atomic_write_text
+from minerplan.scenario.errors import ScenarioError, escape_control
+from minerplan.analysis.hedges import HEDGE_SCHEMA_VERSION, HedgeBook, hedges_from_dict, load_hedges
+from minerplan.scenario.plausibility import hedge_warnings
+from minerplan.scenario.months import add_months
+from minerplan.markets.prices import deterministic_path
+from minerplan.analysis.report import format_usd
+from minerplan.scenario.model import Scenario
+from minerplan.scenario.files import atomic_write_text
 
 from ..charts import Chart
 from ..dialogs import error_box
@@ -107,7 +107,7 @@ def scenario_defaults(sc: Scenario, *, preset: str | None = None, hashprice_usd_
     """Month and price defaults for a new hedge row (first-month BTC price and hashprice of ``sc``)."""
     btc0 = float(deterministic_path(sc, preset=preset)[0])
     if hashprice_usd_per_ph_day is None:
-        from minerplan.engine import run_engine
+        from minerplan.engine.evaluate import run_engine
         res = run_engine(sc, n_paths=1, preset=preset)
         hashprice_usd_per_ph_day = float(res.hashprice_usd_per_th_day[0, 0]) * 1000.0
     last = sc.horizon_months - 1

@@ -14,7 +14,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
-from minerplan.errors import Problem, ScenarioError
+from minerplan.scenario.errors import Problem, ScenarioError
 
 from ..lazy import when_shown
 from ..charts import Chart, month_ts

@@ -25,13 +25,13 @@ from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFrame, QGridL
                                QHeaderView, QLabel, QProgressBar, QPushButton, QSlider, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from minerplan.engine import EngineResult, run_engine
-from minerplan.errors import ScenarioError
-from minerplan.prices import deterministic_path
-from minerplan.report import _cost_per_btc
-from minerplan.scenario import Scenario
-from minerplan.scenario_io import scenario_from_dict, scenario_to_dict
-from minerplan.sensitivity import tornado as sensitivity_tornado
+from minerplan.engine.evaluate import EngineResult, run_engine
+from minerplan.scenario.errors import ScenarioError
+from minerplan.markets.prices import deterministic_path
+from minerplan.analysis.report import _cost_per_btc
+from minerplan.scenario.model import Scenario
+from minerplan.scenario.files import scenario_from_dict, scenario_to_dict
+from minerplan.analysis.sensitivity import tornado as sensitivity_tornado
 
 from ..breakevens import Breakevens, BreakevensJob, format_btc, format_curtailment, format_lease
 from ..lazy import when_shown
@@ -116,7 +116,7 @@ def whatif_scenario(sc: Scenario, w: WhatIf) -> Scenario:
 def kpis(res: EngineResult) -> dict[str, float]:
     """NPV (USD), cost per BTC cash / all-in (USD/BTC), first-month hashprice (USD/PH/day) of a 1-path run.
 
-    The same figures as :func:`minerplan.report.summary`, without its monthly tables (which cost ~12 ms).
+    The same figures as :func:`minerplan.analysis.report.summary`, without its monthly tables (which cost ~12 ms).
     """
     cash, all_in = _cost_per_btc(res)
     return {"npv_usd": float(res.npv_usd[0]), "cost_per_btc_cash_usd": float(cash[0]),
@@ -140,7 +140,7 @@ class TornadoRow:
         return abs(self.npv_high_usd - self.npv_low_usd)
 
 
-#: The inputs the what-if tornado shows (see :func:`minerplan.sensitivity.tornado`).
+#: The inputs the what-if tornado shows (see :func:`minerplan.analysis.sensitivity.tornado`).
 WHATIF_TORNADO_INPUTS = ("btc_price", "hashrate_growth", "power_price", "lease_rate", "discount_rate", "pool_fee")
 
 
@@ -151,7 +151,7 @@ def tornado(sc: Scenario, base_npv_usd: float | None = None) -> list[TornadoRow]
     +-20%), power price +-20% (every
     site, hourly profiles too), AI lease rate +-20% (every site with an ai section), discount rate
     +-2 pt, pool fee +-1 pt; each on the deterministic path, the others held. Computed by
-    :func:`minerplan.sensitivity.tornado`; a case outside an input's valid range has no NPV (None).
+    :func:`minerplan.analysis.sensitivity.tornado`; a case outside an input's valid range has no NPV (None).
     """
     df = sensitivity_tornado(sc, inputs=WHATIF_TORNADO_INPUTS, swing_pct=20.0, base_npv_usd=base_npv_usd)
 

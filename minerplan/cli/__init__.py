@@ -1,0 +1,1 @@
+"""The ``minerplan`` command: argument parsing and one function per subcommand (solvers/ui load lazily)."""
