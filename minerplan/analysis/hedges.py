@@ -52,7 +52,7 @@ from minerplan.scenario.errors import Problem, ScenarioError, ScenarioFileError
 from minerplan.engine.finance import discount_factors
 from minerplan.scenario.months import add_months, days_in_months, month_index
 from minerplan.scenario.plausibility import Soft
-from minerplan.scenario.model import Month
+from minerplan.scenario.value_types import Month
 from minerplan.scenario.files import (MAX_PROBLEMS_PER_FIELD, _kind, _message, _read_scenario_bytes, _short, format_loc,
                           parse_json_document)
 

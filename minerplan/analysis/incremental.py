@@ -24,7 +24,9 @@ from minerplan.engine.evaluate import EngineResult, run_engine
 from minerplan.engine.finance import irr_annual, payback_months
 from minerplan.scenario.months import month_index
 from minerplan.analysis.report import json_number as _num, starts_with_outlay, statistic_label
-from minerplan.scenario.model import Cohort, Conversion, Scenario
+from minerplan.scenario.fleet import Cohort
+from minerplan.scenario.model import Scenario
+from minerplan.scenario.sites import Conversion
 from minerplan.scenario.files import scenario_from_dict
 
 #: Items named per kind in :func:`baseline_description` before "and N more".

@@ -20,7 +20,8 @@ from typing import Any, Callable, Iterator
 from pydantic import ValidationError
 
 from minerplan.scenario.errors import Problem, ScenarioError, ScenarioFileError, safe_path
-from minerplan.scenario.model import MONTH_PATTERN, SCHEMA_VERSION, Scenario, check_consistency
+from minerplan.scenario.model import SCHEMA_VERSION, Scenario, check_consistency
+from minerplan.scenario.value_types import MONTH_PATTERN
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 #: Integers with more digits are refused while parsing (no scenario field needs more than
