@@ -26,7 +26,8 @@ from benchmarks.naive_engine import engine_inputs, naive_net_cash_flow
 from minerplan.scenario.catalog import load_catalog
 from minerplan.engine.evaluate import run_engine
 from minerplan.scenario.months import add_months
-from minerplan.scenario.model import Finance, check_consistency
+from minerplan.scenario.finance import Finance
+from minerplan.scenario.model import check_consistency
 from minerplan.scenario.files import scenario_from_dict
 from tests.builders import catalog_cohort as cohort
 

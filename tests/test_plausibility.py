@@ -254,7 +254,7 @@ def test_numpy_values_are_shown_as_numbers():
 
 def test_soft_marker_survives_optional_fields():
     from minerplan.scenario.plausibility import soft_bound
-    from minerplan.scenario.model import Market
+    from minerplan.scenario.market import Market
 
     assert soft_bound(Market, "difficulty").hi == 1.5e15
     assert soft_bound(Market, "btc_price_usd").lo == 5_000
