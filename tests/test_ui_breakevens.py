@@ -14,7 +14,7 @@ from minerplan.scenario.files import load_scenario
 from minerplan.analysis.sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
                                    curtailment_power_price)
 from tests.gate import Gate, deliver_posted_events, settle
-from ui.breakevens import LeaseCase, compute_breakevens, format_curtailment, lease_cases
+from minerplan.analysis.breakevens import LeaseCase, compute_breakevens, format_curtailment, lease_cases
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation
 from ui.views.whatif import BREAKEVENS_STALE_TEXT
@@ -92,7 +92,7 @@ def test_breakevens_match_the_solvers_on_the_default_scenario(whatif, qtbot):
 
 
 def test_no_breakeven_shows_the_reason_in_place_of_a_number(whatif, qtbot, monkeypatch):
-    from ui import breakevens
+    from minerplan.analysis import breakevens
 
     view, panel, doc = whatif
     btc_msg = "NPV is positive even at a first-month BTC price of $1 (5,000,000 USD): no breakeven BTC price"
@@ -113,7 +113,7 @@ def test_no_breakeven_shows_the_reason_in_place_of_a_number(whatif, qtbot, monke
 
 
 def test_failure_is_reported_and_the_button_comes_back(whatif, qtbot, monkeypatch):
-    from ui import breakevens
+    from minerplan.analysis import breakevens
 
     view, panel, doc = whatif
 
@@ -174,7 +174,7 @@ def test_cancel_right_after_start_leaves_no_results(whatif, qtbot):
     assert panel.results is None and panel.btc_text() == "-"
     assert panel.curtailment_table.rowCount() == 0 and panel.lease_table.rowCount() == 0
     assert panel.compute_button.isEnabled() and not panel.cancel_button.isEnabled()
-    assert not panel.job._task.running                   # its thread has ended: nothing more can come
+    assert not panel.job.thread_alive                   # its thread has ended: nothing more can come
     deliver_posted_events()                              # and what it sent before has been handled
     assert panel.results is None and panel.state == "cancelled" and panel.btc_text() == "-"
 
@@ -184,7 +184,7 @@ def test_closing_the_view_while_computing_stops_the_thread(whatif, qtbot):
     panel.compute()
     job = panel.job
     view.shutdown()
-    assert not job.running and not job._task.running and panel.results is None
+    assert not job.running and not job.thread_alive and panel.results is None
 
 
 def test_editing_after_a_run_marks_results_stale_without_recomputing(whatif, qtbot):
@@ -222,7 +222,7 @@ def test_edit_during_the_run_shows_the_results_as_stale(whatif, qtbot):
 def test_gui_thread_keeps_ticking_while_computing(whatif, qtbot, monkeypatch):
     # The run is held on a gate right after its first progress report until the test opens it, so
     # everything below is checked while the run provably has not finished, however fast the machine.
-    from ui import breakevens
+    from minerplan.analysis import breakevens
 
     view, panel, doc = whatif
     gate = Gate()

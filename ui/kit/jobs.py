@@ -218,6 +218,8 @@ class Job(QObject):
         out = self._outcome
         if out is None or self.state != "running":
             return                      # not ended yet, or already handed over (wait() got there first)
+        if self._thread is not None:
+            self._thread.join()         # its last act was to send _ended: once handed over, nothing more can come
         self.state = out.state
         self.result, self.error, self.details = out.result, out.message, out.details
         self._outcome = None
