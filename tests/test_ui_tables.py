@@ -12,12 +12,14 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QAbstractItemView, QComboBox, QLineEdit, QStyleOptionViewItem  # noqa: E402
 from pytestqt.modeltest import ModelTester  # noqa: E402
 
+from minerplan.formats import parse_number  # noqa: E402
 from minerplan.scenario.catalog import load_catalog  # noqa: E402
 from ui.charts import Chart  # noqa: E402
 from ui.document import ScenarioDocument  # noqa: E402
 from ui.evaluation import Evaluation  # noqa: E402
 from ui.views.ai import AiView, ConversionTableModel  # noqa: E402
-from ui.views.fleet import INVALID_BG, CatalogDialog, FleetTableModel, FleetView, parse_number  # noqa: E402
+from ui.kit.tables import INVALID_BG  # noqa: E402
+from ui.views.fleet import CatalogDialog, FleetTableModel, FleetView  # noqa: E402
 from ui.views.sites import SitesTableModel, SitesView, parse_profile_csv, read_profile_csv  # noqa: E402
 
 H = Qt.Orientation.Horizontal

@@ -18,10 +18,13 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
 
 from minerplan.scenario.errors import Problem, ScenarioError
 
-from ..lazy import when_shown
+from minerplan.formats import number_text, parse_number
+from minerplan.scenario.dotted import get_path, set_path
+
 from ..charts import Chart, month_ts
-from .fleet import (INVALID_STYLE, Column, ScenarioTableModel, error_text, get_path, make_table, number_text,
-                    parse_number, selected_rows, set_path)
+from ..kit.scenario_tables import ScenarioTableModel, make_table, selected_rows
+from ..kit.tables import INVALID_STYLE, Column, error_text
+from ..lazy import when_shown
 
 BUSINESS_MODELS = ["colocation", "gpu_cloud"]
 
@@ -72,7 +75,7 @@ class ConversionTableModel(ScenarioTableModel):
     section = "conversion_plan"
     columns = [
         Column("site", "Site", "choice", choices=_ai_site_names, tip="a site with an AI section"),
-        Column("gross_mw", "Gross (MW)", decimals=1, tip="gross utility MW converted (stop mining at the start)"),
+        Column("gross_mw", "Gross (MW)", "float", decimals=1, tip="gross utility MW converted (stop mining at the start)"),
         Column("start_month", "Start month (YYYY-MM)", "text",
                tip="construction starts; revenue after the site's lead time"),
         Column("business_model", "Business model", "choice", choices=lambda sc: list(BUSINESS_MODELS),

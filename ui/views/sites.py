@@ -16,9 +16,10 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMessageBox, QP
 
 from minerplan.scenario.errors import Problem, ScenarioError
 
-from ..lazy import when_shown
 from ..charts import Chart, month_ts
-from .fleet import Column, ScenarioTableModel, error_text, make_table, selected_rows, show_first_flag
+from ..kit.scenario_tables import ScenarioTableModel, make_table, selected_rows, show_first_flag
+from ..kit.tables import Column, error_text
+from ..lazy import when_shown
 
 MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                "November", "December"]
@@ -160,26 +161,26 @@ class SitesTableModel(ScenarioTableModel):
     columns = [
         Column("name", "Site", "text", apply=_rename_site,
                tip="site name; renaming also renames the fleet's and the conversion plan's references"),
-        Column("capacity_mw", "Capacity (MW gross)", decimals=1, tip="gross utility capacity, MW"),
-        Column("power_price_usd_per_mwh", "Power price (USD/MWh)", decimals=2,
+        Column("capacity_mw", "Capacity (MW gross)", "float", decimals=1, tip="gross utility capacity, MW"),
+        Column("power_price_usd_per_mwh", "Power price (USD/MWh)", "float", decimals=2,
                tip="contract energy price, USD/MWh (an hourly profile replaces it for energy drawn)"),
-        Column("pue", "PUE (ratio)", decimals=3, tip="site draw per MW of ASIC load (cooling, auxiliaries)"),
-        Column("curtailment_credit_usd_per_mwh", "Curtailment credit (USD/MWh)", decimals=2,
+        Column("pue", "PUE (ratio)", "float", decimals=3, tip="site draw per MW of ASIC load (cooling, auxiliaries)"),
+        Column("curtailment_credit_usd_per_mwh", "Curtailment credit (USD/MWh)", "float", decimals=2,
                tip="credit per MWh not drawn while curtailed, USD/MWh"),
         Column("curtailment_enabled", "Curtailment enabled (yes/no)", "bool",
                tip="machines stop when the hour's price plus the credit beats their revenue"),
-        Column("take_or_pay_mwh_per_month", "Take-or-pay (MWh/month)", decimals=0,
+        Column("take_or_pay_mwh_per_month", "Take-or-pay (MWh/month)", "float", decimals=0,
                tip="minimum energy paid each month, MWh"),
-        Column("mining_opex_usd_per_mw_month", "Mining opex (USD/MW-month)", decimals=0,
+        Column("mining_opex_usd_per_mw_month", "Mining opex (USD/MW-month)", "float", decimals=0,
                tip="fixed opex per MW of mining load, USD per MW-month"),
         Column("hourly_price_usd_per_mwh", "Hourly profile (12x24 USD/MWh)", "computed", value=_has_profile,
                tip="a 12 x 24 (calendar month x hour) price profile, USD/MWh; load one from CSV with the button"),
-        Column("ai.convertible_gross_mw", "Convertible (MW gross)", decimals=1, apply=_set_convertible,
+        Column("ai.convertible_gross_mw", "Convertible (MW gross)", "float", decimals=1, apply=_set_convertible,
                optional=True, tip="gross MW that can be converted to AI/HPC; entering a value on a site without "
                                   "an AI section adds one, clearing the cell removes it"),
-        Column("ai.critical_mw_per_gross_mw", "Critical IT (MW per gross MW)", decimals=3,
+        Column("ai.critical_mw_per_gross_mw", "Critical IT (MW per gross MW)", "float", decimals=3,
                tip="critical IT MW per gross MW (about 1/PUE of the AI hall)"),
-        Column("ai.conversion_capex_usd_per_critical_mw", "Conversion capex (USD/critical MW)", decimals=0,
+        Column("ai.conversion_capex_usd_per_critical_mw", "Conversion capex (USD/critical MW)", "float", decimals=0,
                tip="capex per MW of critical IT, USD"),
         Column("ai.lead_time_months", "Lead time (months)", "int",
                tip="months from the start of a conversion until it earns revenue"),

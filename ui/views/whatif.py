@@ -21,11 +21,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QDoubleSpinBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout,
-                               QHeaderView, QLabel, QProgressBar, QPushButton, QSlider, QSplitter, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDoubleSpinBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget)
 
 from minerplan.engine.evaluate import EngineResult, run_engine
+from minerplan.formats import usd
 from minerplan.scenario.errors import ScenarioError
 from minerplan.markets.prices import deterministic_path
 from minerplan.analysis.report import _cost_per_btc
@@ -33,11 +33,12 @@ from minerplan.scenario.model import Scenario
 from minerplan.scenario.files import scenario_from_dict, scenario_to_dict
 from minerplan.analysis.sensitivity import tornado as sensitivity_tornado
 
-from ..breakevens import Breakevens, BreakevensJob, format_btc, format_curtailment, format_lease
-from ..lazy import when_shown
-from ..workers import show_progress
+from minerplan.analysis.breakevens import Breakevens, format_btc, format_curtailment, format_lease
+from ..breakevens import BreakevensJob
 from ..charts import Chart, color, month_ts
-from .overview import usd
+from ..kit.tables import read_only_cell, results_table
+from ..lazy import when_shown
+from ..kit.job_panel import show_progress
 
 TORNADO_DEBOUNCE_MS = 250
 
@@ -235,32 +236,6 @@ _GREY = "#9aa0a6"
 _INK = "#202124"
 
 
-def _cell(text: str, value=None, tooltip: str = "", right: bool = False) -> QTableWidgetItem:
-    """A read-only cell; ``value`` (the number behind the text) goes in UserRole."""
-    item = QTableWidgetItem(text)
-    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
-    if value is not None:
-        item.setData(Qt.ItemDataRole.UserRole, value)
-    if tooltip:
-        item.setToolTip(tooltip)
-    if right:
-        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
-
-
-def _table(headers: list[str], wrap: bool) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setHorizontalHeaderLabels(headers)
-    t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    t.setWordWrap(wrap)
-    t.verticalHeader().setVisible(False)
-    h = t.horizontalHeader()
-    h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    h.setSectionResizeMode(len(headers) - 1, QHeaderView.ResizeMode.Stretch)
-    return t
-
-
 class BreakevensPanel(QGroupBox):
     """"What BTC price do we need?": the scenario's breakevens, computed on request in the background.
 
@@ -312,9 +287,9 @@ class BreakevensPanel(QGroupBox):
         btc_row.addWidget(self.btc_title)
         btc_row.addWidget(self.btc_label, 1)
 
-        self.curtailment_table = _table(["Site", "Cohort", "Model", "Curtails above (USD/MWh, first month)",
+        self.curtailment_table = results_table(["Site", "Cohort", "Model", "Curtails above (USD/MWh, first month)",
                                          "Note"], wrap=False)          # the whole note is in its tooltip
-        self.lease_table = _table(["Site", "Convert (gross MW)", "From", "Beats mining above (USD/kW-month)"],
+        self.lease_table = results_table(["Site", "Convert (gross MW)", "From", "Beats mining above (USD/kW-month)"],
                                   wrap=True)                           # a "no breakeven" reason reads in full
         self.lease_note = QLabel("")
         self.lease_note.setWordWrap(True)
@@ -434,19 +409,19 @@ class BreakevensPanel(QGroupBox):
         t = self.curtailment_table
         t.setRowCount(len(res.curtailment))
         for r, row in enumerate(res.curtailment):
-            t.setItem(r, 0, _cell(row.site))
-            t.setItem(r, 1, _cell(str(row.cohort + 1), row.cohort, "fleet row (1-based)", right=True))
-            t.setItem(r, 2, _cell(row.model, tooltip=f"{row.efficiency_j_per_th:.2f} J/TH at the wall this month"))
-            t.setItem(r, 3, _cell(format_curtailment(row.curtail_above_usd_per_mwh), row.curtail_above_usd_per_mwh,
+            t.setItem(r, 0, read_only_cell(row.site))
+            t.setItem(r, 1, read_only_cell(str(row.cohort + 1), row.cohort, "fleet row (1-based)", right=True))
+            t.setItem(r, 2, read_only_cell(row.model, tooltip=f"{row.efficiency_j_per_th:.2f} J/TH at the wall this month"))
+            t.setItem(r, 3, read_only_cell(format_curtailment(row.curtail_above_usd_per_mwh), row.curtail_above_usd_per_mwh,
                                   right=True))
-            t.setItem(r, 4, _cell(row.note, tooltip=row.note))
+            t.setItem(r, 4, read_only_cell(row.note, tooltip=row.note))
         t = self.lease_table
         t.setRowCount(len(res.lease))
         for r, row in enumerate(res.lease):
-            t.setItem(r, 0, _cell(row.site))
-            t.setItem(r, 1, _cell(f"{row.gross_mw:,.4g} MW", row.gross_mw, right=True))
-            t.setItem(r, 2, _cell(row.start_month))
-            t.setItem(r, 3, _cell(format_lease(row), row.usd_per_kw_month, row.note,
+            t.setItem(r, 0, read_only_cell(row.site))
+            t.setItem(r, 1, read_only_cell(f"{row.gross_mw:,.4g} MW", row.gross_mw, right=True))
+            t.setItem(r, 2, read_only_cell(row.start_month))
+            t.setItem(r, 3, read_only_cell(format_lease(row), row.usd_per_kw_month, row.note,
                                   right=row.usd_per_kw_month is not None))
         self.lease_note.setText("" if res.lease else
                                 "No AI-capable site with convertible MW left: nothing to convert.")
