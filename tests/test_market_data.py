@@ -1,4 +1,4 @@
-"""Live market data (minerplan.markets.market_data) against a local fake mempool.space.
+"""Live market data (minerplan.markets.live) against a local fake mempool.space.
 
 The tests never touch the internet: a ThreadingHTTPServer on 127.0.0.1 serves the
 responses in tests/data/mempool/ (and, per test, broken variants), and an autouse guard
@@ -23,9 +23,13 @@ from pathlib import Path
 
 import pytest
 
-from minerplan.markets import market_data as md
-from minerplan.markets.market_data import (MarketDataError, MarketSnapshot, fetch_market, format_age, read_market_file,
-                                   run_fetch_market, update_market)
+from minerplan.markets.live import cache as market_cache
+from minerplan.markets.live.cache import read_market_file
+from minerplan.markets.live.errors import MarketDataError
+from minerplan.markets.live.mempool import fetch_market
+from minerplan.markets.live.ranges import MAX_RESPONSE_BYTES
+from minerplan.markets.live.snapshot import MarketSnapshot, format_age
+from minerplan.markets.live.update import run_fetch_market, update_market
 from minerplan.engine.network import block_subsidy_btc
 from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, scenario_from_dict
 from tests.gate import Gate
@@ -482,8 +486,8 @@ def test_bad_timeout(timeout):
 def test_live_success_writes_the_cache_atomically(fake, tmp_path, monkeypatch):
     cache = tmp_path / "sub" / "market.json"
     calls = []
-    real = md.atomic_write_text
-    monkeypatch.setattr(md, "atomic_write_text", lambda p, text: (calls.append(Path(p)), real(p, text)))
+    real = market_cache.atomic_write_text
+    monkeypatch.setattr(market_cache, "atomic_write_text", lambda p, text: (calls.append(Path(p)), real(p, text)))
     snap, warnings = update_market(fake.url, cache, timeout_s=5, now=NOW)
     assert (snap.source, warnings) == ("live", [])
     assert calls == [cache]
@@ -604,7 +608,7 @@ def test_a_cache_that_is_a_directory_is_skipped(tmp_path, closed_port):
 
 def test_an_oversized_cache_is_skipped(tmp_path, closed_port):
     cache = tmp_path / "market.json"
-    cache.write_bytes(b" " * (md.MAX_RESPONSE_BYTES + 1))
+    cache.write_bytes(b" " * (MAX_RESPONSE_BYTES + 1))
     snap, warnings = update_market(f"http://127.0.0.1:{closed_port}", cache, timeout_s=5, now=NOW)
     assert snap.source == "snapshot" and "the limit is 2,000,000" in warnings[1]
 
@@ -636,14 +640,14 @@ def test_nothing_readable_raises(tmp_path, closed_port):
 def test_default_cache_path(monkeypatch, tmp_path):
     monkeypatch.setenv("MINERPLAN_CACHE_DIR", str(tmp_path / "own"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert md.default_cache_path() == tmp_path / "own" / "market.json"
+    assert market_cache.default_cache_path() == tmp_path / "own" / "market.json"
     monkeypatch.delenv("MINERPLAN_CACHE_DIR")
-    assert md.default_cache_path() == tmp_path / "xdg" / "minerplan" / "market.json"
+    assert market_cache.default_cache_path() == tmp_path / "xdg" / "minerplan" / "market.json"
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert md.default_cache_path() == tmp_path / "home" / ".cache" / "minerplan" / "market.json"
+    assert market_cache.default_cache_path() == tmp_path / "home" / ".cache" / "minerplan" / "market.json"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert md.default_cache_path() == tmp_path / "home" / ".cache" / "minerplan" / "market.json"
+    assert market_cache.default_cache_path() == tmp_path / "home" / ".cache" / "minerplan" / "market.json"
 
 
 def test_update_market_uses_the_default_cache_path(fake, tmp_path, monkeypatch):
@@ -655,9 +659,9 @@ def test_update_market_uses_the_default_cache_path(fake, tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- the shipped snapshot
 
 def test_shipped_snapshot_values_and_sources():
-    doc = json.loads(md.SNAPSHOT_PATH.read_text(encoding="utf-8"))
+    doc = json.loads(market_cache.SNAPSHOT_PATH.read_text(encoding="utf-8"))
     assert "docs/sources.md" in doc["source"] and "shared/" not in json.dumps(doc)
-    snap = md.load_shipped_snapshot(now=datetime(2025, 11, 25, tzinfo=timezone.utc))
+    snap = market_cache.load_shipped_snapshot(now=datetime(2025, 11, 25, tzinfo=timezone.utc))
     assert snap.source == "snapshot" and snap.age_s == 0 and snap.fetched_at == "2025-11-25T00:00:00Z"
     # 149.30T after the 26 Nov 2025 adjustment (Luxor: -1.95% from ~152.27T)
     assert snap.btc_price_usd == 91000 and snap.difficulty == pytest.approx(152.27e12 * (1 - 0.0195), rel=1e-3)
@@ -684,7 +688,7 @@ def test_format_age(seconds, text):
 
 
 def test_snapshot_is_frozen():
-    snap = md.load_shipped_snapshot(now=NOW)
+    snap = market_cache.load_shipped_snapshot(now=NOW)
     with pytest.raises(AttributeError):
         snap.btc_price_usd = 1.0  # type: ignore[misc]
     assert isinstance(snap, MarketSnapshot)
@@ -748,7 +752,7 @@ def test_module_imports_no_qt_or_pyomo():
     import subprocess
     import sys
 
-    code = ("import sys, minerplan.markets.market_data; bad = [m for m in sys.modules if m.split('.')[0] in "
+    code = ("import sys, minerplan.markets.live.update; bad = [m for m in sys.modules if m.split('.')[0] in "
             "('PySide6', 'pyqtgraph', 'pyomo', 'highspy', 'shiboken6')]; sys.exit(1 if bad else 0)")
     root = Path(__file__).resolve().parent.parent
     assert subprocess.run([sys.executable, "-c", code], cwd=root).returncode == 0

@@ -14,8 +14,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from minerplan.markets import market_data as md
-from minerplan.markets.market_data import MarketDataError, fetch_market, read_market_file, update_market
+from minerplan.markets.live.cache import load_shipped_snapshot, read_market_file
+from minerplan.markets.live.errors import MarketDataError
+from minerplan.markets.live.mempool import fetch_market, implied_hashrate_hs
+from minerplan.markets.live.update import update_market
 from minerplan.scenario.files import DEFAULT_SCENARIO_PATH
 from tests.test_market_data import (HEIGHT, NOW, P_HASHRATE, P_PRICES, P_REWARDS, PRICE, closed_port,  # noqa: F401
                                     fake, only_loopback)
@@ -84,9 +86,9 @@ def test_hashrate_band_edges(fake, ratio, ok):
 
 
 def test_the_implied_hashrate_by_hand():
-    assert md.implied_hashrate_hs(DIFF) == IMPLIED_HS
+    assert implied_hashrate_hs(DIFF) == IMPLIED_HS
     # the recorded answer (tests/data/mempool): 1.0743e21 H/s against 152.27T x 2^32 / 600 = 1.0900e21: 0.986x
-    assert 0.98 < 1.0743281903456789e21 / md.implied_hashrate_hs(152271405447597.44) < 0.99
+    assert 0.98 < 1.0743281903456789e21 / implied_hashrate_hs(152271405447597.44) < 0.99
 
 
 # --------------------------------------------------------------------------- fee statistics against the tip
@@ -208,7 +210,7 @@ def test_clock_skew_allowance(tmp_path, ahead_min, ok):
 
 def test_a_shipped_snapshot_after_the_clock_is_refused_too(tmp_path, closed_port):
     clock = datetime(2024, 6, 1, tzinfo=timezone.utc)                   # this computer's clock is wrong
-    e = _err(md.load_shipped_snapshot, now=clock)
+    e = _err(load_shipped_snapshot, now=clock)
     assert str(e).endswith("fetched_at: 2025-11-25T00:00:00Z is later than now (2024-06-01T00:00:00Z by this "
                            "computer's clock); refused (is the clock wrong?)")
     e = _err(update_market, f"http://127.0.0.1:{closed_port}", tmp_path / "market.json", timeout_s=5, now=clock)

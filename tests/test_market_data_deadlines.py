@@ -17,8 +17,11 @@ import time
 
 import pytest
 
-from minerplan.markets import market_data as md
-from minerplan.markets.market_data import MarketDataError, fetch_market, fetch_price_history
+from minerplan.markets.live import http_fetch
+from minerplan.markets.live.deadline import Deadline
+from minerplan.markets.live.errors import MarketDataError
+from minerplan.markets.live.mempool import EP_PRICE_HISTORY, fetch_market, fetch_price_history
+from minerplan.markets.live.update import update_market
 from tests.test_market_data import NOW, P_PRICES, only_loopback  # noqa: F401 - the autouse loopback guard
 
 TRICKLE_S = 40.0         # how long the server would trickle header lines
@@ -142,7 +145,7 @@ def test_an_existing_cache_is_left_as_it_was(trickle, tmp_path):
                      '"network_hashrate_ehs": 1050.0, "block_height": 925100, "fees_btc_per_block": 0.02}\n')
     before = cache.read_bytes()
     t0 = time.monotonic()
-    snap, warnings = md.update_market(trickle.url, cache, timeout_s=2, now=NOW)
+    snap, warnings = update_market(trickle.url, cache, timeout_s=2, now=NOW)
     assert time.monotonic() - t0 < BOUND_S
     assert snap.source == "cache" and snap.btc_price_usd == 90000.0
     assert warnings[0] == f"live market data unavailable: {trickle.host} did not answer within 2 s (GET {P_PRICES})"
@@ -152,15 +155,15 @@ def test_an_existing_cache_is_left_as_it_was(trickle, tmp_path):
 def test_price_history_has_a_deadline_too(trickle):
     # fetch_price_history's 30 s is a deadline now; 2 s here keeps the test short
     e, elapsed = _timed(fetch_price_history, trickle.url, timeout_s=2)
-    assert str(e) == f"{trickle.host} did not answer within 2 s (GET {md.EP_PRICE_HISTORY})"
+    assert str(e) == f"{trickle.host} did not answer within 2 s (GET {EP_PRICE_HISTORY})"
     assert e.kind == "timeout" and trickle.completed == 0 and elapsed < BOUND_S
 
 
 def test_price_history_default_is_a_30_s_deadline(trickle, monkeypatch):
     # The default: the request's deadline is 30 s from its start, whatever the server sends meanwhile. The
     # deadline object is recorded instead of waited out (a 30 s test), and it is the one every read uses.
-    seen: list[md._Deadline] = []
-    real = md._Deadline
+    seen: list[Deadline] = []
+    real = Deadline
 
     def recording(seconds):
         d = real(seconds)
@@ -168,7 +171,7 @@ def test_price_history_default_is_a_30_s_deadline(trickle, monkeypatch):
         d.at = time.monotonic() + 1.0          # end it after 1 s: the test only checks what was asked for
         return d
 
-    monkeypatch.setattr(md, "_Deadline", recording)
+    monkeypatch.setattr(http_fetch, "Deadline", recording)
     e, elapsed = _timed(fetch_price_history, trickle.url)
     assert [d.seconds for d in seen] == [30.0]
     assert e.kind == "timeout" and "did not answer within 30 s" in str(e) and elapsed < BOUND_S
@@ -224,7 +227,7 @@ def test_the_deadline_is_per_request(tmp_path):
 
 
 def test_the_deadline_object():
-    d = md._Deadline(60)
+    d = Deadline(60)
     assert 59 < d.remaining() <= 60
     d.at = time.monotonic() - 0.001
     with pytest.raises(TimeoutError):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from minerplan.cli.main import main
-from minerplan.markets.market_data import EP_PRICE_HISTORY, MarketDataError, fetch_price_history
+from minerplan.markets.live.errors import MarketDataError
+from minerplan.markets.live.mempool import EP_PRICE_HISTORY, fetch_price_history
 from tests.test_market_data import closed_port, fake, only_loopback  # noqa: F401 - pytest fixtures
 
 
