@@ -1,6 +1,6 @@
 """Fleet and site import from .csv/.xlsx (issue 5): round trips, a corpus of bad files, the CLI, the template.
 
-Workbooks are written here with plain openpyxl in the layout of minerplan.sheets.xlsx_tables
+Workbooks are written here with plain openpyxl in the layout of minerplan.scenario.fields
 (title row 1, note row 2, headers row 4, data from row 5, as the export and the template
 lay them out), so the reader is checked against files it did not write itself.
 Expected cells are counted by hand from that layout: Fleet A Model, B Site, C Units,
@@ -23,7 +23,7 @@ from minerplan.scenario.errors import ScenarioError
 from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, load_scenario, scenario_from_dict, scenario_to_dict
 from minerplan.sheets.table_import import (CellProblem, TableImportError, import_fleet_into, import_sites_into, put_text,
                                     read_fleet, read_sites, write_template)
-from minerplan.sheets.xlsx_tables import FLEET_COLUMNS, HOURLY_HEADERS, SITE_COLUMNS
+from minerplan.scenario.fields import FLEET_COLUMNS, HOURLY_HEADERS, SITE_COLUMNS
 
 DEFAULT = load_scenario("default")
 FLEET_HEADERS = [c.header for c in FLEET_COLUMNS]

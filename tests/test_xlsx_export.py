@@ -173,7 +173,7 @@ def recalculated(tmp_path_factory):
     wb.save(edited)
     paths.append(edited)
     # More analyst edits, each with the scenario the engine should agree with.
-    from minerplan.sheets.xlsx_tables import SITE_COLUMNS
+    from minerplan.scenario.fields import SITE_COLUMNS
 
     term_col = 1 + [c.field for c in SITE_COLUMNS].index("ai.colocation.term_months")
     for name, edit_book, edit_dict in (

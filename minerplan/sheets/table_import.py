@@ -1,7 +1,7 @@
 """Import a scenario's fleet and sites from a spreadsheet (.xlsx) or a CSV file, and write the template.
 
 Miners keep their fleet in Excel. This module reads the table laid out by
-:mod:`minerplan.sheets.xlsx_tables` (the same layout the Excel export and the template
+:mod:`minerplan.scenario.fields` (the same layout the Excel export and the template
 use), checks every cell by the kind of its column and reports *every* problem
 at once, each naming the sheet, row and column the user sees
 (``Fleet!D7 (Hashrate [TH/s per unit]): expected a number, got 'fast'``).
@@ -38,9 +38,10 @@ from typing import Any, Iterable
 
 from minerplan.scenario.errors import Problem, ScenarioError, escape_control, safe_path
 from minerplan.scenario.model import Scenario
-from minerplan.scenario.files import atomic_write, scenario_from_dict, scenario_to_dict
-from minerplan.sheets.xlsx_tables import (FLEET_COLUMNS, FLEET_SHEET, HOURLY_HEADERS, HOURLY_SHEET, SITE_COLUMNS, SITES_SHEET,
-                          Column)
+from minerplan.scenario.file_io import atomic_write
+from minerplan.scenario.files import scenario_from_dict, scenario_to_dict
+from minerplan.scenario.fields import (FLEET_COLUMNS, FLEET_SHEET, HOURLY_COLUMNS, HOURLY_HEADERS, HOURLY_SHEET,
+                                       SITE_COLUMNS, SITES_SHEET, Column)
 
 #: Larger files are refused before they are parsed (an .xlsx is a zip: see MAX_UNZIPPED_BYTES).
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -68,12 +69,6 @@ MAX_SHEET_ELEMENTS = 5 * MAX_SHEET_CELLS
 #: shared text): a larger one is refused, so a small zip cannot become a long parse.
 MAX_PART_BYTES = 30 * 1024 * 1024
 SUFFIXES = (".csv", ".xlsx")
-
-#: The hourly price sheet as columns: Site, calendar month, H00..H23.
-HOURLY_COLUMNS: tuple[Column, ...] = (
-    (Column("site", HOURLY_HEADERS[0], "text", True, note="a site name from the Sites sheet"),
-     Column("month", HOURLY_HEADERS[1], "integer", True, note="1 = January ... 12 = December"))
-    + tuple(Column(h, h, "number", True, note="USD/MWh" if h == "H00" else "") for h in HOURLY_HEADERS[2:]))
 
 
 # --------------------------------------------------------------------------- problems and places
@@ -1585,7 +1580,7 @@ def _csv_cell(column: Column, value: Any) -> str:
 
 def write_csv_templates(directory: str | os.PathLike, scenario: Scenario) -> list[Path]:
     """``fleet.csv`` and ``sites.csv`` (header and one example row each) in ``directory``."""
-    from minerplan.scenario.files import atomic_write_text
+    from minerplan.scenario.file_io import atomic_write_text
 
     examples = template_examples(scenario)
     written = []

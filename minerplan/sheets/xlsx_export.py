@@ -36,13 +36,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from minerplan.engine.evaluate import EngineResult, progress_step, run_engine
 from minerplan.scenario.model import Scenario
-from minerplan.scenario.files import atomic_write
+from minerplan.scenario.file_io import atomic_write
 from minerplan.sheets.xlsx_book import (Book, BOLD, header_row, TITLE, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_BTC, FMT_INT, FMT_MONTH,
                         FMT_NUM0, FMT_NUM2, FMT_NUM4, FMT_PCT, FMT_SCI, FMT_SMALL, FMT_USD, FMT_USD2, GREEN,
                         NOTE, TimeSheet, as_excel_date, col, define_name, month_col,
                         month_index_formula, print_setup, put_formula, put_input, put_text, put_value, ref,
                         title)
-from minerplan.sheets.xlsx_tables import FLEET_COLUMNS, HOURLY_HEADERS, HOURLY_SHEET, SITE_COLUMNS
+from minerplan.scenario.fields import FLEET_COLUMNS, HOURLY_HEADERS, HOURLY_SHEET, SITE_COLUMNS
 
 ProgressFn = Callable[[float, str], None]
 CancelFn = Callable[[], bool]
