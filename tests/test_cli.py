@@ -157,3 +157,29 @@ def test_sensitivity_json(capsys):
     assert 30_000 < be["btc_price_usd_for_npv_zero"] < 91_500   # worth more than zero at the entered $91.5k
     assert {c["site"] for c in be["curtailment"]} == {"Texas", "Georgia", "North Dakota"}
     assert be["lease_rate"][0]["site"] == "North Dakota"
+
+
+def test_evaluate_with_the_scenarios_own_hedge_book(tmp_path, capsys):
+    from minerplan.cli.main import main
+    from minerplan.scenario.files import DEFAULT_SCENARIO_PATH
+
+    put = {"kind": "btc_put", "strike_usd": 85_000, "btc_amount": 1000, "expiry_month": "2026-06",
+           "implied_vol_pct": 50, "risk_free_pct": 4.0}
+    hedge = tmp_path / "hedge.json"
+    hedge.write_text(json.dumps({"schema_version": 1, "hedges": [put]}))
+    doc = json.loads(DEFAULT_SCENARIO_PATH.read_text(encoding="utf-8"))
+    doc["hedges"] = [put]
+    own = tmp_path / "hedged.json"
+    own.write_text(json.dumps(doc))
+    args = ["--paths", "200", "--seed", "3", "--json"]
+    assert main(["evaluate", str(own), "--hedge", "scenario", *args]) == 0
+    from_scenario = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", "default", "--hedge", str(hedge), *args]) == 0
+    from_file = json.loads(capsys.readouterr().out)
+    assert from_scenario["hedge"] == from_file["hedge"]
+    # without --hedge the summary is today's, book or not
+    assert main(["evaluate", str(own), *args]) == 0
+    assert "hedge" not in json.loads(capsys.readouterr().out)
+    # a scenario without a book says so
+    assert main(["evaluate", "default", "--hedge", "scenario"]) == 2
+    assert "hedges: the scenario has no hedge book" in capsys.readouterr().err

@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 
 from minerplan.engine.evaluate import run_engine
 from minerplan.scenario.errors import ScenarioError, ScenarioFileError
-from minerplan.analysis.hedges import (BtcCollar, BtcPut, HashpriceForward, HedgeError, black_scholes, collar_payoff,
-                              compare, hedge_cash_flows, hedged_npv, hedges_from_dict, hedges_from_json,
-                              load_hedges, norm_cdf, option_premium_usd, risk_summary, tail_mean)
+from minerplan.analysis.hedges import (black_scholes, collar_payoff, compare, hedge_cash_flows, hedged_npv, norm_cdf,
+                                       option_premium_usd, risk_summary, tail_mean)
+from minerplan.scenario.hedges import (BtcCollar, BtcPut, HashpriceForward, HedgeError, hedges_from_dict,
+                                       hedges_from_json, load_hedges)
 from minerplan.scenario.files import scenario_from_dict
 from tests.builders import HP_BTC_PER_TH_DAY, base_dict
 
@@ -268,3 +269,61 @@ def test_json_text_errors(tmp_path):
     with pytest.raises(ScenarioFileError, match="not a hedge file"):
         load_hedges(tmp_path)
     assert issubclass(HedgeError, ScenarioError)
+
+
+# --------------------------------------------------------------------------- the book saved with the scenario
+
+def test_scenario_book_round_trips_through_its_file(tmp_path):
+    from minerplan.scenario.files import load_scenario, save_scenario, scenario_to_dict
+
+    d = base_dict(horizon_months=12)
+    d["hedges"] = json.loads(json.dumps(EXAMPLE["hedges"]))
+    sc = scenario_from_dict(d)
+    assert [type(h) for h in sc.hedges] == [HashpriceForward, BtcPut, BtcCollar]
+    save_scenario(sc, tmp_path / "s.json")
+    back = load_scenario(tmp_path / "s.json")
+    assert back == sc and back.hedges == hedges_from_dict(EXAMPLE).hedges
+    assert scenario_to_dict(back)["hedges"] == EXAMPLE["hedges"]
+    # the book in the scenario evaluates like the same book read from a hedge file
+    res = run_engine(back)
+    assert np.array_equal(hedge_cash_flows(back.hedges, res), hedge_cash_flows(hedges_from_dict(EXAMPLE), res))
+
+
+def test_scenario_without_a_book_loads_and_saves_unchanged():
+    from minerplan.scenario.files import scenario_to_dict
+
+    d = base_dict(horizon_months=3)
+    assert "hedges" not in d
+    sc = scenario_from_dict(d)
+    assert sc.hedges is None
+    assert "hedges" not in scenario_to_dict(sc)
+    assert hedge_cash_flows(sc.hedges, run_engine(sc)).sum() == 0.0
+    empty = scenario_from_dict({**d, "hedges": []})
+    assert empty.hedges == [] and scenario_to_dict(empty)["hedges"] == []
+
+
+@pytest.mark.parametrize("index, field, value, path, words", [
+    (1, "strike_usd", -5, "hedges[1].strike_usd", "greater than 0"),
+    (0, "start_month", "2026-13", "hedges[0].start_month", "YYYY-MM"),
+    (2, "call_strike_usd", 70_000, "hedges[2].call_strike_usd", "above put_strike_usd"),
+    (1, "strike", 1, "hedges[1].strike", "unknown field"),
+    (1, "kind", "btc_call", "hedges[1].kind", "unknown kind 'btc_call'"),
+])
+def test_a_malformed_entry_in_the_scenario_names_its_field(index, field, value, path, words):
+    d = base_dict(horizon_months=12)
+    d["hedges"] = json.loads(json.dumps(EXAMPLE["hedges"]))
+    d["hedges"][index][field] = value
+    with pytest.raises(ScenarioError) as e:
+        scenario_from_dict(d)
+    probs = [str(p) for p in e.value.problems]
+    assert len(probs) == 1 and probs[0].startswith(path + ":") and words in probs[0], probs
+    assert not isinstance(e.value, HedgeError)     # a scenario file's problem, named as one
+
+
+def test_a_scenario_book_that_is_not_a_list_or_holds_no_objects():
+    d = base_dict(horizon_months=3)
+    for value, start in [({"kind": "btc_put"}, "hedges: Input should be an array"),
+                         ([7], "hedges[0]: "), ([{}], "hedges[0].kind: required field is missing")]:
+        with pytest.raises(ScenarioError) as e:
+            scenario_from_dict({**d, "hedges": value})
+        assert str(e.value.problems[0]).startswith(start), e.value.problems

@@ -16,10 +16,11 @@ import pytest
 from builders import base_dict
 from minerplan.cli.main import main
 from minerplan.scenario.errors import ScenarioError
-from minerplan.analysis.hedges import hedges_from_dict
+from minerplan.scenario.hedges import hedges_from_dict
 from minerplan.scenario.plausibility import hedge_warnings, scenario_warnings
-from minerplan.scenario.files import (DEFAULT_SCENARIO_PATH, _short, load_scenario, parse_json_document,
-                                   scenario_from_dict)
+from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, load_scenario, scenario_from_dict
+from minerplan.scenario.json_text import parse_json_document
+from minerplan.scenario.validation_messages import short_value as _short
 
 
 def _write(tmp_path, d, name="s.json"):

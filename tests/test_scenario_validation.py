@@ -24,7 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from minerplan.scenario import files as scenario_io
+from minerplan.scenario import file_io
+from minerplan.scenario import validation_messages
 from minerplan.scenario.errors import Problem, ScenarioError
 from minerplan.scenario.model import Scenario
 from minerplan.scenario.files import (
@@ -200,7 +201,7 @@ def test_save_scenario_failed_replace_keeps_original_and_no_temp(tmp_path, monke
     def failing_replace(src, dst, *a, **kw):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(scenario_io.os, "replace", failing_replace)
+    monkeypatch.setattr(file_io.os, "replace", failing_replace)
     with pytest.raises(OSError):
         save_scenario(sc, target)
     assert target.read_bytes() == original
@@ -216,7 +217,7 @@ def test_save_scenario_failed_write_keeps_original_and_no_temp(tmp_path, monkeyp
     def failing_fsync(fd):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(scenario_io.os, "fsync", failing_fsync)
+    monkeypatch.setattr(file_io.os, "fsync", failing_fsync)
     with pytest.raises(OSError):
         save_scenario(sc, target)
     assert target.read_bytes() == original
@@ -225,7 +226,7 @@ def test_save_scenario_failed_write_keeps_original_and_no_temp(tmp_path, monkeyp
 
 def test_save_scenario_failed_replace_creates_nothing(tmp_path, monkeypatch):
     sc = load_scenario("default")
-    monkeypatch.setattr(scenario_io.os, "replace", lambda *a, **kw: (_ for _ in ()).throw(OSError(13, "denied")))
+    monkeypatch.setattr(file_io.os, "replace", lambda *a, **kw: (_ for _ in ()).throw(OSError(13, "denied")))
     with pytest.raises(OSError):
         save_scenario(sc, tmp_path / "new.json")
     assert list(tmp_path.iterdir()) == []
@@ -260,7 +261,7 @@ def test_short_never_raises_and_shows_json_style_values():
 
         __str__ = __repr__
 
-    short = scenario_io._short
+    short = validation_messages.short_value
     assert short(None) == "null" and short(True) == "true" and short(False) == "false"
     assert short(12) == "12" and short(1.5) == "1.5" and short("2000") == "'2000'"
     assert short(float("nan")) == "NaN" and short(float("-inf")) == "-Infinity"
@@ -340,7 +341,7 @@ def _doc_paths(doc, prefix=()):
 def test_problem_paths_never_drop_a_key():
     """Every problem path is the real path into the document (pydantic inserts no union
     or type tags for this schema), checked by putting wrong values into every field."""
-    from minerplan.scenario.files import format_loc
+    from minerplan.scenario.validation_messages import format_loc
 
     for path in _doc_paths(DEFAULT_DOC):
         for bad in BAD_VALUES:
@@ -362,11 +363,11 @@ def test_problems_for_one_field_are_capped():
     problems = _problems_for(doc)
     field = "sites[0].hourly_price_usd_per_mwh"
     mine = [p for p in problems if p.path.startswith(field)]
-    assert len(mine) == scenario_io.MAX_PROBLEMS_PER_FIELD + 1, mine
-    assert mine[-1] == Problem(field, f"... and {288 - scenario_io.MAX_PROBLEMS_PER_FIELD} more problems "
+    assert len(mine) == validation_messages.MAX_PROBLEMS_PER_FIELD + 1, mine
+    assert mine[-1] == Problem(field, f"... and {288 - validation_messages.MAX_PROBLEMS_PER_FIELD} more problems "
                                       "in this field (not shown)")
     assert mine[0] == Problem(f"{field}[0][0]", "Input should be a valid number (got 'x')")
-    assert mine[-1].omitted == 288 - scenario_io.MAX_PROBLEMS_PER_FIELD
+    assert mine[-1].omitted == 288 - validation_messages.MAX_PROBLEMS_PER_FIELD
     assert str(ScenarioError(problems)).startswith(f"invalid scenario ({len(problems) - 1 + mine[-1].omitted} "
                                                    "problems):")
 
@@ -468,7 +469,7 @@ finite_json_values = st.recursive(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_duplicate_key_is_located_exactly(data):
-    from minerplan.scenario.files import format_loc
+    from minerplan.scenario.validation_messages import format_loc
 
     value = data.draw(finite_json_values.filter(lambda v: isinstance(v, (dict, list))), label="doc")
     value = {"wrap": value}
@@ -484,7 +485,7 @@ def test_duplicate_key_is_located_exactly(data):
         where = f"in {format_loc(loc)!r}"
     with pytest.raises(ScenarioError) as info:
         scenario_from_json(text)
-    assert info.value.problems == [Problem("", f"duplicate key {scenario_io._short(key)} at line {line} column "
+    assert info.value.problems == [Problem("", f"duplicate key {validation_messages.short_value(key)} at line {line} column "
                                                 f"{column} ({where}); a key may appear only once in an object")]
 
 
@@ -551,12 +552,12 @@ def test_load_reads_at_most_the_limit_whatever_stat_says(tmp_path, monkeypatch):
         return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid, 0,
                                st.st_atime, st.st_mtime, st.st_ctime))
 
-    monkeypatch.setattr(scenario_io, "MAX_FILE_BYTES", 100)
-    monkeypatch.setattr(scenario_io.os, "stat", lying_stat)
+    monkeypatch.setattr(file_io, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(file_io.os, "stat", lying_stat)
     with pytest.raises(ScenarioError) as info:
         load_scenario(f)
     assert info.value.problems == [Problem("", "file is larger than the limit of 100 bytes")]
-    monkeypatch.setattr(scenario_io.os, "stat", real_stat)
+    monkeypatch.setattr(file_io.os, "stat", real_stat)
     with pytest.raises(ScenarioError) as info:
         load_scenario(f)
     assert info.value.problems == [Problem("", "file is 300 bytes; the limit is 100")]

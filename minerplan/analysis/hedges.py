@@ -1,14 +1,7 @@
-"""Hedges on top of an engine run: hashprice forwards, BTC puts and collars, and risk summaries.
+"""Hedges evaluated on an engine run: cash flows of forwards, puts and collars, and risk summaries.
 
-A hedge file is untrusted JSON (schema version 1)::
-
-    {"schema_version": 1, "hedges": [
-      {"kind": "hashprice_forward", "fixed_usd_per_ph_day": 45, "notional_ph": 5000,
-       "start_month": "2026-01", "tenor_months": 12},
-      {"kind": "btc_put", "strike_usd": 80000, "btc_amount": 100, "expiry_month": "2026-06",
-       "implied_vol_pct": 55, "risk_free_pct": 4.0},
-      {"kind": "btc_collar", "put_strike_usd": 80000, "call_strike_usd": 110000, "btc_amount": 100,
-       "expiry_month": "2026-06", "implied_vol_pct": 55, "risk_free_pct": 4.0}]}
+The hedges' data and validation (the separate hedge file and the scenario's own
+``hedges`` list) are in :mod:`minerplan.scenario.hedges`; this module evaluates them.
 
 Cash flows are ``[path, month]`` USD, falling at month ends like every engine flow,
 so they are discounted with the scenario's :func:`~minerplan.engine.finance.discount_factors`.
@@ -41,183 +34,15 @@ hedge losses), whatever the scenario's ``tax_mode``. So the after-tax hedge flow
 from __future__ import annotations
 
 import math
-import os
-from typing import Annotated, Any, Literal, Union
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from minerplan.engine.evaluate import EngineResult
-from minerplan.scenario.errors import Problem, ScenarioError, ScenarioFileError
 from minerplan.engine.finance import discount_factors
+from minerplan.scenario.errors import Problem
+from minerplan.scenario.hedges import BtcCollar, BtcPut, HashpriceForward, HedgeError, hedge_list
 from minerplan.scenario.months import add_months, days_in_months, month_index
-from minerplan.scenario.plausibility import Soft
-from minerplan.scenario.value_types import Month
-from minerplan.scenario.files import (MAX_PROBLEMS_PER_FIELD, _kind, _message, _read_scenario_bytes, _short, format_loc,
-                          parse_json_document)
-
-HEDGE_SCHEMA_VERSION = 1
-MAX_HEDGES = 1000
-MAX_HEDGE_FILE_BYTES = 5 * 1024 * 1024
-
-
-class HedgeError(ScenarioError):
-    """A hedge file is invalid, or does not fit the scenario it is applied to."""
-
-    headline = "invalid hedges"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, validate_default=True)
-
-
-Vol = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False, description="implied volatility, % per year")]
-#: Hard bounds refuse, soft ranges warn (minerplan.scenario.plausibility): a strike is a BTC price.
-StrikeUsd = Annotated[float, Field(gt=0, le=100_000_000, allow_inf_nan=False),
-                      Soft(5_000, 2_000_000, "USD", "BTC traded $15.5k-$126k in 2022-2025")]
-#: No one can hedge more BTC than will ever exist (21 million).
-BtcAmount = Annotated[float, Field(gt=0, le=21_000_000, allow_inf_nan=False),
-                      Soft(None, 100_000, "BTC", "the largest miners hold ~50,000 BTC")]
-RiskFree = Annotated[float, Field(ge=-20, le=100, allow_inf_nan=False,
-                                  description="risk-free rate, % per year, continuously compounded")]
-
-
-class HashpriceForward(_Strict):
-    """Sell hashprice forward: receive fixed, pay the path's hashprice, monthly, on ``notional_ph`` PH/s."""
-
-    kind: Literal["hashprice_forward"]
-    fixed_usd_per_ph_day: Annotated[float, Soft(10, 500, "USD per PH/s per day", "hashprice ranged ~$35-400 in "
-                                                                                 "2021-2025")] = Field(
-        gt=0, le=10_000, allow_inf_nan=False, description="fixed hashprice, USD per PH/s per day")
-    notional_ph: Annotated[float, Soft(None, 100_000, "PH/s", "the largest miners run ~60 EH/s = 60,000 PH/s")] = \
-        Field(gt=0, le=10_000_000, allow_inf_nan=False, description="notional hashrate, PH/s")
-    start_month: Month
-    tenor_months: int = Field(ge=1, le=600)
-
-
-class BtcPut(_Strict):
-    """A European cash-settled put on ``btc_amount`` BTC, bought in month 0."""
-
-    kind: Literal["btc_put"]
-    strike_usd: StrikeUsd
-    btc_amount: BtcAmount
-    expiry_month: Month
-    implied_vol_pct: Vol
-    risk_free_pct: RiskFree = 4.0
-
-
-class BtcCollar(_Strict):
-    """Long a put at ``put_strike_usd``, short a call at ``call_strike_usd``, on ``btc_amount`` BTC."""
-
-    kind: Literal["btc_collar"]
-    put_strike_usd: StrikeUsd
-    call_strike_usd: StrikeUsd
-    btc_amount: BtcAmount
-    expiry_month: Month
-    implied_vol_pct: Vol
-    risk_free_pct: RiskFree = 4.0
-
-
-Hedge = Annotated[Union[HashpriceForward, BtcPut, BtcCollar], Field(discriminator="kind")]
-_KINDS = ("hashprice_forward", "btc_put", "btc_collar")
-
-
-class HedgeBook(_Strict):
-    schema_version: Literal[1]
-    hedges: list[Hedge] = Field(max_length=MAX_HEDGES)
-
-    @field_validator("schema_version", mode="before")
-    @classmethod
-    def _version_is_an_integer(cls, v):
-        if type(v) is not int:
-            raise ValueError(f"unsupported schema_version; this MinerPlan reads hedge files version "
-                             f"{HEDGE_SCHEMA_VERSION}")
-        return v
-
-
-# --------------------------------------------------------------------------- reading
-
-def _strip_tags(loc: tuple) -> tuple:
-    """Drop the union tag pydantic puts after a list index: ``hedges, 1, btc_put, strike_usd`` -> without it."""
-    out = []
-    for i, part in enumerate(loc):
-        if (part in _KINDS and i >= 2 and loc[i - 2] == "hedges" and isinstance(loc[i - 1], int)
-                and not isinstance(loc[i - 1], bool)):
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-def _problems(err: ValidationError) -> list[Problem]:
-    problems: list[Problem] = []
-    per_field: dict[tuple, int] = {}
-    for e in err.errors(include_url=False):
-        loc = _strip_tags(tuple(e["loc"]))
-        if e["type"] == "union_tag_invalid":
-            tag = (e.get("ctx") or {}).get("tag")
-            problem = Problem(format_loc(loc + ("kind",)),
-                              f"unknown kind {_short(tag)}; expected one of {', '.join(_KINDS)}")
-        elif e["type"] == "union_tag_not_found":
-            problem = Problem(format_loc(loc + ("kind",)),
-                              f"required field is missing (one of {', '.join(_KINDS)})")
-        else:
-            problem = Problem(format_loc(loc), _message(e))
-        n = per_field[loc] = per_field.get(loc, 0) + 1
-        if n <= MAX_PROBLEMS_PER_FIELD:
-            problems.append(problem)
-    return problems
-
-
-def check_hedges(book: HedgeBook) -> list[Problem]:
-    """Rules across fields of one hedge (the scenario-dependent ones are in :func:`hedge_cash_flows`)."""
-    problems = []
-    for i, h in enumerate(book.hedges):
-        if isinstance(h, BtcCollar) and h.call_strike_usd <= h.put_strike_usd:
-            problems.append(Problem(f"hedges[{i}].call_strike_usd",
-                                    f"{h.call_strike_usd:g} USD must be above put_strike_usd "
-                                    f"({h.put_strike_usd:g} USD)"))
-    return problems
-
-
-def hedges_from_dict(data: Any, source: str | None = None) -> HedgeBook:
-    """Validate a parsed hedge document; raises :class:`HedgeError` naming every field path."""
-    if not isinstance(data, dict):
-        raise HedgeError([Problem("", f"a hedge file is a JSON object, got {_kind(data)}")], source)
-    if "schema_version" not in data:
-        raise HedgeError([Problem("schema_version", "required field is missing")], source)
-    version = data["schema_version"]
-    if type(version) is not int or version != HEDGE_SCHEMA_VERSION:
-        raise HedgeError([Problem("schema_version", f"unsupported schema_version {_short(version)}; "
-                                                    f"this MinerPlan reads hedge files version "
-                                                    f"{HEDGE_SCHEMA_VERSION}")], source)
-    try:
-        book = HedgeBook.model_validate(data)
-    except ValidationError as e:
-        raise HedgeError(_problems(e), source) from None
-    problems = check_hedges(book)
-    if problems:
-        raise HedgeError(problems, source)
-    return book
-
-
-def hedges_from_json(text: str | bytes, source: str | None = None) -> HedgeBook:
-    data = parse_json_document(text, source, max_bytes=MAX_HEDGE_FILE_BYTES, error=HedgeError, what="hedge file")
-    return hedges_from_dict(data, source)
-
-
-def load_hedges(path: str | os.PathLike) -> HedgeBook:
-    """Read and validate a hedge file; raises :class:`HedgeError` (or ScenarioFileError when unreadable)."""
-    source = str(path)
-    raw = _read_scenario_bytes(os.fspath(path))
-    if isinstance(raw, str):
-        raise ScenarioFileError([Problem("", raw.replace("scenario", "hedge"))], source)
-    return hedges_from_json(raw, source)
-
-
-def _as_list(hedges) -> list:
-    if isinstance(hedges, HedgeBook):
-        return list(hedges.hedges)
-    return list(hedges)
 
 
 # --------------------------------------------------------------------------- pricing
@@ -296,7 +121,7 @@ def hedge_cash_flows(hedges, res: EngineResult) -> np.ndarray:
     hp_ph = np.broadcast_to(hp_ph, (n_p, n_m))
     last = add_months(sc.start_month, n_m - 1)
     problems = []
-    for i, h in enumerate(_as_list(hedges)):
+    for i, h in enumerate(hedge_list(hedges)):
         if isinstance(h, HashpriceForward):
             a = month_index(sc.start_month, h.start_month)
             b = a + h.tenor_months
@@ -391,7 +216,7 @@ def compare(res: EngineResult, hedges) -> dict[str, Any]:
     Returns ``{"unhedged": risk_summary, "hedged": risk_summary, "hedges": [{"kind",
     "premium_usd" (options; month 0), "mean_pv_after_tax_usd"}], "tax_rate": rate applied to hedge P&L}``.
     """
-    items = _as_list(hedges)
+    items = hedge_list(hedges)
     sc = res.scenario
     factors = discount_factors(sc.finance.discount_rate_pct / 100.0, sc.horizon_months)
     rate = hedge_tax_rate(res)

@@ -14,9 +14,11 @@ import os
 import sys
 from typing import Sequence
 
-from minerplan.scenario.errors import ScenarioError, escape_control
+from minerplan.scenario.errors import Problem, ScenarioError, escape_control
 
 EXIT_BAD_INPUT = 2
+#: ``evaluate --hedge scenario``: the hedge book saved in the scenario file instead of a hedge file.
+SCENARIO_HEDGES = "scenario"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=_seed, default=0, help="random seed for --paths > 1 (default 0)")
     ev.add_argument("--preset", choices=preset_names(), help="late-2025 price story replacing the scenario's path")
     ev.add_argument("--hedge", metavar="FILE.json",
-                    help="hedges (hashprice forward, BTC put or collar): also report NPV and CVaR with them")
+                    help="hedges (hashprice forward, BTC put or collar): also report NPV and CVaR with them; "
+                         "'scenario' for the hedge book saved in the scenario file")
 
     ca = sub.add_parser("calibrate", help="fit the BTC price model (GBM or Merton jumps) to a price history CSV")
     ca.add_argument("history", metavar="PRICES.csv", nargs="?",
@@ -300,8 +303,14 @@ def _cmd_evaluate(args) -> int:
 
     sc = _load(args.scenario)
     book = None
-    if args.hedge:
-        from minerplan.analysis.hedges import load_hedges
+    if args.hedge == SCENARIO_HEDGES:
+        if sc.hedges is None:
+            raise ScenarioError([Problem("hedges", "the scenario has no hedge book; give a hedge file "
+                                                   "to --hedge, or save hedges with the scenario")],
+                                str(args.scenario))
+        book = sc.hedges   # its plausibility warnings came with the scenario's
+    elif args.hedge:
+        from minerplan.scenario.hedges import load_hedges
 
         book = load_hedges(args.hedge)   # a bad hedge file is reported before the run
         from minerplan.scenario.plausibility import hedge_warnings
@@ -353,7 +362,8 @@ def _cmd_calibrate(args) -> int:
         print("minerplan: calibrate: give a PRICES.csv file or --fetch (one of them)", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.fetch:
-        from minerplan.markets.market_data import EP_PRICE_HISTORY, MarketDataError, fetch_price_history
+        from minerplan.markets.live.errors import MarketDataError
+        from minerplan.markets.live.mempool import EP_PRICE_HISTORY, fetch_price_history
 
         try:
             series = fetch_price_history(args.api_url)
@@ -689,7 +699,9 @@ def _cmd_export(args) -> int:
 
 
 def _cmd_fetch_market(args) -> int:
-    from minerplan.markets.market_data import MarketDataError, format_snapshot, run_fetch_market, update_market
+    from minerplan.markets.live.errors import MarketDataError
+    from minerplan.markets.live.snapshot import format_snapshot
+    from minerplan.markets.live.update import run_fetch_market, update_market
 
     if args.into is None:
         return run_fetch_market(args.api_url, args.cache, args.timeout, args.json)
@@ -815,7 +827,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args.command, args.scenario = "gui", "default"
     try:
-        from minerplan.scenario.files import clean_pending_writes
+        from minerplan.scenario.file_io import clean_pending_writes
 
         clean_pending_writes()   # temp files of writes a killed MinerPlan left behind
         return COMMANDS[args.command](args)

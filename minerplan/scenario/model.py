@@ -6,7 +6,8 @@ The models are strict: unknown fields, wrong types and out-of-range values
 are rejected, never coerced (:mod:`minerplan.scenario.value_types`). The parts live
 by concept: :mod:`~minerplan.scenario.market` (network, price path, Monte Carlo),
 :mod:`~minerplan.scenario.sites` (sites, AI/HPC, conversions),
-:mod:`~minerplan.scenario.fleet` (cohorts), :mod:`~minerplan.scenario.finance`.
+:mod:`~minerplan.scenario.fleet` (cohorts), :mod:`~minerplan.scenario.finance`,
+:mod:`~minerplan.scenario.hedges` (the hedge book).
 Cross-field rules (site names, capacity, plans) live in :func:`check_consistency`;
 :mod:`minerplan.scenario.files` turns both into
 :class:`~minerplan.scenario.errors.ScenarioError` messages that name the field path.
@@ -21,6 +22,7 @@ from pydantic import Field, field_validator
 from minerplan.scenario.errors import Problem
 from minerplan.scenario.finance import Finance
 from minerplan.scenario.fleet import Cohort
+from minerplan.scenario.hedges import MAX_HEDGES, Hedge, check_hedges
 from minerplan.scenario.market import Market, MonteCarlo, PricePath
 from minerplan.scenario.months import add_months, month_index, parse_month
 from minerplan.scenario.sites import Conversion, Site
@@ -42,6 +44,10 @@ class Scenario(StrictModel):
     conversion_plan: list[Conversion] = Field(default_factory=list, max_length=10_000)
     finance: Finance = Field(default_factory=Finance)
     notes: str = Field("", max_length=100_000)
+    hedges: list[Hedge] | None = Field(
+        None, max_length=MAX_HEDGES,
+        description="the hedge book (forwards, puts, collars; see minerplan.scenario.hedges), saved with the "
+                    "scenario; absent: no book")
 
     @field_validator("schema_version", mode="before")
     @classmethod
@@ -168,6 +174,7 @@ def check_consistency(sc: Scenario) -> list[Problem]:
             problems.append(Problem(f"conversion_plan[{i}].gross_mw",
                                     f"plan converts {converted[cv.site]:g} MW at {cv.site!r}, above its "
                                     f"convertible_gross_mw of {site.ai.convertible_gross_mw:g} MW"))
+    problems += check_hedges(sc.hedges)
     try:
         parse_month(sc.start_month)
     except ValueError as e:  # pragma: no cover - the pattern already guarantees it

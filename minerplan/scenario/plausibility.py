@@ -1,7 +1,7 @@
 """Plausibility of a scenario's numbers: hard bounds refuse, soft bounds warn.
 
 Every numeric field of the scenario (and of a hedge book) has two ranges, declared next to
-the field in :mod:`minerplan.scenario.model` / :mod:`minerplan.analysis.hedges`:
+the field in the scenario's types (:mod:`minerplan.scenario.market`, ...) and :mod:`minerplan.scenario.hedges`:
 
 * a **hard** bound (pydantic ``ge``/``le``): a value beyond it is physically or economically
   impossible for a planning model (a difficulty of 1, a BTC price of $1e300), and the file is
@@ -17,7 +17,7 @@ test is not nagged, while a typo of three zeros is. Their sources are cited in e
 26 Nov 2025 retarget, ~1,000 EH/s, BTC $85k-$126k in 2025, colocation $100-180/kW-month,
 conversion $8-11M per critical MW).
 
-This module holds no Qt and no scenario import at module level (scenario.py imports
+This module holds no Qt and no scenario import at module level (the scenario's type modules import
 :class:`Soft` from here).
 """
 
@@ -140,7 +140,7 @@ def scenario_warnings(sc: Any) -> list[Problem]:
 
 
 def hedge_warnings(book: Any) -> list[Problem]:
-    """Soft-range warnings of a hedge book (see :mod:`minerplan.analysis.hedges`)."""
+    """Soft-range warnings of a hedge book (see :mod:`minerplan.scenario.hedges`)."""
     out: list[Problem] = []
     for i, h in enumerate(book.hedges):
         out += list(_walk(h, f"hedges[{i}]"))
