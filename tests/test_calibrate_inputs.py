@@ -17,7 +17,7 @@ import math
 import pandas as pd
 import pytest
 
-from minerplan.markets.calibration import PriceHistoryError, load_price_history_csv
+from minerplan.markets.calibration.history_csv import PriceHistoryError, load_price_history_csv
 from minerplan.cli.main import main
 
 A = math.log(1.1)

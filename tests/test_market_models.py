@@ -43,7 +43,7 @@ def test_merton_paths_have_fat_left_tails_and_the_same_mean():
     assert kurt(r_m) > 3.5
     # The entered (flat) path is the median path of both models; the mean grows at each model's drift
     # (GBM: sigma^2/2 = 12.5%/yr; Merton: sigma^2/2 + lam*k - lam*m_J, see median_drift_pct_per_year).
-    from minerplan.markets.stochastic import median_drift_pct_per_year
+    from minerplan.markets.stochastic.price_factors import median_drift_pct_per_year
 
     for p, sc in ((gbm, _default()), (mer, _default(model="merton", volatility_pct_per_year=40.0))):
         assert np.median(p[:, 12]) / p[0, 0] == pytest.approx(1.0, abs=0.02)

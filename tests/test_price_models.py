@@ -17,12 +17,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from minerplan.markets.calibration import (MIN_OBSERVATIONS, PriceHistoryError, fit_gbm_moments, fit_merton_mle,
-                                   load_price_history_csv, merton_log_density, monthly_log_returns, nelder_mead)
+from minerplan.markets.calibration.gbm import fit_gbm_moments
+from minerplan.markets.calibration.history_csv import MIN_OBSERVATIONS, PriceHistoryError, load_price_history_csv
+from minerplan.markets.calibration.log_returns import monthly_log_returns
+from minerplan.markets.calibration.merton_density import merton_log_density
+from minerplan.markets.calibration.merton_mle import fit_merton_mle, nelder_mead
 from minerplan.markets.prices import gbm_factors
-from minerplan.markets.stochastic import (SOURCED_DEFAULTS, correlated_normals, default_correlation, fee_paths,
-                                  gpu_rate_paths, lease_rate_schedule, market_paths, merton_factors, regime_factors,
-                                  stationary_stressed_share)
+from minerplan.markets.stochastic.defaults import SOURCED_DEFAULTS, default_correlation
+from minerplan.markets.stochastic.fees_and_rates import fee_paths, gpu_rate_paths, lease_rate_schedule
+from minerplan.markets.stochastic.joint_paths import market_paths
+from minerplan.markets.stochastic.price_factors import merton_factors, regime_factors, stationary_stressed_share
+from minerplan.markets.stochastic.shocks import correlated_normals
 
 ROOT = Path(__file__).resolve().parent.parent
 DT = 1.0 / 12.0
@@ -522,7 +527,7 @@ def test_loader_refuses_a_file_over_20_mb_and_odd_paths(tmp_path):
 # --------------------------------------------------------------------------- architecture
 
 def test_new_modules_load_no_qt_pyomo_or_scipy():
-    code = ("import sys, minerplan.markets.stochastic, minerplan.markets.calibration; bad = [m for m in sys.modules if "
+    code = ("import sys, minerplan.markets.stochastic.joint_paths, minerplan.markets.calibration.price_model; bad = [m for m in sys.modules if "
             "m.split('.')[0] in ('PySide6', 'pyqtgraph', 'pyomo', 'highspy', 'shiboken6', 'scipy')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minerplan.markets.calibration import load_dated_values_csv
+from minerplan.markets.calibration.history_csv import load_dated_values_csv
 from minerplan.scenario.errors import Problem, ScenarioError
 from minerplan.scenario.months import add_months, month_index, parse_month
 from minerplan.engine.network import HALVING_INTERVAL_BLOCKS

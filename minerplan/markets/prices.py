@@ -5,7 +5,7 @@ geometric Brownian motion (or a jump or regime model), so ``--preset
 capitulation --paths 1000`` gives a fan around the capitulation story. Month 0
 is the start month's price. Unless the scenario gives a drift, the entered
 path is the fan's MEDIAN path (the drift follows from that:
-:func:`minerplan.markets.stochastic.median_drift_pct_per_year`); with a drift given,
+:func:`minerplan.markets.stochastic.price_factors.median_drift_pct_per_year`); with a drift given,
 the mean grows at it.
 """
 
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from minerplan.scenario.months import month_index
-from minerplan.scenario.model import PricePath, Scenario
+from minerplan.scenario.market import PricePath
+from minerplan.scenario.model import Scenario
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,8 @@ def market_draw(sc: Scenario, *, n_paths: int = 1, seed: int | None = 0, preset:
     GBM draw is the same as before fees or jumps existed; jumps, regime
     switches and the fees' own shocks come after them from the same generator.
     """
-    from minerplan.markets.stochastic import fee_paths, gpu_rate_paths, merton_factors, regime_factors
+    from minerplan.markets.stochastic.fees_and_rates import fee_paths, gpu_rate_paths
+    from minerplan.markets.stochastic.price_factors import merton_factors, regime_factors
 
     if n_paths < 1:
         raise ValueError("paths must be at least 1")

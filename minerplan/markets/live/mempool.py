@@ -170,7 +170,7 @@ def fetch_price_history(api_url: str = DEFAULT_API_URL, *, timeout_s: float = 30
     entry is checked: a time that is not a whole number of seconds in 2009-2100, times that do not
     increase, or a price that is not a positive number is refused with the entry's index; entries
     with a price of 0 or below (mempool's "no price yet" for the earliest days) are skipped. The
-    result feeds :func:`minerplan.markets.calibration.monthly_log_returns` like a CSV history.
+    result feeds :func:`minerplan.markets.calibration.log_returns.monthly_log_returns` like a CSV history.
     """
     import pandas as pd
 
