@@ -212,9 +212,9 @@ def test_text_output_never_carries_a_terminal_escape(tmp_path):
 
 
 def test_report_text_is_escaped_line_by_line(capsys):
-    from minerplan.cli.main import _print_text
+    from minerplan.cli.console import print_text
 
-    _print_text("a\x1b[2Jb\nc\x07")
+    print_text("a\x1b[2Jb\nc\x07")
     assert capsys.readouterr().out == "a\\x1b[2Jb\nc\\x07\n"
 
 
