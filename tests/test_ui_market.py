@@ -324,12 +324,12 @@ def test_whatif_slider_changes_npv_and_chart_but_not_the_document(whatif):
 
 
 def test_whatif_other_controls_match_direct_runs(whatif):
-    from ui.views.whatif import _scale_power
+    from minerplan.analysis.whatif import scale_power
 
     view, doc, ev = whatif
     sc = doc.scenario
     view.set_power_price_pct(120)
-    assert view.kpis["npv_usd"] == pytest.approx(npv_of(with_dict(sc, lambda d: _scale_power(d, 1.2))))
+    assert view.kpis["npv_usd"] == pytest.approx(npv_of(with_dict(sc, lambda d: scale_power(d, 1.2))))
     view.set_power_price_pct(100)
     view.set_lease_rate(168)
     leased = with_dict(sc, lambda d: d["sites"][2]["ai"]["colocation"].update(rate_usd_per_kw_month=168.0))

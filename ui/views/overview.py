@@ -1,4 +1,7 @@
-"""Overview: KPI cards with units, hashprice against cohort breakevens, BTC price with late-2025 levels."""
+"""Overview: KPI cards with units, hashprice against cohort breakevens, BTC price with late-2025 levels.
+
+The metrics come from :mod:`minerplan.analysis.kpi` and the evaluation's summary; this module lays them out.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +11,18 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSplitter, QVBoxLayou
 
 import pyqtgraph as pg
 
-from minerplan.engine.evaluate import EngineResult, site_price_matrix
-from minerplan.analysis.report import cohort_breakevens, format_usd
+from minerplan.analysis.kpi import (breakeven_hashprice_usd_per_ph_day, fleet_breakeven_power_usd_per_kwh,
+                                    headline_years, margin_vs_ai_per_gross_mw_month)
+from minerplan.engine.evaluate import EngineResult
+from minerplan.formats import usd
 
+from ..charts import Chart, month_ts
 from ..evaluation import MonteCarloFan
 from ..lazy import when_shown
-from ..charts import Chart, month_ts
 
 REFERENCE_LEVELS = [(92_000, "$92k break (late Nov 2025)"), (88_000, "$88k gamma flip"),
                     (87_000, "$87k break-down trigger")]
 DOWNSIDE_BAND = (72_000, 74_000, "$72-74k downside band")
-
-
-usd = format_usd  # one formatter for money in the CLI and the app
 
 
 class KpiCard(QFrame):
@@ -45,51 +47,6 @@ class KpiCard(QFrame):
 
     def set_presentation(self, on: bool) -> None:
         self.value.setStyleSheet(f"font-size: {30 if on else 20}px; font-weight: 600; color: #1f4e79;")
-
-
-def cohort_breakeven_hashprice_usd_per_ph_day(res: EngineResult) -> list[tuple[str, float]]:
-    """Hashprice (USD/PH/day) below which each fleet row loses money on power (net of pool fee)."""
-    sc = res.scenario
-    fee = sc.finance.pool_fee_pct / 100.0
-    prices, _ = site_price_matrix(sc)
-    out = []
-    for i, c in enumerate(sc.fleet):
-        s = res.fleet.site[i]
-        kwh_price = prices[0, s].mean() / 1000.0
-        eff = c.power_w / res.fleet.hashrate_ths_per_unit[0, i]
-        out.append((f"{c.model} @ {c.site}", 0.024 * eff * sc.sites[s].pue * kwh_price / (1 - fee) * 1000.0))
-    return out
-
-
-def margin_vs_ai_per_gross_mw_month(res: EngineResult) -> tuple[float | None, float | None]:
-    """(mining, AI) net USD per gross MW per month, on the same footing (after site opex).
-
-    Mining: next 12 months of mining revenue + credits - power - take-or-pay shortfall - mining opex,
-    divided by the gross MW the machines occupy (ASIC load x PUE). AI: the best convertible site's
-    colocation rent less landlord opex per gross MW (critical MW per gross MW), first year.
-    """
-    sc = res.scenario
-    n = min(12, sc.horizon_months)
-    pue = np.array([s.pue for s in sc.sites])
-    gross_mw = (res.fleet.running_units * (res.fleet.power_w_per_unit * pue[res.fleet.site] / 1e6)[None, :])[:n]
-    margin = (res.mining_revenue_usd + res.curtailment_credit_usd - res.mining_power_cost_usd
-              - res.take_or_pay_shortfall_usd)[0, :n].sum() - res.mining_opex_usd[:n].sum()
-    mining = float(margin / gross_mw.sum()) if gross_mw.sum() > 0 else None
-    ai = [(s.ai.colocation.rate_usd_per_kw_month - s.ai.colocation.opex_usd_per_kw_month) * 1000.0
-          * s.ai.critical_mw_per_gross_mw for s in sc.sites if s.ai is not None]
-    return mining, (max(ai) if ai else None)
-
-
-def headline_years(res: EngineResult, doc: dict) -> tuple[dict | None, dict | None]:
-    """The period rows the Overview shows: the first full calendar year, and the year after the halving."""
-    from minerplan.analysis.periods import halving_year
-
-    years = [r for r in doc.get("periods") or [] if r.get("kind") == "year"]
-    full = [r for r in years if r["months"] == 12] or years
-    now = next((r for r in full if r.get("btc_mined")), None)
-    h = halving_year(res)
-    after = next((r for r in years if h is not None and r["period"] == str(h + 1)), None)
-    return now, after
 
 
 class OverviewView(QWidget):
@@ -136,11 +93,9 @@ class OverviewView(QWidget):
         self.cards["hashprice"].set(f"${doc['hashprice_usd_per_ph_day']:,.2f} /PH/day",
                                     f"{doc['hashprice_btc_per_ph_day'] * 1e3:,.4f} mBTC/PH/day; network "
                                     f"{doc['network_hashrate_ehs']:,.0f} EH/s")
-        be = cohort_breakevens(res) if sc.fleet else None
-        if be is not None and len(be) and be.mining_power_mw.sum() > 0:
-            w = be.mining_power_mw.to_numpy()
-            fleet_be = float(np.average(be.breakeven_power_usd_per_kwh, weights=w))
-            pay = float(np.average(be.site_power_usd_per_kwh, weights=w))
+        be = fleet_breakeven_power_usd_per_kwh(res)
+        if be is not None:
+            fleet_be, pay = be
             self.cards["breakeven"].set(f"${fleet_be:,.4f} /kWh", f"power-weighted; the fleet pays ${pay:,.4f}/kWh")
         else:
             self.cards["breakeven"].set("n/a", "no machines")
@@ -196,7 +151,7 @@ class OverviewView(QWidget):
     def _draw(self, res: EngineResult, mc: MonteCarloFan | None) -> None:
         """Rebuild the charts when their layout changes, else only move the data (fast on every edit)."""
         x = month_ts(res.months)
-        breakevens = cohort_breakeven_hashprice_usd_per_ph_day(res)[:8]
+        breakevens = breakeven_hashprice_usd_per_ph_day(res)[:8]
         if mc is not None:
             hp_q, px_q = mc.hashprice_usd_per_ph_day_q, mc.btc_price_usd_q
         sig = (mc is not None, tuple(n for n, _ in breakevens), len(res.months))
