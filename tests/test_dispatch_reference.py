@@ -1,4 +1,4 @@
-"""The dispatch (``minerplan/engine/dispatch.py``) against the implementation it replaced.
+"""The dispatch (``minerplan/engine/dispatch.py``, slots, take_or_pay, hourly_fill) against the code it replaced.
 
 The reference below is the engine's dispatch as it was before it was made fast
 (issue 12, item 5), kept verbatim: slots sorted by breakeven per (month, site),
@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 
 import minerplan.engine.evaluate as engine_module
-from minerplan.engine import dispatch
+from minerplan.engine import dispatch, take_or_pay
+from minerplan.engine import slots as engine_slots
 from minerplan.scenario.catalog import load_catalog
 from minerplan.engine.evaluate import run_engine
 from minerplan.scenario.months import add_months
@@ -469,17 +470,17 @@ def test_hourly_fill_does_not_depend_on_the_order_of_its_entries():
     sc, prices = random_scenario(0)
     args = dispatch_inputs(sc, prices)
     captured = {}
-    original = dispatch._fill_hourly
+    original = take_or_pay.fill_hourly
 
     def capture(hours, group, hpf, need, **kw):
         captured.update(hours=hours, group=group, hpf=hpf, need=need)
         return original(hours, group, hpf, need, **kw)
 
-    dispatch._fill_hourly = capture
+    take_or_pay.fill_hourly = capture
     try:
         dispatch.mining_dispatch(*args)
     finally:
-        dispatch._fill_hourly = original
+        take_or_pay.fill_hourly = original
     assert captured, "the scenario has binding hourly take-or-pay entries"
     hours, group, hpf, need = (captured[k] for k in ("hours", "group", "hpf", "need"))
     in_order = original(hours, group, hpf, need)
@@ -501,7 +502,7 @@ def test_slot_table_counts_a_slot_whose_breakeven_equals_the_hashprice():
     breakeven[40:45] = -np.inf                                          # always runs
     breakeven[45:50] = np.inf                                           # never runs
     q = rng.uniform(0, 10, (n_slots, 3))
-    got = dispatch._SlotTable(n_m, n_s, month, site, breakeven, q).running_totals(hashprice)
+    got = engine_slots.SlotTable(n_m, n_s, month, site, breakeven, q).running_totals(hashprice)
     want = np.zeros((3, n_p, n_m, n_s))
     for i in range(n_slots):
         runs = hashprice[:, month[i]] >= breakeven[i]
@@ -518,8 +519,8 @@ def test_fill_to_any_minimum_matches_the_former_fill(seed):
     args = dispatch_inputs(sc, prices)
     n_m, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets, fee, credit, contract, can_curtail = args[:11]
     hp_usd = args[13]
-    new_slots = dispatch._build_slots(n_m, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets, fee,
-                                      credit, contract, can_curtail, np.ones(len(buckets)))
+    new_slots = engine_slots.build_slots(n_m, fl, th_days, energy_mwh, mwh_per_th_day, hour_price, buckets,
+                                         fee, credit, contract, can_curtail, np.ones(len(buckets)))
     old_slots = _build_slots(SimpleNamespace(horizon_months=n_m, sites=[None] * len(buckets)), fl, th_days,
                              energy_mwh, mwh_per_th_day, hour_price, buckets, fee, credit, contract, can_curtail)
     rng = np.random.default_rng(seed)
@@ -531,10 +532,10 @@ def test_fill_to_any_minimum_matches_the_former_fill(seed):
         s_i = np.full(p_i.size, s)
         where = (p_i, m_i, s_i)
         if buckets[s] == 1:
-            new = dispatch._fill_fixed_order(new_slots.sites[s], need[:, s])[m_i]
+            new = take_or_pay.fill_fixed_order(new_slots.sites[s], need[:, s])[m_i]
             old = _fill_fixed_order(old_slots, s, need[:, s])[m_i]
         else:
-            new = dispatch._fill_to_minimum(new_slots.sites, where, hp_usd, need[m_i, s], fee, credit)
+            new = take_or_pay.fill_to_minimum(new_slots.sites, where, hp_usd, need[m_i, s], fee, credit)
             old = _fill_to_minimum(old_slots, where, hp_usd, need[m_i, s], fee, credit)
         scale = np.abs(old[:, 1:2]) * np.abs(hour_price[:, s]).max()
         for i in range(3):
