@@ -16,9 +16,10 @@ import pytest
 from minerplan.engine.evaluate import Cancelled, run_engine
 from minerplan.markets.prices import deterministic_path
 from minerplan.scenario.files import load_scenario, scenario_from_dict, scenario_to_dict
-from minerplan.analysis.sensitivity import (TORNADO_INPUTS, NoRootError, breakeven_btc_price,
-                                   conversion_breakeven_lease_rate, curtailment_power_price, find_root, tornado,
-                                   with_flat_site_price)
+from minerplan.analysis.root_finding import NoRootError, find_root
+from minerplan.analysis.sensitivity import (breakeven_btc_price, conversion_breakeven_lease_rate,
+                                            curtailment_power_price, with_flat_site_price)
+from minerplan.analysis.tornado import TORNADO_INPUTS, tornado
 from tests.builders import base_dict
 
 BTC_PER_TH_DAY = 144 * 3.145 / 1_088_058.3816533 / 1e3

@@ -106,8 +106,10 @@ def format_hedge(h: dict, n_paths: int) -> str:
 def run_sensitivity(args) -> int:
     from minerplan.scenario.months import add_months
     from minerplan.analysis.report import format_usd
-    from minerplan.analysis.sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
-                              curtailment_power_price, tornado)
+    from minerplan.analysis.root_finding import NoRootError
+    from minerplan.analysis.sensitivity import (breakeven_btc_price, conversion_breakeven_lease_rate,
+                                                curtailment_power_price)
+    from minerplan.analysis.tornado import tornado
 
     sc = load_with_warnings(args.scenario)
     tor = tornado(sc, swing_pct=args.swing_pct)
