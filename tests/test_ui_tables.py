@@ -14,13 +14,14 @@ from pytestqt.modeltest import ModelTester  # noqa: E402
 
 from minerplan.formats import parse_number  # noqa: E402
 from minerplan.scenario.catalog import load_catalog  # noqa: E402
+from minerplan.sheets.profile_csv import parse_profile_csv, read_profile_csv  # noqa: E402
 from ui.charts import Chart  # noqa: E402
 from ui.document import ScenarioDocument  # noqa: E402
 from ui.evaluation import Evaluation  # noqa: E402
 from ui.views.ai import AiView, ConversionTableModel  # noqa: E402
 from ui.kit.tables import INVALID_BG  # noqa: E402
 from ui.views.fleet import CatalogDialog, FleetTableModel, FleetView  # noqa: E402
-from ui.views.sites import SitesTableModel, SitesView, parse_profile_csv, read_profile_csv  # noqa: E402
+from ui.views.sites import SitesTableModel, SitesView  # noqa: E402
 
 H = Qt.Orientation.Horizontal
 DISPLAY, EDIT, TIP, BG = (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole, Qt.ItemDataRole.ToolTipRole,
@@ -619,3 +620,16 @@ def test_parse_number():
     for bad in ("", "abc", "inf", True):
         with pytest.raises(ValueError):
             parse_number(bad)
+
+
+def test_every_cohort_shows_its_breakevens(env):
+    # The breakeven columns once read only as many rows as there are breakeven kinds (2).
+    from minerplan.analysis.report import cohort_breakevens
+
+    doc, ev = env
+    model = FleetTableModel(doc, ev)
+    be = cohort_breakevens(ev.result)
+    col = model.column_index("breakeven_btc_price_usd")
+    assert model.rowCount() == len(be) > 2
+    for r in range(model.rowCount()):
+        assert model.data(model.index(r, col), DISPLAY) == f"{be.breakeven_btc_price_usd[r]:,.0f}"

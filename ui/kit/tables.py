@@ -2,6 +2,8 @@
 
 - :class:`Column` describes one column: the field it shows (a dotted path inside one row, or a
   DataFrame column), the header with its unit, the kind of value, the decimals shown, the tooltip.
+  :func:`field_column` makes one from a scenario field's declaration (:mod:`minerplan.scenario.fields`),
+  so the app's tables name and explain a field as the workbook and the import template do.
   :func:`format_cell` is the one place a cell's text is made from its value.
 - :class:`FrameModel` is a read-only ``QAbstractTableModel`` over a pandas DataFrame (optimizer results).
 - :func:`read_only_cell` and :func:`results_table` build small read-only ``QTableWidget`` tables
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from minerplan.formats import fixed
 from minerplan.scenario.errors import ScenarioError
+from minerplan.scenario.fields import Field, app_header
 from minerplan.scenario.model import Scenario
 
 #: Background of a cell (or field) whose typed value the scenario rejected.
@@ -78,6 +81,26 @@ class Column:
     @property
     def numeric(self) -> bool:
         return self.kind in _NUMERIC
+
+
+#: A scenario field's kind (:data:`minerplan.scenario.fields.Kind`) -> the kind of its column.
+FIELD_KINDS = {"number": "float", "integer": "int", "text": "text", "month": "text", "bool": "bool",
+               "choice": "choice"}
+
+
+def field_column(f: Field, **overrides: Any) -> Column:
+    """The column showing scenario field ``f``: its path, ``"Label (unit)"`` header, kind, decimals and tooltip.
+
+    A derived field is a read-only ``computed`` column; a ``choice`` field offers its choices. ``overrides``
+    set any other :class:`Column` attribute (a site column is a ``choice`` of the scenario's site names).
+    """
+    spec: dict[str, Any] = {"key": f.path, "header": app_header(f), "kind": "computed" if f.derived
+                            else FIELD_KINDS[f.kind], "tip": f.tip or f.note}
+    if f.decimals is not None:
+        spec["decimals"] = f.decimals
+    if f.kind == "choice" and f.choices:
+        spec["choices"] = lambda _sc, choices=f.choices: list(choices)
+    return Column(**{**spec, **overrides})
 
 
 def format_cell(col: Column, v: Any) -> str:

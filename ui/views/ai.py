@@ -1,5 +1,6 @@
 """AI/HPC: per-site business model (colocation lease or GPU cloud) forms, the conversion plan table,
-and AI revenue and capex per month.
+and AI revenue and capex per month. The forms' labels and tooltips and the table's headers are the
+fields' declarations (:mod:`minerplan.scenario.fields`).
 
 Every change is one undoable edit through the document; a value the scenario
 rejects turns its field light red with the rule as the tooltip, and the
@@ -8,7 +9,6 @@ scenario stays as it was.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -16,53 +16,36 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSplitter, QVBoxLayout, QWidget)
 
-from minerplan.scenario.errors import Problem, ScenarioError
-
 from minerplan.formats import number_text, parse_number
 from minerplan.scenario.dotted import get_path, set_path
+from minerplan.scenario.errors import Problem, ScenarioError
+from minerplan.scenario.fields import BUSINESS_MODELS, CONVERSION_FIELDS, SITE_FIELDS, Field, app_header, by_path
 
 from ..charts import Chart, month_ts
 from ..kit.scenario_tables import ScenarioTableModel, make_table, selected_rows
-from ..kit.tables import INVALID_STYLE, Column, error_text
+from ..kit.tables import ALIGN_NUMBER, INVALID_STYLE, error_text, field_column
 from ..lazy import when_shown
 
-BUSINESS_MODELS = ["colocation", "gpu_cloud"]
+_SITE = by_path(SITE_FIELDS)
+_PLAN = by_path(CONVERSION_FIELDS)
 
 
-@dataclass(frozen=True)
-class Field:
-    key: str        # path inside sites[i].ai
-    label: str      # with units
-    kind: str = "float"   # float | int | bool | choice
-    tip: str = ""
+def _form(*paths: str) -> list[Field]:
+    """The AI section's fields of ``sites[i]`` at ``paths`` (relative to ``ai``), as the form edits them."""
+    return [_SITE[f"ai.{p}"] for p in paths]
 
 
-SITE_FIELDS = [
-    Field("business_model", "Business model", "choice",
-          "colocation: lease critical IT to a tenant; gpu_cloud: buy GPUs and rent them by the hour "
-          "(a conversion in the plan may name its own model)"),
-    Field("load_factor_pct", "Load factor (% of gross MW)", tip="average draw of converted MW, % of gross"),
-    Field("facility_life_months", "Facility life (months)", "int", "depreciation life of conversion capex"),
-]
-COLOCATION_FIELDS = [
-    Field("colocation.rate_usd_per_kw_month", "Lease rate (USD/kW-month)", tip="per kW of critical IT per month"),
-    Field("colocation.escalator_pct_per_year", "Escalator (%/yr)", tip="annual increase of the lease rate"),
-    Field("colocation.term_months", "Term (months)", "int", "lease term"),
-    Field("colocation.tenant_pays_power", "Tenant pays power (yes/no)", "bool",
-          "checked: the tenant pays the AI hall's energy"),
-    Field("colocation.opex_usd_per_kw_month", "Landlord opex (USD/kW-month)", tip="per kW of critical IT per month"),
-]
-GPU_FIELDS = [
-    Field("gpu_cloud.gpus_per_critical_mw", "GPUs per critical MW (GPUs/MW)"),
-    Field("gpu_cloud.usd_per_gpu_hour", "Price (USD per GPU-hour)"),
-    Field("gpu_cloud.rate_decline_pct_per_year", "Price decline (%/yr)",
-          tip="how fast an installed GPU generation's rental price falls; replacements earn the new price"),
-    Field("gpu_cloud.utilization_pct", "Utilization (%)", tip="share of GPU-hours sold"),
-    Field("gpu_cloud.gpu_capex_usd", "GPU capex (USD per GPU)", tip="all-in per GPU incl. servers and network"),
-    Field("gpu_cloud.useful_life_months", "Useful life (months)", "int", "GPUs are replaced after this"),
-    Field("gpu_cloud.opex_usd_per_gpu_month", "Opex (USD per GPU-month)"),
-]
-ALL_FIELDS = SITE_FIELDS + COLOCATION_FIELDS + GPU_FIELDS
+SITE_FORM = _form("business_model", "load_factor_pct", "facility_life_months")
+COLOCATION_FORM = _form("colocation.rate_usd_per_kw_month", "colocation.escalator_pct_per_year",
+                        "colocation.term_months", "colocation.tenant_pays_power", "colocation.opex_usd_per_kw_month")
+GPU_FORM = _form("gpu_cloud.gpus_per_critical_mw", "gpu_cloud.usd_per_gpu_hour", "gpu_cloud.rate_decline_pct_per_year",
+                 "gpu_cloud.utilization_pct", "gpu_cloud.gpu_capex_usd", "gpu_cloud.useful_life_months",
+                 "gpu_cloud.opex_usd_per_gpu_month")
+
+
+def form_key(f: Field) -> str:
+    """A form field's key: its path inside ``sites[i].ai``."""
+    return f.path.removeprefix("ai.")
 
 
 def _ai_site_names(sc) -> list[str]:
@@ -74,12 +57,10 @@ class ConversionTableModel(ScenarioTableModel):
 
     section = "conversion_plan"
     columns = [
-        Column("site", "Site", "choice", choices=_ai_site_names, tip="a site with an AI section"),
-        Column("gross_mw", "Gross (MW)", "float", decimals=1, tip="gross utility MW converted (stop mining at the start)"),
-        Column("start_month", "Start month (YYYY-MM)", "text",
-               tip="construction starts; revenue after the site's lead time"),
-        Column("business_model", "Business model", "choice", choices=lambda sc: list(BUSINESS_MODELS),
-               none_label="(site's model)", tip="leave at the site's model, or override it for this conversion"),
+        field_column(_PLAN["site"], kind="choice", choices=_ai_site_names),
+        field_column(_PLAN["gross_mw"]),
+        field_column(_PLAN["start_month"]),
+        field_column(_PLAN["business_model"], none_label="(site's model)"),
     ]
 
 
@@ -95,7 +76,7 @@ class AiView(QWidget):
         #: field key -> the rule a rejected value broke
         self.flags: dict[str, str] = {}
         self.fields: dict[str, QWidget] = {}
-        self._specs = {f.key: f for f in ALL_FIELDS}
+        self._specs = {form_key(f): f for f in SITE_FORM + COLOCATION_FORM + GPU_FORM}
 
         self.site_combo = QComboBox()
         self.site_combo.setToolTip("sites with an AI section (add one in Sites: set convertible MW)")
@@ -108,9 +89,9 @@ class AiView(QWidget):
         head.addWidget(self.site_combo)
         head.addWidget(self.note, 1)
 
-        self.site_box = self._group("Site", SITE_FIELDS)
-        self.colo_box = self._group("Colocation lease", COLOCATION_FIELDS)
-        self.gpu_box = self._group("GPU cloud", GPU_FIELDS)
+        self.site_box = self._group("Site", SITE_FORM)
+        self.colo_box = self._group("Colocation lease", COLOCATION_FORM)
+        self.gpu_box = self._group("GPU cloud", GPU_FORM)
         forms = QHBoxLayout()
         for box in (self.site_box, self.colo_box, self.gpu_box):
             forms.addWidget(box)
@@ -174,20 +155,21 @@ class AiView(QWidget):
         box = QGroupBox(title)
         form = QFormLayout(box)
         for spec in specs:
+            key = form_key(spec)
             if spec.kind == "choice":
                 w = QComboBox()
-                w.addItems(BUSINESS_MODELS)
-                w.textActivated.connect(lambda text, k=spec.key: self.commit(k, text))
+                w.addItems(list(BUSINESS_MODELS))
+                w.textActivated.connect(lambda text, k=key: self.commit(k, text))
             elif spec.kind == "bool":
                 w = QCheckBox()
-                w.clicked.connect(lambda checked, k=spec.key: self.commit(k, bool(checked)))
+                w.clicked.connect(lambda checked, k=key: self.commit(k, bool(checked)))
             else:
                 w = QLineEdit()
-                w.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                w.editingFinished.connect(lambda k=spec.key: self._line_done(k))
+                w.setAlignment(ALIGN_NUMBER)
+                w.editingFinished.connect(lambda k=key: self._line_done(k))
             w.setToolTip(spec.tip)
-            self.fields[spec.key] = w
-            form.addRow(spec.label, w)
+            self.fields[key] = w
+            form.addRow(app_header(spec), w)
         return box
 
     def site_index(self) -> int | None:
@@ -273,8 +255,8 @@ class AiView(QWidget):
         spec = self._specs[key]
         path = f"sites[{i}].ai.{key}"
         try:
-            if spec.kind in ("float", "int"):
-                value = parse_number(raw, integer=spec.kind == "int")
+            if spec.kind in ("number", "integer"):
+                value = parse_number(raw, integer=spec.kind == "integer")
             elif spec.kind == "bool":
                 value = bool(raw)
             else:

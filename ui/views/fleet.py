@@ -1,7 +1,8 @@
 """Fleet: an editable table of ASIC cohorts, adding machines from the catalog, hashrate and breakeven charts.
 
 The table is a :class:`ui.kit.scenario_tables.ScenarioTableModel` over ``scenario.fleet``: every
-edit is one undoable command, and a value the scenario rejects is flagged in its cell.
+edit is one undoable command, and a value the scenario rejects is flagged in its cell. Its headers,
+units, decimals and tooltips are the fields' declarations (:mod:`minerplan.scenario.fields`).
 """
 
 from __future__ import annotations
@@ -13,17 +14,21 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
+from minerplan.analysis.report import cohort_breakevens
 from minerplan.scenario.catalog import CatalogModel, load_catalog
 from minerplan.scenario.errors import Problem, ScenarioError
-from minerplan.analysis.report import cohort_breakevens
+from minerplan.scenario.fields import FLEET_FIELDS, by_path
 from minerplan.scenario.model import Scenario
 
 from ..charts import Chart
 from ..kit.scenario_tables import ScenarioTableModel, make_table, selected_rows, show_first_flag
-from ..kit.tables import ALIGN_NUMBER, Column, error_text
+from ..kit.tables import ALIGN_NUMBER, error_text, field_column
 from ..lazy import when_shown
 
-# --------------------------------------------------------------------------- fleet
+_F = by_path(FLEET_FIELDS)
+#: The read-only first-month breakevens of each cohort (:func:`minerplan.analysis.report.cohort_breakevens`).
+BREAKEVEN_KEYS = ("breakeven_power_usd_per_kwh", "breakeven_btc_price_usd")
+
 
 def _site_names(sc: Scenario) -> list[str]:
     return [s.name for s in sc.sites]
@@ -37,7 +42,7 @@ def _efficiency(model: "FleetTableModel", row: int) -> float:
 def _breakeven(field: str):
     def get(model: "FleetTableModel", row: int):
         be = model.breakevens
-        if be is None or row >= len(be):
+        if be is None or row >= len(be[field]):
             return None
         return float(be[field][row])
     return get
@@ -48,30 +53,13 @@ class FleetTableModel(ScenarioTableModel):
 
     section = "fleet"
     columns = [
-        Column("model", "Model", "text", tip="ASIC model name"),
-        Column("site", "Site", "choice", choices=_site_names, tip="site the cohort runs at"),
-        Column("count", "Count (units)", "float", decimals=2, tip="machines in the cohort (fractional when a plan splits it)"),
-        Column("hashrate_ths", "Hashrate (TH/s per unit)", "float", decimals=1, tip="nameplate hashrate per unit, TH/s"),
-        Column("power_w", "Power (W per unit)", "float", decimals=0, tip="wall power per unit, W"),
-        Column("efficiency_j_per_th", "Efficiency (J/TH)", "computed", decimals=2, value=_efficiency,
-               tip="power / hashrate, J/TH (read-only)"),
-        Column("uptime_pct", "Uptime (%)", "float", decimals=1, tip="share of hours the machines run, %"),
-        Column("degradation_pct_per_year", "Degradation (%/yr)", "float", decimals=1, tip="hashrate lost per year of age, %"),
-        Column("purchase_price_usd", "Purchase price (USD/unit)", "float", decimals=0,
-               tip="price per unit, USD (capex when bought during the horizon)"),
-        Column("age_months", "Age (months)", "int", tip="age at the start month, months"),
-        Column("salvage_usd", "Salvage (USD/unit)", "float", decimals=0,
-               tip="resale quote per unit in the late-2025 market, USD; retired units sell at the used-ASIC "
-                   "market price (~22 months of margin at a buyer's $0.05/kWh), scaled by this quote when "
-                   "given; 0: the market price alone"),
-        Column("breakeven_power_usd_per_kwh", "Breakeven power (USD/kWh)", "computed", decimals=4,
-               value=_breakeven("breakeven_power_usd_per_kwh"),
-               tip="power price at which the cohort's first-month revenue (net of pool fee) pays only its "
-                   "energy, USD/kWh (read-only)"),
-        Column("breakeven_btc_price_usd", "Breakeven BTC price (USD/BTC)", "computed", decimals=0,
-               value=_breakeven("breakeven_btc_price_usd"),
-               tip="BTC price at which the cohort's first-month revenue pays its energy at the site's average "
-                   "price and PUE, USD (read-only)"),
+        field_column(_F["model"]),
+        field_column(_F["site"], kind="choice", choices=_site_names),
+        *(field_column(_F[k]) for k in ("count", "hashrate_ths", "power_w")),
+        field_column(_F["efficiency_j_per_th"], value=_efficiency),
+        *(field_column(_F[k]) for k in ("uptime_pct", "degradation_pct_per_year", "purchase_price_usd", "age_months",
+                                        "salvage_usd")),
+        *(field_column(_F[k], value=_breakeven(k)) for k in BREAKEVEN_KEYS),
     ]
 
     def __init__(self, doc, evaluation=None, parent=None):
@@ -83,8 +71,7 @@ class FleetTableModel(ScenarioTableModel):
             self.breakevens = None
             return
         df = cohort_breakevens(result)
-        self.breakevens = {k: df[k].to_numpy(dtype=float)
-                           for k in ("breakeven_power_usd_per_kwh", "breakeven_btc_price_usd")}
+        self.breakevens = {k: df[k].to_numpy(dtype=float) for k in BREAKEVEN_KEYS}
 
 
 def cohort_from_catalog(m: CatalogModel, site: str, count: float, purchase_month: str | None = None) -> dict:

@@ -1,11 +1,12 @@
 """Sites: an editable table of sites and power contracts (and their AI/HPC convertibility), hourly price
-profiles loaded from CSV, and the monthly P&L of the selected site."""
+profiles loaded from CSV, and the monthly P&L of the selected site.
+
+The table's headers, units, decimals and tooltips are the fields' declarations
+(:mod:`minerplan.scenario.fields`); renaming a site renames every reference to it in the same edit.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 from pathlib import Path
 from typing import Any
 
@@ -14,116 +15,15 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
-from minerplan.scenario.errors import Problem, ScenarioError
+from minerplan.scenario.errors import ScenarioError
+from minerplan.scenario.fields import SITE_FIELDS, by_path
+from minerplan.sheets.profile_csv import ProfileError, read_profile_csv
 
 from ..charts import Chart, month_ts
 from ..kit.scenario_tables import ScenarioTableModel, make_table, selected_rows, show_first_flag
-from ..kit.tables import Column, error_text
+from ..kit.tables import Column, error_text, field_column
 from ..lazy import when_shown
 
-MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-               "November", "December"]
-MAX_PROFILE_BYTES = 1_000_000
-MAX_LISTED_PROBLEMS = 20
-PRICE_LIMIT = 100_000  # |USD/MWh|, as the scenario rule
-
-
-# --------------------------------------------------------------------------- 12 x 24 CSV profiles
-
-class ProfileError(ScenarioError):
-    """A 12 x 24 hourly price CSV that cannot be used; problems name the row and column."""
-
-    headline = "invalid hourly price profile"
-
-
-def parse_profile_csv(text: str, source: str | None = None) -> list[list[float]]:
-    """12 rows (January..December) x 24 hourly prices (hour 0..23), USD/MWh.
-
-    Blank lines are skipped; an optional header row (no numbers in it) and an
-    optional leading label column (``Jan``...) are allowed. Commas, semicolons or
-    tabs separate values. Errors name the file's row and column (both 1-based, as
-    a spreadsheet shows them) and the calendar month of the row.
-    """
-    sample = text[:4096]
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    numbered = [(line, [c.strip() for c in r]) for line, r in enumerate(rows, start=1) if any(c.strip() for c in r)]
-    if not numbered:
-        raise ProfileError([Problem("file", "is empty; expected 12 rows (January..December) x 24 hourly "
-                                            "prices in USD/MWh")], source)
-    if not any(_number(c) is not None for c in numbered[0][1] if c):
-        numbered = numbered[1:]  # a header row
-    # Trailing empty cells (a trailing delimiter) do not count.
-    numbered = [(line, _rstrip_empty(cells)) for line, cells in numbered]
-    label_column = bool(numbered) and all(len(c) == 25 and _number(c[0]) is None for _, c in numbered)
-    problems: list[Problem] = []
-    if len(numbered) != 12:
-        problems.append(Problem("rows", f"found {len(numbered)} data rows, expected 12 (one per calendar month, "
-                                        "January..December)"))
-    out: list[list[float]] = []
-    for k, (line, cells) in enumerate(numbered):
-        where = f"row {line}" + (f" ({MONTH_NAMES[k]})" if k < 12 else "")
-        first_col = 1
-        if label_column:
-            cells, first_col = cells[1:], 2
-        if len(cells) != 24:
-            problems.append(Problem(where, f"has {len(cells)} values, expected 24 (hours 0..23)"))
-        values = []
-        for j, cell in enumerate(cells):
-            col = j + first_col
-            x = _number(cell)
-            if x is None:
-                problems.append(Problem(f"{where}, column {col}", f"{cell!r} is not a number" if cell
-                                        else "is empty; expected a price in USD/MWh"))
-            elif not math.isfinite(x):
-                problems.append(Problem(f"{where}, column {col}", f"{cell!r} is not a finite number"))
-            elif abs(x) > PRICE_LIMIT:
-                problems.append(Problem(f"{where}, column {col}",
-                                        f"{x:g} USD/MWh is out of range (|price| <= {PRICE_LIMIT:,})"))
-            else:
-                values.append(x)
-        out.append(values)
-        if len(problems) >= MAX_LISTED_PROBLEMS:
-            problems.append(Problem("file", "more problems not listed"))
-            break
-    if problems:
-        raise ProfileError(problems, source)
-    return out
-
-
-def _rstrip_empty(cells: list[str]) -> list[str]:
-    while cells and not cells[-1]:
-        cells = cells[:-1]
-    return cells
-
-
-def _number(cell: str) -> float | None:
-    try:
-        return float(cell)
-    except ValueError:
-        return None
-
-
-def read_profile_csv(path: str | Path) -> list[list[float]]:
-    """Read and check a 12 x 24 price CSV (see :func:`parse_profile_csv`)."""
-    source = str(path)
-    p = Path(path)
-    try:
-        if p.stat().st_size > MAX_PROFILE_BYTES:
-            raise ProfileError([Problem("file", f"is larger than {MAX_PROFILE_BYTES:,} bytes; a 12 x 24 profile "
-                                                "is a few kB")], source)
-        text = p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise ProfileError([Problem("file", "is not UTF-8 text (save it as CSV UTF-8)")], source) from None
-    except OSError as e:
-        raise ProfileError([Problem("file", f"cannot be read: {e.strerror or e}")], source) from None
-    return parse_profile_csv(text, source)
-
-
-# --------------------------------------------------------------------------- the table
 
 def _rename_site(data: dict, row: int, value: Any) -> None:
     """Rename a site and every reference to it (fleet, conversion plan) in the same edit."""
@@ -151,6 +51,8 @@ def _has_profile(model: "SitesTableModel", row: int) -> str:
     return "yes" if model.row_obj(row).hourly_price_usd_per_mwh is not None else "no"
 
 
+_F = by_path(SITE_FIELDS)
+#: Columns of a site's AI section, editable once the site has one (convertible MW entered).
 AI_KEYS = ("ai.critical_mw_per_gross_mw", "ai.conversion_capex_usd_per_critical_mw", "ai.lead_time_months")
 
 
@@ -159,31 +61,13 @@ class SitesTableModel(ScenarioTableModel):
 
     section = "sites"
     columns = [
-        Column("name", "Site", "text", apply=_rename_site,
-               tip="site name; renaming also renames the fleet's and the conversion plan's references"),
-        Column("capacity_mw", "Capacity (MW gross)", "float", decimals=1, tip="gross utility capacity, MW"),
-        Column("power_price_usd_per_mwh", "Power price (USD/MWh)", "float", decimals=2,
-               tip="contract energy price, USD/MWh (an hourly profile replaces it for energy drawn)"),
-        Column("pue", "PUE (ratio)", "float", decimals=3, tip="site draw per MW of ASIC load (cooling, auxiliaries)"),
-        Column("curtailment_credit_usd_per_mwh", "Curtailment credit (USD/MWh)", "float", decimals=2,
-               tip="credit per MWh not drawn while curtailed, USD/MWh"),
-        Column("curtailment_enabled", "Curtailment enabled (yes/no)", "bool",
-               tip="machines stop when the hour's price plus the credit beats their revenue"),
-        Column("take_or_pay_mwh_per_month", "Take-or-pay (MWh/month)", "float", decimals=0,
-               tip="minimum energy paid each month, MWh"),
-        Column("mining_opex_usd_per_mw_month", "Mining opex (USD/MW-month)", "float", decimals=0,
-               tip="fixed opex per MW of mining load, USD per MW-month"),
-        Column("hourly_price_usd_per_mwh", "Hourly profile (12x24 USD/MWh)", "computed", value=_has_profile,
-               tip="a 12 x 24 (calendar month x hour) price profile, USD/MWh; load one from CSV with the button"),
-        Column("ai.convertible_gross_mw", "Convertible (MW gross)", "float", decimals=1, apply=_set_convertible,
-               optional=True, tip="gross MW that can be converted to AI/HPC; entering a value on a site without "
-                                  "an AI section adds one, clearing the cell removes it"),
-        Column("ai.critical_mw_per_gross_mw", "Critical IT (MW per gross MW)", "float", decimals=3,
-               tip="critical IT MW per gross MW (about 1/PUE of the AI hall)"),
-        Column("ai.conversion_capex_usd_per_critical_mw", "Conversion capex (USD/critical MW)", "float", decimals=0,
-               tip="capex per MW of critical IT, USD"),
-        Column("ai.lead_time_months", "Lead time (months)", "int",
-               tip="months from the start of a conversion until it earns revenue"),
+        field_column(_F["name"], apply=_rename_site),
+        *(field_column(_F[k]) for k in ("capacity_mw", "power_price_usd_per_mwh", "pue",
+                                        "curtailment_credit_usd_per_mwh", "curtailment_enabled",
+                                        "take_or_pay_mwh_per_month", "mining_opex_usd_per_mw_month")),
+        field_column(_F["hourly_price_usd_per_mwh"], value=_has_profile),
+        field_column(_F["ai.convertible_gross_mw"], apply=_set_convertible, optional=True),
+        *(field_column(_F[k]) for k in AI_KEYS),
     ]
 
     def cell_editable(self, row: int, col: Column) -> bool:
