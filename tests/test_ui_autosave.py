@@ -1,8 +1,8 @@
 """Autosave and recovery after a crash, per window and per document (issue 11's reproductions).
 
 A crash is simulated by giving a window's autosave file the pid of a process that has ended: that is
-what a window of a crashed MinerPlan leaves behind (see ``ui.main_window._owned_by_live_process``).
-The recovery question is answered by a stand-in for :func:`ui.main_window.ask_recovery`.
+what a window of a crashed MinerPlan leaves behind (see ``ui.autosave.owned_by_live_process``).
+The recovery question is answered by a stand-in for :func:`ui.autosave.ask_recovery`.
 """
 
 import json
@@ -21,11 +21,11 @@ QStandardPaths.setTestModeEnabled(True)
 @pytest.fixture
 def app(qtbot, tmp_path, monkeypatch):
     """Opens main windows sharing one settings file and one autosave folder; cleans them up afterwards."""
-    from ui import main_window as mw
+    from ui import autosave, main_window as mw
 
     folder = tmp_path / "autosave"
     folder.mkdir()
-    monkeypatch.setattr(mw, "autosave_dir", lambda: folder)
+    monkeypatch.setattr(autosave, "autosave_dir", lambda: folder)
     opened = []
 
     def open_window(path="default"):
@@ -46,15 +46,15 @@ def app(qtbot, tmp_path, monkeypatch):
 @pytest.fixture
 def answers(monkeypatch):
     """Answers the recovery questions in order; records what was asked."""
-    from ui import main_window as mw
+    from ui import autosave
 
     state = {"answers": [], "asked": []}
 
     def ask(parent, text, detail):
         state["asked"].append(text + "\n" + detail)
-        return state["answers"].pop(0) if state["answers"] else mw.LATER
+        return state["answers"].pop(0) if state["answers"] else autosave.LATER
 
-    monkeypatch.setattr(mw, "ask_recovery", ask)
+    monkeypatch.setattr(autosave, "ask_recovery", ask)
     return state
 
 
@@ -82,7 +82,7 @@ def crash(w, saved_at: float):
 
 
 def test_two_crashed_windows_are_both_offered_newest_first_and_both_recovered(app, answers, tmp_path):
-    from ui import main_window as mw
+    from ui import autosave
 
     plan = tmp_path / "plan.json"
     first = app()
@@ -97,7 +97,7 @@ def test_two_crashed_windows_are_both_offered_newest_first_and_both_recovered(ap
     assert len(files) == 2
 
     third = app()
-    answers["answers"] = [mw.RECOVER, mw.RECOVER]
+    answers["answers"] = [autosave.RECOVER, autosave.RECOVER]
     third.offer_recovery()
     assert len(answers["asked"]) == 2
     assert "plan.json" in answers["asked"][0] and str(plan) in answers["asked"][0]       # newest first
@@ -120,7 +120,7 @@ def test_two_crashed_windows_are_both_offered_newest_first_and_both_recovered(ap
 
 
 def test_an_unanswered_autosave_is_kept_and_offered_again(app, answers):
-    from ui import main_window as mw
+    from ui import autosave
 
     left = []
     for fee, at in ((4.0, 1_000.0), (5.0, 2_000.0), (6.0, 3_000.0)):
@@ -130,7 +130,7 @@ def test_an_unanswered_autosave_is_kept_and_offered_again(app, answers):
     oldest, middle, newest = left
 
     fresh = app()
-    answers["answers"] = [mw.DISCARD, mw.LATER]           # the user discards one, then leaves the rest for later
+    answers["answers"] = [autosave.DISCARD, autosave.LATER]           # the user discards one, then leaves the rest for later
     fresh.offer_recovery()
     assert len(answers["asked"]) == 2
     assert not newest.exists() and middle.exists() and oldest.exists()
@@ -138,7 +138,7 @@ def test_an_unanswered_autosave_is_kept_and_offered_again(app, answers):
 
     again = app()
     answers["asked"].clear()
-    answers["answers"] = [mw.RECOVER, mw.LATER]
+    answers["answers"] = [autosave.RECOVER, autosave.LATER]
     again.offer_recovery()
     assert len(answers["asked"]) == 2 and "autosave 1 of 2" in answers["asked"][0]
     assert again.doc.scenario.finance.pool_fee_pct == 5.0
@@ -189,7 +189,7 @@ def test_undo_back_to_the_saved_state_then_crash_offers_nothing(app, answers, tm
 
 
 def test_recovered_work_on_a_file_that_is_gone_is_untitled(app, answers, tmp_path):
-    from ui import main_window as mw
+    from ui import autosave
 
     plan = tmp_path / "plan.json"
     w = app()
@@ -201,7 +201,7 @@ def test_recovered_work_on_a_file_that_is_gone_is_untitled(app, answers, tmp_pat
     unreadable.write_text("{not json", encoding="utf-8")
 
     fresh = app()
-    answers["answers"] = [mw.RECOVER]
+    answers["answers"] = [autosave.RECOVER]
     fresh.offer_recovery()
     assert len(answers["asked"]) == 1                      # the unreadable file cannot be offered ...
     assert unreadable.exists()                             # ... so it is not deleted either
@@ -214,7 +214,7 @@ def test_recovered_work_on_a_file_that_is_gone_is_untitled(app, answers, tmp_pat
 def test_the_question_names_its_buttons_and_escape_keeps_the_file(qtbot, monkeypatch, press, answer):
     from PySide6.QtWidgets import QMessageBox, QWidget
 
-    from ui import main_window as mw
+    from ui import autosave
 
     seen = {}
 
@@ -230,7 +230,7 @@ def test_the_question_names_its_buttons_and_escape_keeps_the_file(qtbot, monkeyp
     monkeypatch.setattr(QMessageBox, "exec", exec_)
     parent = QWidget()
     qtbot.addWidget(parent)
-    assert mw.ask_recovery(parent, "Recover?", "details") == answer
+    assert autosave.ask_recovery(parent, "Recover?", "details") == answer
     assert sorted(seen["buttons"]) == ["Decide later", "Discard", "Recover"] and seen["escape"] == "Decide later"
 
 

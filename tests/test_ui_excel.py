@@ -14,9 +14,10 @@ from PySide6.QtCore import QSettings, QStandardPaths  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from minerplan.sheets.xlsx_tables import FLEET_COLUMNS, SITE_COLUMNS  # noqa: E402
+from minerplan.scenario.fields import FLEET_COLUMNS, SITE_COLUMNS  # noqa: E402
 from tests.gate import Gate  # noqa: E402
 from ui import excel_actions  # noqa: E402
+from ui.kit.jobs import live_jobs  # noqa: E402
 
 QStandardPaths.setTestModeEnabled(True)
 
@@ -26,9 +27,9 @@ PATHS = 20          # Monte Carlo paths for the exports here: enough for a Scena
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    from ui import main_window as mw
+    from ui import autosave, main_window as mw
 
-    monkeypatch.setattr(mw, "autosave_dir", lambda: tmp_path / "autosave")
+    monkeypatch.setattr(autosave, "autosave_dir", lambda: tmp_path / "autosave")
     (tmp_path / "autosave").mkdir()
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("mc_paths", 1)        # no Monte Carlo fan in the background of these tests
@@ -69,7 +70,7 @@ def write_fleet_csv(path, rows):
 
 # ---------------------------------------------------------------- export
 def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window, tmp_path, monkeypatch):
-    from minerplan.sheets import xlsx_export
+    from minerplan.sheets.export import workbook as xlsx_export
 
     folder = out_dir(tmp_path)
     asked = []
@@ -93,11 +94,11 @@ def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window,
     with gate.ticking() as ticks:   # one per timer tick: was the worker at the gate then?
         window.act_export_excel.trigger()
         assert not gate.passed.is_set()             # the slot returned before the export could finish
-        jobs = [j for j in excel_actions._live if j.owner is window]
+        jobs = live_jobs(window)
         assert len(jobs) == 1 and jobs[0].running
         job = jobs[0]
         bar = []
-        job._task.progress.connect(lambda f, what: bar.append(job.dialog.bar.value() if job.dialog else None))
+        job.progress.connect(lambda f, what: bar.append(job.dialog.bar.value() if job.dialog else None))
         qtbot.waitUntil(gate.reached.is_set, timeout=10_000)
         assert gate.thread is not threading.main_thread()
         # mid-export: the progress dialog is up (window-modal, not blocking) and shows the progress so far,
@@ -121,11 +122,11 @@ def test_export_action_runs_in_background_and_writes_the_workbook(qtbot, window,
     assert sorted(p.name for p in folder.iterdir()) == ["my plan.xlsx"]      # no temp file left
     msg = window.statusBar().currentMessage()
     assert str(target) in msg and " s " in msg
-    assert job.report.path == target
+    assert job.result.path == target
 
 
 def test_export_cancelled_immediately_leaves_nothing(qtbot, window, tmp_path, messages, monkeypatch):
-    from minerplan.sheets import xlsx_export
+    from minerplan.sheets.export import workbook as xlsx_export
 
     folder = out_dir(tmp_path)
     window.evaluation.mc.paths = PATHS
@@ -148,7 +149,7 @@ def test_export_cancelled_immediately_leaves_nothing(qtbot, window, tmp_path, me
 
 
 def test_export_cancel_button_mid_run(qtbot, window, tmp_path, monkeypatch):
-    from minerplan.sheets import xlsx_export
+    from minerplan.sheets.export import workbook as xlsx_export
 
     folder = out_dir(tmp_path)
     window.evaluation.mc.paths = PATHS
@@ -172,7 +173,7 @@ def test_export_cancel_button_mid_run(qtbot, window, tmp_path, monkeypatch):
         if what == "cohorts" and job.dialog is not None:
             button.click()                          # as the user would, while sheets are being built
             clicked.set()
-    job._task.progress.connect(on_progress)
+    job.progress.connect(on_progress)
     wait_done(qtbot, job)
     assert "cohorts" in stages and job.state == "cancelled"
     assert list(folder.iterdir()) == []
@@ -198,7 +199,7 @@ def test_closing_the_window_stops_a_running_export(qtbot, window, tmp_path):
     job = excel_actions.export_to_excel(window, str(folder / "plan.xlsx"))
     window.doc.undo_stack.setClean()
     window.close()
-    assert not job._task.running                    # closeEvent waited for the thread
+    assert not job.thread_alive                     # closeEvent waited for the thread
     qtbot.waitUntil(lambda: job.state != "running", timeout=10_000)
     assert job.state == "cancelled" or (folder / "plan.xlsx").exists()
     assert not list(folder.glob(".*.tmp"))

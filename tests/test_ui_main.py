@@ -13,9 +13,9 @@ QStandardPaths.setTestModeEnabled(True)
 
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
-    from ui import main_window as mw
+    from ui import autosave, main_window as mw
 
-    monkeypatch.setattr(mw, "autosave_dir", lambda: tmp_path / "autosave")
+    monkeypatch.setattr(autosave, "autosave_dir", lambda: tmp_path / "autosave")
     (tmp_path / "autosave").mkdir()
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = mw.MainWindow("default", settings=settings, check_recovery=False)
@@ -91,8 +91,8 @@ def test_autosave_and_recovery(window, qtbot, tmp_path, monkeypatch):
     saved[0].write_text(json.dumps(payload))
     window._autosave_id = "gone"                     # the crashed window must not touch the file again
     # A new window finds it and, on Recover, recovers the edit.
-    from ui import main_window as mw
-    monkeypatch.setattr(mw, "ask_recovery", lambda *a, **k: mw.RECOVER)
+    from ui import autosave, main_window as mw
+    monkeypatch.setattr(autosave, "ask_recovery", lambda *a, **k: autosave.RECOVER)
     settings = QSettings(str(tmp_path / "settings2.ini"), QSettings.Format.IniFormat)
     w2 = mw.MainWindow("default", settings=settings, check_recovery=False)
     w2.evaluation.mc.paths = 1
@@ -166,9 +166,9 @@ def test_no_display_message(monkeypatch, capsys):
 
 
 def test_settings_remember_layout_and_monte_carlo(qtbot, tmp_path, monkeypatch):
-    from ui import main_window as mw
+    from ui import autosave, main_window as mw
 
-    monkeypatch.setattr(mw, "autosave_dir", lambda: tmp_path)
+    monkeypatch.setattr(autosave, "autosave_dir", lambda: tmp_path)
     ini = str(tmp_path / "s.ini")
     w = mw.MainWindow("default", settings=QSettings(ini, QSettings.Format.IniFormat), check_recovery=False)
     qtbot.addWidget(w)
@@ -183,7 +183,7 @@ def test_settings_remember_layout_and_monte_carlo(qtbot, tmp_path, monkeypatch):
 
 def test_margin_card_puts_mining_and_ai_on_the_same_footing():
     from minerplan.engine.evaluate import run_engine
-    from ui.views.overview import margin_vs_ai_per_gross_mw_month
+    from minerplan.analysis.kpi import margin_vs_ai_per_gross_mw_month
 
     sc = load_scenario("default")
     mining, ai = margin_vs_ai_per_gross_mw_month(run_engine(sc))

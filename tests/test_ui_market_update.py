@@ -18,11 +18,12 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from minerplan.markets import market_data as md
+from minerplan.markets.live import update as md
 from tests.gate import Gate, deliver_posted_events
 from tests.test_market_data import (DIFFICULTY, FEES, HEIGHT, P_PRICES, PRICE, closed_port,  # noqa: F401 - fixtures
                                     fake, only_loopback)
 from ui import market_update
+from ui.kit.jobs import live_jobs
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation
 
@@ -256,16 +257,16 @@ def test_closing_the_view_during_a_fetch_returns_at_once_and_drops_the_result(ma
     assert job.state == "done" and job.snapshot.source == "live"     # it finished on its own ...
     assert got == []                                           # ... and sent nothing to anyone
     assert doc.undo_stack.count() == 0 and doc.scenario.market.btc_price_usd == DEFAULT_PRICE
-    qtbot.waitUntil(lambda: job not in market_update._live, timeout=5_000)   # let go on the GUI thread
+    qtbot.waitUntil(lambda: job not in live_jobs(), timeout=5_000)   # let go on the GUI thread
 
 
 def test_closing_the_app_during_a_fetch_does_not_wait_and_nothing_reaches_the_deleted_window(
         qtbot, fake, monkeypatch, tmp_path):
     from shiboken6 import delete, isValid
 
-    from ui import main_window as mw
+    from ui import autosave, main_window as mw
 
-    monkeypatch.setattr(mw, "autosave_dir", lambda: tmp_path / "autosave")
+    monkeypatch.setattr(autosave, "autosave_dir", lambda: tmp_path / "autosave")
     (tmp_path / "autosave").mkdir()
     use_url(monkeypatch, fake.url)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
@@ -287,7 +288,7 @@ def test_closing_the_app_during_a_fetch_does_not_wait_and_nothing_reaches_the_de
         gate.open()                                            # ... before the answer arrives
     qtbot.waitUntil(lambda: not job.thread_alive, timeout=15_000)
     deliver_posted_events()
-    qtbot.waitUntil(lambda: job not in market_update._live, timeout=5_000)
+    qtbot.waitUntil(lambda: job not in live_jobs(), timeout=5_000)
     # a slot of the deleted view would have raised (pytest-qt fails the test on an exception in a slot)
     assert got == [] and job.state == "done"
 

@@ -10,14 +10,16 @@ import threading
 import pytest
 
 from minerplan.engine.evaluate import run_engine
-from minerplan.analysis.hedges import compare, hedges_from_dict, load_hedges
+from minerplan.analysis.hedges import compare
+from minerplan.scenario.hedges import hedges_from_dict, load_hedges
 from minerplan.scenario.months import add_months
 from minerplan.markets.prices import deterministic_path
 from minerplan.analysis.report import format_usd
 from tests.gate import Gate, deliver_posted_events
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation
-from ui.views.risk import METRICS, RISK_STALE_TEXT, format_metric
+from ui.views.risk.results import METRICS, format_metric
+from ui.views.risk.view import RISK_STALE_TEXT
 
 WAIT_MS = 30_000
 PATHS, SEED = 60, 7
@@ -25,7 +27,7 @@ PATHS, SEED = 60, 7
 
 @pytest.fixture
 def view(qtbot):
-    from ui.views.risk import RiskView
+    from ui.views.risk.view import RiskView
 
     doc = ScenarioDocument.open("default")
     ev = Evaluation(doc)
@@ -111,7 +113,7 @@ def test_cancel_leaves_no_results(view, qtbot):
         assert not view.cancel_button.isEnabled() and not view.evaluate_button.isEnabled()
     assert view.state == "cancelled" and "Cancelled" in view.status_label.text()
     assert view.results is None and view.summary_table.rowCount() == 0 and view.hedge_results_table.rowCount() == 0
-    assert not view.job._task.running                          # its thread has ended: nothing more can come
+    assert not view.job.thread_alive                          # its thread has ended: nothing more can come
     deliver_posted_events()                                    # and what it sent before has been handled
     assert view.results is None and view.state == "cancelled" and view.evaluate_button.isEnabled()
 
@@ -158,15 +160,15 @@ def test_save_load_round_trip_and_bad_file(view, tmp_path):
 def test_gui_thread_keeps_ticking_while_evaluating(view, qtbot, monkeypatch):
     # The run is held on a gate right after its first progress report until the test opens it, so
     # everything below is checked while the run provably has not finished, however fast the machine.
-    from ui import hedge_job
+    from ui.views.risk import view as risk_view
 
     gate = Gate()
-    original = hedge_job.evaluate_hedges
+    original = risk_view.evaluate_hedges
 
     def held(sc, book, *, progress=None, cancel=None, **kw):
         return original(sc, book, progress=gate.progress(progress, cancel), cancel=cancel, **kw)
 
-    monkeypatch.setattr(hedge_job, "evaluate_hedges", held)
+    monkeypatch.setattr(risk_view, "evaluate_hedges", held)
     view.evaluation.mc.paths = 200
     view.model.add("btc_put")
     with gate.ticking() as ticks:   # one per timer tick: was the worker at the gate then?
@@ -217,7 +219,7 @@ def test_a_big_run_leaves_only_what_the_view_shows(view, qtbot):
 
     import numpy as np
 
-    from ui.views.risk import CURVE_POINTS
+    from ui.views.risk.results import CURVE_POINTS
 
     paths = 5_000                                       # more paths than CURVE_POINTS: the curves are thinned
     view.evaluation.wait_idle()                         # the app's own fan (60 paths) is done before measuring
@@ -229,7 +231,7 @@ def test_a_big_run_leaves_only_what_the_view_shows(view, qtbot):
     try:
         before = tracemalloc.get_traced_memory()[0]
         evaluate(view, qtbot)
-        assert not view.job._task.running
+        assert not view.job.thread_alive
         deliver_posted_events()
         gc.collect()
         kept, peak = tracemalloc.get_traced_memory()
@@ -250,7 +252,7 @@ def test_a_big_run_leaves_only_what_the_view_shows(view, qtbot):
 def test_distribution_curve_keeps_the_extremes_and_the_order():
     import numpy as np
 
-    from ui.views.risk import distribution_curve
+    from ui.views.risk.results import distribution_curve
 
     rng = np.random.default_rng(3)
     npv = rng.normal(size=10_007)

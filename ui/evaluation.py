@@ -2,7 +2,7 @@
 
 The deterministic path (one price path, ~10 ms for the default scenario) is
 recomputed on the GUI thread right after every edit so charts follow
-instantly; the Monte Carlo fan runs in a background :class:`Task` and
+instantly; the Monte Carlo fan runs as a background :class:`~ui.kit.jobs.Job` and
 replaces the previous one when it finishes (a newer edit cancels an older run).
 """
 
@@ -19,7 +19,7 @@ from minerplan.analysis.report import summary
 from minerplan.scenario.model import Scenario
 
 from .document import ScenarioDocument
-from .workers import Task
+from .kit.jobs import Job
 
 
 def fan_summary(res: EngineResult, seed: int | None = None) -> dict:
@@ -81,7 +81,7 @@ class Evaluation(QObject):
         self.summary: dict | None = None
         self.mc_result: MonteCarloFan | None = None
         self.mc_summary: dict | None = None
-        self._task: Task | None = None
+        self._job: Job | None = None
         doc.changed.connect(self.refresh)
 
     def refresh(self, sc: Scenario | None = None) -> None:
@@ -92,8 +92,8 @@ class Evaluation(QObject):
         self.updated.emit(self.result, self.summary)
 
     def start_monte_carlo(self) -> None:
-        if self._task is not None and self._task.running:
-            self._task.cancel()
+        if self._job is not None and self._job.running:
+            self._job.cancel()
         if self.mc.paths <= 1:
             self.mc_result = self.mc_summary = None
             return
@@ -103,12 +103,12 @@ class Evaluation(QObject):
             res = run_engine(sc, n_paths=mc.paths, seed=mc.seed, preset=mc.preset, progress=progress, cancel=cancel)
             return MonteCarloFan.of(res), fan_summary(res, seed=mc.seed)   # the full arrays die here
 
-        task = Task(work, self)
-        task.progress.connect(self.mc_progress)
-        task.finished.connect(self._on_mc)
-        task.failed.connect(self.mc_failed)
-        self._task = task
-        task.start()
+        job = Job(work, self, name="monte-carlo", failure_text="The Monte Carlo run failed")
+        job.progress.connect(self.mc_progress)
+        job.finished.connect(self._on_mc)
+        job.failed.connect(self.mc_failed)
+        self._job = job
+        job.start()
 
     def _on_mc(self, payload) -> None:
         res, doc = payload
@@ -118,19 +118,19 @@ class Evaluation(QObject):
         self.mc_updated.emit(self.mc_result, self.mc_summary)
 
     def cancel_monte_carlo(self) -> None:
-        if self._task is not None and self._task.running:
-            self._task.cancel()
+        if self._job is not None and self._job.running:
+            self._job.cancel()
 
     @property
     def monte_carlo_running(self) -> bool:
-        return self._task is not None and self._task.running
+        return self._job is not None and self._job.running
 
     def shutdown(self, ms: int = 10_000) -> None:
         """Cancel a running Monte Carlo and wait for its thread (before the app exits)."""
-        if self._task is not None and self._task.running:
-            self._task.cancel()
-            self._task.wait(ms)
+        if self._job is not None:
+            self._job.shutdown(ms)
 
     def wait_idle(self, ms: int = 30_000) -> None:
-        if self._task is not None:
-            self._task.wait(ms)
+        """Wait for a Monte Carlo run to end and hand its fan over (tests)."""
+        if self._job is not None:
+            self._job.wait(ms)

@@ -1,13 +1,14 @@
 """Excel in the app: export the plan workbook in the background, import fleet and sites, write the template.
 
-The work lives in :mod:`minerplan.sheets.xlsx_export` and :mod:`minerplan.sheets.table_import`;
-this module is the Qt side. An export always runs in a :class:`~ui.workers.Task`
+The work lives in :mod:`minerplan.sheets.export.workbook` and :mod:`minerplan.sheets.table_import`;
+this module is the Qt side. An export always runs as a background :class:`~ui.kit.jobs.Job`
 with a progress dialog and a working Cancel (the GUI never waits on it); an
 import replaces the fleet or the sites through the document, so it is one
 undoable step, and a bad file changes nothing and shows every problem.
 
 File dialogs are only opened by :func:`ask_save_path` / :func:`ask_open_path`
-(tests replace them) and only when the caller gives no path.
+(tests replace them) and only when the caller gives no path; they open in the last Excel folder
+(the setting :data:`ui.kit.settings.EXCEL_DIR`).
 """
 
 from __future__ import annotations
@@ -19,26 +20,25 @@ import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (QApplication, QDialog, QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QVBoxLayout, QWidget)
 from shiboken6 import isValid
 
 from minerplan.scenario.errors import ScenarioError
 from minerplan.scenario.model import Scenario
 
-from .workers import Task
+from .kit import settings
+from .kit.jobs import Job, live_jobs
+from .kit.messages import show_message, show_status
 
 log = logging.getLogger(__name__)
 
 XLSX_FILTER = "Excel workbook (*.xlsx)"
 IMPORT_FILTER = "Tables (*.csv *.xlsx);;CSV (*.csv);;Excel workbook (*.xlsx)"
 DEFAULT_N_PATHS, DEFAULT_SEED = 500, 0
-STATUS_MS = 30_000
-MAX_MESSAGE_LINES = 25          # problems listed in the dialog itself; all of them under "Show Details"
 WRITE_FRACTION = 0.9            # export_workbook reports this just before it writes the file
 PROGRESS_SHOW_AFTER_MS = 300    # a quicker export does not flash a progress dialog
-_TRACEBACK = "\n\nTraceback (most recent call last):"
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
@@ -81,50 +81,11 @@ def monte_carlo_settings(evaluation) -> tuple[int, int]:
         return DEFAULT_N_PATHS, DEFAULT_SEED
 
 
-def error_text(message: str) -> str:
-    """A background failure as the user reads it: the message, without the traceback."""
-    head = message.split(_TRACEBACK, 1)[0].strip()
-    if head.startswith(f"{ExportFailed.__name__}: "):
-        head = head[len(ExportFailed.__name__) + 2:]
-    return head or "The export failed"
-
-
-def show_message(parent: QWidget | None, title: str, text: str,
-                 icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> QMessageBox:
-    """A window-modal message (never blocks the event loop) listing up to MAX_MESSAGE_LINES lines of ``text``."""
-    if parent is not None and not isValid(parent):     # a late result after its window was closed
-        parent = None
-    lines = text.strip().splitlines() or [title]
-    shown = lines[:MAX_MESSAGE_LINES]
-    if len(lines) > len(shown):
-        shown.append(f"... {len(lines) - len(shown)} more lines under Show Details")
-    box = QMessageBox(icon, title, "\n".join(shown), QMessageBox.StandardButton.Ok, parent)
-    box.setTextFormat(Qt.TextFormat.PlainText)      # text from a file must not be read as HTML
-    if len(lines) > MAX_MESSAGE_LINES:
-        box.setDetailedText(text)
-    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    box.open()
-    return box
-
-
-def show_status(widget: QWidget, text: str) -> None:
-    """``text`` in the status bar of ``widget``'s main window (if it sits in one and still exists)."""
-    if not isValid(widget):
-        return
-    win = widget.window()
-    if isinstance(win, QMainWindow):
-        win.statusBar().showMessage(text, STATUS_MS)
-
-
-def _settings(widget: QWidget):
-    return getattr(widget.window(), "settings", None)
-
-
 def start_dir(widget: QWidget, doc=None) -> str:
     """Where a file dialog opens: the last Excel folder, else the scenario's folder, else home."""
-    settings = _settings(widget)
-    last = settings.value("excel_dir", "") if settings is not None else ""
-    if isinstance(last, str) and last and Path(last).is_dir():
+    store = settings.window_settings(widget)
+    last = settings.read(store, settings.EXCEL_DIR) if store is not None else ""
+    if last and Path(last).is_dir():
         return last
     doc_path = getattr(doc, "path", None)
     if doc_path and Path(doc_path).parent.is_dir():
@@ -133,9 +94,9 @@ def start_dir(widget: QWidget, doc=None) -> str:
 
 
 def remember_dir(widget: QWidget, path: str) -> None:
-    settings = _settings(widget)
-    if settings is not None:
-        settings.setValue("excel_dir", str(Path(path).parent))
+    store = settings.window_settings(widget)
+    if store is not None:
+        settings.write(store, settings.EXCEL_DIR, str(Path(path).parent))
 
 
 @contextmanager
@@ -150,9 +111,6 @@ def _busy():
 # ---------------------------------------------------------------- export in the background
 class ExportFailed(RuntimeError):
     """The workbook could not be written (the message names the file and the reason)."""
-
-
-_live: set["ExportJob"] = set()     # running jobs, kept alive until they finish
 
 
 class ExportProgressDialog(QDialog):
@@ -202,117 +160,61 @@ class ExportProgressDialog(QDialog):
         self.deleteLater()
 
 
-class ExportJob(QObject):
-    """One workbook export on a background thread, with a progress dialog and Cancel.
+class ExportJob(Job):
+    """One workbook export as a background :class:`~ui.kit.jobs.Job`, with a progress dialog and Cancel.
 
-    ``state`` goes running -> done | failed | cancelled. A cancel is honoured until the
-    file is being written; after that the (atomic) write completes and the job is done,
-    so "cancelled" always means no file was written and no temp file is left.
+    A cancel is honoured until the file is being written; after that the (atomic) write completes and
+    the job is done, so "cancelled" always means no file was written and no temp file is left.
+    ``finished`` carries the :class:`~minerplan.sheets.export.workbook.ExportReport`.
     """
-
-    finished = Signal(object)     # ExportReport
-    failed = Signal(str)          # the message for the user (no traceback)
-    cancelled = Signal()
-    done = Signal()
 
     def __init__(self, sc: Scenario, path: str | Path, *, plan=None, n_paths: int = DEFAULT_N_PATHS,
                  seed: int = DEFAULT_SEED, owner: QWidget | None = None, title: str = "Export to Excel"):
-        super().__init__()
+        super().__init__(self._export, owner, name="excel-export", failure_text="The export failed",
+                         expected=(ExportFailed,), drop_late_result=False)
         self.scenario = sc
         self.path = Path(path)
-        self.owner = owner
-        self.state = "idle"
-        self.report = None
-        self.error = ""
-        self._cancel = threading.Event()
+        self.plan, self.n_paths, self.seed = plan, int(n_paths), seed
         self._writing = threading.Event()
-        self._task = Task(self._work(plan, int(n_paths), seed), self)
-        self._task.progress.connect(self._on_progress)
-        self._task.finished.connect(self._on_finished)
-        self._task.failed.connect(self._on_failed)
-        self._task.cancelled.connect(self._on_cancelled)
         self.dialog: ExportProgressDialog | None = None
         if owner is not None:
             self.dialog = ExportProgressDialog(owner, title, f"Exporting {self.path.name}...")
             self.dialog.cancel_requested.connect(self.cancel)
+        self.progress.connect(self._on_progress)
 
-    def _work(self, plan, n_paths: int, seed: int):
-        sc, path, cancel, writing = self.scenario, self.path, self._cancel, self._writing
+    def _export(self, progress, cancel):
+        from minerplan.sheets.export.workbook import export_workbook
 
-        def work(progress, _task_cancel):
-            from minerplan.sheets.xlsx_export import export_workbook
+        def report(frac: float, what: str) -> None:
+            if frac >= WRITE_FRACTION:
+                self._writing.set()       # past the last cancel check before the write: finish it
+            progress(frac, what)
 
-            def report(frac: float, what: str) -> None:
-                if frac >= WRITE_FRACTION:
-                    writing.set()       # past the last cancel check before the write: finish it
-                progress(frac, what)
-
-            try:
-                return export_workbook(sc, path, plan=plan, n_paths=n_paths, seed=seed, progress=report,
-                                       cancel=lambda: cancel.is_set() and not writing.is_set())
-            except OSError as e:
-                raise ExportFailed(f"Cannot write {path}: {e.strerror or e}") from None
-        return work
-
-    # ---- control
-    def start(self) -> "ExportJob":
-        self.state = "running"
-        _live.add(self)
-        self._task.start()
-        return self
+        try:
+            return export_workbook(self.scenario, self.path, plan=self.plan, n_paths=self.n_paths, seed=self.seed,
+                                   progress=report, cancel=lambda: cancel() and not self._writing.is_set())
+        except OSError as e:
+            raise ExportFailed(f"Cannot write {self.path}: {e.strerror or e}") from None
 
     def cancel(self) -> None:
-        if self.state != "running":
+        if not self.running:
             return
-        self._cancel.set()
+        super().cancel()
         if self._dialog_ok():
             self.dialog.label.setText("Finishing the file..." if self._writing.is_set() else "Cancelling...")
 
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-    def shutdown(self, ms: int = 30_000) -> None:
-        """Cancel and wait for the thread (before the owner window closes)."""
-        if self.running:
-            self.cancel()
-            self._task.wait(ms)
-
-    # ---- results (GUI thread)
     def _dialog_ok(self) -> bool:
         return self.dialog is not None and isValid(self.dialog)
 
     def _on_progress(self, frac: float, what: str) -> None:
-        if self._dialog_ok() and not self._cancel.is_set():
+        if self._dialog_ok():
             self.dialog.set_progress(frac, f"Exporting {self.path.name}: {what}")
 
-    def _close(self, state: str) -> None:
-        self.state = state
-        # Let go of the job on the next event-loop turn, not inside its Task's signal (that would delete the Task
-        # while it is still emitting).
-        QTimer.singleShot(0, lambda: _live.discard(self))
+    def on_end(self) -> None:
         if self._dialog_ok():
             self.dialog.cancel_requested.disconnect(self.cancel)
             self.dialog.finish()
         self.dialog = None
-
-    def _on_finished(self, report) -> None:
-        self.report = report
-        self._close("done")
-        self.finished.emit(report)
-        self.done.emit()
-
-    def _on_failed(self, message: str) -> None:
-        log.warning("Excel export to %s failed: %s", self.path, message)
-        self.error = error_text(message)
-        self._close("failed")
-        self.failed.emit(self.error)
-        self.done.emit()
-
-    def _on_cancelled(self) -> None:
-        self._close("cancelled")
-        self.cancelled.emit()
-        self.done.emit()
 
 
 def start_export(owner: QWidget, sc: Scenario, path: str | Path, *, plan=None, n_paths: int = DEFAULT_N_PATHS,
@@ -322,16 +224,17 @@ def start_export(owner: QWidget, sc: Scenario, path: str | Path, *, plan=None, n
     say = status or (lambda text: show_status(owner, text))
     job = ExportJob(sc, path, plan=plan, n_paths=n_paths, seed=seed, owner=owner, title=title)
     job.finished.connect(lambda r: say(f"Exported {r.path} in {r.seconds:.1f} s ({len(r.sheets)} sheets)"))
-    job.failed.connect(lambda msg: (say(f"Excel export failed: {msg.splitlines()[0]}"),
-                                    show_message(owner, title, msg)))
+    job.failed.connect(lambda msg: say(f"Excel export failed: {msg.splitlines()[0]}"))
+    job.show_failure(owner, title)
     job.cancelled.connect(lambda: say(f"Excel export cancelled; {Path(path).name} was not written"))
     return job.start()
 
 
 def shutdown_exports(owner: QWidget, ms: int = 30_000) -> None:
-    """Stop every export started from ``owner`` and wait for its thread."""
-    for job in [j for j in _live if j.owner is owner]:
-        job.shutdown(ms)
+    """Stop every export started from ``owner`` (or its children) and wait for its thread."""
+    for job in live_jobs(owner):
+        if isinstance(job, ExportJob):
+            job.shutdown(ms)
 
 
 def _ask_xlsx(owner: QWidget, title: str, name: str, doc=None) -> str | None:
@@ -378,7 +281,7 @@ def plan_note(res) -> str:
 
 def export_plan(view, path: str | None = None) -> ExportJob | None:
     """Optimize view > Export plan to Excel: the planned scenario with its decisions on the Plan sheet."""
-    from minerplan.sheets.xlsx_export import plan_decisions
+    from minerplan.sheets.export.plan_decisions import plan_decisions
 
     res = view.result
     if res is None or not res.ok or res.plan_scenario is None:

@@ -10,99 +10,37 @@ newest first, and deletes one only when the user has answered for it (recovered 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
-from minerplan.scenario.errors import ScenarioError
 from minerplan.analysis.report import format_usd
-from minerplan.scenario.model import Scenario
-from minerplan.scenario.files import atomic_write_text, clean_stale_temps_in, scenario_from_json, scenario_to_json
+from minerplan.scenario.errors import ScenarioError
+from minerplan.scenario.file_io import clean_stale_temps_in
 
+from . import autosave as autosaves
 from . import excel_actions
-from .dialogs import error_box
+from .autosave import LATER, LIVE_WINDOWS, RECOVER, Autosave
 from .document import ScenarioDocument
 from .evaluation import Evaluation
+from .kit import settings as app_settings
+from .kit.jobs import shutdown_jobs
+from .kit.messages import error_box
 
-ORG, APP = "MinerPlan", "MinerPlan"
 MAX_RECENT = 8
 AUTOSAVE_MS = 30_000
-
-
-#: Autosave ids of this process's open windows: their files are not orphans, though written by this pid.
-_LIVE_WINDOWS: set[str] = set()
-
-#: The answers to "Recover unsaved work" (see :func:`ask_recovery`).
-RECOVER, DISCARD, LATER = "recover", "discard", "later"
-
-
-def _owned_by_live_process(path: Path) -> bool:
-    """True when a running MinerPlan wrote this autosave (its work is not lost: leave it alone).
-
-    Another process that is still running; or this process, when the window that wrote it is still
-    open (a file with this pid from a closed window is a leftover of an earlier process that had it).
-    """
-    try:
-        pid = int(json.loads(path.read_text(encoding="utf-8")).get("pid", 0))
-    except (ValueError, OSError, AttributeError, TypeError):
-        return False
-    if pid == os.getpid():
-        return path.stem in _LIVE_WINDOWS
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def autosave_dir() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation) or str(Path.home())
-    d = Path(base) / "autosave"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-@dataclass(frozen=True)
-class Autosave:
-    """One autosave file: the scenario, the document it was (file path, or None when untitled), when."""
-
-    path: Path
-    scenario: Scenario
-    original_path: str | None
-    document: str                  # as the window's title named it: the file's name, or "<scenario> (unsaved)"
-    saved_at: float                # time.time()
-
-
-def ask_recovery(parent: QWidget, text: str, detail: str) -> str:
-    """Ask about one autosave: RECOVER, DISCARD or LATER (also Escape or closing the box: nothing is lost)."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Recover unsaved work", text, parent=parent)
-    box.setInformativeText(detail)
-    recover = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
-    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-    later = box.addButton("Decide later", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(recover)
-    box.setEscapeButton(later)
-    box.exec()
-    clicked = box.clickedButton()
-    return RECOVER if clicked == recover else DISCARD if clicked == discard else LATER
 
 
 VIEWS = [("Overview", "overview", "OverviewView"), ("Fleet", "fleet", "FleetView"),
          ("Sites & power", "sites", "SitesView"), ("Market", "market", "MarketView"), ("AI/HPC", "ai", "AiView"),
          ("Optimize", "optimize", "OptimizeView"), ("Compare", "compare", "CompareView"),
-         ("What-if", "whatif", "WhatIfView"), ("Risk", "risk", "RiskView")]
+         ("What-if", "whatif", "WhatIfView"), ("Risk", "risk.view", "RiskView")]
 
 
 def _view_class(module: str, cls: str):
@@ -114,7 +52,7 @@ def _view_class(module: str, cls: str):
 class MainWindow(QMainWindow):
     def __init__(self, path: str = "default", *, settings: QSettings | None = None, check_recovery: bool = True):
         super().__init__()
-        self.settings = settings or QSettings(ORG, APP)
+        self.settings = settings or QSettings(app_settings.ORG, app_settings.APP)
         startup_error = None
         try:
             self.doc = ScenarioDocument.open(path, self)
@@ -124,8 +62,8 @@ class MainWindow(QMainWindow):
         self.evaluation = Evaluation(self.doc, self)
         self._restore_monte_carlo()
         self._autosave_id = uuid.uuid4().hex[:12]
-        _LIVE_WINDOWS.add(self._autosave_id)
-        self.destroyed.connect(lambda _=None, i=self._autosave_id: _LIVE_WINDOWS.discard(i))
+        LIVE_WINDOWS.add(self._autosave_id)
+        self.destroyed.connect(lambda _=None, i=self._autosave_id: LIVE_WINDOWS.discard(i))
         self.recovered_windows: list[MainWindow] = []     # opened for autosaves this window could not take
         self.tabs = QTabWidget()
         self.views: dict[str, QWidget] = {}
@@ -350,20 +288,17 @@ class MainWindow(QMainWindow):
         return str(Path(recent[0]).parent) if recent else str(Path.home())
 
     def recent_files(self) -> list[str]:
-        value = self.settings.value("recent_files", [])
-        if isinstance(value, str):
-            value = [value]
-        return [v for v in (value or []) if isinstance(v, str)]
+        return app_settings.read(self.settings, app_settings.RECENT_FILES)
 
     def _add_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
         files = [path] + [p for p in self.recent_files() if p != path]
-        self.settings.setValue("recent_files", files[:MAX_RECENT])
+        app_settings.write(self.settings, app_settings.RECENT_FILES, files[:MAX_RECENT])
         self._rebuild_recent()
 
     def _remove_recent(self, path: str) -> None:
         gone = str(Path(path).resolve())
-        self.settings.setValue("recent_files", [p for p in self.recent_files() if p != gone])
+        app_settings.write(self.settings, app_settings.RECENT_FILES, [p for p in self.recent_files() if p != gone])
         self._rebuild_recent()
 
     def _rebuild_recent(self) -> None:
@@ -376,15 +311,13 @@ class MainWindow(QMainWindow):
 
     # ---- autosave and recovery ----
     def autosave_path(self) -> Path:
-        return autosave_dir() / f"{self._autosave_id}.json"
+        return autosaves.autosave_dir() / f"{self._autosave_id}.json"
 
     def autosave(self) -> None:
         """Write unsaved work aside (atomically), so a crash loses at most ``AUTOSAVE_MS``; nothing while clean."""
         if not self.doc.dirty:
             return
-        payload = {"saved_at": time.time(), "pid": os.getpid(), "document": self.doc.title,
-                   "original_path": self.doc.path, "scenario": json.loads(scenario_to_json(self.doc.scenario))}
-        atomic_write_text(self.autosave_path(), json.dumps(payload, indent=1))
+        autosaves.write_autosave(self.autosave_path(), self.doc.scenario, self.doc.title, self.doc.path)
 
     def _on_dirty_changed(self, dirty: bool) -> None:
         # Clean again (saved, or undone back to the saved state): what the autosave holds is saved.
@@ -398,30 +331,8 @@ class MainWindow(QMainWindow):
             pass
 
     def orphaned_autosaves(self) -> list[Autosave]:
-        """Autosaves left by processes that are no longer running, newest first.
-
-        A file that cannot be read as an autosave is left where it is: it cannot be offered, so it is
-        not deleted either.
-        """
-        found = []
-        for f in autosave_dir().glob("*.json"):
-            if f == self.autosave_path() or _owned_by_live_process(f):
-                continue
-            try:
-                payload = json.loads(f.read_text(encoding="utf-8"))
-                sc = scenario_from_json(json.dumps(payload["scenario"]), str(f))
-                saved_at = float(payload.get("saved_at") or f.stat().st_mtime)
-                orig = payload.get("original_path")
-                if orig is not None and not isinstance(orig, str):
-                    raise TypeError("original_path")
-            except (ValueError, KeyError, TypeError, AttributeError, ScenarioError, OSError):
-                continue
-            name = payload.get("document")
-            if not isinstance(name, str) or not name:
-                name = Path(orig).name if orig else f"{sc.name} (unsaved)"
-            found.append(Autosave(f, sc, orig, name, saved_at))
-        found.sort(key=lambda a: a.saved_at, reverse=True)
-        return found
+        """Autosaves left by processes that are no longer running, newest first (see ui.autosave)."""
+        return autosaves.orphaned_autosaves(autosaves.autosave_dir(), self.autosave_path())
 
     def offer_recovery(self) -> None:
         """After a crash, offer every orphaned autosave, newest first, one at a time.
@@ -430,7 +341,7 @@ class MainWindow(QMainWindow):
         Discard drops it; either way that autosave is deleted. "Decide later" (or Escape) keeps it and
         every one not yet asked about for the next start.
         """
-        clean_stale_temps_in(autosave_dir())   # temp files of autosaves a killed process was writing
+        clean_stale_temps_in(autosaves.autosave_dir())   # temp files of autosaves a killed process was writing
         entries = self.orphaned_autosaves()
         for i, a in enumerate(entries, 1):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(a.saved_at))
@@ -440,7 +351,7 @@ class MainWindow(QMainWindow):
             detail = (f"Recover opens them in {'this window' if here else 'a new window'}; Discard deletes them; "
                       "Decide later keeps them for the next start"
                       + (f" (autosave {i} of {len(entries)}, newest first)." if len(entries) > 1 else "."))
-            answer = ask_recovery(self, text, detail)
+            answer = autosaves.ask_recovery(self, text, detail)
             if answer == LATER:
                 return
             if answer == RECOVER:
@@ -484,24 +395,17 @@ class MainWindow(QMainWindow):
 
     # ---- layout, presentation ----
     def _restore_layout(self) -> None:
-        geo = self.settings.value("geometry")
+        geo = app_settings.read(self.settings, app_settings.GEOMETRY)
         if geo is not None:
             self.restoreGeometry(geo)
         else:
             self.resize(1400, 900)
-        tab = self.settings.value("tab", 0)
-        try:
-            self.tabs.setCurrentIndex(int(tab))
-        except (TypeError, ValueError):
-            pass
+        self.tabs.setCurrentIndex(app_settings.read(self.settings, app_settings.TAB))
 
     def _restore_monte_carlo(self) -> None:
         """Monte Carlo paths and seed as the user left them (within sane bounds)."""
-        try:
-            paths = int(self.settings.value("mc_paths", self.evaluation.mc.paths))
-            seed = int(self.settings.value("mc_seed", self.evaluation.mc.seed))
-        except (TypeError, ValueError):
-            return
+        paths = app_settings.read(self.settings, app_settings.MC_PATHS)
+        seed = app_settings.read(self.settings, app_settings.MC_SEED)
         self.evaluation.mc.paths = min(max(paths, 1), 100_000)
         self.evaluation.mc.seed = max(seed, 0)
 
@@ -537,15 +441,14 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("tab", self.tabs.currentIndex())
-        self.settings.setValue("mc_paths", self.evaluation.mc.paths)
-        self.settings.setValue("mc_seed", self.evaluation.mc.seed)
+        app_settings.write(self.settings, app_settings.GEOMETRY, self.saveGeometry())
+        app_settings.write(self.settings, app_settings.TAB, self.tabs.currentIndex())
+        app_settings.write(self.settings, app_settings.MC_PATHS, self.evaluation.mc.paths)
+        app_settings.write(self.settings, app_settings.MC_SEED, self.evaluation.mc.seed)
         self._clear_autosave()
-        _LIVE_WINDOWS.discard(self._autosave_id)
+        LIVE_WINDOWS.discard(self._autosave_id)
         for view in self.views.values():
             if hasattr(view, "shutdown"):
                 view.shutdown()
-        excel_actions.shutdown_exports(self)
-        self.evaluation.shutdown()
+        shutdown_jobs(self)             # every job started here: exports, the Monte Carlo, the views' runs
         event.accept()

@@ -174,6 +174,10 @@ class Job(QObject):
         self.failed.connect(lambda message: show_message(parent, title, message))
         return self
 
+    def on_end(self) -> None:
+        """Called on the GUI thread as the job ends (``state`` set), before its signals: a subclass closes
+        what it opened (a progress dialog)."""
+
     # ------------------------------------------------------------------ the worker thread (no Qt but two emits)
     def _run(self) -> None:
         out = _Outcome("failed", message="the job stopped unexpectedly")
@@ -225,6 +229,7 @@ class Job(QObject):
         self._outcome = None
         # let go on the next turn of the event loop, not while this slot is still running
         QTimer.singleShot(0, lambda: _live.discard(self))
+        self.on_end()
         if self._discarded.is_set():
             return
         if self._deliver():

@@ -1,10 +1,14 @@
-"""Hedged vs unhedged risk, computed off the GUI thread for the Risk view.
+"""Hedged vs unhedged NPV distributions of one scenario and hedge book on the Monte Carlo paths.
 
-:func:`evaluate_hedges` (no Qt) runs the engine on the app's Monte Carlo settings and then
-:func:`minerplan.analysis.hedges.compare`; :class:`HedgeJob` runs it in a background
-:class:`~ui.workers.Task` with progress and Cancel, exactly like
-:class:`~ui.breakevens.BreakevensJob` (whose life cycle it reuses: a cancelled run never
-delivers results, and results reach the owner only while it exists).
+:func:`evaluate_hedges` runs the engine (:func:`~minerplan.engine.evaluate.run_engine`) on the
+given paths, seed and preset, then :func:`minerplan.analysis.hedges.compare` and
+:func:`~minerplan.analysis.hedges.hedged_npv`, with ``progress(frac, text)`` (the engine takes 90%
+of the bar) and ``cancel()`` (raises :class:`~minerplan.engine.evaluate.Cancelled`). The Risk view
+runs it as a background job; :class:`HedgeResults` keeps both per-path NPV arrays (USD) for it to
+reduce to what it shows.
+
+:func:`check_fits_scenario` checks a book against the scenario's months without running the engine
+(the Risk view calls it on every edit).
 """
 
 from __future__ import annotations
@@ -15,20 +19,18 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import QObject
 
+from minerplan.analysis.hedges import compare, hedge_cash_flows, hedged_npv
 from minerplan.engine.evaluate import Cancelled, run_engine
-from minerplan.analysis.hedges import HedgeBook, compare, hedge_cash_flows, hedged_npv
+from minerplan.scenario.hedges import HedgeBook
 from minerplan.scenario.model import Scenario
 
-from .breakevens import BreakevensJob
-
-__all__ = ["HedgeResults", "evaluate_hedges", "check_fits_scenario", "HedgeJob"]
+__all__ = ["HedgeResults", "evaluate_hedges", "check_fits_scenario"]
 
 
 @dataclass(frozen=True)
 class HedgeResults:
-    scenario: Scenario          # the document scenario the run was for
+    scenario: Scenario          # the scenario the run was for
     book: HedgeBook
     paths: int
     seed: int | None
@@ -36,7 +38,7 @@ class HedgeResults:
     comparison: dict[str, Any]  # hedges.compare(...)
     unhedged_npv: np.ndarray    # [path] USD
     hedged_npv: np.ndarray      # [path] USD
-    seconds: float = 0.0
+    seconds: float = 0.0        # wall-clock time of the run
 
 
 def evaluate_hedges(sc: Scenario, book: HedgeBook, *, paths: int, seed: int | None, preset: str | None,
@@ -69,24 +71,3 @@ def check_fits_scenario(book: HedgeBook, sc: Scenario) -> None:
     n = sc.horizon_months
     stub = SimpleNamespace(scenario=sc, btc_price_usd=np.ones((1, n)), hashprice_usd_per_th_day=np.zeros((1, n)))
     hedge_cash_flows(book, stub)
-
-
-class HedgeJob(BreakevensJob):
-    """:func:`evaluate_hedges` for one scenario and hedge book in a background Task.
-
-    Signals and states as :class:`~ui.breakevens.BreakevensJob`: ``finished`` carries a
-    :class:`HedgeResults`.
-    """
-
-    def __init__(self, sc: Scenario, book: HedgeBook, *, paths: int, seed: int | None, preset: str | None,
-                 owner: QObject | None = None):
-        super().__init__(sc, owner)
-        self.book, self.paths, self.seed, self.preset = book, int(paths), seed, preset
-
-    def _work(self):
-        cancelled = self._cancel.is_set
-
-        def work(progress, _task_cancel):     # attributes are read when the thread runs (after __init__)
-            return evaluate_hedges(self.scenario, self.book, paths=self.paths, seed=self.seed, preset=self.preset,
-                                   progress=progress, cancel=cancelled)
-        return work
