@@ -89,7 +89,8 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     from minerplan.engine.evaluate import run_engine
     from ui.main_window import MainWindow
-    from ui.views.whatif import WhatIfView, whatif_scenario
+    from minerplan.analysis.whatif import whatif_scenario
+    from ui.views.whatif import WhatIfView
 
     with tempfile.TemporaryDirectory() as tmp:
         win = MainWindow("default", settings=QSettings(os.path.join(tmp, "b.ini"), QSettings.Format.IniFormat),

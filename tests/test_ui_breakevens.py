@@ -11,8 +11,9 @@ import threading
 import pytest
 
 from minerplan.scenario.files import load_scenario
-from minerplan.analysis.sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
-                                   curtailment_power_price)
+from minerplan.analysis.root_finding import NoRootError
+from minerplan.analysis.sensitivity import (breakeven_btc_price, conversion_breakeven_lease_rate,
+                                            curtailment_power_price)
 from tests.gate import Gate, deliver_posted_events, settle
 from minerplan.analysis.breakevens import LeaseCase, compute_breakevens, format_curtailment, lease_cases
 from ui.document import ScenarioDocument

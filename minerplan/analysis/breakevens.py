@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from minerplan.analysis.sensitivity import (NoRootError, breakeven_btc_price, conversion_breakeven_lease_rate,
+from minerplan.analysis.root_finding import NoRootError
+from minerplan.analysis.sensitivity import (breakeven_btc_price, conversion_breakeven_lease_rate,
                                             curtailment_power_price)
 from minerplan.engine.evaluate import Cancelled
 from minerplan.formats import dollars
