@@ -22,6 +22,7 @@ import numpy as np
 
 from minerplan.engine.evaluate import EngineResult, run_engine
 from minerplan.engine.finance import irr_annual, payback_months
+from minerplan.formats import fixed
 from minerplan.scenario.months import month_index
 from minerplan.analysis.report import json_number as _num, starts_with_outlay, statistic_label
 from minerplan.scenario.fleet import Cohort
@@ -88,10 +89,6 @@ def status_quo(sc: Scenario) -> Scenario:
     return scenario_from_dict(data, data["name"])
 
 
-def _units(count: float) -> str:
-    return f"{count:,.0f}" if float(count).is_integer() else f"{count:,.2f}"
-
-
 def _listed(kind: str, items: list[str]) -> str:
     """``the 2 purchases (a; b)``; past :data:`LISTED_PER_KIND` items, ``...; and 4 more``."""
     n = len(items)
@@ -109,10 +106,10 @@ def baseline_description(sc: Scenario) -> str:
         parts.append(_listed("conversion", [f"{cv.gross_mw:g} MW at {cv.site} from {cv.start_month}"
                                             for cv in dec.conversions]))
     if dec.purchases:
-        parts.append(_listed("purchase", [f"{_units(c.count)} x {c.model} at {c.site} in {c.purchase_month}"
+        parts.append(_listed("purchase", [f"{fixed(c.count, 2)} x {c.model} at {c.site} in {c.purchase_month}"
                                           for c in dec.purchases]))
     if dec.retirements:
-        parts.append(_listed("retirement", [f"{_units(c.count)} x {c.model} at {c.site} from {c.retire_month}, "
+        parts.append(_listed("retirement", [f"{fixed(c.count, 2)} x {c.model} at {c.site} from {c.retire_month}, "
                                             "kept running" for c in dec.retirements]))
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     return f"the same scenario without {listed} inside the horizon, on the same price paths"

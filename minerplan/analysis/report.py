@@ -20,6 +20,7 @@ if TYPE_CHECKING:   # pandas costs ~0.7 s to import: loaded when a table is buil
 from minerplan.engine.evaluate import EngineResult, site_price_matrix
 from minerplan.engine.finance import irr_annual, payback_months
 from minerplan.engine.network import block_subsidy_btc
+from minerplan.formats import usd
 
 
 def json_number(x) -> float | None:
@@ -277,6 +278,7 @@ def monthly_percentiles(res: EngineResult) -> dict[str, dict[str, list]]:
 
 
 def _fmt(x, pattern: str) -> str:
+    # Not formats.fixed: a missing value reads "n/a" in the summary (fixed gives ""), and decimals are kept.
     return "n/a" if x is None else pattern.format(x)
 
 
@@ -316,18 +318,6 @@ NETWORK_MODEL_TEXT = {
 }
 
 
-def format_usd(x: float | None, digits: int = 0) -> str:
-    """``-$23.4M``, ``$1.25B``, ``$91,500``: money as people read it (``n/a`` for None or not finite)."""
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    sign, x = ("-" if x < 0 else ""), abs(x)
-    if x >= 1e9:
-        return f"{sign}${x / 1e9:,.2f}B"
-    if x >= 1e6:
-        return f"{sign}${x / 1e6:,.1f}M"
-    return f"{sign}${x:,.{digits}f}"
-
-
 def format_summary(doc: dict[str, Any]) -> str:
     """The readable text ``minerplan evaluate`` prints."""
     lines = []
@@ -348,19 +338,19 @@ def format_summary(doc: dict[str, Any]) -> str:
     lines.append(f"  fleet hashrate       {doc['fleet_hashrate_ehs']:,.2f} EH/s")
     lines.append("")
     lines.append(f"Value ({doc.get('statistic', statistic_label(paths))})")
-    lines.append(f"  NPV                  {format_usd(doc['npv_usd'])}")
+    lines.append(f"  NPV                  {usd(doc['npv_usd'])}")
     if paths > 1:
         lo, hi = doc["expected_npv_ci95_usd"]
-        lines.append(f"  expected NPV         {format_usd(doc['expected_npv_usd'])} (mean of {paths:,} paths; "
-                     f"95% CI {format_usd(lo)} to {format_usd(hi)})")
+        lines.append(f"  expected NPV         {usd(doc['expected_npv_usd'])} (mean of {paths:,} paths; "
+                     f"95% CI {usd(lo)} to {usd(hi)})")
         p = doc["percentiles"]["npv_usd"]
-        lines.append(f"  NPV range            P5 {format_usd(p['p5'])}, P95 {format_usd(p['p95'])}; "
+        lines.append(f"  NPV range            P5 {usd(p['p5'])}, P95 {usd(p['p95'])}; "
                      f"P(NPV < 0) {doc['p_npv_negative'] * 100:.1f}%")
     if doc.get("terminal_value_pv_usd") is not None:
-        lines.append(f"    of which terminal (present value) {format_usd(doc['terminal_value_pv_usd'])}; "
-                     f"{format_usd(doc['terminal_value_usd'])} at the horizon's end")
+        lines.append(f"    of which terminal (present value) {usd(doc['terminal_value_pv_usd'])}; "
+                     f"{usd(doc['terminal_value_usd'])} at the horizon's end")
     else:
-        lines.append(f"    of which terminal  {format_usd(doc['terminal_value_usd'])} at the horizon's end "
+        lines.append(f"    of which terminal  {usd(doc['terminal_value_usd'])} at the horizon's end "
                      "(contracted AI leases past the horizon, ASIC resale)")
     irr = doc["irr"]
     if irr is None:
@@ -371,16 +361,16 @@ def format_summary(doc: dict[str, Any]) -> str:
     pb, share = doc["payback_months"], doc.get("payback_share_of_paths")
     lines.append(f"  payback              {_payback_text(pb, share, paths)}")
     lines.append(f"  BTC mined            {doc['btc_mined']:,.1f} BTC")
-    lines.append(f"  cost per BTC         {format_usd(doc['cost_per_btc_cash_usd'])} cash, "
-                 f"{format_usd(doc['cost_per_btc_all_in_usd'])} all-in (horizon average; by year below)")
+    lines.append(f"  cost per BTC         {usd(doc['cost_per_btc_cash_usd'])} cash, "
+                 f"{usd(doc['cost_per_btc_all_in_usd'])} all-in (horizon average; by year below)")
     inc = doc.get("incremental")
     if inc is not None:
         lines.append("")
         lines.append(f"The plan against the status quo ({doc.get('statistic', statistic_label(paths))})")
         lines.append(f"  status quo           {inc['baseline']}")
-        lines.append(f"  status quo NPV       {format_usd(inc['baseline_npv_usd'])}")
-        extra = f"; expected (mean) {format_usd(inc['expected_npv_usd'])}" if paths > 1 else ""
-        lines.append(f"  plan adds            {format_usd(inc['npv_usd'])} of NPV{extra}")
+        lines.append(f"  status quo NPV       {usd(inc['baseline_npv_usd'])}")
+        extra = f"; expected (mean) {usd(inc['expected_npv_usd'])}" if paths > 1 else ""
+        lines.append(f"  plan adds            {usd(inc['npv_usd'])} of NPV{extra}")
         irr = inc["irr"]
         lines.append("  increment IRR        " + (f"n/a ({inc['irr_note']})" if irr is None else
                                                   f"{irr * 100:,.1f} %/yr" + (" (median)" if paths > 1 else "")))
@@ -395,9 +385,9 @@ def format_summary(doc: dict[str, Any]) -> str:
                      f"{'USD/PH/d':>10}{'EBITDA':>10}{'AI rev':>10}")
         for r in shown:
             lines.append(f"  {r['period']:<8}{r['months']:>7}{_fmt(r['btc_mined'], '{:,.0f}'):>9}"
-                         f"{format_usd(r['cost_per_btc_energy_usd']):>12}{format_usd(r['cost_per_btc_cash_usd']):>11}"
-                         f"{format_usd(r['cost_per_btc_all_in_usd']):>12}{_fmt(r['cost_usd_per_ph_day'], '{:,.1f}'):>10}"
-                         f"{format_usd(r['ebitda_usd']):>10}{format_usd(r['ai_revenue_usd']):>10}")
+                         f"{usd(r['cost_per_btc_energy_usd']):>12}{usd(r['cost_per_btc_cash_usd']):>11}"
+                         f"{usd(r['cost_per_btc_all_in_usd']):>12}{_fmt(r['cost_usd_per_ph_day'], '{:,.1f}'):>10}"
+                         f"{usd(r['ebitda_usd']):>10}{usd(r['ai_revenue_usd']):>10}")
     lines.append("")
     lines.append("Breakevens by model (first month, power only)")
     lines.append(f"  {'model':<24}{'J/TH':>7}{'power USD/kWh':>16}{'BTC price USD':>16}")
@@ -411,14 +401,14 @@ def format_summary(doc: dict[str, Any]) -> str:
     for s in doc["sites"]:
         e = s["ebitda_usd_per_mw_month"]
         lines.append(f"  {s['name']:<20}{s['capacity_mw']:>7,.0f}{(f'{e:,.0f}' if e is not None else 'n/a'):>18}"
-                     f"{s['btc_mined']:>11,.1f}{format_usd(s['ai_revenue_usd']):>13}{format_usd(s['capex_usd']):>11}")
+                     f"{s['btc_mined']:>11,.1f}{usd(s['ai_revenue_usd']):>13}{usd(s['capex_usd']):>11}")
     lines.append("")
     lines.append("Monthly (first 12 months; --json for all)")
     lines.append(f"  {'month':<8}{'BTC USD':>9}{'EH/s':>7}{'USD/PH/d':>9}{'BTC':>8}{'mining rev':>12}"
                  f"{'power':>10}{'AI rev':>10}{'capex':>10}{'net cash':>11}")
     for r in doc["monthly"][:12]:
         lines.append(f"  {r['month']:<8}{r['btc_price_usd']:>9,.0f}{r['network_hashrate_ehs']:>7,.0f}"
-                     f"{r['hashprice_usd_per_ph_day']:>9.2f}{r['btc_mined']:>8.1f}{format_usd(r['mining_revenue_usd']):>12}"
-                     f"{format_usd(r['power_cost_usd']):>10}{format_usd(r['ai_revenue_usd']):>10}{format_usd(r['capex_usd']):>10}"
-                     f"{format_usd(r['net_cash_flow_usd']):>11}")
+                     f"{r['hashprice_usd_per_ph_day']:>9.2f}{r['btc_mined']:>8.1f}{usd(r['mining_revenue_usd']):>12}"
+                     f"{usd(r['power_cost_usd']):>10}{usd(r['ai_revenue_usd']):>10}{usd(r['capex_usd']):>10}"
+                     f"{usd(r['net_cash_flow_usd']):>11}")
     return "\n".join(lines)

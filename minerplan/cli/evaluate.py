@@ -11,6 +11,7 @@ import sys
 
 from minerplan.cli.arguments import positive_float, positive_int, seed_number
 from minerplan.cli.console import load_with_warnings, print_text, warn
+from minerplan.formats import usd
 from minerplan.scenario.errors import Problem, ScenarioError, escape_control
 
 #: ``evaluate --hedge scenario``: the hedge book saved in the scenario file instead of a hedge file.
@@ -84,18 +85,16 @@ def run_evaluate(args) -> int:
 
 
 def format_hedge(h: dict, n_paths: int) -> str:
-    from minerplan.analysis.report import format_usd
-
     lines = ["", f"Hedges ({n_paths:,} price path{'s' if n_paths != 1 else ''}; hedge P&L taxed at "
                  f"{h['tax_rate'] * 100:.0f}%)"]
     for row in h["hedges"]:
-        extra = f", premium {format_usd(row['premium_usd'])}" if "premium_usd" in row else ""
+        extra = f", premium {usd(row['premium_usd'])}" if "premium_usd" in row else ""
         lines.append(f"  #{row['index'] + 1} {row['kind']:<18} mean value after tax "
-                     f"{format_usd(row['mean_pv_after_tax_usd'])}{extra}")
+                     f"{usd(row['mean_pv_after_tax_usd'])}{extra}")
     lines.append(f"  {'':<22}{'unhedged':>14}{'hedged':>14}")
     for key, label in (("mean_usd", "NPV mean"), ("p5_usd", "NPV P5"), ("p50_usd", "NPV P50"),
                        ("p95_usd", "NPV P95"), ("cvar95_usd", "CVaR 95% (worst 5%)")):
-        lines.append(f"  {label:<22}{format_usd(h['unhedged'][key]):>14}{format_usd(h['hedged'][key]):>14}")
+        lines.append(f"  {label:<22}{usd(h['unhedged'][key]):>14}{usd(h['hedged'][key]):>14}")
     lines.append(f"  {'P(NPV < 0)':<22}{h['unhedged']['prob_npv_negative'] * 100:>13.1f}%"
                  f"{h['hedged']['prob_npv_negative'] * 100:>13.1f}%")
     if n_paths == 1:
@@ -105,7 +104,6 @@ def format_hedge(h: dict, n_paths: int) -> str:
 
 def run_sensitivity(args) -> int:
     from minerplan.scenario.months import add_months
-    from minerplan.analysis.report import format_usd
     from minerplan.analysis.root_finding import NoRootError
     from minerplan.analysis.sensitivity import (breakeven_btc_price, conversion_breakeven_lease_rate,
                                                 curtailment_power_price)
@@ -154,19 +152,19 @@ def run_sensitivity(args) -> int:
         sys.stdout.write("\n")
         return 0
     base = float(tor["base_npv_usd"].iloc[0]) if len(tor) else float("nan")
-    print(f"{escape_control(sc.name)}: NPV {format_usd(base)} (on the entered price path); each input moved "
+    print(f"{escape_control(sc.name)}: NPV {usd(base)} (on the entered price path); each input moved "
           f"{args.swing_pct:g}% (rates by fixed points)")
     print(f"  {'input':<20}{'low':>12}{'high':>12}{'NPV low':>11}{'NPV high':>11}{'swing':>11}  unit")
     for r in doc["tornado"]:
         print(f"  {r['input']:<20}{r['low_value']:>12,.6g}{r['high_value']:>12,.6g}"
-              f"{format_usd(r['npv_low_usd']):>11}{format_usd(r['npv_high_usd']):>11}{format_usd(r['swing_usd']):>11}"
+              f"{usd(r['npv_low_usd']):>11}{usd(r['npv_high_usd']):>11}{usd(r['swing_usd']):>11}"
               f"  {r['unit']}")
     if "breakevens" in doc:
         be = doc["breakevens"]
         print("\nBreakevens")
         v = be["btc_price_usd_for_npv_zero"]
         print(f"  BTC price for NPV 0 (first month, path scaled): "
-              f"{format_usd(v) if v is not None else escape_control(be.get('btc_price_note', 'none'))}")
+              f"{usd(v) if v is not None else escape_control(be.get('btc_price_note', 'none'))}")
         print("  Curtail above this energy price (first month, USD/MWh):")
         for c in be["curtailment"]:
             print(f"    {escape_control(c['site']):<18}{escape_control(str(c['model'])):<24}"

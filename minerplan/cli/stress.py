@@ -55,7 +55,7 @@ def run_scenarios(args) -> int:
         return run_presets(args)
     from minerplan.engine.evaluate import run_engine
     from minerplan.markets.prices import PRESETS, with_preset_market
-    from minerplan.analysis.report import format_usd
+    from minerplan.formats import usd
 
     p = PRESETS[args.name]
     sc = load_with_warnings(args.scenario)
@@ -82,6 +82,6 @@ def run_scenarios(args) -> int:
     for r in rows:
         print(f"  {r['month']:<9}{r['btc_price_usd']:>10,.0f}{r['network_hashrate_ehs']:>9,.0f}"
               f"{r['difficulty'] / 1e12:>14,.1f}{r['hashprice_usd_per_ph_day']:>12,.2f}")
-    print(f"  NPV {format_usd(doc['npv_usd'])} (the scenario's own price path on the same network model: "
-          f"{format_usd(doc['npv_usd_scenario_path'])})")
+    print(f"  NPV {usd(doc['npv_usd'])} (the scenario's own price path on the same network model: "
+          f"{usd(doc['npv_usd_scenario_path'])})")
     return 0

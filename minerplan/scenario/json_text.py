@@ -157,7 +157,7 @@ def _where(loc: tuple) -> str:
     return f"in {safe_path(format_loc(loc))}" if loc else "in the top-level object"
 
 
-def _duplicate_keyvalidation_message(text: str, key: str) -> str:
+def _duplicate_key_message(text: str, key: str) -> str:
     for ev in _json_events(text):
         if ev[0] == "key" and ev[4]:
             _, obj_loc, dup, pos, _ = ev
@@ -166,7 +166,7 @@ def _duplicate_keyvalidation_message(text: str, key: str) -> str:
     return f"duplicate key {short_value(key)} in an object; a key may appear only once in an object"
 
 
-def _too_many_digitsvalidation_message(text: str, digits: int) -> str:
+def _too_many_digits_message(text: str, digits: int) -> str:
     for ev in _json_events(text):
         if ev[0] == "number" and not (ev[2].group(2) or ev[2].group(3)):
             n = len(ev[2].group(1)) - ev[2].group(1).startswith("-")
@@ -177,7 +177,7 @@ def _too_many_digitsvalidation_message(text: str, digits: int) -> str:
     return f"an integer has {digits:,} digits; at most {MAX_INT_DIGITS} digits are allowed"
 
 
-def _json_errorvalidation_message(e: json.JSONDecodeError) -> str:
+def _json_error_message(e: json.JSONDecodeError) -> str:
     msg = e.msg[:1].lower() + e.msg[1:]
     # "Unterminated string starting at" already ends in "at": no "at at".
     where = f"line {e.lineno} column {e.colno}"
@@ -237,11 +237,11 @@ def parse_json_document(text: str | bytes, source: str | None = None, *, max_byt
         return json.loads(text, parse_constant=reject_constant, object_pairs_hook=_no_duplicate_keys,
                           parse_int=_parse_int)
     except json.JSONDecodeError as e:
-        raise error([Problem("", _json_errorvalidation_message(e))], source) from None
+        raise error([Problem("", _json_error_message(e))], source) from None
     except _DuplicateKey as e:
-        raise error([Problem("", _duplicate_keyvalidation_message(text, e.key))], source) from None
+        raise error([Problem("", _duplicate_key_message(text, e.key))], source) from None
     except _TooManyDigits as e:
-        raise error([Problem("", _too_many_digitsvalidation_message(text, e.digits))], source) from None
+        raise error([Problem("", _too_many_digits_message(text, e.digits))], source) from None
     except ValueError as e:
         raise error([Problem("", f"not valid JSON: {e}")], source) from None
     except RecursionError:

@@ -29,6 +29,7 @@ from typing import Any, Iterator
 
 from pydantic import BaseModel
 
+from minerplan.formats import message_number
 from minerplan.scenario.errors import Problem
 
 
@@ -53,24 +54,14 @@ class Soft:
                              f"({self.range_text()}; {self.why}); check the value and its unit")
 
     def _with_unit(self, x: float) -> str:
-        return f"{_num(x)} {self.unit}" if self.unit else _num(x)
+        return f"{message_number(x)} {self.unit}" if self.unit else message_number(x)
 
     def range_text(self) -> str:
         if self.lo is None:
             return f"at most {self._with_unit(self.hi)}"
         if self.hi is None:
             return f"at least {self._with_unit(self.lo)}"
-        return f"{_num(self.lo)} to {self._with_unit(self.hi)}"
-
-
-def _num(x: float) -> str:
-    """A number for a message: grouped digits when that stays short, else 3 significant digits."""
-    x = float(x)
-    if x != 0 and (abs(x) >= 1e12 or abs(x) < 1e-3):
-        return f"{x:.3g}"
-    if x == int(x):
-        return f"{int(x):,}"
-    return f"{x:,.6g}" if abs(x) >= 1 else f"{x:.4g}"
+        return f"{message_number(self.lo)} to {self._with_unit(self.hi)}"
 
 
 def _soft_of(info) -> Soft | None:
@@ -123,19 +114,21 @@ def scenario_warnings(sc: Any) -> list[Problem]:
             out.append(Problem(p.path, f"power_w / hashrate_ths = {p.message}"))
         if c.purchase_price_usd > 0 and c.salvage_usd > c.purchase_price_usd:
             out.append(Problem(f"fleet[{i}].salvage_usd",
-                               f"salvage {_num(c.salvage_usd)} USD per unit is above the purchase price "
-                               f"({_num(c.purchase_price_usd)} USD): used ASICs sell below new ones"))
+                               f"salvage {message_number(c.salvage_usd)} USD per unit is above the purchase price "
+                               f"({message_number(c.purchase_price_usd)} USD): used ASICs sell below new ones"))
     for i, s in enumerate(sc.sites):
         full_mwh = s.capacity_mw * 31 * 24
         if s.take_or_pay_mwh_per_month > full_mwh * (1 + 1e-9):
             out.append(Problem(f"sites[{i}].take_or_pay_mwh_per_month",
-                               f"{_num(s.take_or_pay_mwh_per_month)} MWh a month is more than the site can draw "
-                               f"at full capacity ({_num(s.capacity_mw)} MW x 744 h = {_num(full_mwh)} MWh)"))
+                               f"{message_number(s.take_or_pay_mwh_per_month)} MWh a month is more than the site "
+                               f"can draw at full capacity ({message_number(s.capacity_mw)} MW x 744 h = "
+                               f"{message_number(full_mwh)} MWh)"))
     fleet_ths, network_ths = sc.fleet_owned_at_start_ths, sc.market.online_hashrate_ehs * 1e6
     if network_ths > 0 and fleet_ths > FLEET_SHARE_OF_NETWORK_MAX * network_ths:
-        out.append(Problem("fleet", f"the fleet owned at the start ({_num(fleet_ths / 1e6)} EH/s) is "
-                                    f"{fleet_ths / network_ths:.0%} of the network's {_num(network_ths / 1e6)} EH/s; "
-                                    "the largest public miners hold about 5-6%"))
+        out.append(Problem("fleet", f"the fleet owned at the start ({message_number(fleet_ths / 1e6)} EH/s) is "
+                                    f"{fleet_ths / network_ths:.0%} of the network's "
+                                    f"{message_number(network_ths / 1e6)} EH/s; the largest public miners hold about "
+                                    "5-6%"))
     return out
 
 
