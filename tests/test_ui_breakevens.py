@@ -5,7 +5,6 @@ minerplan.analysis.sensitivity called directly; the run must stay off the GUI th
 and turn stale (not recompute) when the scenario is edited afterwards.
 """
 
-import math
 import threading
 
 import pytest
@@ -15,7 +14,7 @@ from minerplan.analysis.root_finding import NoRootError
 from minerplan.analysis.sensitivity import (breakeven_btc_price, conversion_breakeven_lease_rate,
                                             curtailment_power_price)
 from tests.gate import Gate, deliver_posted_events, settle
-from minerplan.analysis.breakevens import LeaseCase, compute_breakevens, format_curtailment, lease_cases
+from minerplan.analysis.breakevens import LeaseCase, compute_breakevens, lease_cases
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation
 from ui.views.whatif import BREAKEVENS_STALE_TEXT
@@ -143,12 +142,6 @@ def test_lease_cases_follow_the_cli_and_a_scenario_without_ai_has_none(whatif, q
     compute(panel, qtbot)
     assert panel.lease_rows() == [] and "No AI-capable site" in panel.lease_note.text()
     assert panel.btc_text().endswith(" USD/BTC")
-
-
-def test_formatting_of_special_curtailment_prices():
-    assert format_curtailment(float("nan")) == "not running"
-    assert format_curtailment(math.inf).startswith("never")
-    assert format_curtailment(-3.2) == "-$3.20 USD/MWh"
 
 
 def test_compute_breakevens_reports_progress_in_order_and_cancels():
