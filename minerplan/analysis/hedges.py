@@ -37,6 +37,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtr
 
 from minerplan.engine.evaluate import EngineResult
 from minerplan.engine.finance import discount_factors
@@ -48,8 +49,8 @@ from minerplan.scenario.months import add_months, days_in_months, month_index
 # --------------------------------------------------------------------------- pricing
 
 def norm_cdf(x: float) -> float:
-    """Standard normal CDF, ``(1 + erf(x / sqrt 2)) / 2``."""
-    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+    """Standard normal CDF (:func:`scipy.special.ndtr`: accurate in the far tails, where ``(1 + erf) / 2`` cancels)."""
+    return float(ndtr(x))
 
 
 def black_scholes(spot: float, strike: float, years: float, rate: float, vol: float, kind: str) -> float:
@@ -174,7 +175,8 @@ def tail_mean(values: np.ndarray, level: float = 0.05) -> float:
     With n outcomes sorted ascending, the tail holds ``level x n`` outcomes: the
     ``floor(level x n)`` lowest in full and the next one with the remaining fraction,
     so the definition is exact for any n (n = 100: the mean of the 5 lowest;
-    n = 30: (x1 + 0.5 x2) / 1.5; n <= 20: the lowest value).
+    n = 30: (x1 + 0.5 x2) / 1.5; n <= 20: the lowest value). Written here because scipy has
+    no expected shortfall (``scipy.stats.trim_mean`` cuts both tails and whole outcomes only).
     """
     x = np.sort(np.asarray(values, dtype=float).ravel())
     n = x.size

@@ -248,7 +248,12 @@ def statistic_label(n_paths: int) -> str:
 
 
 def npv_statistics(npv_usd: np.ndarray) -> dict[str, Any]:
-    """Expected (mean) NPV with its 95% confidence interval from the standard error, and P(NPV < 0)."""
+    """Expected (mean) NPV with its 95% confidence interval from the standard error, and P(NPV < 0).
+
+    The standard error is numpy's ``std(ddof=1) / sqrt(n)`` (what ``scipy.stats.sem`` computes) and
+    z = 1.959964 the 97.5% normal quantile: ``minerplan evaluate`` loads no scipy, and importing
+    ``scipy.stats`` costs ~0.5 s (532 ms measured after numpy and pandas).
+    """
     v = np.asarray(npv_usd, dtype=float)
     mean = float(v.mean())
     se = float(v.std(ddof=1) / math.sqrt(v.size)) if v.size > 1 else 0.0

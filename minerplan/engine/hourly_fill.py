@@ -25,7 +25,9 @@ their middle entry, which most often has the configuration of one of the ends
 margin bracket leaves open are narrowed by bisection on their costs and the
 few that remain are sorted. Every cost is computed with the same
 floating-point operations as the plain formula, so the result is the one a
-full sort of every entry's slots gives (to rounding of the sums).
+full sort of every entry's slots gives (to rounding of the sums). The bisection
+counts which of a finite set of cells lie between two cost bounds, for every open
+entry at once: no root of a continuous function, so scipy's root finders do not apply.
 """
 
 from __future__ import annotations
