@@ -39,7 +39,7 @@ def doc_eval(qtbot):
 
 @pytest.fixture
 def market(qtbot, doc_eval):
-    from ui.views.market import MarketView
+    from ui.views.market.view import MarketView
 
     doc, ev = doc_eval
     view = MarketView(doc, ev)
@@ -190,7 +190,7 @@ def test_table_edit_changes_the_point_and_invalid_cells_are_flagged(market):
         assert m.data(idx, Qt.ItemDataRole.BackgroundRole) is not None  # ...in red...
         assert rule in m.data(idx, Qt.ItemDataRole.ToolTipRole)        # ...naming the rule
     doc.undo_stack.undo()                                              # any document change clears the flags
-    assert not m.errors
+    assert not m.flagged_cells()
 
 
 def test_invalid_market_field_is_flagged_and_does_not_change_the_scenario(market):

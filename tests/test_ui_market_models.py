@@ -11,7 +11,7 @@ from ui.evaluation import Evaluation
 
 @pytest.fixture
 def market(qtbot):
-    from ui.views.market import MarketView
+    from ui.views.market.view import MarketView
 
     doc = ScenarioDocument.open("default")
     ev = Evaluation(doc)

@@ -1,10 +1,10 @@
-"""The editable scenario table: one model, delegate and view set-up for the Fleet, Sites and AI tables.
+"""The editable scenario table: one model, delegate and view set-up for the Fleet, Sites, AI, Market tables.
 
 :class:`ScenarioTableModel` is a ``QAbstractTableModel`` over one list of the scenario (``fleet``,
-``sites``, ``conversion_plan``) with :class:`ui.kit.tables.Column` columns; every edit goes through
-:meth:`ScenarioDocument.try_edit` as one undoable command. An edit the scenario rejects is flagged
-in place: the typed text stays in the cell on a light red background, with the rule that failed
-as the tooltip, and the scenario is left as it was. The flag clears when the cell gets a valid
+``sites``, ``conversion_plan``, ``price_path.points``) with :class:`ui.kit.tables.Column` columns;
+every edit goes through :meth:`ScenarioDocument.try_edit` as one undoable command. An edit the
+scenario rejects is flagged in place: the typed text stays in the cell on a light red background,
+with the rule that failed as the tooltip, and the scenario is left as it was. The flag clears when the cell gets a valid
 value, or on undo/redo and edits made elsewhere (the rows it pointed at may have moved).
 
 :class:`CellDelegate` edits ``choice`` columns with a combo box and the rest with a line edit;
@@ -31,14 +31,17 @@ from .tables import ALIGN_NUMBER, INVALID_BG, READ_ONLY_BG, Column, error_text, 
 class ScenarioTableModel(QAbstractTableModel):
     """A table over ``scenario.<section>`` (one row per list entry) editing through the document."""
 
+    #: Dotted path of the list in the scenario (``"fleet"``, ``"price_path.points"``).
     section = ""
     columns: list[Column] = []
+    #: The number the first row's header shows (0: as in the field paths, ``fleet[0]``).
+    first_row_number = 0
 
     def __init__(self, doc, evaluation=None, parent=None):
         super().__init__(parent)
         self.doc = doc
         self.evaluation = evaluation
-        self._rows = list(getattr(doc.scenario, self.section))
+        self._rows = self.rows_of(doc.scenario)
         #: (row, column key) -> (typed text, rule that rejected it)
         self._flags: dict[tuple[int, str], tuple[str, str]] = {}
         self._own_edit = False
@@ -49,6 +52,10 @@ class ScenarioTableModel(QAbstractTableModel):
                 self._on_result(evaluation.result, evaluation.summary)
 
     # ---- hooks for subclasses ----
+    def rows_of(self, sc: Scenario) -> list:
+        """The rows the table shows: the scenario's list at ``section``."""
+        return list(get_path(sc, self.section) or [])
+
     def cell_editable(self, row: int, col: Column) -> bool:
         return col.editable
 
@@ -105,7 +112,7 @@ class ScenarioTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.ToolTipRole:
                 return col.tip or col.header
             return None
-        return str(section) if role == Qt.ItemDataRole.DisplayRole else None
+        return str(section + self.first_row_number) if role == Qt.ItemDataRole.DisplayRole else None
 
     def flags(self, index):
         if not index.isValid():
@@ -149,6 +156,8 @@ class ScenarioTableModel(QAbstractTableModel):
         return None
 
     def parse(self, col: Column, value: Any) -> Any:
+        if col.parse is not None:
+            return col.parse(value)
         if col.kind in ("float", "int"):
             return parse_number(value, integer=col.kind == "int", optional=col.optional)
         if col.kind == "bool":
@@ -197,7 +206,7 @@ class ScenarioTableModel(QAbstractTableModel):
             if col.apply is not None:
                 col.apply(data, row, value)
             else:
-                set_path(data[self.section][row], col.key, value)
+                set_path(get_path(data, self.section)[row], col.key, value)
 
         return self.edit(mutate, f"Edit {self.field_path(row, col)}")
 
@@ -230,7 +239,7 @@ class ScenarioTableModel(QAbstractTableModel):
 
     # ---- following the document ----
     def _on_scenario(self, sc: Scenario) -> None:
-        rows = list(getattr(sc, self.section))
+        rows = self.rows_of(sc)
         if len(rows) != len(self._rows):
             self.beginResetModel()
             self._rows = rows
@@ -248,7 +257,7 @@ class ScenarioTableModel(QAbstractTableModel):
         computed = [i for i, c in enumerate(self.columns) if c.kind == "computed"]
         # Right after an edit the result may come before the rows follow (doc.changed reaches the
         # evaluation first); _on_scenario repaints everything then.
-        if computed and len(getattr(result.scenario, self.section)) == len(self._rows):
+        if computed and len(self.rows_of(result.scenario)) == len(self._rows):
             self._emit_all(computed)
 
 

@@ -73,6 +73,8 @@ class Column:
     apply: Callable[[dict, int, Any], None] | None = None
     #: An empty cell means "remove this field" (None).
     optional: bool = False
+    #: Custom reading of the typed text (``minerplan.formats.parse_lenient``: the validator names the rule).
+    parse: Callable[[Any], Any] | None = None
 
     @property
     def editable(self) -> bool:

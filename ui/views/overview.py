@@ -118,8 +118,8 @@ class OverviewView(QWidget):
         else:
             irr = "IRR n/a" if inc["irr"] is None else f"IRR {inc['irr'] * 100:,.1f}%/yr"
             pb = inc.get("payback_months")
-            self.cards["increment"].set(f"{usd(inc['npv_usd'])} of NPV",
-                                        f"{irr}; payback {'not within the horizon' if pb is None else f'{pb:,.0f} months'}"
+            payback = "not within the horizon" if pb is None else f"{pb:,.0f} months"
+            self.cards["increment"].set(f"{usd(inc['npv_usd'])} of NPV", f"{irr}; payback {payback}"
                                         f"; vs the status quo: {inc['baseline'].removeprefix('the same scenario ')}")
         mining, ai = margin_vs_ai_per_gross_mw_month(res)
         if mining is None:

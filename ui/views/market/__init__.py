@@ -1,0 +1,1 @@
+"""Market view: the BTC price path, Monte Carlo settings and network assumptions (see :mod:`.view`)."""
