@@ -32,6 +32,12 @@ The start is an equilibrium: the online share at month 0 is the target at the
 start hashprice, and installed hashrate is the network hashrate divided by
 it. Monthly outputs use the engine's definitions (``NetworkPath``), each
 shaped ``[path, month]``.
+
+Two pieces of numerics are written out rather than taken from a library (measured, issue 13): the
+logistic of :func:`online_share`, as in :mod:`minerplan.markets.network_supply` (``scipy.special.expit``
+differs in the last bit, which the retarget timing amplifies on crash paths), and the lookup of the
+tabulated switch-off curve on its uniform grid (:class:`_OnlineTable`), which takes 8 us for 1,000
+paths and 41 us for 10,000 against 18 us and 732 us for ``np.interp``'s binary search.
 """
 
 from __future__ import annotations

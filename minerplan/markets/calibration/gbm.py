@@ -2,6 +2,9 @@
 
 Drift and volatility come out in percent per year, as :func:`minerplan.markets.prices.gbm_factors`
 takes them, with standard errors and the normal log-likelihood (for the AIC against the Merton fit).
+The moments are numpy's mean and sample variance (n - 1): ``scipy.stats.norm.fit`` is the maximum
+likelihood fit, whose variance divides by n, a different estimator; the log-likelihood is
+``scipy.stats.norm.logpdf`` summed.
 """
 
 from __future__ import annotations
@@ -55,7 +58,10 @@ class GbmFit:
 
 
 def _normal_loglik(r: np.ndarray, mean: float, var: float) -> float:
-    return float(-0.5 * r.size * math.log(2 * math.pi * var) - 0.5 * np.sum((r - mean) ** 2) / var)
+    """Log-likelihood of the returns under Normal(mean, var): scipy's normal log density, summed."""
+    from scipy.stats import norm
+
+    return float(norm.logpdf(r, loc=mean, scale=math.sqrt(var)).sum())
 
 
 def fit_gbm_moments(returns, dt: float = 1.0 / 12.0) -> GbmFit:

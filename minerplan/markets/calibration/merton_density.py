@@ -9,6 +9,14 @@ mixture of normals::
 truncated at :data:`MAX_JUMPS_PER_STEP` jumps per step (the intensity is capped at 4 jumps per step,
 where the truncation leaves out 0.3% of the probability). Parameters as
 :func:`minerplan.markets.stochastic.price_factors.merton_factors` takes them.
+
+Why the mixture's log-sum-exp is written out here instead of scipy's (measured, issue 13): the fit
+evaluates this density some 4,000 times, and the term-by-term loop of :func:`merton_logpdf` on
+vectors of the returns' size takes 46 us a call on 140 returns, against 88 us for
+``scipy.special.logsumexp`` over a [term, return] array built with ``gammaln``/``xlogy`` and 183 us
+with ``scipy.stats.norm.logpdf`` and ``poisson.logpmf`` (same values to 6e-16). A Merton fit on the
+shipped history (83 monthly returns, ~3,800 evaluations) then takes 195 ms, against 391 ms and
+744 ms. The rare returns where that loop overflows, and the no-jump density, are scipy's.
 """
 
 from __future__ import annotations
@@ -29,9 +37,9 @@ def merton_logpdf(r: np.ndarray, a: float, v0: float, h: float, m: float, s2: fl
 
     A log-sum-exp over the terms scaled by the no-jump term (so the sum is >= 1
     and never underflows), one term at a time on vectors of the size of ``r``
-    (in cache: ~3x faster than a [term, obs] array). Where a jump term exceeds
-    the no-jump one by more than e^700 (a return hundreds of standard deviations
-    out) the sum is redone scaled by the largest term.
+    (twice as fast as scipy's over a [term, obs] array: module docstring). Where a
+    jump term exceeds the no-jump one by more than e^700 (a return hundreds of
+    standard deviations out) those returns' sums are ``scipy.special.logsumexp``'s.
     """
     d = r - a
     log_h = math.log(h)
@@ -56,14 +64,13 @@ def merton_logpdf(r: np.ndarray, a: float, v0: float, h: float, m: float, s2: fl
             np.exp(t, out=t)
             acc += t
     bad = np.flatnonzero(~np.isfinite(acc))
-    if bad.size:
-        db = d[bad]
-        terms = np.stack([term(n, db, np.empty_like(db)) for n in range(n_max + 1)])
-        tb = terms.max(axis=0)
-        acc[bad] = np.exp(terms - tb).sum(axis=0)
-        top[bad] = tb
     np.log(acc, out=acc)
     acc += top
+    if bad.size:
+        from scipy.special import logsumexp
+
+        db = d[bad]
+        acc[bad] = logsumexp(np.stack([term(n, db, np.empty_like(db)) for n in range(n_max + 1)]), axis=0)
     return acc
 
 
@@ -79,5 +86,7 @@ def merton_log_density(r, *, dt: float = 1.0 / 12.0, drift_pct_per_year: float, 
     r = np.atleast_1d(np.asarray(r, dtype=float))
     a = (mu - 0.5 * sigma**2 - lam * k) * dt
     if lam == 0:
-        return -0.5 * np.log(2 * math.pi * sigma**2 * dt) - (r - a) ** 2 / (2 * sigma**2 * dt)
+        from scipy.stats import norm
+
+        return norm.logpdf(r, loc=a, scale=sigma * math.sqrt(dt))
     return merton_logpdf(r, a, sigma**2 * dt, lam * dt, math.log1p(k) - 0.5 * delta**2, delta**2, max_jumps)

@@ -5,6 +5,10 @@ standard normals ``[K, path, month]`` with a given correlation matrix (its root 
 :func:`correlation_root`: Cholesky, or an eigen-decomposition root when only positive semidefinite).
 :func:`check_shape`, :func:`check_number` and :func:`step_shocks` refuse arguments the path functions
 cannot use, naming them; :func:`cumulate` turns monthly log steps into factors (1 at month 0).
+
+:func:`correlated_normals` applies a triangular root in place instead of ``np.tensordot`` (measured,
+issue 13): 25 ms against 42 ms (and 74 ms for ``@``) for 4 series x 10,000 paths x 60 months (40 ms
+against 66 ms and 61 ms in a busier run), with no second array of that size.
 """
 
 from __future__ import annotations
