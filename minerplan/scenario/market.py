@@ -245,7 +245,7 @@ class MonteCarlo(StrictModel):
         """The drift the paths use, %/yr: as given, or the one that keeps the median on the entered path."""
         if self.drift_pct_per_year is not None:
             return self.drift_pct_per_year
-        from minerplan.markets.stochastic import median_drift_pct_per_year
+        from minerplan.markets.stochastic.price_factors import median_drift_pct_per_year
 
         return median_drift_pct_per_year(self)
 
