@@ -14,7 +14,7 @@ from minerplan.analysis.hedges import compare
 from minerplan.scenario.hedges import hedges_from_dict, load_hedges
 from minerplan.scenario.months import add_months
 from minerplan.markets.prices import deterministic_path
-from minerplan.analysis.report import format_usd
+from minerplan.formats import usd as format_usd
 from tests.gate import Gate, deliver_posted_events
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation
@@ -222,10 +222,10 @@ def test_a_big_run_leaves_only_what_the_view_shows(view, qtbot):
     from ui.views.risk.results import CURVE_POINTS
 
     paths = 5_000                                       # more paths than CURVE_POINTS: the curves are thinned
-    view.evaluation.wait_idle()                         # the app's own fan (60 paths) is done before measuring
+    view.model.add("btc_put")                           # an edit of the scenario: the app's fan runs again ...
+    view.evaluation.wait_idle()                         # ... (60 paths) and is done before measuring
     deliver_posted_events()
     view.evaluation.mc.paths = paths
-    view.model.add("btc_put")
     gc.collect()
     tracemalloc.start()
     try:
@@ -278,3 +278,40 @@ def test_a_hedge_beyond_its_plausible_range_is_named_but_allowed(view, tmp_path)
     assert view.book is not None and view.evaluate_button.isEnabled()
     assert "Check: hedges[0].fixed_usd_per_ph_day: 900 USD per PH/s per day is above the plausible range" in text
     assert "8a5a00" in view.validation_label.styleSheet()
+
+
+def test_hedge_edits_are_undoable_saved_with_the_scenario_and_shown_when_opened(view, tmp_path):
+    doc, stack = view.doc, view.doc.undo_stack
+    assert doc.scenario.hedges is None and view.model.rows == []
+    view.model.add("btc_put")
+    view.model.set_value(0, "strike_usd", "80,000")
+    assert [stack.text(i) for i in range(stack.count())] == ["Add hedge (BTC put)", "Edit hedge 1 strike_usd"]
+    assert [h.strike_usd for h in doc.scenario.hedges] == [80_000.0]
+
+    # an invalid value stays a draft in the table (named, Evaluate off); the scenario keeps its book
+    view.model.set_value(0, "strike_usd", "-5")
+    assert stack.count() == 2 and doc.scenario.hedges[0].strike_usd == 80_000.0
+    assert (0, "strike") in view.model.errors and not view.evaluate_button.isEnabled()
+    doc.edit_dict(lambda d: d["finance"].update(pool_fee_pct=3.0), "Edit pool fee")    # another edit keeps it
+    assert view.model.rows[0]["strike_usd"] == -5.0 and (0, "strike") in view.model.errors
+    stack.undo()                                             # the pool fee
+
+    # undo and redo restore the book in the scenario and the table
+    stack.undo()
+    assert doc.scenario.hedges[0].strike_usd != 80_000.0 and view.model.rows[0]["strike_usd"] != 80_000.0
+    assert not view.model.errors and view.evaluate_button.isEnabled()
+    stack.undo()
+    assert doc.scenario.hedges is None and view.model.rows == [] and view.book.hedges == []
+    stack.redo()
+    stack.redo()
+    assert view.model.rows[0]["strike_usd"] == 80_000.0 and view.book.hedges[0].strike_usd == 80_000.0
+
+    # saving writes the book; opening the file shows it
+    path = tmp_path / "with hedges.json"
+    doc.save(str(path))
+    assert json.loads(path.read_text())["hedges"][0]["strike_usd"] == 80_000.0
+    view.model.remove(0)
+    assert doc.scenario.hedges is None and stack.undoText() == "Remove hedge 1"
+    doc.load(str(path))
+    assert [r["strike_usd"] for r in view.model.rows] == [80_000.0] and stack.count() == 0
+    assert view.book.hedges == doc.scenario.hedges

@@ -1,5 +1,9 @@
 """The Risk view's hedge table: one row per hedge, its kind's fields in columns, a problem shown in its cell.
 
+The table is a draft of the scenario's hedge book: each edit is named (``edited(text)``) so the view
+can put it on the document's undo stack once the book is valid; an invalid draft stays in the table,
+its problems in their cells, until it is fixed.
+
 Rows are hedges as schema dicts (:mod:`minerplan.scenario.hedges`); a cell typed as text is read
 with :func:`_parse` (a number where one is expected; anything else stays text, so the book's
 validator names the rule it breaks). A new row gets month and price defaults from the scenario
@@ -93,9 +97,11 @@ def default_hedge(kind: str, d: dict[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the model
 
 class HedgeTableModel(QAbstractTableModel):
-    """Rows of hedges as schema dicts; edits emit ``edited``. ``errors`` maps (row, column key) -> message."""
+    """Rows of hedges as schema dicts. Every edit emits ``edited(text)``, ``text`` naming it for the undo
+    history ("Edit hedge 2 strike_usd"); :meth:`show_hedges` replaces the rows without. ``errors`` maps
+    (row, column key) -> message."""
 
-    edited = Signal()
+    edited = Signal(str)
 
     def __init__(self, defaults_fn: Callable[[], dict[str, Any]], parent=None):
         super().__init__(parent)
@@ -169,7 +175,7 @@ class HedgeTableModel(QAbstractTableModel):
             return True
         self.rows[r][f] = _parse(f, str(value)) if isinstance(value, str) else value
         self.dataChanged.emit(index, index)
-        self.edited.emit()
+        self.edited.emit(f"Edit hedge {r + 1} {f}")
         return True
 
     # ---- editing API (buttons, tests)
@@ -188,7 +194,7 @@ class HedgeTableModel(QAbstractTableModel):
             new = default_hedge(kind, self._defaults_fn())
         self.rows[r] = {k: v for k, v in new.items() if k in ("kind", *FIELDS[kind].values())}
         self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
-        self.edited.emit()
+        self.edited.emit(f"Change hedge {r + 1} to {KIND_LABELS[kind]}")
 
     def add(self, kind: str = "btc_put") -> int:
         row = default_hedge(kind, self._defaults_fn())
@@ -196,7 +202,7 @@ class HedgeTableModel(QAbstractTableModel):
         self.beginInsertRows(QModelIndex(), n, n)
         self.rows.append(row)
         self.endInsertRows()
-        self.edited.emit()
+        self.edited.emit(f"Add hedge ({KIND_LABELS[kind]})")
         return n
 
     def remove(self, r: int) -> None:
@@ -204,7 +210,7 @@ class HedgeTableModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), r, r)
             del self.rows[r]
             self.endRemoveRows()
-            self.edited.emit()
+            self.edited.emit(f"Remove hedge {r + 1}")
 
     def set_value(self, r: int, field: str, value: Any) -> None:
         """Set a schema field of row ``r`` (as typed in the cell when ``value`` is text)."""
@@ -216,12 +222,17 @@ class HedgeTableModel(QAbstractTableModel):
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": HEDGE_SCHEMA_VERSION, "hedges": [dict(r) for r in self.rows]}
 
-    def set_book(self, book: HedgeBook) -> None:
+    def set_book(self, book: HedgeBook, text: str = "Replace hedges") -> None:
+        """All of ``book``'s hedges in place of the rows, as one edit named ``text``."""
+        self.show_hedges(book.hedges)
+        self.edited.emit(text)
+
+    def show_hedges(self, hedges) -> None:
+        """Show ``hedges`` (pydantic hedges; None: none) in place of the rows; not an edit (no ``edited``)."""
         self.beginResetModel()
-        self.rows = [h.model_dump() for h in book.hedges]
+        self.rows = [h.model_dump() for h in (hedges or [])]
         self.errors = {}
         self.endResetModel()
-        self.edited.emit()
 
     def set_errors(self, errors: dict[tuple[int, str], str]) -> None:
         self.errors = errors

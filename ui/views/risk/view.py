@@ -1,9 +1,11 @@
 """Risk: hedges (hashprice forwards, BTC puts and collars) and what they do to the NPV distribution.
 
-The hedge table (:mod:`.hedge_table`) edits a hedge book in the schema of
-:mod:`minerplan.scenario.hedges` (Load/Save as JSON). Every edit is validated with
+The hedge table (:mod:`.hedge_table`) edits the scenario's hedge book (``Scenario.hedges``, saved with
+the scenario; a separate hedge file can be loaded and saved too). Every edit is validated with
 :func:`~minerplan.scenario.hedges.hedges_from_dict` (and against the scenario's months); a problem
-shows in the status line naming the field (``hedges[1].strike_usd``) and disables Evaluate.
+shows in the status line naming the field (``hedges[1].strike_usd``) and disables Evaluate, and the
+draft stays in the table. A valid edit is one step on the document's undo stack ("Add hedge (BTC
+put)"); undo, redo and opening a file show the scenario's book in the table.
 "Evaluate" runs :func:`minerplan.analysis.hedged.evaluate_hedges` on the app's Monte Carlo settings
 as a background :class:`~ui.kit.jobs.Job`, with progress and Cancel (:class:`~ui.kit.job_panel.JobPanel`).
 Results (:mod:`.results`) turn stale (grey) when the scenario or the hedge table changes afterwards.
@@ -12,6 +14,7 @@ Results (:mod:`.results`) turn stale (grey) when the scenario or the hedge table
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView,
@@ -51,9 +54,11 @@ class RiskView(QWidget):
         self.error = ""
         self.stale = False
         self._defaults_cache: tuple[Scenario, str | None, dict] | None = None
+        self._doc_hedges = list(doc.scenario.hedges or [])     # the scenario's book the table last showed
 
         # ---- hedges
         self.model = HedgeTableModel(self._defaults, self)
+        self.model.show_hedges(doc.scenario.hedges)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setItemDelegateForColumn(0, KindDelegate(self.table))
@@ -171,7 +176,7 @@ class RiskView(QWidget):
         except ScenarioError as e:
             self.show_error("Cannot load hedges", e.describe())
             return False
-        self.model.set_book(book)
+        self.model.set_book(book, f"Load hedges from {Path(path).name}")
         return True
 
     def save_file(self, path: str) -> bool:
@@ -231,11 +236,37 @@ class RiskView(QWidget):
         self.panel.update_buttons()
         self.save_button.setEnabled(self.book is not None)
 
-    def _on_edited(self) -> None:
+    def _on_edited(self, text: str) -> None:
         self._validate()
+        if self.book is not None and list(self.book.hedges) != self._doc_hedges:
+            self._commit(text)
         self._update_stale()
 
-    def _on_doc_changed(self, _sc=None) -> None:
+    def _commit(self, text: str) -> None:
+        """The table's (valid) book into the scenario, as one undoable edit named ``text``."""
+        hedges = list(self.book.hedges)
+        rows = [h.model_dump(mode="json") for h in hedges]
+
+        def mutate(d: dict) -> None:
+            if rows:
+                d["hedges"] = rows
+            else:
+                d.pop("hedges", None)       # no book: the scenario saves as it did before it had one
+        previous, self._doc_hedges = self._doc_hedges, hedges
+        error = self.doc.try_edit(mutate, text)
+        if error is not None:               # the scenario refuses it: say why, keep the draft
+            self._doc_hedges = previous
+            self.book, self.error = None, error.describe()
+            self.validation_label.setText(self.error)
+            self.validation_label.setStyleSheet("color: #c00000;")
+            self.panel.update_buttons()
+            self.save_button.setEnabled(False)
+
+    def _on_doc_changed(self, sc: Scenario | None = None) -> None:
+        hedges = list(self.doc.scenario.hedges or [])
+        if hedges != self._doc_hedges:      # undo, redo, another file: show the scenario's book
+            self._doc_hedges = hedges
+            self.model.show_hedges(hedges)
         self._validate()
         self._update_stale()
 
