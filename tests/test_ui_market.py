@@ -49,7 +49,7 @@ def market(qtbot, doc_eval):
 
 @pytest.fixture
 def whatif(qtbot, doc_eval):
-    from ui.views.whatif import WhatIfView
+    from ui.views.whatif.view import WhatIfView
 
     doc, ev = doc_eval
     view = WhatIfView(doc, ev)

@@ -1,27 +1,22 @@
 """What-if: sliders for BTC price, hashrate growth, power price and AI lease rate.
 
 Moving a control re-runs the engine on the deterministic path (~10 ms, on the GUI thread) for a
-copy of the scenario and redraws the KPIs and the monthly net cash flow (base vs what-if). The
-document is never touched: what-ifs are not edits until "Apply to scenario" writes them as one
-undoable command. A tornado chart shows how far the NPV swings when each major input moves.
-
-The Breakevens panel answers "what BTC price do we need?" for the scenario itself (not the
-what-if): on request it computes, off the GUI thread (:mod:`ui.breakevens`), the BTC price for
-NPV 0, each cohort's curtailment energy price and each AI site's conversion lease breakeven.
-An edit afterwards marks those results stale; they are only recomputed on request.
+copy of the scenario (:func:`minerplan.analysis.whatif.whatif_scenario`) and redraws the KPIs and
+the monthly net cash flow (base vs what-if). The document is never touched: what-ifs are not edits
+until "Apply to scenario" writes them as one undoable command. A tornado chart shows how far the
+NPV swings when each major input moves. The Breakevens panel (:mod:`.breakevens_panel`) computes
+the scenario's own breakevens in the background, on request.
 """
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QDoubleSpinBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar,
-                               QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
+                               QVBoxLayout, QWidget)
 
 from minerplan.analysis.whatif import TornadoRow, WhatIf, apply_whatif, baseline, kpis, tornado, whatif_scenario
 from minerplan.engine.evaluate import EngineResult, run_engine
@@ -29,303 +24,12 @@ from minerplan.formats import usd
 from minerplan.scenario.errors import ScenarioError
 from minerplan.scenario.model import Scenario
 
-from minerplan.analysis.breakevens import Breakevens, format_btc, format_curtailment, format_lease
-from ..breakevens import BreakevensJob
-from ..charts import Chart, color, month_ts
-from ..kit.tables import read_only_cell, results_table
-from ..lazy import when_shown
-from ..kit.job_panel import show_progress
+from ...charts import Chart, color, month_ts
+from ...lazy import when_shown
+from .breakevens_panel import BreakevensPanel
+from .slider import SliderSpin
 
 TORNADO_DEBOUNCE_MS = 250
-
-
-# --------------------------------------------------------------------------- widgets
-
-class SliderSpin(QWidget):
-    """A slider and a spin box showing one value; the slider covers the usual range, the box any valid value."""
-
-    valueChanged = Signal(float)
-
-    def __init__(self, lo: float, hi: float, step: float, box_lo: float, box_hi: float, decimals: int,
-                 suffix: str, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.step = step
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(round(lo / step), round(hi / step))
-        self.spin = QDoubleSpinBox()
-        self.spin.setRange(box_lo, box_hi)
-        self.spin.setDecimals(decimals)
-        self.spin.setSingleStep(step)
-        self.spin.setSuffix(suffix)
-        self.spin.setGroupSeparatorShown(True)
-        self.spin.setKeyboardTracking(False)
-        self.spin.setMinimumWidth(150)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.slider, 1)
-        lay.addWidget(self.spin)
-        self.slider.valueChanged.connect(self._from_slider)
-        self.spin.valueChanged.connect(self._from_spin)
-
-    def value(self) -> float:
-        return float(self.spin.value())
-
-    def set_value(self, v: float, *, silent: bool = False) -> None:
-        if silent:
-            self.spin.blockSignals(True)
-            self.slider.blockSignals(True)
-        try:
-            self.spin.setValue(v)
-            if silent:
-                self.slider.setValue(self._position(v))
-        finally:
-            if silent:
-                self.spin.blockSignals(False)
-                self.slider.blockSignals(False)
-
-    def _from_slider(self, i: int) -> None:
-        self.spin.setValue(i * self.step)     # emits through _from_spin
-
-    def _position(self, v: float) -> int:
-        """The slider position showing ``v``, clamped to the slider's range before it becomes an int.
-
-        The box takes any valid value, the slider only the usual range: a value far outside it (a price
-        at the schema's cap, a scenario from before a cap) must pin the slider to its end, not reach
-        QSlider.setValue as a number past a C int, which raised OverflowError inside the slot and left
-        the view's refresh half-done.
-        """
-        lo, hi = self.slider.minimum(), self.slider.maximum()
-        x = v / self.step
-        if math.isnan(x):
-            return lo
-        return int(round(min(max(x, float(lo)), float(hi))))
-
-    def _from_spin(self, v: float) -> None:
-        self.slider.blockSignals(True)
-        self.slider.setValue(self._position(v))
-        self.slider.blockSignals(False)
-        self.valueChanged.emit(float(v))
-
-
-BREAKEVENS_STALE_TEXT = "(scenario changed: compute again)"
-_GREY = "#9aa0a6"
-_INK = "#202124"
-
-
-class BreakevensPanel(QGroupBox):
-    """"What BTC price do we need?": the scenario's breakevens, computed on request in the background.
-
-    "Compute breakevens" runs :func:`ui.breakevens.compute_breakevens` for the document's scenario in a
-    :class:`~ui.breakevens.BreakevensJob` (progress bar, Cancel; the button is disabled meanwhile). Results
-    keep the scenario they belong to: after an edit they turn grey with "(scenario changed: compute
-    again)" and are not recomputed until asked. ``state``: idle, running, done, cancelled, failed.
-    """
-
-    state_changed = Signal(str)
-    computed = Signal(object)       # Breakevens, when a run has finished and is shown
-
-    def __init__(self, doc, parent: QWidget | None = None):
-        super().__init__("Breakevens: the scenario on its deterministic price path (not the what-if inputs)", parent)
-        self.doc = doc
-        self.state = "idle"
-        self.results: Breakevens | None = None
-        self.stale = False
-        self.job: BreakevensJob | None = None
-        self._presentation = False
-
-        self.compute_button = QPushButton("Compute breakevens")
-        self.compute_button.setToolTip("BTC price for NPV 0, curtailment energy prices and AI lease breakevens "
-                                       "of the scenario (in the background; about a second)")
-        self.compute_button.clicked.connect(self.compute)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setFormat("")
-        self.status_label = QLabel("Not computed yet.")
-        self.status_label.setWordWrap(True)
-        self.stale_label = QLabel(BREAKEVENS_STALE_TEXT)
-        self.stale_label.setStyleSheet("color: #b06000; font-weight: 600;")
-        self.stale_label.setVisible(False)
-        top = QHBoxLayout()
-        top.addWidget(self.compute_button)
-        top.addWidget(self.cancel_button)
-        top.addWidget(self.progress, 1)
-        top.addWidget(self.stale_label)
-
-        self.btc_title = QLabel("BTC price for NPV = 0 (first month; the whole price path scales with it):")
-        self.btc_label = QLabel("-")
-        self.btc_label.setWordWrap(True)
-        self.btc_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        btc_row = QHBoxLayout()
-        btc_row.addWidget(self.btc_title)
-        btc_row.addWidget(self.btc_label, 1)
-
-        self.curtailment_table = results_table(["Site", "Cohort", "Model", "Curtails above (USD/MWh, first month)",
-                                         "Note"], wrap=False)          # the whole note is in its tooltip
-        self.lease_table = results_table(["Site", "Convert (gross MW)", "From", "Beats mining above (USD/kW-month)"],
-                                  wrap=True)                           # a "no breakeven" reason reads in full
-        self.lease_note = QLabel("")
-        self.lease_note.setWordWrap(True)
-        left = QVBoxLayout()
-        left.addWidget(QLabel("Energy price above which each cohort curtails"))
-        left.addWidget(self.curtailment_table, 1)
-        right = QVBoxLayout()
-        right.addWidget(QLabel("Lease rate above which converting an AI site's remaining MW beats mining"))
-        right.addWidget(self.lease_table, 1)
-        right.addWidget(self.lease_note)
-        tables = QHBoxLayout()
-        tables.addLayout(left, 3)
-        tables.addLayout(right, 2)
-
-        lay = QVBoxLayout(self)
-        lay.addLayout(top)
-        lay.addWidget(self.status_label)
-        lay.addLayout(btc_row)
-        lay.addLayout(tables, 1)
-        self._style_btc()
-
-        doc.changed.connect(self._on_doc_changed)       # cheap: only compares scenarios, never recomputes
-
-    # ---- public API (tests) ----
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-    def btc_text(self) -> str:
-        return self.btc_label.text()
-
-    def curtailment_rows(self) -> list[tuple[str, int, str, str, float]]:
-        """(site, cohort, model, text shown, USD/MWh) per row."""
-        t = self.curtailment_table
-        return [(t.item(r, 0).text(), int(t.item(r, 1).data(Qt.ItemDataRole.UserRole)), t.item(r, 2).text(),
-                 t.item(r, 3).text(), float(t.item(r, 3).data(Qt.ItemDataRole.UserRole)))
-                for r in range(t.rowCount())]
-
-    def lease_rows(self) -> list[tuple[str, float, str, str, float | None]]:
-        """(site, gross MW, start month, text shown, USD/kW-month or None) per row."""
-        t = self.lease_table
-        return [(t.item(r, 0).text(), float(t.item(r, 1).data(Qt.ItemDataRole.UserRole)), t.item(r, 2).text(),
-                 t.item(r, 3).text(), t.item(r, 3).data(Qt.ItemDataRole.UserRole)) for r in range(t.rowCount())]
-
-    def set_presentation(self, on: bool) -> None:
-        self._presentation = on
-        self._style_btc()
-
-    # ---- actions ----
-    def compute(self) -> bool:
-        """Start computing the document scenario's breakevens in the background (False when already running)."""
-        if self.running:
-            return False
-        job = BreakevensJob(self.doc.scenario, owner=self)
-        job.progress.connect(self._on_progress)
-        job.finished.connect(self._on_finished)
-        job.failed.connect(self._on_failed)
-        job.cancelled.connect(self._on_cancelled)
-        self.job = job
-        self.progress.setValue(0)
-        self.progress.setFormat("%p%  starting")
-        self._set_state("running", "Computing breakevens..." +
-                        (" The results shown are from the previous run." if self.results is not None else ""))
-        job.start()
-        return True
-
-    def cancel(self) -> None:
-        if self.running and self.job is not None:
-            self.job.cancel()
-            self.cancel_button.setEnabled(False)
-            self.status_label.setText("Cancelling...")
-            self.progress.setFormat("%p%  cancelling")
-
-    def shutdown(self, ms: int = 30_000) -> None:
-        """Cancel a running computation and wait for its thread (before the window closes)."""
-        if self.job is not None and self.job.running:
-            self.job.shutdown(ms)
-
-    # ---- state ----
-    def _set_state(self, state: str, text: str, error: bool = False) -> None:
-        self.state = state
-        running = state == "running"
-        self.compute_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running)
-        self.status_label.setText(text)
-        self.status_label.setStyleSheet("color: #c00000;" if error else "")
-        if not running:
-            self.progress.setFormat({"done": "%p%  done", "cancelled": "cancelled", "failed": "failed"}.get(state, ""))
-        self.state_changed.emit(state)
-
-    def _on_progress(self, frac: float, text: str) -> None:
-        if not self.running or (self.job is not None and self.job.cancel_requested):
-            return
-        show_progress(self.progress, frac, text)
-
-    def _on_finished(self, res: Breakevens) -> None:
-        self.results = res
-        self.progress.setValue(1000)
-        self._fill(res)
-        self._set_state("done", f"Computed in {res.seconds:.1f} s for \"{res.scenario.name}\".")
-        self._update_stale()
-        self.computed.emit(res)
-
-    def _on_cancelled(self) -> None:
-        self.progress.setValue(0)
-        kept = " The results shown are from the previous run." if self.results is not None else ""
-        self._set_state("cancelled", "Cancelled." + kept)
-
-    def _on_failed(self, message: str) -> None:
-        self.progress.setValue(0)
-        self._set_state("failed", "Breakevens failed: " + message.splitlines()[0], error=True)
-
-    # ---- showing results ----
-    def _fill(self, res: Breakevens) -> None:
-        self.btc_label.setText(format_btc(res.btc))
-        self.btc_label.setToolTip(res.btc.note)
-        t = self.curtailment_table
-        t.setRowCount(len(res.curtailment))
-        for r, row in enumerate(res.curtailment):
-            t.setItem(r, 0, read_only_cell(row.site))
-            t.setItem(r, 1, read_only_cell(str(row.cohort + 1), row.cohort, "fleet row (1-based)", right=True))
-            t.setItem(r, 2, read_only_cell(row.model, tooltip=f"{row.efficiency_j_per_th:.2f} J/TH at the wall this month"))
-            t.setItem(r, 3, read_only_cell(format_curtailment(row.curtail_above_usd_per_mwh), row.curtail_above_usd_per_mwh,
-                                  right=True))
-            t.setItem(r, 4, read_only_cell(row.note, tooltip=row.note))
-        t = self.lease_table
-        t.setRowCount(len(res.lease))
-        for r, row in enumerate(res.lease):
-            t.setItem(r, 0, read_only_cell(row.site))
-            t.setItem(r, 1, read_only_cell(f"{row.gross_mw:,.4g} MW", row.gross_mw, right=True))
-            t.setItem(r, 2, read_only_cell(row.start_month))
-            t.setItem(r, 3, read_only_cell(format_lease(row), row.usd_per_kw_month, row.note,
-                                  right=row.usd_per_kw_month is not None))
-        self.lease_note.setText("" if res.lease else
-                                "No AI-capable site with convertible MW left: nothing to convert.")
-        for table in (self.curtailment_table, self.lease_table):
-            table.resizeRowsToContents()
-
-    def _on_doc_changed(self, _sc=None) -> None:
-        self._update_stale()
-
-    def _update_stale(self) -> None:
-        res, sc = self.results, self.doc.scenario
-        self.stale = res is not None and res.scenario is not sc and res.scenario != sc
-        self.stale_label.setVisible(self.stale)
-        ink = QBrush(QColor(_GREY if self.stale else _INK))
-        for table in (self.curtailment_table, self.lease_table):
-            for r in range(table.rowCount()):
-                for c in range(table.columnCount()):
-                    item = table.item(r, c)
-                    if item is not None:
-                        item.setForeground(ink)
-        self.btc_title.setStyleSheet(f"color: {_GREY};" if self.stale else "")
-        self.lease_note.setStyleSheet(f"color: {_GREY};" if self.stale else "")
-        self._style_btc()
-
-    def _style_btc(self) -> None:
-        size = 24 if self._presentation else 16
-        ink = _GREY if self.stale else "#1f4e79"
-        self.btc_label.setStyleSheet(f"font-size: {size}px; font-weight: 600; color: {ink};")
 
 
 class WhatIfView(QWidget):
