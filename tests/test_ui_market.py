@@ -453,16 +453,17 @@ def test_compare_snapshot_and_file_difference_column(compare, tmp_path, qtmodelt
     cur = summary(run_engine(doc.scenario))
     snap = summary(run_engine(load_scenario(DEFAULT_SCENARIO_PATH)))
     bull = summary(run_engine(load_scenario(tmp_path / "bull.json")))
-    from ui.views.compare import KPIS, summary_value
+    from minerplan.scenario.dotted import get_path
+    from ui.views.compare import KPIS
 
     keys = [k[0] for k in KPIS]
     assert keys[:3] == ["npv_usd", "terminal_value_pv_usd", "incremental.npv_usd"]   # value, then the plan's own
     for r, key in enumerate(keys):
-        want = summary_value(cur, key)
+        want = get_path(cur, key)
         got = m.data(m.index(r, 0), Qt.ItemDataRole.UserRole)
         assert got is None if want is None else got == pytest.approx(want)
         for col, other in ((3, snap), (4, bull)):
-            theirs = summary_value(other, key)
+            theirs = get_path(other, key)
             if theirs is None or want is None:      # e.g. no company IRR without an initial outlay
                 assert m.data(m.index(r, col), Qt.ItemDataRole.UserRole) is None
             else:

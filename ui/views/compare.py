@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QHeaderView, QLabel, QL
                                QMessageBox, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from minerplan.engine.evaluate import EngineResult, run_engine
+from minerplan.scenario.dotted import get_path
 from minerplan.scenario.errors import ScenarioError
 from minerplan.analysis.report import summary
 from minerplan.scenario.model import Scenario
@@ -44,15 +45,6 @@ KPIS: list[tuple[str, str, str, float, str, str]] = [
 ]
 MISSING = {"irr": "n/a (no initial outlay or no sign change)", "payback_months": "n/a or not within horizon",
            "incremental.irr": "n/a (see the plan's note)", "incremental.payback_months": "not within horizon"}
-
-
-def summary_value(doc: dict | None, key: str):
-    """``doc[key]``, or a nested value for a dotted key (``incremental.npv_usd``); None when missing."""
-    for part in key.split("."):
-        if not isinstance(doc, dict):
-            return None
-        doc = doc.get(part)
-    return doc
 
 
 @dataclass
@@ -113,11 +105,11 @@ class KpiTableModel(QAbstractTableModel):
     def raw(self, row: int, column: int) -> float | None:
         key = KPIS[row][0]
         e = self._entry_of(column)
-        v = _value(summary_value(e.summary, key))
+        v = _value(get_path(e.summary, key))
         if not self.is_difference(column):
             return v
         first = self.entries[0]
-        v0 = _value(summary_value(first.summary, key))
+        v0 = _value(get_path(first.summary, key))
         return None if v is None or v0 is None else v - v0
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
