@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from minerplan.analysis.report import _cost_per_btc
-from minerplan.analysis.sensitivity import tornado as sensitivity_tornado
+from minerplan.analysis.tornado import tornado as sensitivity_tornado
 from minerplan.engine.evaluate import EngineResult
 from minerplan.markets.prices import deterministic_path
 from minerplan.scenario.files import scenario_from_dict, scenario_to_dict
