@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 
 from minerplan.scenario.catalog import load_catalog  # noqa: E402
 from minerplan.scenario.files import scenario_from_dict  # noqa: E402
-from minerplan.sheets.xlsx_export import export_workbook  # noqa: E402
+from minerplan.sheets.export.workbook import export_workbook  # noqa: E402
 
 N_MONTHS = 60
 N_SITES = 10

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from minerplan.cli.main import main
 from minerplan.engine.evaluate import Cancelled
 from minerplan.scenario.files import load_scenario, resolve_scenario_path
-from minerplan.sheets.xlsx_export import export_workbook
+from minerplan.sheets.export.workbook import export_workbook
 
 SHEETS = ["Summary", "Inputs", "Network", "Retargets", "Fleet", "Cohorts", "Sites", "Hourly prices", "Dispatch",
           "Mining", "AI-HPC", "Terminal", "Cash Flow", "Scenarios", "Checks"]
@@ -97,7 +97,7 @@ def test_an_existing_file_survives_a_failed_export(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("minerplan.sheets.xlsx_book._splice_sheet_data", boom)
+    monkeypatch.setattr("minerplan.sheets.export.book._splice_sheet_data", boom)
     with pytest.raises(OSError):
         export_workbook(sc, out, n_paths=0)
     assert out.read_bytes() == b"previous version"

@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 from minerplan.engine.evaluate import run_engine
 from minerplan.analysis.report import cohort_breakevens, summary
 from minerplan.scenario.files import resolve_scenario_path, scenario_from_dict
-from minerplan.sheets.xlsx_export import export_workbook
+from minerplan.sheets.export.workbook import export_workbook
 from tests.recalc import recalculate
 
 RTOL = 1e-6
@@ -126,7 +126,7 @@ def _optimized_plan():
     """The optimizer's plan for the shipped scenario (few paths: the test needs a plan, not the best one)."""
     from solvers.optimize import optimize
     from solvers.settings import OptimizerSettings
-    from minerplan.sheets.xlsx_export import plan_decisions
+    from minerplan.sheets.export.plan_decisions import plan_decisions
 
     sc = scenario_from_dict(_default_dict(), "default")
     res = optimize(sc, OptimizerSettings(n_paths=20, seed=0))
@@ -414,7 +414,7 @@ def test_plan_sheet_holds_the_decisions_as_inputs(recalculated):
 
 def test_round_trip_export_import_evaluate(recalculated, tmp_path):
     """Export, import the fleet and sites back into a blank-fleet scenario, evaluate: the same result."""
-    from minerplan.sheets.table_import import import_fleet_into, import_sites_into, read_fleet, read_sites
+    from minerplan.sheets.importing.fleet_and_sites import import_fleet_into, import_sites_into, read_fleet, read_sites
 
     scenarios, books, tmp = recalculated
     for case, path in (("default", tmp / "default.xlsx"), ("profit", tmp / "profit.xlsx"),
@@ -449,7 +449,7 @@ def test_round_trip_export_import_evaluate(recalculated, tmp_path):
 def test_plan_workbook_needs_a_recalculation_before_import(recalculated):
     """An optimizer workbook straight from openpyxl has linked cells without values: refused, not guessed."""
     from minerplan.scenario.errors import ScenarioError
-    from minerplan.sheets.table_import import read_fleet
+    from minerplan.sheets.importing.fleet_and_sites import read_fleet
 
     _, _, tmp = recalculated
     with pytest.raises(ScenarioError, match="no calculated value"):

@@ -1,0 +1,1 @@
+"""The plan as an Excel workbook with live formulas: see :mod:`minerplan.sheets.export.workbook`."""
