@@ -90,7 +90,7 @@ def main() -> int:
     from minerplan.engine.evaluate import run_engine
     from ui.main_window import MainWindow
     from minerplan.analysis.whatif import whatif_scenario
-    from ui.views.whatif import WhatIfView
+    from ui.views.whatif.view import WhatIfView
 
     with tempfile.TemporaryDirectory() as tmp:
         win = MainWindow("default", settings=QSettings(os.path.join(tmp, "b.ini"), QSettings.Format.IniFormat),

@@ -17,7 +17,7 @@ from tests.gate import Gate, deliver_posted_events, settle
 from minerplan.analysis.breakevens import LeaseCase, compute_breakevens, lease_cases
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation
-from ui.views.whatif import BREAKEVENS_STALE_TEXT
+from ui.views.whatif.breakevens_panel import BREAKEVENS_STALE_TEXT
 
 WAIT_MS = 30_000
 
@@ -35,7 +35,7 @@ def doc_eval(qtbot):
 
 @pytest.fixture
 def whatif(qtbot, doc_eval):
-    from ui.views.whatif import WhatIfView
+    from ui.views.whatif.view import WhatIfView
 
     doc, ev = doc_eval
     view = WhatIfView(doc, ev)

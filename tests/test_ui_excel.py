@@ -18,6 +18,7 @@ from minerplan.scenario.fields import FLEET_COLUMNS, SITE_COLUMNS  # noqa: E402
 from tests.gate import Gate  # noqa: E402
 from ui import excel_actions  # noqa: E402
 from ui.kit.jobs import live_jobs  # noqa: E402
+from ui.kit.settings import MC_PATHS  # noqa: E402
 
 QStandardPaths.setTestModeEnabled(True)
 
@@ -32,7 +33,7 @@ def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setattr(autosave, "autosave_dir", lambda: tmp_path / "autosave")
     (tmp_path / "autosave").mkdir()
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    settings.setValue("mc_paths", 1)        # no Monte Carlo fan in the background of these tests
+    settings.setValue(MC_PATHS.key, 1)      # no Monte Carlo fan in the background of these tests
     w = mw.MainWindow("default", settings=settings, check_recovery=False)
     qtbot.addWidget(w, before_close_func=lambda w: w.doc.undo_stack.setClean())
     yield w

@@ -18,7 +18,7 @@ from ui.evaluation import Evaluation
 
 @pytest.fixture
 def whatif(qtbot):
-    from ui.views.whatif import WhatIfView
+    from ui.views.whatif.view import WhatIfView
 
     doc = ScenarioDocument.open("default")
     ev = Evaluation(doc)
@@ -74,7 +74,7 @@ def test_whatif_refresh_completes_at_the_largest_allowed_values(whatif, edit):
 
 
 def test_slider_clamps_values_past_a_c_int(qtbot):
-    from ui.views.whatif import SliderSpin
+    from ui.views.whatif.slider import SliderSpin
 
     box = SliderSpin(40_000, 200_000, 500, 1, 100_000_000, 0, " USD/BTC")
     qtbot.addWidget(box)
@@ -218,7 +218,7 @@ def test_the_fan_keeps_percentiles_not_paths(qtbot):
 def test_the_fan_views_draw_from_the_percentiles(qtbot, view_name):
     # The Overview read the run's full BTC price array for its axis (P75): with only percentiles kept,
     # drawing must still work. Shown, so the views redraw when the fan arrives.
-    from ui.views.market import MarketView
+    from ui.views.market.view import MarketView
     from ui.views.overview import OverviewView
 
     doc = ScenarioDocument.open("default")

@@ -24,6 +24,7 @@ from tests.test_market_data import (DIFFICULTY, FEES, HEIGHT, P_PRICES, PRICE, c
                                     fake, only_loopback)
 from ui import market_update
 from ui.kit.jobs import live_jobs
+from ui.kit.settings import MARKET_API_URL
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation
 
@@ -44,7 +45,7 @@ def isolated(monkeypatch, tmp_path):
 
 @pytest.fixture
 def market(qtbot):
-    from ui.views.market import MarketView
+    from ui.views.market.view import MarketView
 
     doc = ScenarioDocument.open("default")
     ev = Evaluation(doc)
@@ -122,9 +123,9 @@ def test_an_api_url_from_the_settings(market, qtbot, fake, tmp_path, monkeypatch
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     view.settings = settings                                   # a top-level view is its own window()
     assert market_update.api_url(view) == "https://mempool.space"
-    settings.setValue("market/api_url", ["not", "a", "url"])
+    settings.setValue(MARKET_API_URL.key, ["not", "a", "url"])
     assert market_update.api_url(view) == "https://mempool.space"
-    settings.setValue("market/api_url", f"  {fake.url}/ ")
+    settings.setValue(MARKET_API_URL.key, f"  {fake.url}/ ")
     assert market_update.api_url(view) == f"{fake.url}/"
     click_update(qtbot, view)
     assert doc.scenario.market.btc_price_usd == PRICE and doc.undo_stack.text(0) == "Update market data (live)"

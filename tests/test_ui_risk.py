@@ -14,7 +14,7 @@ from minerplan.analysis.hedges import compare
 from minerplan.scenario.hedges import hedges_from_dict, load_hedges
 from minerplan.scenario.months import add_months
 from minerplan.markets.prices import deterministic_path
-from minerplan.formats import usd as format_usd
+from minerplan.formats import usd
 from tests.gate import Gate, deliver_posted_events
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation
@@ -84,8 +84,8 @@ def test_evaluate_matches_compare_on_run_engine(view, qtbot):
     assert expected["unhedged"]["n_paths"] == PATHS
     [(idx, kind, premium, value)] = view.hedge_rows()
     assert (idx, kind) == ("1", "BTC put")
-    assert premium == format_usd(expected["hedges"][0]["premium_usd"])
-    assert value == format_usd(expected["hedges"][0]["mean_pv_after_tax_usd"])
+    assert premium == usd(expected["hedges"][0]["premium_usd"])
+    assert value == usd(expected["hedges"][0]["mean_pv_after_tax_usd"])
     assert len(view.chart._series) == 2 and view.chart._series[0][1].size == PATHS
     assert not view.stale and view.stale_label.isHidden()
 

@@ -1,7 +1,9 @@
 """``minerplan`` with no arguments: the desktop app.
 
 Without a display, say how to proceed (Xvfb, offscreen, or the CLI) instead
-of Qt's plugin abort.
+of Qt's plugin abort. When the event loop ends, every background job still running
+is ended once (:func:`ui.kit.jobs.shutdown_jobs`: cancelled and waited for, or
+dropped when it cannot be interrupted).
 """
 
 from __future__ import annotations
@@ -42,15 +44,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from PySide6.QtWidgets import QApplication
 
+    from .kit.jobs import shutdown_jobs
+    from .kit.settings import APP, ORG
     from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
-    app.setOrganizationName("MinerPlan")
-    app.setApplicationName("MinerPlan")
+    app.setOrganizationName(ORG)
+    app.setApplicationName(APP)
     path = argv[0] if argv else "default"
     win = MainWindow(path)
     win.show()
-    return app.exec()
+    status = app.exec()
+    shutdown_jobs()
+    return status
 
 
 if __name__ == "__main__":

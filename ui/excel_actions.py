@@ -1,6 +1,6 @@
 """Excel in the app: export the plan workbook in the background, import fleet and sites, write the template.
 
-The work lives in :mod:`minerplan.sheets.export.workbook` and :mod:`minerplan.sheets.table_import`;
+The work lives in :mod:`minerplan.sheets.export.workbook` and :mod:`minerplan.sheets.importing`;
 this module is the Qt side. An export always runs as a background :class:`~ui.kit.jobs.Job`
 with a progress dialog and a working Cancel (the GUI never waits on it); an
 import replaces the fleet or the sites through the document, so it is one
@@ -310,7 +310,7 @@ def import_table(window, kind: str, path: str | None = None) -> bool:
 
     A file with problems shows every one (sheet, row, column) and changes nothing.
     """
-    from minerplan.sheets import table_import as ti
+    from minerplan.sheets.importing import fleet_and_sites as ti
 
     what, rows_word = IMPORT_KINDS[kind]
     title = f"Import {what}"
@@ -341,7 +341,7 @@ def import_table(window, kind: str, path: str | None = None) -> bool:
 
 def save_template(window, path: str | None = None) -> Path | None:
     """File > Save import template: an .xlsx with Fleet, Sites and Hourly prices sheets and examples."""
-    from minerplan.sheets.table_import import write_template
+    from minerplan.sheets.importing.template import write_template
 
     if path is None:
         path = _ask_xlsx(window, "Save import template", "minerplan_import_template", window.doc)

@@ -20,7 +20,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
-from minerplan.analysis.report import format_usd
+from minerplan.formats import usd
 from minerplan.scenario.errors import ScenarioError
 from minerplan.scenario.file_io import clean_stale_temps_in
 
@@ -38,9 +38,9 @@ AUTOSAVE_MS = 30_000
 
 
 VIEWS = [("Overview", "overview", "OverviewView"), ("Fleet", "fleet", "FleetView"),
-         ("Sites & power", "sites", "SitesView"), ("Market", "market", "MarketView"), ("AI/HPC", "ai", "AiView"),
+         ("Sites & power", "sites", "SitesView"), ("Market", "market.view", "MarketView"), ("AI/HPC", "ai", "AiView"),
          ("Optimize", "optimize", "OptimizeView"), ("Compare", "compare", "CompareView"),
-         ("What-if", "whatif", "WhatIfView"), ("Risk", "risk.view", "RiskView")]
+         ("What-if", "whatif.view", "WhatIfView"), ("Risk", "risk.view", "RiskView")]
 
 
 def _view_class(module: str, cls: str):
@@ -109,7 +109,8 @@ class MainWindow(QMainWindow):
         self.evaluation.updated.connect(self._on_evaluated)
         self.evaluation.mc_progress.connect(self._on_mc_progress)
         self.evaluation.mc_updated.connect(lambda *_: self._hide_mc())
-        self.evaluation.mc_failed.connect(lambda msg: self._status.setText(f"Monte Carlo failed: {msg.splitlines()[0]}"))
+        self.evaluation.mc_failed.connect(
+            lambda msg: self._status.setText(f"Monte Carlo failed: {msg.splitlines()[0]}"))
         self._autosave_timer = QTimer(self)
         self._autosave_timer.timeout.connect(self.autosave)
         self._autosave_timer.start(AUTOSAVE_MS)
@@ -198,7 +199,7 @@ class MainWindow(QMainWindow):
 
     def _on_evaluated(self, res, doc) -> None:
         months = res.scenario.horizon_months
-        self._status.setText(f"NPV on the scenario's price path {format_usd(doc['npv_usd'])} · hashprice "
+        self._status.setText(f"NPV on the scenario's price path {usd(doc['npv_usd'])} · hashprice "
                              f"{doc['hashprice_usd_per_ph_day']:,.2f} USD/PH/day · {months} month"
                              f"{'s' if months != 1 else ''} from {res.scenario.start_month}")
 

@@ -16,7 +16,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QTableWidget
 
 from minerplan.analysis.hedged import HedgeResults
-from minerplan.analysis.report import format_usd
+from minerplan.formats import usd
 from minerplan.scenario.hedges import HedgeBook
 from minerplan.scenario.model import Scenario
 
@@ -39,7 +39,7 @@ HEDGE_HEADERS = ["#", "Kind", "Premium (month 0)", "Mean value after tax (PV)"]
 def format_metric(key: str, value: float) -> str:
     if key == "prob_npv_negative":
         return f"{value * 100:.1f}%"
-    return format_usd(value)
+    return usd(value)
 
 
 def distribution_curve(npv: np.ndarray, points: int = CURVE_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +82,7 @@ def fill_results(res: RiskResults, summary: QTableWidget, hedges: QTableWidget, 
         u, h = cmp["unhedged"][key], cmp["hedged"][key]
         d = h - u
         change = (f"{d * 100:+.1f} pp" if key == "prob_npv_negative"
-                  else ("+" if d > 0 else "") + format_usd(d))
+                  else ("+" if d > 0 else "") + usd(d))
         summary.setItem(r, 0, read_only_cell(label))
         summary.setItem(r, 1, read_only_cell(format_metric(key, u), u, right=True))
         summary.setItem(r, 2, read_only_cell(format_metric(key, h), h, right=True))
@@ -92,9 +92,9 @@ def fill_results(res: RiskResults, summary: QTableWidget, hedges: QTableWidget, 
         prem = row.get("premium_usd")
         hedges.setItem(r, 0, read_only_cell(str(row["index"] + 1), row["index"], right=True))
         hedges.setItem(r, 1, read_only_cell(KIND_LABELS.get(row["kind"], row["kind"])))
-        hedges.setItem(r, 2, read_only_cell("-" if prem is None else format_usd(prem), prem,
+        hedges.setItem(r, 2, read_only_cell("-" if prem is None else usd(prem), prem,
                                             "forwards have no premium" if prem is None else "", right=True))
-        hedges.setItem(r, 3, read_only_cell(format_usd(row["mean_pv_after_tax_usd"]), row["mean_pv_after_tax_usd"],
+        hedges.setItem(r, 3, read_only_cell(usd(row["mean_pv_after_tax_usd"]), row["mean_pv_after_tax_usd"],
                                             right=True))
     chart.clear()
     chart.line("Unhedged", *res.unhedged_curve, 0)

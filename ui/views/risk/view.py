@@ -166,7 +166,8 @@ class RiskView(QWidget):
     def remove_selected(self) -> None:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()}, reverse=True)
         if not rows and self.model.rows:
-            rows = [self.table.currentIndex().row() if self.table.currentIndex().isValid() else len(self.model.rows) - 1]
+            current = self.table.currentIndex()
+            rows = [current.row() if current.isValid() else len(self.model.rows) - 1]
         for r in rows:
             self.model.remove(r)
 
