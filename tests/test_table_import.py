@@ -21,8 +21,9 @@ import pytest
 from minerplan.cli.main import main
 from minerplan.scenario.errors import ScenarioError
 from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, load_scenario, scenario_from_dict, scenario_to_dict
-from minerplan.sheets.table_import import (CellProblem, TableImportError, import_fleet_into, import_sites_into, put_text,
-                                    read_fleet, read_sites, write_template)
+from minerplan.sheets.importing.fleet_and_sites import import_fleet_into, import_sites_into, read_fleet, read_sites
+from minerplan.sheets.importing.problems import CellProblem, TableImportError
+from minerplan.sheets.importing.template import put_text, write_template
 from minerplan.scenario.fields import FLEET_COLUMNS, HOURLY_HEADERS, SITE_COLUMNS
 
 DEFAULT = load_scenario("default")
@@ -415,7 +416,7 @@ def test_utf16_csv_with_a_byte_order_mark_is_read(tmp_path, encoding, bom):
 
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
 def test_utf16_csv_without_a_byte_order_mark_gets_the_same_answer_as_the_price_reader(tmp_path, encoding):
-    from minerplan.markets.calibration import load_price_history_csv
+    from minerplan.markets.calibration.history_csv import load_price_history_csv
 
     (tmp_path / "fleet.csv").write_bytes("Model,Site,Units\r\nS21,Texas,1\r\n".encode(encoding))
     assert f"fleet.csv: cannot import: {UTF16_NO_BOM}" in problems_of(lambda: read_fleet(tmp_path / "fleet.csv"))
@@ -974,7 +975,7 @@ def test_1904_date_system_reads_the_same_months(tmp_path):
 
 
 def test_sheet_and_part_limits_are_named(tmp_path, monkeypatch):
-    import minerplan.sheets.table_import as ti
+    from minerplan.sheets.importing import limits as ti
 
     path = default_workbook(tmp_path / "plan.xlsx")
     monkeypatch.setattr(ti, "MAX_SHEET_CELLS", 50)   # the Fleet sheet has 1 + 1 + 13 + 6 x 13 = 93 cells
