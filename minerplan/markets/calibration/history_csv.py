@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from minerplan.formats import message_number
 from minerplan.scenario.errors import Problem, ScenarioError
 
 #: Larger files are refused before they are read.
@@ -102,8 +103,8 @@ def _parse_price(text: str, allow_zero: bool = False, kind: str = "close") -> fl
         x = float(t)
         top, unit = VALUE_MAX.get(kind, (math.inf, ""))
         if math.isfinite(x) and x > top:
-            top_text = f"{top:,.0f}" if top < 1e12 else f"{top:.3g}"
-            raise ValueError(f"{_show(t)} is above the largest plausible {kind} ({top_text}{' ' + unit if unit else ''})")
+            raise ValueError(f"{_show(t)} is above the largest plausible {kind} "
+                             f"({message_number(top)}{' ' + unit if unit else ''})")
         if math.isfinite(x) and (x > 0 or (allow_zero and x == 0)):
             return x
         if not math.isfinite(x):
@@ -185,7 +186,7 @@ def load_dated_values_csv(path: str | os.PathLike, *, value_columns: Sequence[st
     def fail(row: int | None, message: str, column: str | None = None) -> PriceHistoryError:
         return PriceHistoryError([Problem(_where(name, row, column), message)])
 
-    from minerplan.sheets.table_import import TextDecodeError, decode_text, split_fields_hint  # one answer for a file in both readers
+    from minerplan.sheets.importing.csv_text import TextDecodeError, decode_text, split_fields_hint  # one answer for a file in both readers
 
     empty = f"the file is empty; expected a header row naming the columns date and {kind}"
     if data.strip() == b"":
