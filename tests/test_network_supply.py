@@ -16,7 +16,7 @@ from minerplan.markets.network_backtest import (DIFFICULTY_CSV, PRICES_CSV, Hist
                                         run_backtest)
 from minerplan.markets.network_supply import (DEFAULT_SUPPLY, FRONTIER, entry_ratio, frontier_j_per_th,
                                       installed_base_tiers, order_share, simulate_supply_network)
-from minerplan.scenario.model import NetworkSupply
+from minerplan.scenario.market import NetworkSupply
 from minerplan.scenario.files import load_scenario, scenario_from_dict
 
 START = dict(start_month="2025-12", difficulty=149.3e12, block_height=925_941, fees_btc_per_block=0.02,
