@@ -15,7 +15,7 @@ from minerplan.engine.evaluate import run_engine
 from minerplan.scenario.model import Scenario
 
 from .confidence import objective_usd
-from .optimize import OptimizationResult
+from .result import OptimizationResult
 from .settings import OptimizerSettings
 
 

@@ -32,10 +32,12 @@ from typing import Callable
 
 import numpy as np
 
-from .decisions import DecisionSpace
+from .decisions.space import DecisionSpace
 from .highs_backend import MIN_RUN_S, HighsModel, SolveOutcome
-from .model import USD_M, BuiltModel
+from .model.parts import USD_M, BuiltModel
 from .recourse import _Evaluation, cash_recourse, recourse
+from .tables import cash_table
+from .valuation import cvar_of_loss
 
 #: Relative gap at which the LP phase hands over to the MIP phase.
 LP_GAP = 1e-4
@@ -68,8 +70,6 @@ def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *,
                      progress: Callable[[float, str], None] | None = None,
                      cancel: Callable[[], bool] | None = None) -> tuple[SolveOutcome, DecompositionLog]:
     """Solve the master ``hm`` (built with ``recourse="cuts"``) by adding cuts; see the module."""
-    from .optimize import cvar_of_loss
-
     form = hm.form
     col = {id(v): i for i, v in enumerate(form.col_vars)}
     xcols = np.array([col[id(built.model.x[j])] for j in range(space.n_var)], dtype=np.int64)
@@ -284,9 +284,7 @@ def _money(usd: float) -> str:
 def _keeps_cash_floor(space: DecisionSpace, x: np.ndarray, ev: _Evaluation) -> bool:
     """Whether plan ``x`` keeps every liquidity view's cash at or above the floor, drawing on the
     credit line where needed (the exact rule of the report's cash table), to $1 and 1e-9."""
-    from .optimize import _cash_table
-
-    table = _cash_table(space, x, ev.dispatch)
+    table = cash_table(space, x, ev.dispatch)
     floor = space.settings.min_cash_usd
     have = table["cash_usd"].to_numpy() + table["credit_usd"].to_numpy()
     return bool(np.all(have >= floor - 1.0 - 1e-9 * np.abs(have).max(initial=0.0)))

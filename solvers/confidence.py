@@ -36,7 +36,9 @@ from scipy import stats
 from minerplan.engine.evaluate import progress_step, run_engine
 from minerplan.scenario.model import Scenario
 
-from .optimize import OptimizationResult, cvar_of_loss, optimize
+from .optimize import optimize
+from .result import OptimizationResult
+from .valuation import cvar_of_loss
 from .settings import OptimizerSettings
 
 ProgressFn = Callable[[float, str], None]

@@ -17,7 +17,7 @@ decision space (:class:`solvers.decisions.DecisionSpace`):
   of these applies: no limit of the model explains it (the plan may be within its MIP gap).
 
 Consecutive months with the same reason and similar idle MW (within ``SIMILAR_MW`` or
-``SIMILAR_SHARE`` of the first month's) are one row. No Qt here; ``solvers.optimize._allocation``
+``SIMILAR_SHARE`` of the first month's) are one row. No Qt here; ``solvers.tables.allocation_table``
 puts each month's reason in the allocation table (``idle_reason``) and :func:`merge_idle` rebuilds
 the rows from that table (the report, the CLI and the app use it).
 """
@@ -29,7 +29,7 @@ import pandas as pd
 
 from minerplan.scenario.months import add_months, month_index
 
-from .decisions import DecisionSpace
+from .decisions.space import DecisionSpace
 
 #: Idle MW at or below this (gross MW) have no reason: rounding to whole machines and PUE leave specks.
 IDLE_MIN_MW = 0.05

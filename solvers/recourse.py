@@ -5,7 +5,7 @@ of :mod:`solvers.decisions` (``base_npv + coef_path @ x``): the take-or-pay site
 units run, what shortfall is paid, in each month) and, in carry-forward mode, the calendar-year
 tax with losses carried forward. It is the optimal value of a linear program in ``x`` (the rows
 ``top_*`` and ``tax_*`` of :mod:`solvers.model`), so it is concave in ``x``; its value comes from the
-closed-form dispatch of :func:`solvers.optimize.take_or_pay_dispatch` and the engine's tax rule.
+closed-form dispatch of :func:`solvers.valuation.take_or_pay_dispatch` and the engine's tax rule.
 
 A supergradient ``g`` (USD per unit of each decision) makes the cut
 ``Q_p(x') <= Q_p(x) + g . (x' - x)`` for every plan ``x'``, which the decomposition
@@ -32,20 +32,19 @@ import numpy as np
 
 from minerplan.engine.finance import cumulative_tax_with_carryforward
 
-from .decisions import DecisionSpace, retirement_slots
+from .decisions.space import DecisionSpace, retirement_slots
+from .valuation import take_or_pay_dispatch, taxable_income_by_year, top_income_by_month
 
 
 class _Evaluation:
     """The exact recourse of one plan and the pieces of its duals, shared by the NPV and cash cuts."""
 
     def __init__(self, space: DecisionSpace, x: np.ndarray):
-        from .optimize import _top_income_by_month, take_or_pay_dispatch, taxable_income_by_year
-
         self.space = space
         self.x = x = np.asarray(x, dtype=float)
         n_p = space.prices.shape[0]
         self.dispatch = take_or_pay_dispatch(space, x)
-        self.income = _top_income_by_month(space, self.dispatch)                    # [P, M] pre-tax USD
+        self.income = top_income_by_month(space, self.dispatch)                    # [P, M] pre-tax USD
         self.keep = 1.0 - space.tax_rate                                            # linear mode: after tax
         self.paid = None                                                            # K[p, y] USD, cumulative
         self.arg = None                                                             # [P, Y] year of max(0, C)

@@ -12,7 +12,7 @@ from minerplan.scenario.months import month_index
 from minerplan.scenario.files import scenario_to_dict
 
 from .idle import merge_idle
-from .optimize import OptimizationResult
+from .result import OptimizationResult
 
 
 def _num(x):

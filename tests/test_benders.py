@@ -12,9 +12,10 @@ import pytest
 
 from minerplan.engine.evaluate import Cancelled
 from minerplan.scenario.files import load_scenario, scenario_from_dict, scenario_to_dict
-from solvers.decisions import build_decision_space
-from solvers.optimize import optimize, plan_npv_by_path, uses_decomposition
+from solvers.decisions.build import build_decision_space
+from solvers.optimize import optimize, uses_decomposition
 from solvers.recourse import recourse, recourse_upper_bound
+from solvers.valuation import plan_npv_by_path
 from solvers.settings import OptimizerSettings
 
 
@@ -116,7 +117,7 @@ def test_linear_tax_with_take_or_pay_uses_decomposition_and_agrees():
 
 @pytest.mark.parametrize("tax_mode", ["carryforward", "linear"])
 def test_cash_recourse_is_exact_and_concave(tax_mode):
-    from solvers.optimize import _top_income_by_month, take_or_pay_dispatch, tax_paid_by_month
+    from solvers.valuation import take_or_pay_dispatch, tax_paid_by_month, top_income_by_month
     from solvers.recourse import cash_recourse
 
     sc = variant(tax_mode)
@@ -125,7 +126,7 @@ def test_cash_recourse_is_exact_and_concave(tax_mode):
     for x0 in plans[:4]:
         v0, h0 = cash_recourse(space, x0)
         d = take_or_pay_dispatch(space, x0)
-        per_month = (1 - space.tax_rate) * _top_income_by_month(space, d) - tax_paid_by_month(space, x0, d)
+        per_month = (1 - space.tax_rate) * top_income_by_month(space, d) - tax_paid_by_month(space, x0, d)
         np.testing.assert_allclose(v0, space.cash_weights @ np.cumsum(per_month, axis=1), rtol=1e-9, atol=1e-3)
         for x1 in plans:
             v1, _ = cash_recourse(space, x1)

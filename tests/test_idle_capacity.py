@@ -11,11 +11,12 @@ import pytest
 from minerplan.cli.main import main
 from minerplan.scenario.months import add_months
 from minerplan.scenario.files import scenario_from_dict
-from solvers.decisions import build_decision_space
+from solvers.decisions.build import build_decision_space
 from solvers.idle import IDLE_COLUMNS, merge_idle
-from solvers.optimize import _purchase_margins, optimize, plan_npv_by_path, take_or_pay_dispatch
+from solvers.optimize import optimize
 from solvers.report import format_result, idle_capacity, result_to_json
 from solvers.settings import OptimizerSettings
+from solvers.valuation import plan_npv_by_path, purchase_margins, take_or_pay_dispatch
 from tests.builders import base_dict
 
 S21_XP = "Antminer S21 XP"
@@ -193,7 +194,7 @@ def test_purchase_margins_are_exact_with_carryforward_tax():
     x = np.zeros(space.n_var)
     x[buy[0]] = 300.0                               # a plan with some machines (and some tax) already
     dispatch = take_or_pay_dispatch(space, x)
-    value, tail = _purchase_margins(space, x, dispatch, buy)
+    value, tail = purchase_margins(space, x, dispatch, buy)
     base = plan_npv_by_path(space, x, dispatch)
     for j in buy:
         e = np.zeros(space.n_var)

@@ -11,8 +11,10 @@ import pytest
 
 from minerplan.engine.evaluate import Cancelled, run_engine
 from minerplan.scenario.files import load_scenario, scenario_from_dict, scenario_to_dict
-from solvers.optimize import cvar_of_loss, efficient_frontier, optimize
+from solvers.frontier import efficient_frontier
+from solvers.optimize import optimize
 from solvers.settings import OptimizerSettings
+from solvers.valuation import cvar_of_loss
 from tests.builders import HP_BTC_PER_TH_DAY as BTC_PER_TH_DAY_REF, base_dict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +116,61 @@ def test_binding_site_cap_shadow_price_is_the_marginal_margin_per_mw():
     assert res.retirements.mw.sum() == pytest.approx(667 * 3000 / 1e6, rel=1e-9)
     # the 0.33 extra machine sold gives up one third of a month's margin per month left (hand check)
     assert res.rounding_value_usd == pytest.approx(-(667 - 2000 / 3) * margin_per_unit, rel=1e-3)
+
+
+def test_capacity_duals_are_named_and_signed():
+    # The case above: the site's one capacity row is binding; its dual, as a named frame, is the same
+    # $9,594 per MW (d objective / d capacity, positive for a binding <= row) as the shadow price.
+    fleet = [{"model": "X", "count": 4000, "hashrate_ths": 100, "power_w": 3000, "site": "A", "uptime_pct": 100,
+              "degradation_pct_per_year": 0}]
+    d = base_dict(sites=[{"name": "A", "capacity_mw": 12, "power_price_usd_per_mwh": 40, "pue": 1.0}], fleet=fleet)
+    d["finance"].update(tax_mode="linear", asic_residual_value="market")
+    sc = scenario_from_dict(d)
+    sc = sc.model_copy(update={"sites": [sc.sites[0].model_copy(update={"capacity_mw": 10.0})]})
+    res = optimize(sc, settings(n_paths=1))
+    cap = res.duals["capacity"]
+    assert list(cap.columns) == ["site", "month", "dual_usd", "relax_usd"]
+    assert cap.attrs == {"component": "site power", "unit": "MW", "sense": "<="}
+    margin_per_unit = 100 * 31 * BTC_PER_TH_DAY_REF * 91_500 - 3 * 0.744 * 40
+    assert (cap.site.tolist(), cap.month.tolist()) == (["A"], [0])
+    assert cap.dual_usd.iloc[0] == pytest.approx(margin_per_unit * 1000 / 3, rel=1e-6)
+    assert cap.relax_usd.iloc[0] == cap.dual_usd.iloc[0]
+    sp = res.shadow_prices.set_index(["kind", "name"]).value_usd
+    assert sp[("site_capacity", "A")] == cap.relax_usd.sum()
+    # the fleet row may sell all its units: that limit does not bind
+    assert res.duals["retire_limit"].relax_usd.tolist() == [0.0]
+
+
+def test_every_constraint_family_has_named_duals():
+    """The extensive form of the shipped scenario with every limit on: one frame per row family, keyed as
+    the family names its rows; loosening a limit is never worth less than zero (up to HiGHS's tolerances),
+    and a definition (an equality) has no direction to loosen."""
+    sc = load_scenario("default")
+    st = OptimizerSettings(n_paths=10, seed=2, method="extensive", risk_aversion=0.5,
+                           capex_budget_usd_per_year=400e6, max_conversion_mw_per_month=60)
+    res = optimize(sc, st)
+    assert res.ok
+    assert set(res.duals) == {"capacity", "convertible", "crews", "budget", "retire_limit", "move_link",
+                              "top_units_0", "top_retired_0", "top_shortfall_0", "tax_due", "tax_monotone",
+                              "tax_det_def", "tax_top_def", "cash_floor", "top_cash_def", "cvar", "det_def",
+                              "objective_def"}
+    keys = {"capacity": ["site", "month"], "budget": ["year"], "cash_floor": ["view", "month"], "cvar": ["path"],
+            "top_units_0": ["site", "path", "month", "slot"], "tax_due": ["path", "year"], "crews": ["month"]}
+    for name, cols in keys.items():
+        assert list(res.duals[name].columns) == cols + ["dual_usd", "relax_usd"], name
+    for name, frame in res.duals.items():
+        sense = frame.attrs["sense"]
+        relax, dual = frame.relax_usd.to_numpy(float), frame.dual_usd.to_numpy(float)
+        if sense == "=":
+            assert np.isnan(relax).all(), name
+            continue
+        assert sense in ("<=", ">="), name
+        np.testing.assert_array_equal(relax, dual if sense == "<=" else -dual)
+        assert relax.min() >= -1e-6 * max(1.0, np.abs(relax).max()), name
+    assert res.duals["cash_floor"].attrs["unit"] == "USD"
+    assert set(res.duals["cash_floor"].view) == {"expected", "P10 price path"}
+    assert sorted(res.duals["budget"].year) == sorted(set(int(m[:4]) for m in sc.months))
+    assert res.duals["top_units_0"].site.unique().tolist() == [s.name for s in sc.sites if s.take_or_pay_mwh_per_month > 0]
 
 
 def test_risk_aversion_never_raises_cvar():

@@ -9,8 +9,6 @@ outcomes, never measured.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from types import SimpleNamespace
 from pathlib import Path
@@ -96,9 +94,10 @@ def test_highs_values_the_take_or_pay_dispatch_right():
     """HiGHS's own objective (expected NPV, risk-neutral) is the engine's value of its plan: the dispatch
     variables are scaled so a slot's value is not lost under HiGHS's tolerances, so the plan is chosen
     on the right values (not only reported right)."""
-    from solvers.decisions import build_decision_space
-    from solvers.highs_backend import HighsModel, to_matrix_form
-    from solvers.model import build_model
+    from solvers.decisions.build import build_decision_space
+    from solvers.highs_backend import HighsModel
+    from solvers.highs_form import to_matrix_form
+    from solvers.model.build import build_model
     from solvers.optimize import _result
 
     sc, st = breakeven_take_or_pay(), BREAKEVEN_SETTINGS
@@ -125,7 +124,7 @@ def _engine(npv, cash=1e9):
 
 
 def test_check_tolerance_is_1e6_of_each_paths_total_cash_flow():
-    from solvers.optimize import CHECK_RTOL, compare_with_engine
+    from solvers.result import CHECK_RTOL, compare_with_engine
 
     eng = _engine([100.0, 200.0, 300.0], cash=1e9)          # tolerance $1,000 a path
     assert CHECK_RTOL == 1e-6
@@ -142,9 +141,10 @@ def test_check_tolerance_is_1e6_of_each_paths_total_cash_flow():
 @pytest.fixture(scope="module")
 def small():
     """The shipped scenario at 5 paths: the model, HiGHS's answer, and the checked result."""
-    from solvers.decisions import build_decision_space
-    from solvers.highs_backend import HighsModel, to_matrix_form
-    from solvers.model import build_model
+    from solvers.decisions.build import build_decision_space
+    from solvers.highs_backend import HighsModel
+    from solvers.highs_form import to_matrix_form
+    from solvers.model.build import build_model
 
     sc, st = load_scenario("default"), OptimizerSettings(n_paths=5, seed=2)
     space = build_decision_space(sc, st)
@@ -168,7 +168,7 @@ def test_every_plan_is_checked_against_the_engine(small):
 
 def _faulty(res, offset_usd=5e6):
     """``res`` as if the optimizer had valued its plan ``offset_usd`` too high on every path (a modelling fault)."""
-    from solvers.optimize import check_plan
+    from solvers.result import check_plan
 
     bad = replace(res, npv_by_path_usd=res.npv_by_path_usd + offset_usd,
                   expected_npv_usd=res.expected_npv_usd + offset_usd, check=None, solver_status=None)

@@ -412,7 +412,7 @@ def test_time_limited_plan_within_5_percent_is_labelled_not_proven(qtbot, view, 
 def test_failed_engine_check_is_an_error_not_a_plan(qtbot, view, monkeypatch):
     from dataclasses import replace
 
-    from solvers.optimize import check_plan
+    from solvers.result import check_plan
 
     def wrong_value(res):
         bad = replace(res, npv_by_path_usd=res.npv_by_path_usd + 5e6, expected_npv_usd=res.expected_npv_usd + 5e6,

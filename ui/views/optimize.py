@@ -27,9 +27,13 @@ from minerplan.scenario.errors import ScenarioError
 from minerplan.scenario.model import Scenario
 from solvers.confidence import OUT_OF_SAMPLE_PATHS, REPLICATIONS, PlanConfidence, assess_plan
 from solvers.confidence import describe as describe_confidence
-from solvers.decisions import DecisionSpace, build_decision_space
-from solvers.optimize import (OptimizationResult, _allocation, _decision_tables, _moves_table, check_plan,
-                              efficient_frontier, optimize, plan_scenario)
+from solvers.decisions.build import build_decision_space
+from solvers.decisions.space import DecisionSpace
+from solvers.frontier import efficient_frontier
+from solvers.optimize import optimize
+from solvers.plan import plan_scenario
+from solvers.result import OptimizationResult, check_plan
+from solvers.tables import allocation_table as _allocation, decision_tables as _decision_tables, moves_table as _moves_table
 from solvers.report import check_failure, idle_capacity, plan_label, plan_quality, recommendation
 from solvers.settings import OptimizerSettings
 
