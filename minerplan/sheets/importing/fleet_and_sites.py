@@ -38,6 +38,8 @@ from minerplan.sheets.importing.origins import HourlyOrigin, TableOrigin, TableR
 from minerplan.sheets.importing.problems import TableImportError, raise_if
 from minerplan.sheets.importing.tables import Table, read_table
 
+_CONVERTIBLE_HEADER = next(c.header for c in SITE_COLUMNS if c.field == "ai.convertible_gross_mw")
+
 
 def read_fleet(path: str | os.PathLike) -> TableRows:
     """The cohorts in a fleet table (.csv, or the ``Fleet`` sheet of an .xlsx) as scenario dicts.
@@ -57,7 +59,7 @@ def _site_dict(table: Table, row: int, values: dict, invalid: set[str], problems
     and AI terms given anyway are a mistake worth naming (they would be dropped silently)."""
     ai_fields = [c.field for c in SITE_COLUMNS if c.field.startswith("ai.")]
     if "ai.convertible_gross_mw" not in values and "ai.convertible_gross_mw" not in invalid:
-        convertible = table.columns.get("ai.convertible_gross_mw", (0, "AI convertible [gross MW]"))[1]
+        convertible = table.columns.get("ai.convertible_gross_mw", (0, _CONVERTIBLE_HEADER))[1]
         for f in ai_fields:
             if f in values:
                 problems.append(table.place(row, f).problem(
@@ -209,8 +211,7 @@ def import_fleet_into(scenario: Scenario, rows: list[dict], notes: list[str] | N
 
 
 def _cohort_key(c) -> tuple:
-    get = c.get if isinstance(c, dict) else lambda k: getattr(c, k, None)
-    return get("model"), get("site")
+    return get_path(c, "model"), get_path(c, "site")
 
 
 def import_sites_into(scenario: Scenario, sites: list[dict], notes: list[str] | None = None) -> Scenario:
@@ -233,4 +234,4 @@ def import_sites_into(scenario: Scenario, sites: list[dict], notes: list[str] | 
 
 
 def _site_key(s) -> Any:
-    return s.get("name") if isinstance(s, dict) else s.name
+    return get_path(s, "name")
