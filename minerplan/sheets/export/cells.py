@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
@@ -31,7 +31,6 @@ HEADER_DAYS_ROW = 7
 FIRST_DATA_ROW = 9
 
 BLUE = Font(color="0000FF")
-BLACK = Font(color="000000")
 GREEN = Font(color="007A33")
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=14)
@@ -39,7 +38,6 @@ NOTE = Font(italic=True, color="595959")
 INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 VALUE_FILL = PatternFill("solid", fgColor="EDEDED")
-THIN_TOP = Border(top=Side(style="thin"))
 WRAP = Alignment(wrap_text=True, vertical="top")
 
 FMT_USD = '#,##0;[Red]-#,##0'
