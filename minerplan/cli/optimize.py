@@ -113,7 +113,7 @@ def run_optimize(args) -> int:
         doc.update(confidence.to_json())
         doc["confidence"] = describe(confidence, res)
     if args.frontier and res.ok:
-        from solvers.optimize import efficient_frontier
+        from solvers.frontier import efficient_frontier
 
         fr = efficient_frontier(sc, st)
         doc["frontier"] = [{"risk_aversion": float(r.risk_aversion), "status": r.status,

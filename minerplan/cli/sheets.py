@@ -48,7 +48,7 @@ def run_import(args) -> int:
     from pathlib import Path
 
     from minerplan.scenario.files import load_scenario, save_scenario
-    from minerplan.sheets.table_import import import_fleet_into, import_sites_into, read_fleet, read_sites
+    from minerplan.sheets.importing.fleet_and_sites import import_fleet_into, import_sites_into, read_fleet, read_sites
 
     into, out = import_target(args)
     sc = load_scenario(into)
@@ -122,7 +122,7 @@ def run_export(args) -> int:
 
 def run_template(args) -> int:
     from minerplan.scenario.files import load_scenario, resolve_scenario_path
-    from minerplan.sheets.table_import import write_csv_templates, write_template
+    from minerplan.sheets.importing.template import write_csv_templates, write_template
 
     if not args.xlsx and not args.csv_dir:
         print("minerplan: template: give --xlsx OUT.xlsx and/or --csv-dir DIR", file=sys.stderr)
