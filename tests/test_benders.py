@@ -236,7 +236,8 @@ def test_moves_are_in_the_json_and_the_recommendation():
 
 def test_the_optimize_view_lists_the_moves(qtbot):
     """The Optimize view's Moves tab shows a plan's moves (from, to, months, units, cost)."""
-    from ui.views.optimize import MOVE_COLUMNS, FrameModel
+    from ui.kit.tables import FrameModel
+    from ui.views.optimize.tables import MOVE_COLUMNS
 
     sc, st = _two_sites()
     res = optimize(sc, st)

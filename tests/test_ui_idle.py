@@ -12,7 +12,8 @@ from minerplan.scenario.files import scenario_from_dict  # noqa: E402
 from tests.test_idle_capacity import spare_site  # noqa: E402
 from ui.document import ScenarioDocument  # noqa: E402
 from ui.evaluation import Evaluation  # noqa: E402
-from ui.views.optimize import ALL_SITES, OptimizeView  # noqa: E402
+from ui.views.optimize.results import ALL_SITES  # noqa: E402
+from ui.views.optimize.view import OptimizeView  # noqa: E402
 
 FINISHED = ("done", "no_plan", "failed", "cancelled")
 

@@ -9,14 +9,20 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from minerplan.scenario.files import load_scenario  # noqa: E402
 from tests.gate import Gate  # noqa: E402
 from ui.document import ScenarioDocument  # noqa: E402
 from ui.evaluation import Evaluation  # noqa: E402
-from ui.views import optimize as optimize_view  # noqa: E402
-from ui.views.optimize import FrameModel, OptimizeView, ShadowPriceModel, parse_usd  # noqa: E402
+from minerplan.formats import parse_usd  # noqa: E402
+from ui.kit import job_panel  # noqa: E402
+from ui.kit.tables import FrameModel  # noqa: E402
+from ui.views.optimize import confidence as confidence_tab  # noqa: E402
+from ui.views.optimize import work  # noqa: E402
+from ui.views.optimize.tables import PURCHASE_COLUMNS, ShadowPriceModel  # noqa: E402
+from ui.views.optimize.view import OptimizeView  # noqa: E402
 
 FINISHED = ("done", "no_plan", "failed", "cancelled")
 
@@ -78,7 +84,7 @@ def test_small_run_completes_and_fills_results(qtbot, view):
     assert view.conversion_model.rowCount() == len(res.conversions) > 0
     assert view.retirement_model.rowCount() == len(res.retirements)
     # every header carries a unit or names a thing (no bare numbers)
-    assert view.shadow_model.headerData(2, optimize_view.Qt.Orientation.Horizontal) == "Value (USD)"
+    assert view.shadow_model.headerData(2, Qt.Orientation.Horizontal) == "Value (USD)"
     # stacked MW chart has data, and sums to site capacity for each site
     items = view.allocation_chart.item.listDataItems()
     assert items and any(i.getData()[1] is not None and len(i.getData()[1]) == view.doc.scenario.horizon_months
@@ -151,17 +157,17 @@ def test_table_models_pass_modeltester(qtbot, qtmodeltester, view):
     qtmodeltester.check(view.purchase_model)
     m = view.shadow_model
     for c in range(m.columnCount()):
-        assert m.headerData(c, optimize_view.Qt.Orientation.Horizontal)
+        assert m.headerData(c, Qt.Orientation.Horizontal)
     # sorting the shadow prices by value uses the raw numbers
-    view.tables["shadow"].sortByColumn(2, optimize_view.Qt.SortOrder.DescendingOrder)
+    view.tables["shadow"].sortByColumn(2, Qt.SortOrder.DescendingOrder)
     p = view.shadow_proxy
-    vals = [p.data(p.index(r, 2), optimize_view.Qt.ItemDataRole.UserRole) for r in range(p.rowCount())]
+    vals = [p.data(p.index(r, 2), Qt.ItemDataRole.UserRole) for r in range(p.rowCount())]
     assert vals == sorted(vals, reverse=True)
 
 
 def test_frame_model_handles_missing_and_numpy_values(qtmodeltester):
     import pandas as pd
-    m = FrameModel(optimize_view.PURCHASE_COLUMNS)
+    m = FrameModel(PURCHASE_COLUMNS)
     m.set_frame(pd.DataFrame({"site": ["A"], "month": ["2026-03"], "model": ["S21"], "units": [np.float64(1500.4)],
                               "mw": [np.nan], "capex_usd": [np.int64(12_000_000)]}))
     qtmodeltester.check(m)
@@ -189,11 +195,11 @@ def test_infeasible_budget_shows_explanation(qtbot, view):
 
 def held_optimize(monkeypatch, gate: Gate, **at) -> None:
     """The view's optimize() holds on ``gate`` right after a progress report (see tests/gate.py)."""
-    original = optimize_view.optimize
+    original = work.optimize
 
     def held(sc, st, progress=None, cancel=None, **kwargs):
         return original(sc, st, progress=gate.progress(progress, cancel, **at), cancel=cancel, **kwargs)
-    monkeypatch.setattr(optimize_view, "optimize", held)
+    monkeypatch.setattr(work, "optimize", held)
 
 
 def test_gui_stays_responsive_during_a_run(qtbot, view, monkeypatch):
@@ -217,15 +223,16 @@ def test_gui_stays_responsive_during_a_run(qtbot, view, monkeypatch):
     assert not gate.timed_out and view.result is not None and view.result.ok
 
 
-def test_progress_text_reaches_the_bar(qtbot, view):
+def test_progress_text_reaches_the_bar(qtbot, view, monkeypatch):
     seen = []
-    orig = view._on_progress
+    orig = job_panel.show_progress
 
-    def spy(frac, text):
-        seen.append((frac, text))
-        orig(frac, text)
+    def spy(bar, frac, text):
+        if bar is view.progress:
+            seen.append((frac, text))
+        orig(bar, frac, text)
 
-    view._on_progress = spy
+    monkeypatch.setattr(job_panel, "show_progress", spy)
     small(view)
     run_and_wait(qtbot, view)
     assert view.state == "done"
@@ -283,7 +290,7 @@ def test_frontier_risk_neutral_point_matches_a_plain_run(qtbot, view):
 def test_task_failure_shows_message_box(qtbot, view, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("solver exploded\nsecond line")
-    monkeypatch.setattr(optimize_view, "optimize", boom)
+    monkeypatch.setattr(work, "optimize", boom)
     small(view)
     run_and_wait(qtbot, view)
     assert view.state == "failed"
@@ -298,7 +305,7 @@ def test_task_failure_shows_message_box(qtbot, view, monkeypatch):
 def test_bad_settings_are_flagged_without_running(qtbot, view):
     view.budget.setText("lots")
     view.run_button.click()
-    assert view.state == "idle" and view._task is None
+    assert view.state == "idle" and view.panel.job is None
     assert "Capex budget" in view.form_error.text()
     view.budget.setText("")
     assert view.form_error.text() == ""
@@ -359,7 +366,7 @@ def test_shutdown_mid_run_stops_the_thread(qtbot, view, monkeypatch):
     view.run_button.click()
     qtbot.waitUntil(lambda: "HiGHS" in view.status_label.text(), timeout=60_000)
     assert gate.holding and view.running
-    task = view._task
+    task = view.panel.job
     view.shutdown()
     assert not task.running
     assert gate.passed.is_set() and not gate.timed_out and not gate.opened.is_set()   # let go by the cancel
@@ -370,11 +377,11 @@ def test_shutdown_mid_run_stops_the_thread(qtbot, view, monkeypatch):
 def _dressed_optimize(monkeypatch, dress) -> None:
     """The view's optimize() runs for real, then its result is dressed as another outcome (a stand-in:
     time limits are faked, never measured)."""
-    original = optimize_view.optimize
+    original = work.optimize
 
     def dressed(sc, st, progress=None, cancel=None, **kwargs):
         return dress(original(sc, st, progress=progress, cancel=cancel, **kwargs))
-    monkeypatch.setattr(optimize_view, "optimize", dressed)
+    monkeypatch.setattr(work, "optimize", dressed)
 
 
 def test_time_limited_plan_at_a_huge_gap_is_labelled_a_draft_everywhere(qtbot, view, monkeypatch):
@@ -469,7 +476,6 @@ def test_after_a_plan_the_confidence_tab_says_how_far_to_trust_it(view, qtbot):
 
 def test_stop_ends_the_confidence_check_and_a_new_run_cancels_it(view, qtbot, monkeypatch):
     from tests.gate import Gate
-    from ui.views import optimize as optimize_view
 
     gate = Gate()
 
@@ -481,7 +487,7 @@ def test_stop_ends_the_confidence_check_and_a_new_run_cancels_it(view, qtbot, mo
             raise Cancelled("stopped")
         raise AssertionError("the gate should have been cancelled")
 
-    monkeypatch.setattr(optimize_view, "assess_plan", held)
+    monkeypatch.setattr(confidence_tab, "assess_plan", held)
     small(view, paths=10)
     view.confidence_paths, view.confidence_replications = 100, 1
     with qtbot.waitSignal(view.state_changed, timeout=120_000, check_params_cb=lambda s: s != "running"):
