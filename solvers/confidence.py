@@ -34,9 +34,11 @@ import pandas as pd
 from scipy import stats
 
 from minerplan.engine.evaluate import progress_step, run_engine
+from minerplan.formats import usd_m
 from minerplan.scenario.model import Scenario
 
 from .optimize import optimize
+from .report import quarter
 from .result import OptimizationResult
 from .valuation import cvar_of_loss
 from .settings import OptimizerSettings
@@ -97,29 +99,24 @@ def objective_usd(npv: np.ndarray, st: OptimizerSettings) -> float:
     return value
 
 
-def _quarter(month: str) -> str:
-    y, m = month.split("-")
-    return f"{y}-Q{(int(m) - 1) // 3 + 1}"
-
-
-def plan_decisions(res: OptimizationResult) -> set[tuple[str, str, str, str]]:
+def decision_keys(res: OptimizationResult) -> set[tuple[str, str, str, str]]:
     """A plan's decisions as (kind, site, quarter, model) keys: what 'the same decision' means when
     comparing re-solves (a quarter, not a month: a plan that converts in March and one that
     converts in February made the same call)."""
     out: set[tuple[str, str, str, str]] = set()
     for r in res.conversions.itertuples():
         if not getattr(r, "committed", False):
-            out.add(("convert", str(r.site), _quarter(r.start_month), ""))
+            out.add(("convert", str(r.site), quarter(r.start_month), ""))
     for r in res.purchases.itertuples():
         if r.units > 0:
-            out.add(("buy", str(r.site), _quarter(r.month), str(r.model)))
+            out.add(("buy", str(r.site), quarter(r.month), str(r.model)))
     for r in res.retirements.itertuples():
         if r.units > 0:
-            out.add(("retire", str(r.site), _quarter(r.month), str(r.model)))
+            out.add(("retire", str(r.site), quarter(r.month), str(r.model)))
     if res.moves is not None:
         for r in res.moves.itertuples():
             if r.units > 0:   # the site of a move is "from -> to"
-                out.add(("move", f"{r.from_site} -> {r.to_site}", _quarter(r.month), str(r.model)))
+                out.add(("move", f"{r.from_site} -> {r.to_site}", quarter(r.month), str(r.model)))
     return out
 
 
@@ -191,7 +188,7 @@ def assess_plan(sc: Scenario, res: OptimizationResult, settings: OptimizerSettin
         mine = run_engine(plan_sc, n_paths=rst.n_paths, seed=rst.seed, preset=rst.preset)
         values.append(objective_usd(rep.npv_by_path_usd, rst))
         ours.append(objective_usd(mine.npv_usd, rst))
-        plans.append(plan_decisions(rep))
+        plans.append(decision_keys(rep))
     step(1.0, "done")
 
     oos_mean = oos_ci = oos_obj = None
@@ -204,26 +201,23 @@ def assess_plan(sc: Scenario, res: OptimizationResult, settings: OptimizerSettin
         gap, gap_ci = _mean_ci95(np.asarray(values) - np.asarray(ours))
     return PlanConfidence(out_of_sample_paths if oos_npv is not None else 0, oos_mean, oos_ci, oos_obj,
                           len(values), gap, gap_ci, [float(v) for v in values], [float(v) for v in ours],
-                          stability_table(plan_decisions(res), plans), failed)
+                          stability_table(decision_keys(res), plans), failed)
 
 
 def describe(conf: PlanConfidence, res: OptimizationResult) -> list[str]:
     """The confidence of a plan in words a CFO reads (USD millions)."""
-    def m(x: float) -> str:
-        return f"{'-' if x < 0 else ''}${abs(x) / 1e6:,.1f}M"
-
     lines = []
     if conf.out_of_sample_npv_usd is not None:
         lo, hi = conf.out_of_sample_ci95_usd
-        lines.append(f"This plan is worth {m(conf.out_of_sample_npv_usd)} ± {m((hi - lo) / 2)} "
+        lines.append(f"This plan is worth {usd_m(conf.out_of_sample_npv_usd)} ± {usd_m((hi - lo) / 2)} "
                      f"(expected NPV, mean of {conf.out_of_sample_paths:,} fresh price paths the optimizer never "
                      f"saw, 95% confidence); on its own {res.settings.n_paths:,} paths it looked like "
-                     f"{m(res.expected_npv_usd)}.")
+                     f"{usd_m(res.expected_npv_usd)}.")
     if conf.gap_usd is not None:
         lo, hi = conf.gap_ci95_usd
         lines.append(f"Re-solving on {conf.replications} independent samples of {res.settings.n_paths:,} paths "
-                     f"found plans at most {m(max(conf.gap_usd, 0.0))} better on their own paths (95% CI "
-                     f"{m(lo)} to {m(hi)}): the room left by solving on a sample.")
+                     f"found plans at most {usd_m(max(conf.gap_usd, 0.0))} better on their own paths (95% CI "
+                     f"{usd_m(lo)} to {usd_m(hi)}): the room left by solving on a sample.")
     if conf.failed_replications:
         lines.append(f"{conf.failed_replications} re-solve(s) found no plan within the time limit and are left out.")
     n = conf.replications

@@ -27,7 +27,7 @@ from .highs_backend import HighsModel
 from .highs_form import to_matrix_form
 from .model.build import build_model
 from .model.duals import SHADOW_COLUMNS
-from .plan import plan_scenario
+from .plan import write_plan
 from .result import OptimizationResult, gap_and_bound
 from .settings import OptimizerSettings
 from .tables import allocation_table, decision_tables, moves_table
@@ -90,14 +90,15 @@ def frontier_plan(space: DecisionSpace, settings: OptimizerSettings, row: pd.Ser
     conv, buys, rets = decision_tables(space, x)
     exp_npv, cvar = float(row["expected_npv_usd"]), float(row["cvar_usd"])
     npv = row["npv_by_path_usd"] if "npv_by_path_usd" in row.index else None
+    plan, decisions = write_plan(space, x)
     return OptimizationResult(
         status=str(row["status"]), objective_usd=exp_npv - st_k.risk_aversion * cvar, expected_npv_usd=exp_npv,
         cvar_usd=cvar, mip_gap=_optional(row, "mip_gap"),
         npv_by_path_usd=None if npv is None else np.asarray(npv, float),
         allocation=allocation_table(space, x), conversions=conv, purchases=buys, retirements=rets,
         moves=moves_table(space, x), shadow_prices=pd.DataFrame(columns=SHADOW_COLUMNS),
-        plan_scenario=plan_scenario(space, x), settings=st_k, notes=list(space.notes),
-        bound_usd=_optional(row, "bound_usd"), solver_status=str(row["status"]))
+        plan_scenario=plan, settings=st_k, notes=list(space.notes), bound_usd=_optional(row, "bound_usd"),
+        solver_status=str(row["status"]), decisions=decisions)
 
 
 def _optional(row: pd.Series, key: str) -> float | None:

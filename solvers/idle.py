@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from minerplan.formats import usd_m
 from minerplan.scenario.months import add_months, month_index
 
 from .decisions.space import DecisionSpace
@@ -39,11 +40,6 @@ SIMILAR_MW = 0.5
 SIMILAR_SHARE = 0.05
 
 IDLE_COLUMNS = ["site", "from_month", "to_month", "idle_mw", "reason"]
-
-
-def _money(usd: float) -> str:
-    """USD with the sign first and two decimals in millions: ``-$0.71M``, ``+$1.20M``."""
-    return f"{'-' if usd < 0 else '+'}${abs(usd) / 1e6:,.2f}M"
 
 
 def _similar(mw: float, first_mw: float) -> bool:
@@ -238,10 +234,10 @@ def _words(space: DecisionSpace, part: tuple, s: int, ms: list[int], per_mw, run
         j = best(part[1])
         if j is None:
             return "no purchase pays back"
-        return (f"no purchase pays back: the best candidate ({named(j)}) is worth {_money(per_mw[j])} per MW "
-                "(expected NPV)")
+        return (f"no purchase pays back: the best candidate ({named(j)}) is worth "
+                f"{usd_m(per_mw[j], 2, plus=True)} per MW (expected NPV)")
     j = best(positive=True)
-    cand = f"{named(j)} (worth {_money(per_mw[j])} per MW)" if j is not None else named(j)
+    cand = f"{named(j)} (worth {usd_m(per_mw[j], 2, plus=True)} per MW)" if j is not None else named(j)
     if what == "no_room":
         return (f"no room for a new machine's whole life: the site is full in {months[part[1]]}, so {cand} "
                 "cannot be added")

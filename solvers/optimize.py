@@ -5,7 +5,7 @@ Long work with a progress callback ``progress(fraction, text)`` and a cancel che
 (:mod:`solvers.decisions`), the model (:mod:`solvers.model`), solves it with HiGHS, by the
 L-shaped decomposition when there is per-path recourse (:mod:`solvers.benders`) or as the
 extensive form, values the plan exactly (:mod:`solvers.valuation`), writes it into a scenario
-(:mod:`solvers.plan`) with its tables (:mod:`solvers.tables`), every family's duals
+(:mod:`solvers.plan`, with which rows are its decisions) and its tables (:mod:`solvers.tables`), every family's duals
 (:mod:`solvers.model.duals`), and checks it with the engine (:func:`solvers.result.check_plan`).
 """
 
@@ -28,7 +28,7 @@ from .infeasibility import explain_infeasibility
 from .model.build import build_model
 from .model.duals import assign_duals, shadow_price_table
 from .model.parts import BuiltModel
-from .plan import plan_scenario
+from .plan import write_plan
 from .result import OptimizationResult, check_plan, empty_tables, gap_and_bound, no_plan
 from .settings import OptimizerSettings
 from .tables import allocation_table, cash_table, decision_tables, moves_table
@@ -162,7 +162,7 @@ def _result(space: DecisionSpace, built: BuiltModel, hm: HighsModel, out: SolveO
     res.solver_status = out.status
     res.conversions, res.purchases, res.retirements = decision_tables(space, x)
     res.moves = moves_table(space, x)
-    res.plan_scenario = plan_scenario(space, x)
+    res.plan_scenario, res.decisions = write_plan(space, x)
     res.allocation = allocation_table(space, x)
     res.duals = assign_duals(built, hm.form, out.row_dual)
     res.shadow_prices = shadow_price_table(space, res.duals)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from minerplan.formats import pct, usd_m
 from minerplan.scenario.months import month_index
 from minerplan.scenario.files import scenario_to_dict
 
@@ -22,20 +23,10 @@ def _num(x):
     return x if math.isfinite(x) else None
 
 
-def _quarter(month: str) -> str:
+def quarter(month: str) -> str:
+    """The calendar quarter of a month: ``2026-03`` -> ``2026-Q1``."""
     y, m = month.split("-")
     return f"{y}-Q{(int(m) - 1) // 3 + 1}"
-
-
-def _m(usd: float) -> str:
-    """USD millions with one decimal, the sign before the dollar: ``-$91.5M``."""
-    return f"{'-' if usd < 0 else ''}${abs(usd) / 1e6:,.1f}M"
-
-
-def _pct(share: float) -> str:
-    """A gap as a percentage: ``426%``, ``12.5%``, ``0.06%``."""
-    pct = share * 100
-    return f"{pct:,.0f}%" if pct >= 100 else (f"{pct:.1f}%" if pct >= 10 else f"{pct:.2f}%")
 
 
 #: A plan whose MIP gap is above this share is a *draft*: the best plan may be worth this much more
@@ -81,14 +72,14 @@ def plan_label(res: OptimizationResult) -> str | None:
     if res.mip_gap is None:
         gap = "its gap is unknown (HiGHS had no bound yet)"
     elif res.bound_usd is not None:
-        gap = f"gap {_pct(res.mip_gap)} (best bound {_m(res.bound_usd)}: no plan can beat that)"
+        gap = f"gap {pct(res.mip_gap)} (best bound {usd_m(res.bound_usd)}: no plan can beat that)"
     else:
-        gap = f"gap {_pct(res.mip_gap)}"
+        gap = f"gap {pct(res.mip_gap)}"
     if res.status == "time_limit":
         head = f"Plan found within the time limit of {st.time_limit_s:g} s, NOT proven optimal: {gap}"
         change = "For a proven plan raise the time limit or use fewer price paths."
     else:
-        head = f"Plan within the requested MIP gap of {_pct(st.mip_gap)}, NOT proven optimal: {gap}"
+        head = f"Plan within the requested MIP gap of {pct(st.mip_gap)}, NOT proven optimal: {gap}"
         change = "For a proven plan lower the MIP gap (e.g. 0.5%)."
     if quality == "draft":
         return f"{head} - treat as a draft, not a recommendation. {change}"
@@ -98,9 +89,9 @@ def plan_label(res: OptimizationResult) -> str | None:
 def check_failure(res: OptimizationResult) -> str:
     """Why a plan that failed the engine check is not shown as the answer, in plain words."""
     c = res.check
-    return (f"No plan: the engine check failed. The optimizer values its plan at {_m(c.optimizer_npv_usd)} expected "
+    return (f"No plan: the engine check failed. The optimizer values its plan at {usd_m(c.optimizer_npv_usd)} expected "
             f"NPV, but the engine (minerplan evaluate of the same plan on the same {res.settings.n_paths:,} price "
-            f"paths) gives {_m(c.engine_npv_usd)}; they differ by ${abs(c.difference_usd):,.0f} (path "
+            f"paths) gives {usd_m(c.engine_npv_usd)}; they differ by ${abs(c.difference_usd):,.0f} (path "
             f"{c.worst_path + 1}: ${abs(c.worst_path_difference_usd):,.0f}), beyond the ${c.tolerance_usd:,.0f} "
             f"allowed (1e-6 of the plan's total cash flow). One of the two is wrong, so the plan must not be used: "
             f"this is a fault in MinerPlan, not in the scenario. Report it with the scenario file and these "
@@ -134,19 +125,19 @@ def _plan_lines(res: OptimizationResult) -> list[str]:
                          f"(from {r.start_month}, ready {r.ready_month}).")
         else:
             lines.append(f"Convert {r.gross_mw:,.1f} MW at {r.site} from {r.start_month} ({r.critical_mw:,.1f} MW "
-                         f"critical, ready {r.ready_month}) and {what}; capex {_m(r.capex_usd)}."
+                         f"critical, ready {r.ready_month}) and {what}; capex {usd_m(r.capex_usd)}."
                          + _horizon_flag(sc, r.start_month, r.ready_month))
     converted_sites = set(conv.site) if len(conv) else set()
     retired = res.retirements
     if len(retired):
-        retired = retired.assign(quarter=retired.month.map(_quarter))
+        retired = retired.assign(quarter=retired.month.map(quarter))
         for (site, model, q), g in retired.groupby(["site", "model", "quarter"], sort=False):
             lines.append(f"Retire {g.units.sum():,.0f} {model} at {site} in {q} "
-                         f"({g.mw.sum():,.1f} MW, salvage {_m(g.salvage_usd.sum())})."
+                         f"({g.mw.sum():,.1f} MW, salvage {usd_m(g.salvage_usd.sum())})."
                          + _horizon_flag(sc, g.month.min(), None))
     moves = res.moves if res.moves is not None else None
     if moves is not None and len(moves):
-        moves = moves.assign(quarter=moves.month.map(_quarter))
+        moves = moves.assign(quarter=moves.month.map(quarter))
         for (frm, to, model, q), g in moves.groupby(["from_site", "to_site", "model", "quarter"], sort=False):
             lines.append(f"Move {g.units.sum():,.0f} {model} from {frm} to {to} in {q} ({g.mw.sum():,.1f} MW at "
                          f"{to}; offline until {g.arrive_month.max()}; cost ${g.cost_usd.sum():,.0f})."
@@ -156,7 +147,7 @@ def _plan_lines(res: OptimizationResult) -> list[str]:
         for (site, model), g in buys.groupby(["site", "model"], sort=False):
             first = g.month.min()
             lines.append(f"Buy {g.units.sum():,.0f} {model} for {site} from {first} "
-                         f"({g.mw.sum():,.1f} MW, capex {_m(g.capex_usd.sum())})."
+                         f"({g.mw.sum():,.1f} MW, capex {usd_m(g.capex_usd.sum())})."
                          + _horizon_flag(sc, g.month.max(), None))
     for site in sc.sites:
         if site.name not in converted_sites:
@@ -203,7 +194,7 @@ def _mining_line(sc, site: str) -> str:
         return f"Keep {site} mining ({units:,.0f} machines, {mw:,.1f} MW at the horizon's end)."
     if stop_month is not None:
         how = "moves or retires" if moved else "retires"
-        return (f"{site} stops mining in {_quarter(stop_month)}: the plan {how} every machine there and "
+        return (f"{site} stops mining in {quarter(stop_month)}: the plan {how} every machine there and "
                 "nothing replaces them.")
     return f"{site} has no machines in the plan."
 
@@ -314,19 +305,20 @@ def format_result(doc: dict[str, Any]) -> str:
     lines.append(f"Optimizer: {status}  ({doc['paths']:,} price paths, risk aversion {doc['risk_aversion']:g}, "
                  f"CVaR level {doc['cvar_level']:g})")
     if doc["expected_npv_usd"] is not None:
-        lines.append(f"  expected NPV        {_m(doc['expected_npv_usd'])}")
-        lines.append(f"  CVaR of NPV loss    {_m(doc['cvar_usd'])}  (mean loss over the worst "
+        lines.append(f"  expected NPV        {usd_m(doc['expected_npv_usd'])}")
+        lines.append(f"  CVaR of NPV loss    {usd_m(doc['cvar_usd'])}  (mean loss over the worst "
                      f"{(1 - doc['cvar_level']) * 100:g}% of paths)")
         chk = doc.get("engine_check")
         if chk is not None:
             verdict = (f"agrees within ${chk['tolerance_usd']:,.0f}" if chk["ok"] else
                        f"DISAGREES by ${abs(chk['difference_usd']):,.0f} (allowed ${chk['tolerance_usd']:,.0f})")
-            lines.append(f"  engine check        {_m(chk['engine_expected_npv_usd'])} (minerplan evaluate of the "
+            lines.append(f"  engine check        {usd_m(chk['engine_expected_npv_usd'])} (minerplan evaluate of the "
                          f"plan): {verdict}")
         elif doc.get("engine_expected_npv_usd") is not None:
-            lines.append(f"  engine check        {_m(doc['engine_expected_npv_usd'])} (minerplan evaluate of the plan)")
+            lines.append(f"  engine check        {usd_m(doc['engine_expected_npv_usd'])} "
+                         "(minerplan evaluate of the plan)")
         if doc["mip_gap"] is not None:
-            bound = f"  (best bound {_m(doc['bound_usd'])})" if doc.get("bound_usd") is not None else ""
+            bound = f"  (best bound {usd_m(doc['bound_usd'])})" if doc.get("bound_usd") is not None else ""
             lines.append(f"  MIP gap             {doc['mip_gap'] * 100:.3f} %{bound}")
     lines.append("")
     lines.append("Recommendation")
@@ -344,20 +336,21 @@ def format_result(doc: dict[str, Any]) -> str:
                 lines.append(f"  {label} {r['name']}: {r['value_usd']:,.2f} {r['unit']}")
     if doc.get("cash") and doc["settings_min_cash_usd"] is not None:
         lines.append("")
-        lines.append("Liquidity (cash floor " + _m(doc["settings_min_cash_usd"]) + ")")
+        lines.append("Liquidity (cash floor " + usd_m(doc["settings_min_cash_usd"]) + ")")
         by_view: dict[str, list] = {}
         for r in doc["cash"]:
             by_view.setdefault(r["view"], []).append(r)
         for view, rows in by_view.items():
             low = min(rows, key=lambda r: r["cash_usd"])
             peak = max(r["credit_usd"] for r in rows)
-            lines.append(f"  {view}: lowest cash {_m(low['cash_usd'])} in {low['month']}; most credit drawn {_m(peak)}")
+            lines.append(f"  {view}: lowest cash {usd_m(low['cash_usd'])} in {low['month']}; "
+                         f"most credit drawn {usd_m(peak)}")
     if doc.get("frontier"):
         lines.append("")
         lines.append("Efficient frontier (risk weight: expected NPV, CVaR of loss)")
         for r in doc["frontier"]:
             if r["expected_npv_usd"] is not None:
-                lines.append(f"  {r['risk_aversion']:>5g}: {_m(r['expected_npv_usd'])}, {_m(r['cvar_usd'])}")
+                lines.append(f"  {r['risk_aversion']:>5g}: {usd_m(r['expected_npv_usd'])}, {usd_m(r['cvar_usd'])}")
     for n in doc["notes"]:
         lines.append(f"  note: {n}")
     t = doc["timings_s"]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from minerplan.scenario.model import Scenario
+from minerplan.scenario.plan import PlanDecisions
 
 from .highs_backend import HighsModel, SolveOutcome
 from .model.duals import SHADOW_COLUMNS
@@ -64,6 +65,8 @@ class OptimizationResult:
     #: Every constraint family's duals, one frame per family name (see solvers.model.duals); empty
     #: without duals (no plan, a frontier point, no time left for the duals' re-solve).
     duals: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Which rows of ``plan_scenario`` are the plan's decisions (see solvers.plan.write_plan); None without a plan.
+    decisions: PlanDecisions | None = None
 
     @property
     def ok(self) -> bool:

@@ -12,8 +12,8 @@ from scipy import stats
 from minerplan.cli.main import main
 from minerplan.engine.evaluate import run_engine
 from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, load_scenario, scenario_from_dict
-from solvers.confidence import (OUT_OF_SAMPLE_SEED, REPLICATION_SEED, assess_plan, describe, objective_usd,
-                                plan_decisions, stability_table)
+from solvers.confidence import (OUT_OF_SAMPLE_SEED, REPLICATION_SEED, assess_plan, decision_keys, describe,
+                                objective_usd, stability_table)
 from solvers.optimize import optimize
 from solvers.settings import OptimizerSettings
 from tests.builders import base_dict
@@ -60,7 +60,7 @@ def test_replications_use_fresh_paths_and_pair_the_plan_on_them():
     assert set(conf.stability.columns) == {"decision", "site", "quarter", "model", "in_plan", "share"}
     assert conf.stability.share.between(0, 1).all()
     assert set(conf.stability[conf.stability.in_plan].apply(
-        lambda r: (r.decision, r.site, r.quarter, r.model), axis=1)) == plan_decisions(res)
+        lambda r: (r.decision, r.site, r.quarter, r.model), axis=1)) == decision_keys(res)
 
 
 def test_objective_includes_the_risk_weight():

@@ -100,6 +100,10 @@ def test_budget_binding_is_named_when_a_machine_would_pay():
     res = optimize(scenario_from_dict(d), st)
     assert res.ok and res.purchases["capex_usd"].sum() <= 3e6 + 1
     assert len(res.purchases) > 0, "the case needs a purchase that pays, or it tests nothing"
+    # the plan's purchases are its new fleet rows, named as the optimizer wrote them
+    bought = [res.plan_scenario.fleet[i] for i in res.decisions.purchases]
+    assert [(c.model, c.purchase_month, c.count) for c in bought] == \
+        list(zip(res.purchases.model, res.purchases.month, res.purchases.units))
     table = idle_capacity(res)
     assert table["reason"].str.startswith("capex budget binding in ").all(), table["reason"].tolist()
     assert table["reason"].str.contains(r"Antminer S21 XP delivered 2026-01 \(worth \+\$", regex=True).all()

@@ -173,6 +173,34 @@ def test_every_constraint_family_has_named_duals():
     assert res.duals["top_units_0"].site.unique().tolist() == [s.name for s in sc.sites if s.take_or_pay_mwh_per_month > 0]
 
 
+def test_the_plan_says_which_of_its_rows_are_decisions():
+    """The optimizer records its decisions as it writes the plan: the shipped scenario's plan converts,
+    retires and moves, and every other row is the scenario as entered."""
+    sc = load_scenario("default")
+    res = optimize(sc, OptimizerSettings(n_paths=20, seed=1))
+    plan, dec = res.plan_scenario, res.decisions
+    assert res.ok and dec.conversions and dec.retirements and dec.moves and dec.note == ""
+    n0 = len(sc.conversion_plan)
+    assert dec.conversions == list(range(n0, len(plan.conversion_plan)))
+    assert sorted(plan.conversion_plan[j].gross_mw for j in dec.conversions) == \
+        sorted(res.conversions.loc[~res.conversions.committed.astype(bool), "gross_mw"])
+    for i in dec.retirements:
+        assert plan.fleet[i].retire_month is not None and plan.fleet[i].sale_price_usd is None
+    assert sum(plan.fleet[i].count for i in dec.retirements) == pytest.approx(res.retirements.units.sum())
+    for away, arrive in dec.moves:
+        assert plan.fleet[away].sale_price_usd is not None and plan.fleet[arrive].moved_from == plan.fleet[away].site
+        assert plan.fleet[away].count == plan.fleet[arrive].count
+    assert sum(plan.fleet[a].count for a, _ in dec.moves) == pytest.approx(res.moves.units.sum())
+    assert dec.leaving() == sorted(dec.retirements + [a for a, _ in dec.moves])
+    assert dec.arriving() == sorted(dec.purchases + [b for _, b in dec.moves])
+    assert dec.count == len(dec.conversions) + len(dec.leaving()) + len(dec.arriving())
+    # the rows that are no decision are the scenario's own rows (the units a row keeps)
+    def key(c):
+        return (c.model, c.site, c.purchase_month, c.retire_month, c.sale_price_usd)
+    decided = set(dec.leaving()) | set(dec.arriving())
+    assert {key(c) for i, c in enumerate(plan.fleet) if i not in decided} <= {key(c) for c in sc.fleet}
+
+
 def test_risk_aversion_never_raises_cvar():
     sc = linear_tax_default()
     neutral = optimize(sc, OptimizerSettings(n_paths=80, seed=2, hall_critical_mw=None))
