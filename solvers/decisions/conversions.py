@@ -14,11 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from minerplan.engine.ai import conversion_effect
+from minerplan.scenario.fields import BUSINESS_MODELS
 
 from .columns import Columns
 from .economics import Economics
-
-BUSINESS_MODELS = ("colocation", "gpu_cloud")
 
 
 def add_conversions(eco: Economics, cols: Columns) -> None:
