@@ -339,7 +339,7 @@ def optimize_view(qtbot):
     from minerplan.scenario.files import load_scenario
     from ui.document import ScenarioDocument
     from ui.evaluation import Evaluation
-    from ui.views.optimize import OptimizeView
+    from ui.views.optimize.view import OptimizeView
 
     doc = ScenarioDocument(load_scenario("default"))
     ev = Evaluation(doc)

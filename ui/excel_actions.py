@@ -281,17 +281,16 @@ def plan_note(res) -> str:
 
 def export_plan(view, path: str | None = None) -> ExportJob | None:
     """Optimize view > Export plan to Excel: the planned scenario with its decisions on the Plan sheet."""
-    from minerplan.sheets.export.plan_decisions import plan_decisions
+    from dataclasses import replace
 
     res = view.result
     if res is None or not res.ok or res.plan_scenario is None:
         return None
     planned = res.plan_scenario
-    original = view.output.source if view.output is not None else view.doc.scenario
     path = path or _ask_xlsx(view, "Export plan to Excel", f"{planned.name} plan", view.doc)
     if not path:
         return None
-    plan = plan_decisions(original, planned, note=plan_note(res))
+    plan = replace(res.decisions, note=plan_note(res))   # the rows the optimizer wrote as its decisions
     n_paths, seed = monte_carlo_settings(getattr(view, "evaluation", None))
 
     def say(text: str) -> None:

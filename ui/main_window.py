@@ -39,7 +39,7 @@ AUTOSAVE_MS = 30_000
 
 VIEWS = [("Overview", "overview", "OverviewView"), ("Fleet", "fleet", "FleetView"),
          ("Sites & power", "sites", "SitesView"), ("Market", "market.view", "MarketView"), ("AI/HPC", "ai", "AiView"),
-         ("Optimize", "optimize", "OptimizeView"), ("Compare", "compare", "CompareView"),
+         ("Optimize", "optimize.view", "OptimizeView"), ("Compare", "compare", "CompareView"),
          ("What-if", "whatif.view", "WhatIfView"), ("Risk", "risk.view", "RiskView")]
 
 

@@ -56,7 +56,7 @@ def _settle(app, seconds: float = 0.3) -> None:
 
 def _run_optimizer_into(view) -> None:
     """One optimizer run and a frontier, computed here synchronously and shown as the view would."""
-    from .views import optimize as ov
+    from .views.optimize import work as ov
 
     view.paths.setValue(60)
     view.risk.setValue(0.5)
