@@ -28,8 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from minerplan.markets.stochastic import (SERIES, correlated_normals, default_correlation, default_values,  # noqa: E402
-                                  fee_paths, gpu_rate_paths, market_paths, merton_factors, regime_factors)
+from minerplan.markets.stochastic.defaults import SERIES, default_correlation, default_values  # noqa: E402
+from minerplan.markets.stochastic.fees_and_rates import fee_paths, gpu_rate_paths  # noqa: E402
+from minerplan.markets.stochastic.joint_paths import market_paths  # noqa: E402
+from minerplan.markets.stochastic.price_factors import merton_factors, regime_factors  # noqa: E402
+from minerplan.markets.stochastic.shocks import correlated_normals  # noqa: E402
 
 N_PATHS = 10_000
 N_MONTHS = 60

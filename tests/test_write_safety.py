@@ -17,8 +17,8 @@ import zipfile
 
 import pytest
 
-from minerplan.scenario.files import (DEFAULT_SCENARIO_PATH, clean_stale_temps, load_scenario,
-                                   save_scenario)
+from minerplan.scenario.file_io import clean_stale_temps
+from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, load_scenario, save_scenario
 
 
 def _line_within(child, seconds: float) -> str:
@@ -40,7 +40,7 @@ def test_kill_9_during_a_save_leaves_a_temp_that_the_next_save_removes(tmp_path)
     # A child process starts an atomic write, says so, and blocks inside it until killed.
     code = textwrap.dedent(f"""
         import sys, time
-        from minerplan.scenario.files import atomic_write
+        from minerplan.scenario.file_io import atomic_write
         def write(tmp):
             open(tmp, "w").write("half a file")
             print("inside", flush=True)
@@ -72,7 +72,7 @@ def test_kill_9_during_a_one_off_export_is_cleaned_by_the_next_start(tmp_path, m
     out.mkdir()
     code = textwrap.dedent(f"""
         import time
-        from minerplan.scenario.files import atomic_write
+        from minerplan.scenario.file_io import atomic_write
         def write(tmp):
             open(tmp, "w").write("half a workbook")
             open(tmp + ".splice", "w").write("half a splice")
@@ -95,7 +95,7 @@ def test_kill_9_during_a_one_off_export_is_cleaned_by_the_next_start(tmp_path, m
 
 
 def test_a_register_entry_never_deletes_anything_but_a_temp_file(tmp_path, monkeypatch):
-    from minerplan.scenario.files import clean_pending_writes
+    from minerplan.scenario.file_io import clean_pending_writes
 
     monkeypatch.setenv("MINERPLAN_CACHE_DIR", str(tmp_path / "cache"))
     reg = tmp_path / "cache" / "pending-writes"
@@ -125,7 +125,7 @@ def test_ctrl_c_while_writing_leaves_nothing(tmp_path):
         open(tmp + ".splice", "w").write("y")
         raise KeyboardInterrupt
 
-    from minerplan.scenario.files import atomic_write
+    from minerplan.scenario.file_io import atomic_write
 
     with pytest.raises(KeyboardInterrupt):
         atomic_write(target, interrupted)
@@ -133,7 +133,7 @@ def test_ctrl_c_while_writing_leaves_nothing(tmp_path):
 
 
 def test_ctrl_c_during_the_export_splice_leaves_no_splice_file(tmp_path, monkeypatch):
-    from minerplan.sheets.xlsx_export import export_workbook
+    from minerplan.sheets.export.workbook import export_workbook
 
     sc = load_scenario(DEFAULT_SCENARIO_PATH)
     real = zipfile.ZipFile.writestr
@@ -182,7 +182,8 @@ def test_building_past_the_time_limit_returns_no_plan_in_business_words(monkeypa
 def test_no_highs_run_starts_after_the_deadline():
     import numpy as np
 
-    from solvers.highs_backend import HighsModel, MatrixForm
+    from solvers.highs_backend import HighsModel
+    from solvers.highs_form import MatrixForm
 
     # max x, x <= 1: a one-column LP
     form = MatrixForm(col_vars=[None], col_lower=np.array([0.0]), col_upper=np.array([1.0]),
@@ -219,7 +220,8 @@ class _BlockingHighs:
 def _tiny_model():
     import numpy as np
 
-    from solvers.highs_backend import HighsModel, MatrixForm
+    from solvers.highs_backend import HighsModel
+    from solvers.highs_form import MatrixForm
 
     form = MatrixForm(col_vars=[None], col_lower=np.array([0.0]), col_upper=np.array([1.0]),
                       integer=np.array([True]), cost=np.array([1.0]), offset=0.0, row_lower=np.array([-np.inf]),
@@ -263,8 +265,8 @@ def test_the_deadline_returns_the_best_plan_found_so_far():
 def test_cancel_is_looked_at_while_the_model_is_built():
     # Issue 12: Cancel acts within a second at any stage, build included (2,000 paths build in ~1 s).
     from minerplan.engine.evaluate import Cancelled
-    from solvers.decisions import build_decision_space
-    from solvers.model import build_model
+    from solvers.decisions.build import build_decision_space
+    from solvers.model.build import build_model
     from solvers.settings import OptimizerSettings
 
     space = build_decision_space(load_scenario(DEFAULT_SCENARIO_PATH), OptimizerSettings(n_paths=3))

@@ -126,12 +126,12 @@ def _optimized_plan():
     """The optimizer's plan for the shipped scenario (few paths: the test needs a plan, not the best one)."""
     from solvers.optimize import optimize
     from solvers.settings import OptimizerSettings
-    from minerplan.sheets.export.plan_decisions import plan_decisions
+    from dataclasses import replace
 
     sc = scenario_from_dict(_default_dict(), "default")
     res = optimize(sc, OptimizerSettings(n_paths=20, seed=0))
     assert res.ok, res.status
-    return res.plan_scenario, plan_decisions(sc, res.plan_scenario, note="test plan")
+    return res.plan_scenario, replace(res.decisions, note="test plan")
 
 
 @pytest.fixture(scope="module")

@@ -77,7 +77,8 @@ def run_import(args) -> int:
 
 
 def run_export(args) -> int:
-    from minerplan.sheets.export.plan_decisions import plan_decisions
+    from dataclasses import replace
+
     from minerplan.sheets.export.workbook import export_workbook
 
     if not str(args.xlsx).lower().endswith(".xlsx"):
@@ -96,7 +97,7 @@ def run_export(args) -> int:
             print("minerplan: export: " + " ".join(lines[:1] + (res.explanation or [])), file=sys.stderr)
             return 3
         note = " ".join(recommendation(res))
-        plan = plan_decisions(sc, res.plan_scenario, note=note)
+        plan = replace(res.decisions, note=note)   # the rows the optimizer wrote as its decisions
         sc = res.plan_scenario
 
     def show_progress(frac, text):
@@ -114,7 +115,7 @@ def run_export(args) -> int:
         return EXIT_BAD_INPUT
     if progress is not None:
         print("", file=sys.stderr)
-    extra = f", {len(plan.conversions) + len(plan.retirements) + len(plan.purchases)} plan decisions" if plan else ""
+    extra = f", {plan.count} plan decisions" if plan else ""
     print(f"wrote {escape_control(str(rep.path))}: {len(rep.sheets)} sheets{extra}, NPV {rep.npv_usd:,.0f} USD "
           f"(on the entered price path), {rep.seconds:.2f} s")
     return 0

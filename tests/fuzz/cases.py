@@ -240,8 +240,9 @@ def _fit_capacity(d: dict) -> None:
 def _table(kind: str) -> tuple[list[str], list[list[str]], list[int]]:
     """Header, rows (CSV text) and numeric column indexes of the shipped scenario's fleet or sites."""
     from minerplan.scenario.files import load_scenario
-    from minerplan.sheets.table_import import _attr, _csv_cell
-    from minerplan.sheets.xlsx_tables import FLEET_COLUMNS, SITE_COLUMNS
+    from minerplan.scenario.dotted import get_path as _attr
+    from minerplan.sheets.importing.template import csv_cell as _csv_cell
+    from minerplan.scenario.fields import FLEET_COLUMNS, SITE_COLUMNS
 
     sc = load_scenario(DEFAULT)
     layout, items = (FLEET_COLUMNS, sc.fleet) if kind == "fleet" else (SITE_COLUMNS, sc.sites)

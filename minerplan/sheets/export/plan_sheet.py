@@ -39,8 +39,8 @@ class PlanSheet(ExportState):
 
     def plan_rows(self) -> list[tuple[str, int]]:
         p = self.plan
-        return ([("convert", j) for j in p.conversions] + [("retire", i) for i in p.retirements] +
-                [("buy", i) for i in p.purchases])
+        return ([("convert", j) for j in p.conversions] + [("retire", i) for i in p.leaving()] +
+                [("buy", i) for i in p.arriving()])
 
     def sheet_plan(self) -> None:
         sc, ws = self.sc, self.ws["Plan"]

@@ -18,7 +18,7 @@ from minerplan.scenario.fields import HOURLY_SHEET
 from minerplan.scenario.model import Scenario
 from minerplan.sheets.export.book import Book
 from minerplan.sheets.export.cells import col, ref
-from minerplan.sheets.export.plan_decisions import PlanDecisions
+from minerplan.scenario.plan import PlanDecisions
 
 TABLE_HEADER_ROW = 4      # the header row of the input tables (Fleet, Sites, Hourly prices, Plan)
 TABLE_FIRST_ROW = 5       # their first data row

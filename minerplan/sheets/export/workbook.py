@@ -48,7 +48,7 @@ from minerplan.sheets.export.input_tables import InputTableSheets
 from minerplan.sheets.export.inputs import InputsSheet
 from minerplan.sheets.export.mining import MiningSheet
 from minerplan.sheets.export.network import NetworkSheets
-from minerplan.sheets.export.plan_decisions import PlanDecisions
+from minerplan.scenario.plan import PlanDecisions
 from minerplan.sheets.export.plan_sheet import PlanSheet
 from minerplan.sheets.export.scenarios import ScenariosSheet
 from minerplan.sheets.export.summary import SummarySheet
