@@ -2,7 +2,7 @@
 
 Run with ``.venv/bin/python benchmarks/scenario_paths.py``.
 
-One run of :func:`minerplan.markets.stochastic.market_paths` with the sourced defaults:
+One run of :func:`minerplan.markets.stochastic.joint_paths.market_paths` with the sourced defaults:
 4 correlated standard-normal arrays (price, fees, hashrate, GPU rates; Cholesky
 of the default correlation matrix), Merton BTC price factors with Poisson jumps,
 mean-reverting fees per block with a floor, and declining GPU rental rates with

@@ -2,7 +2,7 @@
 
 "27 MW idle in Texas for the whole horizon" is a question, not an answer. For every site and
 month with more than ``IDLE_MIN_MW`` idle, :func:`explain_idle` says why, from the plan and the
-decision space (:class:`solvers.decisions.DecisionSpace`):
+decision space (:class:`solvers.decisions.space.DecisionSpace`):
 
 - what emptied the MW: machines the plan retires (not worth running, or fixed by hand), machines the scenario
   itself retires (``retire_month``), MW the plan frees for an AI/HPC conversion (machines retired

@@ -2,8 +2,8 @@
 
 import pytest
 
-from minerplan.analysis.whatif import (WhatIf, apply_whatif, baseline, kpis, scale_power, set_lease_rate,
-                                       whatif_scenario)
+from minerplan.analysis.one_path import scale_power
+from minerplan.analysis.whatif import WhatIf, apply_whatif, baseline, kpis, set_lease_rate, whatif_scenario
 from minerplan.engine.evaluate import run_engine
 from minerplan.scenario.files import scenario_to_dict
 from tests.builders import HP_BTC_PER_TH_DAY, PRICE, base_dict, scenario

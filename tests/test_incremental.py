@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from minerplan.engine.evaluate import run_engine
-from minerplan.analysis.incremental import (baseline_description, incremental, path_fees, plan_decisions,
+from minerplan.analysis.incremental import (baseline_description, incremental, path_fees, horizon_decisions,
                                    status_quo)
 from minerplan.analysis.report import summary
 from tests.builders import HP_BTC_PER_TH_DAY as HP
@@ -79,7 +79,7 @@ def test_status_quo_removes_exactly_the_decisions_inside_the_horizon():
     # Everything else is untouched.
     assert sq.model_dump(exclude={"name", "fleet", "conversion_plan"}) == sc.model_dump(
         exclude={"name", "fleet", "conversion_plan"})
-    assert plan_decisions(sq).empty
+    assert horizon_decisions(sq).empty
     assert baseline_description(sc) == (
         "the same scenario without the 1 conversion (4 MW at A from 2026-12), the 2 purchases "
         "(300 x New at A in 2026-04; 100 x Both at A in 2026-02) and the 1 retirement "

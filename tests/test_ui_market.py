@@ -324,7 +324,7 @@ def test_whatif_slider_changes_npv_and_chart_but_not_the_document(whatif):
 
 
 def test_whatif_other_controls_match_direct_runs(whatif):
-    from minerplan.analysis.whatif import scale_power
+    from minerplan.analysis.one_path import scale_power
 
     view, doc, ev = whatif
     sc = doc.scenario

@@ -22,7 +22,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
 from minerplan.markets.live import update as md
+from minerplan.markets.live.cache import default_cache_path
 from minerplan.markets.live.errors import MarketDataError
+from minerplan.markets.live.mempool import DEFAULT_TIMEOUT_S
 from minerplan.markets.live.snapshot import MarketSnapshot, format_snapshot
 from minerplan.scenario.errors import ScenarioError, escape_control
 from minerplan.scenario.files import scenario_from_dict, scenario_to_dict
@@ -33,7 +35,7 @@ from .kit.jobs import Job, live_jobs
 
 TITLE = "Update market data"
 #: Deadline of each HTTP request, wall-clock seconds (update_market makes up to five).
-TIMEOUT_S: float = md.DEFAULT_TIMEOUT_S
+TIMEOUT_S: float = DEFAULT_TIMEOUT_S
 #: The shipped snapshot file; None = assets/market_snapshot.json.
 SNAPSHOT_PATH: str | Path | None = None
 
@@ -47,7 +49,7 @@ def api_url(widget: QWidget | None = None) -> str:
 
 def cache_path() -> Path:
     """The market cache file (``$MINERPLAN_CACHE_DIR/market.json``, else the user's cache folder)."""
-    return md.default_cache_path()
+    return default_cache_path()
 
 
 def host_of(url: str) -> str:
@@ -124,7 +126,7 @@ class MarketUpdateJob(Job):
     finished = Signal(object, object)   # MarketSnapshot, list[str]
     unpack_result = True
 
-    def __init__(self, url: str, cache: str | Path, timeout_s: float = md.DEFAULT_TIMEOUT_S,
+    def __init__(self, url: str, cache: str | Path, timeout_s: float = DEFAULT_TIMEOUT_S,
                  snapshot_path: str | Path | None = None, owner: QWidget | None = None):
         super().__init__(self._fetch, owner, name="market-update", failure_text="The market data update failed",
                          expected=(MarketDataError,), wait_at_exit=False)

@@ -11,7 +11,7 @@
 
 :func:`compute_breakevens` does the work with ``progress(frac, text)`` and ``cancel()`` (the What-if
 view runs it as a background job). A breakeven that does not exist
-(:class:`~minerplan.analysis.sensitivity.NoRootError`) or cannot be asked for this scenario carries
+(:class:`~minerplan.analysis.root_finding.NoRootError`) or cannot be asked for this scenario carries
 the reason as its ``note`` instead of a number. ``format_*`` give the texts shown, with units.
 """
 

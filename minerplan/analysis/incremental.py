@@ -35,7 +35,7 @@ LISTED_PER_KIND = 3
 
 
 @dataclass(frozen=True)
-class PlanDecisions:
+class HorizonDecisions:
     """What the plan does inside the horizon: the entries :func:`status_quo` removes."""
 
     conversions: tuple[Conversion, ...]
@@ -47,7 +47,7 @@ class PlanDecisions:
         return not (self.conversions or self.purchases or self.retirements)
 
 
-def plan_decisions(sc: Scenario) -> PlanDecisions:
+def horizon_decisions(sc: Scenario) -> HorizonDecisions:
     """Conversions starting, cohorts bought and cohorts retired in ``[start_month, start_month + horizon)``.
 
     A cohort bought inside the horizon is a purchase even when it is also
@@ -57,7 +57,7 @@ def plan_decisions(sc: Scenario) -> PlanDecisions:
         return month is not None and 0 <= month_index(sc.start_month, month) < sc.horizon_months
 
     purchases = tuple(c for c in sc.fleet if inside(c.purchase_month))
-    return PlanDecisions(
+    return HorizonDecisions(
         conversions=tuple(cv for cv in sc.conversion_plan if inside(cv.start_month)),
         purchases=purchases,
         retirements=tuple(c for c in sc.fleet if inside(c.retire_month) and not inside(c.purchase_month)))
@@ -98,7 +98,7 @@ def _listed(kind: str, items: list[str]) -> str:
 
 def baseline_description(sc: Scenario) -> str:
     """What the status quo is, in words: the plan's conversions, purchases and retirements it leaves out."""
-    dec = plan_decisions(sc)
+    dec = horizon_decisions(sc)
     if dec.empty:
         return "the plan itself: it has no conversions, purchases or retirements inside the horizon"
     parts = []
@@ -161,7 +161,7 @@ def incremental(res: EngineResult, *, baseline: EngineResult | None = None, seed
     sc = res.scenario
     out = {"baseline": baseline_description(sc), "statistic": statistic_label(res.n_paths)}
     plan_npv = float(np.median(res.npv_usd))
-    if plan_decisions(sc).empty:
+    if horizon_decisions(sc).empty:
         return _ordered({**out, "baseline_npv_usd": _num(plan_npv), "npv_usd": 0.0, "expected_npv_usd": 0.0,
                          "irr": None, "payback_months": None, "payback_share_of_paths": None,
                          "irr_note": "the plan is the status quo (nothing to compare)"})

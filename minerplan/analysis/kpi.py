@@ -6,7 +6,7 @@
 - :func:`fleet_breakeven_power_usd_per_kwh`: the power-weighted breakeven power price of the fleet
   (USD/kWh) and the price it pays.
 - :func:`margin_vs_ai_per_gross_mw_month`: mining margin against AI lease income per gross MW-month.
-- :func:`headline_years`: the calendar-year rows (of :func:`minerplan.analysis.periods.periods`) the
+- :func:`headline_years`: the calendar-year rows (of :func:`minerplan.analysis.periods.period_table`) the
   Overview shows: the first full year and the year after the halving.
 
 Per-cohort efficiency, site power price and breakeven power price are read from

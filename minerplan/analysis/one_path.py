@@ -26,3 +26,11 @@ def edited(sc: Scenario, mutate: Callable[[dict], None], source: str) -> Scenari
     d = scenario_to_dict(sc)
     mutate(d)
     return scenario_from_dict(d, source)
+
+
+def scale_power(d: dict, factor: float) -> None:
+    """Scale every site's contract price (USD/MWh) and hourly profile, if any, by ``factor`` in a JSON document."""
+    for s in d["sites"]:
+        s["power_price_usd_per_mwh"] = s["power_price_usd_per_mwh"] * factor
+        if s.get("hourly_price_usd_per_mwh") is not None:
+            s["hourly_price_usd_per_mwh"] = [[x * factor for x in row] for row in s["hourly_price_usd_per_mwh"]]

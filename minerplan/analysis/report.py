@@ -132,7 +132,7 @@ def monthly_frame(res: EngineResult, path: int | None = None) -> pd.DataFrame:
     return df
 
 
-def _cost_per_btc(res: EngineResult) -> tuple[np.ndarray, np.ndarray]:
+def cost_per_btc(res: EngineResult) -> tuple[np.ndarray, np.ndarray]:
     """Cash and all-in cost per BTC mined over the whole horizon, per path (USD/BTC).
 
     Cash: mining power, take-or-pay shortfall, mining opex and mining's share
@@ -171,7 +171,7 @@ def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = 
     irr = np.where(outlay, irr, np.nan)
     payback = payback_months(res.net_cash_flow_usd)  # cash actually received: the terminal value is not
     payback = np.where(outlay, payback, np.nan)
-    cash_cost, all_in_cost = _cost_per_btc(res)
+    cash_cost, all_in_cost = cost_per_btc(res)
     capacity = np.array([s.capacity_mw for s in sc.sites])
     site_ebitda = np.median(res.ebitda_usd, axis=0)  # [month, site]
     sites = []

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from minerplan.analysis.one_path import edited, npv_one_path
+from minerplan.analysis.one_path import edited, npv_one_path, scale_power
 from minerplan.engine.evaluate import CancelFn, ProgressFn, progress_step
 from minerplan.markets.prices import deterministic_path
 from minerplan.scenario.errors import ScenarioError
@@ -47,13 +47,6 @@ class _Case:
 
 def _clamp(x: float, lo: float, hi: float) -> float:
     return min(max(x, lo), hi)
-
-
-def _scale_power(d: dict, factor: float) -> None:
-    for s in d["sites"]:
-        s["power_price_usd_per_mwh"] = s["power_price_usd_per_mwh"] * factor
-        if s.get("hourly_price_usd_per_mwh") is not None:
-            s["hourly_price_usd_per_mwh"] = [[x * factor for x in row] for row in s["hourly_price_usd_per_mwh"]]
 
 
 def _scale_ai(d: dict, section: str | None, key: str, factor: float, default: float) -> None:
@@ -122,7 +115,7 @@ def _cases(sc: Scenario, swing: float) -> dict[str, _Case]:
                                "% of every site's energy price (USD/MWh; hourly profiles too)",
                                100 * lo_f, 100 * hi_f, f"{100 * lo_f:g} % of contract",
                                f"{100 * hi_f:g} % of contract",
-                               edit(lambda d: _scale_power(d, lo_f)), edit(lambda d: _scale_power(d, hi_f)))
+                               edit(lambda d: scale_power(d, lo_f)), edit(lambda d: scale_power(d, hi_f)))
     fees = mk.fees_btc_per_block
     out["fees_per_block"] = _Case("fees_per_block", "Fees per block", f"Fees per block ±{pct} (BTC/block)",
                                   "BTC/block (start month)", fees * lo_f, fees * hi_f,

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minerplan.analysis.report import _cost_per_btc
+from minerplan.analysis.one_path import scale_power
+from minerplan.analysis.report import cost_per_btc
 from minerplan.analysis.tornado import tornado as sensitivity_tornado
 from minerplan.engine.evaluate import EngineResult
 from minerplan.markets.prices import deterministic_path
@@ -52,14 +53,6 @@ def scale_btc(d: dict, factor: float) -> None:
     d["market"]["btc_price_usd"] = d["market"]["btc_price_usd"] * factor
     for p in d.get("price_path", {}).get("points", []):
         p["btc_price_usd"] = p["btc_price_usd"] * factor
-
-
-def scale_power(d: dict, factor: float) -> None:
-    """Scale every site's contract price (USD/MWh) and hourly profile, if any, by ``factor``."""
-    for s in d["sites"]:
-        s["power_price_usd_per_mwh"] = s["power_price_usd_per_mwh"] * factor
-        if s.get("hourly_price_usd_per_mwh") is not None:
-            s["hourly_price_usd_per_mwh"] = [[x * factor for x in row] for row in s["hourly_price_usd_per_mwh"]]
 
 
 def set_lease_rate(d: dict, rate: float) -> None:
@@ -102,7 +95,7 @@ def kpis(res: EngineResult) -> dict[str, float]:
 
     The same figures as :func:`minerplan.analysis.report.summary`, without its monthly tables (which cost ~12 ms).
     """
-    cash, all_in = _cost_per_btc(res)
+    cash, all_in = cost_per_btc(res)
     return {"npv_usd": float(res.npv_usd[0]), "cost_per_btc_cash_usd": float(cash[0]),
             "cost_per_btc_all_in_usd": float(all_in[0]),
             "hashprice_usd_per_ph_day": float(res.hashprice_usd_per_th_day[0, 0] * 1000.0)}
@@ -126,7 +119,7 @@ class TornadoRow:
         return abs(self.npv_high_usd - self.npv_low_usd)
 
 
-#: The inputs the what-if tornado shows (see :func:`minerplan.analysis.sensitivity.tornado`).
+#: The inputs the what-if tornado shows (see :func:`minerplan.analysis.tornado.tornado`).
 WHATIF_TORNADO_INPUTS = ("btc_price", "hashrate_growth", "power_price", "lease_rate", "discount_rate", "pool_fee")
 
 
@@ -137,7 +130,7 @@ def tornado(sc: Scenario, base_npv_usd: float | None = None) -> list[TornadoRow]
     +-20%), power price +-20% (every
     site, hourly profiles too), AI lease rate +-20% (every site with an ai section), discount rate
     +-2 pt, pool fee +-1 pt; each on the deterministic path, the others held. Computed by
-    :func:`minerplan.analysis.sensitivity.tornado`; a case outside an input's valid range has no NPV (None).
+    :func:`minerplan.analysis.tornado.tornado`; a case outside an input's valid range has no NPV (None).
     """
     df = sensitivity_tornado(sc, inputs=WHATIF_TORNADO_INPUTS, swing_pct=20.0, base_npv_usd=base_npv_usd)
 

@@ -206,7 +206,7 @@ class MonteCarlo(StrictModel):
     ``regime`` (calm and stressed states switching month to month, each with
     its own drift and volatility; the calm state uses ``drift_pct_per_year``
     and ``volatility_pct_per_year``). Defaults for jumps and regimes are the
-    documented assumptions in ``minerplan.markets.stochastic.SOURCED_DEFAULTS``.
+    documented assumptions in ``minerplan.markets.stochastic.defaults.SOURCED_DEFAULTS``.
     Fees per block become a mean-reverting random series (with a floor,
     correlated with the price's shocks) when ``fee_volatility_pct_per_month`` > 0.
     """

@@ -171,7 +171,7 @@ def load_dated_values_csv(path: str | os.PathLike, *, value_columns: Sequence[st
     a value right of the last named header is refused (an unquoted ``48,172`` is
     two fields, and reading on would take a close of 48). Text must be UTF-8 (a
     BOM is fine), or UTF-16 with a byte order mark (see
-    :func:`minerplan.sheets.table_import.decode_text`). Values must be plain positive numbers (zero too with
+    :func:`minerplan.sheets.importing.csv_text.decode_text`). Values must be plain positive numbers (zero too with
     ``allow_zero``); dates ISO (``2025-11-30``, ``2025-11``, with an optional
     time). Dates must strictly increase (no duplicates), and at least
     ``min_observations`` values are needed. Rows are numbered as lines of the
