@@ -32,6 +32,8 @@ from typing import Callable
 
 import numpy as np
 
+from minerplan.formats import usd_m
+
 from .decisions.space import DecisionSpace
 from .highs_backend import MIN_RUN_S, HighsModel, SolveOutcome
 from .model.parts import USD_M, BuiltModel
@@ -192,7 +194,7 @@ def solve_decomposed(space: DecisionSpace, built: BuiltModel, hm: HighsModel, *,
             log.gaps.append(gap)
             report(min(0.95, 0.02 + 0.9 * rounds / 60),
                    f"decomposition, {'LP' if phase == 'lp' else 'MIP'} round {rounds + 1}: "
-                   f"plan {_money(obj)}, bound ${bound / 1e6:,.1f}M, gap {gap * 100:.3f}%, {log.cuts:,} cuts")
+                   f"plan {_money(obj)}, bound {usd_m(bound)}, gap {gap * 100:.3f}%, {log.cuts:,} cuts")
             if out.status == "time_limit":
                 if phase == "mip" or not has_ints:
                     status = "time_limit"
@@ -278,7 +280,8 @@ def _meets_rows(form, x: np.ndarray, skip: tuple[str, ...], tol: float = 1e-7) -
 
 
 def _money(usd: float) -> str:
-    return f"${usd / 1e6:,.1f}M" if np.isfinite(usd) else "below the cash floor"
+    """Expected NPV in progress text; a plan not valued yet (-inf) is one below the cash floor."""
+    return usd_m(usd) if np.isfinite(usd) else "below the cash floor"
 
 
 def _keeps_cash_floor(space: DecisionSpace, x: np.ndarray, ev: _Evaluation) -> bool:

@@ -78,3 +78,27 @@ def test_import_linter_contracts_hold():
         pytest.skip("lint-imports is not installed next to this interpreter")
     out = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_every_view_is_in_the_independence_contract():
+    """A new view must join the contract that keeps views from importing one another."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    listed = next(c["modules"] for c in contracts if c["type"] == "independence")
+    views = ROOT / "ui" / "views"
+    present = sorted(f"ui.views.{p.stem if p.is_file() else p.name}" for p in views.iterdir()
+                     if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists())
+    assert sorted(listed) == present
+
+
+def test_module_size_budget():
+    """One concept per module: none over 500 lines, views (layout and wiring) under 400."""
+    too_big = []
+    for top in ("minerplan", "solvers", "ui"):
+        for path in (ROOT / top).rglob("*.py"):
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            limit = 399 if "views" in path.relative_to(ROOT).parts else 500
+            if lines > limit:
+                too_big.append(f"{path.relative_to(ROOT)}: {lines} lines (budget {limit})")
+    assert too_big == []
