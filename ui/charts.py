@@ -14,12 +14,14 @@ from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, QSizeF, Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from minerplan.scenario.months import parse_month
+
+from .kit.chart_render import render_chart, screen_size_of
 
 PALETTE = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a50021", "#00808b", "#7f6000",
            "#5b9bd5"]
@@ -42,6 +44,11 @@ def month_ts(months: Sequence[str]) -> np.ndarray:
         y, mo = parse_month(m)
         out[i] = calendar.timegm((y, mo, 1, 0, 0, 0))
     return out
+
+
+def _logical_dpi(widget: QWidget) -> int:
+    """The dpi the widget's fonts and cached axis pictures are laid out at (an SVG must use the same)."""
+    return widget.logicalDpiX() or 96
 
 
 def color(i: int, alpha: int = 255) -> QColor:
@@ -232,16 +239,22 @@ class Chart(QWidget):
             raise OSError(f"could not write {path}")
 
     def export_svg(self, path: str) -> None:
-        scene = self.plot.scene()
-        rect = scene.sceneRect()
-        gen = QSvgGenerator()
+        """Write the chart as an SVG (Qt's QSvgGenerator) whose viewBox is the plot's size in px."""
+        size = screen_size_of(self)
+        w, h = max(1, round(size.width())), max(1, round(size.height()))
+        gen = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)   # SVG 1.1: clip paths (Tiny 1.2 has none)
         gen.setFileName(path)
-        gen.setSize(QSize(int(rect.width()), int(rect.height())))
-        gen.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+        gen.setResolution(_logical_dpi(self))
+        gen.setSize(QSize(w, h))
+        gen.setViewBox(QRectF(0, 0, w, h))
         gen.setTitle(self._title_text)
-        painter = QPainter(gen)
-        scene.render(painter, QRectF(0, 0, rect.width(), rect.height()), rect)
-        painter.end()
+        painter = QPainter()
+        if not painter.begin(gen):
+            raise OSError(f"could not write {path}")
+        try:
+            render_chart(self, painter, QRectF(0, 0, w, h), layout_size=QSizeF(w, h))
+        finally:
+            painter.end()
 
     def copy_to_clipboard(self) -> None:
         QGuiApplication.clipboard().setImage(self.image())
