@@ -147,8 +147,10 @@ def whole_units(space: DecisionSpace, x: np.ndarray) -> np.ndarray:
 
     Purchases round down and retirements up, so the plan never draws more than a site's capacity
     nor spends more than its budget; a cohort's retirements stay within its units (taken in month
-    order). The optimizer keeps these continuous (whole-number variables would make a large MIP
-    for a difference of a few dollars); the value of rounding is reported with the plan.
+    order), and one that would leave less than one machine of the row behind takes the rest too (an
+    entered count of 1,348.19 sold whole, not 1,348 with a stub of 0.19 machines kept running). The
+    optimizer keeps these continuous (whole-number variables would make a large MIP for a difference
+    of a few dollars); the value of rounding is reported with the plan.
     """
     if not space.n_var:
         return x
@@ -174,6 +176,8 @@ def whole_units(space: DecisionSpace, x: np.ndarray) -> np.ndarray:
         key = (t["site_idx"].iat[j], t["cohort"].iat[j])
         avail = left.setdefault(key, float(t["ub"].iat[j]))
         r = min(float(np.ceil(out[j] - 1e-6)), np.floor(avail + 1e-6)) if out[j] > 1e-9 else 0.0
+        if r > 0 and avail - r < 1.0 - 1e-6:
+            r = avail                   # no fraction of a machine left behind a sale
         out[j] = max(r, 0.0)
         left[key] = avail - out[j]
     return out

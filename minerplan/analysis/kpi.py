@@ -21,25 +21,30 @@ import numpy as np
 from minerplan.analysis.periods import halving_year
 from minerplan.analysis.report import cohort_breakevens
 from minerplan.engine.evaluate import EngineResult
+from minerplan.scenario.fleet_rows import model_site_groups
 
 #: kWh per day drawn by one watt: 24 h / 1000.
 KWH_PER_W_DAY = 0.024
 
 
 def breakeven_hashprice_usd_per_ph_day(res: EngineResult) -> list[tuple[str, float]]:
-    """``("model @ site", USD/PH/day)`` per fleet row: the hashprice at which the row's first-month revenue
-    net of pool fee equals its energy cost, 0.024 kWh/W-day x J/TH x PUE x USD/kWh / (1 - fee) x 1000 TH/PH."""
+    """``("model @ site", USD/PH/day)`` per model and site: the hashprice at which first-month revenue net of
+    pool fee equals the energy cost, 0.024 kWh/W-day x J/TH x PUE x USD/kWh / (1 - fee) x 1000 TH/PH.
+
+    One entry per ``model @ site`` (a legend shows a cohort a plan split into kept and sold rows once):
+    rows of the same model at one site are averaged weighted by their wall power (count x W); split rows
+    of the same machines have the same breakeven, so their level is unchanged."""
     sc = res.scenario
     if not sc.fleet:
         return []
     fee = sc.finance.pool_fee_pct / 100.0
     be = cohort_breakevens(res, 0)
     out = []
-    for i, c in enumerate(sc.fleet):
-        pue = sc.sites[res.fleet.site[i]].pue
-        energy_usd_per_th_day = (KWH_PER_W_DAY * float(be.efficiency_j_per_th.iat[i]) * pue
-                                 * float(be.site_power_usd_per_kwh.iat[i]))
-        out.append((f"{c.model} @ {c.site}", energy_usd_per_th_day / (1 - fee) * 1000.0))
+    for name, rows in model_site_groups(sc.fleet).items():
+        level = np.array([KWH_PER_W_DAY * float(be.efficiency_j_per_th.iat[i]) * sc.sites[res.fleet.site[i]].pue
+                          * float(be.site_power_usd_per_kwh.iat[i]) / (1 - fee) * 1000.0 for i in rows])
+        w = np.array([sc.fleet[i].count * sc.fleet[i].power_w for i in rows])
+        out.append((name, float(np.average(level, weights=w)) if w.sum() > 0 else float(level.mean())))
     return out
 
 
