@@ -194,3 +194,50 @@ def test_the_shipped_plan_keeps_its_value_in_whole_machines_and_distinct_rows():
     keys = [cohort_key(c) for c in applied.fleet]
     assert len(keys) == len(set(keys))
     assert round(float(run_engine(applied, n_paths=100, seed=1).npv_usd.mean())) == 215_425_216
+
+
+# --------------------------------------------------------------------------- applying a plan in the app
+
+def test_compare_keeps_the_scenario_before_an_applied_plan_as_its_baseline(qtbot):
+    """Apply plan: Compare gets "Before plan" (the scenario as it was) as its baseline, and its difference
+    column is the plan minus it, said in the header; a Compare tab first built after the apply finds it too."""
+    pytest.importorskip("pytestqt")
+    from PySide6.QtCore import Qt
+
+    from solvers.optimize import optimize
+    from ui.document import ScenarioDocument
+    from ui.evaluation import Evaluation
+    from ui.views.compare import CompareView
+    from ui.views.optimize.view import OptimizeView
+    from ui.views.optimize.work import RunOutput
+
+    original = load_scenario("default")
+    doc = ScenarioDocument(original)
+    ev = Evaluation(doc)
+    ev.mc.paths = 1
+    compare = CompareView(doc, ev)
+    opt = OptimizeView(doc, ev)
+    opt.confidence_paths = opt.confidence_replications = 0
+    qtbot.addWidget(compare)
+    qtbot.addWidget(opt)
+    res = optimize(original, OptimizerSettings(n_paths=10, seed=1, hall_critical_mw=None))
+    assert res.ok
+    opt.show_result(res, RunOutput(res, original, [], None))
+    opt.apply_plan()
+    plan = doc.scenario
+    assert plan is not original and plan is opt.applied_scenario
+    assert [e.label for e in compare.entries] == ["Current", "Before plan"]
+    assert compare.entries[1].scenario is original and compare.model.baseline == 1
+    m = compare.model
+    assert m.headerData(2, Qt.Orientation.Horizontal) == "Δ Current − Before plan"
+    assert "plan minus" in m.headerData(2, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    want = float(run_engine(plan).npv_usd[0] - run_engine(original).npv_usd[0])      # the plan minus before
+    assert want > 0 and compare.kpi("npv_usd", 2) == pytest.approx(want, rel=1e-9)
+    assert "plan minus the scenario before it" in compare.note.text()
+    late = CompareView(doc, ev)
+    qtbot.addWidget(late)
+    assert [e.label for e in late.entries] == ["Current", "Before plan"] and late.kpi("npv_usd", 2) == pytest.approx(want)
+    doc.undo_stack.undo()                      # back to the scenario before the plan: no difference left
+    assert doc.scenario is original and compare.kpi("npv_usd", 2) == pytest.approx(0.0, abs=1e-6)
+    opt.shutdown()
+    doc.undo_stack.clear()

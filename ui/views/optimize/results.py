@@ -65,8 +65,9 @@ class ResultsPanel(QWidget):
         self.stale_label.setWordWrap(True)
         self.stale_label.setStyleSheet("color: #bf9000;")
         self.apply_button = QPushButton("Apply plan to scenario")
-        self.apply_button.setToolTip("Write the plan (conversions, purchases, retirements) into the scenario; "
-                                     "Undo restores the scenario as it was")
+        self.apply_button.setToolTip("Write the plan (conversions, purchases, sales and moves, in whole machines) "
+                                     "into the scenario; Undo restores the scenario as it was, and Compare keeps "
+                                     "it as the baseline (plan minus baseline)")
         self.apply_button.setEnabled(False)
         self.export_plan_button = QPushButton("Export plan to Excel…")
         self.export_plan_button.setToolTip("Write the planned scenario as a live Excel workbook, with the optimizer's "

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QScrollArea, QSplitter, 
 from minerplan.scenario.errors import ScenarioError
 from minerplan.scenario.model import Scenario
 from solvers.confidence import OUT_OF_SAMPLE_PATHS, REPLICATIONS, PlanConfidence
+from solvers.plan import applied_plan
 from solvers.report import check_failure, plan_label, recommendation
 from solvers.result import OptimizationResult, check_plan
 from solvers.settings import OptimizerSettings
@@ -28,6 +29,7 @@ from ...document import ScenarioDocument
 from ...kit.job_panel import JobPanel
 from ...kit.jobs import Job
 from ...kit.messages import show_message
+from ...kit.plan_baseline import plan_baseline
 from .confidence import ConfidenceTab
 from .form import FIELDS, SettingsForm
 from .frontier_chart import draw_frontier
@@ -55,6 +57,7 @@ class OptimizeView(QWidget):
         self._error_box: QMessageBox | None = None
         self._frontier_scatter: pg.ScatterPlotItem | None = None
         self._selected_point: int | None = None
+        self._applied: tuple[OptimizationResult, Scenario] | None = None     # (result, the scenario it applied)
         #: what the confidence check runs (solvers.confidence's defaults; 0 and 0 turn it off)
         self.confidence_paths = OUT_OF_SAMPLE_PATHS
         self.confidence_replications = REPLICATIONS
@@ -205,10 +208,21 @@ class OptimizeView(QWidget):
         self.panel.cancel()
 
     def apply_plan(self) -> None:
-        """Replace the document's scenario with the plan (one undoable command)."""
+        """Replace the document's scenario with the plan (one undoable command), its rows equal in all but
+        their count merged (:func:`solvers.plan.applied_plan`), and record the scenario before it as the
+        baseline the Compare view keeps (:mod:`ui.kit.plan_baseline`)."""
         if self.result is None or not self.result.ok or self.result.plan_scenario is None:
             return
-        self.doc.replace(self.result.plan_scenario, "Apply optimizer plan")
+        before = self.doc.scenario
+        plan = applied_plan(self.result.plan_scenario)
+        self._applied = (self.result, plan)
+        self.doc.replace(plan, "Apply optimizer plan")
+        plan_baseline(self.doc).record(before, plan)
+
+    @property
+    def applied_scenario(self):
+        """The scenario "Apply plan" wrote for the result shown (None before it was applied)."""
+        return self._applied[1] if self._applied is not None and self._applied[0] is self.result else None
 
     def export_plan(self, path: str | None = None):
         """Export the plan shown to an Excel workbook in the background (see ui.excel_actions.export_plan)."""
@@ -310,14 +324,15 @@ class OptimizeView(QWidget):
         res, out = self.result, self.output
         ok = res is not None and res.ok and res.plan_scenario is not None
         cur = self.doc.scenario
-        applied = ok and cur is res.plan_scenario
+        applied = ok and cur is self.applied_scenario
         source = out.source if out is not None else None
         self.apply_button.setEnabled(ok and not applied and cur is source)
         self.export_plan_button.setEnabled(ok)
         if not ok:
             self.stale_label.setText("")
         elif applied:
-            self.stale_label.setText("This plan is applied to the scenario (Edit > Undo reverts it).")
+            self.stale_label.setText("This plan is applied to the scenario (Edit > Undo reverts it). Compare keeps "
+                                     "the scenario as it was before as its baseline: plan minus baseline.")
         elif cur is not source:
             self.stale_label.setText("The scenario changed after this run: press Run again for a plan that "
                                      "matches it.")
