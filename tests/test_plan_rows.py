@@ -241,3 +241,36 @@ def test_compare_keeps_the_scenario_before_an_applied_plan_as_its_baseline(qtbot
     assert doc.scenario is original and compare.kpi("npv_usd", 2) == pytest.approx(0.0, abs=1e-6)
     opt.shutdown()
     doc.undo_stack.clear()
+
+
+def test_fleet_bars_show_a_split_cohort_once(qtbot):
+    """The Fleet tab's bars: the S19j Pro in Georgia written as 6,000 kept and 4,000 sold in 2026-06 are one bar of
+    10,000 x 104 TH/s = 1,040 PH/s, at the same breakeven as the unsplit row."""
+    from minerplan.scenario.fleet_rows import model_site
+    from ui.document import ScenarioDocument
+    from ui.evaluation import Evaluation
+    from ui.views.fleet import FleetView
+
+    rows = _shipped_rows()
+    k = next(i for i, r in enumerate(rows) if r["model"] == "Antminer S19j Pro")
+    whole_doc = ScenarioDocument(load_scenario("default"))
+    whole_ev = Evaluation(whole_doc)
+    whole_ev.mc.paths = 1
+    whole = FleetView(whole_doc, whole_ev)
+    rows[k:k + 1] = [{**rows[k], "count": 6000.0}, {**rows[k], "count": 4000.0, "retire_month": "2026-06"}]
+    doc = ScenarioDocument(_with_fleet(rows))
+    ev = Evaluation(doc)
+    ev.mc.paths = 1
+    view = FleetView(doc, ev)
+    qtbot.addWidget(view)
+    qtbot.addWidget(whole)
+    ev.refresh()
+    whole_ev.refresh()
+    bars = {name: y for name, _x, y in view.hashrate_chart._series}["Nameplate hashrate (PH/s)"]
+    assert len(bars) == len(model_site_groups(doc.scenario.fleet)) == 6
+    hashrate = load_scenario("default").fleet[k].hashrate_ths
+    assert bars[k] == pytest.approx(10_000 * hashrate / 1000.0)
+    be = {name: y for name, _x, y in view.breakeven_chart._series}["Breakeven BTC price (USD/BTC)"]
+    be_whole = {name: y for name, _x, y in whole.breakeven_chart._series}["Breakeven BTC price (USD/BTC)"]
+    np.testing.assert_allclose(be, be_whole, rtol=1e-9)
+    assert model_site(doc.scenario.fleet[k]) == S19J

@@ -18,6 +18,7 @@ from minerplan.analysis.report import cohort_breakevens
 from minerplan.scenario.catalog import CatalogModel, load_catalog
 from minerplan.scenario.errors import Problem, ScenarioError
 from minerplan.scenario.fields import FLEET_FIELDS, by_path
+from minerplan.scenario.fleet_rows import model_site_groups
 from minerplan.scenario.model import Scenario
 
 from ..charts import Chart
@@ -190,14 +191,15 @@ class CatalogDialog(QDialog):
 
 
 def cohort_label(i: int, model: str, n: int) -> str:
-    """A short x-axis label: the row number, and the model without its brand when there is room."""
+    """A short x-axis label: the model (here ``model @ site``) without its brand when there is room, else the
+    bar's number (1-based)."""
     if n > 12:
-        return str(i)
+        return str(i + 1)
     for brand in ("Antminer ", "Whatsminer ", "Avalon ", "Bitmain ", "MicroBT ", "Canaan "):
         if model.startswith(brand):
             model = model[len(brand):]
             break
-    return f"{i}: {model[:12]}"
+    return model[:24]
 
 
 class FleetView(QWidget):
@@ -223,8 +225,8 @@ class FleetView(QWidget):
         bar.addWidget(self.add_button)
         bar.addWidget(self.remove_button)
         bar.addWidget(self.status, 1)
-        self.hashrate_chart = Chart("Hashrate by cohort", "PH/s (nameplate)", dates=False)
-        self.breakeven_chart = Chart("Breakeven BTC price by cohort", "USD per BTC", dates=False)
+        self.hashrate_chart = Chart("Hashrate by model @ site", "PH/s (nameplate)", dates=False)
+        self.breakeven_chart = Chart("Breakeven BTC price by model @ site", "USD per BTC", dates=False)
         charts = QSplitter(Qt.Orientation.Horizontal)
         charts.addWidget(self.hashrate_chart)
         charts.addWidget(self.breakeven_chart)
@@ -326,16 +328,23 @@ class FleetView(QWidget):
             hc.item.getAxis("bottom").setTicks(None)
             bc.item.getAxis("bottom").setTicks(None)
             return
-        x = np.arange(n, dtype=float)
-        labels = [(float(i), cohort_label(i, c.model, n)) for i, c in enumerate(sc.fleet)]
-        ph = np.array([c.count * c.hashrate_ths / 1000.0 for c in sc.fleet])
+        # One bar per model @ site: a cohort a plan split into kept and sold rows is one bar (model_site_groups).
+        groups = list(model_site_groups(sc.fleet).values())
+        x = np.arange(len(groups), dtype=float)
+        labels = [(float(k), cohort_label(k, f"{sc.fleet[rows[0]].model} @ {sc.fleet[rows[0]].site}", len(groups)))
+                  for k, rows in enumerate(groups)]
+        per_row = np.array([c.count * c.hashrate_ths / 1000.0 for c in sc.fleet])
+        ph = np.array([per_row[rows].sum() for rows in groups])
         hc.bars("Nameplate hashrate (PH/s)", x, ph, 0, width=0.7)
         hc.item.getAxis("bottom").setTicks([labels])
         be = self.model.breakevens
         if be is None or len(be["breakeven_btc_price_usd"]) != n:
             df = cohort_breakevens(res)
             be = {"breakeven_btc_price_usd": df["breakeven_btc_price_usd"].to_numpy(dtype=float)}
-        heights = np.nan_to_num(be["breakeven_btc_price_usd"], posinf=0.0)
+        row_be = np.nan_to_num(np.asarray(be["breakeven_btc_price_usd"], float), posinf=0.0)
+        power = np.array([c.count * c.power_w for c in sc.fleet])     # a group's breakeven: weighted by wall power
+        heights = np.array([np.average(row_be[r], weights=power[r]) if power[r].sum() > 0 else row_be[r].mean()
+                            for r in groups])
         bc.bars("Breakeven BTC price (USD/BTC)", x, heights, 1, width=0.7)
         bc.hline(float(res.btc_price_usd[0, 0]), f"BTC price now ${res.btc_price_usd[0, 0]:,.0f}", 6)
         bc.item.getAxis("bottom").setTicks([labels])
