@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from minerplan.analysis.vocabulary import expected_npv
 from minerplan.formats import pct, usd_m
 from minerplan.scenario.months import month_index
 from minerplan.scenario.files import scenario_to_dict
@@ -89,8 +90,8 @@ def plan_label(res: OptimizationResult) -> str | None:
 def check_failure(res: OptimizationResult) -> str:
     """Why a plan that failed the engine check is not shown as the answer, in plain words."""
     c = res.check
-    return (f"No plan: the engine check failed. The optimizer values its plan at {usd_m(c.optimizer_npv_usd)} expected "
-            f"NPV, but the engine (minerplan evaluate of the same plan on the same {res.settings.n_paths:,} price "
+    return (f"No plan: the engine check failed. The optimizer values its plan at {usd_m(c.optimizer_npv_usd)} "
+            f"{expected_npv(res.settings.n_paths)}, but the engine (minerplan evaluate of the same plan on the same {res.settings.n_paths:,} price "
             f"paths) gives {usd_m(c.engine_npv_usd)}; they differ by ${abs(c.difference_usd):,.0f} (path "
             f"{c.worst_path + 1}: ${abs(c.worst_path_difference_usd):,.0f}), beyond the ${c.tolerance_usd:,.0f} "
             f"allowed (1e-6 of the plan's total cash flow). One of the two is wrong, so the plan must not be used: "
@@ -305,7 +306,7 @@ def format_result(doc: dict[str, Any]) -> str:
     lines.append(f"Optimizer: {status}  ({doc['paths']:,} price paths, risk aversion {doc['risk_aversion']:g}, "
                  f"CVaR level {doc['cvar_level']:g})")
     if doc["expected_npv_usd"] is not None:
-        lines.append(f"  expected NPV        {usd_m(doc['expected_npv_usd'])}")
+        lines.append(f"  {expected_npv(doc['paths'])}   {usd_m(doc['expected_npv_usd'])}")
         lines.append(f"  CVaR of NPV loss    {usd_m(doc['cvar_usd'])}  (mean loss over the worst "
                      f"{(1 - doc['cvar_level']) * 100:g}% of paths)")
         chk = doc.get("engine_check")
@@ -347,7 +348,7 @@ def format_result(doc: dict[str, Any]) -> str:
                          f"most credit drawn {usd_m(peak)}")
     if doc.get("frontier"):
         lines.append("")
-        lines.append("Efficient frontier (risk weight: expected NPV, CVaR of loss)")
+        lines.append(f"Efficient frontier (risk weight: {expected_npv(doc['paths'])}, CVaR of loss)")
         for r in doc["frontier"]:
             if r["expected_npv_usd"] is not None:
                 lines.append(f"  {r['risk_aversion']:>5g}: {usd_m(r['expected_npv_usd'])}, {usd_m(r['cvar_usd'])}")

@@ -18,7 +18,7 @@ from minerplan.formats import usd
 from tests.gate import Gate, deliver_posted_events
 from ui.document import ScenarioDocument
 from ui.evaluation import Evaluation
-from ui.views.risk.results import METRICS, format_metric
+from ui.views.risk.results import METRICS, format_metric, metric_label
 from ui.views.risk.view import RISK_STALE_TEXT
 
 WAIT_MS = 30_000
@@ -77,7 +77,7 @@ def test_evaluate_matches_compare_on_run_engine(view, qtbot):
     assert book.hedges[0].strike_usd == 90_000.0
     expected = compare(run_engine(sc, n_paths=PATHS, seed=SEED), book)
     rows = view.summary_rows()
-    assert [r[0] for r in rows] == [label for _, label in METRICS]
+    assert [r[0] for r in rows] == [metric_label(key, PATHS) for key, _ in METRICS]
     for (key, _), (_, unhedged, hedged) in zip(METRICS, rows):
         assert unhedged == format_metric(key, expected["unhedged"][key])
         assert hedged == format_metric(key, expected["hedged"][key])

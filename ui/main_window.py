@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget,
                                QToolButton, QVBoxLayout, QWidget)
 
+from minerplan.analysis.vocabulary import NPV_ON_PATH
 from minerplan.formats import usd
 from minerplan.scenario.errors import ScenarioError
 from minerplan.scenario.file_io import clean_stale_temps_in
@@ -199,7 +200,7 @@ class MainWindow(QMainWindow):
 
     def _on_evaluated(self, res, doc) -> None:
         months = res.scenario.horizon_months
-        self._status.setText(f"NPV on the scenario's price path {usd(doc['npv_usd'])} · hashprice "
+        self._status.setText(f"{NPV_ON_PATH} {usd(doc['npv_usd'])} · hashprice "
                              f"{doc['hashprice_usd_per_ph_day']:,.2f} USD/PH/day · {months} month"
                              f"{'s' if months != 1 else ''} from {res.scenario.start_month}")
 

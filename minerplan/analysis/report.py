@@ -20,7 +20,9 @@ if TYPE_CHECKING:   # pandas costs ~0.7 s to import: loaded when a table is buil
 from minerplan.engine.evaluate import EngineResult, site_price_matrix
 from minerplan.engine.finance import irr_annual, payback_months
 from minerplan.engine.network import block_subsidy_btc
+from minerplan.analysis.vocabulary import ON_PATH, expected, expected_npv, npv_label, p5_npv, p95_npv
 from minerplan.formats import usd
+from minerplan.markets.prices import PRESETS
 
 
 def json_number(x) -> float | None:
@@ -192,6 +194,7 @@ def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = 
         "paths": res.n_paths,
         "seed": seed if res.n_paths > 1 else None,
         "preset": preset,
+        "preset_switches_on": PRESETS[preset].switches_on() if preset else [],
         "network_model": sc.market.network_model,
         "g_and_a_mining_share_pct": sc.finance.g_and_a_mining_share_pct,
         "miner_capitulation": sc.market.network_model != "trend",
@@ -204,6 +207,7 @@ def summary(res: EngineResult, *, seed: int | None = None, preset: str | None = 
         "fleet_hashrate_ehs": _num(sum(c.count * c.hashrate_ths for c in sc.fleet if not c.purchase_month) / 1e6),
         "models": model_breakevens(res) if sc.fleet else [],
         "statistic": statistic_label(res.n_paths),
+        "npv_label": npv_label("median", res.n_paths),
         "npv_usd": _num(np.median(res.npv_usd)),
         **npv_statistics(res.npv_usd),
         "irr": _num(_median(irr)),
@@ -334,6 +338,9 @@ def format_summary(doc: dict[str, Any]) -> str:
         what += f", preset {doc['preset']}"
     lines.append(f"{doc['scenario']} - {doc['start_month']}, {doc['horizon_months']} months, {what}")
     lines.append(NETWORK_MODEL_TEXT.get(doc.get("network_model"), "network: hashrate follows its trend"))
+    if doc.get("preset"):
+        lines.append(f"preset {doc['preset']} switches on: "
+                     + ("; ".join(doc.get("preset_switches_on") or []) or "nothing besides its BTC price path"))
     lines.append("")
     lines.append("Network, first month")
     lines.append(f"  hashprice            {doc['hashprice_usd_per_ph_day']:,.2f} USD/PH/day"
@@ -342,15 +349,17 @@ def format_summary(doc: dict[str, Any]) -> str:
     lines.append(f"  block subsidy        {doc['block_subsidy_btc']:g} BTC")
     lines.append(f"  fleet hashrate       {doc['fleet_hashrate_ehs']:,.2f} EH/s")
     lines.append("")
-    lines.append(f"Value ({doc.get('statistic', statistic_label(paths))})")
-    lines.append(f"  NPV                  {usd(doc['npv_usd'])}")
+    lines.append("Value" + (f" ({paths:,} price paths; other figures: {doc.get('statistic')})" if paths > 1 else
+                            f" ({ON_PATH})"))
+    width = 34 if paths > 1 else 30
+    lines.append(f"  {npv_label('median', paths):<{width}} {usd(doc['npv_usd'])}")
     if paths > 1:
         lo, hi = doc["expected_npv_ci95_usd"]
-        lines.append(f"  expected NPV         {usd(doc['expected_npv_usd'])} (mean of {paths:,} paths; "
-                     f"95% CI {usd(lo)} to {usd(hi)})")
+        lines.append(f"  {expected_npv(paths):<{width}} {usd(doc['expected_npv_usd'])} (95% CI {usd(lo)} to {usd(hi)})")
         p = doc["percentiles"]["npv_usd"]
-        lines.append(f"  NPV range            P5 {usd(p['p5'])}, P95 {usd(p['p95'])}; "
-                     f"P(NPV < 0) {doc['p_npv_negative'] * 100:.1f}%")
+        lines.append(f"  {p5_npv(paths):<{width}} {usd(p['p5'])}")
+        lines.append(f"  {p95_npv(paths):<{width}} {usd(p['p95'])}")
+        lines.append(f"  {'P(NPV < 0)':<{width}} {doc['p_npv_negative'] * 100:.1f}% of the paths")
     if doc.get("terminal_value_pv_usd") is not None:
         lines.append(f"    of which terminal (present value) {usd(doc['terminal_value_pv_usd'])}; "
                      f"{usd(doc['terminal_value_usd'])} at the horizon's end")
@@ -374,7 +383,7 @@ def format_summary(doc: dict[str, Any]) -> str:
         lines.append(f"The plan against the status quo ({doc.get('statistic', statistic_label(paths))})")
         lines.append(f"  status quo           {inc['baseline']}")
         lines.append(f"  status quo NPV       {usd(inc['baseline_npv_usd'])}")
-        extra = f"; expected (mean) {usd(inc['expected_npv_usd'])}" if paths > 1 else ""
+        extra = f"; {expected(paths)} {usd(inc['expected_npv_usd'])}" if paths > 1 else ""
         lines.append(f"  plan adds            {usd(inc['npv_usd'])} of NPV{extra}")
         irr = inc["irr"]
         lines.append("  increment IRR        " + (f"n/a ({inc['irr_note']})" if irr is None else

@@ -91,11 +91,17 @@ def format_hedge(h: dict, n_paths: int) -> str:
         extra = f", premium {usd(row['premium_usd'])}" if "premium_usd" in row else ""
         lines.append(f"  #{row['index'] + 1} {row['kind']:<18} mean value after tax "
                      f"{usd(row['mean_pv_after_tax_usd'])}{extra}")
-    lines.append(f"  {'':<22}{'unhedged':>14}{'hedged':>14}")
-    for key, label in (("mean_usd", "NPV mean"), ("p5_usd", "NPV P5"), ("p50_usd", "NPV P50"),
-                       ("p95_usd", "NPV P95"), ("cvar95_usd", "CVaR 95% (worst 5%)")):
-        lines.append(f"  {label:<22}{usd(h['unhedged'][key]):>14}{usd(h['hedged'][key]):>14}")
-    lines.append(f"  {'P(NPV < 0)':<22}{h['unhedged']['prob_npv_negative'] * 100:>13.1f}%"
+    from minerplan.analysis.vocabulary import npv_label
+
+    w = 36
+    lines.append(f"  {'':<{w}}{'unhedged':>14}{'hedged':>14}")
+    for key, label in (("mean_usd", npv_label("mean", n_paths)), ("p5_usd", npv_label("p5", n_paths)),
+                       ("p50_usd", npv_label("median", n_paths)), ("p95_usd", npv_label("p95", n_paths)),
+                       ("cvar95_usd", "CVaR 95% (worst 5%)")):
+        if n_paths == 1 and key in ("p5_usd", "p50_usd", "p95_usd"):
+            continue                        # one path: every statistic is the entered path's NPV
+        lines.append(f"  {label:<{w}}{usd(h['unhedged'][key]):>14}{usd(h['hedged'][key]):>14}")
+    lines.append(f"  {'P(NPV < 0)':<{w}}{h['unhedged']['prob_npv_negative'] * 100:>13.1f}%"
                  f"{h['hedged']['prob_npv_negative'] * 100:>13.1f}%")
     if n_paths == 1:
         lines.append("  (on the entered price path: use --paths 1000 for a distribution)")

@@ -126,8 +126,10 @@ def run_optimize(args) -> int:
         print_text(format_result(doc))
         if res.ok:
             inc = baseline.incremental_expected_npv_usd
+            from minerplan.analysis.vocabulary import expected_npv
+
             print_text(f"\nAgainst doing nothing (the scenario as entered, on the same {st.n_paths:,} paths): "
-                        f"status quo expected NPV ${baseline.expected_npv_usd / 1e6:,.1f}M; the plan adds "
+                        f"status quo {expected_npv(st.n_paths)} ${baseline.expected_npv_usd / 1e6:,.1f}M; the plan adds "
                         f"{'-' if inc < 0 else '+'}${abs(inc) / 1e6:,.1f}M"
                         + ("  WARNING: the plan is worse than doing nothing by more than its MIP gap"
                            if baseline.worse_than_status_quo else ""))

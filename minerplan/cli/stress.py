@@ -40,13 +40,15 @@ def run_presets(args) -> int:
 
     if args.json:
         json.dump([{"name": p.name, "description": p.description, "points": p.points, "source": p.source,
-                    "hashrate_capitulation": p.hashrate_capitulation} for p in PRESETS.values()], sys.stdout)
+                    "hashrate_capitulation": p.hashrate_capitulation, "switches_on": p.switches_on()}
+                   for p in PRESETS.values()], sys.stdout)
         sys.stdout.write("\n")
     else:
         for p in PRESETS.values():
-            pts = ", ".join(f"month {m}: ${usd:,.0f}" for m, usd in p.points)
-            cap = "; with miner capitulation" if p.hashrate_capitulation else ""
-            print(f"{p.name:<14}{p.description}\n{'':<14}points: {pts}{cap}; source: {p.source}")
+            print(f"{p.name:<14}{p.description}")
+            print(f"{'':<14}BTC price: {p.price_points_text()}")
+            print(f"{'':<14}switches on: {'; '.join(p.switches_on()) or 'nothing besides the BTC price path'}")
+            print(f"{'':<14}source: {p.source}")
     return 0
 
 
@@ -54,8 +56,9 @@ def run_scenarios(args) -> int:
     if args.scenarios_command == "list":
         return run_presets(args)
     from minerplan.engine.evaluate import run_engine
-    from minerplan.markets.prices import PRESETS, with_preset_market
+    from minerplan.analysis.vocabulary import NPV_ON_PATH
     from minerplan.formats import usd
+    from minerplan.markets.prices import PRESETS, preset_changes, with_preset_market
 
     p = PRESETS[args.name]
     sc = load_with_warnings(args.scenario)
@@ -67,21 +70,32 @@ def run_scenarios(args) -> int:
              "network_hashrate_ehs": float(net.network_hashrate_ehs[0, m]),
              "difficulty": float(net.difficulty[0, m]),
              "hashprice_usd_per_ph_day": float(res.hashprice_usd_per_th_day[0, m] * 1000.0)} for m in range(n)]
+    changes = preset_changes(sc, p.name)
     doc = {"name": p.name, "description": p.description, "source": p.source, "points": p.points,
-           "hashrate_capitulation": p.hashrate_capitulation, "scenario": sc.name,
-           "npv_usd": float(res.npv_usd[0]), "npv_usd_scenario_path": float(plain.npv_usd[0]), "months": rows}
+           "hashrate_capitulation": p.hashrate_capitulation, "switches_on": p.switches_on(), "changes": changes,
+           "scenario": sc.name, "network_model": res.scenario.market.network_model,
+           "npv_usd": float(res.npv_usd[0]), "npv_usd_scenario_path": float(plain.npv_usd[0]),
+           "npv_usd_as_entered": float(run_engine(sc).npv_usd[0]), "months": rows}
     if args.json:
         json.dump(doc, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
         return 0
     print(f"{p.name}: {p.description}")
     print(f"  source: {p.source}")
-    print(f"  miner capitulation: {'yes (hashrate answers hashprice)' if p.hashrate_capitulation else 'no (trend hashrate)'}")
-    print(f"\nApplied to {escape_control(sc.name)} (on the entered price path)")
+    print(f"  switches on: {'; '.join(p.switches_on()) or 'nothing besides the BTC price path'}")
+    print(f"\nApplied to {escape_control(sc.name)}, it changes:")
+    for line in changes:
+        print(f"  - {line}")
+    print("\nMonth by month, on the preset's price path")
     print(f"  {'month':<9}{'BTC USD':>10}{'EH/s':>9}{'difficulty T':>14}{'USD/PH/day':>12}")
     for r in rows:
         print(f"  {r['month']:<9}{r['btc_price_usd']:>10,.0f}{r['network_hashrate_ehs']:>9,.0f}"
               f"{r['difficulty'] / 1e12:>14,.1f}{r['hashprice_usd_per_ph_day']:>12,.2f}")
-    print(f"  NPV {usd(doc['npv_usd'])} (the scenario's own price path on the same network model: "
-          f"{usd(doc['npv_usd_scenario_path'])})")
+    same = res.scenario.market.network_model == sc.market.network_model
+    print(f"\n  {NPV_ON_PATH} (the preset's path): {usd(doc['npv_usd'])}")
+    print(f"  the scenario's own price path on the same {res.scenario.market.network_model} network: "
+          f"{usd(doc['npv_usd_scenario_path'])}")
+    if not same:
+        print(f"  the scenario as entered ({sc.market.network_model} network, no preset): "
+              f"{usd(doc['npv_usd_as_entered'])}; the difference from the line above is the network switch alone")
     return 0

@@ -39,6 +39,24 @@ class Preset:
     source: str
     hashrate_capitulation: bool = False
 
+    def switches_on(self) -> list[str]:
+        """Everything the preset switches on besides its BTC price points, in words (empty: nothing).
+
+        Said wherever a preset is offered or applied (``minerplan presets``, ``scenarios show``, the app's
+        preset buttons and status line), so a story never looks better or worse for a reason not stated.
+        """
+        return [CAPITULATION_SWITCH] if self.hashrate_capitulation else []
+
+    def price_points_text(self) -> str:
+        """The price points in words: ``"month 0 $86,500, month 1 $79,750, month 2 $73,000, flat after"``."""
+        return ", ".join(f"month {m} ${usd:,.0f}" for m, usd in self.points) + ", flat after"
+
+
+#: What a preset with ``hashrate_capitulation`` switches on (see :func:`preset_changes` for one scenario).
+CAPITULATION_SWITCH = ("miner capitulation: a scenario on the trend network runs on the capitulation model (miners "
+                       "switch off as hashprice falls, and difficulty follows); the supply and capitulation models "
+                       "answer hashprice already and are kept")
+
 
 PRESETS: dict[str, Preset] = {
     p.name: p
@@ -76,6 +94,22 @@ def with_preset_market(sc: Scenario, preset: str | None) -> Scenario:
     data = sc.model_dump(mode="json", exclude_none=True)
     data["market"]["network_model"] = "capitulation"
     return scenario_from_dict(data, f"{sc.name} (preset {preset})")
+
+
+def preset_changes(sc: Scenario, preset: str) -> list[str]:
+    """What applying ``preset`` to ``sc`` changes, in words: the BTC price path, and the network model when the
+    story switches miner capitulation on for a scenario on the trend network (the NPV then moves for that
+    reason too: on the trend network the other miners' hashrate keeps growing whatever the price does)."""
+    p = PRESETS[preset]
+    out = [f"BTC price path: {p.price_points_text()}"]
+    if p.hashrate_capitulation:
+        if sc.market.network_model == "trend":
+            out.append("network: switched from the trend model to the capitulation model (miner capitulation on: "
+                       "miners switch off as hashprice falls, and difficulty follows)")
+        else:
+            out.append(f"network: the scenario's {sc.market.network_model} model is kept (it answers hashprice "
+                       "already; nothing else is switched on)")
+    return out
 
 
 def preset_names() -> list[str]:

@@ -13,6 +13,7 @@ import pyqtgraph as pg
 
 from minerplan.analysis.kpi import (breakeven_hashprice_usd_per_ph_day, fleet_breakeven_power_usd_per_kwh,
                                     headline_years, margin_vs_ai_per_gross_mw_month)
+from minerplan.analysis.vocabulary import NPV_ON_PATH, ON_PATH, capitalized, expected_npv, median_npv
 from minerplan.engine.evaluate import EngineResult
 from minerplan.formats import usd
 
@@ -109,9 +110,12 @@ class OverviewView(QWidget):
                                 f"{what}, on the entered price path; {row['btc_mined'] or 0:,.0f} BTC mined, "
                                 f"${row['cost_usd_per_ph_day'] or 0:,.1f} per PH/s-day cash")
         tv = doc.get("terminal_value_pv_usd")
-        self.cards["npv"].set(usd(doc["npv_usd"]), "on the entered price path"
-                              + (f"; of which terminal (present value) {usd(tv)}" if tv is not None else "")
-                              + "; the fan's median and mean when it is ready")
+        self._npv_on_path = doc["npv_usd"]
+        self.cards["npv"].title.setText(capitalized(NPV_ON_PATH))
+        self.cards["npv"].set(usd(doc["npv_usd"]), (f"of which terminal (present value) {usd(tv)}" if tv is not None
+                                                    else "")
+                              + ("; the Monte Carlo median and expected NPV follow when the fan is ready"
+                                 if self.evaluation.mc.paths > 1 else ""))
         inc = doc.get("incremental")
         if inc is None or inc.get("irr_note", "").startswith("the plan is the status quo"):
             self.cards["increment"].set("n/a", "nothing to compare: no conversions, purchases or retirements")
@@ -119,7 +123,7 @@ class OverviewView(QWidget):
             irr = "IRR n/a" if inc["irr"] is None else f"IRR {inc['irr'] * 100:,.1f}%/yr"
             pb = inc.get("payback_months")
             payback = "not within the horizon" if pb is None else f"{pb:,.0f} months"
-            self.cards["increment"].set(f"{usd(inc['npv_usd'])} of NPV", f"{irr}; payback {payback}"
+            self.cards["increment"].set(f"{usd(inc['npv_usd'])} of NPV", f"{ON_PATH}; {irr}; payback {payback}"
                                         f"; vs the status quo: {inc['baseline'].removeprefix('the same scenario ')}")
         mining, ai = margin_vs_ai_per_gross_mw_month(res)
         if mining is None:
@@ -142,10 +146,14 @@ class OverviewView(QWidget):
     def on_mc(self, res: MonteCarloFan, doc: dict) -> None:
         p = doc["percentiles"]["npv_usd"]
         lo, hi = doc["expected_npv_ci95_usd"]
-        self.cards["npv"].set(f"{usd(doc['npv_usd'])} median", f"expected (mean of {doc['paths']:,} paths) "
-                                                              f"{usd(doc['expected_npv_usd'])} (95% CI {usd(lo)} to "
-                                                              f"{usd(hi)}); P5 {usd(p['p5'])}, P95 {usd(p['p95'])}; "
-                                                              f"P(NPV < 0) {doc['p_npv_negative'] * 100:.0f}%")
+        n = doc["paths"]
+        on_path = getattr(self, "_npv_on_path", None)
+        self.cards["npv"].title.setText(capitalized(median_npv(n)))
+        self.cards["npv"].set(usd(doc["npv_usd"]), f"{expected_npv(n)} {usd(doc['expected_npv_usd'])} (95% CI "
+                                                   f"{usd(lo)} to {usd(hi)}); P5 / P95 NPV {usd(p['p5'])} / "
+                                                   f"{usd(p['p95'])}; P(NPV < 0) {doc['p_npv_negative'] * 100:.0f}%"
+                                                   + (f"; {NPV_ON_PATH} {usd(on_path)}" if on_path is not None
+                                                      else ""))
         self._draw(self.evaluation.result, res)
 
     def _draw(self, res: EngineResult, mc: MonteCarloFan | None) -> None:

@@ -90,7 +90,8 @@ def price_path_box(view) -> QGroupBox:
     for i, (name, p) in enumerate(PRESETS.items()):
         b = QPushButton(name)
         pts = ", ".join(f"+{m} mo ${usd:,.0f}" for m, usd in p.points)
-        b.setToolTip(f"{p.description}\nPoints: {pts} (flat after)\nSource: {p.source}\n"
+        on = "; ".join(p.switches_on()) or "nothing besides the price path"
+        b.setToolTip(f"{p.description}\nPoints: {pts} (flat after)\nAlso switches on: {on}\nSource: {p.source}\n"
                      "Writes these points into the price path (undoable).")
         b.clicked.connect(lambda _=False, n=name: view.apply_preset(n))
         presets.addWidget(b, i // 2, i % 2)

@@ -13,12 +13,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 
-from minerplan.markets.prices import PRESETS, deterministic_path
+from minerplan.markets.prices import PRESETS, deterministic_path, preset_changes
 from minerplan.scenario.market import PricePath, PricePoint
 from minerplan.scenario.months import add_months, month_index
 
 from ...charts import color, month_ts
 from ...evaluation import MonteCarloFan
+from ...kit.messages import show_status
 from .editors import problems_text
 
 
@@ -155,7 +156,10 @@ class PricePathEditing:
                 d["market"]["network_model"] = "capitulation"   # the story includes miners switching off
 
         switch = preset.hashrate_capitulation and sc.market.network_model == "trend"
-        return self._edit(mutate, f"Price preset: {name}" + (" (network: capitulation model)" if switch else ""))
+        ok = self._edit(mutate, f"Price preset: {name}" + (" (network: capitulation model)" if switch else ""))
+        if ok:      # say everything the preset changed, not only the price (preset_changes)
+            show_status(self, f"Applied preset {name}: " + "; ".join(preset_changes(sc, name)), 15_000)
+        return ok
 
     def add_point(self, month: int | None = None, usd: float | None = None) -> bool:
         sc = self.doc.scenario

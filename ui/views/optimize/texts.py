@@ -6,6 +6,7 @@ The sentences themselves are :mod:`solvers.report`'s (the CLI prints the same); 
 
 from __future__ import annotations
 
+from minerplan.analysis.vocabulary import capitalized, expected_npv
 from minerplan.formats import usd_m
 from solvers.report import plan_quality, recommendation
 from solvers.result import OptimizationResult
@@ -47,7 +48,7 @@ def kpi_text(res: OptimizationResult, from_run: bool) -> str:
     tail = f"{(1 - st.cvar_level) * 100:g}%"
     if res.status == "check_failed" and res.check is not None:
         return (f"ENGINE CHECK FAILED (no plan to use): optimizer {usd_m(res.check.optimizer_npv_usd)}, engine "
-                f"{usd_m(res.check.engine_npv_usd)} expected NPV (USD)")
+                f"{usd_m(res.check.engine_npv_usd)} {expected_npv(st.n_paths)} (USD)")
     if not res.ok:
         return f"Status: {res.status.replace('_', ' ')} (no plan)"
     quality = plan_quality(res)
@@ -60,6 +61,7 @@ def kpi_text(res: OptimizationResult, from_run: bool) -> str:
     origin = "" if from_run else f"   |   frontier point, risk weight {st.risk_aversion:g}"
     head = {"draft": "DRAFT, NOT a recommendation   |   ",
             "not_proven": "NOT proven optimal   |   "}.get(quality, "")
-    return (f"{head}Expected NPV {usd_m(res.expected_npv_usd)} (USD)   |   CVaR of NPV loss, worst {tail} of paths "
+    return (f"{head}{capitalized(expected_npv(st.n_paths))} {usd_m(res.expected_npv_usd)} (USD)   |   CVaR of NPV "
+            f"loss, worst {tail} of paths "
             f"{usd_m(res.cvar_usd)} (USD)   |   MIP gap {gap}   |   status {res.status.replace('_', ' ')}"
             f"{origin}")

@@ -16,6 +16,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QTableWidget
 
 from minerplan.analysis.hedged import HedgeResults
+from minerplan.analysis.vocabulary import expected_npv, median_npv, p5_npv, p95_npv
 from minerplan.formats import usd
 from minerplan.scenario.hedges import HedgeBook
 from minerplan.scenario.model import Scenario
@@ -30,8 +31,17 @@ CURVE_POINTS = 2_001
 GREY = "#9aa0a6"
 INK = "#202124"
 
-METRICS = [("mean_usd", "Mean NPV"), ("p5_usd", "P5"), ("p50_usd", "P50 (median)"), ("p95_usd", "P95"),
-           ("cvar95_usd", "CVaR 95% (mean of worst 5%)"), ("prob_npv_negative", "P(NPV < 0)")]
+#: (key of hedges.compare's figures, label); the NPV labels are the vocabulary's, with the run's paths (metric_label).
+METRICS = [("mean_usd", "expected NPV (mean of N paths)"), ("p5_usd", "P5 NPV (of N paths)"),
+           ("p50_usd", "median NPV (of N paths)"), ("p95_usd", "P95 NPV (of N paths)"),
+           ("cvar95_usd", "CVaR 95% of NPV (mean of the worst 5% of paths)"), ("prob_npv_negative", "P(NPV < 0)")]
+_NPV_LABELS = {"mean_usd": expected_npv, "p5_usd": p5_npv, "p50_usd": median_npv, "p95_usd": p95_npv}
+
+
+def metric_label(key: str, n_paths: int) -> str:
+    """A measure's label for a run of ``n_paths`` paths: ``"expected NPV (mean of 500 paths)"``."""
+    make = _NPV_LABELS.get(key)
+    return make(n_paths) if make is not None else dict(METRICS)[key]
 SUMMARY_HEADERS = ["Measure", "Unhedged", "Hedged", "Change"]
 HEDGE_HEADERS = ["#", "Kind", "Premium (month 0)", "Mean value after tax (PV)"]
 
@@ -78,12 +88,12 @@ def fill_results(res: RiskResults, summary: QTableWidget, hedges: QTableWidget, 
     """The measures unhedged vs hedged, one row per hedge, and the two curves."""
     cmp = res.comparison
     summary.setRowCount(len(METRICS))
-    for r, (key, label) in enumerate(METRICS):
+    for r, (key, _label) in enumerate(METRICS):
         u, h = cmp["unhedged"][key], cmp["hedged"][key]
         d = h - u
         change = (f"{d * 100:+.1f} pp" if key == "prob_npv_negative"
                   else ("+" if d > 0 else "") + usd(d))
-        summary.setItem(r, 0, read_only_cell(label))
+        summary.setItem(r, 0, read_only_cell(metric_label(key, res.paths)))
         summary.setItem(r, 1, read_only_cell(format_metric(key, u), u, right=True))
         summary.setItem(r, 2, read_only_cell(format_metric(key, h), h, right=True))
         summary.setItem(r, 3, read_only_cell(change, d, right=True))

@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
 
+from minerplan.analysis.vocabulary import NPV_ON_PATH
 from minerplan.analysis.whatif import TornadoRow, WhatIf, apply_whatif, baseline, kpis, tornado, whatif_scenario
 from minerplan.engine.evaluate import EngineResult, run_engine
 from minerplan.formats import usd
@@ -95,7 +96,7 @@ class WhatIfView(QWidget):
         # ---- KPIs
         kpi_row = QHBoxLayout()
         self.kpi_labels: dict[str, QLabel] = {}
-        for key, title in (("npv", "NPV (USD)"), ("cost", "Cost per BTC, cash / all-in (USD/BTC)"),
+        for key, title in (("npv", f"{NPV_ON_PATH} (USD)"), ("cost", "Cost per BTC, cash / all-in (USD/BTC)"),
                            ("hashprice", "Hashprice, first month (USD/PH/day)")):
             frame = QFrame()
             frame.setObjectName("kpi")
