@@ -227,12 +227,12 @@ def test_example_file_loads(tmp_path):
 
 
 @pytest.mark.parametrize("index, field, value, path, words", [
-    (1, "strike_usd", -5, "hedges[1].strike_usd", "greater than 0"),
+    (1, "strike_usd", -5, "hedges[1].strike_usd", "must be more than 0"),
     (1, "strike_usd", "80000", "hedges[1].strike_usd", "got '80000'"),
     (0, "notional_ph", True, "hedges[0].notional_ph", "got true"),
     (0, "tenor_months", 1.5, "hedges[0].tenor_months", ""),
     (0, "start_month", "2026-13", "hedges[0].start_month", "YYYY-MM"),
-    (2, "implied_vol_pct", 0, "hedges[2].implied_vol_pct", "greater than 0"),
+    (2, "implied_vol_pct", 0, "hedges[2].implied_vol_pct", "must be more than 0"),
     (2, "call_strike_usd", 70_000, "hedges[2].call_strike_usd", "above put_strike_usd"),
     (1, "strike", 1, "hedges[1].strike", "unknown field"),
     (1, "kind", "btc_call", "hedges[1].kind", "unknown kind 'btc_call'"),
@@ -303,7 +303,7 @@ def test_scenario_without_a_book_loads_and_saves_unchanged():
 
 
 @pytest.mark.parametrize("index, field, value, path, words", [
-    (1, "strike_usd", -5, "hedges[1].strike_usd", "greater than 0"),
+    (1, "strike_usd", -5, "hedges[1].strike_usd", "must be more than 0"),
     (0, "start_month", "2026-13", "hedges[0].start_month", "YYYY-MM"),
     (2, "call_strike_usd", 70_000, "hedges[2].call_strike_usd", "above put_strike_usd"),
     (1, "strike", 1, "hedges[1].strike", "unknown field"),
@@ -322,7 +322,7 @@ def test_a_malformed_entry_in_the_scenario_names_its_field(index, field, value, 
 
 def test_a_scenario_book_that_is_not_a_list_or_holds_no_objects():
     d = base_dict(horizon_months=3)
-    for value, start in [({"kind": "btc_put"}, "hedges: Input should be an array"),
+    for value, start in [({"kind": "btc_put"}, "hedges: must be an array"),
                          ([7], "hedges[0]: "), ([{}], "hedges[0].kind: required field is missing")]:
         with pytest.raises(ScenarioError) as e:
             scenario_from_dict({**d, "hedges": value})

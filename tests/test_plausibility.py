@@ -44,7 +44,7 @@ def test_difficulty_of_one_is_refused_naming_the_field(tmp_path, capsys):
     assert main(["evaluate", _write(tmp_path, d), "--json"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert "market.difficulty" in err and "greater than or equal to 1000000000" in err
+    assert "market.difficulty" in err and "must be at least 1,000,000,000" in err
     assert "Traceback" not in err
 
 

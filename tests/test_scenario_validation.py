@@ -237,7 +237,7 @@ def test_dict_api_rejects_huge_int_with_scenario_error():
     doc["market"]["block_height"] = 10**5000
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(doc)
-    assert Problem("market.block_height", "Input should be less than or equal to 50000000 "
+    assert Problem("market.block_height", "must be at most 50,000,000 "
                                           "(got an integer with 5,001 digits)") in info.value.problems
     assert "set_int_max_str_digits" not in str(info.value)
 
@@ -366,7 +366,7 @@ def test_problems_for_one_field_are_capped():
     assert len(mine) == validation_messages.MAX_PROBLEMS_PER_FIELD + 1, mine
     assert mine[-1] == Problem(field, f"... and {288 - validation_messages.MAX_PROBLEMS_PER_FIELD} more problems "
                                       "in this field (not shown)")
-    assert mine[0] == Problem(f"{field}[0][0]", "Input should be a valid number (got 'x')")
+    assert mine[0] == Problem(f"{field}[0][0]", "must be a number (got 'x')")
     assert mine[-1].omitted == 288 - validation_messages.MAX_PROBLEMS_PER_FIELD
     assert str(ScenarioError(problems)).startswith(f"invalid scenario ({len(problems) - 1 + mine[-1].omitted} "
                                                    "problems):")
@@ -390,9 +390,9 @@ def test_json_kind_names_in_messages():
     doc["monte_carlo"] = []
     doc["fleet"] = {}
     problems = _problems_for(doc)
-    assert Problem("sites[0].curtailment_enabled", "Input should be true or false (got 'yes')") in problems
-    assert Problem("monte_carlo", "Input should be an object (got an array)") in problems
-    assert Problem("fleet", "Input should be an array (got an object)") in problems
+    assert Problem("sites[0].curtailment_enabled", "must be true or false (got 'yes')") in problems
+    assert Problem("monte_carlo", "must be an object (got an array)") in problems
+    assert Problem("fleet", "must be an array (got an object)") in problems
     for p in problems:
         for word in ("dict", "list", "NoneType", "bool", "instance of"):
             assert word not in p.message, p

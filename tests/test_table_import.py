@@ -516,7 +516,7 @@ CORPUS = {
     "required cell blank": (lambda t: _xlsx_fleet(t, r5_A="   "), ["Fleet!A9 (Model): a value is required here"]),
     "formula never calculated": (_uncalculated_formula, ["Fleet!C6 (Units): holds the formula", "no calculated value", "save it"]),
     "schema range kept in words": (lambda t: _xlsx_fleet(t, r6_F=120),
-                                   ["Fleet!F10 (Uptime [%]): Input should be less than or equal to 100 (got 120)"]),
+                                   ["Fleet!F10 (Uptime [%]): must be at most 100 (got 120)"]),
     "purchase before start": (lambda t: _xlsx_fleet(t, r1_K=dt.datetime(2025, 1, 1), r1_I=None),
                               ["Fleet!K5 (Delivery month [YYYY-MM]): 2025-01 is before start_month 2025-12"]),
     "duplicate column": (lambda t: _xlsx_fleet(t, r0_N="Units"),

@@ -178,11 +178,11 @@ def test_table_edit_changes_the_point_and_invalid_cells_are_flagged(market):
     assert doc.scenario.price_path.points[1].btc_price_usd == 75_000
     assert ev.result.btc_price_usd[0][1] == 75_000
     sc, n = doc.scenario, doc.undo_stack.count()
-    for cell, text, rule in (((1, 1), "-5", "greater than or equal to 1"),
+    for cell, text, rule in (((1, 1), "-5", "Price points row 2, BTC price: must be at least 1"),
                              ((0, 0), "2024-01", "before start_month"),
                              ((1, 0), "2026-13", "YYYY-MM"),
                              ((2, 0), "2026-01", "increasing month order"),
-                             ((2, 1), "lots", "valid number")):
+                             ((2, 1), "lots", "must be a number")):
         idx = m.index(*cell)
         assert not m.setData(idx, text)
         assert doc.scenario is sc and doc.undo_stack.count() == n       # nothing changed
@@ -200,11 +200,11 @@ def test_invalid_market_field_is_flagged_and_does_not_change_the_scenario(market
     assert not f.set_value_text("-5")
     assert doc.scenario is sc and doc.undo_stack.count() == 0 and ev.summary["npv_usd"] == npv
     assert "fde2e1" in f.styleSheet()
-    assert "market.btc_price_usd" in f.toolTip() and "greater than or equal to 1" in f.toolTip()
+    assert "Field: market.btc_price_usd" in f.toolTip() and "Market, BTC price (USD): must be at least 1" in f.toolTip()
     assert f.text() == "-5"
     height = view.fields["market.block_height"]
     assert not height.set_value_text("925000.5")
-    assert "valid integer" in height.toolTip()
+    assert "must be a whole number" in height.toolTip()
     # another edit leaves the flagged fields alone; a valid value clears the flag and is undoable
     assert view.fields["market.fees_btc_per_block"].set_value_text("0.03")
     assert f.text() == "-5" and f.error

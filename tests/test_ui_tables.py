@@ -176,8 +176,9 @@ def test_negative_count_is_flagged_and_scenario_unchanged(fleet):
     assert model.data(idx, DISPLAY) == "-5" and model.data(idx, EDIT) == "-5"
     assert model.data(idx, BG) == INVALID_BG
     tip = model.data(idx, TIP)
-    assert "fleet[2].count" in tip and "greater than or equal to 0" in tip
-    assert "fleet[2].count" in view.status.text()
+    # In people's words, rows counted from 1; the dotted path stays in the tooltip for tooling.
+    assert "Fleet row 3, Count: must be at least 0 (got -5)" in tip and "Field: fleet[2].count" in tip
+    assert "Fleet row 3, Count: must be at least 0" in view.status.text()
     # Other cells are not flagged; a valid edit elsewhere keeps this flag.
     assert model.setData(model.index(0, col(model, "uptime_pct")), "96")
     assert is_flagged(model, 2, "count")
@@ -234,7 +235,7 @@ def test_fractional_age_is_flagged_by_the_integer_rule(fleet):
     sc = doc.scenario
     assert not model.setData(model.index(0, col(model, "age_months")), "6.5")
     assert doc.scenario is sc
-    assert "valid integer" in model.flag(0, "age_months")
+    assert "Fleet row 1, Age: must be a whole number" in model.flag(0, "age_months")
     assert model.setData(model.index(0, col(model, "age_months")), "7")
     assert doc.scenario.fleet[0].age_months == 7 and type(doc.scenario.fleet[0].age_months) is int
 
@@ -249,7 +250,7 @@ def test_row_exceeding_site_capacity_is_flagged_and_undo_clears_the_flag(fleet):
     assert doc.scenario is sc and doc.undo_stack.count() == n
     assert model.data(idx, DISPLAY) == "100000"
     tip = model.data(idx, TIP)
-    assert "sites[0].capacity_mw" in tip and "above its capacity" in tip and "'Texas'" in tip
+    assert "Sites row 1, Capacity" in tip and "above its capacity" in tip and "'Texas'" in tip
     doc.undo_stack.undo()
     assert model.flag(0, "count") is None
     assert model.data(idx, DISPLAY) == "18,000"
@@ -269,7 +270,7 @@ def test_site_column_uses_a_combo_of_site_names(fleet):
     editor.setCurrentText("North Dakota")  # 18,000 S21 XP do not fit next to the ND fleet: rejected
     delegate.setModelData(editor, model, idx)
     assert doc.scenario.fleet[0].site == "Texas" and model.flag(0, "site") is not None
-    assert "sites[2].capacity_mw" in model.flag(0, "site")
+    assert "Sites row 3, Capacity" in model.flag(0, "site")
     # Move a smaller cohort instead.
     assert model.setData(model.index(1, col(model, "count")), "1000")
     assert model.setData(model.index(1, col(model, "site")), "Georgia")
@@ -531,7 +532,8 @@ def test_ai_invalid_field_is_flagged(ai):
     assert err is not None and doc.scenario is sc
     w = view.fields["gpu_cloud.utilization_pct"]
     assert w.text() == "150" and "#f8d7da" in w.styleSheet()
-    assert "sites[2].ai.gpu_cloud.utilization_pct" in w.toolTip() and "less than or equal to 100" in w.toolTip()
+    assert "Sites row 3, Utilization: must be at most 100" in w.toolTip()
+    assert "Field: sites[2].ai.gpu_cloud.utilization_pct" in w.toolTip()
     assert view.set_field("colocation.term_months", "ten") is not None
     assert "not a number" in view.fields["colocation.term_months"].toolTip()
     # A valid value clears the flag; undo clears the other one.

@@ -3,7 +3,9 @@
 Without a display, say how to proceed (Xvfb, offscreen, or the CLI) instead
 of Qt's plugin abort. When the event loop ends, every background job still running
 is ended once (:func:`ui.kit.jobs.shutdown_jobs`: cancelled and waited for, or
-dropped when it cannot be interrupted).
+dropped when it cannot be interrupted). The mouse wheel changes a combo box, spin box or slider only
+once the user clicked or tabbed into it (:func:`ui.kit.wheel.install_wheel_guard`, also installed by
+every main window); elsewhere it scrolls the panel.
 """
 
 from __future__ import annotations
@@ -46,11 +48,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from .kit.jobs import shutdown_jobs
     from .kit.settings import APP, ORG
+    from .kit.wheel import install_wheel_guard
     from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
+    install_wheel_guard(app)
     path = argv[0] if argv else "default"
     win = MainWindow(path)
     win.show()

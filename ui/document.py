@@ -4,6 +4,10 @@ Every edit replaces the whole (immutable, validated) :class:`Scenario` through
 an undoable command, so undo/redo restore exactly what the engine and the
 charts saw. Views never mutate the scenario; they call :meth:`ScenarioDocument.edit`.
 
+A value typed into a table cell or field that the scenario rejected stays there, red, until fixed; the
+widgets showing such values register as rejection sources (:meth:`ScenarioDocument.add_rejection_source`),
+so Save can list every one of them (:meth:`ScenarioDocument.rejections`) before it writes the accepted values.
+
 Each command keeps a whole scenario alive (about 25 kB for the shipped one, megabytes for a
 big imported fleet with hourly prices), so the undo history is capped by memory: at most
 ``UNDO_MAX_STEPS`` steps, fewer when the scenarios are big enough that their estimated size
@@ -15,12 +19,14 @@ document cannot become clean again by undoing.
 from __future__ import annotations
 
 import sys
+import weakref
 from pathlib import Path
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 from pydantic import BaseModel
+from shiboken6 import isValid
 
 from minerplan.scenario.errors import ScenarioError
 from minerplan.scenario.model import Scenario
@@ -97,6 +103,7 @@ class ScenarioDocument(QObject):
         self.undo_stack.setUndoLimit(UNDO_MAX_STEPS)    # only possible while the stack is empty
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self._largest_step = 0     # bytes of the biggest step pushed since the history was last (re)built
+        self._rejection_sources: list[Callable[[], Callable[[], list] | None]] = []
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.dirty_changed.emit(not clean)
@@ -126,6 +133,33 @@ class ScenarioDocument(QObject):
         self.undo_stack.push(cmd)
         self._largest_step = max(self._largest_step, cmd.bytes)
         self._keep_history_in_budget()
+
+    # ---- values typed but rejected ----
+    def add_rejection_source(self, source: Callable[[], list]) -> None:
+        """Register ``source() -> [ui.kit.messages.Rejection, ...]``: the rejected values a widget still shows.
+
+        A bound method is held weakly (a closed view's table does not stay alive for it), and a Qt object
+        whose C++ side is gone is skipped.
+        """
+        if hasattr(source, "__self__"):
+            ref = weakref.WeakMethod(source)
+            self._rejection_sources.append(ref)
+        else:
+            self._rejection_sources.append(lambda: source)
+
+    def rejections(self) -> list:
+        """Every value typed in this document's tables and fields that the scenario rejected, still shown red."""
+        out: list = []
+        alive = []
+        for ref in self._rejection_sources:
+            fn = ref()
+            owner = getattr(fn, "__self__", None)
+            if fn is None or (owner is not None and hasattr(owner, "metaObject") and not isValid(owner)):
+                continue
+            alive.append(ref)
+            out.extend(fn())
+        self._rejection_sources = alive
+        return out
 
     # ---- the undo history's memory ----
     def undo_bytes(self) -> int:

@@ -32,7 +32,8 @@ from .document import ScenarioDocument
 from .evaluation import Evaluation
 from .kit import settings as app_settings
 from .kit.jobs import shutdown_jobs
-from .kit.messages import error_box
+from .kit.messages import ask_save_with_rejections, error_box
+from .kit.wheel import install_wheel_guard
 
 MAX_RECENT = 8
 AUTOSAVE_MS = 30_000
@@ -53,6 +54,7 @@ def _view_class(module: str, cls: str):
 class MainWindow(QMainWindow):
     def __init__(self, path: str = "default", *, settings: QSettings | None = None, check_recovery: bool = True):
         super().__init__()
+        install_wheel_guard()          # the wheel scrolls panels; it changes only a control the user chose
         self.settings = settings or QSettings(app_settings.ORG, app_settings.APP)
         startup_error = None
         try:
@@ -158,8 +160,9 @@ class MainWindow(QMainWindow):
         self.act_open = self._action("&Open…", QKeySequence.StandardKey.Open, self.open_dialog, file_menu)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._rebuild_recent()
-        self.act_save = self._action("&Save", QKeySequence.StandardKey.Save, self.save, file_menu)
-        self.act_save_as = self._action("Save &As…", QKeySequence.StandardKey.SaveAs, self.save_as, file_menu)
+        self.act_save = self._action("&Save", QKeySequence.StandardKey.Save, lambda: self.save(), file_menu)
+        self.act_save_as = self._action("Save &As…", QKeySequence.StandardKey.SaveAs, lambda: self.save_as(),
+                                        file_menu)
         file_menu.addSeparator()
         self._action("Export current view's charts…", None, self.export_charts, file_menu)
         self.act_export_excel = self._action("Export to &Excel…", QKeySequence("Ctrl+E"),
@@ -177,7 +180,10 @@ class MainWindow(QMainWindow):
         undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence.StandardKey.Undo)
         redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcut(QKeySequence.StandardKey.Redo)
+        # Ctrl+Y as well as the platform's redo (Ctrl+Shift+Z on some), which people expect on every one.
+        redo_keys = [k for k in QKeySequence.keyBindings(QKeySequence.StandardKey.Redo) if not k.isEmpty()]
+        ctrl_y = QKeySequence("Ctrl+Y")
+        redo.setShortcuts(redo_keys + ([ctrl_y] if ctrl_y not in redo_keys else []))
         edit.addAction(undo)
         edit.addAction(redo)
         self.act_undo, self.act_redo = undo, redo
@@ -260,11 +266,28 @@ class MainWindow(QMainWindow):
         return True
 
     def save(self) -> bool:
+        if not self.confirm_rejected("Save"):
+            return False
         if not self.doc.path:
-            return self.save_as()
+            return self.save_as(confirmed=True)
         return self._write(self.doc.path)
 
-    def save_as(self) -> bool:
+    def confirm_rejected(self, action: str) -> bool:
+        """Before a save: list every typed value the scenario rejected (still red) and let the user save the
+        accepted values anyway (True) or go back to fix them (False). True when there are none."""
+        rejected = self.doc.rejections()
+        if not rejected:
+            return True
+        if ask_save_with_rejections(self, rejected, action):
+            return True
+        n = len(rejected)
+        self._status.setText(f"Not saved: {n} value{'s' if n != 1 else ''} not accepted (shown in red); "
+                             "fix or undo them, or save the accepted values")
+        return False
+
+    def save_as(self, *, confirmed: bool = False) -> bool:
+        if not confirmed and not self.confirm_rejected("Save As"):
+            return False
         path, _ = QFileDialog.getSaveFileName(self, "Save scenario as", self._last_dir(), "Scenario (*.json)")
         if not path:
             return False

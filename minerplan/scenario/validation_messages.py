@@ -3,13 +3,15 @@
 A value from a file reaches a terminal or a dialog only through :func:`short_value`
 (escaped, never longer than a line, never raising) or :func:`json_kind`. Pydantic's
 errors become :class:`~minerplan.scenario.errors.Problem` entries whose path is the
-field path as the user wrote it (``fleet[2].count``), at most
+field path as the user wrote it (``fleet[2].count``), with pydantic's phrases in plain words
+(:func:`plain_message`: "must be at least 0", not "Input should be greater than or equal to 0"), at most
 :data:`MAX_PROBLEMS_PER_FIELD` per field. Scenario and hedge files both report through here.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Callable
 
 from pydantic import ValidationError
@@ -100,13 +102,64 @@ def format_loc(loc: tuple) -> str:
 # Errors about the JSON kind of a value: the message names the kind that was expected, and
 # the "(got ...)" names the kind that came even when it is an object or array.
 _KIND_MESSAGES = {
-    "model_type": "Input should be an object",
-    "model_attributes_type": "Input should be an object",
-    "dict_type": "Input should be an object",
-    "list_type": "Input should be an array",
-    "bool_type": "Input should be true or false",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "dict_type": "must be an object",
+    "list_type": "must be an array",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "string_type": "must be text",
+    "finite_number": "must be a finite number",
 }
-_TYPE_ERRORS = frozenset(_KIND_MESSAGES) | {"float_type", "int_type", "string_type"}
+_TYPE_ERRORS = frozenset(_KIND_MESSAGES) - {"finite_number", "int_from_float", "bool_parsing", "float_parsing",
+                                            "int_parsing"}
+#: Bounds: pydantic's error type -> the plain phrase before the bound.
+_BOUNDS = {"greater_than_equal": ("ge", "must be at least"), "greater_than": ("gt", "must be more than"),
+           "less_than_equal": ("le", "must be at most"), "less_than": ("lt", "must be less than"),
+           "multiple_of": ("multiple_of", "must be a multiple of")}
+
+
+def bound_text(x: Any) -> str:
+    """A bound as people write it: ``0``, ``50,000,000``, ``0.005``."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return short_value(x)
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e18:
+        x = int(x)
+    return f"{x:,}" if isinstance(x, int) else f"{x:g}"
+
+
+def plain_message(e: dict) -> str:
+    """Pydantic's phrase for error ``e`` in plain words: "must be at least 0", "must be a number",
+    "must be one of colocation, gpu_cloud"; pydantic's own words when no plainer ones are known."""
+    kind, ctx = e["type"], e.get("ctx") or {}
+    if kind in _KIND_MESSAGES:
+        return _KIND_MESSAGES[kind]
+    if kind in _BOUNDS and _BOUNDS[kind][0] in ctx:
+        key, phrase = _BOUNDS[kind]
+        return f"{phrase} {bound_text(ctx[key])}"
+    if kind in ("literal_error", "enum") and "expected" in ctx:
+        choices = re.findall(r"'((?:[^'\\]|\\.)*)'", str(ctx["expected"])) or [str(ctx["expected"])]
+        return f"must be one of {', '.join(choices)}" if len(choices) > 1 else f"must be {choices[0]}"
+    if kind in ("too_short", "too_long") and ("min_length" in ctx or "max_length" in ctx):
+        n = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        has = f" (has {ctx['actual_length']:,})" if "actual_length" in ctx else ""
+        return f"must have at {'least' if kind == 'too_short' else 'most'} {n:,} entr{'y' if n == 1 else 'ies'}{has}"
+    if kind in ("string_too_short", "string_too_long"):
+        n = ctx.get("min_length") if kind == "string_too_short" else ctx.get("max_length")
+        if n is not None:
+            return (f"must have at {'least' if kind == 'string_too_short' else 'most'} {n:,} "
+                    f"character{'' if n == 1 else 's'}")
+    msg = str(e["msg"])
+    if msg.startswith("Value error, "):
+        return msg[len("Value error, "):]
+    if msg.startswith("Input should be "):
+        return "must be " + msg[len("Input should be "):]
+    return msg
 
 
 def _field_key(loc: tuple) -> tuple:
@@ -126,12 +179,8 @@ def validation_message(e: dict) -> str:
         return "required field is missing"
     if kind == "string_pattern_mismatch" and (e.get("ctx") or {}).get("pattern") == MONTH_PATTERN:
         return f"expected a month as YYYY-MM (e.g. 2025-12), got {short_value(e.get('input'))}"
-    msg = _KIND_MESSAGES.get(kind, e["msg"])
-    if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
-    if kind in ("too_short", "too_long") and msg.startswith("List "):
-        msg = "Array " + msg[len("List "):].replace(" after validation", "")
-    if "input" in e:
+    msg = plain_message(e)
+    if "input" in e and kind not in ("too_short", "too_long"):
         value = e["input"]
         if kind in _TYPE_ERRORS or not isinstance(value, (dict, list, tuple)):
             msg = f"{msg} (got {short_value(value)})"

@@ -5,7 +5,10 @@
 every edit goes through :meth:`ScenarioDocument.try_edit` as one undoable command. An edit the
 scenario rejects is flagged in place: the typed text stays in the cell on a light red background,
 with the rule that failed as the tooltip, and the scenario is left as it was. The flag clears when the cell gets a valid
-value, or on undo/redo and edits made elsewhere (the rows it pointed at may have moved).
+value, or on undo/redo and edits made elsewhere (the rows it pointed at may have moved). Flagged cells are
+rejection sources of the document (:meth:`ScenarioDocument.rejections`), so Save lists them all first.
+Rows are counted from 1 and problems said in people's words (``Fleet row 7, Count: must be at least 0``);
+the dotted field path (``fleet[6].count``) is the last line of a flagged cell's tooltip.
 
 :class:`CellDelegate` edits ``choice`` columns with a combo box and the rest with a line edit;
 :func:`make_table` sets up a ``QTableView`` for editing scenario rows. Numbers are shown and read
@@ -22,9 +25,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel
 
 from minerplan.formats import number_text, parse_number
 from minerplan.scenario.dotted import get_path, set_path
-from minerplan.scenario.errors import ScenarioError
+from minerplan.scenario.errors import ScenarioError, field_words
 from minerplan.scenario.model import Scenario
 
+from .messages import Rejection
 from .tables import ALIGN_NUMBER, INVALID_BG, READ_ONLY_BG, Column, error_text, format_cell
 
 
@@ -34,8 +38,8 @@ class ScenarioTableModel(QAbstractTableModel):
     #: Dotted path of the list in the scenario (``"fleet"``, ``"price_path.points"``).
     section = ""
     columns: list[Column] = []
-    #: The number the first row's header shows (0: as in the field paths, ``fleet[0]``).
-    first_row_number = 0
+    #: The number the first row's header shows: rows are counted from 1 everywhere people read them.
+    first_row_number = 1
 
     def __init__(self, doc, evaluation=None, parent=None):
         super().__init__(parent)
@@ -46,6 +50,8 @@ class ScenarioTableModel(QAbstractTableModel):
         self._flags: dict[tuple[int, str], tuple[str, str]] = {}
         self._own_edit = False
         doc.changed.connect(self._on_scenario)
+        if hasattr(doc, "add_rejection_source"):
+            doc.add_rejection_source(self.rejections)
         if evaluation is not None:
             evaluation.updated.connect(self._on_result)
             if evaluation.result is not None:
@@ -94,6 +100,20 @@ class ScenarioTableModel(QAbstractTableModel):
 
     def flagged_cells(self) -> dict[tuple[int, str], tuple[str, str]]:
         return dict(self._flags)
+
+    def cell_words(self, row: int, col: Column) -> str:
+        """The cell in people's words: ``Fleet row 7, Count`` (rows counted from 1)."""
+        return field_words(self.field_path(row, col)) or f"Row {row + 1}, {col.header}"
+
+    def rejections(self) -> list[Rejection]:
+        """Every flagged cell, top to bottom and left to right, as the document's rejection source."""
+        keys = [c.key for c in self.columns]
+        out = []
+        for (row, key), (typed, message) in sorted(self._flags.items(),
+                                                   key=lambda kv: (kv[0][0], keys.index(kv[0][1]))):
+            col = self.columns[keys.index(key)]
+            out.append(Rejection(self.cell_words(row, col), typed, message, self.field_path(row, col)))
+        return out
 
     # ---- Qt model API ----
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt's signature
@@ -150,7 +170,9 @@ class ScenarioTableModel(QAbstractTableModel):
                 return INVALID_BG
             return None if self.cell_editable(row, col) else READ_ONLY_BG
         if role == Qt.ItemDataRole.ToolTipRole:
-            return flagged[1] if flagged else self.cell_tip(row, col)
+            if flagged:
+                return f"Not accepted: {flagged[1]}\n\nField: {self.field_path(row, col)}"
+            return self.cell_tip(row, col)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return ALIGN_NUMBER if col.numeric else None
         return None
@@ -188,7 +210,7 @@ class ScenarioTableModel(QAbstractTableModel):
         try:
             new = self.parse(col, value)
         except ValueError as e:
-            self._set_flag(index, typed, f"{path}: {e}")
+            self._set_flag(index, typed, f"{self.cell_words(row, col)}: {e}")
             return False
         if new == self.value(row, col):
             self._clear_flag(index)
@@ -329,11 +351,20 @@ def selected_rows(table: QTableView) -> list[int]:
     return sorted(rows)
 
 
-def show_first_flag(model: ScenarioTableModel, status: QLabel) -> None:
-    """Repeat the first rejected cell's rule in a status label (the cell itself shows it as a tooltip)."""
-    flags = model.flagged_cells()
-    if flags:
-        (row, key), (_typed, msg) = next(iter(flags.items()))
-        status.setText(f"Rejected (row {row}, {key}): {msg.splitlines()[0]}")
+def show_flags(model: ScenarioTableModel, status: QLabel) -> None:
+    """Report every rejected cell in a status label: the first one's rule, how many there are, and all of them
+    in the label's tooltip (each cell shows its own rule as its tooltip too)."""
+    rejected = model.rejections()
+    if rejected:
+        first = rejected[0].rule.splitlines()[0]
+        more = len(rejected) - 1
+        status.setText(f"Rejected: {first}" if not more
+                       else f"Rejected {len(rejected)} values (red): {first}; and {more} more (hover for all)")
+        status.setToolTip("\n".join(r.line for r in rejected))
     elif status.text().startswith("Rejected"):
         status.setText("")
+        status.setToolTip("")
+
+
+#: The former name (the views call it on every table change).
+show_first_flag = show_flags

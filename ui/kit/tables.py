@@ -128,14 +128,27 @@ def format_cell(col: Column, v: Any) -> str:
 
 
 def error_text(err: ScenarioError, prefer: str | None = None) -> str:
-    """The rule(s) an edit broke, one per line, the problem at ``prefer`` (a field path) first."""
+    """The rule(s) an edit broke in people's words, one per line, the problem at ``prefer`` (a field path) first.
+
+    ``Fleet row 7, Count: must be at least 0 (got -5)``: tables by name, rows from 1 (see
+    :attr:`minerplan.scenario.errors.Problem.text`); the dotted paths are in :func:`error_paths`.
+    """
+    lines = [p.text for p in _sorted_problems(err, prefer)[:8]]
+    if len(err.problems) > 8:
+        lines.append(f"... and {len(err.problems) - 8} more problems")
+    return "\n".join(lines) or str(err)
+
+
+def error_paths(err: ScenarioError, prefer: str | None = None) -> list[str]:
+    """The dotted field paths of the problems :func:`error_text` lists (for tooltips and tooling)."""
+    return [p.path for p in _sorted_problems(err, prefer)[:8] if p.path]
+
+
+def _sorted_problems(err: ScenarioError, prefer: str | None) -> list:
     problems = list(err.problems)
     if prefer:
         problems.sort(key=lambda p: 0 if p.path == prefer else (1 if p.path.startswith(prefer) else 2))
-    lines = [str(p) for p in problems[:8]]
-    if len(problems) > 8:
-        lines.append(f"... and {len(problems) - 8} more problems")
-    return "\n".join(lines) or str(err)
+    return problems
 
 
 # --------------------------------------------------------------------------- read-only results

@@ -18,11 +18,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QHB
 
 from minerplan.formats import number_text, parse_number
 from minerplan.scenario.dotted import get_path, set_path
-from minerplan.scenario.errors import Problem, ScenarioError
+from minerplan.scenario.errors import Problem, ScenarioError, field_words
 from minerplan.scenario.fields import BUSINESS_MODELS, CONVERSION_FIELDS, SITE_FIELDS, Field, app_header, by_path
 
 from ..charts import Chart, month_ts
-from ..kit.scenario_tables import ScenarioTableModel, make_table, selected_rows
+from ..kit.messages import Rejection
+from ..kit.scenario_tables import ScenarioTableModel, make_table, selected_rows, show_flags
 from ..kit.tables import ALIGN_NUMBER, INVALID_STYLE, error_text, field_column
 from ..lazy import when_shown
 
@@ -75,6 +76,7 @@ class AiView(QWidget):
         self._own_edit = False
         #: field key -> the rule a rejected value broke
         self.flags: dict[str, str] = {}
+        doc.add_rejection_source(self.rejections)     # Save lists them first
         self.fields: dict[str, QWidget] = {}
         self._specs = {form_key(f): f for f in SITE_FORM + COLOCATION_FORM + GPU_FORM}
 
@@ -290,7 +292,7 @@ class AiView(QWidget):
         self.flags[key] = message
         w = self.fields[key]
         w.setStyleSheet(INVALID_STYLE)
-        w.setToolTip(message)
+        w.setToolTip(f"{message}\n\nField: sites[{self.site_index()}].ai.{key}")
         self.status.setText(f"Rejected: {message.splitlines()[0]}")
 
     def _unflag(self, key: str) -> None:
@@ -354,12 +356,18 @@ class AiView(QWidget):
         return self.remove_rows(selected_rows(self.plan_table))
 
     def _show_plan_flag(self, *_args) -> None:
-        flags = self.plan_model.flagged_cells()
-        if flags:
-            (row, key), (_typed, msg) = next(iter(flags.items()))
-            self.status.setText(f"Rejected (row {row}, {key}): {msg.splitlines()[0]}")
-        elif self.status.text().startswith("Rejected") and not self.flags:
-            self.status.setText("")
+        if self.plan_model.flagged_cells() or not self.flags:
+            show_flags(self.plan_model, self.status)
+
+    def rejections(self) -> list[Rejection]:
+        """The form's rejected values (still red), for the document's list before a save."""
+        i = self.site_index()
+        out = []
+        for key, message in self.flags.items():
+            w, path = self.fields[key], f"sites[{i}].ai.{key}"
+            typed = w.currentText() if isinstance(w, QComboBox) else getattr(w, "text", lambda: "")()
+            out.append(Rejection(field_words(path) or key, typed, message, path))
+        return out
 
     # ---- chart ----
     def chart_series(self, res=None) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Both edit the scenario through the document, one undoable command per change. A value the scenario
 rejects stays where it was typed, flagged red with the rule it breaks in the tooltip, and the scenario
 does not change. Typed numbers are read leniently (``$91,500``; text that is no number is passed on so
-the validator names the rule, "Input should be a valid number").
+the validator names the rule, "must be a number"). Rejected values are the document's rejection sources:
+Save lists them all first.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from PySide6.QtWidgets import QLineEdit, QWidget
 
 from minerplan.formats import grouped, parse_lenient
 from minerplan.scenario.dotted import get_path, set_path, unset_path
-from minerplan.scenario.errors import ScenarioError
+from minerplan.scenario.errors import ScenarioError, field_words
 
+from ...kit.messages import Rejection
 from ...kit.scenario_tables import ScenarioTableModel
 from ...kit.tables import Column
 
@@ -23,12 +25,12 @@ INVALID_STYLE = "background: #fde2e1; border: 1px solid #c00000;"
 
 
 def problems_text(err: ScenarioError, prefix: str | None = None) -> str:
-    """The problems of ``err`` (those under ``prefix`` when there are any), one per line, with field paths."""
+    """The problems of ``err`` (those under ``prefix`` when there are any), one per line, in people's words."""
     probs = err.problems
     if prefix:
         mine = [p for p in probs if p.path == prefix or p.path.startswith((prefix + ".", prefix + "["))]
         probs = mine or probs
-    return "\n".join(str(p) for p in probs[:10])
+    return "\n".join(p.text for p in probs[:10])
 
 
 
@@ -48,6 +50,8 @@ class FieldEdit(QLineEdit):
         self.error: str | None = None
         self.setToolTip(tip)
         self.editingFinished.connect(self.commit)
+        if hasattr(doc, "add_rejection_source"):
+            doc.add_rejection_source(self.rejections)
         self.load()
 
     def current(self) -> Any:
@@ -61,7 +65,14 @@ class FieldEdit(QLineEdit):
     def set_error(self, message: str | None) -> None:
         self.error = message
         self.setStyleSheet(INVALID_STYLE if message else "")
-        self.setToolTip(f"{self.tip}\n\nNot applied:\n{message}".strip() if message else self.tip)
+        self.setToolTip(f"{self.tip}\n\nNot applied:\n{message}\nField: {self.path}".strip() if message
+                        else self.tip)
+
+    def rejections(self) -> list[Rejection]:
+        """This field's rejected value, while it shows one (for the document's list before a save)."""
+        if not self.error:
+            return []
+        return [Rejection(field_words(self.path) or self.path, self.text(), self.error, self.path)]
 
     def commit(self) -> bool:
         value = parse_lenient(self.text())

@@ -4,11 +4,17 @@
 (:meth:`SettingsForm.settings`), amounts typed as people type them (``150e6``, ``$150M``,
 ``150,000,000``: :func:`minerplan.formats.parse_usd`); a bad field is named in ``form_error`` under
 the form. The price story and the seed come from the app's Monte Carlo settings (``evaluation.mc``).
+
+The form sits in a scroll area beside the results: it keeps that area as wide as its labels, fields and
+placeholder texts need (:meth:`SettingsForm.fit_scroll_area`, again whenever its fonts or rows change, as
+in presentation mode), so no label or hint is cut and the panel never scrolls sideways.
 """
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QSpinBox, QWidget
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QScrollArea,
+                               QSpinBox, QWidget)
 
 from minerplan.formats import parse_optional_float, parse_usd
 from solvers.settings import OptimizerSettings
@@ -115,6 +121,28 @@ class SettingsForm(QGroupBox):
         self.form_error.setWordWrap(True)
         self.form_error.setStyleSheet("color: #a50021;")
         form.addRow(self.form_error)
+
+    def event(self, e: QEvent) -> bool:
+        handled = super().event(e)
+        if e.type() in (QEvent.Type.LayoutRequest, QEvent.Type.FontChange, QEvent.Type.Show,
+                        QEvent.Type.ParentChange):
+            self.fit_scroll_area()
+        return handled
+
+    def fit_scroll_area(self) -> None:
+        """Keep the scroll area holding this form as wide as the form wants (every placeholder whole) plus a
+        vertical scroll bar, so it never scrolls sideways nor cuts a label (the splitter beside it gives way)."""
+        for w in (self.budget, self.crews, self.start_cash, self.floor, self.credit):
+            hint = w.fontMetrics().horizontalAdvance(w.placeholderText()) + 2 * w.fontMetrics().averageCharWidth()
+            if w.minimumWidth() != hint:
+                w.setMinimumWidth(hint)
+        viewport = self.parentWidget()
+        area = viewport.parentWidget() if viewport is not None else None
+        if not isinstance(area, QScrollArea) or area.widget() is not self:
+            return
+        need = self.sizeHint().width() + area.verticalScrollBar().sizeHint().width() + 2 * area.frameWidth()
+        if area.minimumWidth() != need:
+            area.setMinimumWidth(need)
 
     def add_row(self, widget: QWidget) -> None:
         """A full-width row under the fields (the run panel)."""
