@@ -89,6 +89,8 @@ class MainWindow(QMainWindow):
         self._mc_bar.setMaximumWidth(180)
         self._mc_bar.setRange(0, 100)
         self._mc_bar.setFormat("Monte Carlo %p%")
+        # wide enough for its text: a narrow status bar squeezed it to "Monte" over "Carlo 50%"
+        self._mc_bar.setMinimumWidth(self._mc_bar.fontMetrics().horizontalAdvance("Monte Carlo 100%") + 24)
         self._mc_bar.hide()
         self._mc_cancel = QToolButton()
         self._mc_cancel.setText("Cancel")

@@ -95,12 +95,15 @@ class Rejection:
 
     @property
     def line(self) -> str:
-        """``Fleet row 7, Count: typed -5, must be at least 0 (got -5)``."""
+        """``Fleet row 7, Count: typed -5, must be at least 0``."""
         rule = self.rule.splitlines()[0] if self.rule else "not accepted"
         if rule.startswith(self.where + ": "):
             rule = rule[len(self.where) + 2:]
-        typed = self.typed if self.typed.strip() else "(blank)"
-        return f"{self.where}: typed {typed}, {rule}"
+        typed = self.typed.strip()
+        for got in (f" (got {typed})", f" (got {typed!r})"):      # the typed value is said once
+            if typed and rule.endswith(got):
+                rule = rule[: -len(got)]
+        return f"{self.where}: typed {typed or '(blank)'}, {rule}"
 
 
 #: The buttons of :func:`rejected_values_box`.
@@ -122,6 +125,7 @@ def rejected_values_box(parent: QWidget | None, rejections: list[Rejection], act
     box = QMessageBox(QMessageBox.Icon.Warning, f"{action}: values not accepted", text, QMessageBox.StandardButton.NoButton,
                       parent)
     box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setStyleSheet("QLabel#qt_msgbox_label { min-width: 560px; }")     # one line per value, not wrapped
     if len(lines) > MAX_MESSAGE_LINES:
         box.setDetailedText("\n".join(lines))
     box.addButton(SAVE_ACCEPTED, QMessageBox.ButtonRole.AcceptRole)
