@@ -274,3 +274,13 @@ def test_fleet_bars_show_a_split_cohort_once(qtbot):
     be_whole = {name: y for name, _x, y in whole.breakeven_chart._series}["Breakeven BTC price (USD/BTC)"]
     np.testing.assert_allclose(be, be_whole, rtol=1e-9)
     assert model_site(doc.scenario.fleet[k]) == S19J
+    # the table tells the two rows apart: the retire month, and the model cell's tooltip names each row
+    from PySide6.QtCore import Qt
+
+    m = view.model
+    retire = next(c for c, col in enumerate(m.columns) if col.key == "retire_month")
+    assert [m.data(m.index(r, retire)) for r in (k, k + 1)] == ["", "2026-06"]
+    assert [m.data(m.index(r, 0), Qt.ItemDataRole.ToolTipRole) for r in (k, k + 1)] == [S19J, f"{S19J}, sold 2026-06"]
+    assert m.setData(m.index(k + 1, retire), "")            # a blank month: the machines never leave
+    assert doc.scenario.fleet[k + 1].retire_month is None
+    doc.undo_stack.clear()

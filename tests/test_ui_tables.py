@@ -118,7 +118,8 @@ def test_headers_carry_units(env):
         headers = [model.headerData(c, H) for c in range(model.columnCount())]
         numeric = [h for c, h in zip(model.columns, headers) if c.kind in ("float", "int", "computed")]
         assert all("(" in h and h.endswith(")") for h in numeric), numeric
-    fleet_headers = [FleetTableModel(doc, ev).headerData(c, H) for c in range(13)]
+    fleet_model = FleetTableModel(doc, ev)
+    fleet_headers = [fleet_model.headerData(c, H) for c in range(fleet_model.columnCount())]
     for unit in ("TH/s", "(W", "J/TH", "(%)", "%/yr", "USD/unit", "months", "USD/kWh", "USD/BTC"):
         assert any(unit in h for h in fleet_headers), unit
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
@@ -18,7 +18,7 @@ from minerplan.analysis.report import cohort_breakevens
 from minerplan.scenario.catalog import CatalogModel, load_catalog
 from minerplan.scenario.errors import Problem, ScenarioError
 from minerplan.scenario.fields import FLEET_FIELDS, by_path
-from minerplan.scenario.fleet_rows import model_site_groups
+from minerplan.scenario.fleet_rows import model_site_groups, row_labels
 from minerplan.scenario.model import Scenario
 
 from ..charts import Chart
@@ -49,6 +49,12 @@ def _breakeven(field: str):
     return get
 
 
+def _month_or_none(value) -> str | None:
+    """A typed month (``YYYY-MM``, the scenario checks it), or None for a blank cell: the field is unset."""
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
 class FleetTableModel(ScenarioTableModel):
     """``scenario.fleet``: one row per cohort, with J/TH and first-month breakevens (read-only)."""
 
@@ -56,7 +62,10 @@ class FleetTableModel(ScenarioTableModel):
     columns = [
         field_column(_F["model"]),
         field_column(_F["site"], kind="choice", choices=_site_names),
-        *(field_column(_F[k]) for k in ("count", "hashrate_ths", "power_w")),
+        field_column(_F["count"]),
+        # when the row's machines arrive and leave: what tells apart the rows of a cohort a plan split
+        *(field_column(_F[k], optional=True, parse=_month_or_none) for k in ("purchase_month", "retire_month")),
+        *(field_column(_F[k]) for k in ("hashrate_ths", "power_w")),
         field_column(_F["efficiency_j_per_th"], value=_efficiency),
         *(field_column(_F[k]) for k in ("uptime_pct", "degradation_pct_per_year", "purchase_price_usd", "age_months",
                                         "salvage_usd")),
@@ -66,6 +75,12 @@ class FleetTableModel(ScenarioTableModel):
     def __init__(self, doc, evaluation=None, parent=None):
         self.breakevens: dict[str, np.ndarray] | None = None
         super().__init__(doc, evaluation, parent)
+
+    def cell_tip(self, row: int, col) -> str | None:
+        """The model cell names the row readably (``Antminer S19j Pro @ Georgia, sold 2026-06``: row_labels)."""
+        if col.key == "model" and 0 <= row < len(self.doc.scenario.fleet):
+            return row_labels(self.doc.scenario.fleet)[row]
+        return super().cell_tip(row, col)
 
     def compute(self, result) -> None:
         if result is None or not result.scenario.fleet:
@@ -191,15 +206,23 @@ class CatalogDialog(QDialog):
 
 
 def cohort_label(i: int, model: str, n: int) -> str:
-    """A short x-axis label: the model (here ``model @ site``) without its brand when there is room, else the
-    bar's number (1-based)."""
+    """A short x-axis label: the model without its brand when there is room (the site goes on a second line),
+    else the bar's number (1-based)."""
     if n > 12:
         return str(i + 1)
     for brand in ("Antminer ", "Whatsminer ", "Avalon ", "Bitmain ", "MicroBT ", "Canaan "):
         if model.startswith(brand):
             model = model[len(brand):]
             break
-    return model[:24]
+    return model[:14]
+
+
+def _ticks(axis, labels: list[tuple[float, str]]) -> None:
+    """Bar labels on ``axis``, tall enough for their lines (model, then site) in the axis's font."""
+    axis.setTicks([labels])
+    lines = max((text.count("\n") + 1 for _, text in labels), default=1)
+    font = axis.style.get("tickFont") or axis.font()
+    axis.setHeight(QFontMetrics(font).lineSpacing() * lines + 14 if lines > 1 else None)
 
 
 class FleetView(QWidget):
@@ -331,12 +354,12 @@ class FleetView(QWidget):
         # One bar per model @ site: a cohort a plan split into kept and sold rows is one bar (model_site_groups).
         groups = list(model_site_groups(sc.fleet).values())
         x = np.arange(len(groups), dtype=float)
-        labels = [(float(k), cohort_label(k, f"{sc.fleet[rows[0]].model} @ {sc.fleet[rows[0]].site}", len(groups)))
-                  for k, rows in enumerate(groups)]
+        labels = [(float(k), cohort_label(k, sc.fleet[rows[0]].model, len(groups))
+                   + ("" if len(groups) > 12 else f"\n{sc.fleet[rows[0]].site}")) for k, rows in enumerate(groups)]
         per_row = np.array([c.count * c.hashrate_ths / 1000.0 for c in sc.fleet])
         ph = np.array([per_row[rows].sum() for rows in groups])
         hc.bars("Nameplate hashrate (PH/s)", x, ph, 0, width=0.7)
-        hc.item.getAxis("bottom").setTicks([labels])
+        _ticks(hc.item.getAxis("bottom"), labels)
         be = self.model.breakevens
         if be is None or len(be["breakeven_btc_price_usd"]) != n:
             df = cohort_breakevens(res)
@@ -347,4 +370,4 @@ class FleetView(QWidget):
                             for r in groups])
         bc.bars("Breakeven BTC price (USD/BTC)", x, heights, 1, width=0.7)
         bc.hline(float(res.btc_price_usd[0, 0]), f"BTC price now ${res.btc_price_usd[0, 0]:,.0f}", 6)
-        bc.item.getAxis("bottom").setTicks([labels])
+        _ticks(bc.item.getAxis("bottom"), labels)

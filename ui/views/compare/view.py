@@ -60,7 +60,7 @@ class CompareView(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
         self.list = QListWidget()
-        self.list.setMaximumHeight(90)
+        self.list.setMaximumHeight(self.list.fontMetrics().lineSpacing() * 4 + 8)   # four scenarios, then scroll
         self.note = QLabel("")
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #5f6368;")
@@ -130,6 +130,7 @@ class CompareView(QWidget):
         if not 0 <= self.baseline < len(self.entries):
             self.baseline = 0
         self.model.set_entries(self.entries, self.baseline)
+        self._fit_table()
         self.list.clear()
         for i, e in enumerate(self.entries):
             base = " (baseline)" if i == self.baseline and len(self.entries) > 1 else ""
@@ -148,6 +149,13 @@ class CompareView(QWidget):
                               f"each scenario minus the baseline, {base.label}, in each row's unit: positive means "
                               f"higher than {base.label}.{plan}")
         self._draw()
+
+    def _fit_table(self) -> None:
+        """Room for every KPI row without scrolling (the charts take the rest)."""
+        t = self.table
+        t.resizeRowsToContents()
+        t.setMinimumHeight(t.verticalHeader().length() + t.horizontalHeader().sizeHint().height() + 2 * t.frameWidth()
+                           + 2)
 
     def _draw(self) -> None:
         for ch in self.charts():
