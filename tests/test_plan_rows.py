@@ -284,3 +284,29 @@ def test_fleet_bars_show_a_split_cohort_once(qtbot):
     assert m.setData(m.index(k + 1, retire), "")            # a blank month: the machines never leave
     assert doc.scenario.fleet[k + 1].retire_month is None
     doc.undo_stack.clear()
+
+
+def test_overview_counts_machines_not_the_rows_a_plan_split_them_into(qtbot):
+    """The shipped plan's shape: 3,302 of the 15,000 S21 Pro in Texas sold in 2025-12, the 12,000 M50S++ leave North
+    Dakota in 2025-12 and arrive in Texas in 2026-01. The fleet is 79,000 machines at the start and
+    79,000 - 3,302 = 75,698 at the horizon's end (the moved machines are counted once), not 91,000."""
+    from minerplan.analysis.report import summary
+    from ui.evaluation import Evaluation
+    from ui.document import ScenarioDocument
+    from ui.views.overview import OverviewView
+
+    rows = _shipped_rows()
+    pro = next(i for i, r in enumerate(rows) if r["model"] == "Antminer S21 Pro")
+    m50 = next(i for i, r in enumerate(rows) if r["model"] == "Whatsminer M50S++")
+    moved = {**{k: v for k, v in rows[m50].items() if k != "age_months"}, "site": "Texas", "moved_from": "North Dakota",
+             "purchase_month": "2026-01"}
+    rows[m50] = {**rows[m50], "retire_month": "2025-12", "sale_price_usd": 833.33}
+    rows[pro:pro + 1] = [{**rows[pro], "count": 11698.0}, {**rows[pro], "count": 3302.0, "retire_month": "2025-12"}]
+    sc = _with_fleet(rows + [moved])
+    assert sum(c.count for c in sc.fleet) == 91_000
+    ev = Evaluation(ScenarioDocument(sc))
+    view = OverviewView(ev)
+    qtbot.addWidget(view)
+    res = run_engine(sc)
+    view.on_result(res, summary(res))
+    assert view.cards["fleet"].detail.text().startswith("79,000 machines at the start, 75,698 at the horizon's end")

@@ -136,9 +136,14 @@ class OverviewView(QWidget):
         else:
             ai_txt = "no convertible site"
         self.cards["margin"].set(f"{head} per gross MW-month", f"{mine_txt}; {ai_txt}")
+        # Machines, not fleet rows: a plan's sold and moved rows are the same machines as the rows they left.
+        owned = sum(c.count for c in sc.fleet if not c.purchase_month)
+        end = sc.months[-1] if sc.months else sc.start_month
+        at_end = sum(c.count for c in sc.fleet if (not c.purchase_month or c.purchase_month <= end)
+                     and (not c.retire_month or c.retire_month > end))
         self.cards["fleet"].set(f"{doc['fleet_hashrate_ehs']:,.2f} EH/s",
-                                f"{sum(c.count for c in sc.fleet):,.0f} machines at {len(sc.sites)} sites, "
-                                f"{sum(s.capacity_mw for s in sc.sites):,.0f} MW")
+                                f"{owned:,.0f} machines at the start, {at_end:,.0f} at the horizon's end; "
+                                f"{len(sc.sites)} sites, {sum(s.capacity_mw for s in sc.sites):,.0f} MW")
         if self.evaluation.mc.paths > 1 and getattr(self, "_sig", (False,))[0]:
             return  # a fan is on screen and a new one is computing: draw once, when it arrives
         self._draw(res, None)
