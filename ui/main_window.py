@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         self._action("Export current view's charts…", None, self.export_charts, file_menu)
         self.act_export_excel = self._action("Export to &Excel…", QKeySequence("Ctrl+E"),
                                              lambda: excel_actions.export_to_excel(self), file_menu)
+        self.act_board_pack = self._action("Export &board pack (PDF)…", None, self.export_board_pack, file_menu)
         file_menu.addSeparator()
         self.act_import_fleet = self._action("Import &fleet…", None,
                                              lambda: excel_actions.import_table(self, "fleet"), file_menu)
@@ -450,6 +451,11 @@ class MainWindow(QMainWindow):
         else:
             self.showNormal()
 
+    def export_board_pack(self):
+        """File > Export board pack: a PDF for the board, built in the background with progress and Cancel."""
+        from .board_pack.actions import export_board_pack   # board pack modules load on first use
+        return export_board_pack(self)
+
     def export_charts(self) -> None:
         view = self.ensure_view(self.tabs.tabText(self.tabs.currentIndex()).replace("&&", "&"))
         charts = view.charts() if hasattr(view, "charts") else []
@@ -459,10 +465,10 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Export charts to folder", self._last_dir())
         if not folder:
             return
-        for c in charts:
-            c.export_png(os.path.join(folder, f"{c._safe_name()}.png"))
-            c.export_svg(os.path.join(folder, f"{c._safe_name()}.svg"))
-        self._status.setText(f"Exported {len(charts)} charts to {folder}")
+        from .charts import export_charts_to      # every failure is shown in a message, the others written
+        written, failures = export_charts_to(charts, folder, self)
+        self._status.setText(f"Exported {written} chart files to {folder}"
+                             + (f" ({len(failures)} failed)" if failures else ""))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():

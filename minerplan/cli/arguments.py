@@ -65,6 +65,13 @@ fraction = float_in(0.0, 1.0, True, True, "between 0 and 1 (exclusive)")
 fraction0 = float_in(0.0, 1.0, False, True, "in [0, 1)")
 
 
+def pdf_path(text: str) -> str:
+    """A file name ending in .pdf (any case), e.g. ``report --pdf pack.pdf``."""
+    if len(text) <= 4 or not text.lower().endswith(".pdf"):
+        raise argparse.ArgumentTypeError(f"expected a file name ending in .pdf, got {text!r}")
+    return text
+
+
 def month_arg(text: str) -> str:
     from minerplan.scenario.months import parse_month
 

@@ -2,8 +2,8 @@
 
 Each group of subcommands lives in its own module (:mod:`~minerplan.cli.evaluate`,
 :mod:`~minerplan.cli.market`, :mod:`~minerplan.cli.optimize`, :mod:`~minerplan.cli.stress`,
-:mod:`~minerplan.cli.sheets`) with its arguments and handlers. Subcommands that need Pyomo
-or Qt import them lazily inside their handler, so ``minerplan evaluate`` and
+:mod:`~minerplan.cli.sheets`, :mod:`~minerplan.cli.report`) with its arguments and handlers.
+Subcommands that need Pyomo or Qt import them lazily inside their handler, so ``minerplan evaluate`` and
 ``minerplan validate`` load neither.
 Exit status: 0 success, 2 bad input (message names the field), 1 internal error.
 """
@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Sequence
 
-from minerplan.cli import evaluate, market, optimize, sheets, stress
+from minerplan.cli import evaluate, market, optimize, report, sheets, stress
 from minerplan.cli.arguments import Parser
 from minerplan.cli.console import EXIT_BAD_INPUT
 from minerplan.scenario.errors import ScenarioError, escape_control
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_sensitivity(sub)
     evaluate.add_validate(sub)
     optimize.add_optimize(sub)
+    report.add_report(sub)
     gui = sub.add_parser("gui", help="open the desktop app (the default with no subcommand)")
     gui.add_argument("scenario", nargs="?", default="default", help="scenario JSON file, or 'default'")
     stress.add_presets(sub)
@@ -60,7 +61,7 @@ COMMANDS = {"gui": run_gui, "evaluate": evaluate.run_evaluate, "validate": evalu
             "sensitivity": evaluate.run_sensitivity, "calibrate": market.run_calibrate,
             "scenarios": stress.run_scenarios, "fetch-market": market.run_fetch_market_command,
             "import-fleet": sheets.run_import, "import-sites": sheets.run_import, "template": sheets.run_template,
-            "backtest-network": market.run_backtest_network}
+            "backtest-network": market.run_backtest_network, "report": report.run_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
