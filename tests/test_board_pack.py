@@ -259,6 +259,21 @@ def test_an_optimized_plan_is_compared_with_the_scenario_as_entered(default_pack
     assert "frontier" in {c.key for c in pack.charts} and any(h == "Optimizer" for h, _ in pack.method)
 
 
+def test_without_decisions_the_pack_values_the_business_and_draws_no_empty_chart():
+    from tests.builders import base_dict
+
+    sc = scenario_from_dict(base_dict(horizon_months=13), "small")      # no conversion, purchase or capex
+    pack = bp.build_board_pack(sc, paths=10, seed=0)
+    rec = pack.recommendation
+    assert rec.headline.startswith("No decision to take") and not rec.increment
+    many = run_engine(sc, n_paths=10, seed=0)
+    assert dict(rec.value) == pytest.approx({"NPV on the entered price path": run_engine(sc).npv_usd[0],
+                                             "expected NPV (mean of 10 paths)": np.mean(many.npv_usd),
+                                             "median NPV (of 10 paths)": np.median(many.npv_usd)})
+    assert "capex" not in {c.key for c in pack.charts}
+    assert not any("beats the status quo" in line for line in rec.confidence)
+
+
 # ----------------------------------------------------------------------------- the PDF writer
 @pytest.fixture
 def hedged_pack():

@@ -90,6 +90,7 @@ class Recommendation:
     value: tuple[tuple[str, float | None], ...]     # (statistic, USD the plan adds over the status quo)
     confidence: tuple[str, ...]
     baseline: str                                   # what the status quo is, in words
+    increment: bool = True                          # value is what the plan adds (else: the NPV, no plan)
 
 
 @dataclass(frozen=True)
@@ -319,10 +320,11 @@ def charts(one: EngineResult, many: EngineResult, tornado_df, hedges: tuple | No
                          months=months, stacked=tuple((k, v) for k, v in mw.items())))
     ai_capex = np.asarray(one.ai.capex_usd, float).sum(axis=1)
     asic_capex = np.asarray(one.asic_capex_usd, float).sum(axis=1)
-    out.append(ChartData("capex", "Capex by month", "USD million per month",
-                         f"AI/HPC conversions (spread over their lead time) and ASIC purchases; "
-                         f"total {usd_m(ai_capex.sum() + asic_capex.sum())} over the horizon.", months=months,
-                         bars=(("AI/HPC conversions", ai_capex / 1e6), ("ASIC purchases", asic_capex / 1e6))))
+    if ai_capex.any() or asic_capex.any():      # no capex in the horizon: no empty chart
+        out.append(ChartData("capex", "Capex by month", "USD million per month",
+                             f"AI/HPC conversions (spread over their lead time) and ASIC purchases; "
+                             f"total {usd_m(ai_capex.sum() + asic_capex.sum())} over the horizon.", months=months,
+                             bars=(("AI/HPC conversions", ai_capex / 1e6), ("ASIC purchases", asic_capex / 1e6))))
     if tornado_df is not None and len(tornado_df):
         rows = tuple((r.name, r.low_label, r.high_label, r.npv_low_usd - r.base_npv_usd,
                       r.npv_high_usd - r.base_npv_usd) for r in tornado_df.itertuples(index=False)
@@ -431,7 +433,10 @@ def build_board_pack(sc: Scenario, *, paths: int = 500, seed: int = 0, optimized
     rec = text.recommendation(plan, sc, optimized, horizon_decisions(sc), paths,
                               value=((NPV_ON_PATH, float(m_one["increment"][0])),
                                      (expected_npv(paths), float(diff.mean())), (median_npv(paths), inc_median)),
-                              diff=diff, stress=stress, tornado_df=torn, hedge_doc=hedge_doc, baseline=baseline)
+                              diff=diff, stress=stress, tornado_df=torn, hedge_doc=hedge_doc, baseline=baseline,
+                              npv=((NPV_ON_PATH, float(one.npv_usd[0])),
+                                   (expected_npv(paths), float(many.npv_usd.mean())),
+                                   (median_npv(paths), float(np.median(many.npv_usd)))))
     notes = [text.INCREMENT_NOTE, text.LOW_CASH_NOTE.format(cash=usd_m(cash0)) if cash0 is not None else
              text.NO_CASH_NOTE, text.statistics_note(paths, seed, plan)]
     return BoardPack(

@@ -72,8 +72,10 @@ def _adds(mean: float, med: float, entered: float, paths: int, against: str) -> 
 
 
 def recommendation(plan: Scenario, entered: Scenario, optimized, decisions, paths: int, *, value, diff, stress,
-                   tornado_df, hedge_doc, baseline: str):
-    """The executive summary's recommendation (see :class:`~minerplan.analysis.board_pack.Recommendation`)."""
+                   tornado_df, hedge_doc, baseline: str, npv=()):
+    """The executive summary's recommendation (see :class:`~minerplan.analysis.board_pack.Recommendation`):
+    ``value`` what the plan adds per statistic, ``npv`` the plan's own NPV per statistic (shown instead
+    when there is no plan to weigh)."""
     from minerplan.analysis.board_pack import ENTERED, Recommendation
 
     (_, v_entered), (_, v_mean), (_, v_median) = value
@@ -84,7 +86,8 @@ def recommendation(plan: Scenario, entered: Scenario, optimized, decisions, path
         head = "Adopt the optimizer's plan: " + _adds(v_mean, v_median, v_entered, paths, "the scenario as entered")
     elif not has_plan:
         head = ("No decision to take: the scenario has no conversions, purchases or retirements inside the horizon. "
-                "This pack values the business as it stands; `minerplan report --optimize` recommends a plan.")
+                "This pack values the business as it stands; minerplan report --optimize (or the app's Optimize "
+                "tab) recommends a plan.")
     else:
         signs = [v > 0 for v in (v_entered, v_mean, v_median)]
         verdict = ("Proceed with the plan" if all(signs) else "Do not proceed with the plan" if not any(signs)
@@ -115,7 +118,9 @@ def recommendation(plan: Scenario, entered: Scenario, optimized, decisions, path
         u, h = hedge_doc["unhedged"], hedge_doc["hedged"]
         conf.append(f"The hedge book moves the P5 NPV from {usd_m(u['p5_usd'])} to {usd_m(h['p5_usd'])} and the "
                     f"{expected_npv(paths)} from {usd_m(u['mean_usd'])} to {usd_m(h['mean_usd'])}.")
-    return Recommendation(head, actions, tuple(value), tuple(conf), baseline)
+    if has_plan or not npv:
+        return Recommendation(head, actions, tuple(value), tuple(conf), baseline)
+    return Recommendation(head, actions, tuple(npv), tuple(conf), baseline, increment=False)
 
 
 def business(npv_entered: float, npv: np.ndarray, stress) -> list[str]:

@@ -71,19 +71,25 @@ def build_chart(data: ChartData) -> Chart:
     _set_fonts(chart)
     item = chart.item
     x = month_ts(list(data.months)) if data.months else None
+    single = x is not None and x.size < 2       # a one-month horizon: points, no bands to fill between
     for k, (name, lo, mid, hi) in enumerate(data.fans):
-        chart.fan(name, x, lo, mid, hi, k)
+        if single:
+            for y, dash in ((lo, True), (mid, False), (hi, True)):
+                chart.line(name, x, y, k, dash=dash)
+        else:
+            chart.fan(name, x, lo, mid, hi, k)
     for ln in data.lines:
         chart.line(ln.name, ln.x if ln.x is not None else x, ln.y, ln.colour, width=ln.width, dash=ln.dash)
-    if data.stacked:
+    if data.stacked and not single:
         chart.stacked(x, dict(data.stacked))
-    if data.bars:
+    bars = data.bars or (data.stacked if single else ())
+    if bars:
         base = np.zeros(len(data.months))
         w = 0.8 * float(np.min(np.diff(x))) if x.size > 1 else 86_400.0 * 24
-        for i, (_, h) in enumerate(data.bars):
+        for i, (_, h) in enumerate(bars):
             if not np.any(np.asarray(h, float)):
                 continue
-            c = i + 5 if i else 1
+            c = (i + 5 if i else 1) if data.bars else i      # the legend's colours (bars, or the areas')
             h = np.asarray(h, float)
             on = h != 0          # no outline of an empty month along the axis
             item.addItem(pg.BarGraphItem(x=x[on], y0=base[on], height=h[on], width=w,

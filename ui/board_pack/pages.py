@@ -8,7 +8,7 @@ only places them.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
 
 from minerplan.analysis.board_pack import YEAR_HEADERS, BoardPack, ChartData
 from minerplan.analysis.vocabulary import median
@@ -17,8 +17,8 @@ from minerplan.formats import usd_m
 from minerplan.scenario.errors import escape_control
 
 from .charts import draw_chart, legend_entries
-from .layout import (BODY, BOLD, CAPTION, GREY, H2, INK, LEFT, NAVY, RIGHT, RULE, SMALL, TINT, TINY, TITLE, WRAP,
-                     Column, Flow, font)
+from .layout import (BODY, BOLD, CAPTION, GREY, H2, INK, LEFT, NAVY, RIGHT, RULE, SMALL, TINT, TINY, TITLE, Column,
+                     Flow, font)
 
 CHART_HEIGHT_PT = 200.0
 TORNADO_COLUMNS = [Column(0.34), Column(0.19), Column(0.12, RIGHT), Column(0.21), Column(0.12, RIGHT)]
@@ -30,8 +30,9 @@ def cover(flow: Flow, pack: BoardPack) -> None:
     flow.op(lambda p: p.fillRect(band, NAVY))
     white = QColor("white")
     flow.draw_text(QRectF(flow.left, flow.pt(96), flow.width, flow.pt(44)), pack.title, TITLE, white)
-    flow.draw_text(QRectF(flow.left, flow.pt(146), flow.width, flow.pt(60)), escape_control(pack.scenario_name),
-                   font(15), white)
+    name = QFontMetricsF(font(15), flow.dev).elidedText(escape_control(pack.scenario_name),
+                                                        Qt.TextElideMode.ElideRight, flow.width)
+    flow.draw_text(QRectF(flow.left, flow.pt(146), flow.width, flow.pt(24)), name, font(15), white)
     flow.draw_text(QRectF(flow.left, flow.pt(214), flow.width, flow.pt(20)),
                    f"Prepared {pack.generated} with MinerPlan", font(9.5), QColor("#d6e2f0"))
     flow.y = flow.pt(290)
@@ -66,8 +67,8 @@ def summary(flow: Flow, pack: BoardPack) -> None:
     flow.draw_text(QRectF(flow.left + pad + flow.pt(3), flow.y + pad, flow.width - 2 * pad - flow.pt(3), h + 2),
                    rec.headline, font(12, True), NAVY)
     flow.y += h + 2 * pad + flow.pt(12)
-    flow.heading("Value against the status quo", 2)
-    cards(flow, rec.value)
+    flow.heading("Value against the status quo" if rec.increment else "Value of the business", 2)
+    cards(flow, rec.value, plus=rec.increment)
     flow.paragraph(f"Status quo: {escape_control(rec.baseline)}.", SMALL, GREY, after=8)
     if pack.business:
         flow.heading("The business as planned", 2)
@@ -78,8 +79,8 @@ def summary(flow: Flow, pack: BoardPack) -> None:
     flow.bullets(rec.confidence, SMALL if len(rec.actions) + len(rec.confidence) > 12 else BODY)
 
 
-def cards(flow: Flow, values) -> None:
-    """One card per statistic: the USD the plan adds, large, over the statistic's name."""
+def cards(flow: Flow, values, plus: bool = True) -> None:
+    """One card per statistic: the USD (the plan adds, with its sign), large, over the statistic's name."""
     gap = flow.pt(10)
     w = (flow.width - gap * (len(values) - 1)) / len(values)
     h = flow.pt(58)
@@ -88,7 +89,7 @@ def cards(flow: Flow, values) -> None:
         x = flow.left + k * (w + gap)
         flow.box(QRectF(x, flow.y, w, h), TINT, NAVY)
         flow.draw_text(QRectF(x + flow.pt(10), flow.y + flow.pt(8), w - flow.pt(14), flow.pt(24)),
-                       usd_m(usd, plus=True), font(17, True), NAVY)
+                       usd_m(usd, plus=plus), font(17, True), NAVY)
         flow.draw_text(QRectF(x + flow.pt(10), flow.y + flow.pt(33), w - flow.pt(14), flow.pt(24)),
                        label, CAPTION, GREY)
     flow.y += h + flow.pt(8)
@@ -268,7 +269,8 @@ def decorate(flow: Flow, pack: BoardPack):
         if page == 1:
             return
         hy = flow.pt(34)
-        p.drawText(QRectF(flow.left, hy, flow.width * 0.75, flow.pt(12)), LEFT | WRAP, name)
+        p.drawText(QRectF(flow.left, hy, flow.width * 0.75, flow.pt(12)), LEFT,
+                   QFontMetricsF(p.font(), flow.dev).elidedText(name, Qt.TextElideMode.ElideRight, flow.width * 0.75))
         p.drawText(QRectF(flow.left, hy, flow.width, flow.pt(12)), RIGHT, pack.title)
         p.setPen(QPen(RULE, flow.pt(0.5)))
         p.drawLine(QPointF(flow.left, hy + flow.pt(15)), QPointF(flow.right, hy + flow.pt(15)))
