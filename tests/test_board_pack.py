@@ -274,6 +274,38 @@ def test_without_decisions_the_pack_values_the_business_and_draws_no_empty_chart
     assert not any("beats the status quo" in line for line in rec.confidence)
 
 
+def test_the_optimizers_plan_is_valued_on_the_packs_paths():
+    """``--optimize``: the optimizer plans (here on all 10 paths), the pack values its plan on the same paths
+    and seed, so the plan's expected NPV in the pack is the optimizer's own (checked by the engine)."""
+    from tests.builders import base_dict
+    from ui.board_pack.work import optimized_plan
+
+    sc = scenario_from_dict(base_dict(horizon_months=24), "small")
+    opt = optimized_plan(sc, paths=10, seed=0)
+    assert opt.plan_scenario is not None and opt.paths == 10 and len(opt.frontier) >= 2
+    assert any("fresh price paths the optimizer never saw" in line for line in opt.confidence)
+    pack = bp.build_board_pack(sc, paths=10, seed=0, optimized=opt)
+    npv = {r.label: r for r in pack.kpis}["NPV"]
+    assert npv.mean == pytest.approx(opt.expected_npv_usd, rel=1e-6)
+    inc = {r.label: r for r in pack.kpis}["NPV the plan adds over the status quo"]
+    assert inc.mean == pytest.approx(opt.expected_npv_usd - opt.baseline_expected_npv_usd, rel=1e-6)
+    assert pack.recommendation.actions == opt.actions and "frontier" in {c.key for c in pack.charts}
+
+
+@needs_poppler
+def test_report_optimize_writes_the_optimizers_recommendation(tmp_path, monkeypatch, capsys):
+    from tests.builders import base_dict
+
+    monkeypatch.chdir(tmp_path)
+    Path("small.json").write_text(json.dumps(base_dict(horizon_months=24)), encoding="utf-8")
+    assert main(["report", "small.json", "--pdf", "small.pdf", "--optimize", "--paths", "10"]) == 0
+    assert "Adopt the optimizer's plan" in capsys.readouterr().out
+    text = flat(pdf_text(tmp_path / "small.pdf"))
+    for words in ("Adopt the optimizer's plan", "the scenario as entered", "Efficient frontier", "w=0",
+                  "fresh price paths the optimizer never saw", "Optimizer"):
+        assert words in text, words
+
+
 # ----------------------------------------------------------------------------- the PDF writer
 @pytest.fixture
 def hedged_pack():
