@@ -70,7 +70,7 @@ def test_report_default_finds_the_recommendation_the_kpis_and_the_sources(cli_pa
     text = flat(pdf_text(out))
     # the recommendation, its value against the status quo and its confidence
     assert "Executive summary" in text and "Proceed with the plan" in text
-    assert "Convert 40 MW (gross) at North Dakota from 2026-01" in text
+    assert "Convert 40.0 MW (gross) at North Dakota from 2026-01" in text
     assert "beats the status quo on" in text and "Confidence" in text
     # the key figures, in the app's words, equal to what `minerplan evaluate` prints on the same paths
     assert main(["evaluate", "default", "--json", "--paths", str(PATHS), "--seed", "0"]) == 0

@@ -46,6 +46,8 @@ LATE_2025_BAND = (72_000, 74_000, "$72-74k downside band")
 MAX_BREAKEVEN_LINES = 8
 #: Months of the near-term BTC chart, where the late-2025 levels are read.
 NEAR_TERM_MONTHS = 12
+#: Frontier points nearer than these shares of the x and y spans share one label (a label's width and height).
+LABEL_NEAR = (0.12, 0.08)
 #: Points kept of each sorted-NPV curve (enough for a page's width).
 CURVE_POINTS = 401
 
@@ -248,8 +250,8 @@ def _pct(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def frontier_points(frontier: tuple[tuple[float, float, float], ...]) -> tuple[tuple[float, float, str], ...]:
-    """(CVaR, expected NPV, label) in USD millions, by CVaR; points within 3% of either axis's span of the one
-    before share its label (``w=1, 2``) so labels never print over each other."""
+    """(CVaR, expected NPV, label) in USD millions, by CVaR; a point closer to the first of a group than
+    :data:`LABEL_NEAR` of the axes' spans (x, y) joins its label (``w=0.5, 1, 2``): labels never overlap."""
     pts = sorted(((cvar / 1e6, npv / 1e6, w) for w, npv, cvar in frontier))
     if not pts:
         return ()
@@ -258,7 +260,7 @@ def frontier_points(frontier: tuple[tuple[float, float, float], ...]) -> tuple[t
     groups: list[list] = []
     for x, y, w in pts:
         g = groups[-1] if groups else None
-        if g and abs(x - g[0][0]) < 0.03 * span_x and abs(y - g[0][1]) < 0.03 * span_y:
+        if g and abs(x - g[0][0]) < LABEL_NEAR[0] * span_x and abs(y - g[0][1]) < LABEL_NEAR[1] * span_y:
             g.append((x, y, w))
         else:
             groups.append([(x, y, w)])

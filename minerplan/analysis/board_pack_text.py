@@ -58,7 +58,7 @@ def figure(v: float | None, unit: str) -> str:
 
 
 def _decision_lines(decisions) -> list[str]:
-    out = [f"Convert {cv.gross_mw:g} MW (gross) at {cv.site} from {cv.start_month} "
+    out = [f"Convert {cv.gross_mw:,.1f} MW (gross) at {cv.site} from {cv.start_month} "
            f"({'colocation lease' if cv.business_model == 'colocation' else 'GPU cloud'})."
            for cv in decisions.conversions]
     out += [f"Buy {c.count:,.0f} {c.model} for {c.site}, delivered {c.purchase_month}." for c in decisions.purchases]
@@ -181,7 +181,7 @@ def scenario_inputs(sc: Scenario) -> list[tuple[str, str]]:
     rows.append(("Fleet", f"{units:,.0f} machines, {ehs:,.2f} EH/s nameplate, "
                           f"{len({c.model for c in sc.fleet})} models in {len(sc.fleet)} rows"))
     for cv in sc.conversion_plan:
-        rows.append(("Conversion", f"{cv.gross_mw:g} MW (gross) at {escape_control(cv.site)} from {cv.start_month}, "
+        rows.append(("Conversion", f"{cv.gross_mw:,.1f} MW (gross) at {escape_control(cv.site)} from {cv.start_month}, "
                                    f"{cv.business_model.replace('_', ' ')}"))
     rows.append(("Hedges", f"{len(sc.hedges)} in the scenario's book" if sc.hedges else "none"))
     return rows

@@ -110,8 +110,9 @@ def build_chart(data: ChartData) -> Chart:
     if data.points:
         xs, ys = np.array([p[0] for p in data.points]), np.array([p[1] for p in data.points])
         item.addItem(pg.ScatterPlotItem(x=xs, y=ys, size=9, brush=pg.mkBrush(color(0)), pen=pg.mkPen("w", width=1)))
+        mid = 0.5 * (xs.min() + xs.max())
         for px, py, label in (p for p in data.points if p[2]):
-            t = _text(label, "#5f6368", (0, 1))
+            t = _text(label, "#5f6368", (1, 1) if px > mid else (0, 1))     # inward: never past the plot's edge
             t.setPos(px, py)
             item.addItem(t)
     if x is not None and x.size > 1:        # the whole horizon, also where a series has nothing to draw

@@ -73,10 +73,11 @@ def summary(flow: Flow, pack: BoardPack) -> None:
     if pack.business:
         flow.heading("The business as planned", 2)
         flow.bullets(pack.business)
+    dense = SMALL if len(rec.actions) + len(rec.confidence) > 12 else BODY    # an optimizer's long plan
     flow.heading("What to do", 2)
-    flow.bullets(rec.actions)
+    flow.bullets(rec.actions, dense)
     flow.heading("Confidence", 2)
-    flow.bullets(rec.confidence, SMALL if len(rec.actions) + len(rec.confidence) > 12 else BODY)
+    flow.bullets(rec.confidence, dense)
 
 
 def cards(flow: Flow, values, plus: bool = True) -> None:
