@@ -10,6 +10,8 @@ use ``DateAxisItem(utcOffset=0)``.
 from __future__ import annotations
 
 import calendar
+import os
+import re
 from typing import Sequence
 
 import numpy as np
@@ -19,13 +21,17 @@ from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from minerplan.scenario.file_io import atomic_write
 from minerplan.scenario.months import parse_month
 
 from .kit.chart_render import render_chart, screen_size_of
+from .kit.messages import show_message
 
 PALETTE = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a50021", "#00808b", "#7f6000",
            "#5b9bd5"]
 GRID_ALPHA = 0.15
+#: The longest default export file name (without extension), characters.
+FILE_STEM_CHARS = 48
 _configured = False
 
 
@@ -235,46 +241,109 @@ class Chart(QWidget):
         return self.plot.grab().toImage()
 
     def export_png(self, path: str) -> None:
-        if not self.plot.grab().save(path, "PNG"):
-            raise OSError(f"could not write {path}")
+        """Write the chart as a PNG of its on-screen pixels (atomically: a failed write leaves no file)."""
+        pixmap = self.plot.grab()
+
+        def write(tmp: str) -> None:
+            if not pixmap.save(tmp, "PNG"):
+                raise OSError(f"could not write {path}")
+
+        atomic_write(path, write)
 
     def export_svg(self, path: str) -> None:
-        """Write the chart as an SVG (Qt's QSvgGenerator) whose viewBox is the plot's size in px."""
+        """Write the chart as an SVG (Qt's QSvgGenerator, vectors) whose viewBox is the plot's size in px.
+
+        Drawn by :func:`ui.kit.chart_render.render_chart`, the board pack's path too; written atomically.
+        """
         size = screen_size_of(self)
         w, h = max(1, round(size.width())), max(1, round(size.height()))
-        gen = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)   # SVG 1.1: clip paths (Tiny 1.2 has none)
-        gen.setFileName(path)
-        gen.setResolution(_logical_dpi(self))
-        gen.setSize(QSize(w, h))
-        gen.setViewBox(QRectF(0, 0, w, h))
-        gen.setTitle(self._title_text)
-        painter = QPainter()
-        if not painter.begin(gen):
-            raise OSError(f"could not write {path}")
-        try:
-            render_chart(self, painter, QRectF(0, 0, w, h), layout_size=QSizeF(w, h))
-        finally:
-            painter.end()
+
+        def write(tmp: str) -> None:
+            gen = QSvgGenerator(QSvgGenerator.SvgVersion.Svg11)   # SVG 1.1: clip paths (Tiny 1.2 has none)
+            gen.setFileName(tmp)
+            gen.setResolution(_logical_dpi(self))
+            gen.setSize(QSize(w, h))
+            gen.setViewBox(QRectF(0, 0, w, h))
+            gen.setTitle(self._title_text)
+            painter = QPainter()
+            if not painter.begin(gen):
+                raise OSError(f"could not write {path}")
+            try:
+                render_chart(self, painter, QRectF(0, 0, w, h), layout_size=QSizeF(w, h))
+            finally:
+                painter.end()
+
+        atomic_write(path, write)
 
     def copy_to_clipboard(self) -> None:
         QGuiApplication.clipboard().setImage(self.image())
 
-    def _safe_name(self) -> str:
-        return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in self._title_text)[:60] or "chart"
+    def file_stem(self) -> str:
+        """A short file name for the chart: its title up to the first parenthesis, lowercase, hyphens.
+
+        "BTC price path (drag the points; x snaps to months)" -> "btc-price-path"; at most
+        FILE_STEM_CHARS characters, cut between words; "chart" if nothing is left.
+        """
+        return file_stem(self._title_text)
 
     def export_png_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export chart as PNG", f"{self._safe_name()}.png", "PNG (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export chart as PNG", f"{self.file_stem()}.png", "PNG (*.png)")
         if path:
             self._export(self.export_png, path)
 
     def export_svg_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export chart as SVG", f"{self._safe_name()}.svg", "SVG (*.svg)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export chart as SVG", f"{self.file_stem()}.svg", "SVG (*.svg)")
         if path:
             self._export(self.export_svg, path)
 
-    def _export(self, fn, path: str) -> None:
+    def _export(self, fn, path: str) -> bool:
+        """Run an export; any failure is shown to the user in a message (not only the log). True if written."""
         try:
             fn(path)
-        except OSError as e:
-            from PySide6.QtWidgets import QMessageBox
-            QMessageBox.warning(self, "Export failed", f"{path}: {e.strerror or e}")
+        except Exception as e:  # noqa: BLE001 - whatever went wrong, the user must hear of it
+            show_message(self, "Export failed", export_failure_text(path, e))
+            return False
+        return True
+
+
+def file_stem(title: str) -> str:
+    """``title`` up to its first parenthesis, lowercase, runs of other characters as one hyphen (see Chart.file_stem)."""
+    head = re.sub(r"['\u2019&]", "", title.split("(", 1)[0].lower())     # "cohort's" -> "cohorts", "P&L" -> "pl"
+    words = re.findall(r"[a-z0-9]+", head)
+    stem = ""
+    for word in words:
+        if len(stem) + len(word) + (1 if stem else 0) > FILE_STEM_CHARS:
+            break
+        stem = f"{stem}-{word}" if stem else word
+    return stem or (words[0][:FILE_STEM_CHARS] if words else "chart")
+
+
+def export_failure_text(path: str, error: BaseException) -> str:
+    """What a person reads when an export failed: the file and the reason in words."""
+    reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+    return f"Could not write {path}:\n{reason}"
+
+
+def export_charts_to(charts: Sequence[Chart], folder: str, parent: QWidget | None = None) -> tuple[int, list[str]]:
+    """Write each chart's PNG and SVG into ``folder`` under its short name (a number added to a repeated one).
+
+    Every failure is collected and shown to the user in one message naming each file and why.
+    Returns (files written, failure lines).
+    """
+    written, failures, used = 0, [], set()
+    for c in charts:
+        stem, n = c.file_stem(), 2
+        while stem in used:
+            stem, n = f"{c.file_stem()}-{n}", n + 1
+        used.add(stem)
+        for ext, fn in (("png", c.export_png), ("svg", c.export_svg)):
+            path = os.path.join(folder, f"{stem}.{ext}")
+            try:
+                fn(path)
+                written += 1
+            except Exception as e:  # noqa: BLE001 - each failure is reported, the other charts still written
+                failures.append(export_failure_text(path, e).replace(":\n", ": "))
+    if failures:
+        show_message(parent, "Export failed", f"{len(failures)} of {2 * len(charts)} files could not be written:\n"
+                     + "\n".join(failures))
+    return written, failures

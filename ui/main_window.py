@@ -10,7 +10,6 @@ newest first, and deletes one only when the user has answered for it (recovered 
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from pathlib import Path
@@ -465,10 +464,10 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Export charts to folder", self._last_dir())
         if not folder:
             return
-        for c in charts:
-            c.export_png(os.path.join(folder, f"{c._safe_name()}.png"))
-            c.export_svg(os.path.join(folder, f"{c._safe_name()}.svg"))
-        self._status.setText(f"Exported {len(charts)} charts to {folder}")
+        from .charts import export_charts_to      # every failure is shown in a message, the others written
+        written, failures = export_charts_to(charts, folder, self)
+        self._status.setText(f"Exported {written} chart files to {folder}"
+                             + (f" ({len(failures)} failed)" if failures else ""))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save():
