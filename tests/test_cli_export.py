@@ -14,8 +14,8 @@ from minerplan.engine.evaluate import Cancelled
 from minerplan.scenario.files import load_scenario, resolve_scenario_path
 from minerplan.sheets.export.workbook import export_workbook
 
-SHEETS = ["Summary", "Inputs", "Network", "Retargets", "Fleet", "Cohorts", "Sites", "Hourly prices", "Dispatch",
-          "Mining", "AI-HPC", "Terminal", "Cash Flow", "Scenarios", "Checks"]
+SHEETS = ["Summary", "Annual", "Inputs", "Network", "Retargets", "Fleet", "Cohorts", "Sites", "Hourly prices",
+          "Dispatch", "Mining", "AI-HPC", "Terminal", "Cash Flow", "Scenarios", "Checks"]
 
 
 def test_export_writes_the_workbook(tmp_path, capsys):
@@ -25,7 +25,7 @@ def test_export_writes_the_workbook(tmp_path, capsys):
     from minerplan.engine.evaluate import run_engine
 
     npv = float(run_engine(load_scenario("default")).npv_usd[0])
-    assert "wrote" in said and "15 sheets" in said and f"NPV {npv:,.0f} USD" in said
+    assert "wrote" in said and "16 sheets" in said and f"NPV {npv:,.0f} USD" in said
     wb = load_workbook(out)
     assert wb.sheetnames == SHEETS
     assert wb.calculation.fullCalcOnLoad

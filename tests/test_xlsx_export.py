@@ -19,6 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from minerplan.engine.evaluate import run_engine
+from minerplan.analysis.periods import period_keys, period_table
 from minerplan.analysis.report import cohort_breakevens, summary
 from minerplan.scenario.files import resolve_scenario_path, scenario_from_dict
 from minerplan.sheets.export.workbook import export_workbook
@@ -227,10 +228,11 @@ def _month_values(ws, row: int, n: int) -> np.ndarray:
 
 
 SUMMARY_KEYS = {
-    "NPV": "npv_usd", "IRR": "irr", "Payback (without terminal value)": "payback_months",
+    "NPV on the entered price path": "npv_usd", "IRR on the entered price path (n/a without an initial outlay)": "irr",
+    "Payback, without terminal value (n/a without an initial outlay)": "payback_months",
     "Terminal value (in NPV, at the horizon's end)": "terminal_value_usd", "BTC mined": "btc_mined",
     "of which terminal value (present value)": "terminal_value_pv_usd",
-    "Cash cost per BTC (energy, take-or-pay, opex, mining's G&A, less credits; horizon average)": "cost_per_btc_cash_usd",
+    "Cash cost per BTC, horizon average (energy, opex, mining's G&A, less credits)": "cost_per_btc_cash_usd",
     "All-in cost per BTC (cash + ASIC depreciation)": "cost_per_btc_all_in_usd",
     "Site EBITDA (before G&A) per MW of capacity per month": "ebitda_usd_per_mw_month",
     "Network hashrate, first month": "network_hashrate_ehs", "Difficulty at the start": "difficulty",
@@ -271,15 +273,97 @@ def test_every_kpi_matches_the_engine(recalculated, case):
         _close(ai_rev, site["ai_revenue_usd"], f"{name} AI revenue")
         _close(capex, site["capex_usd"], f"{name} capex")
         _close(btc, site["btc_mined"], f"{name} BTC mined")
-    # Breakevens per cohort, first month.
+    # Breakevens per cohort, first month: one row per cohort, the Fleet rows a plan split it into merged.
     be = cohort_breakevens(res, 0)
     start = next(i for i, r in enumerate(rows) if r[0] == "Cohort") + 1
-    for i in range(len(sc.fleet)):
-        model, site, eff, power_be, btc_be = rows[start + i][:5]
-        assert (model, site) == (sc.fleet[i].model, sc.fleet[i].site)
-        _close(eff, be.efficiency_j_per_th[i], f"cohort {i} J/TH")
-        _close(power_be, be.breakeven_power_usd_per_kwh[i], f"cohort {i} breakeven power")
-        _close(btc_be, be.breakeven_btc_price_usd[i], f"cohort {i} breakeven BTC price")
+    for k, members in enumerate(_cohorts(sc)):
+        model, site, units, eff, power_be, btc_be = rows[start + k][:6]
+        i = members[0]
+        want = sc.fleet[i].model + (f" (Fleet rows {_runs([5 + j for j in members])})" if len(members) > 1 else "")
+        assert (model, site) == (want, sc.fleet[i].site), (case, k)
+        _close(units, sum(sc.fleet[j].count for j in members), f"cohort {k} units")
+        for j in members:
+            _close(eff, be.efficiency_j_per_th[j], f"cohort {j} J/TH")
+            _close(power_be, be.breakeven_power_usd_per_kwh[j], f"cohort {j} breakeven power")
+            _close(btc_be, be.breakeven_btc_price_usd[j], f"cohort {j} breakeven BTC price")
+    after = rows[start + len(_cohorts(sc)):]
+    assert not after or after[0][0] is None   # no more cohort rows than cohorts
+
+
+def _runs(rows: list[int]) -> str:
+    """``5-7, 9`` for rows 5, 6, 7 and 9."""
+    out = []
+    for r in rows:
+        if out and out[-1][1] == r - 1:
+            out[-1][1] = r
+        else:
+            out.append([r, r])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in out)
+
+
+def _cohorts(sc) -> list[list[int]]:
+    """Fleet rows holding the same machines (a cohort the plan split into units kept and units leaving)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(sc.fleet):
+        d = c.model_dump()
+        groups.setdefault(tuple(v for k, v in sorted(d.items())
+                                if k not in ("count", "retire_month", "sale_price_usd")), []).append(i)
+    return list(groups.values())
+
+
+def test_summary_states_which_npv_each_figure_is(recalculated):
+    """The entered path's NPV, the Monte Carlo's mean and median (values of 50 paths at seed 1), each labelled."""
+    scenarios, books, _ = recalculated
+    sc = scenarios["default"]
+    mc = run_engine(sc, n_paths=50, seed=1)
+    values = {r[0]: r[1] for r in books["default"]["Summary"].iter_rows(min_row=5, max_col=2, values_only=True)}
+    _close(values["NPV on the entered price path"], float(run_engine(sc).npv_usd[0]), "NPV on the entered path")
+    _close(values["Expected NPV (mean of 50 paths)"], float(mc.npv_usd.mean()), "expected NPV")
+    _close(values["Median NPV (of 50 paths)"], float(np.median(mc.npv_usd)), "median NPV")
+    assert "NPV" not in values and "Expected NPV (mean of 50 paths)" in values
+
+
+def test_annual_rollup_matches_the_engines_yearly_sums(recalculated):
+    """Every line of the Annual sheet, recalculated, is the engine's monthly series summed by calendar year
+    (periods.period_keys' year indicator), and its cost per BTC, BTC and EBITDA are periods.period_table's."""
+    scenarios, books, _ = recalculated
+    for case in ALL:
+        sc = scenarios[case]
+        res = run_engine(sc)
+        ws = books[case]["Annual"]
+        keys, w = period_keys(res.months)
+        years = [j for j, (_, kind) in enumerate(keys) if kind == "year"]
+        head = [c.value for c in ws[4]]
+        assert head[2:2 + len(years)] == [int(keys[j][0]) for j in years] and head[2 + len(years)] == "Total", head
+        rows = _rows_by_label(ws)
+        monthly = _engine_cash_rows(res)
+        monthly["Total revenue"] = sum(monthly[k] for k in ("Mining revenue", "Curtailment credits",
+                                                             "AI/HPC revenue"))
+        monthly["Total operating costs"] = sum(monthly[k] for k in (
+            "Mining energy", "Take-or-pay shortfall", "AI/HPC energy paid by the miner", "Mining opex", "AI/HPC opex",
+            "G&A"))
+        monthly["BTC mined"] = res.btc_mined[0].sum(axis=1)
+        monthly["Months modelled"] = np.ones(len(res.months))
+        table = {r["period"]: r for r in period_table(res)}
+        for label in monthly:
+            if label == "AI/HPC depreciation":   # a tax line; the Annual sheet shows the ASIC depreciation
+                continue
+            want = monthly[label] @ w
+            scale = float(np.abs(want).max()) * 1e-3
+            for k, j in enumerate(years):
+                _close(ws.cell(row=rows[label], column=3 + k).value, float(want[j]), f"{case} {label} {keys[j][0]}",
+                       scale)
+            _close(ws.cell(row=rows[label], column=3 + len(years)).value, float(monthly[label].sum()),
+                   f"{case} {label} total", scale)
+        for k, j in enumerate(years):
+            year = table[keys[j][0]]
+            for label, key in (("Cash cost per BTC", "cost_per_btc_cash_usd"),
+                               ("All-in cost per BTC", "cost_per_btc_all_in_usd"), ("EBITDA", "ebitda_usd"),
+                               ("BTC mined", "btc_mined")):
+                _close(ws.cell(row=rows[label], column=3 + k).value, year[key], f"{case} {label} {keys[j][0]}")
+        doc = summary(res)
+        _close(ws.cell(row=rows["Cash cost per BTC"], column=3 + len(years)).value, doc["cost_per_btc_cash_usd"],
+               f"{case} cash cost per BTC, horizon")
 
 
 def _engine_cash_rows(res) -> dict[str, np.ndarray]:

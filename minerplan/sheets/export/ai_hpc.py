@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from minerplan.sheets.export.cells import (BOLD, FIRST_DATA_ROW, FMT_INT, FMT_MONTH, FMT_NUM0, FMT_NUM2,
                                            FMT_NUM4, FMT_SMALL, FMT_USD, GREEN, as_excel_date, col, header_row,
-                                           month_index_formula, print_setup, put_formula, put_input, ref, title)
+                                           month_index_formula, put_formula, put_input, ref, title)
 from minerplan.sheets.export.formulas import lease_weight_formula
 from minerplan.sheets.export.state import ExportState
-from minerplan.sheets.export.time_sheet import TimeSheet
+from minerplan.sheets.export.printing import ROW_PT, wrapped_lines
+from minerplan.sheets.export.time_sheet import (ITEM_MAX_CHARS, LABEL_CHARS, MONTH_CHARS, TOTAL_CHARS, UNIT_CHARS,
+                                                TimeSheet)
 
 
 class AiHpcSheet(ExportState):
@@ -33,11 +35,14 @@ class AiHpcSheet(ExportState):
         sc, ws = self.sc, self.ws["AI-HPC"]
         title(ws, "AI/HPC conversions", "The conversion plan (one row per conversion; inputs in blue, green cells "
                                         "link to the Plan sheet) and what it adds per site and month.")
-        t = TimeSheet(self.book, ws, self.n, header_from="Network")
+        t = TimeSheet(self.book, ws, self.n, header_from="Network", name_chars=self.name_chars)
         A = self.A
         r0 = A["conv_first"]
         heads = ("Site", "Gross MW", "Start month", "Business model (blank = site default)") + self.CONV_DERIVED
-        header_row(ws, r0 - 1, heads)
+        header_row(ws, r0 - 1, heads, wrap=True)
+        widths = [LABEL_CHARS, min(self.name_chars + 2, ITEM_MAX_CHARS), UNIT_CHARS, TOTAL_CHARS]
+        self.book.row_height(ws, r0 - 1, ROW_PT * max(wrapped_lines(h, widths[j] if j < 4 else MONTH_CHARS)
+                                                      for j, h in enumerate(heads)))
         ws.cell(row=r0 - 2, column=1, value="Conversion plan").font = BOLD
         plan_links = self.plan_conversion_links()
         K = {h: col(5 + j) for j, h in enumerate(self.CONV_DERIVED)}
@@ -204,7 +209,7 @@ class AiHpcSheet(ExportState):
                 "Value added by the class rate: cash x (own factor - company factor)", conv_labels, "USD",
                 lambda j, m, c: f"{c}{A['cash'][j]}*({c}{A['df_class'][j]}-1/(1+monthly_rate)^({c}$5+1))",
                 FMT_USD, True, item_formula=conv_item)
-        print_setup(ws, title_rows="4:7", title_cols="A:D")
+        t.print_setup()
 
     def ai_site_rows_planned(self) -> None:
         """Predict the per-site block rows of the AI/HPC sheet (written after Dispatch and Mining use them)."""

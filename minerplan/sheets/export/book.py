@@ -14,7 +14,7 @@ import zipfile
 from datetime import date, datetime
 
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
 from minerplan.sheets.export.cells import col
@@ -83,11 +83,13 @@ class Book:
         self._styles: dict[tuple, int] = {}
         self._keep: list = []   # the style objects keyed by id() above, kept alive
         self.rows: dict[str, dict[int, dict[int, str]]] = {}
+        self.heights: dict[str, dict[int, float]] = {}   # sheet -> row -> height in points (set rows only)
+        self.print_pages: dict[str, int] = {}   # sheet -> pages its print set-up plans (printing.py)
 
     def sid(self, font: Font | None = None, fill: PatternFill | None = None, fmt: str | None = None,
-            quote: bool = False) -> int:
-        """The cell-format index (the ``s`` attribute) of this font, fill and number format."""
-        key = (id(font), id(fill), fmt, quote)   # style objects are long-lived constants: identity is enough
+            quote: bool = False, align: Alignment | None = None) -> int:
+        """The cell-format index (the ``s`` attribute) of this font, fill, number format and alignment."""
+        key = (id(font), id(fill), fmt, quote, id(align))   # style objects are long-lived constants: identity is enough
         sid = self._styles.get(key)
         if sid is None:
             if self._scratch is None:
@@ -101,9 +103,18 @@ class Book:
                 cell.number_format = fmt
             if quote:
                 cell.quotePrefix = True
+            if align is not None:
+                cell.alignment = align
             sid = self._styles[key] = cell.style_id
-            self._keep.append((font, fill))
+            self._keep.append((font, fill, align))
         return sid
+
+    def row_height(self, ws: Worksheet, row: int, height_pt: float) -> None:
+        """Give ``row`` a fixed height (points): spreadsheets do not grow a row for wrapped text on opening."""
+        self.heights.setdefault(ws.title, {})[row] = float(height_pt)
+
+    def height(self, ws: Worksheet, row: int, default_pt: float) -> float:
+        return self.heights.get(ws.title, {}).get(row, default_pt)
 
     def put(self, ws: Worksheet, row: int, column: int, xml: str) -> None:
         self.rows.setdefault(ws.title, {}).setdefault(row, {})[column] = xml
@@ -116,6 +127,10 @@ class Book:
 
     def _absorb_openpyxl_cells(self, ws: Worksheet) -> None:
         rows = self.rows.setdefault(ws.title, {})
+        for r, dim in ws.row_dimensions.items():   # heights set through openpyxl: written with the row
+            if dim.height is not None:
+                self.heights.setdefault(ws.title, {}).setdefault(r, float(dim.height))
+        ws.row_dimensions.clear()   # else openpyxl writes those rows itself, and sheetData is not empty
         for (r, c), cell in ws._cells.items():
             v = cell.value
             ref_ = f"{col(c)}{r}"
@@ -165,13 +180,16 @@ class Book:
         data = {}
         for ws in self.wb.worksheets:
             rows = self.rows.get(ws.title, {})
+            heights = self.heights.get(ws.title, {})
             parts = []
             max_r = max_c = 1
-            for r in sorted(rows):
-                cells = rows[r]
-                parts.append(f'<row r="{r}">' + "".join(cells[c] for c in sorted(cells)) + "</row>")
+            for r in sorted(rows.keys() | heights.keys()):
+                cells = rows.get(r, {})
+                ht = heights.get(r)
+                head = f'<row r="{r}">' if ht is None else f'<row r="{r}" ht="{ht:g}" customHeight="1">'
+                parts.append(head + "".join(cells[c] for c in sorted(cells)) + "</row>")
                 max_r = max(max_r, r)
-                max_c = max(max_c, max(cells))
+                max_c = max(max_c, max(cells, default=1))
             data[ws.path[1:]] = ("".join(parts), f"A1:{col(max_c)}{max_r}")
         _splice_sheet_data(path, data)
 

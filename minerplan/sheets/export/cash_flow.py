@@ -4,8 +4,9 @@ functions (defined names ``npv_usd``, ``irr_annual``, ...).
 
 from __future__ import annotations
 
-from minerplan.sheets.export.cells import (BOLD, FMT_INT, FMT_NUM4, FMT_PCT, FMT_USD, define_name, month_col,
-                                           print_setup, put_formula, title)
+from minerplan.sheets.export.cells import (BOLD, FMT_INT, FMT_NUM4, FMT_PCT, FMT_USD, WRAP_LABEL, define_name,
+                                           month_col, put_formula, title)
+from minerplan.sheets.export.printing import ROW_PT, wrapped_lines
 from minerplan.sheets.export.state import ExportState
 from minerplan.sheets.export.time_sheet import TimeSheet
 
@@ -92,7 +93,7 @@ class CashFlowSheet(ExportState):
         r += 1
         tv_rows = self.T_value_rows
         tv_sum = "+".join(f"Terminal!$D${x}" for x in tv_rows) if tv_rows else "0"
-        tv_pv_sum = "+".join(f"Terminal!$I${x}" for x in tv_rows) if tv_rows else "0"
+        tv_pv_sum = "+".join(f"Terminal!$D${x}" for x in self.T_pv_rows) if tv_rows else "0"
         adj = (f"SUM('AI-HPC'!$D${self.A['class_adj'][0]}:$D${self.A['class_adj'][-1]})"
                if self.conv_rows else "0")
         kv = [
@@ -123,11 +124,15 @@ class CashFlowSheet(ExportState):
                        f'"not within the horizon",SUMPRODUCT(MAX(({first}{X["cum_net"]}:{last}{X["cum_net"]}<0)*'
                        f"({first}$5:{last}$5+2)))))"),
         ]
+        label_chars = ws.column_dimensions["A"].width
         for name, label, unit, formula in kv:
-            ws.cell(row=r, column=1, value=label)
+            cell = ws.cell(row=r, column=1, value=label)
+            if len(label) >= label_chars - 1:   # wraps in A (B, empty on this sheet, is narrowed at print)
+                cell.alignment = WRAP_LABEL
+                ws.row_dimensions[r].height = ROW_PT * wrapped_lines(label, label_chars)
             ws.cell(row=r, column=3, value=unit)
             put_formula(ws, r, 4, formula, FMT_PCT if name == "irr_annual" else (
                 None if name == "starts_with_outlay" else FMT_USD), BOLD)
             define_name(self.wb, name, "Cash Flow", f"D{r}")
             r += 1
-        print_setup(ws, title_rows="4:7", title_cols="A:D")
+        t.print_setup()

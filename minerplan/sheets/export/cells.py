@@ -30,15 +30,23 @@ HEADER_CAL_ROW = 6
 HEADER_DAYS_ROW = 7
 FIRST_DATA_ROW = 9
 
-BLUE = Font(color="0000FF")
-GREEN = Font(color="007A33")
-BOLD = Font(bold=True)
-TITLE = Font(bold=True, size=14)
-NOTE = Font(italic=True, color="595959")
+# One font family everywhere: a font without a name is drawn in the spreadsheet's fallback face (a serif
+# in LibreOffice), so every style names the workbook's default font (Calibri, 11 pt).
+FONT_NAME = "Calibri"
+FONT_PT = 11
+BLUE = Font(name=FONT_NAME, size=FONT_PT, color="0000FF")
+GREEN = Font(name=FONT_NAME, size=FONT_PT, color="007A33")
+BOLD = Font(name=FONT_NAME, size=FONT_PT, bold=True)
+TITLE = Font(name=FONT_NAME, size=14, bold=True)
+NOTE = Font(name=FONT_NAME, size=FONT_PT, italic=True, color="595959")
+TITLE_ROW_PT = 21.0      # row 1 holds the 14-pt title
 INPUT_FILL = PatternFill("solid", fgColor="FFF9E5")
 HEADER_FILL = PatternFill("solid", fgColor="DCE6F1")
 VALUE_FILL = PatternFill("solid", fgColor="EDEDED")
 WRAP = Alignment(wrap_text=True, vertical="top")
+WRAP_LABEL = Alignment(wrap_text=True)          # a line item that wraps: its last line beside the row's numbers
+RIGHT = Alignment(horizontal="right", vertical="top")
+UNIT = Alignment(horizontal="left", vertical="top", indent=1, wrap_text=True)   # a unit, apart from its value
 
 FMT_USD = '#,##0;[Red]-#,##0'
 FMT_USD2 = '#,##0.00;[Red]-#,##0.00'
@@ -46,6 +54,8 @@ FMT_NUM0 = '#,##0'
 FMT_NUM2 = '#,##0.00'
 FMT_NUM4 = '#,##0.0000'
 FMT_SCI = '0.000E+00'
+FMT_USD_M = '#,##0.0,,;[Red]-#,##0.0,,;"-"'   # USD shown in millions (the cell keeps USD); a zero as -
+FMT_TRILLION = '#,##0.00,,,,'                # difficulty in T (10^12): 149.30, never 1.493E+14
 FMT_BTC = '#,##0.0000'
 FMT_SMALL = '0.000000000'
 FMT_PCT = '0.0%'
@@ -143,24 +153,20 @@ def month_index_formula(date_cell: str) -> str:
     return (f"(YEAR({date_cell})-YEAR(start_date))*12+MONTH({date_cell})-MONTH(start_date)")
 
 
+def merge_across(ws: Worksheet, row: int, first_column: int, last_column: int) -> None:
+    """Merge ``row`` from ``first_column`` to ``last_column`` (the cells after the first stay empty). Only the
+    range is recorded: openpyxl's ``merge_cells`` also makes a placeholder object per cell, for nothing."""
+    if last_column > first_column:
+        ws.merged_cells.add(f"{col(first_column)}{row}:{col(last_column)}{row}")
+
+
 def title(ws: Worksheet, text: str, note: str = "") -> None:
+    """The sheet's title (row 1) and its note (row 2; the print set-up wraps it across the first page)."""
     ws.cell(row=1, column=1, value=text).font = TITLE
+    ws.row_dimensions[1].height = TITLE_ROW_PT
     if note:
         c = ws.cell(row=2, column=1, value=note)
         c.font = NOTE
-
-
-def print_setup(ws: Worksheet, *, landscape: bool = True, title_rows: str | None = None,
-                title_cols: str | None = None) -> None:
-    """Fit to one page wide, landscape, repeat the header rows and label columns on every page."""
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    if title_rows:
-        ws.print_title_rows = title_rows
-    if title_cols:
-        ws.print_title_cols = title_cols
 
 
 def as_excel_date(month: str) -> date:

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from minerplan.sheets.export.cells import (FMT_INT, FMT_NUM0, FMT_NUM2, FMT_USD2, header_row, month_col,
-                                           print_setup, put_formula, put_value, title)
+from openpyxl.styles import Alignment
+
+from minerplan.analysis import vocabulary
+from minerplan.sheets.export.cells import (FMT_INT, FMT_NUM0, FMT_NUM2, FMT_USD2, RIGHT, header_row, month_col,
+                                           put_formula, put_value, title)
 from minerplan.sheets.export.state import ExportState
+
+CENTER = Alignment(horizontal="center")
 
 
 class ChecksSheet(ExportState):
@@ -24,7 +29,7 @@ class ChecksSheet(ExportState):
         X = self.X
         cf = lambda key: f"'Cash Flow'!$D${X[key]}"  # noqa: E731
         items = [
-            ("NPV", "USD", float(res.npv_usd[0]), "npv_usd"),
+            (vocabulary.NPV_ON_PATH, "USD", float(res.npv_usd[0]), "npv_usd"),
             ("Terminal value", "USD", float(np.asarray(res.terminal_value_usd).ravel()[0]), "terminal_value_usd"),
             ("Net cash flow, all months", "USD", float(res.net_cash_flow_usd[0].sum()), cf("net")),
             ("Mining revenue", "USD", float(res.mining_revenue_usd[0].sum()), cf("mining_rev")),
@@ -44,7 +49,7 @@ class ChecksSheet(ExportState):
             put_value(ws, r, 3, engine_v, FMT_USD2)
             put_formula(ws, r, 4, "=" + formula, FMT_USD2)
             put_formula(ws, r, 5, f"=D{r}-C{r}", FMT_USD2)
-            put_formula(ws, r, 6, f'=IF(ABS(E{r})<=1E-6*MAX(1,ABS(C{r})),"OK","DIFFERS")')
+            put_formula(ws, r, 6, f'=IF(ABS(E{r})<=1E-6*MAX(1,ABS(C{r})),"OK","DIFFERS")').alignment = CENTER
             r += 1
         a, b = self.epochs
         ws.cell(row=r, column=1, value="Retargets table reaches past the last month")
@@ -78,5 +83,10 @@ class ChecksSheet(ExportState):
                                       f"$B${self.conv_rows[-1]})", FMT_NUM2)
                 put_formula(ws, r, 6, f'=IF(D{r}<=C{r}*(1+1E-9),"OK","OVER CONVERTIBLE")')
                 r += 1
+        for row_ in ws.iter_rows(min_row=5, min_col=6, max_col=6):
+            row_[0].alignment = CENTER
+        for c in range(3, 6):
+            ws.cell(row=4, column=c).alignment = RIGHT
+        ws.cell(row=4, column=6).alignment = CENTER
         ws.freeze_panes = "A5"
-        print_setup(ws, landscape=False, title_rows="4:4")
+        self.print_table(ws, title_rows=(4, 4))

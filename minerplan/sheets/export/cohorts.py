@@ -5,7 +5,7 @@ would produce and draw if it ran, its capex, depreciation and used-market value.
 from __future__ import annotations
 
 from minerplan.sheets.export.cells import (FMT_INT, FMT_NUM0, FMT_NUM2, FMT_NUM4, FMT_USD, FMT_USD2, col,
-                                           print_setup, ref, title)
+                                           ref, title)
 from minerplan.sheets.export.formulas import asic_unit_value
 from minerplan.sheets.export.state import ExportState
 from minerplan.sheets.export.time_sheet import TimeSheet
@@ -20,12 +20,13 @@ class CohortsSheet(ExportState):
         title(ws, "Cohorts by month", "Per batch of machines: active, age, degraded hashrate, the share that fits "
                                       "the site's mining capacity (best J/TH first), and energy and TH-days if it ran "
                                       "all month.")
-        t = TimeSheet(self.book, ws, self.n, header_from="Network")
+        t = TimeSheet(self.book, ws, self.n, header_from="Network", name_chars=self.name_chars)
         F = {f: col(self.fleet_col[f]) for f in self.fleet_col}
         C = {}
         items = range(self.n_coh)
         if self.n_coh == 0:
             self.C = C
+            t.print_setup()
             return
 
         fleet_refs: dict[tuple[int, str], str] = {}
@@ -111,4 +112,4 @@ class CohortsSheet(ExportState):
                               f"{fc(i, 'sale_price_usd')},{c}{C['unit_value'][i]}),0)",
               FMT_USD, True)
         self.C = C
-        print_setup(ws, title_rows="4:7", title_cols="A:D")
+        t.print_setup()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from minerplan.sheets.export.cells import (FMT_INT, FMT_NUM0, FMT_NUM2, FMT_NUM4, GREEN, print_setup, put_formula,
+from minerplan.sheets.export.cells import (FMT_INT, FMT_NUM0, FMT_NUM2, FMT_NUM4, GREEN, put_formula,
                                            ref, title)
 from minerplan.sheets.export.formulas import BIG
 from minerplan.sheets.export.state import ExportState
@@ -22,7 +22,7 @@ class DispatchSheet(ExportState):
               "MWh per TH/s-day / (1 - pool fee). Under take-or-pay, energy below the minimum is prepaid: the "
               "prepaid breakeven subtracts the contract price; when neither plain nor prepaid dispatch is optimal "
               "the site draws exactly the minimum, cheapest slots first (the marginal cost lambda).")
-        t = TimeSheet(self.book, ws, self.n, header_from="Network")
+        t = TimeSheet(self.book, ws, self.n, header_from="Network", name_chars=self.name_chars)
         net = self.R_net
         hp = lambda c: f"Network!{c}${net['hp_usd']}"  # noqa: E731
         self.D = {}
@@ -54,10 +54,10 @@ class DispatchSheet(ExportState):
                 block("p", "Energy price", "USD/MWh", lambda j, m, c: f"INDEX({rng},{c}$6,{slots[j][1] + 1})")
             block("th", "Hash output if run", "TH/s-days", lambda j, m, c: f"{coh('th', j, c)}/{nb}", FMT_NUM0)
             block("e", "Energy if run", "MWh", lambda j, m, c: f"{coh('e', j, c)}/{nb}")
-            block("be", "Breakeven hashprice", "USD per TH/s per day",
+            block("be", "Breakeven hashprice", "USD per TH/s-day",
                   lambda j, m, c: f"IF({c}{B['th'][j]}>0,IF({curtail},({c}{B['p'][j]}+{credit})*{coh('eth', j, c)}"
                                   f"/net_share,-{BIG}),{BIG})", "0.000000")
-            block("be_pre", "Breakeven hashprice, energy prepaid", "USD per TH/s per day",
+            block("be_pre", "Breakeven hashprice, energy prepaid", "USD per TH/s-day",
                   lambda j, m, c: f"IF({c}{B['th'][j]}>0,IF({curtail},({c}{B['p'][j]}-{contract}+{credit})*"
                                   f"{coh('eth', j, c)}/net_share,-{BIG}),{BIG})", "0.000000")
             block("run", "Runs (plain dispatch)", "1/0", lambda j, m, c: f"IF({c}{B['be'][j]}<={hp(c)},1,0)", FMT_INT)
@@ -109,4 +109,4 @@ class DispatchSheet(ExportState):
             S["cost_usd"] = t.row("Energy cost of mining", None, "USD",
                                   lambda m, c: f"SUMPRODUCT({w(c)},{t.range_in(B['e'], c)},{t.range_in(B['p'], c)})")
             self.D[s] = S
-        print_setup(ws, title_rows="4:7", title_cols="A:D")
+        t.print_setup()

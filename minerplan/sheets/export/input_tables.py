@@ -11,29 +11,42 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from minerplan.scenario.dotted import get_path
 from minerplan.scenario.fields import FLEET_COLUMNS, HOURLY_HEADERS, HOURLY_SHEET, SITE_COLUMNS
-from minerplan.sheets.export.cells import (BOLD, FMT_INT, FMT_MONTH, FMT_NUM2, FMT_NUM4, FMT_USD, GREEN, NOTE,
+from minerplan.sheets.export.cells import (BOLD, FMT_INT, FMT_MONTH, FMT_NUM2, FMT_NUM4, FMT_USD, GREEN, NOTE, WRAP,
                                            as_excel_date, col, header_row, month_col, month_index_formula,
-                                           print_setup, put_formula, put_input, put_text, ref, title)
+                                           put_formula, put_input, put_text, ref, title)
 from minerplan.sheets.export.formulas import asic_unit_value
+from minerplan.sheets.export.printing import DEFAULT_WIDTH_CHARS, ROW_PT, wrapped_lines
 from minerplan.sheets.export.state import TABLE_FIRST_ROW, TABLE_HEADER_ROW, ExportState
 
 
 def _input_table_header(ws, columns, derived: tuple[str, ...], *, max_width: int,
-                        derived_width: int | None = None) -> dict[str, int]:
+                        derived_width: int | None = None, content: dict[str, int] | None = None) -> dict[str, int]:
     """The header of an input table the importer reads back (the layout's columns, their notes in
-    row 3), then the derived formula columns; returns column numbers by field or derived header."""
-    header_row(ws, TABLE_HEADER_ROW, [c.header for c in columns],
-               widths=[max(12, min(max_width, len(c.header) + 2)) for c in columns])
+    row 3), then the derived formula columns; returns column numbers by field or derived header.
+    ``content``: the longest text a column holds (names), so it is not cut."""
+    content = content or {}
+    widths = [max(12, min(max_width, max(len(c.header), content.get(c.field, 0)) + 2)) for c in columns]
+    header_row(ws, TABLE_HEADER_ROW, [c.header for c in columns], widths=widths, wrap=True)
+    note_lines = head_lines = 1
     for j, column in enumerate(columns):
         if column.note:
-            ws.cell(row=3, column=1 + j, value=column.note).font = NOTE
+            cell = ws.cell(row=3, column=1 + j, value=column.note)
+            cell.font, cell.alignment = NOTE, WRAP
+            note_lines = max(note_lines, wrapped_lines(column.note, widths[j]))
+        head_lines = max(head_lines, wrapped_lines(column.header, widths[j]))
     out = {column.field: 1 + j for j, column in enumerate(columns)}
     nxt = len(columns) + 1
     for j, h in enumerate(derived):
-        ws.cell(row=TABLE_HEADER_ROW, column=nxt + j, value=h).font = BOLD
+        cell = ws.cell(row=TABLE_HEADER_ROW, column=nxt + j, value=h)
+        cell.font, cell.alignment = BOLD, WRAP
+        width = derived_width or DEFAULT_WIDTH_CHARS
         if derived_width is not None:
             ws.column_dimensions[col(nxt + j)].width = derived_width
+        head_lines = max(head_lines, wrapped_lines(h, width))
         out[h] = nxt + j
+    # Notes and headers wrap in their columns (a long one would run into its neighbour's).
+    ws.row_dimensions[3].height = ROW_PT * note_lines
+    ws.row_dimensions[TABLE_HEADER_ROW].height = ROW_PT * head_lines
     return out
 
 
@@ -45,7 +58,8 @@ class InputTableSheets(ExportState):
         title(ws, "Sites and power contracts", "One row per site (inputs in blue). MinerPlan's import reads this "
                                                 "table back: minerplan import-sites plan.xlsx --into scenario.json")
         self.site_col = _input_table_header(ws, SITE_COLUMNS, ("Site #", "Hourly profile", "Profile first row"),
-                                            max_width=28)
+                                            max_width=28, content={"name": max(map(len, (s.name for s in sc.sites)),
+                                                                               default=0)})
         nxt = len(SITE_COLUMNS) + 1
         yes_no = DataValidation(type="list", formula1='"yes,no"', allow_blank=True)
         ws.add_data_validation(yes_no)
@@ -80,7 +94,7 @@ class InputTableSheets(ExportState):
             ws.cell(row=r, column=nxt + 1, value="yes" if has else "no")
             ws.cell(row=r, column=nxt + 2, value=profile_row.get(s))
         ws.freeze_panes = ws.cell(row=TABLE_FIRST_ROW, column=2)
-        print_setup(ws, title_rows=f"{TABLE_HEADER_ROW}:{TABLE_HEADER_ROW}", title_cols="A:A")
+        self.print_table(ws, title_rows=(TABLE_HEADER_ROW, TABLE_HEADER_ROW), title_cols=1)
 
         hs = self.ws[HOURLY_SHEET]
         title(hs, "Hourly energy prices [USD/MWh]",
@@ -99,7 +113,7 @@ class InputTableSheets(ExportState):
                     put_input(hs, r, 3 + h, float(prof[mth][h]), FMT_NUM2)
             self.profile_range[s] = ref(HOURLY_SHEET, f"$C${r0}:$Z${r0 + 11}")
         hs.freeze_panes = "C5"
-        print_setup(hs, title_rows=f"{TABLE_HEADER_ROW}:{TABLE_HEADER_ROW}")
+        self.print_table(hs, title_rows=(TABLE_HEADER_ROW, TABLE_HEADER_ROW), title_cols=2)
 
     def sheet_fleet(self) -> None:
         sc, ws = self.sc, self.ws["Fleet"]
@@ -108,7 +122,9 @@ class InputTableSheets(ExportState):
         self.fleet_col = _input_table_header(
             ws, FLEET_COLUMNS, ("Cohort #", "Delivery index", "Retire index", "Nameplate [J/TH]", "Site row",
                                 "Site PUE", "Residual at horizon end [USD]", "Residual book value [USD]",
-                                "Residual after tax [USD]", "Salvage quote scale"), max_width=26, derived_width=16)
+                                "Residual after tax [USD]", "Salvage quote scale"), max_width=26, derived_width=16,
+            content={"model": max(map(len, (c.model for c in sc.fleet)), default=0),
+                     "site": max(map(len, (c.site for c in sc.fleet)), default=0)})
         nxt = len(FLEET_COLUMNS) + 1
         F = {f: col(self.fleet_col[f]) for f in self.fleet_col}
         plan_links = self.plan_fleet_links()
@@ -164,4 +180,4 @@ class InputTableSheets(ExportState):
             quote = f"{F['salvage_usd']}{r}"
             put_formula(ws, r, nxt + 9, f"=IF(AND({quote}>0,{v0}>0),{quote}/({v0}),1)", FMT_NUM4)
         ws.freeze_panes = ws.cell(row=TABLE_FIRST_ROW, column=2)
-        print_setup(ws, title_rows=f"{TABLE_HEADER_ROW}:{TABLE_HEADER_ROW}", title_cols="A:A")
+        self.print_table(ws, title_rows=(TABLE_HEADER_ROW, TABLE_HEADER_ROW), title_cols=1)

@@ -6,17 +6,50 @@ analyst changes an assumption in one place; the source of each value is written 
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from minerplan.engine.valuation import (ASIC_BUYER_POWER_USD_PER_KWH, ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY,
                                         ASIC_MARGIN_DAYS, ASIC_SCRAP_USD_PER_TH, LEASE_DISCOUNT_RATE_PCT)
+from minerplan.scenario.files import DEFAULT_SCENARIO_PATH, scenario_from_dict
+from minerplan.scenario.model import Scenario
 from minerplan.sheets.export.cells import (BOLD, FMT_BTC, FMT_INT, FMT_MONTH, FMT_NUM0, FMT_NUM2, FMT_NUM4,
-                                           FMT_SCI, FMT_SMALL, FMT_USD, as_excel_date, define_name, header_row,
-                                           month_index_formula, print_setup, put_formula, put_input, title)
+                                           FMT_SCI, FMT_SMALL, FMT_TRILLION, FMT_USD, UNIT, WRAP, as_excel_date,
+                                           define_name, header_row, month_index_formula, put_formula, put_input,
+                                           title)
+from minerplan.sheets.export.printing import ROW_PT, wrapped_lines
 from minerplan.sheets.export.state import ExportState
 
-SOURCE_SCENARIO = "scenario file"
+SOURCE_SCENARIO = "scenario"
+WIDTHS = (36, 16, 14, 28, 56)     # input, value, unit, defined name, source: one page wide at 68%
 SOURCE_PROTOCOL = "Bitcoin Core consensus rules (GetBlockSubsidy, pow.cpp)"
+
+
+@lru_cache(maxsize=1)
+def _shipped_default() -> Scenario:
+    return scenario_from_dict(json.loads(DEFAULT_SCENARIO_PATH.read_text(encoding="utf-8")), "default")
+
+
+def scenario_origin(sc: Scenario) -> str:
+    """Where the scenario's values come from, citing only what a reader can open: the scenario shipped in
+    MinerPlan's repository (each default's public source in docs/sources.md), or the user's own inputs (a file
+    on their computer is not cited: the reader of the workbook cannot open it)."""
+    if sc == _shipped_default():
+        return ("the scenario shipped with MinerPlan (assets/default_scenario.json in its repository); every "
+                "default's public source is listed in docs/sources.md.")
+    return (f"this scenario's own input ('{sc.name}'); MinerPlan's shipped defaults and their public sources are "
+            "listed in docs/sources.md.")
+
+
+def wrap_row(ws, r: int, texts) -> None:
+    """Wrap the row's long texts in their columns and make the row as tall as the longest (top-aligned)."""
+    lines = max(wrapped_lines(t, w) if t and len(str(t)) >= w - 1 else 1 for t, w in zip(texts, WIDTHS))
+    if lines > 1:
+        for c in range(1, len(WIDTHS) + 1):
+            ws.cell(row=r, column=c).alignment = UNIT if c == 3 else WRAP
+        ws.row_dimensions[r].height = ROW_PT * lines
 
 
 class InputsSheet(ExportState):
@@ -26,10 +59,10 @@ class InputsSheet(ExportState):
         sc, ws = self.sc, self.ws["Inputs"]
         title(ws, "Inputs", "Every scalar assumption, one cell each with a defined name. Blue cells are inputs: "
                             "change them and the workbook recalculates. Per-site and per-cohort inputs are on "
-                            "the Sites and Fleet sheets.")
-        header_row(ws, 4, ("Input", "Value", "Unit", "Defined name", "Source / note"), widths=(46, 18, 16, 30, 90))
+                            "the Sites and Fleet sheets. 'scenario': " + scenario_origin(sc))
+        header_row(ws, 4, ("Input", "Value", "Unit", "Defined name", "Source / note"), widths=WIDTHS)
         mk, fin, pp = sc.market, sc.finance, sc.price_path
-        src = f"{SOURCE_SCENARIO}: {sc.name}"
+        src = SOURCE_SCENARIO
         r = 5
         self.input_rows: dict[str, int] = {}
 
@@ -44,9 +77,10 @@ class InputsSheet(ExportState):
                 cell = ws.cell(row=r, column=2, value=value)
                 if fmt:
                     cell.number_format = fmt
-            ws.cell(row=r, column=3, value=unit)
+            ws.cell(row=r, column=3, value=unit).alignment = UNIT
             ws.cell(row=r, column=4, value=name)
             ws.cell(row=r, column=5, value=source)
+            wrap_row(ws, r, (label, None, unit, name, source))
             define_name(self.wb, name, "Inputs", f"B{r}")
             if choices:
                 dv = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=False)
@@ -76,7 +110,7 @@ class InputsSheet(ExportState):
         frozen = (f"; with the {mk.network_model} network model the Network sheet holds the engine's values, so "
                   "this is fixed at export (export again to change it)") if responsive else ""
         net_kind = "fact" if responsive else "input"
-        add("difficulty_start", "Difficulty", mk.difficulty_value, "-", FMT_SCI,
+        add("difficulty_start", "Difficulty", mk.difficulty_value, "T (10^12)", FMT_TRILLION,
             source=src + (" (derived from network_hashrate_ehs x 600 / 2^32)" if mk.difficulty is None else "")
             + frozen, kind=net_kind)
         if mk.network_hashrate_ehs is not None and mk.difficulty is not None:
@@ -131,7 +165,7 @@ class InputsSheet(ExportState):
             src + "; above CoreWeave's 9-9.25% notes: rental income is not contracted (docs/sources.md)")
         heading("ASIC used-market price (salvage at retirement, residual at the horizon's end)")
         add("asic_index_hashprice_usd_per_th_day", "Hashprice of the price index's month (Nov 2025)",
-            ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, "USD per TH/s per day", "0.00000",
+            ASIC_INDEX_HASHPRICE_USD_PER_TH_DAY, "USD per TH/s-day", "0.00000",
             "Luxor Hashrate Index, November 2025 average ($39.82 per PH/s per day); a cohort's salvage quote "
             "is read as a price in that market (Hashrate Index ASIC Price Index, "
             "data.hashrateindex.com/chart/asic-price-index)")
@@ -146,10 +180,10 @@ class InputsSheet(ExportState):
         mc = sc.monte_carlo
         add("mc_drift_pct_per_year", "Drift of the mean", mc.drift_value_pct_per_year, "%/yr", FMT_NUM2,
             ("the drift that keeps the entered price path the MEDIAN path (scenario gives none)"
-             if mc.centred_on_median else "scenario file") + "; used at export for the Scenarios sheet (values)",
+             if mc.centred_on_median else SOURCE_SCENARIO) + "; used at export for the Scenarios sheet (values)",
             "fact")
         add("mc_volatility_pct_per_year", "Volatility", sc.monte_carlo.volatility_pct_per_year, "%/yr", FMT_NUM2,
-            "scenario file; used at export for the Scenarios sheet (values)", "fact")
+            SOURCE_SCENARIO + "; used at export for the Scenarios sheet (values)", "fact")
         heading("Protocol constants")
         add("halving_interval_blocks", "Halving interval", 210_000, "blocks", FMT_NUM0, SOURCE_PROTOCOL, "fact")
         add("retarget_interval_blocks", "Difficulty retarget interval", 2016, "blocks", FMT_NUM0, SOURCE_PROTOCOL,
@@ -189,6 +223,8 @@ class InputsSheet(ExportState):
         put_formula(ws, r, 1, "=start_date", FMT_MONTH)
         put_formula(ws, r, 2, f"=IF(C{r + 1}<=0,B{r + 1},btc_price_usd)" if pts else "=btc_price_usd", FMT_USD)
         ws.cell(row=r, column=4, value="month 0: the start price, or the first point's price when it is at month 0")
+        wrap_row(ws, r, (None, None, None, "month 0: the start price, or the first point's price when it is at "
+                                           "month 0", None))
         put_formula(ws, r, 3, month_index_formula(f"A{r}"), FMT_INT)
         r += 1
         for month, price in pts:
@@ -198,7 +234,7 @@ class InputsSheet(ExportState):
             r += 1
         self.points = (first, r - 1)
         ws.freeze_panes = "A5"
-        print_setup(ws, landscape=False, title_rows="4:4")
+        self.print_table(ws, title_rows=(4, 4))
 
     def price_formula(self, m: int, c: str) -> str:
         """BTC price of month m from the path kind (flat, growth, or points interpolated like numpy.interp)."""

@@ -4,7 +4,7 @@ curtailment, take-or-pay, opex and EBITDA.
 
 from __future__ import annotations
 
-from minerplan.sheets.export.cells import (FIRST_DATA_ROW, FMT_BTC, FMT_NUM0, FMT_NUM2, FMT_USD, print_setup,
+from minerplan.sheets.export.cells import (FIRST_DATA_ROW, FMT_BTC, FMT_NUM0, FMT_NUM2, FMT_USD,
                                            ref, title)
 from minerplan.sheets.export.state import ExportState
 from minerplan.sheets.export.time_sheet import TimeSheet
@@ -21,7 +21,7 @@ class MiningSheet(ExportState):
         sc, ws = self.sc, self.ws["Mining"]
         title(ws, "Mining by site", "Per site and month: capacity left for mining, BTC mined, revenue, energy, "
                                     "curtailment, take-or-pay and opex.")
-        t = TimeSheet(self.book, ws, self.n, header_from="Network")
+        t = TimeSheet(self.book, ws, self.n, header_from="Network", name_chars=self.name_chars)
         net = self.R_net
         names = [s.name for s in sc.sites]
         lab = lambda s: "=" + ref("Sites", f"$A${self.tr(s)}")  # noqa: E731
@@ -101,4 +101,4 @@ class MiningSheet(ExportState):
             lambda s, m, c: f"{c}{M['rev'][s]}+{c}{M['credit'][s]}+{ai('site_revenue', s, c)}-{c}{M['cost'][s]}-"
                             f"{c}{M['shortfall'][s]}-{c}{M['ai_power'][s]}-{c}{M['opex'][s]}-{ai('site_opex', s, c)}",
             FMT_USD, True, item_formula=lab)
-        print_setup(ws, title_rows="4:7", title_cols="A:D")
+        t.print_setup()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from minerplan.engine.valuation import SALE_FORESIGHT_MONTHS
-from minerplan.sheets.export.cells import (FMT_BTC, FMT_INT, FMT_NUM0, FMT_NUM2, FMT_NUM4, FMT_SCI,
-                                           FMT_SMALL, FMT_USD, FMT_USD2, header_row, month_col, print_setup,
+from minerplan.sheets.export.cells import (BOLD, FMT_BTC, FMT_INT, FMT_NUM0, FMT_NUM2, FMT_NUM4,
+                                           FMT_SMALL, FMT_TRILLION, FMT_USD, FMT_USD2, header_row, month_col,
                                            put_formula, title)
 from minerplan.sheets.export.formulas import BIG
 from minerplan.sheets.export.state import ExportState
@@ -28,10 +28,11 @@ class NetworkSheets(ExportState):
         title(ws, "Difficulty retargets and subsidy eras",
               "One row per 2016-block epoch. Hashrate follows H0 exp(k t); blocks come faster than 600 s while "
               "hashrate runs ahead of difficulty, so retargets (and the halving) move earlier. Time in seconds "
-              "from the start of the first month.")
-        heads = ("Epoch", "Start height", "Start time [s]", "Epoch clock start [s]", "Difficulty",
+              "from the start of the first month. The subsidy eras are below the epochs.")
+        heads = ("Epoch", "Start height", "Start time [s]", "Epoch clock start [s]", "Difficulty [T]",
                  "Retarget height", "End time [s]", "Adjustment (clamped)")
-        header_row(ws, 4, heads, widths=18)
+        header_row(ws, 4, heads, widths=18, wrap=True)
+        ws.row_dimensions[4].height = 30
         # Enough epochs for the horizon at twice the engine's block count, plus slack for edits.
         blocks = float(self.res.network.blocks.sum())
         n_epochs = int(np.ceil(blocks / 2016.0 * 2.0)) + 8
@@ -49,7 +50,7 @@ class NetworkSheets(ExportState):
                 cells = (f"=A{p}+1", f"=F{p}", f"=G{p}", f"=G{p}", f"=IF(G{p}>=1E+299,E{p},E{p}*H{p})",
                          f"=F{p}+retarget_interval_blocks")
             for j, f in enumerate(cells):
-                put_formula(ws, r, 1 + j, f, (FMT_INT, FMT_NUM0, FMT_NUM0, FMT_NUM0, FMT_SCI, FMT_NUM0)[j])
+                put_formula(ws, r, 1 + j, f, (FMT_INT, FMT_NUM0, FMT_NUM0, FMT_NUM0, FMT_TRILLION, FMT_NUM0)[j])
             work = f"(F{r}-B{r})*E{r}*two_pow_32"
             arg = f"(EXP({k}*C{r})+{work}*{k}/{h0})"
             put_formula(ws, r, 7, f"=IF(C{r}>=1E+299,{BIG},IF(ABS({k})<1E-18,C{r}+{work}/{h0},"
@@ -57,18 +58,23 @@ class NetworkSheets(ExportState):
             put_formula(ws, r, 8, f"=IF(G{r}>=1E+299,1,MIN(4,MAX(0.25,retarget_interval_blocks*target_block_time_s"
                                   f"/MAX(G{r}-D{r},1E-9))))", FMT_NUM4)
         self.epochs = (first, first + n_epochs - 1)
-        # Subsidy eras: subsidy per block (integer satoshis halved) and the cumulative subsidy at each era start.
-        header_row(ws, 4, ("Era", "Start height", "Subsidy [BTC/block]", "Cumulative subsidy at start [BTC]"),
-                   first_column=11, widths=20)
+        # Subsidy eras, below the epochs (one table wide, so it prints without empty pages beside it): subsidy per
+        # block (integer satoshis halved) and the cumulative subsidy at each era start.
+        head = self.epochs[1] + 3
+        ws.cell(row=head - 1, column=1, value="Subsidy eras").font = BOLD
+        header_row(ws, head, ("Era", "Start height", "Subsidy [BTC/block]", "Cumulative subsidy at start [BTC]"),
+                   wrap=True)
+        ws.row_dimensions[head].height = 30
+        first = head + 1
         for e in range(65):
             r = first + e
-            ws.cell(row=r, column=11, value=e)
-            put_formula(ws, r, 12, f"=K{r}*halving_interval_blocks", FMT_NUM0)
-            put_formula(ws, r, 13, f"=INT(initial_subsidy_sats/2^K{r})/sats_per_btc", FMT_BTC)
-            put_formula(ws, r, 14, "=0" if e == 0 else f"=N{r - 1}+halving_interval_blocks*M{r - 1}", FMT_NUM2)
+            ws.cell(row=r, column=1, value=e)
+            put_formula(ws, r, 2, f"=A{r}*halving_interval_blocks", FMT_NUM0)
+            put_formula(ws, r, 3, f"=INT(initial_subsidy_sats/2^A{r})/sats_per_btc", FMT_BTC)
+            put_formula(ws, r, 4, "=0" if e == 0 else f"=D{r - 1}+halving_interval_blocks*C{r - 1}", FMT_NUM2)
         self.eras = (first, first + 64)
         ws.freeze_panes = "A5"
-        print_setup(ws, title_rows="4:4")
+        self.print_table(ws, title_rows=(4, 4))
 
     def sheet_network(self) -> None:
         ws = self.ws["Network"]
@@ -113,16 +119,16 @@ class NetworkSheets(ExportState):
 
         def cum_subsidy(h):
             era = f"MIN(INT({h}/halving_interval_blocks),64)"
-            return (f"(INDEX(Retargets!$N${ea}:$N${eb},{era}+1)+({h}-{era}*halving_interval_blocks)"
-                    f"*INDEX(Retargets!$M${ea}:$M${eb},{era}+1))")
+            return (f"(INDEX(Retargets!$D${ea}:$D${eb},{era}+1)+({h}-{era}*halving_interval_blocks)"
+                    f"*INDEX(Retargets!$C${ea}:$C${eb},{era}+1))")
 
         R["subsidy"] = t.row("Block subsidy (average)", None, "BTC/block",
                              lambda m, c: f"IF({c}{R['blocks']}>0,({cum_subsidy(c + str(R['h1']))}-"
                                           f"{cum_subsidy(c + str(R['h0']))})/{c}{R['blocks']},0)", FMT_BTC)
         R["difficulty"] = t.row(
-            "Difficulty (block-weighted average)", None, "-",
+            "Difficulty (block-weighted average)", None, "T (10^12)",
             lambda m, c: f"IF({c}{R['blocks']}>0,{c}{R['hashrate']}*1E+18*({c}{R['t1']}-{c}{R['t0']})/two_pow_32/"
-                         f"{c}{R['blocks']},difficulty_start)", FMT_SCI)
+                         f"{c}{R['blocks']},difficulty_start)", FMT_TRILLION)
         self._network_tail(t, R)
 
     def _network_tail(self, t: TimeSheet, R: dict) -> None:
@@ -131,14 +137,14 @@ class NetworkSheets(ExportState):
                           lambda m, c: f"fees_btc_per_block*(1+fee_growth_pct_per_month/100)^{c}$5", FMT_BTC)
         R["bpd"] = t.row("Blocks per day", None, "blocks/day", lambda m, c: f"{c}{R['blocks']}/{c}$7", FMT_NUM2)
         t.section("Hashprice: what one unit of hashrate earns")
-        R["hp_btc"] = t.row("Hashprice", None, "BTC per TH/s per day",
+        R["hp_btc"] = t.row("Hashprice", None, "BTC per TH/s-day",
                             lambda m, c: f"{c}{R['bpd']}*({c}{R['subsidy']}+{c}{R['fees']})/({c}{R['hashrate']}*1E+6)",
                             FMT_SMALL)
-        R["hp_btc_ph"] = t.row("Hashprice", None, "BTC per PH/s per day",
+        R["hp_btc_ph"] = t.row("Hashprice", None, "BTC per PH/s-day",
                                lambda m, c: f"{c}{R['hp_btc']}*1000", "0.000000")
-        R["hp_usd"] = t.row("Hashprice", None, "USD per TH/s per day",
+        R["hp_usd"] = t.row("Hashprice", None, "USD per TH/s-day",
                             lambda m, c: f"{c}{R['price']}*{c}{R['hp_btc']}", "0.000000")
-        R["hp_usd_ph"] = t.row("Hashprice", None, "USD per PH/s per day",
+        R["hp_usd_ph"] = t.row("Hashprice", None, "USD per PH/s-day",
                                lambda m, c: f"{c}{R['hp_usd']}*1000", FMT_USD2)
         n = self.n
 
@@ -149,10 +155,10 @@ class NetworkSheets(ExportState):
 
         R["halving_ahead"] = t.row(f"Halving ahead: mean subsidy of the next {SALE_FORESIGHT_MONTHS} months / "
                                    "this month's", None, "x", halving_ahead, "0.0000")
-        R["hp_sale"] = t.row("Hashprice a used-ASIC buyer prices (x halving ahead)", None, "USD per TH/s per day",
+        R["hp_sale"] = t.row("Hashprice a used-ASIC buyer prices (x halving ahead)", None, "USD per TH/s-day",
                              lambda m, c: f"{c}{R['hp_usd']}*{c}{R['halving_ahead']}", "0.000000")
         self.R_net = R
-        print_setup(t.ws, title_rows="4:7", title_cols="A:D")
+        t.print_setup()
 
     def _network_from_engine(self, t: TimeSheet, R: dict) -> None:
         """Network rows as the engine's values when hashrate answers hashprice (not in formulas).
@@ -171,5 +177,6 @@ class NetworkSheets(ExportState):
         R["h0"] = t.values_row("Block height at month start", None, "blocks", net.height_start[0], FMT_NUM0)
         R["blocks"] = t.values_row("Blocks found", None, "blocks", net.blocks[0], FMT_NUM2, total=True)
         R["subsidy"] = t.values_row("Block subsidy (average)", None, "BTC/block", net.subsidy_btc[0], FMT_BTC)
-        R["difficulty"] = t.values_row("Difficulty (block-weighted average)", None, "-", net.difficulty[0], FMT_SCI)
+        R["difficulty"] = t.values_row("Difficulty (block-weighted average)", None, "T (10^12)", net.difficulty[0],
+                                       FMT_TRILLION)
         self._network_tail(t, R)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from minerplan.sheets.export.cells import (FMT_MONTH, FMT_NUM2, as_excel_date, header_row, print_setup,
+from minerplan.sheets.export.cells import (FMT_MONTH, FMT_NUM2, as_excel_date, header_row,
                                            put_input, put_text, ref, title)
 from minerplan.sheets.export.state import TABLE_FIRST_ROW, TABLE_HEADER_ROW, ExportState
 
@@ -75,4 +75,4 @@ class PlanSheet(ExportState):
         if not self.plan_rows():
             ws.cell(row=TABLE_FIRST_ROW, column=1, value="The optimizer recommends no changes to the scenario.")
         ws.freeze_panes = ws.cell(row=TABLE_FIRST_ROW, column=1)
-        print_setup(ws, landscape=False, title_rows=f"{TABLE_HEADER_ROW}:{TABLE_HEADER_ROW}")
+        self.print_table(ws, title_rows=(TABLE_HEADER_ROW, TABLE_HEADER_ROW))

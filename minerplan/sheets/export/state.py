@@ -18,6 +18,7 @@ from minerplan.scenario.fields import HOURLY_SHEET
 from minerplan.scenario.model import Scenario
 from minerplan.sheets.export.book import Book
 from minerplan.sheets.export.cells import col, ref
+from minerplan.sheets.export.printing import Layout, print_in_blocks, sheet_extent
 from minerplan.scenario.plan import PlanDecisions
 
 TABLE_HEADER_ROW = 4      # the header row of the input tables (Fleet, Sites, Hourly prices, Plan)
@@ -34,9 +35,9 @@ class ExportState:
     header -> column), ``profile_range`` (site -> its 12 x 24 range on Hourly prices), ``C``
     (Cohorts: series -> a row per cohort), ``D`` (Dispatch: site -> series -> row), ``M``
     (Mining: series -> a row per site), ``A``, ``conv_rows`` and ``K`` (AI-HPC: series -> rows,
-    the conversion table's rows, derived header -> column), ``T_span``, ``T_value_rows`` and
-    ``T_cover_row`` (Terminal), ``X`` (Cash Flow: line -> row), ``kpi_cells``, ``site_kpi_rows``
-    and ``cohort_be_rows`` (Summary).
+    the conversion table's rows, derived header -> column), ``T_span``, ``T_value_rows``, ``T_pv_rows`` and
+    ``T_cover_row`` (Terminal), ``X`` (Cash Flow: line -> row), ``Y`` (Annual: line -> row), ``kpi_cells``,
+    ``site_kpi_rows`` and ``cohort_be_rows`` (Summary: row and its Fleet rows).
     """
 
     def __init__(self, sc: Scenario, res: EngineResult, mc: EngineResult | None, mc_seed: int | None,
@@ -53,11 +54,13 @@ class ExportState:
         self.n_conv = len(sc.conversion_plan)
         self.book = Book()
         self.wb = self.book.wb
-        names = ["Summary", "Inputs", "Network", "Retargets", "Fleet", "Cohorts", "Sites", HOURLY_SHEET,
+        names = ["Summary", "Annual", "Inputs", "Network", "Retargets", "Fleet", "Cohorts", "Sites", HOURLY_SHEET,
                  "Dispatch", "Mining", "AI-HPC", "Terminal", "Cash Flow"]
         if plan is not None:
             names.append("Plan")
-        names += ["Scenarios", "Checks"]
+        if mc is not None:
+            names.append("Scenarios")
+        names.append("Checks")
         self.ws = {}
         first = self.wb.active
         first.title = names[0]
@@ -66,6 +69,15 @@ class ExportState:
             self.ws[name] = self.wb.create_sheet(name)
         self.wb.calculation.fullCalcOnLoad = True
         self.profile_sites = [s for s, site in enumerate(sc.sites) if site.hourly_price_usd_per_mwh is not None]
+        # The longest site or machine name a time sheet's column B shows (it is sized to it).
+        self.name_chars = max([len(s.name) for s in sc.sites] + [len(c.model) for c in sc.fleet] + [8])
+
+    def print_table(self, ws, *, title_rows: tuple[int, int] | None, title_cols: int = 0, landscape: bool = True,
+                    col_groups: list[int] | None = None, last_col: int | None = None) -> Layout:
+        """Print a table sheet in even page-wide blocks (:func:`minerplan.sheets.export.printing.print_in_blocks`)."""
+        last_row, widest = sheet_extent(self.book, ws)
+        return print_in_blocks(self.book, ws, last_row=last_row, last_col=last_col or widest, title_rows=title_rows,
+                               title_cols=title_cols, landscape=landscape, col_groups=col_groups)
 
     def tr(self, i: int) -> int:
         """Row of table entry ``i`` (Fleet, Sites, AI-HPC conversion and Plan tables)."""

@@ -5,12 +5,14 @@ horizon's end.
 from __future__ import annotations
 
 from minerplan.sheets.export.cells import (BOLD, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_INT, FMT_USD, GREEN, col,
-                                           print_setup, put_formula, title)
+                                           put_formula, title)
 from minerplan.sheets.export.formulas import lease_weight_formula
+from minerplan.sheets.export.printing import print_in_blocks, sheet_extent
 from minerplan.sheets.export.state import ExportState
 
 MAX_LEAD_MONTHS = 120     # SiteAI.lead_time_months le
 MAX_TERM_MONTHS = 600     # ColocationLease.term_months le
+PRINTED_MONTHS = 6        # the months after the horizon that print (the values are in column D): one page
 
 
 class TerminalSheet(ExportState):
@@ -24,7 +26,8 @@ class TerminalSheet(ExportState):
               "price) while under contract, and after the term at the renewal probability until the facility's "
               "life ends ('ai_residual'). GPU cloud: the GPUs installed at the horizon's end until they are due for "
               "replacement ('ai_residual'). Less any build capex still to spend. Column E is the first month "
-              "after the horizon.")
+              f"after the horizon; the printout shows the values and the first {PRINTED_MONTHS} months (the sheet "
+              "runs as long as the longest lease or facility life the inputs allow).")
         # Wide enough for any edit the schema allows: a conversion starting in the last month with the
         # longest lead time and lease term or facility life (lead <= 120 months, term and life <= 600).
         span = (MAX_LEAD_MONTHS + MAX_TERM_MONTHS) if self.conv_rows else 1
@@ -41,6 +44,7 @@ class TerminalSheet(ExportState):
         K = self.K if self.conv_rows else {}
         r = FIRST_DATA_ROW
         self.T_value_rows = []
+        self.T_pv_rows = []
         last = col(FIRST_MONTH_COL + span - 1)
         for j, cr in enumerate(self.conv_rows):
             k = lambda name: f"'AI-HPC'!${K[name]}${cr}"  # noqa: E731
@@ -80,7 +84,7 @@ class TerminalSheet(ExportState):
                 fast(ws, spend_r, FIRST_MONTH_COL + i,
                      f"IF(AND({idx}>={k('Start index')},{idx}<{k('Start index')}+{lead}),"
                      f"{k('Conversion capex [USD]')}/{lead}*{disc},0)", FMT_USD)
-            ws.cell(row=val_r, column=1, value="Value at the horizon's end, before tax")
+            ws.cell(row=val_r, column=1, value="Value at the horizon's end, before tax").font = BOLD
             ws.cell(row=val_r, column=3, value="USD")
             colo = f'{k("Model used")}="colocation"'
             put_formula(ws, val_r, 4,
@@ -88,13 +92,23 @@ class TerminalSheet(ExportState):
                         f'{ready}+{term}<=horizon_months),0,SUM(E{cash_r}:{last}{cash_r})-SUM(E{spend_r}:{last}'
                         f'{spend_r})),IF(terminal_value_mode="ai_residual",SUM(E{gpu_r}:{last}{gpu_r})-'
                         f"SUM(E{spend_r}:{last}{spend_r}),0)))", FMT_USD, BOLD)
-            ws.cell(row=val_r, column=5, value="present value today (after tax, at the conversion's rate):")
-            put_formula(ws, val_r, 9, f"=D{val_r}*(1-tax_rate)*(1+{k('Monthly discount rate')})^-horizon_months",
+            pv_r = val_r + 1
+            ws.cell(row=pv_r, column=1, value="Present value today, after tax, at the conversion's rate").font = BOLD
+            ws.cell(row=pv_r, column=3, value="USD")
+            put_formula(ws, pv_r, 4, f"=D{val_r}*(1-tax_rate)*(1+{k('Monthly discount rate')})^-horizon_months",
                         FMT_USD, BOLD)
             self.T_value_rows.append(val_r)
-            r += 6
+            self.T_pv_rows.append(pv_r)
+            r += 7
         self.T_cover_row = r
         ws.cell(row=r, column=1, value="Months covered after the horizon")
         ws.cell(row=r, column=4, value=span)
         ws.freeze_panes = "E7"
-        print_setup(ws, title_rows="4:6", title_cols="A:D")
+        for c, width in (("B", 24), ("C", 8), ("D", 16)):
+            ws.column_dimensions[c].width = width
+        for j in range(min(span, PRINTED_MONTHS)):
+            ws.column_dimensions[col(FIRST_MONTH_COL + j)].width = 12
+        last_row, _ = sheet_extent(self.book, ws)
+        printed = min(span, PRINTED_MONTHS)
+        print_in_blocks(self.book, ws, last_row=last_row, last_col=FIRST_MONTH_COL + printed - 1, title_rows=(4, 6),
+                        title_cols=FIRST_MONTH_COL - 1, month_cols=(FIRST_MONTH_COL, printed))

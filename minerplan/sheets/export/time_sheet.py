@@ -10,7 +10,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 from minerplan.sheets.export.book import Book, style_attr, xml_escape, xml_formula, xml_number, xml_text
 from minerplan.sheets.export.cells import (BOLD, FIRST_DATA_ROW, FIRST_MONTH_COL, FMT_INT, FMT_MONTH, FMT_USD,
                                            GREEN, HEADER_CAL_ROW, HEADER_DATE_ROW, HEADER_DAYS_ROW, HEADER_FILL,
-                                           HEADER_INDEX_ROW, NOTE, VALUE_FILL, month_col, ref)
+                                           HEADER_INDEX_ROW, NOTE, VALUE_FILL, WRAP_LABEL, month_col, ref)
+from minerplan.sheets.export.printing import ROW_PT, Layout, print_in_blocks, sheet_extent, wrapped_lines
+
+LABEL_CHARS = 36      # column A: the line item (longer ones wrap)
+UNIT_CHARS = 10       # column C (longer units wrap)
+TOTAL_CHARS = 13      # column D
+MONTH_CHARS = 12
+ITEM_MAX_CHARS = 26   # column B at most: the site or cohort, as wide as the longest name
 
 
 class TimeSheet:
@@ -21,18 +28,22 @@ class TimeSheet:
     number, so other sheets can reference ``{c}{row}`` in the same column.
     """
 
-    def __init__(self, book: Book, ws: Worksheet, n_months: int, header_from: str | None = None):
+    def __init__(self, book: Book, ws: Worksheet, n_months: int, header_from: str | None = None,
+                 name_chars: int = 0):
         self.book = book
         self.ws = ws
         self.n = n_months
         self.next_row = FIRST_DATA_ROW
         self.last_col = month_col(n_months - 1)
-        ws.column_dimensions["A"].width = 38
-        ws.column_dimensions["B"].width = 22
-        ws.column_dimensions["C"].width = 14
-        ws.column_dimensions["D"].width = 16
+        self.name_chars = name_chars     # the longest name a formula in column B shows (site, cohort)
+        self.item_chars = 0              # the longest item seen in column B (0: none)
+        self._wrap_sid = book.sid(None, None, None, False, WRAP_LABEL)
+        ws.column_dimensions["A"].width = LABEL_CHARS
+        ws.column_dimensions["B"].width = ITEM_MAX_CHARS
+        ws.column_dimensions["C"].width = UNIT_CHARS
+        ws.column_dimensions["D"].width = TOTAL_CHARS
         for m in range(n_months):
-            ws.column_dimensions[month_col(m)].width = 12
+            ws.column_dimensions[month_col(m)].width = MONTH_CHARS
         for r, text in ((HEADER_DATE_ROW, "Month"), (HEADER_INDEX_ROW, "Month index (0 = first month)"),
                         (HEADER_CAL_ROW, "Calendar month"), (HEADER_DAYS_ROW, "Days in month")):
             ws.cell(row=r, column=1, value=text).font = BOLD
@@ -72,14 +83,19 @@ class TimeSheet:
         self.current_row = r  # for formulas that reference their own row (a running total)
         book = self.book
         cells = book.rows.setdefault(self.ws.title, {}).setdefault(r, {})
-        cells[1] = xml_text(f"A{r}", label, 0)
+        if len(label) < LABEL_CHARS - 1 and len(unit) < UNIT_CHARS - 1:   # the common case: nothing wraps
+            cells[1] = xml_text(f"A{r}", label, 0)
+            if unit:
+                cells[3] = xml_text(f"C{r}", unit, 0)
+        else:
+            self._label_and_unit(cells, r, label, unit)
         if item_formula is not None:
             cells[2] = xml_formula(f"B{r}", item_formula.lstrip("="), book.sid(GREEN))
+            self.item_chars = max(self.item_chars, self.name_chars)
         elif item is not None:
             text = str(item)
             cells[2] = xml_text(f"B{r}", text, book.sid(quote=text[:1] in ("=", "+", "-", "@")))
-        if unit:
-            cells[3] = xml_text(f"C{r}", unit, 0)
+            self.item_chars = max(self.item_chars, len(text))
         if total:
             cells[4] = xml_formula(f"D{r}", f"SUM({month_col(0)}{r}:{self.last_col}{r})", book.sid(BOLD, None, fmt))
         s = style_attr(book.sid(font, None, fmt))
@@ -95,11 +111,10 @@ class TimeSheet:
         self.current_row = r
         book = self.book
         cells = book.rows.setdefault(self.ws.title, {}).setdefault(r, {})
-        cells[1] = xml_text(f"A{r}", label, 0)
+        self._label_and_unit(cells, r, label, unit)
         if item is not None:
             cells[2] = xml_text(f"B{r}", str(item), 0)
-        if unit:
-            cells[3] = xml_text(f"C{r}", unit, 0)
+            self.item_chars = max(self.item_chars, len(str(item)))
         if total:
             cells[4] = xml_formula(f"D{r}", f"SUM({month_col(0)}{r}:{self.last_col}{r})", book.sid(BOLD, None, fmt))
         sid = book.sid(None, VALUE_FILL, fmt)
@@ -107,6 +122,39 @@ class TimeSheet:
             cells[FIRST_MONTH_COL + m] = xml_number(f"{month_col(m)}{r}", float(values[m]), sid)
         self.next_row += 1
         return r
+
+    def _label_and_unit(self, cells: dict[int, str], r: int, label: str, unit: str) -> None:
+        """The line item (A) and unit (C); a long one wraps, and its row is as tall as its lines."""
+        lines = 1
+        sid_a = sid_c = 0
+        if len(label) >= LABEL_CHARS - 1:
+            lines = wrapped_lines(label, LABEL_CHARS)
+            sid_a = self._wrap_sid
+        if unit and len(unit) >= UNIT_CHARS - 1:
+            lines = max(lines, wrapped_lines(unit, UNIT_CHARS))
+            sid_c = self._wrap_sid
+        cells[1] = xml_text(f"A{r}", label, sid_a)
+        if unit:
+            cells[3] = xml_text(f"C{r}", unit, sid_c)
+        if lines > 1:
+            self.book.row_height(self.ws, r, ROW_PT * lines)
+
+    def print_setup(self, title_rows: tuple[int, int] = (HEADER_DATE_ROW - 1, HEADER_DAYS_ROW),
+                    last_col: int | None = None) -> Layout:
+        """Column B as wide as its longest item (narrow when no row has one), then print in blocks of months."""
+        ws = self.ws
+        if self.item_chars:
+            ws.column_dimensions["B"].width = min(self.item_chars + 2, ITEM_MAX_CHARS)
+        else:
+            ws.column_dimensions["B"].width = 2
+            header = ws._cells.get((HEADER_DATE_ROW - 1, 2))
+            if header is not None:
+                header.value = None
+        last_row, widest = sheet_extent(self.book, ws)
+        last_col = widest if last_col is None else last_col
+        months = min(self.n, last_col - FIRST_MONTH_COL + 1)
+        return print_in_blocks(self.book, ws, last_row=last_row, last_col=last_col, title_rows=title_rows,
+                               title_cols=FIRST_MONTH_COL - 1, month_cols=(FIRST_MONTH_COL, months))
 
     def rows(self, label: str, items: Iterable, unit: str, fn: Callable[[int, int, str], str],
              fmt: str = FMT_USD, total: bool = False, item_formula: Callable[[int], str] | None = None) -> list[int]:

@@ -13,9 +13,13 @@ difficulty epoch, with the x4 clamp), Fleet and Sites (the input tables the
 importer reads back), Hourly prices, Cohorts (per machine batch and month),
 Dispatch (per operating slot: which cohort-hours run, and the exact take-or-pay
 fill), Mining (per site), AI/HPC (per conversion and per site), Terminal
-(lease cash past the horizon), Cash Flow (company totals, tax, NPV, IRR),
+(lease cash past the horizon), Cash Flow (company totals, tax, NPV, IRR), Annual (the cash flow and cost
+per BTC by calendar year),
 Plan (optimizer decisions as inputs), Scenarios (Monte Carlo percentiles, as
-values), Checks, and a Summary in front.
+values; only when Monte Carlo paths are asked for), Checks, and a Summary in front (then Annual).
+
+Every sheet has its own print set-up (:mod:`minerplan.sheets.export.printing`): Summary and Annual on one
+page each, the others landscape in page-wide blocks at a scale that prints 7 pt or more.
 
 Month ``m`` lives in column E+m on every time sheet, so a formula of month
 ``m`` only references the same column (or the previous one) of other sheets.
@@ -30,7 +34,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +44,7 @@ from minerplan.engine.evaluate import progress_step, run_engine
 from minerplan.scenario.file_io import atomic_write
 from minerplan.scenario.model import Scenario
 from minerplan.sheets.export.ai_hpc import AiHpcSheet
+from minerplan.sheets.export.annual import AnnualSheet
 from minerplan.sheets.export.cash_flow import CashFlowSheet
 from minerplan.sheets.export.checks import ChecksSheet
 from minerplan.sheets.export.cohorts import CohortsSheet
@@ -65,10 +70,11 @@ class ExportReport:
     sheets: list[str]
     cells: int
     npv_usd: float
+    print_pages: dict[str, int] = field(default_factory=dict)   # sheet -> the pages its print set-up plans
 
 
 class _Export(InputsSheet, NetworkSheets, InputTableSheets, CohortsSheet, DispatchSheet, MiningSheet, AiHpcSheet,
-              TerminalSheet, CashFlowSheet, PlanSheet, ScenariosSheet, ChecksSheet, SummarySheet):
+              TerminalSheet, CashFlowSheet, AnnualSheet, PlanSheet, ScenariosSheet, ChecksSheet, SummarySheet):
     """Builds the workbook; each ``sheet_*`` method records the rows other sheets reference."""
 
     def build(self) -> Workbook:
@@ -92,6 +98,7 @@ class _Export(InputsSheet, NetworkSheets, InputTableSheets, CohortsSheet, Dispat
         self.sheet_terminal()
         self.step(0.80, "cash flow")
         self.sheet_cash_flow()
+        self.sheet_annual()
         if self.plan is not None:
             self.sheet_plan()
         self.sheet_scenarios()
@@ -127,4 +134,5 @@ def export_workbook(sc: Scenario, path: str | os.PathLike, *, plan: PlanDecision
     cells = exp.book.cell_count()
     if progress is not None:  # the file is written: too late to cancel
         progress(1.0, "done")
-    return ExportReport(target, time.perf_counter() - t0, wb.sheetnames, cells, float(res.npv_usd[0]))
+    return ExportReport(target, time.perf_counter() - t0, wb.sheetnames, cells, float(res.npv_usd[0]),
+                        dict(exp.book.print_pages))
