@@ -108,7 +108,8 @@ def test_png_file_name_is_short_and_readable(window):
     assert Chart("BTC price path (drag the points; x snaps to months)", "USD").file_stem() == "btc-price-path"
     assert Chart("Monthly P&L of the selected site", "USD").file_stem() == "monthly-pl-of-the-selected-site"
     assert Chart("AI/HPC revenue and capex, all sites", "USD").file_stem() == "ai-hpc-revenue-and-capex-all-sites"
-    assert Chart("Hashprice against each cohort's breakeven", "USD").file_stem() == "hashprice-against-each-cohorts-breakeven"
+    stem = Chart("Hashprice against each cohort's breakeven", "USD").file_stem()
+    assert stem == "hashprice-against-each-cohorts-breakeven"
     assert Chart("(...)", "USD").file_stem() == "chart"
     names = [c.file_stem() for _, c in all_charts(window)]
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", n) and len(n) <= 48 for n in names), names

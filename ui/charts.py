@@ -10,6 +10,7 @@ use ``DateAxisItem(utcOffset=0)``.
 from __future__ import annotations
 
 import calendar
+import datetime
 import os
 import re
 from typing import Sequence
@@ -17,13 +18,15 @@ from typing import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, QSizeF, Qt
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QGuiApplication, QPainter
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from minerplan.scenario.file_io import atomic_write
 from minerplan.scenario.months import parse_month
 
+from .kit.chart_axes import NumberAxis, fit_category_ticks
+from .kit.chart_parts import ElidedLabel, OutsideLegend, data_bounds, padded_x, padded_y
 from .kit.chart_render import render_chart, screen_size_of
 from .kit.messages import show_message
 
@@ -32,6 +35,8 @@ PALETTE = ["#1f4e79", "#c55a11", "#548235", "#7030a0", "#bf9000", "#2e75b6", "#a
 GRID_ALPHA = 0.15
 #: The longest default export file name (without extension), characters.
 FILE_STEM_CHARS = 48
+#: What an empty chart says until a view gives it its own hint.
+EMPTY_HINT = "Nothing to show yet"
 _configured = False
 
 
@@ -63,54 +68,60 @@ def color(i: int, alpha: int = 255) -> QColor:
     return c
 
 
-class NumberAxis(pg.AxisItem):
-    """Y axis ticks people read: 45,000 / 12.5M / 1.2B instead of 4.5e+04."""
-
-    def tickStrings(self, values, scale, spacing):
-        span = max((abs(v) for v in values), default=0.0) * scale
-        out = []
-        for v in values:
-            v = v * scale
-            if span >= 1e9:
-                out.append(f"{v / 1e9:,.{1 if spacing * scale < 1e9 else 0}f}B")
-            elif span >= 1e6:
-                out.append(f"{v / 1e6:,.{1 if spacing * scale < 1e6 else 0}f}M")
-            elif span >= 1e3:
-                out.append(f"{v:,.0f}")
-            else:
-                digits = 0 if spacing * scale >= 1 else min(4, int(np.ceil(-np.log10(spacing * scale))) + 0)
-                out.append(f"{v:,.{max(digits, 0)}f}")
-        return out
-
-
 class Chart(QWidget):
-    """A titled chart with a month (or plain) x axis, legend, hover readout and export buttons."""
+    """A titled chart with a month (or plain) x axis, legend, hover readout and export buttons.
 
-    def __init__(self, title: str, y_label: str, *, dates: bool = True, parent: QWidget | None = None):
+    The unit (``y_label``) is written above the plot, where it is never cut; the legend sits outside the
+    plot, under the x axis or right of it (:class:`~ui.kit.chart_parts.OutsideLegend`); the range shows
+    everything drawn (:meth:`fit`, after every change, unless a view sets ``auto_fit = False`` and its
+    own range); an empty chart shows no tick labels and a hint (:meth:`set_empty_hint`). ``log_y``:
+    a logarithmic y axis (reference levels and bands given in amounts, as on a linear one).
+    """
+
+    def __init__(self, title: str, y_label: str, *, dates: bool = True, log_y: bool = False,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         configure()
         self._title_text = title
         self.y_label = y_label
         self.dates = dates
+        self.log_y = log_y
+        self.auto_fit = True
+        #: A view's own range-setting (a tornado's, sized to its labels), called by fit() instead of the default.
+        self.custom_fit = None
+        #: A view's own y range (lo, hi) in amounts, kept while the x range follows the data (a dragged path).
+        self.fixed_y: tuple[float, float] | None = None
+        self._y_tick_sample = "-000,000"
+        self._categories: list[tuple[float, str]] | None = None
         axis = {"left": NumberAxis("left")}
         if dates:
             axis["bottom"] = pg.DateAxisItem(utcOffset=0)
         self.plot = pg.PlotWidget(axisItems=axis)
         self.item = self.plot.getPlotItem()
         self.item.showGrid(x=True, y=True, alpha=GRID_ALPHA)
-        self.item.setLabel("left", y_label)
-        self.item.getAxis("left").setWidth(78)
         self.item.getAxis("left").enableAutoSIPrefix(False)
         self.item.setMenuEnabled(False)
-        self.legend = self.item.addLegend(offset=(10, 10), labelTextColor="#202124")
-        self.title = QLabel(title)
-        self.readout = QLabel("")
+        self.item.hideButtons()                # pyqtgraph's "A" would hand the range back to its own autorange
+        if log_y:
+            self.item.setLogMode(y=True)
+        self.unit = pg.LabelItem(y_label, justify="left", color="#5f6368")
+        if not y_label:
+            self.unit.setMaximumHeight(0)          # no unit row (a tornado's inputs name themselves)
+        self.item.layout.removeItem(self.item.titleLabel)    # (unused) its cell is the unit's, over axis and plot
+        self.item.titleLabel.hide()
+        self.item.layout.addItem(self.unit, 0, 0, 1, 2)
+        self.legend = OutsideLegend(self.item)
+        self._hint_text = EMPTY_HINT
+        self._hint = pg.TextItem("", color="#5f6368", anchor=(0.5, 0.5))
+        self.title = ElidedLabel(title)
+        self.readout = ElidedLabel("")
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.readout.setStyleSheet("color: #5f6368;")
         self._font_pt = 10
-        self._apply_fonts()
         buttons = QHBoxLayout()
-        buttons.addWidget(self.title, 1)
-        buttons.addWidget(self.readout)
+        buttons.addWidget(self.title)
+        buttons.addWidget(self.readout, 1)
         for text, tip, slot in (("PNG", "Export this chart as PNG", self.export_png_dialog),
                                 ("SVG", "Export this chart as SVG", self.export_svg_dialog),
                                 ("Copy", "Copy this chart to the clipboard", self.copy_to_clipboard)):
@@ -124,34 +135,41 @@ class Chart(QWidget):
         lay.addLayout(buttons)
         lay.addWidget(self.plot, 1)
         self._series: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self._apply_fonts()
+        self.item.vb.sigResized.connect(self._on_resized)
+        self.item.geometryChanged.connect(self._on_plot_resized)
         self._proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse)
+        self.fit()
 
     # ---- content ----
     def clear(self) -> None:
+        """Remove every series, reference line and legend entry, and the view's own range (custom_fit, fixed_y)."""
         self.item.clear()
         self.legend.clear()
         self._series = []
+        self.custom_fit = None
+        self.fixed_y = None
+        self.set_category_ticks(None)
 
     def line(self, name: str, x, y, i: int = 0, *, width: float = 2.0, dash: bool = False, fill_to: float | None = None):
         pen = pg.mkPen(color(i), width=width, style=Qt.PenStyle.DashLine if dash else Qt.PenStyle.SolidLine)
         kw = {}
         if fill_to is not None:
-            kw = {"fillLevel": fill_to, "brush": pg.mkBrush(color(i, 60))}
+            kw = {"fillLevel": self.to_view_y(fill_to), "brush": pg.mkBrush(color(i, 60))}
         x = np.asarray(x, float)
-        if x.size == 1:   # a one-month horizon: show the point, and a sensible span around it
+        if x.size == 1:   # a one-month horizon: show the point (fit() gives it a sensible span)
             kw.update(symbol="o", symbolSize=9, symbolBrush=pg.mkBrush(color(i)), symbolPen=pg.mkPen(color(i)))
-            half = 15 * 86_400.0 if self.dates else 0.5
-            self.item.setXRange(x[0] - half, x[0] + half, padding=0)
-        item = self.item.plot(x, np.asarray(y, float), pen=pen, name=name, **kw)
+        item = self._track(self.item.plot(x, np.asarray(y, float), pen=pen, name=name, **kw))
         self._series.append((name, np.asarray(x, float), np.asarray(y, float)))
+        self.fit()
         return item
 
     def fan(self, name: str, x, lo, mid, hi, i: int = 0):
         """Median line with a shaded P5-P95 band (a legend proxy stands for the band)."""
         x = np.asarray(x, float)
         clear_pen = pg.mkPen(0, 0, 0, 0)
-        c_lo = pg.PlotDataItem(x, np.asarray(lo, float), pen=clear_pen)
-        c_hi = pg.PlotDataItem(x, np.asarray(hi, float), pen=clear_pen)
+        c_lo = self._track(pg.PlotDataItem(x, np.asarray(lo, float), pen=clear_pen))
+        c_hi = self._track(pg.PlotDataItem(x, np.asarray(hi, float), pen=clear_pen))
         self.item.addItem(c_lo)
         self.item.addItem(c_hi)
         self.item.addItem(pg.FillBetweenItem(c_lo, c_hi, brush=pg.mkBrush(color(i, 50))))
@@ -175,12 +193,13 @@ class Chart(QWidget):
         self.item.addItem(prev)
         for i, (name, y) in enumerate(series.items()):
             top = base + np.asarray(y, float)
-            cur = pg.PlotDataItem(x, top, pen=pg.mkPen(color(i), width=1.5))
+            cur = self._track(pg.PlotDataItem(x, top, pen=pg.mkPen(color(i), width=1.5)))
             self.item.addItem(cur)
             self.item.addItem(pg.FillBetweenItem(prev, cur, brush=pg.mkBrush(color(i, 110))))
             self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(color(i, 160), width=8)), name)
             self._series.append((name, x, np.asarray(y, float)))
             prev, base = cur, top
+        self.fit()
 
     def bars(self, name: str, x, heights, i: int = 0, width: float | None = None) -> None:
         x = np.asarray(x, float)
@@ -189,40 +208,147 @@ class Chart(QWidget):
                                           brush=pg.mkBrush(color(i, 200)), pen=pg.mkPen(color(i))))
         self.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(color(i, 200), width=8)), name)
         self._series.append((name, x, np.asarray(heights, float)))
+        self.fit()
 
-    def hline(self, y: float, label: str, i: int = 6, dash: bool = True, at: float = 0.02) -> None:
-        """A labelled horizontal reference line; ``at`` places the label along it (0 left, 1 right)."""
-        line = pg.InfiniteLine(pos=y, angle=0, pen=pg.mkPen(color(i), width=1.5,
-                                                            style=Qt.PenStyle.DashLine if dash else Qt.PenStyle.SolidLine),
+    def hline(self, y: float, label: str, i: int = 6, dash: bool = True, at: float = 0.02,
+              below: bool = False) -> pg.InfiniteLine:
+        """A labelled horizontal reference line at ``y`` (an amount); ``at`` places the label along it
+        (0 left, 1 right), ``below`` hangs it under the line instead of over it."""
+        v = 1 if not below else 0
+        line = pg.InfiniteLine(pos=self.to_view_y(y), angle=0,
+                               pen=pg.mkPen(color(i), width=1.5,
+                                            style=Qt.PenStyle.DashLine if dash else Qt.PenStyle.SolidLine),
                                label=label, labelOpts={"position": at, "color": PALETTE[i % len(PALETTE)],
-                                                       "anchors": [(0, 1), (0, 1)] if at < 0.5 else [(1, 1), (1, 1)]})
+                                                       "anchors": [(0, v), (0, v)] if at < 0.5 else [(1, v), (1, v)]})
+        line.label_below = below
         self.item.addItem(line)
+        self.fit()
+        return line
+
+    def band(self, lo: float, hi: float, label: str, i: int = 1, at: float = 0.98) -> None:
+        """A shaded horizontal band from ``lo`` to ``hi`` (amounts), labelled under its lower edge."""
+        c = color(i)
+        region = pg.LinearRegionItem(values=(self.to_view_y(lo), self.to_view_y(hi)), orientation="horizontal",
+                                     movable=False, brush=pg.mkBrush(c.red(), c.green(), c.blue(), 70),
+                                     pen=pg.mkPen(c.red(), c.green(), c.blue(), 160))
+        self.item.addItem(region)
+        self.hline(lo, label, i, dash=False, at=at, below=True)
+
+    def to_view_y(self, y: float) -> float:
+        """An amount on the y axis in the plot's coordinates (its log10 on a log axis)."""
+        return float(np.log10(y)) if self.log_y and y > 0 else float(y)
+
+    def set_category_ticks(self, labels: list[tuple[float, str]] | None) -> None:
+        """Bar labels under the x axis ((x, "model\\nsite") each), fitted to their slots at every size and font."""
+        self._categories = labels
+        if labels is None:
+            fit_category_ticks(self.item.getAxis("bottom"), None, 1.0)
+        self.fit()
+
+    def set_empty_hint(self, text: str) -> None:
+        """The hint shown in the middle of the chart while it has nothing to show."""
+        self._hint_text = text
+        self.fit()
+
+    def is_empty(self) -> bool:
+        return data_bounds(self.item) == (None, None)
+
+    # ---- range ----
+    def fit(self) -> None:
+        """Show everything drawn: x and y ranges from the data, reference lines and bands, with room for labels.
+
+        An empty chart gets a 0-1 range without tick labels and the hint in its middle.
+        """
+        xb, yb = data_bounds(self.item)
+        empty = xb is None and yb is None
+        for side in ("left", "bottom"):
+            self.item.getAxis(side).setStyle(showValues=not empty)
+        if empty:
+            self._hint.setText(self._hint_text)
+            if self._hint not in self.item.items:
+                self.item.addItem(self._hint, ignoreBounds=True)
+            self._hint.setPos(0.5, 0.5 if not self.log_y else 0.5)
+            self.item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+            return
+        if self._hint in self.item.items:
+            self.item.removeItem(self._hint)
+        if self.custom_fit is not None:
+            self.custom_fit()
+            return
+        if not self.auto_fit:
+            return
+        xr = padded_x(xb, self.dates)
+        if self.fixed_y is not None:
+            yr = (self.to_view_y(self.fixed_y[0]), self.to_view_y(self.fixed_y[1]))
+        else:
+            yr = padded_y(yb, self._label_px(), self._labels_above_below(), self.item.vb.height())
+        self.item.setRange(xRange=xr, yRange=yr, padding=0)
+        if self._categories is not None:
+            x0, x1 = xr
+            fit_category_ticks(self.item.getAxis("bottom"), self._categories,
+                               self.item.vb.width() / max(x1 - x0, 1e-9))
+
+    def _track(self, item):
+        item.sigPlotChanged.connect(lambda *_: self.fit())
+        return item
+
+    def _label_px(self) -> float:
+        return QFontMetrics(self.label_font()).height() + 6
+
+    def _labels_above_below(self) -> tuple[bool, bool]:
+        lines = [it for it in self.item.vb.addedItems if isinstance(it, pg.InfiniteLine)
+                 and getattr(it, "label", None) is not None and it.angle % 180 == 0]
+        below = [getattr(it, "label_below", False) for it in lines]
+        return (not all(below) if lines else False), any(below)
+
+    def _on_resized(self, *_args) -> None:
+        self.fit()
+
+    def _on_plot_resized(self) -> None:
+        """Place the legend for the area the plot and legend share (the plot item less its axes and unit)."""
+        g = self.item.geometry()
+        w = g.width() - self.item.getAxis("left").width()
+        h = g.height() - self.unit.geometry().height() - self.item.getAxis("bottom").height()
+        self.legend.fit_area(w, h)
 
     # ---- hover readout ----
     def _on_mouse(self, evt) -> None:
         pos = evt[0]
-        if not self._series or not self.item.sceneBoundingRect().contains(pos):
+        if not self._series or not self.item.vb.sceneBoundingRect().contains(pos):
             return
-        p = self.item.vb.mapSceneToView(pos)
+        self.readout.setText(self.readout_text(self.item.vb.mapSceneToView(pos).x()))
+
+    def readout_text(self, x: float) -> str:
+        """The hover readout at ``x`` (view coordinates): the month, then up to four series' values there."""
         parts = []
-        for name, x, y in self._series[:4]:
-            if x.size == 0:
+        for name, xs, y in self._series[:4]:
+            if xs.size == 0:
                 continue
-            k = int(np.argmin(np.abs(x - p.x())))      # the nearest point, not the next one
+            k = int(np.argmin(np.abs(xs - x)))      # the nearest point, not the next one
             parts.append(f"{name}: {y[k]:,.2f}")
         when = ""
         if self.dates and self._series and self._series[0][1].size:
-            import datetime
             x0 = self._series[0][1]
-            k = int(np.argmin(np.abs(x0 - p.x())))
+            k = int(np.argmin(np.abs(x0 - x)))
             when = datetime.datetime.fromtimestamp(x0[k], datetime.timezone.utc).strftime("%Y-%m") + "  "
-        self.readout.setText(when + "  ".join(parts) + f"  ({self.y_label})")
+        return when + "  ".join(parts) + f"  ({self.y_label})"
 
     # ---- presentation ----
     def set_presentation(self, on: bool) -> None:
+        """Larger text for a room: axes 16 pt, legend and unit 14 pt, title 18 pt (10, 9 and 12 otherwise)."""
         self._font_pt = 16 if on else 10
-        self.item.getAxis("left").setWidth(118 if on else 78)   # "100,000" must still fit at 16 pt
         self._apply_fonts()
+
+    def set_y_tick_sample(self, text: str) -> None:
+        """The widest y tick label expected (the left axis is made that wide at every font size)."""
+        self._y_tick_sample = text
+        self._apply_fonts()
+
+    def label_font(self) -> QFont:
+        """The font of labels drawn in the plot (reference lines, annotations, legend): 9 pt, 14 in presentation."""
+        f = QFont()
+        f.setPointSizeF(self._font_pt - (2 if self._font_pt > 10 else 1))
+        return f
 
     def _apply_fonts(self) -> None:
         f = QFont()
@@ -231,10 +357,23 @@ class Chart(QWidget):
             ax = self.item.getAxis(side)
             ax.setTickFont(f)
             ax.label.setFont(f)
+        # "-100,000" (or the view's widest tick label) must fit beside the plot at any size.
+        self.item.getAxis("left").setWidth(QFontMetrics(f).horizontalAdvance(self._y_tick_sample) + 16)
+        pt = self.label_font().pointSizeF()
+        if self.y_label:
+            self.unit.setText(self.y_label, size=f"{pt:g}pt", color="#5f6368")
+        self.legend.set_label_pt(pt)
+        self._hint.setFont(self.label_font())
+        for it in self.item.vb.addedItems:
+            if isinstance(it, pg.InfiniteLine) and getattr(it, "label", None) is not None:
+                it.label.setFont(self.label_font())
+            elif isinstance(it, pg.TextItem):
+                it.setFont(self.label_font())
         tf = QFont()
         tf.setPointSize(self._font_pt + 2)
         tf.setBold(True)
         self.title.setFont(tf)
+        self.fit()
 
     # ---- export ----
     def image(self):
@@ -307,7 +446,7 @@ class Chart(QWidget):
 
 
 def file_stem(title: str) -> str:
-    """``title`` up to its first parenthesis, lowercase, runs of other characters as one hyphen (see Chart.file_stem)."""
+    """``title`` up to its first parenthesis, lowercase, other characters as hyphens (see Chart.file_stem)."""
     head = re.sub(r"['\u2019&]", "", title.split("(", 1)[0].lower())     # "cohort's" -> "cohorts", "P&L" -> "pl"
     words = re.findall(r"[a-z0-9]+", head)
     stem = ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QSplitter, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
@@ -217,14 +217,6 @@ def cohort_label(i: int, model: str, n: int) -> str:
     return model[:14]
 
 
-def _ticks(axis, labels: list[tuple[float, str]]) -> None:
-    """Bar labels on ``axis``, tall enough for their lines (model, then site) in the axis's font."""
-    axis.setTicks([labels])
-    lines = max((text.count("\n") + 1 for _, text in labels), default=1)
-    font = axis.style.get("tickFont") or axis.font()
-    axis.setHeight(QFontMetrics(font).lineSpacing() * lines + 14 if lines > 1 else None)
-
-
 class FleetView(QWidget):
     """The fleet table, add/remove buttons, and bar charts of hashrate and breakeven BTC price by cohort."""
 
@@ -348,8 +340,8 @@ class FleetView(QWidget):
         bc.clear()
         n = len(sc.fleet)
         if not n:
-            hc.item.getAxis("bottom").setTicks(None)
-            bc.item.getAxis("bottom").setTicks(None)
+            for chart in (hc, bc):
+                chart.set_empty_hint("No machines in the fleet: add some from the catalog")
             return
         # One bar per model @ site: a cohort a plan split into kept and sold rows is one bar (model_site_groups).
         groups = list(model_site_groups(sc.fleet).values())
@@ -359,7 +351,7 @@ class FleetView(QWidget):
         per_row = np.array([c.count * c.hashrate_ths / 1000.0 for c in sc.fleet])
         ph = np.array([per_row[rows].sum() for rows in groups])
         hc.bars("Nameplate hashrate (PH/s)", x, ph, 0, width=0.7)
-        _ticks(hc.item.getAxis("bottom"), labels)
+        hc.set_category_ticks(labels)       # model, then site; each line fitted to its bar's slot
         be = self.model.breakevens
         if be is None or len(be["breakeven_btc_price_usd"]) != n:
             df = cohort_breakevens(res)
@@ -370,4 +362,4 @@ class FleetView(QWidget):
                             for r in groups])
         bc.bars("Breakeven BTC price (USD/BTC)", x, heights, 1, width=0.7)
         bc.hline(float(res.btc_price_usd[0, 0]), f"BTC price now ${res.btc_price_usd[0, 0]:,.0f}", 6)
-        _ticks(bc.item.getAxis("bottom"), labels)
+        bc.set_category_ticks(labels)

@@ -9,8 +9,6 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-import pyqtgraph as pg
-
 from minerplan.analysis.kpi import (breakeven_hashprice_usd_per_ph_day, fleet_breakeven_power_usd_per_kwh,
                                     headline_years, margin_vs_ai_per_gross_mw_month)
 from minerplan.analysis.vocabulary import NPV_ON_PATH, ON_PATH, capitalized, expected_npv, median_npv
@@ -65,7 +63,9 @@ class OverviewView(QWidget):
         for i, card in enumerate(self.cards.values()):
             grid.addWidget(card, i // 4, i % 4)
         self.hashprice_chart = Chart("Hashprice against each cohort's breakeven", "USD per PH/s per day")
-        self.price_chart = Chart("BTC price, with late-2025 reference levels", "USD per BTC")
+        # A log axis shows the whole P5-P95 fan and still keeps the late-2025 levels apart (linear, the
+        # upper tail squashed them into a few pixels; capped, it cut the P95 off).
+        self.price_chart = Chart("BTC price, with late-2025 reference levels", "USD per BTC (log scale)", log_y=True)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.hashprice_chart)
         split.addWidget(self.price_chart)
@@ -177,7 +177,7 @@ class OverviewView(QWidget):
                 self._hp_items = hp.fan("Hashprice", x, hp_q[0], hp_q[1], hp_q[2], 0)
             else:
                 self._hp_items = (hp.line("Hashprice", x, res.hashprice_usd_per_th_day[0] * 1000.0, 0),)
-            self._be_items = [hp.line(f"breakeven {name}", x, np.full(x.size, level), i + 1, width=1.2, dash=True)
+            self._be_items = [hp.line(name, x, np.full(x.size, level), i + 1, width=1.2, dash=True)
                               for i, (name, level) in enumerate(breakevens)]
             if mc is not None:
                 self._pc_items = pc.fan("BTC price", x, px_q[0], px_q[1], px_q[2], 0)
@@ -185,11 +185,7 @@ class OverviewView(QWidget):
                 self._pc_items = (pc.line("BTC price", x, res.btc_price_usd[0], 0),)
             for k, (level, label) in enumerate(REFERENCE_LEVELS):
                 pc.hline(level, label, 6, at=(0.98, 0.55, 0.02)[k % 3])
-            lo, hi, label = DOWNSIDE_BAND
-            band = pg.LinearRegionItem(values=(lo, hi), orientation="horizontal", movable=False,
-                                       brush=pg.mkBrush(197, 90, 17, 70), pen=pg.mkPen(197, 90, 17, 160))
-            pc.item.addItem(band)
-            pc.hline(lo, label, 1, dash=False, at=0.98)
+            pc.band(*DOWNSIDE_BAND, i=1, at=0.98)       # labelled under the band: clear of the $92k label
         else:
             hp, pc = self.hashprice_chart, self.price_chart
             if mc is not None:
@@ -206,8 +202,3 @@ class OverviewView(QWidget):
                 pc.update_series(0, self._pc_items[0], x, res.btc_price_usd[0])
             for i, (item, (_, level)) in enumerate(zip(self._be_items, breakevens)):
                 hp.update_series(i + 1, item, x, np.full(x.size, level))
-        # Keep the board's attention on the levels that matter: the upper tail would squash them.
-        top = max(110_000.0, float(px_q[1:].max()) * 1.05 if mc is not None else float(res.btc_price_usd.max()) * 1.15)
-        if mc is not None:
-            top = max(110_000.0, float(mc.btc_price_usd_p75.max()) * 1.05)
-        pc.item.setYRange(0, top, padding=0)

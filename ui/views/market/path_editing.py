@@ -53,7 +53,10 @@ class PricePathEditing:
             top = max(top, float(np.max(q[2])))
         if sc.price_path.kind == "points" and sc.price_path.points:
             top = max(top, max(p.btc_price_usd for p in sc.price_path.points))
-        ch.item.setYRange(0, top * 1.15, padding=0)    # from zero, so a flat path is not a zoomed-in smear
+        # From zero, so a flat path is not a zoomed-in smear, to above the fan's P95 and every point; kept
+        # while a point is dragged (the range must not move under the mouse).
+        ch.fixed_y = (0.0, top * 1.15)
+        ch.fit()
         self.targets = []
         if sc.price_path.kind == "points":
             for i, pt in enumerate(sc.price_path.points):

@@ -18,11 +18,19 @@ from ...charts import Chart, color
 from .work import frontier_valid
 
 
+#: What the frontier tab says until a frontier is traced.
+TRACE_HINT = ("Press Trace frontier to compute the efficient frontier:\n"
+              "expected NPV against CVaR of the NPV loss, one point per risk weight")
+#: What it says when a traced frontier has no point with a plan.
+NO_POINT_HINT = "No risk weight of the traced frontier gave a plan: see the run's messages"
+
+
 def draw_frontier(chart: Chart, table: pd.DataFrame | None, selected: int | None,
                   on_click: Callable) -> pg.ScatterPlotItem | None:
     """Draw ``table`` on ``chart`` (cleared first); ``on_click(item, points, event)`` gets the scatter's clicks,
     each point's ``data()`` its row. Returns the scatter (None when no row has a plan)."""
     chart.clear()
+    chart.set_empty_hint(TRACE_HINT if table is None else NO_POINT_HINT)
     if table is None:
         return None
     ok = frontier_valid(table)
@@ -44,8 +52,12 @@ def draw_frontier(chart: Chart, table: pd.DataFrame | None, selected: int | None
     groups: dict[tuple[float, float], list[str]] = {}     # coincident points share one label
     for xi, yi, k in zip(x, y, idx):
         groups.setdefault((round(float(xi), 3), round(float(yi), 3)), []).append(f"{table['risk_aversion'].iloc[k]:g}")
+    xmid, ymid = (float(x.min()) + float(x.max())) / 2, (float(y.min()) + float(y.max())) / 2
     for (xi, yi), ws in groups.items():
-        label = pg.TextItem("w=" + ", ".join(ws), color="#5f6368", anchor=(0, 1))
+        # Each label on the side of its point towards the middle, so none runs out of the plot.
+        label = pg.TextItem("w=" + ", ".join(ws), color="#5f6368",
+                            anchor=(1.0 if xi > xmid else 0.0, 0.0 if yi > ymid else 1.0))
+        label.setFont(chart.label_font())
         label.setPos(xi, yi)
         chart.item.addItem(label)
     return sc

@@ -19,6 +19,7 @@ from solvers.report import idle_capacity
 from solvers.result import OptimizationResult
 
 from ...charts import Chart, month_ts
+from .frontier_chart import TRACE_HINT
 from .tables import (CONVERSION_COLUMNS, MOVE_COLUMNS, PURCHASE_COLUMNS, RETIREMENT_COLUMNS, FrameModel, IdleModel,
                      ShadowPriceModel, idle_table, result_table)
 from .texts import BLUE, kpi_text, recommendation_text, warning_colour
@@ -97,6 +98,7 @@ class ResultsPanel(QWidget):
         self.frontier_chart = Chart("Efficient frontier (click a point to load its plan)", "Expected NPV (USD million)",
                                     dates=False)
         self.frontier_chart.item.setLabel("bottom", "CVaR of NPV loss (USD million)")
+        self.frontier_chart.set_empty_hint(TRACE_HINT)
         alloc_box = QWidget()
         al = QVBoxLayout(alloc_box)
         al.setContentsMargins(0, 0, 0, 0)

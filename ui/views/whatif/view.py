@@ -25,10 +25,11 @@ from minerplan.formats import usd
 from minerplan.scenario.errors import ScenarioError
 from minerplan.scenario.model import Scenario
 
-from ...charts import Chart, color, month_ts
+from ...charts import Chart, month_ts
 from ...lazy import when_shown
 from .breakevens_panel import BreakevensPanel
 from .slider import SliderSpin
+from .tornado_chart import draw_tornado
 
 TORNADO_DEBOUNCE_MS = 250
 
@@ -114,10 +115,8 @@ class WhatIfView(QWidget):
 
         # ---- charts
         self.cash_chart = Chart("Monthly net cash flow: scenario vs what-if", "USD millions per month")
-        self.tornado_chart = Chart("NPV sensitivity (tornado), around the what-if case", "input", dates=False)
+        self.tornado_chart = Chart("NPV sensitivity (tornado), around the what-if case", "", dates=False)
         self.tornado_chart.item.setLabel("bottom", "change in NPV (USD millions)")
-        self.tornado_chart.item.getAxis("left").setWidth(250)
-        self.tornado_chart.legend.anchor((1, 1), (1, 1), offset=(-10, -10))
         self._base_item = None
         self._whatif_item = None
         self._tornado_timer = QTimer(self)
@@ -128,11 +127,16 @@ class WhatIfView(QWidget):
         # ---- breakevens (the scenario's, computed on request in the background)
         self.breakevens = BreakevensPanel(doc)
 
+        # The two charts side by side: stacked, each got ~150 px, too little for the tornado's rows.
+        charts = QSplitter(Qt.Orientation.Horizontal)
+        charts.addWidget(self.cash_chart)
+        charts.addWidget(self.tornado_chart)
+        charts.setStretchFactor(0, 4)
+        charts.setStretchFactor(1, 5)
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.cash_chart)
-        split.addWidget(self.tornado_chart)
+        split.addWidget(charts)
         split.addWidget(self.breakevens)
-        for i, stretch in enumerate((3, 3, 3)):
+        for i, stretch in enumerate((3, 2)):
             split.setStretchFactor(i, stretch)
         lay = QVBoxLayout(self)
         lay.addWidget(box)
@@ -294,34 +298,10 @@ class WhatIfView(QWidget):
 
     def _draw_tornado(self) -> None:
         rows = self.tornado_rows
-        ch = self.tornado_chart
-        ch.clear()
-        n = len(rows)
-        ys = np.arange(n)[::-1].astype(float)       # widest bar on top
-        lo = np.array([(r.npv_low_usd - r.base_npv_usd) / 1e6 if r.npv_low_usd is not None else 0.0 for r in rows])
-        hi = np.array([(r.npv_high_usd - r.base_npv_usd) / 1e6 if r.npv_high_usd is not None else 0.0 for r in rows])
-        ch.item.addItem(pg.BarGraphItem(x0=np.minimum(lo, 0), x1=np.maximum(lo, 0), y=ys, height=0.36,
-                                        brush=pg.mkBrush(color(6, 200)), pen=pg.mkPen(color(6))))
-        ch.item.addItem(pg.BarGraphItem(x0=np.minimum(hi, 0), x1=np.maximum(hi, 0), y=ys + 0.0, height=0.36,
-                                        brush=pg.mkBrush(color(0, 170)), pen=pg.mkPen(color(0))))
-        ch.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(color(6, 200), width=8)), "low case of the input")
-        ch.legend.addItem(pg.PlotDataItem(pen=pg.mkPen(color(0, 170), width=8)), "high case of the input")
-        ch.item.addItem(pg.InfiniteLine(pos=0, angle=90, pen=pg.mkPen("#202124", width=1)))
-        for y, r, a, b in zip(ys, rows, lo, hi):
-            for v, case in ((a, r.low_label), (b, r.high_label)):
-                if r.npv_low_usd is None or r.npv_high_usd is None:
-                    txt = "n/a (input out of range)"
-                else:
-                    txt = f"{'+' if v >= 0 else '-'}${abs(v):,.1f}M ({case})"
-                t = pg.TextItem(txt, color="#202124", anchor=(0, 0.5) if v >= 0 else (1, 0.5))
-                t.setPos(v, y)
-                ch.item.addItem(t)
-        ch.item.getAxis("left").setTicks([[(float(y), r.name) for y, r in zip(ys, rows)]])
-        span = float(max(np.max(np.abs(lo)) if n else 1.0, np.max(np.abs(hi)) if n else 1.0, 1e-3))
-        ch.item.setXRange(-span * 1.9, span * 1.9, padding=0)
-        ch.item.setYRange(-0.8, n - 0.2, padding=0)
+        draw_tornado(self.tornado_chart, rows)
         base = rows[0].base_npv_usd if rows else float("nan")
-        ch.readout.setText(f"what-if NPV {usd(base)} USD; bars: NPV change at each input's low/high case")
+        self.tornado_chart.readout.setText(f"what-if NPV {usd(base)} USD; bars: NPV change at each input's "
+                                           "low/high case")
 
     def tornado_bars(self) -> list[tuple[str, float, float]]:
         """(input, NPV change at the low case, at the high case), USD, top bar first."""
