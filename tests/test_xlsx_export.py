@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
+import zipfile
 
 import numpy as np
 import pytest
@@ -538,3 +540,112 @@ def test_plan_workbook_needs_a_recalculation_before_import(recalculated):
     _, _, tmp = recalculated
     with pytest.raises(ScenarioError, match="no calculated value"):
         read_fleet(tmp / "plan.xlsx")
+
+
+# The rows the Dispatch sheet prints per site (its totals; the per-slot rows are collapsed).
+DISPATCH_TOTALS = ("Take-or-pay minimum left to mining", "Energy, plain dispatch", "Energy, prepaid dispatch",
+                   "Dispatch used (1 plain, 2 prepaid, 3 fill to the minimum)", "Marginal cost lambda (fill)",
+                   "Energy of slots below lambda", "Energy of slots at lambda", "Share of the marginal slots run",
+                   "Hash output run", "Energy drawn by mining", "Energy cost of mining")
+_CELL_REF = re.compile(r"(?:'((?:[^']|'')+)'|([A-Za-z_][\w.\-]*))!\$?[A-Z]{1,3}\$?(\d+)(:\$?[A-Z]{1,3}\$?\d+)?")
+
+
+def _linked_rows(wb) -> set[tuple[str, int]]:
+    """(sheet, row) of every single cell a formula on another sheet reads (ranges are lookups or sums: apart)."""
+    out = set()
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value.startswith("="):
+                    for m in _CELL_REF.finditer(c.value):
+                        sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
+                        if sheet != ws.title and not m.group(4):
+                            out.add((sheet, int(m.group(3))))
+    return out
+
+
+def _dispatch_sites(ws) -> list[dict[str, list[int]]]:
+    """Per site block of the Dispatch sheet: label -> its rows (the heading row under 'heading')."""
+    sites = []
+    for r in range(1, ws.max_row + 1):
+        label = ws.cell(row=r, column=1).value
+        if isinstance(label, str) and re.fullmatch(r"Site \d+", label):
+            sites.append({"heading": [r]})
+        elif sites and isinstance(label, str):
+            sites[-1].setdefault(label, []).append(r)
+    return sites
+
+
+def test_detail_rows_are_collapsed_groups_in_the_file(tmp_path):
+    """The Dispatch sheet's per-slot rows are in the file in collapsed outline groups (outline level 1, hidden,
+    formulas in every month), one group per site under its heading (the + button: collapsed, the summary above
+    the group); the site totals print. The spare Retargets epochs and the Cohorts' age and per-unit value
+    blocks are collapsed too. No cell another sheet links to is hidden."""
+    export_workbook(scenario_from_dict(_default_dict(), "default"), tmp_path / "d.xlsx", n_paths=0)
+    wb = load_workbook(tmp_path / "d.xlsx")
+    ws = wb["Dispatch"]
+    dims = ws.row_dimensions
+    sites = _dispatch_sites(ws)
+    # The shipped fleet: 2 cohorts in Texas (24 hourly slots each), 2 in Georgia and 2 in North Dakota (one
+    # slot each): 48, 2 and 2 slots, each with 11 rows.
+    assert [len(s["Energy price"]) for s in sites] == [48, 2, 2]
+    slot_labels = [k for k in sites[0] if k not in DISPATCH_TOTALS and k not in ("heading", "Site totals")]
+    assert len(slot_labels) == 11, slot_labels
+    for s in sites:
+        slot_rows = [r for k in slot_labels for r in s[k]]
+        assert len(slot_rows) == 11 * len(s["Energy price"])
+        for r in slot_rows + s["Site totals"]:
+            assert dims[r].outlineLevel == 1 and dims[r].hidden, r
+        for r in slot_rows:
+            assert ws.cell(row=r, column=5).value.startswith("=") and ws.cell(row=r, column=64).value, r
+        for k in DISPATCH_TOTALS + ("heading",):
+            (r,) = s[k]
+            assert not dims[r].hidden and not dims[r].outlineLevel, k
+        group = [r for r in range(s["heading"][0] + 1, s[DISPATCH_TOTALS[0]][0])]
+        assert all(dims[r].hidden for r in group), "the group runs from below the heading to the totals"
+    hidden = sum(1 for r in range(1, ws.max_row + 1) if dims[r].hidden)
+    assert hidden == 11 * 52 + 3 * 2   # the slot rows, and per site a blank line and the 'Site totals' heading
+    assert ws.sheet_format.outlineLevelRow == 1 and ws.sheet_properties.outlinePr.summaryBelow is False
+    with zipfile.ZipFile(tmp_path / "d.xlsx") as z:
+        xml = z.read(f"xl/worksheets/sheet{wb.sheetnames.index('Dispatch') + 1}.xml").decode()
+    assert [int(r) for r in re.findall(r'<row r="(\d+)"[^>]* collapsed="1"', xml)] == [s["heading"][0] for s in sites]
+    # Cohorts: age and degraded TH/s per unit, and the used-market value per unit (6 cohorts each).
+    co = wb["Cohorts"]
+    by_label: dict[str, list[int]] = {}
+    for r in range(1, co.max_row + 1):
+        by_label.setdefault(co.cell(row=r, column=1).value, []).append(r)
+    collapsed = [k for k, rows in by_label.items() if all(co.row_dimensions[r].hidden for r in rows)]
+    assert sorted(collapsed) == sorted(["Age", "Hashrate per unit (degraded)",
+                                        "Used-market value per unit (margin price x quote scale)"])
+    assert all(len(by_label[k]) == 6 for k in collapsed)
+    # Retargets: the epochs to the one after the horizon, and the last, print; eras 0-6 (the horizon ends in 5).
+    rt = wb["Retargets"]
+    shown = [r for r in range(5, rt.max_row + 1) if not rt.row_dimensions[r].hidden]
+    assert rt.max_row - len(shown) > 150
+    eras = [rt.cell(row=r, column=1).value for r in shown if isinstance(rt.cell(row=r, column=1).value, int)]
+    assert eras == list(range(7))
+    # Nothing another sheet links to cell by cell is in a collapsed group.
+    linked_hidden = sorted((s, r) for s, r in _linked_rows(wb) if s in wb.sheetnames and wb[s].row_dimensions[r].hidden)
+    assert not linked_hidden, linked_hidden[:10]
+
+
+@pytest.mark.parametrize("case", ["default", "stress", "plan"])
+def test_collapsed_dispatch_rows_calculate_and_feed_the_site_totals(recalculated, case):
+    """LibreOffice keeps the groups collapsed and computes the hidden rows: each site's hash output and energy
+    are the sums over its slots of the share run x the slot's output (or energy), from the hidden rows."""
+    scenarios, books, _ = recalculated
+    ws = books[case]["Dispatch"]
+    n = scenarios[case].horizon_months
+    runs = 0.0
+    for s in _dispatch_sites(ws):
+        share = np.array([_month_values(ws, r, n) for r in s["Share of the slot run"]])
+        for per_slot, total in (("Hash output if run", "Hash output run"), ("Energy if run", "Energy drawn by mining")):
+            rows = s[per_slot]
+            assert all(ws.row_dimensions[r].hidden and ws.row_dimensions[r].outlineLevel == 1 for r in rows)
+            slot = np.array([_month_values(ws, r, n) for r in rows])
+            assert np.isfinite(slot).all() and np.isfinite(share).all()
+            got = _month_values(ws, s[total][0], n)
+            assert not ws.row_dimensions[s[total][0]].hidden
+            np.testing.assert_allclose(got, (share * slot).sum(axis=0), rtol=1e-9, atol=1e-6, err_msg=(case, total))
+        runs += share.sum()
+    assert runs > 0, "some slot runs"

@@ -5,7 +5,9 @@ recalculation tests use), and the PDF is read with poppler's tools:
 
 * pdfinfo / pdftotext: the Summary alone on page 1 and the Annual roll-up alone on page 2 (each sheet's
   pages are told apart by the footer, which names the sheet); every sheet prints the pages its set-up plans
-  (so LibreOffice added no page break of its own: no sliver pages);
+  (so LibreOffice added no page break of its own: no sliver pages); the whole export prints at most
+  :data:`MAX_PAGES` pages (141 measured; 315 when the Dispatch sheet printed its 170 pages of cohort-hour
+  slots, now collapsed row groups that do not print) and the Dispatch sheet its site totals only;
 * pdftoppm: no page with less than a tenth of its printable area used (the bounding box of the ink inside
   the margins, on a 20 dpi render);
 * pdftotext -bbox: no text under 7 pt (a word's box is its font size times the face's ascent plus descent;
@@ -31,6 +33,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from minerplan.scenario.files import load_scenario
+from minerplan.sheets.export.printing import plan_blocks
 from minerplan.sheets.export.workbook import export_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +43,8 @@ MIN_USED = 0.10
 DPI = 20
 MARGINS_IN = {"top": 0.55, "bottom": 0.6, "side": 0.4}   # minerplan.sheets.export.printing's margins
 CALIBRATION_PT = 10
+MAX_PAGES = 150           # the shipped 60-month scenario prints 141 (Dispatch 10, Cohorts 20, Retargets 3)
+MAX_DISPATCH_PAGES = 10   # three sites' totals: one page high, ten half-years wide (was 170 pages)
 
 
 def _soffice() -> str | None:
@@ -106,6 +111,37 @@ def test_summary_and_annual_each_on_one_page_and_every_sheet_as_planned(printed)
     assert n_pages == sum(rep.print_pages.values())
     # The sheets print in the workbook's order, each in one run of pages.
     assert list(dict.fromkeys(sheets)) == [s for s in rep.sheets if s in got]
+
+
+def test_the_default_export_prints_a_sensible_length(printed):
+    """At most MAX_PAGES pages; the Dispatch sheet prints each site's totals, not its per-slot rows (they are
+    in the file, in collapsed row groups: tests/test_xlsx_export.py checks them and their values)."""
+    rep, _, pages, _ = printed
+    assert len(pages) <= MAX_PAGES, (len(pages), rep.print_pages)
+    dispatch = [p for p in pages if _sheet_of(p) == "Dispatch"]
+    assert 0 < len(dispatch) <= MAX_DISPATCH_PAGES
+    for page in dispatch:
+        for site in ("Texas", "Georgia", "North Dakota"):
+            assert site in page
+        assert len(re.findall(r"^\s*Take-or-pay minimum left to mining\s", page, re.M)) == 3
+        assert len(re.findall(r"^\s*Energy cost of mining\s", page, re.M)) == 3
+        for slot_line in ("Energy price", "Breakeven hashprice", "Share of the slot run", "Site totals", " H00"):
+            assert slot_line not in page, slot_line
+    cohorts = "\n".join(p for p in pages if _sheet_of(p) == "Cohorts")
+    assert "Age and degraded TH/s per unit" in cohorts and "Running units" in cohorts
+    assert not re.search(r"^\s*Age\s.*\smonths\s", cohorts, re.M), "a cohort's age row printed"
+
+
+def test_no_page_starts_on_a_collapsed_row():
+    """Rows of no height (a collapsed group) are never the first rows of a page: a break moves past them, so
+    the manual break sits on a row that prints."""
+    group = [15.0] * 5 + [0.0] * 5   # four lines, a blank line (a preferred break), a collapsed group
+    heights = [21.0, 15.0] + [15.0] * 5 + group * 10   # title, note, header rows, 10 groups
+    blank = {7 + 5 + k * len(group) for k in range(10)}   # 1-based rows of the blank lines
+    layout = plan_blocks([100.0] * 4, heights, title_cols=1, title_rows=(3, 7), blank_rows=blank)
+    assert layout.row_breaks, "the rows need more than a page"
+    for r in layout.row_breaks:   # the page ends after row r (1-based): row r + 1 starts the next
+        assert heights[r] > 0, r
 
 
 def test_no_page_is_near_empty(printed):

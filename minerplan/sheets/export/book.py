@@ -75,6 +75,9 @@ class Book:
     openpyxl write the workbook with empty sheets, then splices each sheet's
     ``<sheetData>`` into the file. Cells written through openpyxl's API
     (``ws.cell``) still count: they are moved into the fast rows at save.
+    Row heights and row outline groups (:meth:`group_rows`) are attributes of
+    the ``<row>`` elements written here (``ht``, ``outlineLevel``, ``hidden``,
+    ``collapsed``); the sheet's ``outlinePr``/``sheetFormatPr`` through openpyxl.
     """
 
     def __init__(self):
@@ -85,6 +88,9 @@ class Book:
         self.rows: dict[str, dict[int, dict[int, str]]] = {}
         self.heights: dict[str, dict[int, float]] = {}   # sheet -> row -> height in points (set rows only)
         self.print_pages: dict[str, int] = {}   # sheet -> pages its print set-up plans (printing.py)
+        self.outline: dict[str, dict[int, int]] = {}   # sheet -> row -> outline level (grouped rows only)
+        self.hidden: dict[str, set[int]] = {}   # sheet -> rows in a collapsed group (not shown, not printed)
+        self.collapsed: dict[str, set[int]] = {}   # sheet -> summary rows whose group is collapsed (the + button)
 
     def sid(self, font: Font | None = None, fill: PatternFill | None = None, fmt: str | None = None,
             quote: bool = False, align: Alignment | None = None) -> int:
@@ -116,6 +122,27 @@ class Book:
     def height(self, ws: Worksheet, row: int, default_pt: float) -> float:
         return self.heights.get(ws.title, {}).get(row, default_pt)
 
+    def group_rows(self, ws: Worksheet, first: int, last: int, collapsed: bool = True) -> None:
+        """Rows ``first`` to ``last`` in a row outline group (level 1), its summary row (the + or - button) the
+        row above: bulky detail a reader expands on demand. Collapsed rows are hidden, so a spreadsheet does
+        not print them, yet they are in the file and calculate like any other (hidden rows are not skipped
+        by formulas; only SUBTOTAL/AGGREGATE can be told to)."""
+        if last < first:
+            return
+        if first < 2:
+            raise ValueError("a row group needs a summary row above it")
+        levels = self.outline.setdefault(ws.title, {})
+        for r in range(first, last + 1):
+            levels[r] = 1
+        if collapsed:
+            self.hidden.setdefault(ws.title, set()).update(range(first, last + 1))
+            self.collapsed.setdefault(ws.title, set()).add(first - 1)
+        ws.sheet_properties.outlinePr.summaryBelow = False   # the summary row is the one above the group
+        ws.sheet_format.outlineLevelRow = 1   # the outline column's width (openpyxl writes it as set)
+
+    def is_hidden(self, ws: Worksheet, row: int) -> bool:
+        return row in self.hidden.get(ws.title, ())
+
     def put(self, ws: Worksheet, row: int, column: int, xml: str) -> None:
         self.rows.setdefault(ws.title, {}).setdefault(row, {})[column] = xml
 
@@ -130,6 +157,10 @@ class Book:
         for r, dim in ws.row_dimensions.items():   # heights set through openpyxl: written with the row
             if dim.height is not None:
                 self.heights.setdefault(ws.title, {}).setdefault(r, float(dim.height))
+            if dim.outlineLevel:   # a group made through openpyxl: kept (group_rows also marks its summary row)
+                self.outline.setdefault(ws.title, {})[r] = dim.outlineLevel
+            if dim.hidden:
+                self.hidden.setdefault(ws.title, set()).add(r)
         ws.row_dimensions.clear()   # else openpyxl writes those rows itself, and sheetData is not empty
         for (r, c), cell in ws._cells.items():
             v = cell.value
@@ -181,13 +212,22 @@ class Book:
         for ws in self.wb.worksheets:
             rows = self.rows.get(ws.title, {})
             heights = self.heights.get(ws.title, {})
+            levels = self.outline.get(ws.title, {})
+            hidden = self.hidden.get(ws.title, set())
+            collapsed = self.collapsed.get(ws.title, set())
             parts = []
             max_r = max_c = 1
-            for r in sorted(rows.keys() | heights.keys()):
+            for r in sorted(rows.keys() | heights.keys() | levels.keys() | hidden | collapsed):
                 cells = rows.get(r, {})
                 ht = heights.get(r)
-                head = f'<row r="{r}">' if ht is None else f'<row r="{r}" ht="{ht:g}" customHeight="1">'
-                parts.append(head + "".join(cells[c] for c in sorted(cells)) + "</row>")
+                head = f'<row r="{r}"' if ht is None else f'<row r="{r}" ht="{ht:g}" customHeight="1"'
+                if r in hidden:
+                    head += ' hidden="1"'
+                if r in levels:
+                    head += f' outlineLevel="{levels[r]}"'
+                if r in collapsed:
+                    head += ' collapsed="1"'
+                parts.append(head + ">" + "".join(cells[c] for c in sorted(cells)) + "</row>")
                 max_r = max(max_r, r)
                 max_c = max(max_c, max(cells, default=1))
             data[ws.path[1:]] = ("".join(parts), f"A1:{col(max_c)}{max_r}")

@@ -47,12 +47,14 @@ class CohortsSheet(ExportState):
         block("active", "Active (bought, not retired)", "1/0",
               lambda i, m, c: f"IF(AND({c}$5>=MAX({fc(i, 'Delivery index')},0),{c}$5<{fc(i, 'Retire index')}),1,0)",
               FMT_INT)
+        mechanics = t.summary_line("Age and degraded TH/s per unit", "collapsed: + expands")
         block("age", "Age", "months",
               lambda i, m, c: f"MAX(IF({fc(i, 'Delivery index')}>=0,{c}$5-{fc(i, 'Delivery index')},"
                               f"{fc(i, 'age_months')}+{c}$5),0)", FMT_INT)
         block("ths", "Hashrate per unit (degraded)", "TH/s",
               lambda i, m, c: f"{fc(i, 'hashrate_ths')}*(1-{fc(i, 'degradation_pct_per_year')}/100)^"
                               f"({c}{C['age'][i]}/12)")
+        self.book.group_rows(ws, mechanics, t.next_row - 1)
         block("eff", "Efficiency", "J/TH", lambda i, m, c: f"{fc(i, 'power_w')}/{c}{C['ths'][i]}")
         block("load", "Load if all active units ran", "MW",
               lambda i, m, c: f"{c}{C['active'][i]}*({fc(i, 'count')}*{fc(i, 'power_w')}*{fc(i, 'Site PUE')}/1E+6)",
@@ -68,7 +70,7 @@ class CohortsSheet(ExportState):
             cap = f"INDEX(Mining!{c}${self.M['cap'][0]}:{c}${self.M['cap'][-1]},{fc(i, 'Site row')})"
             return f"IF({ld}>0,MIN(1,MAX(0,MAX({cap}-{before},0)/{ld})),0)"
 
-        block("placed", "Share placed (fits the site, best J/TH first)", "fraction", placed, FMT_NUM4)
+        block("placed", "Share placed (best J/TH first)", "fraction", placed, FMT_NUM4)
         block("units", "Running units", "units",
               lambda i, m, c: f"{fc(i, 'count')}*{c}{C['active'][i]}*{c}{C['placed'][i]}", FMT_NUM0)
         t.section("If running every hour of the month")
@@ -94,7 +96,7 @@ class CohortsSheet(ExportState):
             return (f"IF(AND({c}{C['active'][i]}=1,{c}{C['age'][i]}<{life}),{price}/{life},0)"
                     f"+IF({at_retire},{price}*MIN(1,MAX(0,1-{age_ret}/{life})),0)")
 
-        block("dep", "Depreciation (incl. write-off at retirement)", "USD", dep, FMT_USD, True)
+        block("dep", "Depreciation, write-off included", "USD", dep, FMT_USD, True)
         t.section("Used-market value (salvage)")
         net = self.R_net
 
@@ -104,8 +106,10 @@ class CohortsSheet(ExportState):
             index = asic_unit_value(fc(i, "power_w"), f"{c}{C['ths'][i]}", f"Network!{c}${net['hp_sale']}")
             return f"{index}*{fc(i, 'Salvage quote scale')}"
 
+        per_unit = t.summary_line("Used-market value per unit", "collapsed: + expands")
         block("unit_value", "Used-market value per unit (margin price x quote scale)", "USD", unit_value,
               FMT_USD2)
+        self.book.group_rows(ws, per_unit, t.next_row - 1)
         block("salvage", "Salvage proceeds at retirement", "USD",
               lambda i, m, c: f"IF(AND({c}$5={fc(i, 'Retire index')},{fc(i, 'Retire index')}>"
                               f"{fc(i, 'Delivery index')}),{fc(i, 'count')}*IF(ISNUMBER({fc(i, 'sale_price_usd')}),"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from minerplan.engine.network import HALVING_INTERVAL_BLOCKS, RETARGET_INTERVAL_BLOCKS
 from minerplan.engine.valuation import SALE_FORESIGHT_MONTHS
 from minerplan.sheets.export.cells import (BOLD, FMT_BTC, FMT_INT, FMT_NUM0, FMT_NUM2, FMT_NUM4,
                                            FMT_SMALL, FMT_TRILLION, FMT_USD, FMT_USD2, header_row, month_col,
@@ -28,7 +29,9 @@ class NetworkSheets(ExportState):
         title(ws, "Difficulty retargets and subsidy eras",
               "One row per 2016-block epoch. Hashrate follows H0 exp(k t); blocks come faster than 600 s while "
               "hashrate runs ahead of difficulty, so retargets (and the halving) move earlier. Time in seconds "
-              "from the start of the first month. The subsidy eras are below the epochs.")
+              "from the start of the first month. The subsidy eras are below the epochs. The epochs after the "
+              "horizon (spare rows, for edits that bring blocks sooner) and the eras after it are collapsed row "
+              "groups: in the file and calculating, not printed (the + at the left opens them).")
         heads = ("Epoch", "Start height", "Start time [s]", "Epoch clock start [s]", "Difficulty [T]",
                  "Retarget height", "End time [s]", "Adjustment (clamped)")
         header_row(ws, 4, heads, widths=18, wrap=True)
@@ -58,6 +61,12 @@ class NetworkSheets(ExportState):
             put_formula(ws, r, 8, f"=IF(G{r}>=1E+299,1,MIN(4,MAX(0.25,retarget_interval_blocks*target_block_time_s"
                                   f"/MAX(G{r}-D{r},1E-9))))", FMT_NUM4)
         self.epochs = (first, first + n_epochs - 1)
+        # The epochs to the one after the horizon's end print, and the last (the Checks sheet shows how far the
+        # table reaches); the spare rows between are collapsed.
+        net = self.res.network
+        h_start, h_end = float(net.height_start[0][0]), float(net.height_start[0][-1] + net.blocks[0][-1])
+        e_end = int(h_end // RETARGET_INTERVAL_BLOCKS) - int(h_start // RETARGET_INTERVAL_BLOCKS)
+        self.book.group_rows(ws, first + e_end + 2, self.epochs[1] - 1)
         # Subsidy eras, below the epochs (one table wide, so it prints without empty pages beside it): subsidy per
         # block (integer satoshis halved) and the cumulative subsidy at each era start.
         head = self.epochs[1] + 3
@@ -73,6 +82,7 @@ class NetworkSheets(ExportState):
             put_formula(ws, r, 3, f"=INT(initial_subsidy_sats/2^A{r})/sats_per_btc", FMT_BTC)
             put_formula(ws, r, 4, "=0" if e == 0 else f"=D{r - 1}+halving_interval_blocks*C{r - 1}", FMT_NUM2)
         self.eras = (first, first + 64)
+        self.book.group_rows(ws, first + int(h_end // HALVING_INTERVAL_BLOCKS) + 2, self.eras[1])   # ditto, eras
         ws.freeze_panes = "A5"
         self.print_table(ws, title_rows=(4, 4))
 

@@ -10,6 +10,10 @@ Each sheet says how it prints (the sheets are too different for one rule):
   prints at 7 pt or more. Blocks are even: the columns (and rows) are shared out over the pages the sheet
   needs, so the last page is not a sliver; rows break after a blank row (between sections) where one is near.
 
+Bulky detail (the Dispatch sheet's per-slot rows, the spare Retargets epochs, two Cohorts blocks) sits in
+collapsed row groups (``Book.group_rows``): hidden rows do not print, so they plan at no height, and no page
+starts on one.
+
 Page breaks are manual (the ``colBreaks``/``rowBreaks`` a spreadsheet honours at a fixed scale), so every
 application cuts the same columns and rows. They are planned with LibreOffice's metrics, the wider of the
 two common ones: a column ``w`` character units wide prints ``7.0 w`` pt at 100% in LibreOffice when
@@ -69,6 +73,9 @@ def column_pt(ws: Worksheet, c: int) -> float:
 
 
 def row_pt(book: Book, ws: Worksheet, r: int) -> float:
+    """Row ``r``'s printed height at 100% (pt); 0 for a row in a collapsed group (hidden rows do not print)."""
+    if book.is_hidden(ws, r):
+        return 0.0
     dim = ws.row_dimensions.get(r)
     if dim is not None and dim.height is not None:
         return float(dim.height)
@@ -237,10 +244,19 @@ def plan_blocks(col_pt: list[float], row_heights_pt: list[float], *, title_cols:
     ends = cols.split(cap_w)
     col_breaks = tuple(unit_end[i] for i in ends)
     rows = rows_at(col_breaks)
-    r_ends = rows.split(cap_h)
+    r_ends = sorted({_past_hidden(rows.sizes, i) for i in rows.split(cap_h)} - {len(rows.sizes) - 1})
     row_breaks = tuple(first_body + i for i in r_ends)
     fill = _fills(units, ends, cap_w, t_w) * _fills(rows.sizes, r_ends, cap_h, t_h)
     return Layout(scale, col_breaks, row_breaks, (len(ends) + 1) * (len(r_ends) + 1), fill)
+
+
+def _past_hidden(sizes: list[float], end: int) -> int:
+    """A block's end moved past the rows of no height after it (a collapsed group), so the next page starts on a
+    row that prints: a manual break on a hidden row is one an application may drop. (A break so moved to the
+    sheet's last row ends nothing and is dropped.)"""
+    while end + 1 < len(sizes) and sizes[end + 1] == 0.0:
+        end += 1
+    return end
 
 
 def _page_common(ws: Worksheet, landscape: bool, last_row: int, last_col: int, footer_pt: float) -> None:
@@ -279,7 +295,7 @@ def print_in_blocks(book: Book, ws: Worksheet, *, last_row: int, last_col: int, 
     widths = [column_pt(ws, c) for c in range(1, last_col + 1)]
     heights = [row_pt(book, ws, r) for r in range(1, last_row + 1)]
     occupied = _occupied_rows(book, ws)
-    blank = {r for r in range(1, last_row + 1) if r not in occupied}
+    blank = {r for r in range(1, last_row + 1) if r not in occupied and not book.is_hidden(ws, r)}
     note = ws._cells.get((2, 1))
     note_text = note.value if note is not None and isinstance(note.value, str) else None
 

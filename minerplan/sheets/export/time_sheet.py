@@ -77,6 +77,14 @@ class TimeSheet:
             self.ws.cell(row=self.next_row, column=2, value=note).font = NOTE
         self.next_row += 1
 
+    def summary_line(self, text: str, item: str) -> int:
+        """A line saying what the row group below it holds (its + or - button is on this line); returns the
+        group's first row. Group the rows with ``book.group_rows`` once written."""
+        self.ws.cell(row=self.next_row, column=1, value=text).font = NOTE
+        self.ws.cell(row=self.next_row, column=2, value=item).font = NOTE
+        self.next_row += 1
+        return self.next_row
+
     def row(self, label: str, item, unit: str, fn: Callable[[int, str], str], fmt: str = FMT_USD,
             total: bool = False, font: Font | None = None, item_formula: str | None = None) -> int:
         r = self.next_row
