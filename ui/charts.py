@@ -221,6 +221,7 @@ class Chart(QWidget):
                                label=label, labelOpts={"position": at, "color": PALETTE[i % len(PALETTE)],
                                                        "anchors": [(0, v), (0, v)] if at < 0.5 else [(1, v), (1, v)]})
         line.label_below = below
+        line.label.setFont(self.label_font())     # 9 pt, 14 in presentation mode (as the legend)
         self.item.addItem(line)
         self.fit()
         return line
