@@ -374,4 +374,4 @@ def test_values_the_scenario_rejects_are_not_applied(market, qtbot, monkeypatch)
                                       "fees_btc_per_block": 0.02})
     view._on_market_data(snap, [])
     assert doc.undo_stack.count() == 0
-    assert "Not applied" in view.market_label.text() and "btc_price_usd" in view.status.text()
+    assert "Not applied" in view.market_label.text() and "BTC price (USD): must be at least 1" in view.status.text()

@@ -1,8 +1,10 @@
 """Render README screenshots to ``docs/`` (``make screenshots``), offscreen.
 
 Every view of the main window on the default scenario (with a 500-path
-Monte Carlo fan and one optimizer run), plus the terminal output of
-``minerplan evaluate default``.
+Monte Carlo fan and one optimizer run) at 1600x1000, again in presentation mode
+(``docs/presentation/``), plus the terminal output of ``minerplan evaluate default``.
+The offscreen platform gets a 1600x1000 screen (its default is 800x600), so
+presentation mode fills the same screen a board room's projector would show.
 """
 
 from __future__ import annotations
@@ -15,11 +17,24 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
-SIZE = (1500, 950)
+SIZE = (1600, 1000)
+SCREEN_JSON = ('{"synchronousWindowSystemEvents": false, "windowFrameMargins": false, "screens": '
+               '[{"name": "Screen", "x": 0, "y": 0, "width": 1600, "height": 1000, "logicalDpi": 96, '
+               '"logicalBaseDpi": 96, "dpr": 1}]}')
+
+
+def _offscreen_1600x1000() -> None:
+    """Use the offscreen platform with a 1600x1000 screen unless a platform is already chosen."""
+    if "QT_QPA_PLATFORM" in os.environ:
+        return
+    import tempfile
+    cfg = Path(tempfile.mkdtemp(prefix="minerplan-screen-")) / "screen.json"
+    cfg.write_text(SCREEN_JSON)
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={cfg}"
 
 
 def render_text_png(text: str, path: Path, *, title: str = "") -> None:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _offscreen_1600x1000()
     from PySide6.QtGui import QColor, QFontDatabase, QFontMetrics, QImage, QPainter
     from PySide6.QtWidgets import QApplication
 
@@ -86,7 +101,7 @@ def _fill_risk(app, view) -> None:
 
 
 def render_views() -> list[Path]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    _offscreen_1600x1000()
     from PySide6.QtCore import QSettings, QStandardPaths
     from PySide6.QtWidgets import QApplication
 
@@ -122,10 +137,13 @@ def render_views() -> list[Path]:
         _settle(app, 0.4)
         slug = "".join(ch.lower() if ch.isalnum() else " " for ch in title).split()
         name = "view-" + "-".join(slug)
-        path = DOCS / f"{name}.png"
-        if not win.grab().save(str(path)):
-            raise OSError(f"could not write {path}")
-        out.append(path)
+        out.append(_grab(win, DOCS / f"{name}.png"))
+        win.act_present.trigger()
+        _settle(app, 0.4)
+        out.append(_grab(win, DOCS / "presentation" / f"{name}.png"))
+        win.act_present.trigger()
+        win.resize(*SIZE)
+        _settle(app, 0.2)
         if title == "Compare":
             win.doc.undo_stack.undo()   # the later views show the shipped scenario again
     win.doc.undo_stack.setClean()
@@ -133,6 +151,13 @@ def render_views() -> list[Path]:
     import shutil
     shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _grab(win, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not win.grab().save(str(path)):
+        raise OSError(f"could not write {path}")
+    return path
 
 
 def main() -> int:

@@ -34,6 +34,10 @@ class KpiCard(QFrame):
         self.title.setStyleSheet("color: #5f6368;")
         self.value = QLabel("-")
         self.value.setStyleSheet("font-size: 20px; font-weight: 600; color: #1f4e79;")
+        # Long values wrap instead of widening the window (at 30 px in presentation mode the margin
+        # card's value alone needed 695 px and pushed the window past a 1600-px screen).
+        self.title.setWordWrap(True)
+        self.value.setWordWrap(True)
         self.detail = QLabel("")
         self.detail.setStyleSheet("color: #5f6368;")
         self.detail.setWordWrap(True)
