@@ -28,6 +28,7 @@ from minerplan.scenario.dotted import get_path, set_path
 from minerplan.scenario.errors import ScenarioError, field_words
 from minerplan.scenario.model import Scenario
 
+from .fit import refit_columns_on_font_change
 from .messages import Rejection
 from .tables import ALIGN_NUMBER, INVALID_BG, READ_ONLY_BG, Column, error_text, format_cell
 
@@ -337,6 +338,7 @@ def make_table(model: QAbstractTableModel) -> QTableView:
     header.setMinimumSectionSize(60)
     table.verticalHeader().setDefaultSectionSize(24)
     table.resizeColumnsToContents()
+    refit_columns_on_font_change(table)     # presentation mode's larger font would elide cells
     return table
 
 

@@ -20,6 +20,7 @@ from minerplan.scenario.model import Scenario
 
 from ... import market_update
 from ...charts import Chart
+from ...kit.fit import fit_scroll_area
 from ...kit.messages import show_message, show_status
 from ...lazy import when_shown
 from .editors import FieldEdit
@@ -56,9 +57,9 @@ class MarketView(PricePathEditing, QWidget):
         scroll = QScrollArea()
         scroll.setWidget(left)
         scroll.setWidgetResizable(True)
-        # wide enough for the panel's content and a vertical scroll bar: nothing is cut off on the right
-        bar = scroll.verticalScrollBar().sizeHint().width()
-        scroll.setMinimumWidth(max(380, left.minimumSizeHint().width() + bar + 2 * scroll.frameWidth()))
+        # as wide as the panel's content and a vertical scroll bar, again after presentation mode's larger
+        # font: nothing is cut off on the right and the panel never scrolls sideways (the chart gives way)
+        fit_scroll_area(scroll)
 
         self.chart = Chart("BTC price path (drag the points; x snaps to months)", "USD per BTC")
         self.chart.plot.scene().sigMouseClicked.connect(self._on_chart_click)

@@ -28,6 +28,7 @@ from minerplan.scenario.model import Scenario
 from minerplan.scenario.plausibility import hedge_warnings
 
 from ...charts import Chart
+from ...kit.fit import fit_table_width
 from ...kit.job_panel import JobPanel
 from ...kit.jobs import Job
 from ...kit.messages import error_box
@@ -105,6 +106,8 @@ class RiskView(QWidget):
         # ---- results
         self.summary_table = results_table(SUMMARY_HEADERS, wrap=False)
         self.hedge_results_table = results_table(HEDGE_HEADERS, wrap=False)
+        for t in (self.summary_table, self.hedge_results_table):
+            fit_table_width(t)      # every column whole, in presentation mode too (the chart gives way)
         self.chart = Chart("NPV distribution: unhedged vs hedged (sorted paths)", "NPV (USD)", dates=False)
         results = QWidget()
         rl = QHBoxLayout(results)
