@@ -409,7 +409,7 @@ def test_tornado_one_bar_per_input_sorted_btc_widest(whatif):
     assert [t[1] for t in sorted(ticks, key=lambda t: -t[0])] == names
     texts = [it.toPlainText() for it in view.tornado_chart.item.items if isinstance(it, pg.TextItem)]
     assert len(texts) == 12 and all("$" in t for t in texts)  # every bar label is in USD ($)
-    assert view.tornado_chart.item.getAxis("bottom").labelText.startswith("change in NPV (USD")
+    assert view.tornado_chart.y_label.startswith("change in NPV (USD")          # the unit, above the plot
 
 
 def test_tornado_follows_the_whatif_after_the_debounce(whatif, qtbot):

@@ -115,8 +115,9 @@ class WhatIfView(QWidget):
 
         # ---- charts
         self.cash_chart = Chart("Monthly net cash flow: scenario vs what-if", "USD millions per month")
-        self.tornado_chart = Chart("NPV sensitivity (tornado), around the what-if case", "", dates=False)
-        self.tornado_chart.item.setLabel("bottom", "change in NPV (USD millions)")
+        # The unit sits above the plot like every chart's (a bottom-axis label overlapped the tick numbers).
+        self.tornado_chart = Chart("NPV sensitivity (tornado), around the what-if case",
+                                   "change in NPV (USD millions), across", dates=False)
         self._base_item = None
         self._whatif_item = None
         self._tornado_timer = QTimer(self)
