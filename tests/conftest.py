@@ -5,6 +5,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 faulthandler.enable()
 # MinerPlan's own files (market cache, the register of writes in progress) go to a folder of this
@@ -28,3 +30,21 @@ try:
     settings.load_profile("ci" if os.environ.get("CI") else "dev")
 except ImportError:  # pragma: no cover
     pass
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    """A main window on the shipped scenario with its own settings file and autosave folder, one Monte
+    Carlo path, left clean on close (a test file may override it, e.g. to size and show it)."""
+    from PySide6.QtCore import QSettings
+
+    from ui import autosave, main_window as mw
+
+    monkeypatch.setattr(autosave, "autosave_dir", lambda: tmp_path / "autosave")
+    (tmp_path / "autosave").mkdir()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = mw.MainWindow("default", settings=settings, check_recovery=False)
+    w.evaluation.mc.paths = 1
+    qtbot.addWidget(w, before_close_func=lambda w: w.doc.undo_stack.setClean())
+    yield w
+    w.evaluation.wait_idle()

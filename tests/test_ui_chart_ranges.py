@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QApplication, QGraphicsTextItem
 
 QStandardPaths.setTestModeEnabled(True)
@@ -22,19 +22,11 @@ NUMBER = re.compile(r"^[-+]?[\d,.]+[MBk]?$")
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    from ui import autosave, main_window as mw
-
-    monkeypatch.setattr(autosave, "autosave_dir", lambda: tmp_path / "autosave")
-    (tmp_path / "autosave").mkdir()
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = mw.MainWindow("default", settings=settings, check_recovery=False)
-    w.evaluation.mc.paths = 1
-    qtbot.addWidget(w, before_close_func=lambda w: w.doc.undo_stack.setClean())
-    w.resize(1600, 1000)
-    w.show()
-    yield w
-    w.evaluation.wait_idle()
+def window(window):
+    """The shared main window (tests/conftest.py) at 1600x1000, shown."""
+    window.resize(1600, 1000)
+    window.show()
+    return window
 
 
 def settle():

@@ -9,7 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from PySide6.QtCore import QRectF, QSettings, QSizeF, QStandardPaths
+from PySide6.QtCore import QRectF, QSizeF, QStandardPaths
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QMessageBox
 
@@ -18,19 +18,11 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    from ui import autosave, main_window as mw
-
-    monkeypatch.setattr(autosave, "autosave_dir", lambda: tmp_path / "autosave")
-    (tmp_path / "autosave").mkdir()
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = mw.MainWindow("default", settings=settings, check_recovery=False)
-    w.evaluation.mc.paths = 1
-    qtbot.addWidget(w, before_close_func=lambda w: w.doc.undo_stack.setClean())
-    w.resize(1600, 1000)
-    w.show()
-    yield w
-    w.evaluation.wait_idle()
+def window(window):
+    """The shared main window (tests/conftest.py) at 1600x1000, shown."""
+    window.resize(1600, 1000)
+    window.show()
+    return window
 
 
 def all_charts(window):

@@ -8,7 +8,7 @@ import copy
 import json
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, QSettings, QStandardPaths, Qt
+from PySide6.QtCore import QPoint, QPointF, QStandardPaths, Qt
 from PySide6.QtGui import QKeySequence, QWheelEvent
 from PySide6.QtWidgets import (QApplication, QComboBox, QLabel, QLineEdit, QMessageBox, QScrollArea, QSpinBox,
                                QVBoxLayout, QWidget)
@@ -18,20 +18,6 @@ from minerplan.scenario.files import load_scenario, scenario_from_dict, scenario
 
 QStandardPaths.setTestModeEnabled(True)
 EDIT, TIP, DISPLAY = Qt.ItemDataRole.EditRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.DisplayRole
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    from ui import autosave, main_window as mw
-
-    monkeypatch.setattr(autosave, "autosave_dir", lambda: tmp_path / "autosave")
-    (tmp_path / "autosave").mkdir()
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = mw.MainWindow("default", settings=settings, check_recovery=False)
-    w.evaluation.mc.paths = 1
-    qtbot.addWidget(w, before_close_func=lambda w: w.doc.undo_stack.setClean())
-    yield w
-    w.evaluation.wait_idle()
 
 
 def show_tab(win, title: str):

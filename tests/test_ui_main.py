@@ -11,20 +11,6 @@ from minerplan.scenario.files import load_scenario
 QStandardPaths.setTestModeEnabled(True)
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    from ui import autosave, main_window as mw
-
-    monkeypatch.setattr(autosave, "autosave_dir", lambda: tmp_path / "autosave")
-    (tmp_path / "autosave").mkdir()
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = mw.MainWindow("default", settings=settings, check_recovery=False)
-    w.evaluation.mc.paths = 1
-    qtbot.addWidget(w, before_close_func=lambda w: w.doc.undo_stack.setClean())
-    yield w
-    w.evaluation.wait_idle()
-
-
 def set_fee(w, pct):
     w.doc.edit_dict(lambda d: d["finance"].update(pool_fee_pct=pct), "Edit pool fee")
 
