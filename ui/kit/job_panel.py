@@ -44,6 +44,15 @@ def show_progress(bar: QProgressBar, frac: float, text: str) -> None:
     bar.setFormat("%p%  " + text.replace("%p", "% p").replace("%v", "% v").replace("%m", "% m"))
 
 
+def stale_marker(text: str) -> QLabel:
+    """The orange note a panel shows beside its buttons when its last result no longer matches the
+    scenario (hidden until then): "results are stale: the scenario changed since"."""
+    label = QLabel(text)
+    label.setStyleSheet("color: #b06000; font-weight: 600;")
+    label.setVisible(False)
+    return label
+
+
 class JobPanel(QWidget):
     """Run buttons, Cancel, a progress bar and a state line for one :class:`~ui.kit.jobs.Job` at a time.
 

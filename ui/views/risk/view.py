@@ -29,7 +29,7 @@ from minerplan.scenario.plausibility import hedge_warnings
 
 from ...charts import Chart
 from ...kit.fit import fit_table_width
-from ...kit.job_panel import JobPanel
+from ...kit.job_panel import JobPanel, stale_marker
 from ...kit.jobs import Job
 from ...kit.messages import error_box
 from ...kit.tables import results_table
@@ -94,9 +94,7 @@ class RiskView(QWidget):
         self.evaluate_button.setToolTip("Run the Monte Carlo paths (the app's paths, seed and preset) with and "
                                         "without the hedges, in the background")
         self.evaluate_button.clicked.connect(self.evaluate)
-        self.stale_label = QLabel(RISK_STALE_TEXT)
-        self.stale_label.setStyleSheet("color: #b06000; font-weight: 600;")
-        self.stale_label.setVisible(False)
+        self.stale_label = stale_marker(RISK_STALE_TEXT)
         self.panel = JobPanel("Not evaluated yet.", run_buttons=[self.evaluate_button], trailing=[self.stale_label],
                               can_run=lambda: self.book is not None)
         self.panel.state_changed.connect(self._on_state)

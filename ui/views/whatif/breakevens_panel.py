@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from minerplan.analysis.breakevens import Breakevens, format_btc, format_curtailment, format_lease
 
 from ...breakevens import BreakevensJob
-from ...kit.job_panel import JobPanel
+from ...kit.job_panel import JobPanel, stale_marker
 from ...kit.tables import read_only_cell, results_table
 
 BREAKEVENS_STALE_TEXT = "(scenario changed: compute again)"
@@ -49,9 +49,7 @@ class BreakevensPanel(QGroupBox):
         self.compute_button.setToolTip("BTC price for NPV 0, curtailment energy prices and AI lease breakevens "
                                        "of the scenario (in the background; about a second)")
         self.compute_button.clicked.connect(self.compute)
-        self.stale_label = QLabel(BREAKEVENS_STALE_TEXT)
-        self.stale_label.setStyleSheet("color: #b06000; font-weight: 600;")
-        self.stale_label.setVisible(False)
+        self.stale_label = stale_marker(BREAKEVENS_STALE_TEXT)
         self.panel = JobPanel("Not computed yet.", run_buttons=[self.compute_button], trailing=[self.stale_label])
         self.panel.state_changed.connect(self.state_changed.emit)
         self.cancel_button, self.progress, self.status_label = (self.panel.cancel_button, self.panel.progress,
