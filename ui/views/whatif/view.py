@@ -15,8 +15,8 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from minerplan.analysis.vocabulary import NPV_ON_PATH
 from minerplan.analysis.whatif import TornadoRow, WhatIf, apply_whatif, baseline, kpis, tornado, whatif_scenario
@@ -134,15 +134,22 @@ class WhatIfView(QWidget):
         charts.addWidget(self.tornado_chart)
         charts.setStretchFactor(0, 4)
         charts.setStretchFactor(1, 5)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(charts)
-        split.addWidget(self.breakevens)
+        # The Breakevens panel scrolls rather than holding its full height: at 14 pt its (often near-empty)
+        # tables kept ~230 px and left the charts ~200 px of a 1000 px screen in presentation mode.
+        self.breakevens_scroll = QScrollArea()
+        self.breakevens_scroll.setWidgetResizable(True)
+        self.breakevens_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.breakevens_scroll.setWidget(self.breakevens)
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.addWidget(charts)
+        self.split.addWidget(self.breakevens_scroll)
+        self.split.setChildrenCollapsible(False)
         for i, stretch in enumerate((3, 2)):
-            split.setStretchFactor(i, stretch)
+            self.split.setStretchFactor(i, stretch)
         lay = QVBoxLayout(self)
         lay.addWidget(box)
         lay.addLayout(kpi_row)
-        lay.addWidget(split, 1)
+        lay.addWidget(self.split, 1)
 
         doc.changed.connect(when_shown(self, self._on_doc_changed))
         self._on_doc_changed(doc.scenario)
@@ -157,6 +164,12 @@ class WhatIfView(QWidget):
         for v in self.kpi_labels.values():
             v.setStyleSheet(f"font-size: {28 if on else 18}px; font-weight: 600; color: #1f4e79;")
         self.breakevens.set_presentation(on)
+        # Larger inputs and KPIs take height from the splitter: the charts keep three quarters of what is left
+        # (relative weights; the splitter scales them to its height and shares later changes the same way).
+        weights = (3, 1) if on else (3, 2)
+        for i, stretch in enumerate(weights):
+            self.split.setStretchFactor(i, stretch)
+        self.split.setSizes(list(weights))
 
     def compute_breakevens(self) -> bool:
         """Start the Breakevens panel's background run for the scenario (False when one is running)."""
