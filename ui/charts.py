@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QSizePolicy, QToolButton
 from minerplan.scenario.file_io import atomic_write
 from minerplan.scenario.months import parse_month
 
-from .kit.chart_axes import NumberAxis, fit_category_ticks
+from .kit.chart_axes import DateAxis, NumberAxis, fit_category_ticks
 from .kit.chart_parts import ElidedLabel, OutsideLegend, data_bounds, padded_x, padded_y
 from .kit.chart_render import render_chart, screen_size_of
 from .kit.messages import show_message
@@ -95,7 +95,7 @@ class Chart(QWidget):
         self._categories: list[tuple[float, str]] | None = None
         axis = {"left": NumberAxis("left")}
         if dates:
-            axis["bottom"] = pg.DateAxisItem(utcOffset=0)
+            axis["bottom"] = DateAxis(utcOffset=0)
         self.plot = pg.PlotWidget(axisItems=axis)
         self.item = self.plot.getPlotItem()
         self.item.showGrid(x=True, y=True, alpha=GRID_ALPHA)
@@ -113,7 +113,7 @@ class Chart(QWidget):
         self.legend = OutsideLegend(self.item)
         self._hint_text = EMPTY_HINT
         self._hint = pg.TextItem("", color="#5f6368", anchor=(0.5, 0.5))
-        self.title = ElidedLabel(title)
+        self.title = ElidedLabel(title, max_lines=2)      # a long title wraps beside the buttons, in a room too
         self.readout = ElidedLabel("")
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.readout.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -359,7 +359,12 @@ class Chart(QWidget):
             ax.setTickFont(f)
             ax.label.setFont(f)
         # "-100,000" (or the view's widest tick label) must fit beside the plot at any size.
-        self.item.getAxis("left").setWidth(QFontMetrics(f).horizontalAdvance(self._y_tick_sample) + 16)
+        left_px = QFontMetrics(f).horizontalAdvance(self._y_tick_sample) + 16
+        self.item.getAxis("left").setWidth(left_px)
+        bottom = self.item.getAxis("bottom")
+        if isinstance(bottom, DateAxis):          # the first year's label may reach under the y axis
+            bottom.prepareGeometryChange()
+            bottom.overhang_px = left_px - 4
         pt = self.label_font().pointSizeF()
         if self.y_label:
             self.unit.setText(self.y_label, size=f"{pt:g}pt", color="#5f6368")

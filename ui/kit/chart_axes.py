@@ -25,6 +25,19 @@ class NumberAxis(pg.AxisItem):
         return [tick_text(v * scale, span, spacing * scale) for v in values]
 
 
+class DateAxis(pg.DateAxisItem):
+    """A month/year x axis whose first label may reach ``overhang_px`` left of the plot, under the y axis.
+
+    pyqtgraph drops every tick label that crosses its axis's bounds: "2026" at 2026-01, a month after a
+    2025-12 start, was dropped at 16 pt. The corner under the y axis is empty, so the label may use it.
+    """
+
+    overhang_px = 0.0
+
+    def boundingRect(self):  # noqa: N802 - Qt's name
+        return super().boundingRect().adjusted(-self.overhang_px, 0, 0, 0)
+
+
 def log_ticks(lo_log10: float, hi_log10: float) -> list[float]:
     """log10 of the 1, 2 and 5 times powers of ten between 10**lo_log10 and 10**hi_log10 (2 and 5 dropped
     when the range spans more than three decades)."""
@@ -59,8 +72,23 @@ def fit_category_ticks(axis: pg.AxisItem, labels: list[tuple[float, str]] | None
         return
     fm = QFontMetrics(axis.style.get("tickFont") or axis.font())
     room = int(max(24.0, 0.94 * px_per_unit))
-    shown = [(x, "\n".join(fm.elidedText(line, Qt.TextElideMode.ElideRight, room) for line in text.split("\n")))
-             for x, text in labels]
+    shown = [(x, "\n".join(wrapped(line, fm, room) for line in text.split("\n"))) for x, text in labels]
     axis.setTicks([shown])
-    lines = max((text.count("\n") + 1 for _, text in labels), default=1)
+    lines = max((text.count("\n") + 1 for _, text in shown), default=1)
     axis.setHeight(fm.lineSpacing() * lines + 14 if lines > 1 else None)
+
+
+def wrapped(line: str, fm: QFontMetrics, room_px: int, max_lines: int = 2) -> str:
+    """``line`` broken at spaces into at most ``max_lines`` lines of ``room_px`` each ("North Dakota" under a
+    narrow bar reads "North" / "Dakota", not "North ..."); only what still does not fit is elided."""
+    if fm.horizontalAdvance(line) <= room_px:
+        return line
+    out: list[str] = []
+    for word in line.split(" "):
+        if out and len(out) < max_lines and fm.horizontalAdvance(out[-1] + " " + word) > room_px:
+            out.append(word)
+        elif out:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    return "\n".join(fm.elidedText(part, Qt.TextElideMode.ElideRight, room_px) for part in out)

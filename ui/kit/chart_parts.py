@@ -19,6 +19,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
+from .chart_axes import wrapped
+
 #: The narrowest a title or readout label may become (px): it is elided below its text's width.
 MIN_LABEL_PX = 40
 
@@ -30,10 +32,12 @@ class ElidedLabel(QLabel):
     that much when there is room, but it never widens the window.
     """
 
-    def __init__(self, text: str = "", parent=None, *, tooltip_prefix: str = ""):
+    def __init__(self, text: str = "", parent=None, *, tooltip_prefix: str = "", max_lines: int = 1):
         super().__init__(parent)
         self._full = ""
         self._prefix = tooltip_prefix
+        #: Lines the text may break into at spaces before it is elided (a chart title: 2).
+        self.max_lines = max_lines
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.setTextFormat(Qt.TextFormat.PlainText)
         self.setText(text)
@@ -50,8 +54,12 @@ class ElidedLabel(QLabel):
         """The whole text, as set (what is painted may be elided: see is_elided)."""
         return self._full
 
+    def shown_text(self) -> str:
+        """The text as painted: broken into lines (up to ``max_lines``) and elided where it does not fit."""
+        return super().text()
+
     def is_elided(self) -> bool:
-        return super().text() != self._full
+        return super().text().replace("\n", " ") != self._full
 
     def sizeHint(self) -> QSize:  # noqa: N802
         h = super().sizeHint().height()
@@ -72,7 +80,11 @@ class ElidedLabel(QLabel):
 
     def _elide(self) -> None:
         width = max(0, self.contentsRect().width() - 2 * self.margin())
-        shown = QFontMetrics(self.font()).elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        fm = QFontMetrics(self.font())
+        if self.max_lines > 1 and width > 0:
+            shown = wrapped(self._full, fm, width, self.max_lines)
+        else:
+            shown = fm.elidedText(self._full, Qt.TextElideMode.ElideRight, width)
         QLabel.setText(self, shown if width > 0 else self._full)
         self.updateGeometry()
 
