@@ -31,7 +31,7 @@ from minerplan.analysis.incremental import baseline_description, horizon_decisio
 from minerplan.analysis.kpi import breakeven_hashprice_usd_per_ph_day
 from minerplan.analysis.report import cost_per_btc
 from minerplan.analysis.vocabulary import NPV_ON_PATH, ON_PATH, capitalized, expected, expected_npv, median, median_npv
-from minerplan.engine.evaluate import Cancelled, EngineResult, run_engine
+from minerplan.engine.evaluate import EngineResult, progress_span, run_engine
 from minerplan.formats import usd_m
 from minerplan.markets.prices import PRESETS, deterministic_path, with_preset_market
 from minerplan.scenario.model import Scenario
@@ -358,14 +358,6 @@ def charts(one: EngineResult, many: EngineResult, tornado_df, hedges: tuple | No
 Progress = Callable[[float, str], None]
 
 
-def _part(progress: Progress | None, cancel: Callable[[], bool] | None, lo: float, hi: float, what: str):
-    def report(frac: float, detail: str = "") -> None:
-        if cancel is not None and cancel():
-            raise Cancelled(what)
-        if progress is not None:
-            progress(lo + (hi - lo) * min(max(float(frac), 0.0), 1.0), f"{what}: {detail}" if detail else what)
-    return report
-
 
 def _same_paths(res: EngineResult) -> dict:
     fees = res.random_fees_btc_per_block if res.random_fees_btc_per_block is not None else path_fees(res)
@@ -409,28 +401,28 @@ def build_board_pack(sc: Scenario, *, paths: int = 500, seed: int = 0, optimized
     plan = optimized.plan_scenario if optimized is not None and optimized.plan_scenario is not None else sc
     base = sc if plan is not sc else status_quo(sc)
     cash0 = plan.finance.starting_cash_usd
-    _part(progress, cancel, 0.0, 0.02, "entered price path")(0.0)
+    progress_span(progress, cancel, 0.0, 0.02, "entered price path")(0.0)
     one, one_base = run_engine(plan), run_engine(base)
-    many = run_engine(plan, n_paths=paths, seed=seed, progress=_part(progress, cancel, 0.02, 0.42, "Monte Carlo"),
+    many = run_engine(plan, n_paths=paths, seed=seed, progress=progress_span(progress, cancel, 0.02, 0.42, "Monte Carlo"),
                       cancel=cancel)
-    many_base = run_engine(base, **_same_paths(many), progress=_part(progress, cancel, 0.42, 0.6, "status quo"),
+    many_base = run_engine(base, **_same_paths(many), progress=progress_span(progress, cancel, 0.42, 0.6, "status quo"),
                            cancel=cancel)
     m_one, m_many = per_path(one, cash0), per_path(many, cash0)
     m_one["increment"] = one.npv_usd - one_base.npv_usd
     diff = many.npv_usd - many_base.npv_usd
     m_many["increment"] = diff
     inc_median = float(np.median(many.npv_usd) - np.median(many_base.npv_usd))
-    stress = stress_columns(plan, base, one, one_base, _part(progress, cancel, 0.6, 0.72, "stress scenarios"))
+    stress = stress_columns(plan, base, one, one_base, progress_span(progress, cancel, 0.6, 0.72, "stress scenarios"))
     torn = tornado(plan, swing_pct=tornado_swing_pct, base_npv_usd=float(one.npv_usd[0]),
-                   progress=_part(progress, cancel, 0.72, 0.95, "tornado"), cancel=cancel)
+                   progress=progress_span(progress, cancel, 0.72, 0.95, "tornado"), cancel=cancel)
     hedges = hedge_doc = None
     if plan.hedges:
         from minerplan.analysis.hedges import compare, hedged_npv
 
-        _part(progress, cancel, 0.95, 0.98, "hedges")(0.0)
+        progress_span(progress, cancel, 0.95, 0.98, "hedges")(0.0)
         hedge_doc = compare(many, plan.hedges)
         hedges = (many.npv_usd, hedged_npv(many, plan.hedges))
-    _part(progress, cancel, 0.98, 1.0, "charts")(0.0)
+    progress_span(progress, cancel, 0.98, 1.0, "charts")(0.0)
     baseline = (text.ENTERED_BASELINE if optimized is not None and plan is not sc else baseline_description(sc))
     rec = text.recommendation(plan, sc, optimized, horizon_decisions(sc), paths,
                               value=((NPV_ON_PATH, float(m_one["increment"][0])),

@@ -25,7 +25,7 @@ from typing import Callable
 from minerplan.analysis.root_finding import NoRootError
 from minerplan.analysis.sensitivity import (breakeven_btc_price, conversion_breakeven_lease_rate,
                                             curtailment_power_price)
-from minerplan.engine.evaluate import Cancelled
+from minerplan.engine.evaluate import Cancelled, progress_span
 from minerplan.formats import dollars
 from minerplan.scenario.errors import ScenarioError
 from minerplan.scenario.model import Scenario
@@ -127,12 +127,8 @@ def compute_breakevens(sc: Scenario, progress: Callable[[float, str], None] | No
             raise Cancelled("breakevens")
 
     def part(i: int, label: str):
-        lo, span = starts[i], weights[i][1] / total
-
-        def report(frac: float, what: str = "") -> None:
-            if progress is not None:
-                progress(lo + span * min(max(float(frac), 0.0), 1.0), f"{label}: {what}" if what else label)
-        return report
+        # cancel is checked by check() between the parts and by each search itself
+        return progress_span(progress, None, starts[i], starts[i] + weights[i][1] / total, label)
 
     check()
     try:

@@ -44,6 +44,20 @@ def progress_step(progress: ProgressFn | None, cancel: CancelFn | None) -> Calla
     return step
 
 
+def progress_span(progress: ProgressFn | None, cancel: CancelFn | None, lo: float, hi: float,
+                  what: str = "") -> Callable[..., None]:
+    """``report(fraction, text="")`` for one part of a longer job: the part's [0, 1] is shown as
+    [lo, hi] of the whole bar (clamped), its text as ``"what: text"`` (or either alone), and
+    :class:`Cancelled` is raised first when ``cancel()`` says so (``cancel`` None: the caller checks)."""
+    def report(frac: float, text: str = "") -> None:
+        if cancel is not None and cancel():
+            raise Cancelled(what)
+        if progress is not None:
+            progress(lo + (hi - lo) * min(max(float(frac), 0.0), 1.0),
+                     f"{what}: {text}" if what and text else (text or what))
+    return report
+
+
 @dataclass
 class EngineResult:
     """Everything the engine computed; USD unless the name says otherwise.

@@ -16,7 +16,7 @@ from typing import Callable
 from PySide6.QtGui import QPainter
 
 from minerplan.analysis.board_pack import BoardPack
-from minerplan.engine.evaluate import Cancelled
+from minerplan.engine.evaluate import Cancelled, progress_span
 from minerplan.scenario.file_io import atomic_write
 from minerplan.scenario.model import Scenario
 
@@ -92,9 +92,7 @@ def write_pdf(pack: BoardPack, path: str | Path, *, progress: Progress | None = 
 def make_board_pack(sc: Scenario, path: str | Path, *, paths: int = 500, seed: int = 0, optimize: bool = False,
                     progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> BoardPack:
     """Compute the pack of ``sc`` and write it to ``path`` (the command line's one call); returns the content."""
-    def span(lo: float, hi: float) -> Progress | None:
-        return None if progress is None else (lambda f, text="": progress(lo + (hi - lo) * f, text))
-
-    pack = compute_pack(sc, paths=paths, seed=seed, optimize=optimize, progress=span(0.0, 0.9), cancel=cancel)
-    write_pdf(pack, path, progress=span(0.9, 1.0), cancel=cancel)
+    pack = compute_pack(sc, paths=paths, seed=seed, optimize=optimize,
+                        progress=progress_span(progress, None, 0.0, 0.9), cancel=cancel)
+    write_pdf(pack, path, progress=progress_span(progress, None, 0.9, 1.0), cancel=cancel)
     return pack

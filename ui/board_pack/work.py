@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Callable
 
 from minerplan.analysis.board_pack import BoardPack, OptimizedPlan, build_board_pack
-from minerplan.engine.evaluate import Cancelled
+from minerplan.engine.evaluate import progress_span
 from minerplan.scenario.model import Scenario
 
 #: The pack's confidence measures of an optimized plan: fewer than ``minerplan optimize``'s 10 re-solves
@@ -30,16 +30,6 @@ OPTIMIZER_SHARE = 0.6
 Progress = Callable[[float, str], None]
 
 
-def _span(progress: Progress | None, cancel: Callable[[], bool] | None, lo: float, hi: float, what: str):
-    def report(frac: float, text: str = "") -> None:
-        if cancel is not None and cancel():
-            raise Cancelled(what)
-        if progress is not None:
-            progress(lo + (hi - lo) * min(max(float(frac), 0.0), 1.0),
-                     f"{what}: {text}" if what and text else (text or what))
-    return report
-
-
 def optimized_plan(sc: Scenario, *, paths: int, seed: int, progress: Progress | None = None,
                    cancel: Callable[[], bool] | None = None) -> OptimizedPlan:
     """The optimizer's plan for ``sc``, planned on ``paths`` price paths, as the pack's plain data."""
@@ -51,13 +41,13 @@ def optimized_plan(sc: Scenario, *, paths: int, seed: int, progress: Progress | 
     from solvers.settings import OptimizerSettings
 
     st = OptimizerSettings(n_paths=paths, seed=seed)
-    res = optimize(sc, st, progress=_span(progress, cancel, 0.0, 0.45, "optimizer"), cancel=cancel)
+    res = optimize(sc, st, progress=progress_span(progress, cancel, 0.0, 0.45, "optimizer"), cancel=cancel)
     if not res.ok:
         return OptimizedPlan(None, res.status, tuple(recommendation(res)), paths=paths)
     base = compare(sc, res, st)
     conf = assess_plan(sc, res, st, out_of_sample_paths=PACK_OUT_OF_SAMPLE_PATHS, replications=PACK_REPLICATIONS,
-                       progress=_span(progress, cancel, 0.45, 0.8, "confidence"), cancel=cancel)
-    table = efficient_frontier(sc, st, FRONTIER_WEIGHTS, progress=_span(progress, cancel, 0.8, 1.0, "frontier"),
+                       progress=progress_span(progress, cancel, 0.45, 0.8, "confidence"), cancel=cancel)
+    table = efficient_frontier(sc, st, FRONTIER_WEIGHTS, progress=progress_span(progress, cancel, 0.8, 1.0, "frontier"),
                                cancel=cancel)
     frontier = tuple((float(r.risk_aversion), float(r.expected_npv_usd), float(r.cvar_usd))
                      for r in table.itertuples()
@@ -74,7 +64,7 @@ def compute_pack(sc: Scenario, *, paths: int = 500, seed: int = 0, optimize: boo
     optimized, lo = None, 0.0
     if optimize:
         optimized = optimized_plan(sc, paths=min(paths, OPTIMIZER_PATHS), seed=seed, cancel=cancel,
-                                   progress=_span(progress, cancel, 0.0, OPTIMIZER_SHARE, ""))
+                                   progress=progress_span(progress, cancel, 0.0, OPTIMIZER_SHARE, ""))
         lo = OPTIMIZER_SHARE
     return build_board_pack(sc, paths=paths, seed=seed, optimized=optimized, cancel=cancel,
-                            progress=_span(progress, cancel, lo, 1.0, ""))
+                            progress=progress_span(progress, cancel, lo, 1.0, ""))
