@@ -1,4 +1,4 @@
-"""Small scenarios for hand-calculated tests.
+"""Small scenarios for hand-calculated tests, and a walk over the app's charts for GUI tests.
 
 The reference market: difficulty 1.52e14 (hashrate 1,088.058 EH/s at 600 s
 blocks), fees 0.02 BTC/block, height 925,000 (subsidy 3.125 BTC), BTC $91,500,
@@ -69,3 +69,16 @@ def catalog_cohort(model: str, count: int, site: str, **kw) -> dict:
     d.update(kw)
     return d
 
+
+def every_chart(window, after_each=None):
+    """(view title, chart) for every chart of every view, each tab shown once so its charts are laid out
+    (``after_each()`` runs after each tab is shown)."""
+    out = []
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+        title = window.tabs.tabText(i).replace("&&", "&")
+        view = window.ensure_view(title)
+        if after_each is not None:
+            after_each()
+        out += [(title, c) for c in (view.charts() if hasattr(view, "charts") else [])]
+    return out

@@ -16,6 +16,8 @@ import pytest
 from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import QApplication, QGraphicsTextItem
 
+from tests.builders import every_chart
+
 QStandardPaths.setTestModeEnabled(True)
 SVG = "{http://www.w3.org/2000/svg}"
 NUMBER = re.compile(r"^[-+]?[\d,.]+[MBk]?$")
@@ -43,14 +45,16 @@ def with_fan(window, paths=24):
 
 
 def all_charts(window):
-    out = []
-    for i in range(window.tabs.count()):
-        window.tabs.setCurrentIndex(i)
-        title = window.tabs.tabText(i).replace("&&", "&")
-        view = window.ensure_view(title)
-        settle()
-        out += [(title, c) for c in (view.charts() if hasattr(view, "charts") else [])]
-    return out
+    return every_chart(window, after_each=settle)
+
+
+def presenting_at_1600(window):
+    """Presentation mode's fonts and sizes, in a 1600x1000 window (not full screen, which offscreen has not)."""
+    window.act_present.setChecked(True)
+    window.toggle_presentation()
+    window.showNormal()
+    window.resize(1600, 1000)
+    settle()
 
 
 def shown_charts(window):
@@ -154,11 +158,7 @@ def test_ai_chart_shows_the_capex(window):
 def test_legend_never_covers_data_or_labels(window, present):
     with_fan(window)
     if present:
-        window.act_present.setChecked(True)
-        window.toggle_presentation()
-        window.showNormal()
-        window.resize(1600, 1000)
-        settle()
+        presenting_at_1600(window)
     n = 0
     for title, chart in shown_charts(window):
         if not chart.legend.items:
@@ -203,11 +203,7 @@ def test_tornado_labels_fit_beside_their_bars(window):
 def test_axis_and_unit_labels_are_never_cut(window, present):
     """A chart's unit ("USD millions per month") is shown whole (it was cut to "D millions per m")."""
     if present:
-        window.act_present.setChecked(True)
-        window.toggle_presentation()
-        window.showNormal()
-        window.resize(1600, 1000)
-        settle()
+        presenting_at_1600(window)
     n = 0
     for title, chart in shown_charts(window):
         if not chart.y_label:
@@ -277,10 +273,7 @@ def test_hover_never_changes_the_window_minimum_size(window, present):
     """Hovering the Market chart raised the minimum width from 1,112 to 1,715 px (2,009 presenting), for good."""
     with_fan(window)
     if present:
-        window.act_present.setChecked(True)
-        window.toggle_presentation()
-        window.showNormal()
-        window.resize(1600, 1000)
+        presenting_at_1600(window)
     charts = all_charts(window)
     settle()
     hovered = 0

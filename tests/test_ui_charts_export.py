@@ -13,6 +13,8 @@ from PySide6.QtCore import QRectF, QSizeF, QStandardPaths
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QMessageBox
 
+from tests.builders import every_chart
+
 QStandardPaths.setTestModeEnabled(True)
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -25,23 +27,12 @@ def window(window):
     return window
 
 
-def all_charts(window):
-    """(view title, chart) for every chart of every view, each tab shown once so its charts are laid out."""
-    out = []
-    for i in range(window.tabs.count()):
-        window.tabs.setCurrentIndex(i)
-        title = window.tabs.tabText(i).replace("&&", "&")
-        view = window.ensure_view(title)
-        out += [(title, c) for c in (view.charts() if hasattr(view, "charts") else [])]
-    return out
-
-
 def svg_texts(root) -> list[str]:
     return ["".join(t.itertext()).strip() for t in root.iter(f"{SVG}text")]
 
 
 def test_every_chart_exports_an_svg_of_its_own_size(window, tmp_path):
-    charts = all_charts(window)
+    charts = every_chart(window)
     assert len(charts) >= 14 and {t for t, _ in charts} >= {"Overview", "Market", "Fleet", "AI/HPC", "What-if"}
     for k, (title, chart) in enumerate(charts):
         path = tmp_path / f"chart{k}.svg"
@@ -103,7 +94,7 @@ def test_png_file_name_is_short_and_readable(window):
     stem = Chart("Hashprice against each cohort's breakeven", "USD").file_stem()
     assert stem == "hashprice-against-each-cohorts-breakeven"
     assert Chart("(...)", "USD").file_stem() == "chart"
-    names = [c.file_stem() for _, c in all_charts(window)]
+    names = [c.file_stem() for _, c in every_chart(window)]
     assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", n) and len(n) <= 48 for n in names), names
 
 
