@@ -53,6 +53,21 @@ def stale_marker(text: str) -> QLabel:
     return label
 
 
+class ShowsJobState:
+    """``state`` and ``running`` of a widget whose background work runs on its ``self.panel`` (a
+    :class:`JobPanel`): idle, running, done, cancelled or failed (the Optimize view adds no_plan)."""
+
+    panel: "JobPanel"
+
+    @property
+    def state(self) -> str:
+        return self.panel.state
+
+    @property
+    def running(self) -> bool:
+        return self.panel.running
+
+
 class JobPanel(QWidget):
     """Run buttons, Cancel, a progress bar and a state line for one :class:`~ui.kit.jobs.Job` at a time.
 

@@ -26,7 +26,7 @@ from solvers.result import OptimizationResult, check_plan
 from solvers.settings import OptimizerSettings
 
 from ...document import ScenarioDocument
-from ...kit.job_panel import JobPanel
+from ...kit.job_panel import JobPanel, ShowsJobState
 from ...kit.jobs import Job
 from ...kit.messages import show_message
 from ...kit.plan_baseline import plan_baseline
@@ -40,7 +40,7 @@ from .work import (FRONTIER_WEIGHTS, FrontierOutput, RunOutput, _frontier_work, 
 __all__ = ["ALL_SITES", "OptimizeView"]
 
 
-class OptimizeView(QWidget):
+class OptimizeView(ShowsJobState, QWidget):
     """Settings, Run/Cancel with progress, and the recommended plan with its charts and tables."""
 
     result_shown = Signal(object)       # the OptimizationResult now in the results panel
@@ -111,15 +111,6 @@ class OptimizeView(QWidget):
             app.aboutToQuit.connect(self.shutdown)
 
     # ------------------------------------------------------------ state
-    @property
-    def state(self) -> str:
-        """idle | running | done | no_plan | cancelled | failed"""
-        return self.panel.state
-
-    @property
-    def running(self) -> bool:
-        return self.panel.running
-
     @property
     def confidence(self) -> PlanConfidence | None:
         return self.confidence_tab.confidence

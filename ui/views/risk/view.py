@@ -29,7 +29,7 @@ from minerplan.scenario.plausibility import hedge_warnings
 
 from ...charts import Chart
 from ...kit.fit import fit_table_width
-from ...kit.job_panel import JobPanel, stale_marker
+from ...kit.job_panel import JobPanel, ShowsJobState, stale_marker
 from ...kit.jobs import Job
 from ...kit.messages import error_box
 from ...kit.tables import results_table
@@ -39,7 +39,7 @@ from .results import HEDGE_HEADERS, SUMMARY_HEADERS, RiskResults, fill_results, 
 RISK_STALE_TEXT = "(scenario or hedges changed: evaluate again)"
 
 
-class RiskView(QWidget):
+class RiskView(ShowsJobState, QWidget):
     """Hedge table, background evaluation (progress, Cancel), hedged-vs-unhedged table and chart."""
 
     state_changed = Signal(str)
@@ -127,14 +127,6 @@ class RiskView(QWidget):
         self._validate()
 
     # ---- public API (tests) ----
-    @property
-    def state(self) -> str:
-        return self.panel.state
-
-    @property
-    def running(self) -> bool:
-        return self.panel.running
-
     def charts(self) -> list[Chart]:
         return [self.chart]
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBox
 from minerplan.analysis.breakevens import Breakevens, format_btc, format_curtailment, format_lease
 
 from ...breakevens import BreakevensJob
-from ...kit.job_panel import JobPanel, stale_marker
+from ...kit.job_panel import JobPanel, ShowsJobState, stale_marker
 from ...kit.tables import read_only_cell, results_table
 
 BREAKEVENS_STALE_TEXT = "(scenario changed: compute again)"
@@ -24,7 +24,7 @@ _GREY = "#9aa0a6"
 _INK = "#202124"
 
 
-class BreakevensPanel(QGroupBox):
+class BreakevensPanel(ShowsJobState, QGroupBox):
     """"What BTC price do we need?": the scenario's breakevens, computed on request in the background.
 
     "Compute breakevens" runs :func:`minerplan.analysis.breakevens.compute_breakevens` for the document's
@@ -89,15 +89,6 @@ class BreakevensPanel(QGroupBox):
         doc.changed.connect(self._on_doc_changed)       # cheap: only compares scenarios, never recomputes
 
     # ---- public API (tests) ----
-    @property
-    def state(self) -> str:
-        """idle, running, done, cancelled or failed (the job panel's)."""
-        return self.panel.state
-
-    @property
-    def running(self) -> bool:
-        return self.panel.running
-
     def btc_text(self) -> str:
         return self.btc_label.text()
 
