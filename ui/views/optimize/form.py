@@ -6,15 +6,16 @@
 the form. The price story and the seed come from the app's Monte Carlo settings (``evaluation.mc``).
 
 The form sits in a scroll area beside the results: it keeps that area as wide as its labels, fields and
-placeholder texts need (:meth:`SettingsForm.fit_scroll_area`, again whenever its fonts or rows change, as
-in presentation mode), so no label or hint is cut and the panel never scrolls sideways.
+placeholder texts need (:meth:`SettingsForm.fit_fields` and :func:`ui.kit.fit.fit_scroll_area`, again
+whenever its fonts or rows change, as in presentation mode), so no label or hint is cut and the panel
+never scrolls sideways.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent
-from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QScrollArea,
-                               QSpinBox, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QSpinBox,
+                               QWidget)
 
 from minerplan.formats import parse_optional_float, parse_usd
 from solvers.settings import OptimizerSettings
@@ -124,25 +125,17 @@ class SettingsForm(QGroupBox):
 
     def event(self, e: QEvent) -> bool:
         handled = super().event(e)
-        if e.type() in (QEvent.Type.LayoutRequest, QEvent.Type.FontChange, QEvent.Type.Show,
-                        QEvent.Type.ParentChange):
-            self.fit_scroll_area()
+        if e.type() in (QEvent.Type.FontChange, QEvent.Type.Show):
+            self.fit_fields()
         return handled
 
-    def fit_scroll_area(self) -> None:
-        """Keep the scroll area holding this form as wide as the form wants (every placeholder whole) plus a
-        vertical scroll bar, so it never scrolls sideways nor cuts a label (the splitter beside it gives way)."""
+    def fit_fields(self) -> None:
+        """Each amount field at least as wide as its placeholder (the example a user reads), so the form's
+        minimum width, which ui.kit.fit keeps its scroll area at, shows every placeholder whole."""
         for w in (self.budget, self.crews, self.start_cash, self.floor, self.credit):
             hint = w.fontMetrics().horizontalAdvance(w.placeholderText()) + 2 * w.fontMetrics().averageCharWidth()
             if w.minimumWidth() != hint:
                 w.setMinimumWidth(hint)
-        viewport = self.parentWidget()
-        area = viewport.parentWidget() if viewport is not None else None
-        if not isinstance(area, QScrollArea) or area.widget() is not self:
-            return
-        need = self.sizeHint().width() + area.verticalScrollBar().sizeHint().width() + 2 * area.frameWidth()
-        if area.minimumWidth() != need:
-            area.setMinimumWidth(need)
 
     def add_row(self, widget: QWidget) -> None:
         """A full-width row under the fields (the run panel)."""

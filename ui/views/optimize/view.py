@@ -26,6 +26,7 @@ from solvers.result import OptimizationResult, check_plan
 from solvers.settings import OptimizerSettings
 
 from ...document import ScenarioDocument
+from ...kit.fit import fit_scroll_area
 from ...kit.job_panel import JobPanel, ShowsJobState
 from ...kit.jobs import Job
 from ...kit.messages import show_message
@@ -96,6 +97,8 @@ class OptimizeView(ShowsJobState, QWidget):
         left = QScrollArea()
         left.setWidgetResizable(True)
         left.setWidget(self.form)
+        self.form.fit_fields()
+        fit_scroll_area(left)
         split.addWidget(left)
         split.addWidget(self.results)
         split.setStretchFactor(0, 0)
